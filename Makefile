@@ -1,0 +1,71 @@
+# Verbatim - build, run and test.
+#
+#   make run     install what is missing, build, serve on port 8000
+#   make test    install what is missing, build, run every test
+#   make         build build/verbatim
+#
+# The test build (build/asan/) compiles the same sources with Address- and
+# UndefinedBehaviorSanitizer; the tests run that binary.
+
+CC      ?= cc
+PKGS    := libwebsockets pocketsphinx libcjson sqlite3 soxr
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+BASE    := -std=c17 -D_GNU_SOURCE $(WARN) -pthread -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm -pthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC := $(wildcard src/util/*.c src/store/*.c src/asr/*.c src/audio/*.c \
+             src/session/*.c src/format/*.c src/api/*.c src/net/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+
+LIB_OBJ      := $(LIB_SRC:src/%.c=build/obj/%.o)
+CLI_OBJ      := $(CLI_SRC:src/%.c=build/obj/%.o)
+ASAN_LIB_OBJ := $(LIB_SRC:src/%.c=build/asan/obj/%.o)
+ASAN_CLI_OBJ := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
+TEST_BIN     := $(TEST_SRC:tests/%.c=build/asan/%)
+
+PORT ?= 8000
+
+.PHONY: all run test deps deps-test unit clean
+
+all: deps build/verbatim
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+run: all
+	build/verbatim serve --port $(PORT) --db data/verbatim.db
+
+test: deps-test
+	@$(MAKE) --no-print-directory build/verbatim build/asan/verbatim $(TEST_BIN)
+	@tests/run.sh
+
+build/verbatim: $(LIB_OBJ) $(CLI_OBJ)
+	@echo "CC $@"; $(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/verbatim: $(ASAN_LIB_OBJ) $(ASAN_CLI_OBJ)
+	@echo "CC $@"; $(CC) -O1 -g $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/asan/test_%: tests/test_%.c tests/testutil.c $(ASAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "CC $@"; $(CC) -O1 -g $(SAN) $(BASE) $(PKG_CFLAGS) -Isrc -o $@ $< tests/testutil.c \
+	    $(ASAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
+
+build/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC $@"; $(CC) $(CFLAGS) $(BASE) $(PKG_CFLAGS) -c -o $@ $<
+
+build/asan/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC $@"; $(CC) -O1 -g $(SAN) $(BASE) $(PKG_CFLAGS) -c -o $@ $<
+
+clean:
+	rm -rf build
+
+-include $(wildcard build/obj/*/*.d build/asan/obj/*/*.d)

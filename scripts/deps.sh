@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Verbatim needs, only those that are missing.
+#   scripts/deps.sh build   what building and running the server needs
+#   scripts/deps.sh test    that, plus what the test suite needs
+set -euo pipefail
+
+build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
+            pocketsphinx-en-us libsqlite3-dev libcjson-dev libsoxr-dev)
+test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-build}" = test ]; then
+    want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+$sudo apt-get update -q >&2
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2

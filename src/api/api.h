@@ -1,0 +1,64 @@
+/*
+ * api.h - the REST API: a parsed request in, a JSON response out.
+ *
+ * Knows the routes of PROTOCOL.md (1 and 2.3), validates input with the
+ * reference application's error shapes (422 {"detail": [...]} listing each
+ * problem, 404 {"detail": "Not Found"}), calls the store and renders the
+ * result.  It knows nothing about sockets: net/ parses HTTP, hands the
+ * request to api_handle() on the store's thread, and writes the response.
+ *
+ * The same route table produces /api/openapi.json, so the document lists
+ * exactly the routes that are served.
+ */
+#ifndef VB_API_H
+#define VB_API_H
+
+#include <stddef.h>
+
+#include "../store/store.h"
+
+#define API_MAX_BODY (1024 * 1024)
+
+typedef struct api_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query string */
+    const char *body;   /* may be NULL */
+    size_t body_len;
+} api_request;
+
+typedef struct api_response {
+    int status;
+    char *body;               /* malloc'd; may be NULL (204) */
+    size_t body_len;
+    const char *content_type; /* static string */
+} api_response;
+
+/* What /api/health reports beside the store; filled on request. */
+typedef struct api_health {
+    int sessions, max_sessions, workers, decoders, decoders_in_use;
+    int store_queue;
+} api_health;
+
+typedef struct api_context {
+    store_t *store;
+    void (*health)(void *ctx, api_health *out);
+    void *health_ctx;
+    const char *version;
+} api_context;
+
+/* Runs on the thread that owns ctx->store.  Always fills out. */
+void api_handle(const api_context *ctx, const api_request *req,
+                api_response *out);
+void api_response_free(api_response *res);
+
+/* A ready response for errors found before the request reaches the API
+ * (body too large, ...): {"detail": message}. */
+void api_error_response(int status, const char *message, api_response *out);
+
+/* The OpenAPI 3 document (malloc'd JSON text). */
+char *api_openapi_json(const char *version);
+
+/* Is `path` one the API serves (with any method)?  For routing. */
+int api_owns_path(const char *path);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * openapi.c - the OpenAPI 3 document of the REST API, built from the same
+ * route table that api.c routes with, so it cannot list a route that is
+ * not served or miss one that is.  The schemas below describe the JSON
+ * that api.c writes; change them together.
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "routes.h"
+
+static const char *const schemas_json =
+    "{"
+    "\"Transcription\":{\"type\":\"object\","
+    " \"required\":[\"id\",\"title\",\"created_at\"],"
+    " \"properties\":{\"id\":{\"type\":\"integer\"},"
+    "  \"title\":{\"type\":\"string\",\"maxLength\":255},"
+    "  \"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}}},"
+    "\"TranscriptionCreate\":{\"type\":\"object\",\"required\":[\"title\"],"
+    " \"properties\":{\"title\":{\"type\":\"string\",\"maxLength\":255}}},"
+    "\"Segment\":{\"type\":\"object\","
+    " \"required\":[\"id\",\"text\",\"speaker\",\"start_time\",\"end_time\","
+    "  \"is_final\"],"
+    " \"properties\":{\"id\":{\"type\":\"integer\"},"
+    "  \"text\":{\"type\":\"string\"},"
+    "  \"speaker\":{\"type\":\"string\",\"nullable\":true,"
+    "   \"description\":\"speaker_N, or null when unknown\"},"
+    "  \"start_time\":{\"type\":\"number\",\"description\":\"seconds\"},"
+    "  \"end_time\":{\"type\":\"number\",\"description\":\"seconds\"},"
+    "  \"is_final\":{\"type\":\"boolean\"}}},"
+    "\"Health\":{\"type\":\"object\",\"required\":[\"status\"],"
+    " \"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]},"
+    "  \"version\":{\"type\":\"string\"},\"store\":{\"type\":\"string\"},"
+    "  \"sessions\":{\"type\":\"integer\"},"
+    "  \"max_sessions\":{\"type\":\"integer\"},"
+    "  \"workers\":{\"type\":\"integer\"},"
+    "  \"decoders\":{\"type\":\"integer\"},"
+    "  \"decoders_in_use\":{\"type\":\"integer\"},"
+    "  \"store_queue\":{\"type\":\"integer\"}}},"
+    "\"HTTPError\":{\"type\":\"object\",\"required\":[\"detail\"],"
+    " \"properties\":{\"detail\":{\"type\":\"string\"}}},"
+    "\"ValidationError\":{\"type\":\"object\","
+    " \"required\":[\"type\",\"loc\",\"msg\"],"
+    " \"properties\":{\"type\":{\"type\":\"string\"},"
+    "  \"loc\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+    "  \"msg\":{\"type\":\"string\"},\"input\":{}}},"
+    "\"HTTPValidationError\":{\"type\":\"object\",\"required\":[\"detail\"],"
+    " \"properties\":{\"detail\":{\"type\":\"array\","
+    "  \"items\":{\"$ref\":\"#/components/schemas/ValidationError\"}}}}"
+    "}";
+
+static const char *const websocket_doc =
+    "Live transcription: open a WebSocket to /ws/transcribe/{id} (query "
+    "parameters encoding, sample_rate, channels, punctuate), send audio as "
+    "binary frames and control messages ({\"type\": \"KeepAlive\" | "
+    "\"Finalize\" | \"CloseStream\"}) as text frames; the server sends "
+    "status, transcript_segment, event and error messages.  See PROTOCOL.md "
+    "and the README.";
+
+static cJSON *schema_ref(const char *name)
+{
+    char ref[128];
+    cJSON *schema = cJSON_CreateObject();
+    if (name[0] == '[' && name[1] == ']') {
+        cJSON_AddStringToObject(schema, "type", "array");
+        cJSON_AddItemToObject(schema, "items", schema_ref(name + 2));
+        return schema;
+    }
+    snprintf(ref, sizeof(ref), "#/components/schemas/%s", name);
+    cJSON_AddStringToObject(schema, "$ref", ref);
+    return schema;
+}
+
+static cJSON *json_content(const char *type, cJSON *schema)
+{
+    cJSON *content = cJSON_CreateObject();
+    cJSON *media = cJSON_AddObjectToObject(content, type);
+    cJSON_AddItemToObject(media, "schema", schema);
+    return content;
+}
+
+static void add_response(cJSON *responses, int status, const char *desc,
+                         const char *type, cJSON *schema)
+{
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    cJSON *r = cJSON_AddObjectToObject(responses, code);
+    cJSON_AddStringToObject(r, "description", desc);
+    if (schema != NULL)
+        cJSON_AddItemToObject(r, "content", json_content(type, schema));
+}
+
+static cJSON *operation(const route *r)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "operationId", r->operation_id);
+    cJSON_AddStringToObject(op, "summary", r->summary);
+    if (strstr(r->pattern, "{id}")) {
+        cJSON *params = cJSON_AddArrayToObject(op, "parameters");
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "name", "transcription_id");
+        cJSON_AddStringToObject(p, "in", "path");
+        cJSON_AddBoolToObject(p, "required", 1);
+        cJSON *schema = cJSON_AddObjectToObject(p, "schema");
+        cJSON_AddStringToObject(schema, "type", "integer");
+        cJSON_AddItemToArray(params, p);
+    }
+    if (r->request_schema) {
+        cJSON *body = cJSON_AddObjectToObject(op, "requestBody");
+        cJSON_AddBoolToObject(body, "required", 1);
+        cJSON_AddItemToObject(body, "content",
+                              json_content("application/json",
+                                           schema_ref(r->request_schema)));
+    }
+    cJSON *responses = cJSON_AddObjectToObject(op, "responses");
+    cJSON *schema = NULL;
+    if (r->response_schema)
+        schema = schema_ref(r->response_schema);
+    else if (r->response_type)
+        schema = cJSON_CreateObject();
+    add_response(responses, r->status,
+                 r->status == 204 ? "Done, no content" : "Success",
+                 r->response_type ? r->response_type : "application/json",
+                 schema);
+    if (r->not_found)
+        add_response(responses, 404, "No such transcription",
+                     "application/json", schema_ref("HTTPError"));
+    if (r->invalid)
+        add_response(responses, 422, "Invalid input", "application/json",
+                     schema_ref("HTTPValidationError"));
+    return op;
+}
+
+/* "/api/transcriptions/{id}/" is written with the parameter's real name. */
+static void openapi_path(const char *pattern, char *out, size_t len)
+{
+    const char *at = strstr(pattern, "{id}");
+    if (at == NULL)
+        snprintf(out, len, "%s", pattern);
+    else
+        snprintf(out, len, "%.*s{transcription_id}%s", (int)(at - pattern),
+                 pattern, at + 4);
+}
+
+char *api_openapi_json(const char *version)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "openapi", "3.0.3");
+    cJSON *info = cJSON_AddObjectToObject(doc, "info");
+    cJSON_AddStringToObject(info, "title", "Verbatim");
+    cJSON_AddStringToObject(info, "version", version);
+    cJSON_AddStringToObject(info, "description", websocket_doc);
+    cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+    for (int i = 0; i < api_route_count; i++) {
+        const route *r = &api_routes[i];
+        char path[256], method[16];
+        openapi_path(r->pattern, path, sizeof(path));
+        cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, path);
+        if (item == NULL)
+            item = cJSON_AddObjectToObject(paths, path);
+        size_t n = strlen(r->method);
+        for (size_t k = 0; k <= n && k < sizeof(method); k++)
+            method[k] = (char)(r->method[k] >= 'A' && r->method[k] <= 'Z'
+                                   ? r->method[k] + 32 : r->method[k]);
+        cJSON_AddItemToObject(item, method, operation(r));
+    }
+    cJSON *components = cJSON_AddObjectToObject(doc, "components");
+    cJSON_AddItemToObject(components, "schemas", cJSON_Parse(schemas_json));
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return text;
+}

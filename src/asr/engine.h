@@ -1,0 +1,105 @@
+/*
+ * engine.h - the speech recogniser behind a small vtable.
+ *
+ * An asr_engine holds what every stream shares (model files, a pool of
+ * decoders); an asr_stream is one audio source.  The caller (the session)
+ * decides where utterances begin and end with its voice activity
+ * detector and drives the stream:
+ *
+ *     begin -> feed, feed, partial, feed ... -> end -> begin ...
+ *
+ * A stream holds recogniser memory only between begin and end: the
+ * PocketSphinx engine lends it a decoder from its pool for that time and
+ * keeps the stream's own adaptation state (cepstral mean) across loans,
+ * so a connected but silent stream costs a few hundred bytes.
+ *
+ * Threading: the engine's functions are thread-safe; one stream is used
+ * by one thread at a time (any thread).  Errors are negative VB_E* codes.
+ */
+#ifndef VB_ASR_ENGINE_H
+#define VB_ASR_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ASR_SAMPLE_RATE 16000
+#define ASR_WORD_MAX 64
+
+typedef struct asr_engine asr_engine;
+typedef struct asr_stream asr_stream;
+
+typedef struct asr_word {
+    char word[ASR_WORD_MAX];
+    double start, end; /* seconds from the beginning of the utterance */
+    float confidence;  /* 0..1 */
+} asr_word;
+
+typedef struct asr_result {
+    asr_word *words;
+    size_t count;
+} asr_result;
+
+void asr_result_free(asr_result *result);
+
+typedef struct asr_params {
+    const char *model_dir; /* folder with en-us/, en-us.lm.bin, cmudict-en-us.dict */
+    const char *hmm;       /* overrides model_dir/en-us */
+    const char *lm;        /* overrides model_dir/en-us.lm.bin */
+    const char *dict;      /* overrides model_dir/cmudict-en-us.dict */
+    int max_decoders;      /* streams inside an utterance at once; 0: no cap */
+} asr_params;
+
+asr_params asr_default_params(void);
+
+struct asr_engine_ops {
+    const char *name;
+    int (*stream_create)(asr_engine *engine, asr_stream **out);
+    /* Starts an utterance.  VB_EBUSY when every decoder is lent out. */
+    int (*begin)(asr_stream *stream);
+    int (*feed)(asr_stream *stream, const int16_t *samples, size_t count);
+    /* The current hypothesis, raw words; "" when there is none yet. */
+    int (*partial)(asr_stream *stream, char *text, size_t len);
+    /* Ends the utterance; out gets its words (free with asr_result_free). */
+    int (*end)(asr_stream *stream, asr_result *out);
+    void (*stream_destroy)(asr_stream *stream);
+    /* Decoders alive and lent out, for health and benchmarks. */
+    void (*stats)(asr_engine *engine, int *decoders, int *in_use);
+    void (*destroy)(asr_engine *engine);
+};
+
+struct asr_engine {
+    const struct asr_engine_ops *ops;
+};
+
+/* Every engine's stream starts with this. */
+struct asr_stream {
+    asr_engine *engine;
+};
+
+static inline int asr_begin(asr_stream *s)
+{
+    return s->engine->ops->begin(s);
+}
+static inline int asr_feed(asr_stream *s, const int16_t *pcm, size_t n)
+{
+    return s->engine->ops->feed(s, pcm, n);
+}
+static inline int asr_partial(asr_stream *s, char *text, size_t len)
+{
+    return s->engine->ops->partial(s, text, len);
+}
+static inline int asr_end(asr_stream *s, asr_result *out)
+{
+    return s->engine->ops->end(s, out);
+}
+static inline void asr_stream_destroy(asr_stream *s)
+{
+    if (s != NULL)
+        s->engine->ops->stream_destroy(s);
+}
+
+/* Loads the models and checks them by building the first decoder. */
+int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
+                            char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,382 @@
+/*
+ * pocketsphinx.c - the PocketSphinx engine of engine.h.
+ *
+ * A PocketSphinx decoder with the en-us model costs tens of megabytes,
+ * most of it search structures over the 130,000-word dictionary, and it
+ * cannot be shared by two utterances at once.  So decoders live in a pool:
+ * a stream borrows one for the length of an utterance (begin .. end) and
+ * gives it back.  Memory grows with the number of people speaking at the
+ * same moment, not with the number connected.  Decoders are built on
+ * demand (the first at start-up, to check the model) and kept.
+ *
+ * What a decoder learns about a voice between utterances is its running
+ * cepstral mean (channel and speaker normalisation).  A stream keeps its
+ * own copy: it is written into the borrowed decoder at begin and read back
+ * at end, so a stream decodes as if it had its own decoder all along.  A
+ * stream that has not spoken yet starts from the model's initial mean.
+ *
+ * Decoders are created one at a time (create_lock): PocketSphinx keeps
+ * some process-wide state (its log file) that is set while loading.
+ */
+#include "engine.h"
+
+#include <pocketsphinx.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../util/log.h"
+#include "../util/vb.h"
+
+#define CMN_MAX 64
+
+typedef struct {
+    mfcc_t mean[CMN_MAX];
+    mfcc_t sum[CMN_MAX];
+    int32 nframe;
+    int valid;
+} cmn_state;
+
+typedef struct ps_engine {
+    struct asr_engine base;
+    char *hmm, *lm, *dict;
+    int max_decoders;
+    pthread_mutex_t lock;       /* guards the pool below */
+    pthread_mutex_t create_lock;
+    ps_decoder_t **idle;
+    int idle_count, total, in_use;
+    cmn_state initial_cmn;      /* the model's starting mean */
+} ps_engine;
+
+typedef struct ps_stream {
+    struct asr_stream base;
+    ps_decoder_t *decoder; /* borrowed between begin and end */
+    cmn_state cmn;
+} ps_stream;
+
+void asr_result_free(asr_result *result)
+{
+    free(result->words);
+    result->words = NULL;
+    result->count = 0;
+}
+
+asr_params asr_default_params(void)
+{
+    asr_params p = {
+        .model_dir = "/usr/share/pocketsphinx/model/en-us",
+        .hmm = NULL,
+        .lm = NULL,
+        .dict = NULL,
+        .max_decoders = 0,
+    };
+    return p;
+}
+
+static void cmn_save(ps_decoder_t *ps, cmn_state *out)
+{
+    cmn_t *cmn = ps_get_feat(ps)->cmn_struct;
+    if (cmn == NULL || cmn->veclen > CMN_MAX)
+        return;
+    memcpy(out->mean, cmn->cmn_mean, (size_t)cmn->veclen * sizeof(mfcc_t));
+    memcpy(out->sum, cmn->sum, (size_t)cmn->veclen * sizeof(mfcc_t));
+    out->nframe = cmn->nframe;
+    out->valid = 1;
+}
+
+static void cmn_restore(ps_decoder_t *ps, const cmn_state *in)
+{
+    cmn_t *cmn = ps_get_feat(ps)->cmn_struct;
+    if (cmn == NULL || cmn->veclen > CMN_MAX || !in->valid)
+        return;
+    memcpy(cmn->cmn_mean, in->mean, (size_t)cmn->veclen * sizeof(mfcc_t));
+    memcpy(cmn->sum, in->sum, (size_t)cmn->veclen * sizeof(mfcc_t));
+    cmn->nframe = in->nframe;
+}
+
+static ps_decoder_t *decoder_create(ps_engine *e)
+{
+    pthread_mutex_lock(&e->create_lock);
+    cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE,
+                                   "-hmm", e->hmm, "-lm", e->lm,
+                                   "-dict", e->dict, "-logfn", "/dev/null",
+                                   "-remove_silence", "no", "-cmn", "live",
+                                   NULL);
+    ps_decoder_t *ps = config ? ps_init(config) : NULL;
+    cmd_ln_free_r(config); /* the decoder keeps its own reference */
+    pthread_mutex_unlock(&e->create_lock);
+    return ps;
+}
+
+static int decoder_borrow(ps_engine *e, ps_decoder_t **out)
+{
+    pthread_mutex_lock(&e->lock);
+    if (e->idle_count > 0) {
+        *out = e->idle[--e->idle_count];
+        e->in_use++;
+        pthread_mutex_unlock(&e->lock);
+        return 0;
+    }
+    if (e->max_decoders > 0 && e->total >= e->max_decoders) {
+        pthread_mutex_unlock(&e->lock);
+        return VB_EBUSY;
+    }
+    e->total++;
+    e->in_use++;
+    pthread_mutex_unlock(&e->lock);
+
+    ps_decoder_t *ps = decoder_create(e);
+    if (ps == NULL) {
+        pthread_mutex_lock(&e->lock);
+        e->total--;
+        e->in_use--;
+        pthread_mutex_unlock(&e->lock);
+        log_error("asr", "cannot create a PocketSphinx decoder");
+        return VB_EINTERNAL;
+    }
+    log_debug("asr", "decoder %d created", e->total);
+    *out = ps;
+    return 0;
+}
+
+static void decoder_return(ps_engine *e, ps_decoder_t *ps)
+{
+    pthread_mutex_lock(&e->lock);
+    /* idle has room for max_decoders, which bounds total. */
+    e->idle[e->idle_count++] = ps;
+    e->in_use--;
+    pthread_mutex_unlock(&e->lock);
+}
+
+static int ps_stream_create(asr_engine *engine, asr_stream **out)
+{
+    ps_engine *e = (ps_engine *)engine;
+    ps_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return VB_ENOMEM;
+    s->base.engine = engine;
+    s->cmn = e->initial_cmn;
+    *out = &s->base;
+    return 0;
+}
+
+static int ps_stream_begin(asr_stream *stream)
+{
+    ps_stream *s = (ps_stream *)stream;
+    ps_engine *e = (ps_engine *)stream->engine;
+    if (s->decoder != NULL)
+        return VB_EINVAL;
+    int rc = decoder_borrow(e, &s->decoder);
+    if (rc != 0)
+        return rc;
+    cmn_restore(s->decoder, &s->cmn);
+    if (ps_start_utt(s->decoder) < 0) {
+        decoder_return(e, s->decoder);
+        s->decoder = NULL;
+        return VB_EINTERNAL;
+    }
+    return 0;
+}
+
+static int ps_stream_feed(asr_stream *stream, const int16_t *samples,
+                          size_t count)
+{
+    ps_stream *s = (ps_stream *)stream;
+    if (s->decoder == NULL)
+        return VB_EINVAL;
+    if (count == 0)
+        return 0;
+    return ps_process_raw(s->decoder, samples, count, FALSE, FALSE) < 0
+               ? VB_EINTERNAL : 0;
+}
+
+static int ps_stream_partial(asr_stream *stream, char *text, size_t len)
+{
+    ps_stream *s = (ps_stream *)stream;
+    if (s->decoder == NULL)
+        return VB_EINVAL;
+    const char *hyp = ps_get_hyp(s->decoder, NULL);
+    snprintf(text, len, "%s", hyp ? hyp : "");
+    return 0;
+}
+
+/* Words PocketSphinx writes that are not words: <s>, </s>, <sil>, [NOISE],
+ * ++UH++ and the like. */
+static int is_filler(const char *word)
+{
+    return word[0] == '<' || word[0] == '[' || word[0] == '+' ||
+           word[0] == '\0';
+}
+
+static int collect_words(ps_decoder_t *ps, asr_result *out)
+{
+    size_t cap = 16;
+    out->words = malloc(cap * sizeof(asr_word));
+    out->count = 0;
+    if (out->words == NULL)
+        return VB_ENOMEM;
+    logmath_t *lmath = ps_get_logmath(ps);
+    for (ps_seg_t *seg = ps_seg_iter(ps); seg != NULL; seg = ps_seg_next(seg)) {
+        const char *word = ps_seg_word(seg);
+        if (is_filler(word))
+            continue;
+        if (out->count == cap) {
+            cap *= 2;
+            asr_word *grown = realloc(out->words, cap * sizeof(asr_word));
+            if (grown == NULL) {
+                ps_seg_free(seg);
+                asr_result_free(out);
+                return VB_ENOMEM;
+            }
+            out->words = grown;
+        }
+        asr_word *w = &out->words[out->count++];
+        snprintf(w->word, sizeof(w->word), "%s", word);
+        char *alt = strchr(w->word, '('); /* "read(2)": second pronunciation */
+        if (alt != NULL && alt != w->word)
+            *alt = '\0';
+        int first, last;
+        ps_seg_frames(seg, &first, &last);
+        w->start = first / 100.0;
+        w->end = (last + 1) / 100.0;
+        double p = logmath_exp(lmath, ps_seg_prob(seg, NULL, NULL, NULL));
+        w->confidence = (float)(p < 0 ? 0 : p > 1 ? 1 : p);
+    }
+    return 0;
+}
+
+static int ps_stream_end(asr_stream *stream, asr_result *out)
+{
+    ps_stream *s = (ps_stream *)stream;
+    ps_engine *e = (ps_engine *)stream->engine;
+    out->words = NULL;
+    out->count = 0;
+    if (s->decoder == NULL)
+        return VB_EINVAL;
+    int rc = ps_end_utt(s->decoder) < 0 ? VB_EINTERNAL : 0;
+    if (rc == 0)
+        rc = collect_words(s->decoder, out);
+    cmn_save(s->decoder, &s->cmn);
+    decoder_return(e, s->decoder);
+    s->decoder = NULL;
+    return rc;
+}
+
+static void ps_stream_destroy(asr_stream *stream)
+{
+    ps_stream *s = (ps_stream *)stream;
+    if (s->decoder != NULL) {
+        ps_end_utt(s->decoder);
+        decoder_return((ps_engine *)stream->engine, s->decoder);
+    }
+    free(s);
+}
+
+static void ps_engine_stats(asr_engine *engine, int *decoders, int *in_use)
+{
+    ps_engine *e = (ps_engine *)engine;
+    pthread_mutex_lock(&e->lock);
+    *decoders = e->total;
+    *in_use = e->in_use;
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void ps_engine_destroy(asr_engine *engine)
+{
+    ps_engine *e = (ps_engine *)engine;
+    if (e == NULL)
+        return;
+    if (e->in_use != 0)
+        log_warn("asr", "%d decoders still lent out at shutdown", e->in_use);
+    for (int i = 0; i < e->idle_count; i++)
+        ps_free(e->idle[i]);
+    free(e->idle);
+    free(e->hmm);
+    free(e->lm);
+    free(e->dict);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->create_lock);
+    free(e);
+}
+
+static const struct asr_engine_ops ps_ops = {
+    .name = "pocketsphinx",
+    .stream_create = ps_stream_create,
+    .begin = ps_stream_begin,
+    .feed = ps_stream_feed,
+    .partial = ps_stream_partial,
+    .end = ps_stream_end,
+    .stream_destroy = ps_stream_destroy,
+    .stats = ps_engine_stats,
+    .destroy = ps_engine_destroy,
+};
+
+static char *model_path(const char *given, const char *dir, const char *name)
+{
+    char *path = NULL;
+    if (given != NULL)
+        return strdup(given);
+    if (asprintf(&path, "%s/%s", dir, name) < 0)
+        return NULL;
+    return path;
+}
+
+static int check_exists(const char *what, const char *path, char *err,
+                        size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    vb_seterr(err, errlen, "%s not found at %s (install pocketsphinx-en-us "
+              "or point --model-dir at a model)", what, path);
+    return VB_ENOTFOUND;
+}
+
+/* The most decoders one engine makes when no cap is given. */
+#define POOL_LIMIT 4096
+
+int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
+                            char *err, size_t errlen)
+{
+    ps_engine *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return VB_ENOMEM;
+    e->base.ops = &ps_ops;
+    e->max_decoders = params->max_decoders > 0 && params->max_decoders < POOL_LIMIT
+                          ? params->max_decoders : POOL_LIMIT;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->create_lock, NULL);
+    e->hmm = model_path(params->hmm, params->model_dir, "en-us");
+    e->lm = model_path(params->lm, params->model_dir, "en-us.lm.bin");
+    e->dict = model_path(params->dict, params->model_dir, "cmudict-en-us.dict");
+    e->idle = calloc((size_t)e->max_decoders, sizeof(ps_decoder_t *));
+    if (!e->hmm || !e->lm || !e->dict || !e->idle) {
+        ps_engine_destroy(&e->base);
+        return VB_ENOMEM;
+    }
+    int rc = check_exists("acoustic model", e->hmm, err, errlen);
+    if (rc == 0)
+        rc = check_exists("language model", e->lm, err, errlen);
+    if (rc == 0)
+        rc = check_exists("dictionary", e->dict, err, errlen);
+    if (rc != 0) {
+        ps_engine_destroy(&e->base);
+        return rc;
+    }
+    /* Build the first decoder now: it proves the model loads and gives the
+     * initial cepstral mean that new streams start from. */
+    ps_decoder_t *first;
+    rc = decoder_borrow(e, &first);
+    if (rc != 0) {
+        vb_seterr(err, errlen, "PocketSphinx could not load the model "
+                  "(%s, %s, %s)", e->hmm, e->lm, e->dict);
+        ps_engine_destroy(&e->base);
+        return rc;
+    }
+    cmn_save(first, &e->initial_cmn);
+    decoder_return(e, first);
+    *out = &e->base;
+    return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * audio.h - from the bytes a client sends to 16 kHz mono 16-bit samples.
+ *
+ * An audio_input_t looks at the first bytes of a stream to tell what it
+ * is (PROTOCOL 2.2): "RIFF....WAVE" is WAV and its header says the format;
+ * 1A 45 DF A3 (WebM/Matroska) and "OggS" are recognised but not decoded by
+ * this build (VB_EUNSUPPORTED); anything else is raw PCM as the client
+ * declared it (encoding, sample rate, channels).  Bytes may arrive split
+ * anywhere, even one at a time.  Channels are mixed down and other rates
+ * resampled with libsoxr's band-limited resampler.
+ *
+ * No global state; one audio_input_t belongs to one stream and is used by
+ * one thread at a time.
+ */
+#ifndef VB_AUDIO_H
+#define VB_AUDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUDIO_ENGINE_RATE 16000
+#define AUDIO_MIN_RATE 8000
+#define AUDIO_MAX_RATE 48000
+#define AUDIO_MAX_CHANNELS 8
+
+typedef enum {
+    AUDIO_LINEAR16, /* signed 16-bit little-endian */
+    AUDIO_LINEAR32, /* 32-bit float little-endian */
+    AUDIO_MULAW     /* G.711 mu-law, 8 bits */
+} audio_encoding;
+
+typedef struct audio_format {
+    audio_encoding encoding;
+    int sample_rate;
+    int channels;
+} audio_format;
+
+/* A growable buffer of 16 kHz mono samples. */
+typedef struct pcm_buf {
+    int16_t *samples;
+    size_t len, cap;
+} pcm_buf;
+
+int pcm_buf_append(pcm_buf *buf, const int16_t *samples, size_t count);
+void pcm_buf_free(pcm_buf *buf);
+
+/* linear16, 16000 Hz, mono. */
+audio_format audio_format_default(void);
+/* Parses "linear16", "linear32", "mulaw"; VB_EINVAL otherwise. */
+int audio_encoding_parse(const char *name, audio_encoding *out);
+/* 0, or VB_EINVAL with a message when rate or channels are out of range. */
+int audio_format_check(const audio_format *fmt, char *err, size_t errlen);
+
+typedef struct audio_input audio_input_t;
+
+/* declared describes raw PCM; a WAV header, when present, overrides it. */
+int audio_input_create(const audio_format *declared, audio_input_t **out);
+void audio_input_destroy(audio_input_t *in);
+
+/* Appends the samples that these bytes complete to out.  Returns 0, or
+ * VB_EUNSUPPORTED / VB_EINVAL with a message (the stream cannot go on;
+ * samples already appended are valid), or VB_ENOMEM. */
+int audio_input_feed(audio_input_t *in, const uint8_t *data, size_t len,
+                     pcm_buf *out, char *err, size_t errlen);
+/* The stream has ended: appends what the resampler still holds. */
+int audio_input_finish(audio_input_t *in, pcm_buf *out, char *err,
+                       size_t errlen);
+/* "WAV, 44100 Hz, 2 channels, 16-bit PCM", or "unknown yet". */
+const char *audio_input_describe(const audio_input_t *in);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * serve.c - `verbatim serve`: flags and VERBATIM_* environment variables
+ * into a server_config, then server_run().  A flag beats the environment,
+ * which beats the default.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../net/server.h"
+#include "../util/log.h"
+#include "cli.h"
+
+static void usage(FILE *to, const server_config *d)
+{
+    fprintf(to,
+            "usage: verbatim serve [options]\n"
+            "\n"
+            "Runs the transcription server: the REST API under /api/ and live\n"
+            "transcription on the WebSocket /ws/transcribe/{id}.\n"
+            "\n"
+            "  --host ADDR         address to listen on (default %s;\n"
+            "                      0.0.0.0 for every interface)      VERBATIM_HOST\n"
+            "  --port N            TCP port (default %d)               VERBATIM_PORT\n"
+            "  --db PATH           SQLite database file, created if missing\n"
+            "                      (default %s)          VERBATIM_DB\n"
+            "  --workers N         decoder threads shared by all sessions\n"
+            "                      (default: the number of cores, %d)  VERBATIM_WORKERS\n"
+            "  --max-sessions N    live transcription sockets at once; more are\n"
+            "                      refused with close code 1013 (default %d)\n"
+            "                                                    VERBATIM_MAX_SESSIONS\n"
+            "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
+            "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
+            "  --cors-origins LIST comma-separated origins allowed to call the API\n"
+            "                      from a browser, or * (default: this server and\n"
+            "                      http://localhost:3000)      VERBATIM_CORS_ORIGINS\n"
+            "  --model-dir DIR     PocketSphinx model folder (default\n"
+            "                      %s)  VERBATIM_MODEL_DIR\n"
+            "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+            "                                                    VERBATIM_LOG_LEVEL\n"
+            "  --help              this text\n",
+            d->host, d->port, d->db, d->workers, d->max_sessions, d->max_frame,
+            d->asr.model_dir);
+}
+
+struct setting {
+    const char *flag, *env;
+    const char *value;
+};
+
+int cli_serve(int argc, char **argv)
+{
+    server_config cfg = server_default_config();
+    struct setting settings[] = {
+        {"--host", "VERBATIM_HOST", NULL},
+        {"--port", "VERBATIM_PORT", NULL},
+        {"--db", "VERBATIM_DB", NULL},
+        {"--workers", "VERBATIM_WORKERS", NULL},
+        {"--max-sessions", "VERBATIM_MAX_SESSIONS", NULL},
+        {"--max-frame", "VERBATIM_MAX_FRAME", NULL},
+        {"--cors-origins", "VERBATIM_CORS_ORIGINS", NULL},
+        {"--model-dir", "VERBATIM_MODEL_DIR", NULL},
+        {"--log-level", "VERBATIM_LOG_LEVEL", NULL},
+    };
+    enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG };
+    const int count = (int)(sizeof(settings) / sizeof(settings[0]));
+    for (int k = 0; k < count; k++)
+        settings[k].value = getenv(settings[k].env);
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, &cfg);
+            return 0;
+        }
+        int matched = 0;
+        for (int k = 0; k < count && !matched; k++) {
+            matched = cli_flag_value(argc, argv, &i, settings[k].flag,
+                                     &settings[k].value);
+            if (matched < 0)
+                return 2;
+        }
+        if (!matched) {
+            fprintf(stderr, "verbatim serve: unknown option \"%s\" (see "
+                    "--help)\n", argv[i]);
+            return 2;
+        }
+    }
+
+    long v;
+    if (settings[HOST].value)
+        cfg.host = settings[HOST].value;
+    if (settings[DB].value)
+        cfg.db = settings[DB].value;
+    if (settings[CORS].value)
+        cfg.cors_origins = settings[CORS].value;
+    if (settings[MODEL].value)
+        cfg.asr.model_dir = settings[MODEL].value;
+    if (settings[PORT].value) {
+        if (cli_int("--port", settings[PORT].value, 1, 65535, &v) != 0)
+            return 2;
+        cfg.port = (int)v;
+    }
+    if (settings[WORKERS].value) {
+        if (cli_int("--workers", settings[WORKERS].value, 1, 256, &v) != 0)
+            return 2;
+        cfg.workers = (int)v;
+    }
+    if (settings[MAX_SESSIONS].value) {
+        if (cli_int("--max-sessions", settings[MAX_SESSIONS].value, 1, 100000,
+                    &v) != 0)
+            return 2;
+        cfg.max_sessions = (int)v;
+    }
+    if (settings[MAX_FRAME].value) {
+        if (cli_int("--max-frame", settings[MAX_FRAME].value, 1024,
+                    64L * 1024 * 1024, &v) != 0)
+            return 2;
+        cfg.max_frame = (size_t)v;
+    }
+    if (settings[LOG].value) {
+        int level = log_parse_level(settings[LOG].value);
+        if (level < 0) {
+            fprintf(stderr, "verbatim serve: --log-level must be debug, info, "
+                    "warn or error\n");
+            return 2;
+        }
+        log_set_level((enum log_level)level);
+    }
+
+    char err[512] = "";
+    int rc = server_run(&cfg, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "verbatim serve: %s\n", err[0] ? err : "cannot start");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,336 @@
+/*
+ * stream.c - `verbatim stream`: send a recording to a server as a live
+ * client would, and show the transcript as it arrives.
+ *
+ * The file (or stdin) is sent as it is, in chunks of --chunk-ms of audio;
+ * the server recognises a WAV header itself.  With --realtime the chunks
+ * are paced at the speed of the audio, as a microphone would send them.
+ * Between chunks, and after a final CloseStream until the server closes,
+ * the messages that arrived are printed: on a terminal the interim text is
+ * redrawn in place and each final line stays; elsewhere only final lines
+ * are printed; --json prints every message as it came.
+ */
+#include <cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../net/client.h"
+#include "../net/wsclient.h"
+#include "cli.h"
+
+typedef struct {
+    int json, tty, interim_shown, finals;
+    int failed;
+    char error[512];
+} view;
+
+static void usage(FILE *to)
+{
+    fputs("usage: verbatim stream [options] FILE|-\n"
+          "\n"
+          "Streams a WAV file or raw PCM (16 kHz, 16-bit, mono unless told\n"
+          "otherwise) to a Verbatim server and prints the transcript.\n"
+          "\n"
+          "  --url URL          server (default ws://127.0.0.1:8000)\n"
+          "  --id N             transcribe into transcription N\n"
+          "  --title T          create a transcription titled T (default: the\n"
+          "                     file's name)\n"
+          "  --realtime         send at the speed of the audio\n"
+          "  --chunk-ms N       audio per message (default 100)\n"
+          "  --sample-rate N, --channels N, --encoding E\n"
+          "                     describe raw PCM (ignored for WAV)\n"
+          "  --no-punctuate     ask for the recogniser's raw words\n"
+          "  --json             print every server message as received\n"
+          "  --timeout S        give up waiting for the last results after S\n"
+          "                     seconds (default 120)\n"
+          "\n"
+          "Exits 0 when the server closed the stream normally, 1 otherwise.\n",
+          to);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void clear_interim(view *v)
+{
+    if (v->tty && v->interim_shown) {
+        fputs("\r\033[K", stdout);
+        v->interim_shown = 0;
+    }
+}
+
+static void show(view *v, const char *text)
+{
+    if (v->json) {
+        puts(text);
+        fflush(stdout);
+        return;
+    }
+    cJSON *msg = cJSON_Parse(text);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(msg, "payload");
+    const char *name = cJSON_IsString(type) ? type->valuestring : "";
+    if (strcmp(name, "transcript_segment") == 0 && cJSON_IsObject(payload)) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(payload, "text");
+        const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
+        const cJSON *start = cJSON_GetObjectItemCaseSensitive(payload, "start");
+        const cJSON *end = cJSON_GetObjectItemCaseSensitive(payload, "end");
+        const char *words = cJSON_IsString(t) ? t->valuestring : "";
+        if (cJSON_IsTrue(fin)) {
+            clear_interim(v);
+            printf("[%8.2f - %8.2f] %s\n", cJSON_GetNumberValue(start),
+                   cJSON_GetNumberValue(end), words);
+            v->finals++;
+        } else if (v->tty) {
+            printf("\r\033[K\033[2m%.*s\033[0m", 200, words);
+            v->interim_shown = 1;
+        }
+    } else if (strcmp(name, "error") == 0) {
+        clear_interim(v);
+        snprintf(v->error, sizeof(v->error), "%s",
+                 cJSON_IsString(payload) ? payload->valuestring : text);
+        fprintf(stderr, "server error: %s\n", v->error);
+        v->failed = 1;
+    } else if (strcmp(name, "status") == 0 && v->tty) {
+        clear_interim(v);
+        fprintf(stderr, "%s\n", cJSON_IsString(payload) ? payload->valuestring
+                                                        : "");
+    }
+    fflush(stdout);
+    cJSON_Delete(msg);
+}
+
+/* Prints what arrives within timeout_ms; returns -1 once the socket closed. */
+static int pump(wsclient *ws, view *v, int timeout_ms, int *close_code)
+{
+    double deadline = now_s() + timeout_ms / 1000.0;
+    for (;;) {
+        int left = (int)((deadline - now_s()) * 1000);
+        int op;
+        char *data;
+        size_t len;
+        int r = wsclient_recv(ws, left > 0 ? left : 0, &op, &data, &len);
+        if (r < 0) {
+            *close_code = wsclient_close_code(ws);
+            return -1;
+        }
+        if (r == 0)
+            return 0;
+        if (op == WS_CLOSE) {
+            if (v->json)
+                printf("{\"type\": \"close\", \"code\": %d}\n",
+                       wsclient_close_code(ws));
+            *close_code = wsclient_close_code(ws);
+            free(data);
+            return -1;
+        }
+        if (op == WS_TEXT)
+            show(v, data);
+        free(data);
+    }
+}
+
+/* Creates a transcription over REST and returns its id, or -1. */
+static long long create_transcription(const char *ws_url, const char *title)
+{
+    char host[256], port[16], path[1024], url[600];
+    if (net_split_url(ws_url, "ws", host, sizeof(host), port, sizeof(port),
+                      path, sizeof(path)) != 0) {
+        fprintf(stderr, "verbatim stream: bad --url %s\n", ws_url);
+        return -1;
+    }
+    snprintf(url, sizeof(url), "http://%s:%s/api/transcriptions/", host, port);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "title", title);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    http_result res;
+    char err[512];
+    int rc = http_fetch(url, "POST", "application/json", NULL, text, strlen(text),
+                        &res, err, sizeof(err));
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "verbatim stream: %s\n", err);
+        return -1;
+    }
+    cJSON *t = cJSON_Parse(res.body);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+    long long result = res.status == 200 && cJSON_IsNumber(id)
+                           ? (long long)id->valuedouble : -1;
+    if (result < 0)
+        fprintf(stderr, "verbatim stream: cannot create a transcription "
+                "(HTTP %d): %s\n", res.status, res.body);
+    cJSON_Delete(t);
+    http_result_free(&res);
+    return result;
+}
+
+/* Bytes of audio per second: from a WAV header, else the declared format. */
+static double byte_rate(const unsigned char *head, size_t n, long rate,
+                        long channels, const char *encoding)
+{
+    if (n >= 32 && memcmp(head, "RIFF", 4) == 0 && memcmp(head + 8, "WAVE", 4) == 0) {
+        uint32_t r = (uint32_t)head[28] | (uint32_t)head[29] << 8 |
+                     (uint32_t)head[30] << 16 | (uint32_t)head[31] << 24;
+        if (r > 0)
+            return r;
+    }
+    int width = strcmp(encoding, "linear32") == 0 ? 4
+              : strcmp(encoding, "mulaw") == 0    ? 1 : 2;
+    return (double)rate * (double)channels * width;
+}
+
+int cli_stream(int argc, char **argv)
+{
+    const char *url = "ws://127.0.0.1:8000", *title = NULL, *path = NULL;
+    const char *encoding = "linear16", *value;
+    long id = -1, chunk_ms = 100, rate = 16000, channels = 1, timeout_s = 120;
+    int realtime = 0, punctuate = 1;
+    view v = {0};
+    for (int i = 1; i < argc; i++) {
+        int m;
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--realtime") == 0) {
+            realtime = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            v.json = 1;
+        } else if (strcmp(argv[i], "--no-punctuate") == 0) {
+            punctuate = 0;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--url", &value))) {
+            if (m < 0)
+                return 2;
+            url = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--title", &value))) {
+            if (m < 0)
+                return 2;
+            title = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--encoding", &value))) {
+            if (m < 0)
+                return 2;
+            encoding = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--id", &value))) {
+            if (m < 0 || cli_int("--id", value, 1, 1L << 62, &id) != 0)
+                return 2;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--chunk-ms", &value))) {
+            if (m < 0 || cli_int("--chunk-ms", value, 1, 10000, &chunk_ms) != 0)
+                return 2;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--sample-rate", &value))) {
+            if (m < 0 || cli_int("--sample-rate", value, 1, 1000000, &rate) != 0)
+                return 2;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--channels", &value))) {
+            if (m < 0 || cli_int("--channels", value, 1, 64, &channels) != 0)
+                return 2;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--timeout", &value))) {
+            if (m < 0 || cli_int("--timeout", value, 1, 86400, &timeout_s) != 0)
+                return 2;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "verbatim stream: unknown option \"%s\"\n", argv[i]);
+            return 2;
+        } else if (path == NULL) {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "verbatim stream: one file at a time\n");
+            return 2;
+        }
+    }
+    if (path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (id > 0 && title != NULL) {
+        fprintf(stderr, "verbatim stream: give --id or --title, not both\n");
+        return 2;
+    }
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (in == NULL) {
+        perror(path);
+        return 1;
+    }
+    v.tty = !v.json && isatty(STDOUT_FILENO);
+    if (id <= 0) {
+        const char *base = strrchr(path, '/');
+        id = create_transcription(url, title ? title
+                                        : strcmp(path, "-") == 0 ? "stdin"
+                                        : base ? base + 1 : path);
+        if (id <= 0) {
+            if (in != stdin)
+                fclose(in);
+            return 1;
+        }
+    }
+
+    char full[2048], err[512];
+    snprintf(full, sizeof(full), "%s/ws/transcribe/%ld?sample_rate=%ld"
+             "&channels=%ld&encoding=%s%s", url, id, rate, channels, encoding,
+             punctuate ? "" : "&punctuate=false");
+    wsclient *ws;
+    if (wsclient_connect(full, &ws, err, sizeof(err)) != 0) {
+        fprintf(stderr, "verbatim stream: %s\n", err);
+        if (in != stdin)
+            fclose(in);
+        return 1;
+    }
+
+    unsigned char first[64];
+    size_t first_len = fread(first, 1, sizeof(first), in);
+    double bps = byte_rate(first, first_len, rate, channels, encoding);
+    size_t chunk = (size_t)(bps * (double)chunk_ms / 1000.0);
+    if (chunk < 1)
+        chunk = 1;
+    unsigned char *buf = malloc(chunk + sizeof(first));
+    int close_code = 0, closed = 0;
+    double start = now_s(), sent_s = 0;
+    size_t have = first_len;
+    if (buf != NULL)
+        memcpy(buf, first, first_len);
+    while (buf != NULL && !closed) {
+        if (have < chunk)
+            have += fread(buf + have, 1, chunk - have, in);
+        if (have == 0)
+            break;
+        if (wsclient_send(ws, WS_BINARY, buf, have) != 0) {
+            closed = 1;
+            break;
+        }
+        sent_s += (double)have / bps;
+        have = 0;
+        int wait_ms = realtime ? (int)((start + sent_s - now_s()) * 1000) : 0;
+        if (pump(ws, &v, wait_ms > 0 ? wait_ms : 0, &close_code) < 0)
+            closed = 1;
+    }
+    free(buf);
+    if (in != stdin)
+        fclose(in);
+    if (!closed) {
+        const char *cs = "{\"type\": \"CloseStream\"}";
+        wsclient_send(ws, WS_TEXT, cs, strlen(cs));
+        double deadline = now_s() + (double)timeout_s;
+        while (!closed && now_s() < deadline)
+            if (pump(ws, &v, 1000, &close_code) < 0)
+                closed = 1;
+    }
+    clear_interim(&v);
+    if (!closed) {
+        fprintf(stderr, "verbatim stream: no close from the server after %ld "
+                "seconds\n", timeout_s);
+        wsclient_close(ws, 1000);
+        return 1;
+    }
+    wsclient_abort(ws);
+    if (close_code != 1000) {
+        fprintf(stderr, "verbatim stream: the server closed the stream with "
+                "code %d%s%s\n", close_code, v.error[0] ? ": " : "", v.error);
+        return 1;
+    }
+    return v.failed ? 1 : 0;
+}

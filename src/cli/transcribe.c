@@ -1,0 +1,159 @@
+/*
+ * transcribe.c - `verbatim transcribe FILE`: recognise a recording here,
+ * with no server, through the same session code the server uses, and print
+ * the final segments with their times.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../asr/engine.h"
+#include "../session/session.h"
+#include "../util/log.h"
+#include "../util/pool.h"
+#include "cli.h"
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int done, failed, json;
+} printer;
+
+static void print_event(void *ctx, session_event *ev)
+{
+    printer *p = ctx;
+    if (ev->kind == SESSION_FINAL) {
+        if (p->json) {
+            printf("{\"start\": %.3f, \"end\": %.3f, \"text\": \"", ev->start,
+                   ev->end);
+            for (const char *c = ev->text; *c; c++)
+                printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+            printf("\"}\n");
+        } else {
+            printf("[%8.2f - %8.2f] %s\n", ev->start, ev->end, ev->text);
+        }
+        fflush(stdout);
+    } else if (ev->kind == SESSION_ERROR) {
+        fprintf(stderr, "verbatim transcribe: %s\n", ev->text);
+        p->failed = 1;
+    } else if (ev->kind == SESSION_DONE) {
+        pthread_mutex_lock(&p->lock);
+        p->done = 1;
+        pthread_cond_signal(&p->done_cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+    session_event_free(ev);
+}
+
+static void usage(FILE *to)
+{
+    fputs("usage: verbatim transcribe [options] FILE|-\n"
+          "\n"
+          "Recognises a WAV file (or raw 16 kHz 16-bit mono PCM) on this\n"
+          "machine and prints each final segment with its start and end time.\n"
+          "\n"
+          "  --json            one JSON object per segment\n"
+          "  --no-punctuate    the recogniser's raw words\n"
+          "  --sample-rate N   rate of raw PCM input (default 16000)\n"
+          "  --channels N      channels of raw PCM input (default 1)\n"
+          "  --model-dir DIR   PocketSphinx model folder\n", to);
+}
+
+int cli_transcribe(int argc, char **argv)
+{
+    asr_params asr = asr_default_params();
+    session_params sp = session_default_params();
+    const char *path = NULL, *value;
+    printer p = {.json = 0};
+    for (int i = 1; i < argc; i++) {
+        int m;
+        long v;
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            p.json = 1;
+        } else if (strcmp(argv[i], "--no-punctuate") == 0) {
+            sp.punctuate = 0;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--model-dir", &value))) {
+            if (m < 0)
+                return 2;
+            asr.model_dir = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--sample-rate", &value))) {
+            if (m < 0 || cli_int("--sample-rate", value, AUDIO_MIN_RATE,
+                                 AUDIO_MAX_RATE, &v) != 0)
+                return 2;
+            sp.format.sample_rate = (int)v;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--channels", &value))) {
+            if (m < 0 || cli_int("--channels", value, 1, AUDIO_MAX_CHANNELS,
+                                 &v) != 0)
+                return 2;
+            sp.format.channels = (int)v;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "verbatim transcribe: unknown option \"%s\"\n",
+                    argv[i]);
+            return 2;
+        } else if (path == NULL) {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "verbatim transcribe: one file at a time\n");
+            return 2;
+        }
+    }
+    if (path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (in == NULL) {
+        perror(path);
+        return 1;
+    }
+    log_set_level(LOG_WARN);
+    char err[512] = "";
+    asr_engine *engine = NULL;
+    pool_t *pool = NULL;
+    session_t *s = NULL;
+    int rc = asr_pocketsphinx_create(&asr, &engine, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "verbatim transcribe: %s\n", err);
+        if (in != stdin)
+            fclose(in);
+        return 1;
+    }
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.done_cond, NULL);
+    session_sink sink = {print_event, NULL, &p};
+    rc = pool_start(1, &pool);
+    if (rc == 0)
+        rc = session_create(&sp, engine, pool, &sink, &s);
+    if (rc == 0) {
+        unsigned char buf[32768];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+            /* Keep the queue short: wait while it is over a few seconds. */
+            while (session_queued_bytes(s) > (1u << 20))
+                nanosleep(&(struct timespec){0, 5000000}, NULL);
+            session_feed(s, buf, n);
+        }
+        session_close(s);
+        pthread_mutex_lock(&p.lock);
+        while (!p.done)
+            pthread_cond_wait(&p.done_cond, &p.lock);
+        pthread_mutex_unlock(&p.lock);
+        session_release(s);
+    }
+    pool_stop(pool);
+    engine->ops->destroy(engine);
+    if (in != stdin)
+        fclose(in);
+    pthread_mutex_destroy(&p.lock);
+    pthread_cond_destroy(&p.done_cond);
+    if (rc != 0) {
+        fprintf(stderr, "verbatim transcribe: cannot start: %d\n", rc);
+        return 1;
+    }
+    return p.failed ? 1 : 0;
+}

@@ -1,0 +1,315 @@
+/*
+ * http.c - the HTTP side of the server: REST requests and the landing page.
+ *
+ * A request is collected on the I/O thread (method, path, body up to
+ * API_MAX_BODY), then handed to the store's runner thread, where
+ * api_handle() answers it.  The answered request comes back through
+ * srv->http_done and net_wake(); the I/O thread then writes the headers
+ * and the body, one lws_write per writable callback.
+ *
+ * A client can hang up while its request is on the runner.  The request
+ * is then `orphaned` and freed when its answer comes back, never touched
+ * through the dead connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "net_internal.h"
+
+#define WRITE_CHUNK 16384
+
+typedef struct http_req {
+    server *srv;
+    struct lws *wsi;       /* NULL once orphaned */
+    char method[8];
+    char path[1024];
+    char origin[256];
+    char *body;
+    size_t body_len, body_cap;
+    int dispatched;        /* handed to the runner (once per request) */
+    int on_runner;         /* api_handle() is running or queued */
+    int orphaned;
+    int headers_sent;
+    size_t sent;
+    api_response res;
+    struct http_req *next_done;
+} http_req;
+
+static const char landing_page[] =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>Verbatim</title></head><body>"
+    "<h1>Verbatim</h1><p>The transcription server is running.</p>"
+    "<ul><li><a href=\"/api/health\">/api/health</a></li>"
+    "<li><a href=\"/api/openapi.json\">/api/openapi.json</a> (the REST API)"
+    "</li><li>Live transcription: WebSocket <code>/ws/transcribe/{id}</code>"
+    "</li></ul></body></html>\n";
+
+static void req_free(http_req *req)
+{
+    if (req == NULL)
+        return;
+    free(req->body);
+    api_response_free(&req->res);
+    free(req);
+}
+
+static const char *method_of(struct lws *wsi)
+{
+    static const struct {
+        enum lws_token_indexes token;
+        const char *name;
+    } methods[] = {
+        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_PUT_URI, "PUT"},
+        {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+        {WSI_TOKEN_HEAD_URI, "HEAD"},
+    };
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (lws_hdr_total_length(wsi, methods[i].token) > 0)
+            return methods[i].name;
+    return "GET";
+}
+
+static int origin_allowed(server *srv, const char *origin)
+{
+    for (int i = 0; i < srv->origin_count; i++)
+        if (strcmp(srv->origins[i], "*") == 0 ||
+            strcmp(srv->origins[i], origin) == 0)
+            return 1;
+    return 0;
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value,
+                      unsigned char **p, unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value,
+                                       (int)strlen(value), p, end);
+}
+
+int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
+                  unsigned char *end)
+{
+    char origin[256];
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
+        !origin_allowed(srv, origin))
+        return 0;
+    if (add_header(wsi, "access-control-allow-origin:", origin, p, end) ||
+        add_header(wsi, "access-control-allow-credentials:", "true", p, end) ||
+        add_header(wsi, "vary:", "Origin", p, end))
+        return 1;
+    return 0;
+}
+
+/* Sends a whole response now (small, made on the I/O thread). */
+static int respond_now(server *srv, struct lws *wsi, http_req *req,
+                       int status, const char *type, const char *body)
+{
+    req->res.status = status;
+    req->res.content_type = type;
+    req->res.body = body ? strdup(body) : NULL;
+    req->res.body_len = body ? strlen(body) : 0;
+    (void)srv;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void answer_on_runner(void *arg)
+{
+    http_req *req = arg;
+    server *srv = req->srv;
+    api_request areq = {req->method, req->path, req->body, req->body_len};
+    api_handle(&srv->api, &areq, &req->res);
+    pthread_mutex_lock(&srv->lock);
+    req->next_done = srv->http_done;
+    srv->http_done = req;
+    pthread_mutex_unlock(&srv->lock);
+    net_wake(srv);
+}
+
+static int dispatch(server *srv, struct lws *wsi, http_req *req)
+{
+    if (req->dispatched)
+        return 0; /* lws may report the end of an empty body as well */
+    req->dispatched = 1;
+    req->on_runner = 1;
+    if (runner_submit(srv->runner, answer_on_runner, req) != 0) {
+        req->on_runner = 0;
+        api_error_response(503, "The server is shutting down", &req->res);
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+void http_on_wake(server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    http_req *list = srv->http_done;
+    srv->http_done = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    while (list) {
+        http_req *req = list;
+        list = req->next_done;
+        req->on_runner = 0;
+        if (req->orphaned)
+            req_free(req);
+        else
+            lws_callback_on_writable(req->wsi);
+    }
+}
+
+/* Headers first, then the body in chunks; returns -1 to close. */
+static int write_response(server *srv, struct lws *wsi, net_pss *pss)
+{
+    http_req *req = pss->req;
+    if (req == NULL || req->on_runner || req->res.status == 0)
+        return 0;
+    if (!req->headers_sent) {
+        unsigned char buf[LWS_PRE + 2048];
+        unsigned char *start = buf + LWS_PRE, *p = start;
+        unsigned char *end = buf + sizeof(buf) - 1;
+        if (lws_add_http_common_headers(wsi, (unsigned)req->res.status,
+                                        req->res.content_type,
+                                        req->res.body_len, &p, end) ||
+            http_add_cors(srv, wsi, &p, end) ||
+            (strcmp(req->method, "OPTIONS") == 0 &&
+             (add_header(wsi, "access-control-allow-methods:",
+                         "GET, POST, PATCH, DELETE, OPTIONS", &p, end) ||
+              add_header(wsi, "access-control-allow-headers:",
+                         "content-type, authorization", &p, end) ||
+              add_header(wsi, "access-control-max-age:", "600", &p, end))) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        req->headers_sent = 1;
+        log_info("http", "%s %s %d", req->method, req->path, req->res.status);
+        if (req->res.body_len > 0 && strcmp(req->method, "HEAD") != 0) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    } else {
+        size_t left = req->res.body_len - req->sent;
+        size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
+        unsigned char buf[LWS_PRE + WRITE_CHUNK];
+        memcpy(buf + LWS_PRE, req->res.body + req->sent, n);
+        int last = n == left;
+        if (lws_write(wsi, buf + LWS_PRE, n,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+            return -1;
+        req->sent += n;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    }
+    pss->req = NULL;
+    req_free(req);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void detach(net_pss *pss)
+{
+    http_req *req = pss->req;
+    pss->req = NULL;
+    if (req == NULL)
+        return;
+    if (req->on_runner) {
+        req->orphaned = 1; /* freed when its answer arrives */
+        req->wsi = NULL;
+    } else {
+        req_free(req);
+    }
+}
+
+static int start_request(server *srv, struct lws *wsi, net_pss *pss,
+                         const char *uri)
+{
+    detach(pss);
+    http_req *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return -1;
+    req->srv = srv;
+    req->wsi = wsi;
+    pss->req = req;
+    snprintf(req->method, sizeof(req->method), "%s", method_of(wsi));
+    snprintf(req->path, sizeof(req->path), "%s", uri);
+    lws_hdr_copy(wsi, req->origin, sizeof(req->origin), WSI_TOKEN_ORIGIN);
+
+    if (strcmp(req->method, "OPTIONS") == 0)
+        return respond_now(srv, wsi, req, 204, "text/plain", NULL);
+    if (!api_owns_path(req->path)) {
+        if (strcmp(req->path, "/") == 0 || strcmp(req->path, "/index.html") == 0)
+            return respond_now(srv, wsi, req, 200, "text/html; charset=utf-8",
+                               landing_page);
+        return respond_now(srv, wsi, req, 404, "application/json",
+                           "{\"detail\":\"Not Found\"}");
+    }
+    if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0 ||
+        strcmp(req->method, "PUT") == 0) {
+        char length[32] = "";
+        lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        long long declared = atoll(length);
+        if (declared > API_MAX_BODY) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Request body of %lld bytes is over "
+                     "the limit of %d bytes", declared, API_MAX_BODY);
+            api_error_response(413, msg, &req->res);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        if (declared > 0)
+            return 0; /* wait for LWS_CALLBACK_HTTP_BODY */
+    }
+    return dispatch(srv, wsi, req);
+}
+
+static int append_body(http_req *req, const void *in, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (req->body_len + len > API_MAX_BODY)
+        return -1;
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = (req->body_len + len + 1) * 2;
+        char *grown = realloc(req->body, cap);
+        if (grown == NULL)
+            return -1;
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, in, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return 0;
+}
+
+int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
+                  net_pss *pss, void *in, size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return start_request(srv, wsi, pss, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss->req == NULL || pss->req->res.status != 0)
+            return 0;
+        if (append_body(pss->req, in, len) != 0) {
+            api_error_response(413, "Request body is over the size limit",
+                               &pss->req->res);
+            lws_callback_on_writable(wsi);
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss->req == NULL || pss->req->res.status != 0)
+            return 0;
+        return dispatch(srv, wsi, pss->req);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return write_response(srv, wsi, pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        detach(pss);
+        return 0;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,223 @@
+/*
+ * server.c - `verbatim serve`: start-up, the libwebsockets service loop
+ * and shutdown (see server.h).
+ *
+ * One libwebsockets protocol serves both HTTP (http.c) and the transcribe
+ * socket (ws.c); this file owns the context, the wake-up that other
+ * threads use to hand work to the I/O thread, and the order of shutdown:
+ *   1. leave the service loop on SIGINT/SIGTERM;
+ *   2. end every session's input (each decodes what it has);
+ *   3. destroy the lws context (closes the sockets);
+ *   4. stop the worker pool (all sessions finish, events go to the runner);
+ *   5. stop the runner (every final is stored);
+ *   6. free the recogniser and close the store.
+ */
+#include "server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../util/vb.h"
+#include "net_internal.h"
+
+#ifndef VERBATIM_VERSION
+#define VERBATIM_VERSION "0.1.0"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+static struct lws_context *signal_context;
+
+server_config server_default_config(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    server_config cfg = {
+        .host = "127.0.0.1",
+        .port = 8000,
+        .db = "data/verbatim.db",
+        .workers = cores > 0 ? (int)cores : 1,
+        .max_sessions = 64,
+        .max_frame = 1024 * 1024,
+        .cors_origins = NULL,
+        .asr = asr_default_params(),
+    };
+    return cfg;
+}
+
+void net_wake(server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    if (srv->lws_alive)
+        lws_cancel_service(srv->lws);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+                    void *user, void *in, size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    server *srv = ctx ? lws_context_user(ctx) : NULL;
+    if (srv == NULL)
+        return 0;
+    net_pss *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        http_on_wake(srv);
+        ws_on_wake(srv);
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return ws_callback(srv, wsi, reason, pss, in, len);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[64] = "";
+        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+        /* Other paths are refused before the upgrade (HTTP 403). */
+        return strncmp(uri, "/ws/transcribe/", 15) == 0 ? 0 : 1;
+    }
+    default:
+        return http_callback(srv, wsi, reason, pss, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"verbatim", callback, sizeof(net_pss), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+    if (signal_context)
+        lws_cancel_service(signal_context);
+}
+
+static void health(void *ctx, api_health *out)
+{
+    server *srv = ctx;
+    out->sessions = atomic_load(&srv->sessions);
+    out->max_sessions = srv->cfg.max_sessions;
+    out->workers = pool_workers(srv->pool);
+    srv->engine->ops->stats(srv->engine, &out->decoders, &out->decoders_in_use);
+    out->store_queue = runner_pending(srv->runner);
+}
+
+/* The default origins: our own and the reference front end's. */
+static void set_origins(server *srv)
+{
+    const char *list = srv->cfg.cors_origins;
+    if (list == NULL) {
+        snprintf(srv->origins[0], sizeof(srv->origins[0]), "http://%s:%d",
+                 srv->cfg.host, srv->cfg.port);
+        snprintf(srv->origins[1], sizeof(srv->origins[1]),
+                 "http://localhost:%d", srv->cfg.port);
+        snprintf(srv->origins[2], sizeof(srv->origins[2]),
+                 "http://localhost:3000");
+        srv->origin_count = 3;
+        return;
+    }
+    while (*list && srv->origin_count < 8) {
+        size_t n = strcspn(list, ",");
+        snprintf(srv->origins[srv->origin_count++], sizeof(srv->origins[0]),
+                 "%.*s", (int)n, list);
+        list += n + (list[n] == ',');
+    }
+}
+
+static void teardown(server *srv)
+{
+    if (srv->lws) {
+        ws_shutdown(srv);
+        pthread_mutex_lock(&srv->lock);
+        srv->lws_alive = 0;
+        pthread_mutex_unlock(&srv->lock);
+        signal_context = NULL;
+        lws_context_destroy(srv->lws);
+    }
+    pool_stop(srv->pool);
+    runner_stop(srv->runner);
+    if (srv->engine)
+        srv->engine->ops->destroy(srv->engine);
+    store_close(srv->store);
+    pthread_mutex_destroy(&srv->lock);
+}
+
+static int start(server *srv, char *err, size_t errlen)
+{
+    int rc = store_open(srv->cfg.db, &srv->store, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = asr_pocketsphinx_create(&srv->cfg.asr, &srv->engine, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (runner_start("vb-store", &srv->runner) != 0 ||
+        pool_start(srv->cfg.workers, &srv->pool) != 0) {
+        vb_seterr(err, errlen, "cannot start threads");
+        return VB_EINTERNAL;
+    }
+    srv->api.store = srv->store;
+    srv->api.health = health;
+    srv->api.health_ctx = srv;
+    srv->api.version = VERBATIM_VERSION;
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = srv->cfg.port;
+    info.iface = srv->cfg.host;
+    info.protocols = protocols;
+    info.user = srv;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.timeout_secs = 30;
+    lws_set_log_level(LLL_ERR, NULL);
+    srv->lws = lws_create_context(&info);
+    if (srv->lws == NULL) {
+        vb_seterr(err, errlen, "cannot listen on %s:%d (is the port in use?)",
+                  srv->cfg.host, srv->cfg.port);
+        return VB_EIO;
+    }
+    pthread_mutex_lock(&srv->lock);
+    srv->lws_alive = 1;
+    pthread_mutex_unlock(&srv->lock);
+    return 0;
+}
+
+int server_run(const server_config *cfg, char *err, size_t errlen)
+{
+    server *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return VB_ENOMEM;
+    srv->cfg = *cfg;
+    pthread_mutex_init(&srv->lock, NULL);
+    set_origins(srv);
+
+    int rc = start(srv, err, errlen);
+    if (rc != 0) {
+        teardown(srv);
+        free(srv);
+        return rc;
+    }
+    signal_context = srv->lws;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    log_info(NULL, "verbatim %s listening on http://%s:%d (store %s, %d "
+             "workers, at most %d sessions)", VERBATIM_VERSION, cfg->host,
+             cfg->port, cfg->db, cfg->workers, cfg->max_sessions);
+    while (!stop_requested)
+        if (lws_service(srv->lws, 0) < 0)
+            break;
+    log_info(NULL, "shutting down: finishing open sessions");
+    teardown(srv);
+    free(srv);
+    log_info(NULL, "stopped");
+    return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * server.h - `verbatim serve`: HTTP and WebSocket on one port.
+ *
+ * server_run() builds everything (store, store runner, decoder pool,
+ * recogniser), serves until SIGINT or SIGTERM, then shuts down without
+ * losing audio: open sessions decode what they received and their finals
+ * are stored before it returns.
+ */
+#ifndef VB_SERVER_H
+#define VB_SERVER_H
+
+#include <stddef.h>
+
+#include "../asr/engine.h"
+
+typedef struct server_config {
+    const char *host;        /* address to listen on */
+    int port;
+    const char *db;          /* store URL or SQLite path */
+    int workers;             /* decoder threads */
+    int max_sessions;        /* live transcription sockets at once */
+    size_t max_frame;        /* bytes in one WebSocket message */
+    const char *cors_origins;/* comma-separated; NULL for the defaults */
+    asr_params asr;
+} server_config;
+
+server_config server_default_config(void);
+/* Returns 0 after a clean shutdown, or a negative VB_E* code with a
+ * message in err when it could not start. */
+int server_run(const server_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,539 @@
+/*
+ * session.c - queueing, scheduling and the utterance state machine of one
+ * live stream (see session.h).
+ *
+ * The I/O thread appends items (audio bytes, Finalize, close) to `queue`
+ * under `lock` and, if the session is not already scheduled, submits it
+ * to the worker pool.  run_slice() takes a bounded amount of the queue,
+ * processes it without the lock, and resubmits the session if more is
+ * waiting, so one fast sender cannot starve other sessions.
+ *
+ * Each 10 ms frame goes through the voice activity detector.  Outside an
+ * utterance the last frames wait in a pre-roll ring; when speech starts,
+ * the recogniser is given the ring (so the first syllable is not cut) and
+ * then every frame until the endpoint, with an interim result every
+ * interim_ms of audio.  Times are counted in samples from the start of
+ * this session's audio and shifted by time_offset onto the
+ * transcription's timeline.
+ */
+#include "session.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../audio/vad.h"
+#include "../format/format.h"
+#include "../util/log.h"
+#include "../util/vb.h"
+
+#define PREROLL_FRAMES 30      /* 300 ms of audio before speech is detected */
+#define FEED_SAMPLES 1600      /* hand the recogniser 100 ms at a time */
+#define SLICE_BYTES (256 * 1024)
+
+enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
+
+struct item {
+    enum item_kind kind;
+    struct item *next;
+    size_t len;
+    uint8_t data[];
+};
+
+struct session {
+    session_params params;
+    session_sink sink;
+    pool_t *pool;
+    char tag[32];
+
+    pthread_mutex_t lock; /* guards the fields down to `refs` */
+    struct item *head, *tail;
+    size_t queued_bytes;
+    int scheduled, closed, was_high;
+    int refs;
+
+    /* Worker side: touched only by the worker running the session. */
+    asr_stream *stream;
+    audio_input_t *input;
+    vad_t vad;
+    pcm_buf pcm;              /* converted samples not yet framed */
+    int16_t preroll[PREROLL_FRAMES][VAD_FRAME];
+    int preroll_count, preroll_next;
+    int16_t feed[FEED_SAMPLES];
+    int feed_len;
+    int64_t frames_done;      /* 10 ms frames through the detector */
+    int in_utterance;
+    int64_t utt_start_sample;
+    int64_t utt_samples, since_interim;
+    int failed, done;
+};
+
+session_params session_default_params(void)
+{
+    session_params p = {
+        .transcription_id = 0,
+        .time_offset = 0,
+        .format = audio_format_default(),
+        .punctuate = 1,
+        .interim_ms = 250,
+        .endpoint_ms = 500,
+        .max_utterance_ms = 30000,
+        .queue_high = 4u << 20,
+        .queue_low = 1u << 20,
+    };
+    return p;
+}
+
+void session_event_free(session_event *ev)
+{
+    if (ev == NULL)
+        return;
+    free(ev->text);
+    free(ev->words);
+    free(ev);
+}
+
+static void emit(session_t *s, session_event_kind kind, char *text,
+                 double start, double end)
+{
+    session_event *ev = calloc(1, sizeof(*ev));
+    if (ev == NULL) {
+        free(text);
+        log_error(s->tag, "out of memory; an event was lost");
+        return;
+    }
+    ev->kind = kind;
+    ev->text = text;
+    ev->start = start;
+    ev->end = end;
+    s->sink.emit(s->sink.ctx, ev);
+}
+
+static void emit_error(session_t *s, int close_code, const char *message)
+{
+    session_event *ev = calloc(1, sizeof(*ev));
+    if (ev == NULL)
+        return;
+    ev->kind = SESSION_ERROR;
+    ev->text = strdup(message);
+    ev->close_code = close_code;
+    s->sink.emit(s->sink.ctx, ev);
+    s->failed = 1;
+}
+
+static double timeline(const session_t *s, int64_t sample)
+{
+    return s->params.time_offset + (double)sample / AUDIO_ENGINE_RATE;
+}
+
+static int64_t current_sample(const session_t *s)
+{
+    return s->frames_done * VAD_FRAME;
+}
+
+static int flush_feed(session_t *s)
+{
+    if (s->feed_len == 0)
+        return 0;
+    int rc = asr_feed(s->stream, s->feed, (size_t)s->feed_len);
+    s->feed_len = 0;
+    return rc;
+}
+
+static int feed_frame(session_t *s, const int16_t *frame, int count)
+{
+    if (s->feed_len + count > FEED_SAMPLES) {
+        int rc = flush_feed(s);
+        if (rc != 0)
+            return rc;
+    }
+    memcpy(s->feed + s->feed_len, frame, (size_t)count * sizeof(int16_t));
+    s->feed_len += count;
+    s->utt_samples += count;
+    s->since_interim += count;
+    return 0;
+}
+
+/* Starts an utterance whose audio begins `preroll` frames back. */
+static int begin_utterance(session_t *s, int announce)
+{
+    int rc = asr_begin(s->stream);
+    if (rc != 0)
+        return rc;
+    s->in_utterance = 1;
+    s->utt_samples = 0;
+    s->since_interim = 0;
+    s->utt_start_sample = current_sample(s) -
+                          (int64_t)s->preroll_count * VAD_FRAME;
+    if (announce)
+        emit(s, SESSION_SPEECH_STARTED, NULL, timeline(s, s->utt_start_sample),
+             timeline(s, s->utt_start_sample));
+    int first = (s->preroll_next - s->preroll_count + PREROLL_FRAMES) %
+                PREROLL_FRAMES;
+    for (int i = 0; i < s->preroll_count && rc == 0; i++)
+        rc = feed_frame(s, s->preroll[(first + i) % PREROLL_FRAMES], VAD_FRAME);
+    s->preroll_count = 0;
+    return rc;
+}
+
+static int send_interim(session_t *s)
+{
+    int rc = flush_feed(s);
+    if (rc != 0)
+        return rc;
+    s->since_interim = 0;
+    char text[4096];
+    rc = asr_partial(s->stream, text, sizeof(text));
+    if (rc != 0 || text[0] == '\0')
+        return rc;
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return VB_ENOMEM;
+    emit(s, SESSION_INTERIM, copy, timeline(s, s->utt_start_sample),
+         timeline(s, s->utt_start_sample + s->utt_samples));
+    return 0;
+}
+
+/* Ends the utterance; emits its final result (when it has words) and, when
+ * speech_final, the utterance end. */
+static int end_utterance(session_t *s, int speech_final)
+{
+    int rc = flush_feed(s);
+    asr_result result = {0};
+    int end_rc = asr_end(s->stream, &result);
+    s->in_utterance = 0;
+    if (rc == 0)
+        rc = end_rc;
+    if (rc != 0) {
+        asr_result_free(&result);
+        return rc;
+    }
+    double base = timeline(s, s->utt_start_sample);
+    if (result.count > 0) {
+        const char **words = malloc(result.count * sizeof(char *));
+        session_event *ev = calloc(1, sizeof(*ev));
+        if (words == NULL || ev == NULL) {
+            free(words);
+            free(ev);
+            asr_result_free(&result);
+            return VB_ENOMEM;
+        }
+        for (size_t i = 0; i < result.count; i++) {
+            result.words[i].start += base;
+            result.words[i].end += base;
+            words[i] = result.words[i].word;
+        }
+        ev->kind = SESSION_FINAL;
+        ev->text = format_utterance(words, result.count, s->params.punctuate);
+        free(words);
+        ev->words = result.words;
+        ev->word_count = result.count;
+        ev->start = result.words[0].start;
+        ev->end = result.words[result.count - 1].end;
+        ev->speech_final = speech_final;
+        if (ev->text == NULL) {
+            session_event_free(ev);
+            return VB_ENOMEM;
+        }
+        s->sink.emit(s->sink.ctx, ev);
+    } else {
+        asr_result_free(&result);
+    }
+    if (speech_final) {
+        double now = timeline(s, s->utt_start_sample + s->utt_samples);
+        emit(s, SESSION_UTTERANCE_END, NULL, now, now);
+    }
+    return 0;
+}
+
+static void preroll_push(session_t *s, const int16_t *frame)
+{
+    memcpy(s->preroll[s->preroll_next], frame, sizeof(s->preroll[0]));
+    s->preroll_next = (s->preroll_next + 1) % PREROLL_FRAMES;
+    if (s->preroll_count < PREROLL_FRAMES)
+        s->preroll_count++;
+}
+
+static int process_frame(session_t *s, const int16_t *frame)
+{
+    vad_event ev = vad_process(&s->vad, frame);
+    int rc = 0;
+    if (!s->in_utterance) {
+        preroll_push(s, frame);
+        s->frames_done++;
+        if (ev == VAD_SPEECH_START)
+            rc = begin_utterance(s, 1);
+        return rc;
+    }
+    s->frames_done++;
+    rc = feed_frame(s, frame, VAD_FRAME);
+    if (rc == 0 && s->since_interim * 1000 >=
+                       (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE)
+        rc = send_interim(s);
+    if (rc != 0)
+        return rc;
+    if (ev == VAD_SPEECH_END)
+        return end_utterance(s, 1);
+    if (s->utt_samples * 1000 >=
+        (int64_t)s->params.max_utterance_ms * AUDIO_ENGINE_RATE) {
+        /* A long stretch with no pause: settle it, carry on listening. */
+        rc = end_utterance(s, 0);
+        if (rc == 0)
+            rc = begin_utterance(s, 0);
+    }
+    return rc;
+}
+
+static int process_pcm(session_t *s)
+{
+    size_t pos = 0;
+    int rc = 0;
+    while (rc == 0 && s->pcm.len - pos >= VAD_FRAME) {
+        rc = process_frame(s, s->pcm.samples + pos);
+        pos += VAD_FRAME;
+    }
+    memmove(s->pcm.samples, s->pcm.samples + pos,
+            (s->pcm.len - pos) * sizeof(int16_t));
+    s->pcm.len -= pos;
+    return rc;
+}
+
+static void fail(session_t *s, int rc, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s: %s", what, vb_strerror(rc));
+    log_error(s->tag, "%s", msg);
+    emit_error(s, 1011, msg);
+}
+
+static void handle_audio(session_t *s, const uint8_t *data, size_t len)
+{
+    char err[256] = "";
+    int rc = audio_input_feed(s->input, data, len, &s->pcm, err, sizeof(err));
+    if (rc == VB_EUNSUPPORTED || rc == VB_EINVAL) {
+        log_warn(s->tag, "audio rejected: %s", err);
+        process_pcm(s); /* what was decodable before the problem counts */
+        emit_error(s, 1003, err);
+        return;
+    }
+    if (rc == 0)
+        rc = process_pcm(s);
+    if (rc != 0)
+        fail(s, rc, "decoding failed");
+}
+
+static void handle_finalize(session_t *s)
+{
+    if (!s->in_utterance)
+        return;
+    int rc = end_utterance(s, 1);
+    vad_reset_to_silence(&s->vad);
+    if (rc != 0)
+        fail(s, rc, "decoding failed");
+}
+
+/* The end of the input: flush the resampler, decode the last partial
+ * frame, settle the open utterance, then announce the end. */
+static void handle_close(session_t *s)
+{
+    if (!s->failed) {
+        char err[256] = "";
+        int rc = audio_input_finish(s->input, &s->pcm, err, sizeof(err));
+        if (rc == VB_EINVAL || rc == VB_EUNSUPPORTED) {
+            log_warn(s->tag, "audio rejected at end: %s", err);
+            emit_error(s, 1003, err);
+        }
+        rc = process_pcm(s);
+        if (rc == 0 && s->in_utterance && s->pcm.len > 0)
+            rc = feed_frame(s, s->pcm.samples, (int)s->pcm.len);
+        s->pcm.len = 0;
+        if (rc == 0 && s->in_utterance)
+            rc = end_utterance(s, 1);
+        if (rc != 0)
+            fail(s, rc, "decoding failed");
+    }
+    if (s->in_utterance) { /* failed mid-utterance: give the decoder back */
+        asr_result dropped = {0};
+        asr_end(s->stream, &dropped);
+        asr_result_free(&dropped);
+        s->in_utterance = 0;
+    }
+    s->done = 1;
+    emit(s, SESSION_DONE, NULL, 0, 0);
+}
+
+static void session_free(session_t *s)
+{
+    if (s->in_utterance) {
+        asr_result dropped = {0};
+        asr_end(s->stream, &dropped);
+        asr_result_free(&dropped);
+    }
+    asr_stream_destroy(s->stream);
+    audio_input_destroy(s->input);
+    pcm_buf_free(&s->pcm);
+    for (struct item *it = s->head, *next; it; it = next) {
+        next = it->next;
+        free(it);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* Drops one reference; the last one frees.  Called with the lock held;
+ * returns 1 when the session is gone (the lock with it). */
+static int unref_locked(session_t *s)
+{
+    if (--s->refs > 0)
+        return 0;
+    pthread_mutex_unlock(&s->lock);
+    session_free(s);
+    return 1;
+}
+
+static void run_slice(void *arg)
+{
+    session_t *s = arg;
+    pthread_mutex_lock(&s->lock);
+    struct item *batch = s->head, *last = NULL;
+    size_t taken = 0;
+    for (struct item *it = s->head; it && taken < SLICE_BYTES; it = it->next) {
+        last = it;
+        taken += it->len;
+    }
+    s->head = last ? last->next : NULL;
+    if (s->head == NULL)
+        s->tail = NULL;
+    if (last)
+        last->next = NULL;
+    s->queued_bytes -= taken;
+    int wake = s->was_high && s->queued_bytes < s->params.queue_low;
+    if (wake)
+        s->was_high = 0;
+    pthread_mutex_unlock(&s->lock);
+
+    if (wake && s->sink.wake)
+        s->sink.wake(s->sink.ctx);
+    for (struct item *it = batch, *next; it; it = next) {
+        next = it->next;
+        if (!s->done) {
+            if (it->kind == ITEM_CLOSE)
+                handle_close(s);
+            else if (!s->failed && it->kind == ITEM_AUDIO)
+                handle_audio(s, it->data, it->len);
+            else if (!s->failed && it->kind == ITEM_FINALIZE)
+                handle_finalize(s);
+        }
+        free(it);
+    }
+
+    pthread_mutex_lock(&s->lock);
+    if (s->head != NULL) {
+        pthread_mutex_unlock(&s->lock);
+        pool_submit(s->pool, run_slice, s); /* keeps the scheduled reference */
+        return;
+    }
+    s->scheduled = 0;
+    if (!unref_locked(s))
+        pthread_mutex_unlock(&s->lock);
+}
+
+static int enqueue(session_t *s, enum item_kind kind, const void *data,
+                   size_t len)
+{
+    struct item *it = malloc(sizeof(*it) + len);
+    if (it == NULL)
+        return VB_ENOMEM;
+    it->kind = kind;
+    it->next = NULL;
+    it->len = len;
+    if (len)
+        memcpy(it->data, data, len);
+    pthread_mutex_lock(&s->lock);
+    if (s->closed) {
+        pthread_mutex_unlock(&s->lock);
+        free(it);
+        return VB_EINVAL;
+    }
+    if (kind == ITEM_CLOSE)
+        s->closed = 1;
+    if (s->tail)
+        s->tail->next = it;
+    else
+        s->head = it;
+    s->tail = it;
+    s->queued_bytes += len;
+    int high = s->queued_bytes > s->params.queue_high;
+    if (high)
+        s->was_high = 1;
+    int submit = !s->scheduled;
+    if (submit) {
+        s->scheduled = 1;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (submit && pool_submit(s->pool, run_slice, s) != 0) {
+        log_error(s->tag, "cannot schedule the session: out of memory");
+        return VB_ENOMEM;
+    }
+    return high;
+}
+
+int session_create(const session_params *params, asr_engine *engine,
+                   pool_t *pool, const session_sink *sink, session_t **out)
+{
+    session_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return VB_ENOMEM;
+    s->params = *params;
+    s->sink = *sink;
+    s->pool = pool;
+    s->refs = 1;
+    snprintf(s->tag, sizeof(s->tag), "t=%lld", (long long)params->transcription_id);
+    pthread_mutex_init(&s->lock, NULL);
+    vad_params vp = vad_default_params();
+    vp.endpoint_ms = params->endpoint_ms;
+    vad_init(&s->vad, &vp);
+    int rc = engine->ops->stream_create(engine, &s->stream);
+    if (rc == 0)
+        rc = audio_input_create(&params->format, &s->input);
+    if (rc != 0) {
+        session_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int session_feed(session_t *s, const void *data, size_t len)
+{
+    return len ? enqueue(s, ITEM_AUDIO, data, len) : 0;
+}
+
+int session_finalize(session_t *s)
+{
+    int rc = enqueue(s, ITEM_FINALIZE, NULL, 0);
+    return rc < 0 ? rc : 0;
+}
+
+int session_close(session_t *s)
+{
+    int rc = enqueue(s, ITEM_CLOSE, NULL, 0);
+    return rc < 0 ? rc : 0;
+}
+
+size_t session_queued_bytes(session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->queued_bytes;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+void session_release(session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!unref_locked(s))
+        pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,94 @@
+/*
+ * session.h - one live transcription stream.
+ *
+ * A session takes the bytes a client sends, turns them into 16 kHz audio
+ * (audio/), finds where utterances begin and end (audio/vad.h), has the
+ * recogniser decode them (asr/engine.h) and reports what happens as
+ * session events: interim text, final text with word timings, speech
+ * started, utterance ended, an error, and done.  It knows nothing of
+ * sockets or JSON: the caller's emit function turns events into messages.
+ *
+ * Threads.  session_feed(), session_finalize() and session_close() are
+ * called by the connection's thread (the I/O thread); they only queue and
+ * never wait for decoding.  The decoding runs on the worker pool, one
+ * worker at a time per session, in slices so that sessions share workers
+ * fairly.  emit and wake are called on a worker thread, events strictly in
+ * order.
+ *
+ * Lifetime.  session_create() returns a session holding one reference for
+ * the caller.  After session_close() the session still decodes everything
+ * queued, emits SESSION_DONE last, and is freed when the caller has called
+ * session_release() and the work is done.
+ */
+#ifndef VB_SESSION_H
+#define VB_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../asr/engine.h"
+#include "../audio/audio.h"
+#include "../util/pool.h"
+
+typedef enum {
+    SESSION_INTERIM,        /* text, start, end */
+    SESSION_FINAL,          /* text, words, start, end, speech_final */
+    SESSION_SPEECH_STARTED,
+    SESSION_UTTERANCE_END,
+    SESSION_ERROR,          /* text; close_code: 1003 client's audio, 1011 ours */
+    SESSION_DONE            /* the last event: all audio is decoded */
+} session_event_kind;
+
+typedef struct session_event {
+    session_event_kind kind;
+    char *text;
+    asr_word *words;        /* times on the transcription's timeline */
+    size_t word_count;
+    double start, end;
+    int speech_final;
+    int close_code;
+} session_event;
+
+void session_event_free(session_event *ev);
+
+/* Receives each event; takes ownership (free with session_event_free). */
+typedef void (*session_emit_fn)(void *ctx, session_event *ev);
+/* The queue fell below the low-water mark: reading may resume. */
+typedef void (*session_wake_fn)(void *ctx);
+
+typedef struct session_params {
+    int64_t transcription_id;
+    double time_offset;   /* where this session's audio starts (seconds) */
+    audio_format format;  /* raw PCM as declared; WAV headers override */
+    int punctuate;        /* final text as sentences */
+    int interim_ms;       /* audio between interim results */
+    int endpoint_ms;      /* silence that ends an utterance */
+    int max_utterance_ms; /* longer speech is split (final, not speech_final) */
+    size_t queue_high;    /* bytes queued before session_feed says stop */
+    size_t queue_low;     /* ... and below which wake is called */
+} session_params;
+
+session_params session_default_params(void);
+
+typedef struct session session_t;
+
+typedef struct session_sink {
+    session_emit_fn emit;
+    session_wake_fn wake;
+    void *ctx;
+} session_sink;
+
+int session_create(const session_params *params, asr_engine *engine,
+                   pool_t *pool, const session_sink *sink, session_t **out);
+/* Queues audio bytes.  Returns 1 when the queue is over its high-water
+ * mark (the caller should stop reading until wake), 0 otherwise, or
+ * VB_ENOMEM. */
+int session_feed(session_t *s, const void *data, size_t len);
+/* Ends the current utterance once the audio queued so far is decoded. */
+int session_finalize(session_t *s);
+/* No more audio: decode what is queued, then emit SESSION_DONE. */
+int session_close(session_t *s);
+size_t session_queued_bytes(session_t *s);
+void session_release(session_t *s);
+
+#endif

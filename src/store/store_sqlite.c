@@ -1,0 +1,419 @@
+/*
+ * store_sqlite.c - the SQLite backend of store.h.
+ *
+ * One connection, used from one thread (the server's store runner).  The
+ * database runs in WAL mode with synchronous=NORMAL: a committed segment
+ * survives a crash of the process; only a power cut can lose the last few
+ * commits.  The schema version lives in PRAGMA user_version and migrate()
+ * brings an older file up to date.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "../util/log.h"
+#include "../util/vb.h"
+
+typedef struct {
+    struct store base;
+    sqlite3 *db;
+} sqlite_store;
+
+static sqlite3 *db_of(store_t *s)
+{
+    return ((sqlite_store *)s)->db;
+}
+
+/* Each entry brings the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    "CREATE TABLE transcriptions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  title TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE segments ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  transcription_id INTEGER NOT NULL"
+    "    REFERENCES transcriptions(id) ON DELETE CASCADE,"
+    "  text TEXT NOT NULL,"
+    "  speaker TEXT,"
+    "  start_time REAL NOT NULL,"
+    "  end_time REAL NOT NULL,"
+    "  is_final INTEGER NOT NULL DEFAULT 1,"
+    "  words TEXT);"
+    "CREATE INDEX segments_by_time ON segments(transcription_id, start_time);",
+};
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    if (version > latest) {
+        vb_seterr(err, errlen,
+                  "database schema version %d is newer than this program "
+                  "(%d); upgrade Verbatim", version, latest);
+        return VB_EUNSUPPORTED;
+    }
+    for (; version < latest; version++) {
+        char *msg = NULL;
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", version + 1);
+        if (sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[version], NULL, NULL, &msg) !=
+                SQLITE_OK ||
+            sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            vb_seterr(err, errlen, "database migration to version %d failed: %s",
+                      version + 1, msg ? msg : "unknown error");
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return VB_EIO;
+        }
+    }
+    return 0;
+}
+
+/* Creates the folder that will hold the database file, if it is missing. */
+static int make_parent_dir(const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(dir, 0755);
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        vb_seterr(err, errlen, "cannot create folder %s: %s", dir,
+                  strerror(errno));
+        return VB_EIO;
+    }
+    return 0;
+}
+
+static void now_iso8601(char *buf, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%06ld+00:00", (long)tv.tv_usec);
+}
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    log_error("store", "%s: %s", what, sqlite3_errmsg(db));
+    return VB_EIO;
+}
+
+static void copy_text(char *dst, size_t len, const unsigned char *src)
+{
+    snprintf(dst, len, "%s", src ? (const char *)src : "");
+}
+
+static void row_to_transcription(sqlite3_stmt *st, store_transcription *t)
+{
+    t->id = sqlite3_column_int64(st, 0);
+    copy_text(t->title, sizeof(t->title), sqlite3_column_text(st, 1));
+    copy_text(t->created_at, sizeof(t->created_at), sqlite3_column_text(st, 2));
+}
+
+static int sq_transcription_get(store_t *s, int64_t id, store_transcription *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, title, created_at FROM transcriptions "
+                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "get transcription");
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int result = 0;
+    if (rc == SQLITE_ROW)
+        row_to_transcription(st, out);
+    else if (rc == SQLITE_DONE)
+        result = VB_ENOTFOUND;
+    else
+        result = db_error(db, "get transcription");
+    sqlite3_finalize(st);
+    return result;
+}
+
+static int sq_transcription_create(store_t *s, const char *title,
+                                   store_transcription *out)
+{
+    sqlite3 *db = db_of(s);
+    char created[40];
+    now_iso8601(created, sizeof(created));
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO transcriptions (title, created_at) "
+                           "VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "create transcription");
+    sqlite3_bind_text(st, 1, title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, created, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "create transcription");
+    out->id = sqlite3_last_insert_rowid(db);
+    snprintf(out->title, sizeof(out->title), "%s", title);
+    snprintf(out->created_at, sizeof(out->created_at), "%s", created);
+    return 0;
+}
+
+static int sq_transcription_list(store_t *s, store_transcription **out,
+                                 size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, title, created_at FROM transcriptions "
+                           "ORDER BY id DESC", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "list transcriptions");
+    store_transcription *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            store_transcription *grown = realloc(items, cap * sizeof(*items));
+            if (grown == NULL) {
+                free(items);
+                sqlite3_finalize(st);
+                return VB_ENOMEM;
+            }
+            items = grown;
+        }
+        row_to_transcription(st, &items[n++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return db_error(db, "list transcriptions");
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
+static int sq_transcription_rename(store_t *s, int64_t id, const char *title,
+                                   store_transcription *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE transcriptions SET title = ? WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "rename transcription");
+    sqlite3_bind_text(st, 1, title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "rename transcription");
+    if (sqlite3_changes(db) == 0)
+        return VB_ENOTFOUND;
+    return sq_transcription_get(s, id, out);
+}
+
+static int sq_transcription_delete(store_t *s, int64_t id)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "DELETE FROM transcriptions WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(db, "delete transcription");
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "delete transcription");
+    return sqlite3_changes(db) == 0 ? VB_ENOTFOUND : 0;
+}
+
+static int sq_transcription_end_time(store_t *s, int64_t id, double *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT COALESCE(MAX(end_time), 0) FROM segments "
+                           "WHERE transcription_id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(db, "transcription end time");
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_error(db, "transcription end time");
+}
+
+static int sq_segment_add(store_t *s, store_segment *seg)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO segments (transcription_id, text, "
+                           "speaker, start_time, end_time, is_final, words) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(db, "add segment");
+    sqlite3_bind_int64(st, 1, seg->transcription_id);
+    sqlite3_bind_text(st, 2, seg->text ? seg->text : "", -1, SQLITE_TRANSIENT);
+    if (seg->speaker != NULL)
+        sqlite3_bind_text(st, 3, seg->speaker, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_double(st, 4, seg->start_time);
+    sqlite3_bind_double(st, 5, seg->end_time);
+    sqlite3_bind_int(st, 6, seg->is_final ? 1 : 0);
+    if (seg->words_json != NULL)
+        sqlite3_bind_text(st, 7, seg->words_json, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 7);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return VB_ENOTFOUND; /* the transcription was deleted meanwhile */
+    if (rc != SQLITE_DONE)
+        return db_error(db, "add segment");
+    seg->id = sqlite3_last_insert_rowid(db);
+    return 0;
+}
+
+static char *column_strdup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    return text ? strdup((const char *)text) : NULL;
+}
+
+static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
+                           size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, text, speaker, start_time, end_time, "
+                           "is_final, words FROM segments "
+                           "WHERE transcription_id = ? "
+                           "ORDER BY start_time, id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(db, "list segments");
+    sqlite3_bind_int64(st, 1, tid);
+    store_segment *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc, result = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            store_segment *grown = realloc(items, cap * sizeof(*items));
+            if (grown == NULL) {
+                result = VB_ENOMEM;
+                break;
+            }
+            items = grown;
+        }
+        store_segment *seg = &items[n++];
+        memset(seg, 0, sizeof(*seg));
+        seg->id = sqlite3_column_int64(st, 0);
+        seg->transcription_id = tid;
+        seg->text = column_strdup(st, 1);
+        seg->speaker = column_strdup(st, 2);
+        seg->start_time = sqlite3_column_double(st, 3);
+        seg->end_time = sqlite3_column_double(st, 4);
+        seg->is_final = sqlite3_column_int(st, 5);
+        seg->words_json = column_strdup(st, 6);
+        if (seg->text == NULL) {
+            result = VB_ENOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (result == 0 && rc != SQLITE_DONE)
+        result = db_error(db, "list segments");
+    if (result != 0) {
+        store_segments_free(items, n);
+        return result;
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
+static void sq_close(store_t *s)
+{
+    sqlite3_close(db_of(s));
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .transcription_create = sq_transcription_create,
+    .transcription_get = sq_transcription_get,
+    .transcription_list = sq_transcription_list,
+    .transcription_rename = sq_transcription_rename,
+    .transcription_delete = sq_transcription_delete,
+    .transcription_end_time = sq_transcription_end_time,
+    .segment_add = sq_segment_add,
+    .segment_list = sq_segment_list,
+};
+
+int store_sqlite_open(const char *path, store_t **out, char *err,
+                      size_t errlen)
+{
+    int rc = make_parent_dir(path, err, errlen);
+    if (rc != 0)
+        return rc;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                       SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        vb_seterr(err, errlen, "cannot open database %s: %s", path,
+                  db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return VB_EIO;
+    }
+    char *msg = NULL;
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                         "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        vb_seterr(err, errlen, "cannot use database %s: %s", path, msg);
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return VB_EIO;
+    }
+    rc = migrate(db, err, errlen);
+    if (rc != 0) {
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        sqlite3_close(db);
+        return VB_ENOMEM;
+    }
+    s->base.ops = &sqlite_ops;
+    s->db = db;
+    *out = &s->base;
+    return 0;
+}

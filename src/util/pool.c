@@ -1,0 +1,122 @@
+/* pool.c - worker threads over one FIFO of tasks (see pool.h). */
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vb.h"
+
+struct task {
+    pool_fn fn;
+    void *arg;
+    struct task *next;
+};
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work;  /* a task arrived, or stopping */
+    struct task *head, *tail;
+    int queued, running, stopping, count;
+    pthread_t *threads;
+};
+
+static void *worker_main(void *arg)
+{
+    pool_t *p = arg;
+    pthread_setname_np(pthread_self(), "vb-worker");
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->head == NULL && !(p->stopping && p->running == 0))
+            pthread_cond_wait(&p->work, &p->lock);
+        struct task *t = p->head;
+        if (t == NULL)
+            break; /* stopping, nothing queued, nothing running */
+        p->head = t->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+        p->queued--;
+        p->running++;
+        pthread_mutex_unlock(&p->lock);
+        t->fn(t->arg);
+        free(t);
+        pthread_mutex_lock(&p->lock);
+        p->running--;
+        /* A stopping pool ends when nothing is queued or running; tell the
+         * others, who may be waiting for exactly that. */
+        pthread_cond_broadcast(&p->work);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+int pool_start(int workers, pool_t **out)
+{
+    pool_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return VB_ENOMEM;
+    p->threads = calloc((size_t)workers, sizeof(pthread_t));
+    if (p->threads == NULL) {
+        free(p);
+        return VB_ENOMEM;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    for (; p->count < workers; p->count++) {
+        if (pthread_create(&p->threads[p->count], NULL, worker_main, p) != 0) {
+            pool_stop(p);
+            return VB_EINTERNAL;
+        }
+    }
+    *out = p;
+    return 0;
+}
+
+int pool_submit(pool_t *p, pool_fn fn, void *arg)
+{
+    struct task *t = malloc(sizeof(*t));
+    if (t == NULL)
+        return VB_ENOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    t->next = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->tail)
+        p->tail->next = t;
+    else
+        p->head = t;
+    p->tail = t;
+    p->queued++;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+int pool_workers(const pool_t *p)
+{
+    return p->count;
+}
+
+int pool_queued(pool_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int n = p->queued;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+void pool_stop(pool_t *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->count; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    free(p->threads);
+    free(p);
+}

@@ -1,0 +1,27 @@
+/*
+ * pool.h - a fixed set of worker threads that run submitted tasks.
+ *
+ * The server runs every session's decoding here: a session submits
+ * itself when it has work and resubmits itself after a bounded slice, so
+ * that many sessions share few cores fairly.  Tasks run in submission
+ * order, each on whichever worker is free.
+ *
+ * pool_submit() may be called from any thread, also from a task.
+ * pool_stop() waits until the queue is empty and every worker is idle
+ * (tasks submitted meanwhile still run), then joins the workers.
+ */
+#ifndef VB_POOL_H
+#define VB_POOL_H
+
+typedef struct pool pool_t;
+typedef void (*pool_fn)(void *arg);
+
+int pool_start(int workers, pool_t **out);
+/* 0, or VB_ENOMEM. */
+int pool_submit(pool_t *pool, pool_fn fn, void *arg);
+int pool_workers(const pool_t *pool);
+/* Tasks waiting for a worker (not counting those running). */
+int pool_queued(pool_t *pool);
+void pool_stop(pool_t *pool);
+
+#endif

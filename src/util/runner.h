@@ -1,0 +1,27 @@
+/*
+ * runner.h - one thread that runs submitted jobs one at a time, in the
+ * order they were submitted.
+ *
+ * Verbatim gives the store its own runner: every database call happens on
+ * that thread, so the store needs no locking and writes keep their order
+ * (a segment is stored before the message that announces it is queued).
+ *
+ * runner_submit() may be called from any thread.  A job owns its argument.
+ * runner_stop() runs everything already queued, then joins the thread.
+ */
+#ifndef VB_RUNNER_H
+#define VB_RUNNER_H
+
+typedef struct runner runner_t;
+typedef void (*runner_fn)(void *arg);
+
+/* 0 or VB_ENOMEM / VB_EINTERNAL. */
+int runner_start(const char *name, runner_t **out);
+/* 0, or VB_ENOMEM, or VB_EBUSY once runner_stop() has begun (the job is
+ * then not run and the caller keeps ownership of arg). */
+int runner_submit(runner_t *runner, runner_fn fn, void *arg);
+/* Number of jobs waiting (for health reports). */
+int runner_pending(runner_t *runner);
+void runner_stop(runner_t *runner);
+
+#endif

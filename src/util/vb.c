@@ -1,0 +1,31 @@
+/* vb.c - error code names and the error-buffer helper of vb.h. */
+#include "vb.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+const char *vb_strerror(int code)
+{
+    switch (code) {
+    case VB_OK: return "success";
+    case VB_EINVAL: return "invalid input";
+    case VB_ENOMEM: return "out of memory";
+    case VB_ENOTFOUND: return "not found";
+    case VB_EIO: return "input/output error";
+    case VB_EUNSUPPORTED: return "not supported";
+    case VB_EBUSY: return "busy";
+    case VB_ETOOBIG: return "too large";
+    case VB_EINTERNAL: return "internal error";
+    default: return "unknown error";
+    }
+}
+
+void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

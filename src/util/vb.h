@@ -1,0 +1,31 @@
+/*
+ * vb.h - error codes shared by every Verbatim module.
+ *
+ * Functions that can fail return 0 on success or one of the negative VB_E*
+ * codes below; where a person will read the reason, they also fill a
+ * caller-provided message buffer.  vb_strerror() names a code.
+ */
+#ifndef VB_H
+#define VB_H
+
+#include <stddef.h>
+
+enum {
+    VB_OK = 0,
+    VB_EINVAL = -1,       /* the caller's input is malformed */
+    VB_ENOMEM = -2,       /* an allocation failed */
+    VB_ENOTFOUND = -3,    /* no such transcription, segment, file ... */
+    VB_EIO = -4,          /* a file, socket or database operation failed */
+    VB_EUNSUPPORTED = -5, /* well-formed input we do not handle */
+    VB_EBUSY = -6,        /* a limit was reached; try again later */
+    VB_ETOOBIG = -7,      /* input over a size limit */
+    VB_EINTERNAL = -8     /* a bug or an engine failure */
+};
+
+const char *vb_strerror(int code);
+
+/* snprintf into an error buffer that may be NULL. */
+void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of `make test` and ends with one summary line
+# "N passed, N failed".  Each cmocka program prints its own report.
+set -u
+cd "$(dirname "$0")/.."
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+passed=0
+failed=0
+failures=()
+for t in build/asan/test_*; do
+    echo "== $t"
+    if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$t"); fi
+done
+for t in tests/*.sh; do
+    [ "$t" = tests/run.sh ] && continue
+    echo "== $t"
+    if bash "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$t"); fi
+done
+if [ "$failed" -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

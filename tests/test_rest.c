@@ -1,0 +1,286 @@
+/*
+ * test_rest.c - the REST API of PROTOCOL.md, against the real server:
+ * every route, its JSON shape, and every error it can answer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static tu_server srv;
+
+static int setup(void **state)
+{
+    tu_server_start(&srv, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    assert_int_equal(tu_server_stop(&srv), 0);
+    return 0;
+}
+
+/* Sends a request, checks the status, returns the parsed body. */
+static cJSON *call(const char *method, const char *path, const char *body,
+                   int expect)
+{
+    char *resp = NULL;
+    int status = tu_http(&srv, method, path, body, &resp);
+    if (status != expect)
+        fprintf(stderr, "%s %s: %d %s\n", method, path, status, resp);
+    assert_int_equal(status, expect);
+    cJSON *json = resp && *resp ? cJSON_Parse(resp) : NULL;
+    free(resp);
+    return json;
+}
+
+static const char *str(const cJSON *obj, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* The first problem of a 422 body: its type and last loc entry. */
+static void assert_invalid(cJSON *json, const char *type, const char *field)
+{
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(json, "detail");
+    assert_true(cJSON_IsArray(detail));
+    const cJSON *first = cJSON_GetArrayItem(detail, 0);
+    assert_string_equal(str(first, "type"), type);
+    assert_non_null(str(first, "msg"));
+    const cJSON *loc = cJSON_GetObjectItemCaseSensitive(first, "loc");
+    int n = cJSON_GetArraySize(loc);
+    assert_true(n >= 1);
+    if (field)
+        assert_string_equal(cJSON_GetArrayItem(loc, n - 1)->valuestring, field);
+    cJSON_Delete(json);
+}
+
+static void test_health(void **state)
+{
+    cJSON *json = call("GET", "/api/health", NULL, 200);
+    assert_string_equal(str(json, "status"), "ok");
+    assert_string_equal(str(json, "store"), "sqlite");
+    cJSON_Delete(json);
+}
+
+static void test_create_get_list(void **state)
+{
+    cJSON *a = call("POST", "/api/transcriptions/", "{\"title\": \"Weekly sync\"}",
+                    200);
+    assert_string_equal(str(a, "title"), "Weekly sync");
+    const char *created = str(a, "created_at");
+    assert_non_null(created);
+    /* 2026-11-23T22:01:05.123456+00:00 */
+    assert_int_equal(strlen(created), 32);
+    assert_string_equal(created + 26, "+00:00");
+    assert_int_equal(created[10], 'T');
+    int id = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "id"));
+    assert_true(id > 0);
+    assert_int_equal(cJSON_GetArraySize(a), 3);
+
+    cJSON *b = call("POST", "/api/transcriptions/", "{\"title\": \"Second\"}", 200);
+    int id_b = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(b, "id"));
+
+    char path[64];
+    snprintf(path, sizeof(path), "/api/transcriptions/%d/", id);
+    cJSON *got = call("GET", path, NULL, 200);
+    assert_true(cJSON_Compare(a, got, 1));
+    cJSON_Delete(got);
+    /* Without the trailing slash too. */
+    snprintf(path, sizeof(path), "/api/transcriptions/%d", id);
+    cJSON_Delete(call("GET", path, NULL, 200));
+
+    cJSON *list = call("GET", "/api/transcriptions/", NULL, 200);
+    assert_true(cJSON_IsArray(list));
+    int newest = (int)cJSON_GetNumberValue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "id"));
+    assert_int_equal(newest, id_b); /* newest first */
+    cJSON_Delete(list);
+
+    snprintf(path, sizeof(path), "/api/transcriptions/%d/segments/", id);
+    cJSON *segs = call("GET", path, NULL, 200);
+    assert_true(cJSON_IsArray(segs));
+    assert_int_equal(cJSON_GetArraySize(segs), 0);
+    cJSON_Delete(segs);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void test_not_found(void **state)
+{
+    cJSON *json = call("GET", "/api/transcriptions/999999/", NULL, 404);
+    assert_string_equal(str(json, "detail"), "Not Found");
+    cJSON_Delete(json);
+    cJSON_Delete(call("GET", "/api/transcriptions/999999/segments/", NULL, 404));
+    cJSON_Delete(call("PATCH", "/api/transcriptions/999999/", "{\"title\":\"x\"}",
+                      404));
+    cJSON_Delete(call("DELETE", "/api/transcriptions/999999/", NULL, 404));
+    json = call("GET", "/api/nothing-here", NULL, 404);
+    assert_string_equal(str(json, "detail"), "Not Found");
+    cJSON_Delete(json);
+    json = call("GET", "/no/such/page", NULL, 404);
+    cJSON_Delete(json);
+}
+
+static void test_bad_id(void **state)
+{
+    assert_invalid(call("GET", "/api/transcriptions/abc/", NULL, 422),
+                   "int_parsing", "transcription_id");
+    assert_invalid(call("GET", "/api/transcriptions/1.5/segments/", NULL, 422),
+                   "int_parsing", "transcription_id");
+    assert_invalid(call("GET", "/api/transcriptions/99999999999999999999999/",
+                        NULL, 422), "int_parsing", "transcription_id");
+}
+
+static void test_invalid_bodies(void **state)
+{
+    const char *path = "/api/transcriptions/";
+    assert_invalid(call("POST", path, "{\"title\": ", 422), "json_invalid", NULL);
+    assert_invalid(call("POST", path, "{\"title\": \"a\"} junk", 422),
+                   "json_invalid", NULL);
+    assert_invalid(call("POST", path, NULL, 422), "missing", NULL);
+    assert_invalid(call("POST", path, "{}", 422), "missing", "title");
+    assert_invalid(call("POST", path, "{\"name\": \"x\"}", 422), "missing",
+                   "title");
+    assert_invalid(call("POST", path, "{\"title\": 42}", 422), "string_type",
+                   "title");
+    assert_invalid(call("POST", path, "{\"title\": null}", 422), "string_type",
+                   "title");
+    assert_invalid(call("POST", path, "[\"title\"]", 422),
+                   "model_attributes_type", NULL);
+
+    /* 255 characters are fine, even when each takes two bytes; 256 are not. */
+    char body[1024];
+    char title[600] = "";
+    for (int i = 0; i < 255; i++)
+        strcat(title, "\xc3\xa9");
+    snprintf(body, sizeof(body), "{\"title\": \"%s\"}", title);
+    cJSON *ok = call("POST", path, body, 200);
+    assert_string_equal(str(ok, "title"), title);
+    cJSON_Delete(ok);
+    strcat(title, "x");
+    snprintf(body, sizeof(body), "{\"title\": \"%s\"}", title);
+    assert_invalid(call("POST", path, body, 422), "string_too_long", "title");
+}
+
+static void test_body_too_large(void **state)
+{
+    size_t n = 2 * 1024 * 1024;
+    char *body = malloc(n + 32);
+    memcpy(body, "{\"title\": \"", 11);
+    memset(body + 11, 'a', n);
+    strcpy(body + 11 + n, "\"}");
+    cJSON *json = call("POST", "/api/transcriptions/", body, 413);
+    assert_non_null(strstr(str(json, "detail"), "limit"));
+    cJSON_Delete(json);
+    free(body);
+    /* The server is still fine. */
+    cJSON_Delete(call("GET", "/api/health", NULL, 200));
+}
+
+static void test_method_not_allowed(void **state)
+{
+    cJSON *json = call("PUT", "/api/transcriptions/", "{}", 405);
+    assert_string_equal(str(json, "detail"), "Method Not Allowed");
+    cJSON_Delete(json);
+    cJSON_Delete(call("DELETE", "/api/health", NULL, 405));
+}
+
+static void test_rename_and_delete(void **state)
+{
+    long long id = tu_create(&srv, "Old name");
+    char path[64];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/", id);
+    cJSON *json = call("PATCH", path, "{\"title\": \"New name\"}", 200);
+    assert_string_equal(str(json, "title"), "New name");
+    cJSON_Delete(json);
+    assert_invalid(call("PATCH", path, "{\"title\": 1}", 422), "string_type",
+                   "title");
+    json = call("GET", path, NULL, 200);
+    assert_string_equal(str(json, "title"), "New name");
+    cJSON_Delete(json);
+    assert_null(call("DELETE", path, NULL, 204));
+    cJSON_Delete(call("GET", path, NULL, 404));
+}
+
+static void test_openapi(void **state)
+{
+    cJSON *doc = call("GET", "/api/openapi.json", NULL, 200);
+    assert_non_null(doc);
+    assert_int_equal(strncmp(str(doc, "openapi"), "3.", 2), 0);
+    const cJSON *paths = cJSON_GetObjectItem(doc, "paths");
+    const char *expected[][2] = {
+        {"/api/health", "get"},
+        {"/api/transcriptions/", "get"},
+        {"/api/transcriptions/", "post"},
+        {"/api/transcriptions/{transcription_id}/", "get"},
+        {"/api/transcriptions/{transcription_id}/", "patch"},
+        {"/api/transcriptions/{transcription_id}/", "delete"},
+        {"/api/transcriptions/{transcription_id}/segments/", "get"},
+    };
+    for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, expected[i][0]);
+        assert_non_null(item);
+        assert_non_null(cJSON_GetObjectItemCaseSensitive(item, expected[i][1]));
+    }
+    const cJSON *schemas =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "components"), "schemas");
+    assert_non_null(cJSON_GetObjectItem(schemas, "Segment"));
+    assert_non_null(cJSON_GetObjectItem(schemas, "Transcription"));
+    cJSON_Delete(doc);
+}
+
+static void test_cors(void **state)
+{
+    char *body, *headers;
+    int status = tu_http_full(&srv, "GET", "/api/transcriptions/",
+                              "Origin: http://localhost:3000\r\n", NULL, &body,
+                              &headers);
+    assert_int_equal(status, 200);
+    assert_non_null(strcasestr(headers, "access-control-allow-origin: "
+                                        "http://localhost:3000"));
+    free(body);
+    free(headers);
+    status = tu_http_full(&srv, "GET", "/api/transcriptions/",
+                          "Origin: http://evil.example\r\n", NULL, &body,
+                          &headers);
+    assert_int_equal(status, 200);
+    assert_null(strcasestr(headers, "access-control-allow-origin"));
+    free(body);
+    free(headers);
+    status = tu_http_full(&srv, "OPTIONS", "/api/transcriptions/",
+                          "Origin: http://localhost:3000\r\n"
+                          "Access-Control-Request-Method: POST\r\n", NULL,
+                          &body, &headers);
+    assert_int_equal(status, 204);
+    assert_non_null(strcasestr(headers, "access-control-allow-methods:"));
+    free(body);
+    free(headers);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health),
+        cmocka_unit_test(test_create_get_list),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_bad_id),
+        cmocka_unit_test(test_invalid_bodies),
+        cmocka_unit_test(test_body_too_large),
+        cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_rename_and_delete),
+        cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_cors),
+    };
+    return cmocka_run_group_tests_name("rest", tests, setup, teardown);
+}

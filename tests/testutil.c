@@ -1,0 +1,316 @@
+/* testutil.c - see testutil.h. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+    fprintf(stderr, "test setup failed: %s\n", what);
+    abort();
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
+        die("no free port");
+    int port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
+}
+
+void tu_server_start(tu_server *srv, const char *const *extra_flags)
+{
+    memset(srv, 0, sizeof(*srv));
+    snprintf(srv->dir, sizeof(srv->dir), "/tmp/vbtest-XXXXXX");
+    if (mkdtemp(srv->dir) == NULL)
+        die("mkdtemp");
+    snprintf(srv->log_path, sizeof(srv->log_path), "%s/server.log", srv->dir);
+    srv->port = free_port();
+    const char *bin = getenv("VERBATIM_BIN");
+    if (bin == NULL)
+        bin = "build/asan/verbatim";
+    char port[16], db[300];
+    snprintf(port, sizeof(port), "%d", srv->port);
+    snprintf(db, sizeof(db), "%s/verbatim.db", srv->dir);
+    const char *argv[32] = {bin, "serve", "--port", port, "--db", db,
+                            "--workers", "2"};
+    int argc = 8;
+    for (int i = 0; extra_flags && extra_flags[i] && argc < 30; i++)
+        argv[argc++] = extra_flags[i];
+    argv[argc] = NULL;
+    srv->pid = fork();
+    if (srv->pid < 0)
+        die("fork");
+    if (srv->pid == 0) {
+        int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 600; i++) {
+        char *body = NULL;
+        int status = tu_http(srv, "GET", "/api/health", NULL, &body);
+        free(body);
+        if (status == 200)
+            return;
+        int wstatus;
+        if (waitpid(srv->pid, &wstatus, WNOHANG) == srv->pid) {
+            tu_server_dump_log(srv);
+            die("the server exited at start-up");
+        }
+        usleep(50000);
+    }
+    tu_server_dump_log(srv);
+    die("the server did not answer /api/health within 30 s");
+}
+
+void tu_server_dump_log(const tu_server *srv)
+{
+    FILE *f = fopen(srv->log_path, "r");
+    if (f == NULL)
+        return;
+    char line[1024];
+    fprintf(stderr, "---- server log (%s) ----\n", srv->log_path);
+    while (fgets(line, sizeof(line), f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+int tu_server_stop(tu_server *srv)
+{
+    if (srv->pid <= 0)
+        return -1;
+    kill(srv->pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 1200; i++) {
+        if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
+            srv->pid = 0;
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+            if (code != 0)
+                tu_server_dump_log(srv);
+            return code;
+        }
+        usleep(50000);
+    }
+    kill(srv->pid, SIGKILL);
+    waitpid(srv->pid, &status, 0);
+    srv->pid = 0;
+    tu_server_dump_log(srv);
+    return 124;
+}
+
+int tu_http_full(const tu_server *srv, const char *method, const char *path,
+                 const char *req_headers, const char *body, char **response,
+                 char **headers)
+{
+    char url[1200], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", srv->port, path);
+    http_result res;
+    *response = NULL;
+    if (headers)
+        *headers = NULL;
+    if (http_fetch(url, method, "application/json", req_headers, body,
+                   body ? strlen(body) : 0, &res, err, sizeof(err)) != 0)
+        return -1;
+    *response = res.body;
+    if (headers)
+        *headers = res.headers;
+    else
+        free(res.headers);
+    return res.status;
+}
+
+int tu_http(const tu_server *srv, const char *method, const char *path,
+            const char *body, char **response)
+{
+    return tu_http_full(srv, method, path, NULL, body, response, NULL);
+}
+
+long long tu_create(const tu_server *srv, const char *title)
+{
+    char body[512], *resp;
+    snprintf(body, sizeof(body), "{\"title\": \"%s\"}", title);
+    if (tu_http(srv, "POST", "/api/transcriptions/", body, &resp) != 200)
+        die("cannot create a transcription");
+    cJSON *json = cJSON_Parse(resp);
+    long long id = (long long)cJSON_GetNumberValue(
+        cJSON_GetObjectItemCaseSensitive(json, "id"));
+    cJSON_Delete(json);
+    free(resp);
+    return id;
+}
+
+wsclient *tu_ws(const tu_server *srv, const char *path)
+{
+    char url[1200], err[256];
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", srv->port, path);
+    wsclient *ws = NULL;
+    if (wsclient_connect(url, &ws, err, sizeof(err)) != 0) {
+        fprintf(stderr, "connect %s: %s\n", url, err);
+        return NULL;
+    }
+    return ws;
+}
+
+int tu_ws_collect(wsclient *ws, int timeout_ms, tu_msg **msgs, int *close_code)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int count = 0, cap = 64;
+    *msgs = calloc((size_t)cap, sizeof(tu_msg));
+    *close_code = 0;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long elapsed = (t.tv_sec - t0.tv_sec) * 1000 +
+                       (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (elapsed >= timeout_ms)
+            break;
+        int op;
+        char *data;
+        size_t len;
+        int r = wsclient_recv(ws, (int)(timeout_ms - elapsed), &op, &data, &len);
+        if (r <= 0) {
+            if (r < 0)
+                *close_code = wsclient_close_code(ws) ? wsclient_close_code(ws)
+                                                      : 1006;
+            break;
+        }
+        if (op == WS_CLOSE) {
+            *close_code = wsclient_close_code(ws);
+            free(data);
+            break;
+        }
+        if (count == cap) {
+            cap *= 2;
+            *msgs = realloc(*msgs, (size_t)cap * sizeof(tu_msg));
+        }
+        (*msgs)[count].opcode = op;
+        (*msgs)[count].text = data;
+        count++;
+    }
+    return count;
+}
+
+void tu_msgs_free(tu_msg *msgs, int count)
+{
+    for (int i = 0; i < count; i++)
+        free(msgs[i].text);
+    free(msgs);
+}
+
+void tu_ws_send_pcm(wsclient *ws, const int16_t *pcm, size_t count, int chunk_ms)
+{
+    size_t chunk = (size_t)(16 * chunk_ms);
+    for (size_t pos = 0; pos < count; pos += chunk) {
+        size_t n = count - pos < chunk ? count - pos : chunk;
+        if (wsclient_send(ws, WS_BINARY, pcm + pos, n * sizeof(int16_t)) != 0)
+            return;
+    }
+}
+
+int16_t *tu_read_wav(const char *path, size_t *count, int *rate, int *channels)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *data = malloc((size_t)size);
+    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        free(data);
+        return NULL;
+    }
+    fclose(f);
+    long pos = 12;
+    int16_t *out = NULL;
+    *count = 0;
+    while (pos + 8 <= size) {
+        unsigned len = data[pos + 4] | data[pos + 5] << 8 | data[pos + 6] << 16 |
+                       (unsigned)data[pos + 7] << 24;
+        if (memcmp(data + pos, "fmt ", 4) == 0) {
+            *channels = data[pos + 10] | data[pos + 11] << 8;
+            *rate = (int)(data[pos + 12] | data[pos + 13] << 8 |
+                          data[pos + 14] << 16);
+        } else if (memcmp(data + pos, "data", 4) == 0) {
+            if (len > size - pos - 8)
+                len = (unsigned)(size - pos - 8);
+            out = malloc(len + 2);
+            memcpy(out, data + pos + 8, len);
+            *count = len / 2;
+            break;
+        }
+        pos += 8 + len + (len & 1);
+    }
+    free(data);
+    return out;
+}
+
+int16_t *tu_flite(const char *voice, const char *text, size_t *count)
+{
+    char path[] = "/tmp/vbflite-XXXXXX.wav";
+    int fd = mkstemps(path, 4);
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("flite", "flite", "-voice", voice, "-t", text, "-o", path,
+               (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    int rate = 0, channels = 0;
+    int16_t *pcm = WIFEXITED(status) && WEXITSTATUS(status) == 0
+                       ? tu_read_wav(path, count, &rate, &channels) : NULL;
+    unlink(path);
+    if (pcm && (rate != 16000 || channels != 1)) {
+        fprintf(stderr, "flite voice %s gave %d Hz x %d\n", voice, rate, channels);
+        free(pcm);
+        return NULL;
+    }
+    return pcm;
+}
+
+void tu_append(int16_t **buf, size_t *len, const int16_t *src, size_t n,
+               int silence_ms)
+{
+    size_t silence = (size_t)silence_ms * 16;
+    *buf = realloc(*buf, (*len + n + silence) * sizeof(int16_t));
+    if (n)
+        memcpy(*buf + *len, src, n * sizeof(int16_t));
+    memset(*buf + *len + n, 0, silence * sizeof(int16_t));
+    *len += n + silence;
+}
+
+const char *tu_msg_type(const char *json, char *buf, size_t len)
+{
+    cJSON *msg = cJSON_Parse(json);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    snprintf(buf, len, "%s", cJSON_IsString(type) ? type->valuestring : "");
+    cJSON_Delete(msg);
+    return buf;
+}

@@ -1,0 +1,70 @@
+/*
+ * testutil.h - helpers for Verbatim's tests: start the real server on a
+ * free port with a fresh database, talk to it over HTTP and WebSocket,
+ * and make speech with flite.
+ */
+#ifndef VB_TESTUTIL_H
+#define VB_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "net/client.h"
+#include "net/wsclient.h"
+
+typedef struct tu_server {
+    pid_t pid;
+    int port;
+    char dir[256];      /* temporary folder: database and log */
+    char log_path[300];
+} tu_server;
+
+/* Starts build/asan/verbatim serve (or $VERBATIM_BIN) with extra flags
+ * (NULL-terminated), waits until /api/health answers.  Aborts the test
+ * on failure. */
+void tu_server_start(tu_server *srv, const char *const *extra_flags);
+/* SIGTERM, waits, and returns the exit status (0 for a clean stop). */
+int tu_server_stop(tu_server *srv);
+/* Prints the server's log (for failures). */
+void tu_server_dump_log(const tu_server *srv);
+
+/* An HTTP request to the server; returns the status, body in *body. */
+int tu_http(const tu_server *srv, const char *method, const char *path,
+            const char *body, char **response);
+/* The same with request headers ("Origin: x\r\n") and response headers. */
+int tu_http_full(const tu_server *srv, const char *method, const char *path,
+                 const char *req_headers, const char *body, char **response,
+                 char **headers);
+/* Creates a transcription and returns its id. */
+long long tu_create(const tu_server *srv, const char *title);
+
+/* Opens ws://127.0.0.1:PORT/PATH. */
+wsclient *tu_ws(const tu_server *srv, const char *path);
+
+/* A message received in a test. */
+typedef struct tu_msg {
+    int opcode;
+    char *text;
+} tu_msg;
+
+/* Collects messages until the server closes or timeout_ms passes;
+ * returns the count; *close_code is 0 when the server did not close. */
+int tu_ws_collect(wsclient *ws, int timeout_ms, tu_msg **msgs, int *close_code);
+void tu_msgs_free(tu_msg *msgs, int count);
+/* Sends samples as 16-bit PCM in chunks of chunk_ms. */
+void tu_ws_send_pcm(wsclient *ws, const int16_t *pcm, size_t count, int chunk_ms);
+
+/* Synthesises text with flite's voice into 16 kHz mono samples. */
+int16_t *tu_flite(const char *voice, const char *text, size_t *count);
+/* Reads a 16-bit PCM WAV file's samples (skipping its header). */
+int16_t *tu_read_wav(const char *path, size_t *count, int *rate, int *channels);
+/* Appends src and ms of silence to a growing buffer. */
+void tu_append(int16_t **buf, size_t *len, const int16_t *src, size_t n,
+               int silence_ms);
+
+/* The type of a server message ("transcript_segment", ...) and payload
+ * fields; NULL/0 when missing. */
+const char *tu_msg_type(const char *json, char *buf, size_t len);
+
+#endif
