@@ -218,8 +218,16 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
     if (out->words == NULL)
         return VB_ENOMEM;
     logmath_t *lmath = ps_get_logmath(ps);
+    /* A decoder numbers frames on from its previous utterances, so frame
+     * numbers are made relative to the first segment (usually <s>), which
+     * begins at the utterance's first frame. */
+    int base = -1;
     for (ps_seg_t *seg = ps_seg_iter(ps); seg != NULL; seg = ps_seg_next(seg)) {
         const char *word = ps_seg_word(seg);
+        int first, last;
+        ps_seg_frames(seg, &first, &last);
+        if (base < 0)
+            base = first;
         if (is_filler(word))
             continue;
         if (out->count == cap) {
@@ -237,10 +245,8 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
         char *alt = strchr(w->word, '('); /* "read(2)": second pronunciation */
         if (alt != NULL && alt != w->word)
             *alt = '\0';
-        int first, last;
-        ps_seg_frames(seg, &first, &last);
-        w->start = first / 100.0;
-        w->end = (last + 1) / 100.0;
+        w->start = (first - base) / 100.0;
+        w->end = (last + 1 - base) / 100.0;
         double p = logmath_exp(lmath, ps_seg_prob(seg, NULL, NULL, NULL));
         w->confidence = (float)(p < 0 ? 0 : p > 1 ? 1 : p);
     }

@@ -41,6 +41,8 @@ struct audio_input {
 
 int pcm_buf_append(pcm_buf *buf, const int16_t *samples, size_t count)
 {
+    if (count == 0)
+        return 0;
     if (buf->len + count > buf->cap) {
         size_t cap = buf->cap ? buf->cap : 4096;
         while (cap < buf->len + count)

@@ -293,8 +293,9 @@ static int process_pcm(session_t *s)
         rc = process_frame(s, s->pcm.samples + pos);
         pos += VAD_FRAME;
     }
-    memmove(s->pcm.samples, s->pcm.samples + pos,
-            (s->pcm.len - pos) * sizeof(int16_t));
+    if (pos > 0 && pos < s->pcm.len)
+        memmove(s->pcm.samples, s->pcm.samples + pos,
+                (s->pcm.len - pos) * sizeof(int16_t));
     s->pcm.len -= pos;
     return rc;
 }

@@ -1,0 +1,611 @@
+/*
+ * test_live.c - live transcription over /ws/transcribe/{id} against the
+ * real server: results while speaking, one final per sentence, storage,
+ * sessions that continue a transcript, the control messages, and every
+ * way a client can get it wrong.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static tu_server srv;
+
+static const char *const sentences[] = {
+    "The weather is nice today.",
+    "Please open the window.",
+    "I would like a cup of coffee.",
+};
+/* Words each sentence's final must contain (the recogniser may miss
+ * small words, but not these). */
+static const char *const key_words[][2] = {
+    {"weather", "today"},
+    {"open", "window"},
+    {"cup", "coffee"},
+};
+
+/* The three sentences with 1.2 s pauses; starts[i] is where sentence i's
+ * synthesised audio begins, in seconds. */
+static int16_t *three_sentences(size_t *count, double starts[3])
+{
+    int16_t *all = NULL;
+    *count = 0;
+    tu_append(&all, count, NULL, 0, 300);
+    for (int i = 0; i < 3; i++) {
+        size_t n;
+        int16_t *pcm = tu_flite("slt", sentences[i], &n);
+        assert_non_null(pcm);
+        starts[i] = (double)*count / 16000.0;
+        tu_append(&all, count, pcm, n, 1200);
+        free(pcm);
+    }
+    return all;
+}
+
+static int setup(void **state)
+{
+    tu_server_start(&srv, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    assert_int_equal(tu_server_stop(&srv), 0);
+    return 0;
+}
+
+typedef struct {
+    char text[512];
+    double start, end;
+    int speech_final;
+    int word_count;
+} final_seg;
+
+typedef struct {
+    int statuses, interims, speech_started, utterance_ends, errors;
+    final_seg finals[16];
+    int final_count;
+    double max_interim_gap;  /* audio between interims of one utterance */
+    char first_type[32];
+    char last_error[256];
+} summary;
+
+static double num(const cJSON *obj, const char *key)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+static void summarise(tu_msg *msgs, int count, summary *s)
+{
+    memset(s, 0, sizeof(*s));
+    double last_interim_end = -1;
+    for (int i = 0; i < count; i++) {
+        cJSON *m = cJSON_Parse(msgs[i].text);
+        assert_non_null(m);
+        const char *type = cJSON_GetObjectItem(m, "type")->valuestring;
+        const cJSON *p = cJSON_GetObjectItem(m, "payload");
+        if (i == 0)
+            snprintf(s->first_type, sizeof(s->first_type), "%s", type);
+        if (strcmp(type, "status") == 0) {
+            s->statuses++;
+        } else if (strcmp(type, "error") == 0) {
+            s->errors++;
+            snprintf(s->last_error, sizeof(s->last_error), "%s", p->valuestring);
+        } else if (strcmp(type, "event") == 0) {
+            const char *ev = cJSON_GetObjectItem(p, "type")->valuestring;
+            if (strcmp(ev, "speech_started") == 0)
+                s->speech_started++;
+            else if (strcmp(ev, "utterance_end") == 0)
+                s->utterance_ends++;
+        } else if (strcmp(type, "transcript_segment") == 0) {
+            assert_true(cJSON_IsNull(cJSON_GetObjectItem(p, "speaker")));
+            if (cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final"))) {
+                final_seg *f = &s->finals[s->final_count++];
+                snprintf(f->text, sizeof(f->text), "%s",
+                         cJSON_GetObjectItem(p, "text")->valuestring);
+                f->start = num(p, "start");
+                f->end = num(p, "end");
+                f->speech_final = cJSON_IsTrue(cJSON_GetObjectItem(p, "speech_final"));
+                const cJSON *words = cJSON_GetObjectItem(p, "words");
+                assert_true(cJSON_IsArray(words));
+                f->word_count = cJSON_GetArraySize(words);
+                const cJSON *w0 = cJSON_GetArrayItem(words, 0);
+                assert_non_null(cJSON_GetObjectItem(w0, "word"));
+                assert_true(num(w0, "confidence") >= 0 && num(w0, "confidence") <= 1);
+                last_interim_end = -1;
+            } else {
+                assert_false(cJSON_IsTrue(cJSON_GetObjectItem(p, "speech_final")));
+                s->interims++;
+                double end = num(p, "end");
+                if (last_interim_end >= 0 && end - last_interim_end > s->max_interim_gap)
+                    s->max_interim_gap = end - last_interim_end;
+                last_interim_end = end;
+            }
+        }
+        cJSON_Delete(m);
+    }
+}
+
+/* Streams pcm to transcription id (query appended), closes with
+ * CloseStream and returns the summary. */
+static int run_stream(long long id, const char *query, const int16_t *pcm,
+                      size_t n, summary *s)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld%s", id, query ? query : "");
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    assert_int_equal(wsclient_send(ws, WS_TEXT, cs, strlen(cs)), 0);
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(ws, 60000, &msgs, &close_code);
+    summarise(msgs, count, s);
+    tu_msgs_free(msgs, count);
+    wsclient_abort(ws);
+    return close_code;
+}
+
+static int contains_word(const char *text, const char *word)
+{
+    char lower[512];
+    size_t i = 0;
+    for (; text[i] && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
+    lower[i] = 0;
+    return strstr(lower, word) != NULL;
+}
+
+static void test_sentences_live_and_stored(void **state)
+{
+    size_t n;
+    double starts[3];
+    int16_t *pcm = three_sentences(&n, starts);
+    long long id = tu_create(&srv, "three sentences");
+    summary s;
+    assert_int_equal(run_stream(id, NULL, pcm, n, &s), 1000);
+    free(pcm);
+
+    assert_string_equal(s.first_type, "status");
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(s.final_count, 3);
+    assert_int_equal(s.speech_started, 3);
+    assert_int_equal(s.utterance_ends, 3);
+    assert_true(s.interims >= 6);
+    assert_true(s.max_interim_gap <= 0.3 + 1e-9);
+    double prev_end = 0;
+    for (int i = 0; i < 3; i++) {
+        final_seg *f = &s.finals[i];
+        for (int k = 0; k < 2; k++) {
+            if (!contains_word(f->text, key_words[i][k]))
+                fprintf(stderr, "final %d: \"%s\" lacks \"%s\"\n", i, f->text,
+                        key_words[i][k]);
+            assert_true(contains_word(f->text, key_words[i][k]));
+        }
+        assert_true(f->speech_final);
+        assert_true(f->text[0] >= 'A' && f->text[0] <= 'Z');
+        assert_int_equal(f->text[strlen(f->text) - 1], '.');
+        assert_true(f->start >= prev_end);
+        assert_true(f->end > f->start + 0.5 && f->end < f->start + 4.0);
+        prev_end = f->end;
+    }
+    /* Each final starts where its sentence's speech does (flite leaves
+     * up to a few hundred ms of silence around its words). */
+    for (int i = 0; i < 3; i++) {
+        if (s.finals[i].start < starts[i] - 0.05 ||
+            s.finals[i].start > starts[i] + 0.5)
+            fprintf(stderr, "sentence %d: final at %.2f, audio at %.2f\n", i,
+                    s.finals[i].start, starts[i]);
+        assert_true(s.finals[i].start >= starts[i] - 0.05);
+        assert_true(s.finals[i].start <= starts[i] + 0.5);
+    }
+
+    /* The same segments through REST. */
+    char path[128], *body;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &body), 200);
+    cJSON *segs = cJSON_Parse(body);
+    free(body);
+    assert_int_equal(cJSON_GetArraySize(segs), 3);
+    for (int i = 0; i < 3; i++) {
+        const cJSON *seg = cJSON_GetArrayItem(segs, i);
+        assert_string_equal(cJSON_GetObjectItem(seg, "text")->valuestring,
+                            s.finals[i].text);
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(seg, "speaker")));
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(seg, "is_final")));
+        assert_float_equal(num(seg, "start_time"), s.finals[i].start, 0.0011);
+        assert_float_equal(num(seg, "end_time"), s.finals[i].end, 0.0011);
+    }
+    cJSON_Delete(segs);
+
+    /* A second sitting continues the timeline after the last segment. */
+    size_t n2;
+    int16_t *more = tu_flite("slt", "Good morning everyone.", &n2);
+    int16_t *padded = NULL;
+    size_t padded_len = 0;
+    tu_append(&padded, &padded_len, NULL, 0, 200);
+    tu_append(&padded, &padded_len, more, n2, 800);
+    free(more);
+    summary s2;
+    assert_int_equal(run_stream(id, NULL, padded, padded_len, &s2), 1000);
+    free(padded);
+    assert_int_equal(s2.final_count, 1);
+    assert_true(s2.finals[0].start >= s.finals[2].end);
+    assert_true(contains_word(s2.finals[0].text, "morning"));
+}
+
+static void test_raw_words(void **state)
+{
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "I think it will rain tomorrow.", &n);
+    int16_t *all = NULL;
+    size_t len = 0;
+    tu_append(&all, &len, NULL, 0, 200);
+    tu_append(&all, &len, pcm, n, 800);
+    free(pcm);
+    long long id = tu_create(&srv, "raw");
+    summary s;
+    assert_int_equal(run_stream(id, "?punctuate=false", all, len, &s), 1000);
+    free(all);
+    assert_int_equal(s.final_count, 1);
+    const char *text = s.finals[0].text;
+    assert_true(contains_word(text, "rain"));
+    for (const char *c = text; *c; c++)
+        assert_false((*c >= 'A' && *c <= 'Z') || *c == '.');
+}
+
+/* Audio at another rate and in stereo, declared in the URL or in a WAV
+ * header, is resampled and mixed down. */
+/* Streams samples with the given URL query and returns the summary. */
+static int run_raw(const char *title, const char *query, const int16_t *data,
+                   size_t count, summary *s)
+{
+    long long id = tu_create(&srv, title);
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld%s", id, query);
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    for (size_t pos = 0; pos < count; pos += 3200) {
+        size_t len = count - pos < 3200 ? count - pos : 3200;
+        wsclient_send(ws, WS_BINARY, data + pos, len * sizeof(int16_t));
+    }
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
+    tu_msg *msgs;
+    int code;
+    int n = tu_ws_collect(ws, 60000, &msgs, &code);
+    summarise(msgs, n, s);
+    tu_msgs_free(msgs, n);
+    wsclient_abort(ws);
+    return code;
+}
+
+/* Audio at another rate and in stereo, declared in the URL or in a WAV
+ * header, is resampled and mixed down. */
+static void test_rate_and_channels(void **state)
+{
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    /* 32 kHz stereo: interpolate, duplicate the channel, 1 s of silence. */
+    size_t frames = 2 * n + 32000;
+    int16_t *stereo = calloc(frames * 2, sizeof(int16_t));
+    for (size_t i = 0; i + 1 < n; i++) {
+        int16_t mid = (int16_t)((pcm[i] + pcm[i + 1]) / 2);
+        stereo[4 * i] = stereo[4 * i + 1] = pcm[i];
+        stereo[4 * i + 2] = stereo[4 * i + 3] = mid;
+    }
+    summary s;
+    assert_int_equal(run_raw("32k stereo", "?sample_rate=32000&channels=2",
+                             stereo, frames * 2, &s), 1000);
+    free(stereo);
+    assert_int_equal(s.final_count, 1);
+    assert_true(contains_word(s.finals[0].text, "window"));
+    /* Times are seconds of audio whatever the rate. */
+    assert_true(s.finals[0].end < (double)n / 16000.0 + 0.3);
+    assert_true(s.finals[0].end > (double)n / 16000.0 - 0.8);
+
+    /* 8 kHz (telephone band): the en-us model hears it badly, but the
+     * utterance must be found at the right time. */
+    size_t half = n / 2;
+    int16_t *narrow = calloc(half + 8000, sizeof(int16_t));
+    for (size_t i = 0; i < half; i++)
+        narrow[i] = (int16_t)((pcm[2 * i] + pcm[2 * i + 1]) / 2);
+    assert_int_equal(run_raw("8k", "?sample_rate=8000", narrow, half + 8000, &s),
+                     1000);
+    free(narrow);
+    assert_int_equal(s.speech_started, 1);
+    assert_true(s.final_count <= 1);
+    if (s.final_count == 1)
+        assert_true(s.finals[0].end < (double)n / 16000.0 + 0.3);
+
+    /* A WAV header (16 kHz, 2 channels) at the start of the stream. */
+    size_t wav_frames = n + 12800;
+    uint8_t *wav = calloc(44 + wav_frames * 4, 1);
+    memcpy(wav, "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x02\0\x80\x3e\0\0"
+                "\0\xfa\0\0\x04\0\x10\0data\0\0\0\0", 44);
+    int16_t *body = (int16_t *)(wav + 44);
+    for (size_t i = 0; i < n; i++)
+        body[2 * i] = body[2 * i + 1] = pcm[i];
+    free(pcm);
+    long long id = tu_create(&srv, "wav");
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    /* Split the header itself across frames. */
+    wsclient_send(ws, WS_BINARY, wav, 7);
+    wsclient_send(ws, WS_BINARY, wav + 7, 30);
+    size_t wav_bytes = 44 + wav_frames * 4;
+    for (size_t pos = 37; pos < wav_bytes; pos += 6400) {
+        size_t len = wav_bytes - pos < 6400 ? wav_bytes - pos : 6400;
+        wsclient_send(ws, WS_BINARY, wav + pos, len);
+    }
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
+    tu_msg *msgs;
+    int code;
+    int count = tu_ws_collect(ws, 60000, &msgs, &code);
+    summarise(msgs, count, &s);
+    tu_msgs_free(msgs, count);
+    wsclient_abort(ws);
+    free(wav);
+    assert_int_equal(code, 1000);
+    assert_int_equal(s.final_count, 1);
+    assert_true(contains_word(s.finals[0].text, "window"));
+}
+
+/* Finalize settles the utterance now, before any pause. */
+static void test_finalize(void **state)
+{
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "The weather is nice today.", &n);
+    long long id = tu_create(&srv, "finalize");
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    tu_ws_send_pcm(ws, pcm, n, 100); /* no trailing silence */
+    free(pcm);
+    const char *fin = "{\"type\": \"Finalize\"}";
+    const char *keep = "{\"type\": \"KeepAlive\"}";
+    wsclient_send(ws, WS_TEXT, keep, strlen(keep));
+    wsclient_send(ws, WS_TEXT, "not json at all", 15);
+    wsclient_send(ws, WS_TEXT, fin, strlen(fin));
+    tu_msg *msgs;
+    int code;
+    /* The final arrives without closing the stream. */
+    int count = tu_ws_collect(ws, 8000, &msgs, &code);
+    summary s;
+    summarise(msgs, count, &s);
+    tu_msgs_free(msgs, count);
+    assert_int_equal(code, 0);
+    assert_int_equal(s.final_count, 1);
+    assert_true(s.finals[0].speech_final);
+    assert_true(contains_word(s.finals[0].text, "weather"));
+    assert_int_equal(s.utterance_ends, 1);
+    wsclient_close(ws, 1000);
+}
+
+/* A client that vanishes mid-sentence loses nothing it sent. */
+static void test_disconnect_mid_utterance(void **state)
+{
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "I would like a cup of coffee.", &n);
+    long long id = tu_create(&srv, "dropped");
+    char path[128];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    tu_ws_send_pcm(ws, pcm, n * 3 / 4, 100);
+    free(pcm);
+    usleep(200000);
+    wsclient_abort(ws); /* no close frame, no CloseStream */
+
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    int found = 0;
+    for (int i = 0; i < 200 && !found; i++) {
+        char *body;
+        assert_int_equal(tu_http(&srv, "GET", path, NULL, &body), 200);
+        cJSON *segs = cJSON_Parse(body);
+        free(body);
+        if (cJSON_GetArraySize(segs) == 1) {
+            found = 1;
+            assert_true(contains_word(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "text")->valuestring,
+                "cup"));
+        }
+        cJSON_Delete(segs);
+        usleep(100000);
+    }
+    assert_true(found);
+}
+
+static void expect_close(const char *path, int code, const char *error_part)
+{
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(ws, 10000, &msgs, &close_code);
+    summary s;
+    summarise(msgs, count, &s);
+    tu_msgs_free(msgs, count);
+    wsclient_abort(ws);
+    assert_int_equal(close_code, code);
+    assert_int_equal(s.errors, 1);
+    if (strstr(s.last_error, error_part) == NULL)
+        fprintf(stderr, "error \"%s\" lacks \"%s\"\n", s.last_error, error_part);
+    assert_non_null(strstr(s.last_error, error_part));
+}
+
+static void test_bad_ids_and_params(void **state)
+{
+    expect_close("/ws/transcribe/424242", 4004, "not found");
+    expect_close("/ws/transcribe/hello", 4004, "not found");
+    expect_close("/ws/transcribe/a-b", 4001, "malformed");
+    long long id = tu_create(&srv, "params");
+    char path[128];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?sample_rate=1000", id);
+    expect_close(path, 1003, "sample rate");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?encoding=opus", id);
+    expect_close(path, 1003, "encoding");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?channels=0", id);
+    expect_close(path, 1003, "channels");
+}
+
+static void send_and_expect_close(long long id, const void *data, size_t len,
+                                  int code, const char *error_part)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    wsclient_send(ws, WS_BINARY, data, len);
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(ws, 10000, &msgs, &close_code);
+    summary s;
+    summarise(msgs, count, &s);
+    tu_msgs_free(msgs, count);
+    wsclient_abort(ws);
+    assert_int_equal(close_code, code);
+    if (error_part) {
+        assert_int_equal(s.errors, 1);
+        assert_non_null(strstr(s.last_error, error_part));
+    }
+}
+
+static void test_unsupported_containers(void **state)
+{
+    long long id = tu_create(&srv, "containers");
+    static const uint8_t webm[] = {0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81};
+    send_and_expect_close(id, webm, sizeof(webm), 1003, "WebM");
+    send_and_expect_close(id, "OggS\0\x02\0\0", 8, 1003, "Ogg");
+    static const uint8_t adpcm_wav[] = "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x02\0\x01\0"
+                                       "\x80\x3e\0\0\0\x7d\0\0\x02\0\x04\0data\0\0\0\0";
+    send_and_expect_close(id, adpcm_wav, 44, 1003, "format tag 2");
+}
+
+static void test_oversized_frame(void **state)
+{
+    long long id = tu_create(&srv, "big");
+    size_t len = 2 * 1024 * 1024;
+    uint8_t *big = calloc(len, 1);
+    send_and_expect_close(id, big, len, 1009, NULL);
+    free(big);
+}
+
+static void test_garbage(void **state)
+{
+    long long id = tu_create(&srv, "garbage");
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?encoding=linear32", id);
+    wsclient *ws = tu_ws(&srv, path);
+    uint8_t junk[4096];
+    unsigned seed = 12345;
+    for (int round = 0; round < 64; round++) {
+        for (size_t i = 0; i < sizeof(junk); i++)
+            junk[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+        wsclient_send(ws, WS_BINARY, junk, (size_t)(round * 61 % 4096 + 1));
+    }
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
+    tu_msg *msgs;
+    int code;
+    int count = tu_ws_collect(ws, 30000, &msgs, &code);
+    tu_msgs_free(msgs, count);
+    wsclient_abort(ws);
+    assert_int_equal(code, 1000);
+    char *body;
+    assert_int_equal(tu_http(&srv, "GET", "/api/health", NULL, &body), 200);
+    free(body);
+}
+
+static void test_session_limit(void **state)
+{
+    tu_server small;
+    const char *flags[] = {"--max-sessions", "1", NULL};
+    tu_server_start(&small, flags);
+    char body[64], *resp;
+    snprintf(body, sizeof(body), "{\"title\": \"limit\"}");
+    assert_int_equal(tu_http(&small, "POST", "/api/transcriptions/", body, &resp),
+                     200);
+    free(resp);
+    wsclient *first = tu_ws(&small, "/ws/transcribe/1");
+    tu_msg *msgs;
+    int code;
+    int count = tu_ws_collect(first, 1500, &msgs, &code); /* its status */
+    tu_msgs_free(msgs, count);
+    assert_int_equal(code, 0);
+    wsclient *second = tu_ws(&small, "/ws/transcribe/1");
+    count = tu_ws_collect(second, 5000, &msgs, &code);
+    summary s;
+    summarise(msgs, count, &s);
+    tu_msgs_free(msgs, count);
+    assert_int_equal(code, 1013);
+    assert_non_null(strstr(s.last_error, "limit"));
+    wsclient_abort(second);
+    wsclient_close(first, 1000);
+    assert_int_equal(tu_server_stop(&small), 0);
+}
+
+/* SIGTERM while a client is mid-sentence: the server stores what it heard
+ * before it exits. */
+static void test_shutdown_keeps_audio(void **state)
+{
+    tu_server other;
+    tu_server_start(&other, NULL);
+    char *resp;
+    assert_int_equal(tu_http(&other, "POST", "/api/transcriptions/",
+                             "{\"title\": \"shutdown\"}", &resp), 200);
+    free(resp);
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    wsclient *ws = tu_ws(&other, "/ws/transcribe/1");
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    usleep(300000);
+    assert_int_equal(tu_server_stop(&other), 0);
+    wsclient_abort(ws);
+    /* Restart on the same database and read the segment back. */
+    char db[300];
+    snprintf(db, sizeof(db), "%s/verbatim.db", other.dir);
+    const char *flags[] = {"--db", db, NULL};
+    tu_server again;
+    tu_server_start(&again, flags);
+    assert_int_equal(tu_http(&again, "GET", "/api/transcriptions/1/segments/",
+                             NULL, &resp), 200);
+    cJSON *segs = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    assert_true(contains_word(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "text")->valuestring,
+        "window"));
+    cJSON_Delete(segs);
+    assert_int_equal(tu_server_stop(&again), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sentences_live_and_stored),
+        cmocka_unit_test(test_raw_words),
+        cmocka_unit_test(test_rate_and_channels),
+        cmocka_unit_test(test_finalize),
+        cmocka_unit_test(test_disconnect_mid_utterance),
+        cmocka_unit_test(test_bad_ids_and_params),
+        cmocka_unit_test(test_unsupported_containers),
+        cmocka_unit_test(test_oversized_frame),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_session_limit),
+        cmocka_unit_test(test_shutdown_keeps_audio),
+    };
+    return cmocka_run_group_tests_name("live", tests, setup, teardown);
+}
