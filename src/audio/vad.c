@@ -3,6 +3,10 @@
 
 #include <math.h>
 
+/* How far below the loudest frame of an utterance a frame may be and
+ * still count as speech. */
+#define PEAK_RANGE_DB 35.0f
+
 vad_params vad_default_params(void)
 {
     vad_params p = {
@@ -61,6 +65,17 @@ vad_event vad_process(vad_t *vad, const int16_t *frame)
     const vad_params *p = &vad->params;
     float level = frame_level_db(frame);
     int voiced = level > vad->noise_db + p->margin_db && level > p->min_level_db;
+    /* Inside speech, a frame far below the utterance's loudest is a pause
+     * even if the floor is unknown (speech that began after digital
+     * silence, then room noise). */
+    if (vad->in_speech) {
+        if (level > vad->peak_db)
+            vad->peak_db = level;
+        else
+            vad->peak_db -= 0.02f; /* forget a single loud burst slowly */
+        if (level < vad->peak_db - PEAK_RANGE_DB)
+            voiced = 0;
+    }
 
     /* The floor drops to quiet frames fast and creeps up under loud ones,
      * so that speech barely moves it but a steady noise becomes it. */
@@ -81,6 +96,7 @@ vad_event vad_process(vad_t *vad, const int16_t *frame)
     if (!vad->in_speech) {
         if (popcount32(vad->history) >= p->start_voiced) {
             vad->in_speech = 1;
+            vad->peak_db = level;
             vad->unvoiced_run = 0;
             return VAD_SPEECH_START;
         }

@@ -32,6 +32,7 @@ typedef enum { VAD_SILENCE, VAD_SPEECH_START, VAD_SPEECH, VAD_SPEECH_END } vad_e
 typedef struct vad {
     vad_params params;
     float noise_db;
+    float peak_db;             /* loudest frame of the current utterance */
     int in_speech;
     int unvoiced_run;          /* consecutive unvoiced frames in speech */
     uint32_t history;          /* voiced bits of the last frames */

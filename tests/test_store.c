@@ -1,0 +1,151 @@
+/* test_store.c - the SQLite store (store/store.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/vb.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/vbstore-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    /* A folder that does not exist yet: the store creates it. */
+    snprintf(path, sizeof(path), "%s/nested/folder/db.sqlite", dir);
+    return 0;
+}
+
+static store_t *open_store(void)
+{
+    store_t *s = NULL;
+    char err[256];
+    int rc = store_open(path, &s, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static void add_segment(store_t *s, int64_t tid, const char *text, double start,
+                        double end)
+{
+    store_segment seg = {0};
+    seg.transcription_id = tid;
+    seg.text = (char *)text;
+    seg.start_time = start;
+    seg.end_time = end;
+    seg.is_final = 1;
+    seg.words_json = (char *)"[]";
+    assert_int_equal(store_segment_add(s, &seg), 0);
+    assert_true(seg.id > 0);
+}
+
+static void test_transcriptions(void **state)
+{
+    store_t *s = open_store();
+    assert_string_equal(store_backend(s), "sqlite");
+    store_transcription a, b, got;
+    assert_int_equal(store_transcription_create(s, "First", &a), 0);
+    assert_int_equal(store_transcription_create(s, "Second", &b), 0);
+    assert_true(b.id > a.id);
+    assert_int_equal(store_transcription_get(s, a.id, &got), 0);
+    assert_string_equal(got.title, "First");
+    assert_string_equal(got.created_at, a.created_at);
+    assert_int_equal(store_transcription_get(s, 9999, &got), VB_ENOTFOUND);
+
+    store_transcription *list;
+    size_t n;
+    assert_int_equal(store_transcription_list(s, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, b.id); /* newest first */
+    free(list);
+
+    assert_int_equal(store_transcription_rename(s, a.id, "Renamed", &got), 0);
+    assert_string_equal(got.title, "Renamed");
+    assert_int_equal(store_transcription_rename(s, 9999, "x", &got), VB_ENOTFOUND);
+    store_close(s);
+
+    /* Reopened, the data is still there. */
+    s = open_store();
+    assert_int_equal(store_transcription_get(s, a.id, &got), 0);
+    assert_string_equal(got.title, "Renamed");
+    store_close(s);
+}
+
+static void test_segments(void **state)
+{
+    store_t *s = open_store();
+    store_transcription t;
+    assert_int_equal(store_transcription_create(s, "Segments", &t), 0);
+    double end;
+    assert_int_equal(store_transcription_end_time(s, t.id, &end), 0);
+    assert_true(end == 0.0);
+    add_segment(s, t.id, "second", 5.0, 7.5);
+    add_segment(s, t.id, "first", 1.0, 2.0);
+    store_segment *segs;
+    size_t n;
+    assert_int_equal(store_segment_list(s, t.id, &segs, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(segs[0].text, "first"); /* by start time */
+    assert_null(segs[0].speaker);
+    assert_string_equal(segs[1].words_json, "[]");
+    store_segments_free(segs, n);
+    assert_int_equal(store_transcription_end_time(s, t.id, &end), 0);
+    assert_true(end == 7.5);
+
+    /* Deleting takes the segments along; adding to it is refused. */
+    assert_int_equal(store_transcription_delete(s, t.id), 0);
+    assert_int_equal(store_transcription_delete(s, t.id), VB_ENOTFOUND);
+    assert_int_equal(store_segment_list(s, t.id, &segs, &n), 0);
+    assert_int_equal(n, 0);
+    store_segments_free(segs, n);
+    store_segment seg = {0};
+    seg.transcription_id = t.id;
+    seg.text = (char *)"orphan";
+    assert_int_equal(store_segment_add(s, &seg), VB_ENOTFOUND);
+    store_close(s);
+}
+
+static void test_open_errors(void **state)
+{
+    store_t *s;
+    char err[256];
+    assert_int_equal(store_open("postgres://localhost/db", &s, err, sizeof(err)),
+                     VB_EUNSUPPORTED);
+    assert_non_null(strstr(err, "PostgreSQL"));
+    assert_int_equal(store_open("", &s, err, sizeof(err)), VB_EINVAL);
+    assert_int_not_equal(store_open("/proc/no/such/place/db", &s, err,
+                                    sizeof(err)), 0);
+    assert_true(strlen(err) > 0);
+
+    /* A database from a newer Verbatim is not touched. */
+    char newer[160];
+    snprintf(newer, sizeof(newer), "%s/newer.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(newer, &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(store_open(newer, &s, err, sizeof(err)), VB_EUNSUPPORTED);
+    assert_non_null(strstr(err, "newer"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transcriptions),
+        cmocka_unit_test(test_segments),
+        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests_name("store", tests, setup, NULL);
+}
