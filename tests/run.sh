@@ -10,6 +10,7 @@ passed=0
 failed=0
 failures=()
 for t in build/asan/test_*; do
+    case "$t" in *.d) continue ;; esac
     echo "== $t"
     if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$t"); fi
 done
