@@ -37,11 +37,11 @@ static void *runner_main(void *arg)
         r->head = job->next;
         if (r->head == NULL)
             r->tail = NULL;
+        r->pending--;
         pthread_mutex_unlock(&r->lock);
         job->fn(job->arg);
         free(job);
         pthread_mutex_lock(&r->lock);
-        r->pending--;
     }
     pthread_mutex_unlock(&r->lock);
     return NULL;

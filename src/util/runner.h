@@ -20,7 +20,7 @@ int runner_start(const char *name, runner_t **out);
 /* 0, or VB_ENOMEM, or VB_EBUSY once runner_stop() has begun (the job is
  * then not run and the caller keeps ownership of arg). */
 int runner_submit(runner_t *runner, runner_fn fn, void *arg);
-/* Number of jobs waiting (for health reports). */
+/* Number of jobs waiting, not counting one running (for health). */
 int runner_pending(runner_t *runner);
 void runner_stop(runner_t *runner);
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The command line: `verbatim transcribe`, `verbatim stream` and
+# `verbatim serve` as a person would run them, including their mistakes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=${VERBATIM_BIN:-build/asan/verbatim}
+work=$(mktemp -d /tmp/vbcli-XXXXXX)
+server=
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0
+failed=0
+check() { # check NAME CONDITION...
+    local name=$1; shift
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+# expect STATUS PATTERN CMD... : runs CMD, checks its exit status and that
+# its output (stdout and stderr) matches PATTERN.
+expect() {
+    local status=$1 pattern=$2; shift 2
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -eq "$status" ] && grep -qiE -- "$pattern" <<<"$out"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $* -> exit $rc (want $status), output:"; echo "$out" | head -5
+    fi
+}
+
+flite -voice slt -t "Please open the window." -o "$work/a.wav"
+expect 0 '^\[ +0\.[0-9]+ - +[12]\.[0-9]+\] Please open the window\.$' "$bin" transcribe "$work/a.wav"
+expect 0 '"text": "please open the window"' "$bin" transcribe --json --no-punctuate "$work/a.wav"
+expect 1 'no such file' "$bin" transcribe "$work/missing.wav"
+expect 2 'usage' "$bin" transcribe
+expect 2 'unknown option' "$bin" transcribe --bogus "$work/a.wav"
+expect 2 'sample-rate must be' "$bin" transcribe --sample-rate 3 "$work/a.wav"
+expect 2 'unknown command' "$bin" frobnicate
+expect 0 'usage: verbatim serve' "$bin" serve --help
+expect 2 'port must be' "$bin" serve --port 99999
+expect 2 'workers must be' "$bin" serve --workers none
+expect 2 'needs a value' "$bin" serve --db
+expect 2 'log-level' "$bin" serve --log-level loud
+expect 1 'cannot (create|open)' "$bin" serve --port 1 --db /proc/nowhere/x.db
+expect 1 'PocketSphinx|not found' "$bin" serve --port 1 --db "$work/m.db" --model-dir /nonexistent
+expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
+
+port=$((20000 + RANDOM % 20000))
+VERBATIM_PORT=$port "$bin" serve --db "$work/db.sqlite" 2>"$work/server.log" &
+server=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
+check "the environment sets the port" curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null
+expect 1 'cannot listen' "$bin" serve --port "$port" --db "$work/other.db"
+expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$port" --title "cli" "$work/a.wav"
+expect 0 '"type":"status".*|"is_final":true' "$bin" stream --url "ws://127.0.0.1:$port" --json --id 1 "$work/a.wav"
+expect 1 'code 4004.*not found' "$bin" stream --url "ws://127.0.0.1:$port" --id 999 "$work/a.wav"
+expect 1 'code 1003.*sample rate' "$bin" stream --url "ws://127.0.0.1:$port" --id 1 --sample-rate 200000 "$work/a.wav"
+expect 2 'not both' "$bin" stream --id 1 --title x "$work/a.wav"
+# stdin, as raw PCM (the WAV's header is skipped by tail)
+expect 0 'window' bash -c "tail -c +45 '$work/a.wav' | '$bin' stream --url ws://127.0.0.1:$port --id 1 -"
+segments=$(curl -s "http://127.0.0.1:$port/api/transcriptions/1/segments/")
+check "three sittings stored in order" test "$(grep -o '"text"' <<<"$segments" | wc -l)" -eq 3
+check "the log names the transcription" grep -q '\[t=1 c=[0-9]*\] session started' "$work/server.log"
+kill "$server"; wait "$server"; rc=$?
+server=
+check "SIGTERM stops the server cleanly" test "$rc" -eq 0
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
