@@ -135,6 +135,35 @@ static void summarise(tu_msg *msgs, int count, summary *s)
     }
 }
 
+/* Collects messages until the server closes (or timeout_ms) into s;
+ * returns the close code, 0 when the socket is still open. */
+static int collect(wsclient *ws, int timeout_ms, summary *s)
+{
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(ws, timeout_ms, &msgs, &close_code);
+    summarise(msgs, count, s);
+    tu_msgs_free(msgs, count);
+    return close_code;
+}
+
+/* Opens /ws/transcribe/ID for a new transcription titled title. */
+static wsclient *open_new(const char *title, const char *query)
+{
+    char path[192];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld%s",
+             tu_create(&srv, title), query ? query : "");
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    return ws;
+}
+
+static void close_stream(wsclient *ws)
+{
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    assert_int_equal(wsclient_send(ws, WS_TEXT, cs, strlen(cs)), 0);
+}
+
 /* Streams pcm to transcription id (query appended), closes with
  * CloseStream and returns the summary. */
 static int run_stream(long long id, const char *query, const int16_t *pcm,
@@ -145,13 +174,8 @@ static int run_stream(long long id, const char *query, const int16_t *pcm,
     wsclient *ws = tu_ws(&srv, path);
     assert_non_null(ws);
     tu_ws_send_pcm(ws, pcm, n, 100);
-    const char *cs = "{\"type\": \"CloseStream\"}";
-    assert_int_equal(wsclient_send(ws, WS_TEXT, cs, strlen(cs)), 0);
-    tu_msg *msgs;
-    int close_code;
-    int count = tu_ws_collect(ws, 60000, &msgs, &close_code);
-    summarise(msgs, count, s);
-    tu_msgs_free(msgs, count);
+    close_stream(ws);
+    int close_code = collect(ws, 60000, s);
     wsclient_abort(ws);
     return close_code;
 }
@@ -270,22 +294,13 @@ static void test_raw_words(void **state)
 static int run_raw(const char *title, const char *query, const int16_t *data,
                    size_t count, summary *s)
 {
-    long long id = tu_create(&srv, title);
-    char path[160];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld%s", id, query);
-    wsclient *ws = tu_ws(&srv, path);
-    assert_non_null(ws);
+    wsclient *ws = open_new(title, query);
     for (size_t pos = 0; pos < count; pos += 3200) {
         size_t len = count - pos < 3200 ? count - pos : 3200;
         wsclient_send(ws, WS_BINARY, data + pos, len * sizeof(int16_t));
     }
-    const char *cs = "{\"type\": \"CloseStream\"}";
-    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
-    tu_msg *msgs;
-    int code;
-    int n = tu_ws_collect(ws, 60000, &msgs, &code);
-    summarise(msgs, n, s);
-    tu_msgs_free(msgs, n);
+    close_stream(ws);
+    int code = collect(ws, 60000, s);
     wsclient_abort(ws);
     return code;
 }
@@ -337,10 +352,7 @@ static void test_rate_and_channels(void **state)
     for (size_t i = 0; i < n; i++)
         body[2 * i] = body[2 * i + 1] = pcm[i];
     free(pcm);
-    long long id = tu_create(&srv, "wav");
-    char path[64];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *ws = tu_ws(&srv, path);
+    wsclient *ws = open_new("wav", NULL);
     /* Split the header itself across frames. */
     wsclient_send(ws, WS_BINARY, wav, 7);
     wsclient_send(ws, WS_BINARY, wav + 7, 30);
@@ -349,13 +361,8 @@ static void test_rate_and_channels(void **state)
         size_t len = wav_bytes - pos < 6400 ? wav_bytes - pos : 6400;
         wsclient_send(ws, WS_BINARY, wav + pos, len);
     }
-    const char *cs = "{\"type\": \"CloseStream\"}";
-    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
-    tu_msg *msgs;
-    int code;
-    int count = tu_ws_collect(ws, 60000, &msgs, &code);
-    summarise(msgs, count, &s);
-    tu_msgs_free(msgs, count);
+    close_stream(ws);
+    int code = collect(ws, 60000, &s);
     wsclient_abort(ws);
     free(wav);
     assert_int_equal(code, 1000);
@@ -368,10 +375,7 @@ static void test_finalize(void **state)
 {
     size_t n;
     int16_t *pcm = tu_flite("slt", "The weather is nice today.", &n);
-    long long id = tu_create(&srv, "finalize");
-    char path[64];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *ws = tu_ws(&srv, path);
+    wsclient *ws = open_new("finalize", NULL);
     tu_ws_send_pcm(ws, pcm, n, 100); /* no trailing silence */
     free(pcm);
     const char *fin = "{\"type\": \"Finalize\"}";
@@ -379,14 +383,9 @@ static void test_finalize(void **state)
     wsclient_send(ws, WS_TEXT, keep, strlen(keep));
     wsclient_send(ws, WS_TEXT, "not json at all", 15);
     wsclient_send(ws, WS_TEXT, fin, strlen(fin));
-    tu_msg *msgs;
-    int code;
     /* The final arrives without closing the stream. */
-    int count = tu_ws_collect(ws, 8000, &msgs, &code);
     summary s;
-    summarise(msgs, count, &s);
-    tu_msgs_free(msgs, count);
-    assert_int_equal(code, 0);
+    assert_int_equal(collect(ws, 8000, &s), 0);
     assert_int_equal(s.final_count, 1);
     assert_true(s.finals[0].speech_final);
     assert_true(contains_word(s.finals[0].text, "weather"));
@@ -427,22 +426,26 @@ static void test_disconnect_mid_utterance(void **state)
     assert_true(found);
 }
 
-static void expect_close(const char *path, int code, const char *error_part)
+/* The server sends one error naming error_part (unless NULL), then
+ * closes with code. */
+static void expect_error_close(wsclient *ws, int code, const char *error_part)
 {
-    wsclient *ws = tu_ws(&srv, path);
-    assert_non_null(ws);
-    tu_msg *msgs;
-    int close_code;
-    int count = tu_ws_collect(ws, 10000, &msgs, &close_code);
     summary s;
-    summarise(msgs, count, &s);
-    tu_msgs_free(msgs, count);
+    assert_int_equal(collect(ws, 10000, &s), code);
     wsclient_abort(ws);
-    assert_int_equal(close_code, code);
+    if (error_part == NULL)
+        return;
     assert_int_equal(s.errors, 1);
     if (strstr(s.last_error, error_part) == NULL)
         fprintf(stderr, "error \"%s\" lacks \"%s\"\n", s.last_error, error_part);
     assert_non_null(strstr(s.last_error, error_part));
+}
+
+static void expect_close(const char *path, int code, const char *error_part)
+{
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    expect_error_close(ws, code, error_part);
 }
 
 static void test_bad_ids_and_params(void **state)
@@ -468,18 +471,7 @@ static void send_and_expect_close(long long id, const void *data, size_t len,
     wsclient *ws = tu_ws(&srv, path);
     assert_non_null(ws);
     wsclient_send(ws, WS_BINARY, data, len);
-    tu_msg *msgs;
-    int close_code;
-    int count = tu_ws_collect(ws, 10000, &msgs, &close_code);
-    summary s;
-    summarise(msgs, count, &s);
-    tu_msgs_free(msgs, count);
-    wsclient_abort(ws);
-    assert_int_equal(close_code, code);
-    if (error_part) {
-        assert_int_equal(s.errors, 1);
-        assert_non_null(strstr(s.last_error, error_part));
-    }
+    expect_error_close(ws, code, error_part);
 }
 
 static void test_unsupported_containers(void **state)
@@ -504,10 +496,7 @@ static void test_oversized_frame(void **state)
 
 static void test_garbage(void **state)
 {
-    long long id = tu_create(&srv, "garbage");
-    char path[64];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld?encoding=linear32", id);
-    wsclient *ws = tu_ws(&srv, path);
+    wsclient *ws = open_new("garbage", "?encoding=linear32");
     uint8_t junk[4096];
     unsigned seed = 12345;
     for (int round = 0; round < 64; round++) {
@@ -515,14 +504,10 @@ static void test_garbage(void **state)
             junk[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
         wsclient_send(ws, WS_BINARY, junk, (size_t)(round * 61 % 4096 + 1));
     }
-    const char *cs = "{\"type\": \"CloseStream\"}";
-    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
-    tu_msg *msgs;
-    int code;
-    int count = tu_ws_collect(ws, 30000, &msgs, &code);
-    tu_msgs_free(msgs, count);
+    close_stream(ws);
+    summary s;
+    assert_int_equal(collect(ws, 30000, &s), 1000);
     wsclient_abort(ws);
-    assert_int_equal(code, 1000);
     char *body;
     assert_int_equal(tu_http(&srv, "GET", "/api/health", NULL, &body), 200);
     free(body);
@@ -539,19 +524,10 @@ static void test_session_limit(void **state)
                      200);
     free(resp);
     wsclient *first = tu_ws(&small, "/ws/transcribe/1");
-    tu_msg *msgs;
-    int code;
-    int count = tu_ws_collect(first, 1500, &msgs, &code); /* its status */
-    tu_msgs_free(msgs, count);
-    assert_int_equal(code, 0);
-    wsclient *second = tu_ws(&small, "/ws/transcribe/1");
-    count = tu_ws_collect(second, 5000, &msgs, &code);
     summary s;
-    summarise(msgs, count, &s);
-    tu_msgs_free(msgs, count);
-    assert_int_equal(code, 1013);
-    assert_non_null(strstr(s.last_error, "limit"));
-    wsclient_abort(second);
+    assert_int_equal(collect(first, 1500, &s), 0); /* its status */
+    assert_int_equal(s.statuses, 1);
+    expect_error_close(tu_ws(&small, "/ws/transcribe/1"), 1013, "limit");
     wsclient_close(first, 1000);
     assert_int_equal(tu_server_stop(&small), 0);
 }

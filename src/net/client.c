@@ -68,7 +68,7 @@ int net_dial(const char *host, const char *port, char *err, size_t errlen)
     return fd;
 }
 
-static int send_all(int fd, const void *data, size_t len)
+int net_send_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -117,9 +117,9 @@ int http_fetch(const char *url, const char *method, const char *content_type,
         vb_seterr(err, errlen, "request headers too long");
         return VB_EINVAL;
     }
-    int rc = send_all(fd, head, (size_t)n);
+    int rc = net_send_all(fd, head, (size_t)n);
     if (rc == 0 && body && body_len)
-        rc = send_all(fd, body, body_len);
+        rc = net_send_all(fd, body, body_len);
     char *resp = NULL;
     size_t len = 0, cap = 0;
     while (rc == 0) {

@@ -13,6 +13,8 @@
 int net_split_url(const char *url, const char *scheme, char *host,
                   size_t hostlen, char *port, size_t portlen, char *path,
                   size_t pathlen);
+/* Writes all of data (retrying short writes); 0 or VB_EIO. */
+int net_send_all(int fd, const void *data, size_t len);
 /* A connected TCP socket, or a negative VB_E* code. */
 int net_dial(const char *host, const char *port, char *err, size_t errlen);
 

@@ -28,21 +28,6 @@ struct wsclient {
     int closed;
 };
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return VB_EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -89,7 +74,7 @@ static int handshake(wsclient *c, const char *host, const char *port,
                      "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n", path, host, port, key);
-    if (n >= (int)sizeof(request) || write_all(c->fd, request, (size_t)n) != 0) {
+    if (n >= (int)sizeof(request) || net_send_all(c->fd, request, (size_t)n) != 0) {
         vb_seterr(err, errlen, "cannot send the WebSocket handshake");
         return VB_EIO;
     }
@@ -184,7 +169,7 @@ static int send_frame(wsclient *c, int opcode, const void *data, size_t len)
     const uint8_t *src = data;
     for (size_t i = 0; i < len; i++)
         frame[h + i] = src[i] ^ mask[i & 3];
-    int rc = write_all(c->fd, frame, h + len);
+    int rc = net_send_all(c->fd, frame, h + len);
     free(frame);
     return rc;
 }
@@ -198,7 +183,7 @@ int wsclient_send(wsclient *c, int opcode, const void *data, size_t len)
 
 int wsclient_send_raw(wsclient *c, const void *data, size_t len)
 {
-    return write_all(c->fd, data, len);
+    return net_send_all(c->fd, data, len);
 }
 
 /* Takes one whole frame from c->in; 1 done, 0 need more bytes. */
