@@ -449,6 +449,7 @@ static int on_receive(server *srv, struct lws *wsi, ws_conn *c, void *in,
         if (c->session == NULL || c->stream_closed)
             return 0;
         if (session_feed(c->session, in, len) == 1 && !c->paused) {
+            log_debug(c->tag, "decoding is behind: pausing reads");
             c->paused = 1;
             lws_rx_flow_control(wsi, 0);
         }
@@ -530,6 +531,7 @@ void ws_on_wake(server *srv)
         if (pending)
             lws_callback_on_writable(c->wsi);
         if (resume && c->paused) {
+            log_debug(c->tag, "decoding caught up: resuming reads");
             c->paused = 0;
             lws_rx_flow_control(c->wsi, 1);
         }
