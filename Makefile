@@ -17,7 +17,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(wildcard src/util/*.c src/store/*.c src/asr/*.c src/audio/*.c \
-             src/session/*.c src/format/*.c src/api/*.c src/net/*.c)
+             src/session/*.c src/format/*.c src/api/*.c src/net/*.c \
+             src/bus/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 

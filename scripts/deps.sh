@@ -6,7 +6,8 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
             pocketsphinx-en-us libsqlite3-dev libcjson-dev libsoxr-dev)
-test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl)
+test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl
+           sqlite3 chromium)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
@@ -19,6 +20,10 @@ for p in "${want[@]}"; do
         missing+=("$p")
     fi
 done
+# Node.js runs the browser tests; any install of it will do.
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}" >&2

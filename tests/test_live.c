@@ -568,6 +568,48 @@ static void test_shutdown_keeps_audio(void **state)
     assert_int_equal(tu_server_stop(&again), 0);
 }
 
+/* A watcher gets the stored finals, then the live session's messages. */
+static void test_watch(void **state)
+{
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    int16_t *all = NULL;
+    size_t len = 0;
+    tu_append(&all, &len, NULL, 0, 300);
+    tu_append(&all, &len, pcm, n, 800);
+    free(pcm);
+    long long id = tu_create(&srv, "watched");
+    summary s;
+    assert_int_equal(run_stream(id, NULL, all, len, &s), 1000); /* stored */
+
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/watch/%lld", id);
+    wsclient *watcher = tu_ws(&srv, path);
+    assert_non_null(watcher);
+    summary w;
+    assert_int_equal(collect(watcher, 1500, &w), 0);
+    assert_string_equal(w.first_type, "status");
+    assert_int_equal(w.final_count, 1); /* the stored one */
+    assert_true(contains_word(w.finals[0].text, "window"));
+
+    /* A second sitting, live: the watcher sees it as it happens. */
+    assert_int_equal(run_stream(id, NULL, all, len, &s), 1000);
+    free(all);
+    assert_int_equal(collect(watcher, 3000, &w), 0);
+    assert_int_equal(w.final_count, 1);
+    assert_true(w.interims >= 1);
+    assert_int_equal(w.speech_started, 1);
+    assert_true(w.finals[0].start >= s.finals[0].start - 0.001);
+    /* Audio from a watcher is ignored; CloseStream closes it normally. */
+    wsclient_send(watcher, WS_BINARY, "abcd", 4);
+    close_stream(watcher);
+    assert_int_equal(collect(watcher, 3000, &w), 1000);
+    wsclient_abort(watcher);
+
+    expect_close("/ws/watch/777777", 4004, "not found");
+    expect_close("/ws/watch/x-y", 4001, "malformed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_session_limit),
         cmocka_unit_test(test_shutdown_keeps_audio),
+        cmocka_unit_test(test_watch),
     };
     return cmocka_run_group_tests_name("live", tests, setup, teardown);
 }

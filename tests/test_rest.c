@@ -227,6 +227,13 @@ static void test_openapi(void **state)
         {"/api/transcriptions/{transcription_id}/", "patch"},
         {"/api/transcriptions/{transcription_id}/", "delete"},
         {"/api/transcriptions/{transcription_id}/segments/", "get"},
+        {"/api/transcriptions/{transcription_id}/segments/{segment_id}/", "patch"},
+        {"/api/transcriptions/{transcription_id}/speakers/", "get"},
+        {"/api/transcriptions/{transcription_id}/speakers/", "patch"},
+        {"/api/transcriptions/{transcription_id}/export.txt", "get"},
+        {"/api/transcriptions/{transcription_id}/export.srt", "get"},
+        {"/api/transcriptions/{transcription_id}/export.vtt", "get"},
+        {"/api/transcriptions/{transcription_id}/export.json", "get"},
     };
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, expected[i][0]);
@@ -268,6 +275,165 @@ static void test_cors(void **state)
     free(headers);
 }
 
+/* Adds a segment the way a session does, through the live socket. */
+static long long transcription_with_speech(void)
+{
+    long long id = tu_create(&srv, "Exported: notes #1");
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    int16_t *all = NULL;
+    size_t len = 0;
+    tu_append(&all, &len, NULL, 0, 300);
+    tu_append(&all, &len, pcm, n, 800);
+    free(pcm);
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    tu_ws_send_pcm(ws, all, len, 100);
+    free(all);
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
+    tu_msg *msgs;
+    int code;
+    int count = tu_ws_collect(ws, 30000, &msgs, &code);
+    tu_msgs_free(msgs, count);
+    wsclient_abort(ws);
+    assert_int_equal(code, 1000);
+    return id;
+}
+
+static void test_exports(void **state)
+{
+    long long id = transcription_with_speech();
+    static const char *const formats[][2] = {
+        {"txt", "text/plain"}, {"srt", "application/x-subrip"},
+        {"vtt", "text/vtt"}, {"json", "application/json"}};
+    for (int i = 0; i < 4; i++) {
+        char path[96], *body, *headers, want[96];
+        snprintf(path, sizeof(path), "/api/transcriptions/%lld/export.%s", id,
+                 formats[i][0]);
+        assert_int_equal(tu_http_full(&srv, "GET", path, NULL, NULL, &body,
+                                      &headers), 200);
+        snprintf(want, sizeof(want), "content-type: %s", formats[i][1]);
+        assert_non_null(strcasestr(headers, want));
+        snprintf(want, sizeof(want), "filename=\"exported-notes-1.%s\"",
+                 formats[i][0]);
+        assert_non_null(strstr(headers, want));
+        assert_non_null(strcasestr(body, "window"));
+        free(headers);
+        free(body);
+    }
+    char path[96], *body;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/export.srt", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &body), 200);
+    assert_int_equal(strncmp(body, "1\n00:00:00,", 11), 0);
+    assert_non_null(strstr(body, " --> 00:00:0"));
+    free(body);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/export.vtt", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &body), 200);
+    assert_int_equal(strncmp(body, "WEBVTT\n\n00:00:00.", 17), 0);
+    free(body);
+    cJSON_Delete(call("GET", "/api/transcriptions/999999/export.txt", NULL, 404));
+    cJSON_Delete(call("GET", "/api/transcriptions/1/export.doc", NULL, 404));
+    assert_invalid(call("GET", "/api/transcriptions/x/export.json", NULL, 422),
+                   "int_parsing", "transcription_id");
+
+    /* The list's summary, when asked for. */
+    cJSON *list = call("GET", "/api/transcriptions/?summary=true", NULL, 200);
+    const cJSON *first = cJSON_GetArrayItem(list, 0);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(first, "duration")) > 1.0);
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(first, "segment_count")), 1);
+    assert_non_null(strstr(str(first, "preview"), "window"));
+    cJSON_Delete(list);
+    list = call("GET", "/api/transcriptions/", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetArrayItem(list, 0)), 3);
+    cJSON_Delete(list);
+}
+
+static void test_segment_correction(void **state)
+{
+    long long id = transcription_with_speech();
+    char path[96];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    cJSON *segs = call("GET", path, NULL, 200);
+    int sid = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "id"));
+    cJSON_Delete(segs);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/%d/", id, sid);
+    cJSON *seg = call("PATCH", path, "{\"text\": \"Please open the door.\"}", 200);
+    assert_string_equal(str(seg, "text"), "Please open the door.");
+    assert_int_equal(cJSON_GetArraySize(seg), 6);
+    cJSON_Delete(seg);
+    assert_invalid(call("PATCH", path, "{\"text\": 5}", 422), "string_type", "text");
+    assert_invalid(call("PATCH", path, "{}", 422), "missing", "text");
+    /* Another transcription's segment, and no such segment. */
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/%d/", id + 1000, sid);
+    cJSON_Delete(call("PATCH", path, "{\"text\": \"x\"}", 404));
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/99999/", id);
+    cJSON_Delete(call("PATCH", path, "{\"text\": \"x\"}", 404));
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/abc/", id);
+    assert_invalid(call("PATCH", path, "{\"text\": \"x\"}", 422), "int_parsing",
+                   "segment_id");
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/export.txt", id);
+    char *body;
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &body), 200);
+    assert_non_null(strstr(body, "Please open the door."));
+    free(body);
+}
+
+static void test_speaker_names(void **state)
+{
+    long long id = tu_create(&srv, "speakers");
+    char path[96];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/speakers/", id);
+    cJSON *names = call("GET", path, NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(names), 0);
+    cJSON_Delete(names);
+    names = call("PATCH", path, "{\"speaker_0\": \"Alice\", \"speaker_1\": \"Bob\"}", 200);
+    assert_string_equal(str(names, "speaker_0"), "Alice");
+    assert_string_equal(str(names, "speaker_1"), "Bob");
+    cJSON_Delete(names);
+    names = call("PATCH", path, "{\"speaker_1\": null, \"speaker_0\": \"Alicia\"}", 200);
+    assert_int_equal(cJSON_GetArraySize(names), 1);
+    assert_string_equal(str(names, "speaker_0"), "Alicia");
+    cJSON_Delete(names);
+    assert_invalid(call("PATCH", path, "{\"speaker_0\": 3}", 422), "string_type",
+                   "speaker_0");
+    assert_invalid(call("PATCH", path, "[]", 422), "model_attributes_type", NULL);
+    char body[400] = "{\"speaker_0\": \"";
+    for (int i = 0; i < 101; i++)
+        strcat(body, "a");
+    strcat(body, "\"}");
+    assert_invalid(call("PATCH", path, body, 422), "string_too_long", "speaker_0");
+    cJSON_Delete(call("GET", "/api/transcriptions/999999/speakers/", NULL, 404));
+    cJSON_Delete(call("PATCH", "/api/transcriptions/999999/speakers/",
+                      "{\"speaker_0\": \"x\"}", 404));
+}
+
+static void test_web_app_served(void **state)
+{
+    char *body, *headers;
+    assert_int_equal(tu_http_full(&srv, "GET", "/", NULL, NULL, &body, &headers), 200);
+    assert_non_null(strcasestr(headers, "content-type: text/html"));
+    assert_non_null(strstr(body, "/static/app.js"));
+    free(body);
+    free(headers);
+    assert_int_equal(tu_http(&srv, "GET", "/t/42", NULL, &body), 200);
+    assert_non_null(strstr(body, "/static/app.js"));
+    free(body);
+    assert_int_equal(tu_http_full(&srv, "GET", "/static/app.js", NULL, NULL, &body,
+                                  &headers), 200);
+    assert_non_null(strcasestr(headers, "content-type: text/javascript"));
+    free(body);
+    free(headers);
+    assert_int_equal(tu_http(&srv, "GET", "/api/docs", NULL, &body), 200);
+    assert_non_null(strstr(body, "/static/docs.js"));
+    free(body);
+    assert_int_equal(tu_http(&srv, "GET", "/static/../../etc/passwd", NULL, &body), 404);
+    free(body);
+    assert_int_equal(tu_http(&srv, "GET", "/static/missing.js", NULL, &body), 404);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +447,10 @@ int main(void)
         cmocka_unit_test(test_rename_and_delete),
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_exports),
+        cmocka_unit_test(test_segment_correction),
+        cmocka_unit_test(test_speaker_names),
+        cmocka_unit_test(test_web_app_served),
     };
     return cmocka_run_group_tests_name("rest", tests, setup, teardown);
 }

@@ -16,6 +16,7 @@
 
 #include "../util/log.h"
 #include "../util/vb.h"
+#include "../format/export.h"
 #include "routes.h"
 
 void api_response_free(api_response *res)
@@ -113,22 +114,19 @@ static size_t utf8_length(const char *s)
 }
 
 /*
- * Parses a body that must be a JSON object with a string "title".
- * Returns the title item, or NULL after filling a 422 response.
- * *doc must be cJSON_Delete'd by the caller either way.
+ * Parses a body that must be a JSON object.  Returns it, or NULL after
+ * filling a 422 response.  The caller cJSON_Deletes the result.
  */
-static const cJSON *parse_title_body(const api_request *req, cJSON **doc,
-                                     api_response *out)
+static cJSON *parse_object_body(const api_request *req, api_response *out)
 {
-    *doc = NULL;
     const char *end = NULL;
+    cJSON *doc = NULL;
     if (req->body != NULL && req->body_len > 0)
-        *doc = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
-    if (*doc == NULL) {
+        doc = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+    if (doc == NULL) {
         if (req->body_len == 0)
             respond_invalid(out, "missing", "body", NULL,
-                            "Field required: send a JSON body such as "
-                            "{\"title\": \"Weekly sync\"}", NULL);
+                            "Field required: send a JSON object body", NULL);
         else
             respond_invalid(out, "json_invalid", "body", NULL,
                             "JSON decode error: the body is not valid JSON",
@@ -140,31 +138,64 @@ static const cJSON *parse_title_body(const api_request *req, cJSON **doc,
             respond_invalid(out, "json_invalid", "body", NULL,
                             "JSON decode error: extra data after the JSON "
                             "value", NULL);
+            cJSON_Delete(doc);
             return NULL;
         }
     }
-    if (!cJSON_IsObject(*doc)) {
+    if (!cJSON_IsObject(doc)) {
         respond_invalid(out, "model_attributes_type", "body", NULL,
-                        "Input should be a valid dictionary or object", *doc);
+                        "Input should be a valid dictionary or object", doc);
+        cJSON_Delete(doc);
         return NULL;
     }
-    const cJSON *title = cJSON_GetObjectItemCaseSensitive(*doc, "title");
-    if (title == NULL) {
-        respond_invalid(out, "missing", "body", "title", "Field required",
-                        *doc);
+    return doc;
+}
+
+/* The string field `name` of a body, at most max_chars characters; NULL
+ * after filling a 422 response. */
+static const char *string_field(const cJSON *doc, const char *name,
+                                size_t max_chars, api_response *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, name);
+    if (item == NULL) {
+        respond_invalid(out, "missing", "body", name, "Field required", doc);
         return NULL;
     }
-    if (!cJSON_IsString(title)) {
-        respond_invalid(out, "string_type", "body", "title",
-                        "Input should be a valid string", title);
+    if (!cJSON_IsString(item)) {
+        respond_invalid(out, "string_type", "body", name,
+                        "Input should be a valid string", item);
         return NULL;
     }
-    if (utf8_length(title->valuestring) > STORE_TITLE_MAX_CHARS) {
-        respond_invalid(out, "string_too_long", "body", "title",
-                        "String should have at most 255 characters", title);
+    if (utf8_length(item->valuestring) > max_chars) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "String should have at most %zu characters",
+                 max_chars);
+        respond_invalid(out, "string_too_long", "body", name, msg, item);
         return NULL;
     }
-    return title;
+    return item->valuestring;
+}
+
+/* A body {"title": "..."}: the title, or NULL after a 422.  *doc must be
+ * cJSON_Delete'd by the caller either way. */
+static const char *parse_title_body(const api_request *req, cJSON **doc,
+                                    api_response *out)
+{
+    *doc = parse_object_body(req, out);
+    return *doc ? string_field(*doc, "title", STORE_TITLE_MAX_CHARS, out) : NULL;
+}
+
+/* Is `value` given for `key` in the query string? */
+static int query_has(const char *query, const char *key, const char *value)
+{
+    char want[96];
+    snprintf(want, sizeof(want), "%s=%s", key, value);
+    size_t n = strlen(want);
+    for (const char *q = query; q && *q; q += strcspn(q, "&"), q += (*q == '&')) {
+        if (strncmp(q, want, n) == 0 && (q[n] == '&' || q[n] == '\0'))
+            return 1;
+    }
+    return 0;
 }
 
 static void handle_health(const route_call *call, api_response *out)
@@ -204,9 +235,18 @@ static void handle_list(const route_call *call, api_response *out)
         respond_store_error(out, rc);
         return;
     }
+    int summary = query_has(call->req->query, "summary", "true");
     cJSON *json = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(json, transcription_json(&items[i]));
+    for (size_t i = 0; i < n; i++) {
+        cJSON *t = transcription_json(&items[i]);
+        if (summary) { /* Verbatim's addition, for the web app's list */
+            cJSON_AddNumberToObject(t, "duration", round_ms(items[i].duration));
+            cJSON_AddNumberToObject(t, "segment_count", items[i].segment_count);
+            cJSON_AddNumberToObject(t, "speaker_count", items[i].speaker_count);
+            cJSON_AddStringToObject(t, "preview", items[i].preview);
+        }
+        cJSON_AddItemToArray(json, t);
+    }
     free(items);
     respond_json(out, 200, json);
 }
@@ -214,11 +254,10 @@ static void handle_list(const route_call *call, api_response *out)
 static void handle_create(const route_call *call, api_response *out)
 {
     cJSON *doc;
-    const cJSON *title = parse_title_body(call->req, &doc, out);
+    const char *title = parse_title_body(call->req, &doc, out);
     if (title != NULL) {
         store_transcription t;
-        int rc = store_transcription_create(call->ctx->store,
-                                            title->valuestring, &t);
+        int rc = store_transcription_create(call->ctx->store, title, &t);
         if (rc == 0) {
             log_info("api", "transcription %lld created", (long long)t.id);
             respond_json(out, 200, transcription_json(&t));
@@ -242,11 +281,11 @@ static void handle_get(const route_call *call, api_response *out)
 static void handle_rename(const route_call *call, api_response *out)
 {
     cJSON *doc;
-    const cJSON *title = parse_title_body(call->req, &doc, out);
+    const char *title = parse_title_body(call->req, &doc, out);
     if (title != NULL) {
         store_transcription t;
-        int rc = store_transcription_rename(call->ctx->store, call->id,
-                                            title->valuestring, &t);
+        int rc = store_transcription_rename(call->ctx->store, call->id, title,
+                                            &t);
         if (rc != 0)
             respond_store_error(out, rc);
         else
@@ -288,6 +327,146 @@ static void handle_segments(const route_call *call, api_response *out)
     respond_json(out, 200, json);
 }
 
+static void handle_segment_edit(const route_call *call, api_response *out)
+{
+    cJSON *doc = parse_object_body(call->req, out);
+    const char *text = doc ? string_field(doc, "text", STORE_SEGMENT_TEXT_MAX, out)
+                           : NULL;
+    if (text != NULL) {
+        store_segment seg = {0};
+        int rc = store_segment_set_text(call->ctx->store, call->id, call->sid,
+                                        text, &seg);
+        if (rc != 0) {
+            respond_store_error(out, rc);
+        } else {
+            log_info("api", "segment %lld of transcription %lld corrected",
+                     (long long)call->sid, (long long)call->id);
+            respond_json(out, 200, segment_json(&seg));
+        }
+        store_segment_clear(&seg);
+    }
+    cJSON_Delete(doc);
+}
+
+static void respond_speakers(const route_call *call, api_response *out)
+{
+    store_speaker *names = NULL;
+    size_t n = 0;
+    int rc = store_speakers_get(call->ctx->store, call->id, &names, &n);
+    if (rc != 0) {
+        respond_store_error(out, rc);
+        return;
+    }
+    cJSON *json = cJSON_CreateObject();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddStringToObject(json, names[i].label, names[i].name);
+    free(names);
+    respond_json(out, 200, json);
+}
+
+static void handle_speakers_get(const route_call *call, api_response *out)
+{
+    store_transcription t;
+    int rc = store_transcription_get(call->ctx->store, call->id, &t);
+    if (rc != 0)
+        respond_store_error(out, rc);
+    else
+        respond_speakers(call, out);
+}
+
+/* {"speaker_0": "Alice", "speaker_1": null}: names (null or "" removes). */
+static void handle_speakers_set(const route_call *call, api_response *out)
+{
+    store_transcription t;
+    int rc = store_transcription_get(call->ctx->store, call->id, &t);
+    if (rc != 0) {
+        respond_store_error(out, rc);
+        return;
+    }
+    cJSON *doc = parse_object_body(call->req, out);
+    if (doc == NULL)
+        return;
+    for (const cJSON *item = doc->child; item; item = item->next) {
+        if (strlen(item->string) == 0 || strlen(item->string) > STORE_LABEL_MAX) {
+            respond_invalid(out, "string_too_long", "body", item->string,
+                            "A speaker label has 1 to 64 characters", NULL);
+            cJSON_Delete(doc);
+            return;
+        }
+        if (!cJSON_IsNull(item) &&
+            string_field(doc, item->string, 100, out) == NULL) {
+            cJSON_Delete(doc);
+            return;
+        }
+    }
+    for (const cJSON *item = doc->child; item && rc == 0; item = item->next)
+        rc = store_speaker_set(call->ctx->store, call->id, item->string,
+                               cJSON_IsNull(item) ? "" : item->valuestring);
+    cJSON_Delete(doc);
+    if (rc != 0)
+        respond_store_error(out, rc);
+    else
+        respond_speakers(call, out);
+}
+
+/* "Weekly sync!" -> "weekly-sync" for a file name. */
+static void slug(const char *title, char *out, size_t len)
+{
+    size_t n = 0;
+    int dash = 0;
+    for (const char *c = title; *c && n + 2 < len; c++) {
+        char ch = *c;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+            out[n++] = ch;
+            dash = 0;
+        } else if (ch >= 'A' && ch <= 'Z') {
+            out[n++] = (char)(ch + 32);
+            dash = 0;
+        } else if (!dash && n > 0) {
+            out[n++] = '-';
+            dash = 1;
+        }
+    }
+    while (n > 0 && out[n - 1] == '-')
+        n--;
+    out[n] = '\0';
+}
+
+static void handle_export(const route_call *call, api_response *out)
+{
+    const char *ext = strrchr(call->route->pattern, '.') + 1;
+    export_format fmt = (export_format)export_format_parse(ext);
+    store_transcription t;
+    store_segment *segs = NULL;
+    store_speaker *names = NULL;
+    size_t nsegs = 0, nnames = 0;
+    int rc = store_transcription_get(call->ctx->store, call->id, &t);
+    if (rc == 0)
+        rc = store_segment_list(call->ctx->store, call->id, &segs, &nsegs);
+    if (rc == 0)
+        rc = store_speakers_get(call->ctx->store, call->id, &names, &nnames);
+    if (rc != 0) {
+        store_segments_free(segs, nsegs);
+        respond_store_error(out, rc);
+        return;
+    }
+    export_doc doc = {&t, segs, nsegs, names, nnames};
+    out->body = export_render(&doc, fmt);
+    store_segments_free(segs, nsegs);
+    free(names);
+    if (out->body == NULL) {
+        api_error_response(500, "Out of memory", out);
+        return;
+    }
+    out->status = 200;
+    out->body_len = strlen(out->body);
+    out->content_type = export_content_type(fmt);
+    char name[96];
+    slug(t.title, name, sizeof(name));
+    snprintf(out->filename, sizeof(out->filename), "%s.%s",
+             name[0] ? name : "transcript", ext);
+}
+
 const route api_routes[] = {
     {"GET", "/api/health", handle_health, "health",
      "Whether the server can take work, with its load", NULL, 200, "Health",
@@ -311,17 +490,37 @@ const route api_routes[] = {
     {"GET", "/api/transcriptions/{id}/segments/", handle_segments,
      "list_segments", "The stored final segments, ordered by start time",
      NULL, 200, "[]Segment", NULL, 1, 1},
+    {"PATCH", "/api/transcriptions/{id}/segments/{sid}/", handle_segment_edit,
+     "correct_segment", "Correct the text of a segment by hand",
+     "SegmentEdit", 200, "Segment", NULL, 1, 1},
+    {"GET", "/api/transcriptions/{id}/speakers/", handle_speakers_get,
+     "get_speaker_names", "The names given to the speakers", NULL, 200,
+     "SpeakerNames", NULL, 1, 1},
+    {"PATCH", "/api/transcriptions/{id}/speakers/", handle_speakers_set,
+     "set_speaker_names", "Name speakers (\"speaker_0\": \"Alice\"); null "
+     "removes a name", "SpeakerNames", 200, "SpeakerNames", NULL, 1, 1},
+    {"GET", "/api/transcriptions/{id}/export.txt", handle_export, "export_txt",
+     "The transcript as plain text", NULL, 200, NULL, "text/plain", 1, 1},
+    {"GET", "/api/transcriptions/{id}/export.srt", handle_export, "export_srt",
+     "The transcript as SubRip subtitles", NULL, 200, NULL,
+     "application/x-subrip", 1, 1},
+    {"GET", "/api/transcriptions/{id}/export.vtt", handle_export, "export_vtt",
+     "The transcript as WebVTT subtitles", NULL, 200, NULL, "text/vtt", 1, 1},
+    {"GET", "/api/transcriptions/{id}/export.json", handle_export,
+     "export_json", "The transcript with speaker names and word timings",
+     NULL, 200, NULL, "application/json", 1, 1},
 };
 const int api_route_count = (int)(sizeof(api_routes) / sizeof(api_routes[0]));
 
 /*
  * Matches path against pattern segment by segment, ignoring a trailing
- * slash on either.  "{id}" matches any one non-empty segment, returned in
- * id (up to idlen bytes).
+ * slash on either.  A "{name}" segment matches any one non-empty segment;
+ * up to two are captured into caps (64 bytes each).
  */
-static int path_matches(const char *pattern, const char *path, char *id,
-                        size_t idlen)
+static int path_matches(const char *pattern, const char *path,
+                        char caps[2][64], const char *names[2])
 {
+    int ncap = 0;
     for (;;) {
         while (*pattern == '/')
             pattern++;
@@ -331,8 +530,11 @@ static int path_matches(const char *pattern, const char *path, char *id,
             return *pattern == '\0' && *path == '\0';
         size_t plen = strcspn(pattern, "/");
         size_t slen = strcspn(path, "/");
-        if (plen == 4 && memcmp(pattern, "{id}", 4) == 0) {
-            snprintf(id, idlen, "%.*s", (int)slen, path);
+        if (pattern[0] == '{' && pattern[plen - 1] == '}' && ncap < 2) {
+            snprintf(caps[ncap], 64, "%.*s", (int)slen, path);
+            if (names)
+                names[ncap] = pattern;
+            ncap++;
         } else if (plen != slen || memcmp(pattern, path, plen) != 0) {
             return 0;
         }
@@ -346,16 +548,12 @@ static int path_matches(const char *pattern, const char *path, char *id,
 
 int api_owns_path(const char *path)
 {
-    char id[64];
-    for (int i = 0; i < api_route_count; i++)
-        if (path_matches(api_routes[i].pattern, path, id, sizeof(id)))
-            return 1;
     return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
 }
 
 static int parse_id(const char *text, int64_t *out)
 {
-    if (*text == '\0')
+    if (*text == '\0' || strlen(text) > 19)
         return VB_EINVAL;
     char *end;
     errno = 0;
@@ -373,18 +571,20 @@ void api_handle(const api_context *ctx, const api_request *req,
     int path_known = 0;
     for (int i = 0; i < api_route_count; i++) {
         const route *r = &api_routes[i];
-        char id[256] = "";
-        if (!path_matches(r->pattern, req->path, id, sizeof(id)))
+        char caps[2][64] = {"", ""};
+        const char *names[2] = {NULL, NULL};
+        if (!path_matches(r->pattern, req->path, caps, names))
             continue;
         path_known = 1;
         if (strcmp(r->method, req->method) != 0)
             continue;
-        route_call call = {ctx, req, NULL, 0};
-        if (strstr(r->pattern, "{id}") != NULL) {
-            call.id_text = id;
-            if (parse_id(id, &call.id) != 0) {
-                cJSON *input = cJSON_CreateString(id);
-                respond_invalid(out, "int_parsing", "path", "transcription_id",
+        route_call call = {ctx, req, r, 0, 0};
+        for (int k = 0; k < 2 && names[k]; k++) {
+            int is_segment = strncmp(names[k], "{sid}", 5) == 0;
+            if (parse_id(caps[k], is_segment ? &call.sid : &call.id) != 0) {
+                cJSON *input = cJSON_CreateString(caps[k]);
+                respond_invalid(out, "int_parsing", "path",
+                                is_segment ? "segment_id" : "transcription_id",
                                 "Input should be a valid integer, unable to "
                                 "parse string as an integer", input);
                 cJSON_Delete(input);

@@ -22,6 +22,7 @@
 typedef struct api_request {
     const char *method; /* "GET", "POST", ... */
     const char *path;   /* without the query string */
+    const char *query;  /* "a=1&b=2" (no '?'), or NULL */
     const char *body;   /* may be NULL */
     size_t body_len;
 } api_request;
@@ -31,6 +32,7 @@ typedef struct api_response {
     char *body;               /* malloc'd; may be NULL (204) */
     size_t body_len;
     const char *content_type; /* static string */
+    char filename[128];       /* set: send as a download with this name */
 } api_response;
 
 /* What /api/health reports beside the store; filled on request. */

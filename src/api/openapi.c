@@ -30,6 +30,11 @@ static const char *const schemas_json =
     "  \"start_time\":{\"type\":\"number\",\"description\":\"seconds\"},"
     "  \"end_time\":{\"type\":\"number\",\"description\":\"seconds\"},"
     "  \"is_final\":{\"type\":\"boolean\"}}},"
+    "\"SegmentEdit\":{\"type\":\"object\",\"required\":[\"text\"],"
+    " \"properties\":{\"text\":{\"type\":\"string\"}}},"
+    "\"SpeakerNames\":{\"type\":\"object\","
+    " \"description\":\"speaker label to display name\","
+    " \"additionalProperties\":{\"type\":\"string\",\"nullable\":true}},"
     "\"Health\":{\"type\":\"object\",\"required\":[\"status\"],"
     " \"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]},"
     "  \"version\":{\"type\":\"string\"},\"store\":{\"type\":\"string\"},"
@@ -92,20 +97,36 @@ static void add_response(cJSON *responses, int status, const char *desc,
         cJSON_AddItemToObject(r, "content", json_content(type, schema));
 }
 
+static cJSON *path_parameter(const char *name)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "name", name);
+    cJSON_AddStringToObject(p, "in", "path");
+    cJSON_AddBoolToObject(p, "required", 1);
+    cJSON *schema = cJSON_AddObjectToObject(p, "schema");
+    cJSON_AddStringToObject(schema, "type", "integer");
+    return p;
+}
+
 static cJSON *operation(const route *r)
 {
     cJSON *op = cJSON_CreateObject();
     cJSON_AddStringToObject(op, "operationId", r->operation_id);
     cJSON_AddStringToObject(op, "summary", r->summary);
-    if (strstr(r->pattern, "{id}")) {
-        cJSON *params = cJSON_AddArrayToObject(op, "parameters");
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "name", "transcription_id");
-        cJSON_AddStringToObject(p, "in", "path");
-        cJSON_AddBoolToObject(p, "required", 1);
-        cJSON *schema = cJSON_AddObjectToObject(p, "schema");
-        cJSON_AddStringToObject(schema, "type", "integer");
-        cJSON_AddItemToArray(params, p);
+    cJSON *params = cJSON_AddArrayToObject(op, "parameters");
+    if (strstr(r->pattern, "{id}"))
+        cJSON_AddItemToArray(params, path_parameter("transcription_id"));
+    if (strstr(r->pattern, "{sid}"))
+        cJSON_AddItemToArray(params, path_parameter("segment_id"));
+    if (r->handler == api_routes[2].handler) { /* the list */
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "name", "summary");
+        cJSON_AddStringToObject(q, "in", "query");
+        cJSON_AddStringToObject(q, "description", "true: add duration, "
+                                "segment_count, speaker_count and preview");
+        cJSON *schema = cJSON_AddObjectToObject(q, "schema");
+        cJSON_AddStringToObject(schema, "type", "boolean");
+        cJSON_AddItemToArray(params, q);
     }
     if (r->request_schema) {
         cJSON *body = cJSON_AddObjectToObject(op, "requestBody");
@@ -133,15 +154,22 @@ static cJSON *operation(const route *r)
     return op;
 }
 
-/* "/api/transcriptions/{id}/" is written with the parameter's real name. */
+/* "/api/transcriptions/{id}/" is written with the parameters' real names. */
 static void openapi_path(const char *pattern, char *out, size_t len)
 {
-    const char *at = strstr(pattern, "{id}");
-    if (at == NULL)
-        snprintf(out, len, "%s", pattern);
-    else
-        snprintf(out, len, "%.*s{transcription_id}%s", (int)(at - pattern),
-                 pattern, at + 4);
+    size_t n = 0;
+    for (const char *p = pattern; *p && n + 20 < len; p++) {
+        if (strncmp(p, "{id}", 4) == 0) {
+            n += (size_t)snprintf(out + n, len - n, "{transcription_id}");
+            p += 3;
+        } else if (strncmp(p, "{sid}", 5) == 0) {
+            n += (size_t)snprintf(out + n, len - n, "{segment_id}");
+            p += 4;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
 }
 
 char *api_openapi_json(const char *version)

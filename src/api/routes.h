@@ -12,15 +12,17 @@
 typedef struct route_call {
     const api_context *ctx;
     const api_request *req;
-    const char *id_text; /* the {id} segment of the path, or NULL */
-    int64_t id;
+    const struct route *route;
+    int64_t id;  /* {id}: a transcription */
+    int64_t sid; /* {sid}: a segment */
 } route_call;
 
 typedef void (*route_handler)(const route_call *call, api_response *out);
 
 typedef struct route {
     const char *method;
-    const char *pattern;        /* "{id}" stands for a transcription id */
+    const char *pattern;        /* "{id}": a transcription id, "{sid}": a
+                                   segment id */
     route_handler handler;
     const char *operation_id;
     const char *summary;

@@ -36,6 +36,8 @@ static void usage(FILE *to, const server_config *d)
             "                      http://localhost:3000)      VERBATIM_CORS_ORIGINS\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
             "                      %s)  VERBATIM_MODEL_DIR\n"
+            "  --web-dir DIR       the browser app's files (default: web/ beside\n"
+            "                      the program's folder)        VERBATIM_WEB_DIR\n"
             "  --log-level LEVEL   debug, info, warn or error (default info)\n"
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
@@ -61,8 +63,10 @@ int cli_serve(int argc, char **argv)
         {"--cors-origins", "VERBATIM_CORS_ORIGINS", NULL},
         {"--model-dir", "VERBATIM_MODEL_DIR", NULL},
         {"--log-level", "VERBATIM_LOG_LEVEL", NULL},
+        {"--web-dir", "VERBATIM_WEB_DIR", NULL},
     };
-    enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG };
+    enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
+           WEB };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -95,6 +99,8 @@ int cli_serve(int argc, char **argv)
         cfg.cors_origins = settings[CORS].value;
     if (settings[MODEL].value)
         cfg.asr.model_dir = settings[MODEL].value;
+    if (settings[WEB].value)
+        cfg.web_dir = settings[WEB].value;
     if (settings[PORT].value) {
         if (cli_int("--port", settings[PORT].value, 1, 65535, &v) != 0)
             return 2;

@@ -25,6 +25,7 @@ typedef struct http_req {
     struct lws *wsi;       /* NULL once orphaned */
     char method[8];
     char path[1024];
+    char query[1024];
     char origin[256];
     char *body;
     size_t body_len, body_cap;
@@ -32,19 +33,11 @@ typedef struct http_req {
     int on_runner;         /* api_handle() is running or queued */
     int orphaned;
     int headers_sent;
+    int static_file;
     size_t sent;
     api_response res;
     struct http_req *next_done;
 } http_req;
-
-static const char landing_page[] =
-    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<title>Verbatim</title></head><body>"
-    "<h1>Verbatim</h1><p>The transcription server is running.</p>"
-    "<ul><li><a href=\"/api/health\">/api/health</a></li>"
-    "<li><a href=\"/api/openapi.json\">/api/openapi.json</a> (the REST API)"
-    "</li><li>Live transcription: WebSocket <code>/ws/transcribe/{id}</code>"
-    "</li></ul></body></html>\n";
 
 static void req_free(http_req *req)
 {
@@ -89,6 +82,17 @@ static int add_header(struct lws *wsi, const char *name, const char *value,
                                        (int)strlen(value), p, end);
 }
 
+/* Content-Disposition for a file the client should save. */
+static int add_download(struct lws *wsi, const char *filename,
+                        unsigned char **p, unsigned char *end)
+{
+    if (filename[0] == '\0')
+        return 0;
+    char value[200];
+    snprintf(value, sizeof(value), "attachment; filename=\"%s\"", filename);
+    return add_header(wsi, "content-disposition:", value, p, end);
+}
+
 int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
                   unsigned char *end)
 {
@@ -120,7 +124,8 @@ static void answer_on_runner(void *arg)
 {
     http_req *req = arg;
     server *srv = req->srv;
-    api_request areq = {req->method, req->path, req->body, req->body_len};
+    api_request areq = {req->method, req->path, req->query, req->body,
+                        req->body_len};
     api_handle(&srv->api, &areq, &req->res);
     pthread_mutex_lock(&srv->lock);
     req->next_done = srv->http_done;
@@ -174,6 +179,9 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
                                         req->res.content_type,
                                         req->res.body_len, &p, end) ||
             http_add_cors(srv, wsi, &p, end) ||
+            add_download(wsi, req->res.filename, &p, end) ||
+            (req->static_file && add_header(wsi, "cache-control:", "no-cache",
+                                            &p, end)) ||
             (strcmp(req->method, "OPTIONS") == 0 &&
              (add_header(wsi, "access-control-allow-methods:",
                          "GET, POST, PATCH, DELETE, OPTIONS", &p, end) ||
@@ -234,17 +242,29 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
     pss->req = req;
     snprintf(req->method, sizeof(req->method), "%s", method_of(wsi));
     snprintf(req->path, sizeof(req->path), "%s", uri);
+    lws_hdr_copy(wsi, req->query, sizeof(req->query), WSI_TOKEN_HTTP_URI_ARGS);
     lws_hdr_copy(wsi, req->origin, sizeof(req->origin), WSI_TOKEN_ORIGIN);
 
     if (strcmp(req->method, "OPTIONS") == 0)
         return respond_now(srv, wsi, req, 204, "text/plain", NULL);
-    if (!api_owns_path(req->path)) {
-        if (strcmp(req->path, "/") == 0 || strcmp(req->path, "/index.html") == 0)
-            return respond_now(srv, wsi, req, 200, "text/html; charset=utf-8",
-                               landing_page);
+    const web_file *file = NULL;
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+        file = web_lookup(srv->web, req->path);
+    if (file != NULL) {
+        req->static_file = 1;
+        req->res.status = 200;
+        req->res.content_type = file->content_type;
+        req->res.body = malloc(file->len ? file->len : 1);
+        if (req->res.body == NULL)
+            return -1;
+        memcpy(req->res.body, file->data, file->len);
+        req->res.body_len = file->len;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (!api_owns_path(req->path))
         return respond_now(srv, wsi, req, 404, "application/json",
                            "{\"detail\":\"Not Found\"}");
-    }
     if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0 ||
         strcmp(req->method, "PUT") == 0) {
         char length[32] = "";

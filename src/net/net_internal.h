@@ -16,11 +16,13 @@
 #include <stdatomic.h>
 
 #include "../api/api.h"
+#include "../bus/bus.h"
 #include "../session/session.h"
 #include "../store/store.h"
 #include "../util/pool.h"
 #include "../util/runner.h"
 #include "server.h"
+#include "web.h"
 
 struct http_req;
 struct ws_conn;
@@ -35,6 +37,8 @@ typedef struct server {
     pool_t *pool;            /* decoder workers */
     asr_engine *engine;
     api_context api;
+    web_files *web;          /* the browser app, in memory */
+    bus_t *bus;              /* live messages, for watchers */
 
     pthread_mutex_t lock;    /* guards the two fields below */
     struct http_req *http_done; /* answered requests, for the I/O thread */
@@ -67,7 +71,10 @@ void ws_on_wake(server *srv);
 void ws_shutdown(server *srv);
 
 /* wsproto.c: the JSON texts of PROTOCOL section 1 (malloc'd). */
-char *wsproto_status(const char *text);
+/* time_offset < 0: not sent. */
+char *wsproto_status(const char *text, double time_offset);
+/* A stored final, for watchers catching up (with the segment's "id"). */
+char *wsproto_stored_segment(const store_segment *seg);
 char *wsproto_error(const char *text);
 char *wsproto_event(const char *type);
 /* An interim or final result; speaker NULL is sent as null. */

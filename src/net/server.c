@@ -42,6 +42,7 @@ server_config server_default_config(void)
         .max_sessions = 64,
         .max_frame = 1024 * 1024,
         .cors_origins = NULL,
+        .web_dir = NULL,
         .asr = asr_default_params(),
     };
     return cfg;
@@ -77,7 +78,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
         char uri[64] = "";
         lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
         /* Other paths are refused before the upgrade (HTTP 403). */
-        return strncmp(uri, "/ws/transcribe/", 15) == 0 ? 0 : 1;
+        return strncmp(uri, "/ws/transcribe/", 15) == 0 ||
+                       strncmp(uri, "/ws/watch/", 10) == 0
+                   ? 0 : 1;
     }
     default:
         return http_callback(srv, wsi, reason, pss, in, len);
@@ -143,6 +146,8 @@ static void teardown(server *srv)
     runner_stop(srv->runner);
     if (srv->engine)
         srv->engine->ops->destroy(srv->engine);
+    web_free(srv->web);
+    bus_destroy(srv->bus);
     store_close(srv->store);
     pthread_mutex_destroy(&srv->lock);
 }
@@ -152,10 +157,19 @@ static int start(server *srv, char *err, size_t errlen)
     int rc = store_open(srv->cfg.db, &srv->store, err, errlen);
     if (rc != 0)
         return rc;
+    char web_dir[1024];
+    if (srv->cfg.web_dir)
+        snprintf(web_dir, sizeof(web_dir), "%s", srv->cfg.web_dir);
+    else
+        web_default_dir(web_dir, sizeof(web_dir));
+    rc = web_load(web_dir, &srv->web);
+    if (rc != 0)
+        return rc;
     rc = asr_pocketsphinx_create(&srv->cfg.asr, &srv->engine, err, errlen);
     if (rc != 0)
         return rc;
-    if (runner_start("vb-store", &srv->runner) != 0 ||
+    if (bus_create(&srv->bus) != 0 ||
+        runner_start("vb-store", &srv->runner) != 0 ||
         pool_start(srv->cfg.workers, &srv->pool) != 0) {
         vb_seterr(err, errlen, "cannot start threads");
         return VB_EINTERNAL;

@@ -21,6 +21,7 @@ typedef struct server_config {
     int max_sessions;        /* live transcription sockets at once */
     size_t max_frame;        /* bytes in one WebSocket message */
     const char *cors_origins;/* comma-separated; NULL for the defaults */
+    const char *web_dir;     /* the browser app; NULL: web/ by the program */
     asr_params asr;
 } server_config;
 

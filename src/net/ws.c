@@ -19,6 +19,12 @@
  * Messages for the client wait in `out` (under lock) and are written by
  * the I/O thread, one per writable callback.  A queued close is written
  * after the messages before it.
+ *
+ * The same connection type serves /ws/watch/{id}, read-only: watch_job
+ * (on the runner) sends the stored finals and then subscribes the
+ * connection to the transcription's topic on the bus, which every
+ * session's event_job publishes to.  Both run on the runner thread, so a
+ * watcher sees each final exactly once: stored, or live.
  */
 #include <cJSON.h>
 #include <ctype.h>
@@ -54,6 +60,8 @@ typedef struct ws_conn {
     int paused, stream_closed;
     struct ws_conn *next;
 
+    int watch;              /* a /ws/watch/ socket */
+
     /* runner thread only */
     int64_t transcription_id;
     double time_offset;
@@ -65,6 +73,7 @@ typedef struct ws_conn {
     int gone;               /* the socket is closed */
     int want_resume;
     int close_requested;    /* CloseStream seen (set on I/O, read on runner) */
+    bus_sub *sub;           /* a watcher's subscription */
 } ws_conn;
 
 static void conn_unref(ws_conn *c)
@@ -117,6 +126,15 @@ static void conn_error(ws_conn *c, int close_code, const char *message)
 
 /* ---- runner thread ------------------------------------------------- */
 
+/* Sends text to the transcribing client and to the transcription's
+ * watchers; takes text. */
+static void conn_publish(ws_conn *c, char *text)
+{
+    if (text != NULL)
+        bus_publish(c->srv->bus, c->transcription_id, text);
+    conn_send(c, text, 0, NULL);
+}
+
 typedef struct {
     ws_conn *conn;
     session_event *ev;
@@ -151,7 +169,7 @@ static void store_final(ws_conn *c, session_event *ev)
     int rc = store_segment_add(c->srv->store, &seg);
     free(seg.words_json);
     if (rc == 0) {
-        conn_send(c, wsproto_segment(ev, c->time_offset, NULL), 0, NULL);
+        conn_publish(c, wsproto_segment(ev, c->time_offset, NULL));
         return;
     }
     if (rc == VB_ENOTFOUND) {
@@ -177,15 +195,15 @@ static void event_on_runner(void *arg)
         break;
     case SESSION_INTERIM:
         if (!c->unknown)
-            conn_send(c, wsproto_segment(ev, c->time_offset, NULL), 0, NULL);
+            conn_publish(c, wsproto_segment(ev, c->time_offset, NULL));
         break;
     case SESSION_SPEECH_STARTED:
         if (!c->unknown)
-            conn_send(c, wsproto_event("speech_started"), 0, NULL);
+            conn_publish(c, wsproto_event("speech_started"));
         break;
     case SESSION_UTTERANCE_END:
         if (!c->unknown)
-            conn_send(c, wsproto_event("utterance_end"), 0, NULL);
+            conn_publish(c, wsproto_event("utterance_end"));
         break;
     case SESSION_ERROR:
         conn_error(c, ev->close_code, ev->text ? ev->text : "error");
@@ -246,7 +264,7 @@ static void open_on_runner(void *arg)
         char text[128];
         snprintf(text, sizeof(text), "Ready: transcribing into \"%.60s\"",
                  t.title);
-        conn_send(c, wsproto_status(text), 0, NULL);
+        conn_send(c, wsproto_status(text, c->time_offset), 0, NULL);
         log_info(c->tag, "session started at %.3f s", c->time_offset);
     } else {
         c->unknown = 1;
@@ -260,15 +278,63 @@ static void open_on_runner(void *arg)
     conn_unref(c);
 }
 
+static void deliver_to_watcher(void *ctx, const char *text)
+{
+    char *copy = strdup(text);
+    if (copy != NULL)
+        conn_send(ctx, copy, 0, NULL);
+}
+
+static void watch_on_runner(void *arg)
+{
+    ws_conn *c = arg;
+    store_transcription t;
+    store_segment *segs = NULL;
+    size_t n = 0;
+    int rc = store_transcription_get(c->srv->store, c->transcription_id, &t);
+    if (rc == 0)
+        rc = store_segment_list(c->srv->store, c->transcription_id, &segs, &n);
+    if (rc != 0) {
+        char text[128];
+        snprintf(text, sizeof(text), "Transcription %lld not found",
+                 (long long)c->transcription_id);
+        conn_error(c, rc == VB_ENOTFOUND ? 4004 : 1011,
+                   rc == VB_ENOTFOUND ? text : "the database failed");
+        conn_unref(c);
+        return;
+    }
+    char text[128];
+    snprintf(text, sizeof(text), "Watching \"%.60s\"", t.title);
+    conn_send(c, wsproto_status(text, -1), 0, NULL);
+    for (size_t i = 0; i < n; i++)
+        conn_send(c, wsproto_stored_segment(&segs[i]), 0, NULL);
+    store_segments_free(segs, n);
+    pthread_mutex_lock(&c->lock);
+    if (!c->gone && bus_subscribe(c->srv->bus, c->transcription_id,
+                                  deliver_to_watcher, c, &c->sub) == 0) {
+        pthread_mutex_unlock(&c->lock);
+        return; /* the subscription keeps open_job's reference */
+    }
+    pthread_mutex_unlock(&c->lock);
+    conn_unref(c);
+}
+
 /* ---- I/O thread ---------------------------------------------------- */
 
-/* "/ws/transcribe/12" -> 12.  1: ok, 0: malformed, -1: not a number. */
-static int parse_path(const char *uri, int64_t *id, char *raw, size_t rawlen)
+/* "/ws/transcribe/12" or "/ws/watch/12" -> 12 (*watch set for the
+ * latter).  1: ok, 0: malformed, -1: not a number. */
+static int parse_path(const char *uri, int64_t *id, int *watch, char *raw,
+                      size_t rawlen)
 {
-    static const char prefix[] = "/ws/transcribe/";
-    if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+    static const char transcribe[] = "/ws/transcribe/", watching[] = "/ws/watch/";
+    const char *s;
+    *watch = strncmp(uri, watching, sizeof(watching) - 1) == 0;
+    if (*watch)
+        s = uri + sizeof(watching) - 1;
+    else if (strncmp(uri, transcribe, sizeof(transcribe) - 1) == 0)
+        s = uri + sizeof(transcribe) - 1;
+    else
         return 0;
-    const char *s = uri + sizeof(prefix) - 1;
     snprintf(raw, rawlen, "%.200s", s);
     if (*s == '\0')
         return 0;
@@ -349,7 +415,7 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     lws_get_peer_simple(wsi, peer, sizeof(peer));
     int64_t id = 0;
-    int parsed = parse_path(uri, &id, raw, sizeof(raw));
+    int parsed = parse_path(uri, &id, &c->watch, raw, sizeof(raw));
     snprintf(c->tag, sizeof(c->tag), "t=%.20s c=%d", raw, c->id);
     log_info(c->tag, "connection from %s to %s", peer, uri);
     if (parsed == 0) {
@@ -363,6 +429,14 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
         return 0;
     }
     c->transcription_id = id;
+    if (c->watch) {
+        atomic_fetch_add(&c->refs, 1); /* watch_job's, then the subscription's */
+        if (runner_submit(srv->runner, watch_on_runner, c) != 0) {
+            conn_unref(c);
+            conn_error(c, 1011, "the server is shutting down");
+        }
+        return 0;
+    }
 
     session_params params = session_default_params();
     params.transcription_id = id;
@@ -447,7 +521,7 @@ static int on_receive(server *srv, struct lws *wsi, ws_conn *c, void *in,
     }
     if (lws_frame_is_binary(wsi)) {
         if (c->session == NULL || c->stream_closed)
-            return 0;
+            return 0; /* a watcher's audio, or audio after CloseStream */
         if (session_feed(c->session, in, len) == 1 && !c->paused) {
             log_debug(c->tag, "decoding is behind: pausing reads");
             c->paused = 1;
@@ -513,7 +587,13 @@ static void on_closed(server *srv, ws_conn *c)
     log_info(c->tag, "connection closed");
     pthread_mutex_lock(&c->lock);
     c->gone = 1;
+    bus_sub *sub = c->sub;
+    c->sub = NULL;
     pthread_mutex_unlock(&c->lock);
+    if (sub != NULL) { /* not under c->lock: delivery takes it */
+        bus_unsubscribe(srv->bus, sub);
+        conn_unref(c);
+    }
     c->wsi = NULL;
     conn_unlink(srv, c);
     stop_session(c);

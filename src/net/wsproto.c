@@ -4,6 +4,11 @@
 
 #include "net_internal.h"
 
+static double ms(double seconds)
+{
+    return round(seconds * 1000.0) / 1000.0;
+}
+
 static char *print_message(const char *type, cJSON *payload)
 {
     cJSON *msg = cJSON_CreateObject();
@@ -14,9 +19,17 @@ static char *print_message(const char *type, cJSON *payload)
     return text;
 }
 
-char *wsproto_status(const char *text)
+char *wsproto_status(const char *text, double time_offset)
 {
-    return print_message("status", cJSON_CreateString(text));
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "type", "status");
+    cJSON_AddStringToObject(msg, "payload", text);
+    /* Verbatim's addition: where this session's times start. */
+    if (time_offset >= 0)
+        cJSON_AddNumberToObject(msg, "time_offset", ms(time_offset));
+    char *out = cJSON_PrintUnformatted(msg);
+    cJSON_Delete(msg);
+    return out;
 }
 
 char *wsproto_error(const char *text)
@@ -31,10 +44,6 @@ char *wsproto_event(const char *type)
     return print_message("event", payload);
 }
 
-static double ms(double seconds)
-{
-    return round(seconds * 1000.0) / 1000.0;
-}
 
 char *wsproto_segment(const session_event *ev, double offset,
                       const char *speaker)
@@ -63,5 +72,23 @@ char *wsproto_segment(const session_event *ev, double offset,
             cJSON_AddItemToArray(words, word);
         }
     }
+    return print_message("transcript_segment", p);
+}
+
+char *wsproto_stored_segment(const store_segment *seg)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "text", seg->text);
+    cJSON_AddBoolToObject(p, "is_final", 1);
+    cJSON_AddBoolToObject(p, "speech_final", 1);
+    if (seg->speaker)
+        cJSON_AddStringToObject(p, "speaker", seg->speaker);
+    else
+        cJSON_AddNullToObject(p, "speaker");
+    cJSON_AddNumberToObject(p, "start", ms(seg->start_time));
+    cJSON_AddNumberToObject(p, "end", ms(seg->end_time));
+    cJSON *words = seg->words_json ? cJSON_Parse(seg->words_json) : NULL;
+    cJSON_AddItemToObject(p, "words", words ? words : cJSON_CreateArray());
+    cJSON_AddNumberToObject(p, "id", (double)seg->id);
     return print_message("transcript_segment", p);
 }

@@ -79,14 +79,37 @@ int store_segment_list(store_t *s, int64_t tid, store_segment **out,
     return s->ops->segment_list(s, tid, out, count);
 }
 
+int store_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
+                           const char *text, store_segment *out)
+{
+    return s->ops->segment_set_text(s, tid, segment_id, text, out);
+}
+
+int store_speakers_get(store_t *s, int64_t tid, store_speaker **out,
+                       size_t *count)
+{
+    return s->ops->speakers_get(s, tid, out, count);
+}
+
+int store_speaker_set(store_t *s, int64_t tid, const char *label,
+                      const char *name)
+{
+    return s->ops->speaker_set(s, tid, label, name);
+}
+
+void store_segment_clear(store_segment *seg)
+{
+    free(seg->text);
+    free(seg->speaker);
+    free(seg->words_json);
+    seg->text = seg->speaker = seg->words_json = NULL;
+}
+
 void store_segments_free(store_segment *segs, size_t count)
 {
     if (segs == NULL)
         return;
-    for (size_t i = 0; i < count; i++) {
-        free(segs[i].text);
-        free(segs[i].speaker);
-        free(segs[i].words_json);
-    }
+    for (size_t i = 0; i < count; i++)
+        store_segment_clear(&segs[i]);
     free(segs);
 }

@@ -21,6 +21,10 @@
 
 #define STORE_TITLE_MAX_CHARS 255  /* characters, not bytes */
 #define STORE_TITLE_MAX_BYTES (STORE_TITLE_MAX_CHARS * 4)
+#define STORE_PREVIEW_BYTES 200
+#define STORE_LABEL_MAX 64
+#define STORE_NAME_MAX 400  /* bytes: 100 characters of UTF-8 */
+#define STORE_SEGMENT_TEXT_MAX 20000
 
 typedef struct store store_t;
 
@@ -28,7 +32,18 @@ typedef struct store_transcription {
     int64_t id;
     char title[STORE_TITLE_MAX_BYTES + 1];
     char created_at[40]; /* ISO 8601, microseconds, "+00:00" */
+    /* Filled by store_transcription_list() only: */
+    double duration;     /* end of the last segment, seconds */
+    int segment_count;
+    int speaker_count;   /* distinct non-null speakers */
+    char preview[STORE_PREVIEW_BYTES + 1]; /* start of the first segment */
 } store_transcription;
+
+/* A display name given to a speaker label of one transcription. */
+typedef struct store_speaker {
+    char label[STORE_LABEL_MAX + 1]; /* "speaker_0" */
+    char name[STORE_NAME_MAX + 1];   /* "Alice" */
+} store_speaker;
 
 typedef struct store_segment {
     int64_t id;
@@ -50,7 +65,7 @@ int store_transcription_create(store_t *store, const char *title,
                                store_transcription *out);
 int store_transcription_get(store_t *store, int64_t id,
                             store_transcription *out);
-/* Newest first. */
+/* Newest first, with the summary fields filled. */
 int store_transcription_list(store_t *store, store_transcription **out,
                              size_t *count);
 int store_transcription_rename(store_t *store, int64_t id, const char *title,
@@ -67,6 +82,19 @@ int store_segment_add(store_t *store, store_segment *seg);
 int store_segment_list(store_t *store, int64_t transcription_id,
                        store_segment **out, size_t *count);
 void store_segments_free(store_segment *segs, size_t count);
+/* Replaces the text of segment segment_id of transcription tid (a person's
+ * correction); the word timings are kept.  out gets the updated segment;
+ * free its strings with store_segment_clear(). */
+int store_segment_set_text(store_t *store, int64_t tid, int64_t segment_id,
+                           const char *text, store_segment *out);
+void store_segment_clear(store_segment *seg);
+
+/* The names given to speakers of a transcription, ordered by label. */
+int store_speakers_get(store_t *store, int64_t tid, store_speaker **out,
+                       size_t *count);
+/* Names speaker `label`; an empty name removes the name. */
+int store_speaker_set(store_t *store, int64_t tid, const char *label,
+                      const char *name);
 
 /* The operations of one backend; store.c dispatches to them. */
 struct store_ops {
@@ -81,6 +109,10 @@ struct store_ops {
     int (*transcription_end_time)(store_t *, int64_t, double *);
     int (*segment_add)(store_t *, store_segment *);
     int (*segment_list)(store_t *, int64_t, store_segment **, size_t *);
+    int (*segment_set_text)(store_t *, int64_t, int64_t, const char *,
+                            store_segment *);
+    int (*speakers_get)(store_t *, int64_t, store_speaker **, size_t *);
+    int (*speaker_set)(store_t *, int64_t, const char *, const char *);
 };
 
 /* Every backend's handle starts with this. */

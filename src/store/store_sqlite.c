@@ -48,6 +48,13 @@ static const char *const migrations[] = {
     "  is_final INTEGER NOT NULL DEFAULT 1,"
     "  words TEXT);"
     "CREATE INDEX segments_by_time ON segments(transcription_id, start_time);",
+    /* 2: names people give to speaker labels */
+    "CREATE TABLE speakers ("
+    "  transcription_id INTEGER NOT NULL"
+    "    REFERENCES transcriptions(id) ON DELETE CASCADE,"
+    "  label TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  PRIMARY KEY (transcription_id, label));",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -133,6 +140,7 @@ static void copy_text(char *dst, size_t len, const unsigned char *src)
 
 static void row_to_transcription(sqlite3_stmt *st, store_transcription *t)
 {
+    memset(t, 0, sizeof(*t));
     t->id = sqlite3_column_int64(st, 0);
     copy_text(t->title, sizeof(t->title), sqlite3_column_text(st, 1));
     copy_text(t->created_at, sizeof(t->created_at), sqlite3_column_text(st, 2));
@@ -187,9 +195,17 @@ static int sq_transcription_list(store_t *s, store_transcription **out,
 {
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, title, created_at FROM transcriptions "
-                           "ORDER BY id DESC", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT t.id, t.title, t.created_at,"
+            " COALESCE(MAX(s.end_time), 0), COUNT(s.id),"
+            " COUNT(DISTINCT s.speaker),"
+            " (SELECT substr(f.text, 1, 200) FROM segments f"
+            "  WHERE f.transcription_id = t.id"
+            "  ORDER BY f.start_time, f.id LIMIT 1)"
+            " FROM transcriptions t"
+            " LEFT JOIN segments s ON s.transcription_id = t.id"
+            " GROUP BY t.id ORDER BY t.id DESC", -1, &st, NULL) != SQLITE_OK)
         return db_error(db, "list transcriptions");
     store_transcription *items = NULL;
     size_t n = 0, cap = 0;
@@ -205,7 +221,12 @@ static int sq_transcription_list(store_t *s, store_transcription **out,
             }
             items = grown;
         }
-        row_to_transcription(st, &items[n++]);
+        store_transcription *t = &items[n++];
+        row_to_transcription(st, t);
+        t->duration = sqlite3_column_double(st, 3);
+        t->segment_count = sqlite3_column_int(st, 4);
+        t->speaker_count = sqlite3_column_int(st, 5);
+        copy_text(t->preview, sizeof(t->preview), sqlite3_column_text(st, 6));
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -307,6 +328,18 @@ static char *column_strdup(sqlite3_stmt *st, int col)
     return text ? strdup((const char *)text) : NULL;
 }
 
+static void row_to_segment(sqlite3_stmt *st, store_segment *seg)
+{
+    memset(seg, 0, sizeof(*seg));
+    seg->id = sqlite3_column_int64(st, 0);
+    seg->text = column_strdup(st, 1);
+    seg->speaker = column_strdup(st, 2);
+    seg->start_time = sqlite3_column_double(st, 3);
+    seg->end_time = sqlite3_column_double(st, 4);
+    seg->is_final = sqlite3_column_int(st, 5);
+    seg->words_json = column_strdup(st, 6);
+}
+
 static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
                            size_t *count)
 {
@@ -334,15 +367,8 @@ static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
             items = grown;
         }
         store_segment *seg = &items[n++];
-        memset(seg, 0, sizeof(*seg));
-        seg->id = sqlite3_column_int64(st, 0);
+        row_to_segment(st, seg);
         seg->transcription_id = tid;
-        seg->text = column_strdup(st, 1);
-        seg->speaker = column_strdup(st, 2);
-        seg->start_time = sqlite3_column_double(st, 3);
-        seg->end_time = sqlite3_column_double(st, 4);
-        seg->is_final = sqlite3_column_int(st, 5);
-        seg->words_json = column_strdup(st, 6);
         if (seg->text == NULL) {
             result = VB_ENOMEM;
             break;
@@ -358,6 +384,98 @@ static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
     *out = items;
     *count = n;
     return 0;
+}
+
+static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
+                               const char *text, store_segment *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE segments SET text = ? "
+                           "WHERE id = ? AND transcription_id = ? "
+                           "RETURNING id, text, speaker, start_time, "
+                           "end_time, is_final, words", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(db, "correct segment");
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, segment_id);
+    sqlite3_bind_int64(st, 3, tid);
+    int rc = sqlite3_step(st);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        row_to_segment(st, out);
+        out->transcription_id = tid;
+        if (out->text == NULL)
+            result = VB_ENOMEM;
+    } else if (rc == SQLITE_DONE) {
+        result = VB_ENOTFOUND;
+    } else {
+        result = db_error(db, "correct segment");
+    }
+    sqlite3_finalize(st);
+    return result;
+}
+
+static int sq_speakers_get(store_t *s, int64_t tid, store_speaker **out,
+                           size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT label, name FROM speakers "
+                           "WHERE transcription_id = ? ORDER BY label", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "speaker names");
+    sqlite3_bind_int64(st, 1, tid);
+    store_speaker *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            store_speaker *grown = realloc(items, cap * sizeof(*items));
+            if (grown == NULL) {
+                free(items);
+                sqlite3_finalize(st);
+                return VB_ENOMEM;
+            }
+            items = grown;
+        }
+        copy_text(items[n].label, sizeof(items[n].label), sqlite3_column_text(st, 0));
+        copy_text(items[n].name, sizeof(items[n].name), sqlite3_column_text(st, 1));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return db_error(db, "speaker names");
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
+static int sq_speaker_set(store_t *s, int64_t tid, const char *label,
+                          const char *name)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    const char *sql = name[0] != '\0'
+        ? "INSERT INTO speakers (transcription_id, label, name) VALUES (?, ?, ?)"
+          " ON CONFLICT (transcription_id, label) DO UPDATE SET name = excluded.name"
+        : "DELETE FROM speakers WHERE transcription_id = ? AND label = ?";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "name speaker");
+    sqlite3_bind_int64(st, 1, tid);
+    sqlite3_bind_text(st, 2, label, -1, SQLITE_TRANSIENT);
+    if (name[0] != '\0')
+        sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return VB_ENOTFOUND;
+    return rc == SQLITE_DONE ? 0 : db_error(db, "name speaker");
 }
 
 static void sq_close(store_t *s)
@@ -377,6 +495,9 @@ static const struct store_ops sqlite_ops = {
     .transcription_end_time = sq_transcription_end_time,
     .segment_add = sq_segment_add,
     .segment_list = sq_segment_list,
+    .segment_set_text = sq_segment_set_text,
+    .speakers_get = sq_speakers_get,
+    .speaker_set = sq_speaker_set,
 };
 
 int store_sqlite_open(const char *path, store_t **out, char *err,

@@ -1,0 +1,32 @@
+/*
+ * bus.h - publish/subscribe of a transcription's live messages, so that
+ * watchers (/ws/watch/{id}) see what the transcribing session produces.
+ *
+ * This is the in-process bus: it works within one server.  A Redis bus
+ * for several instances will sit behind the same functions.
+ *
+ * Topics are transcription ids; messages are the JSON texts sent to
+ * clients.  Any thread may call any function.  `deliver` runs on the
+ * publishing thread, under the bus lock: it must be quick and must not
+ * call back into the bus.  After bus_unsubscribe() returns, `deliver` is
+ * not running and will not run again for that subscription.
+ */
+#ifndef VB_BUS_H
+#define VB_BUS_H
+
+#include <stdint.h>
+
+typedef struct bus bus_t;
+typedef struct bus_sub bus_sub;
+typedef void (*bus_deliver_fn)(void *ctx, const char *text);
+
+int bus_create(bus_t **out);
+void bus_destroy(bus_t *bus);
+int bus_subscribe(bus_t *bus, int64_t topic, bus_deliver_fn deliver,
+                  void *ctx, bus_sub **out);
+void bus_unsubscribe(bus_t *bus, bus_sub *sub);
+void bus_publish(bus_t *bus, int64_t topic, const char *text);
+/* Subscribers of a topic (for tests and health). */
+int bus_subscribers(bus_t *bus, int64_t topic);
+
+#endif

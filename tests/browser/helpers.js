@@ -1,0 +1,123 @@
+// helpers.js - what the browser tests share: a real server on a free port,
+// speech from flite, and headless Debian chromium with a fake microphone.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const root = path.resolve(import.meta.dirname, '../..');
+export const outDir = path.join(root, 'build', 'test-output', 'browser');
+fs.mkdirSync(outDir, { recursive: true });
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer({ port, dir } = {}) {
+  port = port || await freePort();
+  dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'vbweb-'));
+  const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
+  const log = fs.openSync(path.join(dir, 'server.log'), 'a');
+  const proc = spawn(bin, ['serve', '--port', String(port), '--db', path.join(dir, 'db.sqlite'),
+                           '--workers', '2'], { stdio: ['ignore', log, log] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`${url}/api/health`);
+      if (r.ok) return { proc, port, dir, url };
+    } catch { /* not yet */ }
+    if (proc.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new Error(`server did not start:\n${fs.readFileSync(path.join(dir, 'server.log'), 'utf8')}`);
+}
+
+export async function stopServer(server, signal = 'SIGTERM') {
+  if (server.proc.exitCode !== null) return server.proc.exitCode;
+  const done = new Promise((resolve) => server.proc.on('exit', (code, sig) => resolve(code ?? sig)));
+  server.proc.kill(signal);
+  return done;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// 16 kHz mono samples of text spoken by a flite voice.
+export function speak(text, voice = 'slt') {
+  const file = path.join(os.tmpdir(), `vbflite-${process.pid}-${Date.now()}.wav`);
+  execFileSync('flite', ['-voice', voice, '-t', text, '-o', file]);
+  const wav = fs.readFileSync(file);
+  fs.unlinkSync(file);
+  let pos = 12;
+  while (pos + 8 <= wav.length) {
+    const id = wav.toString('ascii', pos, pos + 4);
+    const size = wav.readUInt32LE(pos + 4);
+    if (id === 'data') return new Int16Array(wav.buffer.slice(wav.byteOffset + pos + 8,
+                                                              wav.byteOffset + pos + 8 + size));
+    pos += 8 + size + (size & 1);
+  }
+  throw new Error('flite wrote no audio');
+}
+
+export function silence(seconds) {
+  return new Int16Array(Math.round(seconds * 16000));
+}
+
+// Writes the parts (sample arrays) as one 16 kHz mono WAV file.
+export function writeWav(name, parts) {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const buf = Buffer.alloc(44 + total * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + total * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22); buf.writeUInt32LE(16000, 24); buf.writeUInt32LE(32000, 28);
+  buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(total * 2, 40);
+  let offset = 44;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++, offset += 2) buf.writeInt16LE(p[i], offset);
+  }
+  const file = path.join(outDir, name);
+  fs.writeFileSync(file, buf);
+  return file;
+}
+
+// Headless chromium whose microphone plays wavFile once.
+export async function launch(wavFile) {
+  const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                '--disable-component-update', '--no-first-run', '--disable-sync',
+                '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+                '--autoplay-policy=no-user-gesture-required'];
+  if (wavFile) args.push(`--use-file-for-fake-audio-capture=${wavFile}%noloop`);
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
+}
+
+// A page that fails the test on console errors (unless allowed).
+export async function openPage(browser, errors, options = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, ...options });
+  const page = await context.newPage();
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  return page;
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+}
+
+export async function segmentsOf(server, id) {
+  return (await fetch(`${server.url}/api/transcriptions/${id}/segments/`)).json();
+}
+
+export async function createTranscription(server, title) {
+  const r = await fetch(`${server.url}/api/transcriptions/`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title }),
+  });
+  return r.json();
+}

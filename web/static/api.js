@@ -1,0 +1,64 @@
+// api.js - the REST API of the server this page came from.
+
+async function request(method, path, body) {
+  const options = { method, headers: {} };
+  if (body !== undefined) {
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const detail = data && data.detail;
+    const message = Array.isArray(detail)
+      ? detail.map((d) => d.msg).join('; ')
+      : detail || `HTTP ${response.status}`;
+    throw new Error(message);
+  }
+  return data;
+}
+
+export const api = {
+  list: () => request('GET', '/api/transcriptions/?summary=true'),
+  create: (title) => request('POST', '/api/transcriptions/', { title }),
+  get: (id) => request('GET', `/api/transcriptions/${id}/`),
+  rename: (id, title) => request('PATCH', `/api/transcriptions/${id}/`, { title }),
+  remove: (id) => request('DELETE', `/api/transcriptions/${id}/`),
+  segments: (id) => request('GET', `/api/transcriptions/${id}/segments/`),
+  correct: (id, segmentId, text) =>
+    request('PATCH', `/api/transcriptions/${id}/segments/${segmentId}/`, { text }),
+  speakers: (id) => request('GET', `/api/transcriptions/${id}/speakers/`),
+  nameSpeaker: (id, label, name) =>
+    request('PATCH', `/api/transcriptions/${id}/speakers/`, { [label]: name || null }),
+  exportUrl: (id, format) => `/api/transcriptions/${id}/export.${format}`,
+};
+
+export function socketUrl(path) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${path}`;
+}
+
+// "1:05" or "1:02:05"
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+// Builds an element: h('p', {class: 'x'}, 'text', child...)
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false)
+      el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}

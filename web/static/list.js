@@ -1,0 +1,82 @@
+// list.js - the home page: every transcript, newest first; create, rename,
+// delete.
+import { api, clock, h } from './api.js';
+
+export async function showList(root, navigate) {
+  const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  const title = h('input', { id: 'new-title', type: 'text', maxlength: '255',
+                             placeholder: 'Weekly sync', required: true });
+  const form = h('form', { class: 'create', onsubmit: create },
+    h('label', { for: 'new-title' }, 'New transcript'), title,
+    h('button', { type: 'submit' }, 'Create'));
+  const list = h('ul', { class: 'transcripts', 'aria-label': 'Transcripts' });
+  root.append(h('h1', {}, 'Transcripts'), form, status, list);
+
+  async function create(event) {
+    event.preventDefault();
+    const name = title.value.trim() || 'Untitled';
+    try {
+      const t = await api.create(name);
+      navigate(`/t/${t.id}`);
+    } catch (err) {
+      status.textContent = `Could not create it: ${err.message}`;
+    }
+  }
+
+  function row(t) {
+    const date = new Date(t.created_at);
+    const speakers = t.speaker_count === 1 ? '1 speaker'
+                   : t.speaker_count > 1 ? `${t.speaker_count} speakers` : '';
+    const name = h('a', { href: `/t/${t.id}`, class: 'title' }, t.title || 'Untitled');
+    const item = h('li', { class: 'item', 'data-id': t.id },
+      h('div', { class: 'main' }, name,
+        h('p', { class: 'preview' }, t.preview || 'Nothing recorded yet.')),
+      h('div', { class: 'meta' },
+        h('time', { datetime: t.created_at }, date.toLocaleString()),
+        h('span', {}, t.duration ? clock(t.duration) : ''),
+        h('span', {}, speakers)),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => rename(t, item),
+                      'aria-label': `Rename ${t.title}` }, 'Rename'),
+        h('button', { type: 'button', class: 'danger', onclick: () => remove(t, item),
+                      'aria-label': `Delete ${t.title}` }, 'Delete')));
+    return item;
+  }
+
+  function rename(t, item) {
+    const input = h('input', { type: 'text', value: t.title, maxlength: '255',
+                               'aria-label': 'New title' });
+    const editor = h('form', { class: 'rename', onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const updated = await api.rename(t.id, input.value.trim() || t.title);
+        item.replaceWith(row(Object.assign(t, { title: updated.title })));
+      } catch (err) {
+        status.textContent = `Could not rename it: ${err.message}`;
+      }
+    } }, input, h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'button', onclick: () => item.replaceWith(row(t)) }, 'Cancel'));
+    item.querySelector('.main').replaceWith(editor);
+    input.focus();
+    input.select();
+  }
+
+  async function remove(t, item) {
+    if (!confirm(`Delete "${t.title}" and everything said in it? This cannot be undone.`))
+      return;
+    try {
+      await api.remove(t.id);
+      item.remove();
+      status.textContent = `Deleted "${t.title}".`;
+    } catch (err) {
+      status.textContent = `Could not delete it: ${err.message}`;
+    }
+  }
+
+  const items = await api.list();
+  if (items.length === 0)
+    list.append(h('li', { class: 'empty' }, 'No transcripts yet. Create one to start recording.'));
+  for (const t of items) list.append(row(t));
+  title.focus();
+  return {};
+}

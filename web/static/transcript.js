@@ -1,0 +1,293 @@
+// transcript.js - one transcript: record, watch the words arrive, read it
+// as a conversation, name speakers, correct text, export.
+import { api, clock, h, socketUrl } from './api.js';
+import { Recorder, browserSupport, micErrorMessage } from './recorder.js';
+
+const STATES = {
+  idle: 'Ready to record',
+  connecting: 'Connecting…',
+  recording: 'Recording',
+  reconnecting: 'Reconnecting…',
+  disconnected: 'Connection lost',
+  saving: 'Saving the last words…',
+  saved: 'Saved',
+  failed: 'Stopped',
+  watching: 'Live: someone is recording',
+};
+
+export async function showTranscript(root, id, navigate) {
+  const [transcription, stored, names] = await Promise.all([
+    api.get(id), api.segments(id), api.speakers(id)]);
+  let segments = stored.map(fromStored);
+  let interim = null;      // {text, start, speaker} of the utterance in progress
+  let recorder = null;
+  let watcher = null;
+  let follow = true;
+  let tick = null;
+
+  // ---- layout ----
+  const heading = h('h1', {}, transcription.title);
+  const stateText = h('span', { class: 'state-text' }, STATES.idle);
+  const stateDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
+  const state = h('p', { class: 'state', role: 'status', 'aria-live': 'polite' },
+                  stateDot, stateText);
+  const elapsed = h('span', { class: 'elapsed', 'aria-label': 'Elapsed time' }, '0:00');
+  const meterBar = h('span', { class: 'bar' });
+  const meter = h('span', { class: 'meter', role: 'meter', 'aria-label': 'Input level',
+                            'aria-valuemin': '0', 'aria-valuemax': '100',
+                            'aria-valuenow': '0' }, meterBar);
+  const record = h('button', { type: 'button', class: 'record', onclick: toggle,
+                               'aria-pressed': 'false' }, 'Record');
+  const message = h('p', { class: 'message', role: 'alert' });
+  const exports = h('div', { class: 'exports', role: 'group', 'aria-label': 'Export' },
+    'Export:',
+    ...['txt', 'srt', 'vtt', 'json'].map((f) =>
+      h('a', { href: api.exportUrl(id, f), download: '', class: 'button',
+               'data-format': f }, f.toUpperCase())));
+  const turns = h('div', { class: 'turns', 'aria-live': 'off' });
+  const empty = h('p', { class: 'muted empty' },
+                  'Nothing yet. Press Record and start speaking.');
+  const scroller = h('section', { class: 'transcript', 'aria-label': 'Transcript',
+                                  tabindex: '0' }, empty, turns);
+  const jump = h('button', { type: 'button', class: 'jump', hidden: true,
+                             onclick: () => { follow = true; scrollToEnd(); } },
+                 'Jump to live ↓');
+  root.append(
+    h('p', {}, h('a', { href: '/' }, '← All transcripts')),
+    heading,
+    h('div', { class: 'controls' }, record, state, elapsed, meter),
+    message, scroller, jump, exports);
+
+  const unsupported = browserSupport();
+  if (unsupported) {
+    record.disabled = true;
+    message.textContent = unsupported;
+  }
+
+  scroller.addEventListener('scroll', () => {
+    follow = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 40;
+    jump.hidden = follow;
+  });
+
+  // ---- the transcript as turns ----
+  function fromStored(s) {
+    return { id: s.id, text: s.text, speaker: s.speaker, start: s.start_time, end: s.end_time };
+  }
+
+  function speakerName(label) {
+    return label ? names[label] || label.replace('speaker_', 'Speaker ') : null;
+  }
+
+  // Consecutive segments of one known speaker form a turn; while speakers
+  // are unknown every utterance is its own turn.
+  function groupTurns(list) {
+    const out = [];
+    for (const s of list) {
+      const last = out[out.length - 1];
+      if (last && s.speaker && last.speaker === s.speaker && !last.interim) last.items.push(s);
+      else out.push({ speaker: s.speaker, start: s.start, items: [s], interim: s.interim });
+    }
+    return out;
+  }
+
+  function render() {
+    const list = [...segments].sort((a, b) => a.start - b.start);
+    if (interim && interim.text) list.push({ ...interim, interim: true });
+    empty.hidden = list.length > 0;
+    turns.replaceChildren(...groupTurns(list).map(renderTurn));
+    if (follow) scrollToEnd();
+  }
+
+  function renderTurn(turn) {
+    const name = speakerName(turn.speaker);
+    const who = turn.speaker
+      ? h('button', { type: 'button', class: 'speaker', title: 'Rename this speaker',
+                      onclick: () => renameSpeaker(turn.speaker) }, name)
+      : h('span', { class: 'speaker unknown' }, 'Speaker');
+    return h('article', { class: 'turn' },
+      h('header', {}, who, h('time', { class: 'at' }, clock(turn.start))),
+      h('p', { class: 'words' }, ...turn.items.map(renderSegment)));
+  }
+
+  function renderSegment(s) {
+    if (s.interim)
+      return h('span', { class: 'interim', 'aria-label': 'Not final yet' }, s.text);
+    return h('span', { class: 'segment', tabindex: '0', 'data-id': s.id ?? '',
+                       title: 'Edit this text (Enter)',
+                       onclick: () => edit(s), onkeydown: (e) => {
+                         if (e.key === 'Enter') { e.preventDefault(); edit(s); }
+                       } }, s.text, ' ');
+  }
+
+  function scrollToEnd() {
+    scroller.scrollTop = scroller.scrollHeight;
+    jump.hidden = true;
+  }
+
+  function edit(s) {
+    if (!s.id) return;
+    const span = turns.querySelector(`.segment[data-id="${s.id}"]`);
+    const input = h('textarea', { class: 'edit', 'aria-label': 'Corrected text', rows: '2' });
+    input.value = s.text;
+    const save = async () => {
+      const text = input.value.trim();
+      if (!text || text === s.text) return render();
+      try {
+        const updated = await api.correct(id, s.id, text);
+        s.text = updated.text;
+        message.textContent = '';
+      } catch (err) {
+        message.textContent = `Could not save the correction: ${err.message}`;
+      }
+      render();
+    };
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); save(); }
+      if (e.key === 'Escape') render();
+    });
+    input.addEventListener('blur', save);
+    span.replaceWith(input);
+    input.focus();
+  }
+
+  async function renameSpeaker(label) {
+    const current = speakerName(label);
+    const name = prompt(`Name for ${current}:`, names[label] || '');
+    if (name === null) return;
+    try {
+      const updated = await api.nameSpeaker(id, label, name.trim());
+      for (const key of Object.keys(names)) delete names[key];
+      Object.assign(names, updated);
+      render();
+    } catch (err) {
+      message.textContent = `Could not rename the speaker: ${err.message}`;
+    }
+  }
+
+  // ---- live messages (own recording or watching) ----
+  function onMessage(msg) {
+    if (msg.type === 'resync') {
+      segments = msg.segments.map(fromStored);
+      interim = null;
+      render();
+    } else if (msg.type === 'transcript_segment') {
+      const p = msg.payload;
+      if (p.is_final) {
+        interim = null;
+        if (!segments.some((s) => p.id && s.id === p.id))
+          segments.push({ id: p.id, text: p.text, speaker: p.speaker, start: p.start, end: p.end });
+        if (!p.id) refreshIds();
+      } else {
+        interim = { text: p.text, speaker: p.speaker, start: p.start };
+      }
+      render();
+    } else if (msg.type === 'event' && msg.payload.type === 'utterance_end') {
+      interim = null;
+      render();
+    } else if (msg.type === 'error') {
+      message.textContent = msg.payload;
+    }
+  }
+
+  // Live finals carry no segment id; fetch them so that they can be edited.
+  let refreshing = null;
+  function refreshIds() {
+    clearTimeout(refreshing);
+    refreshing = setTimeout(async () => {
+      try {
+        const fresh = await api.segments(id);
+        if (fresh.length >= segments.length) {
+          segments = fresh.map(fromStored);
+          render();
+        }
+      } catch { /* the next final tries again */ }
+    }, 400);
+  }
+
+  function setState(name, detail) {
+    let text = STATES[name] || name;
+    if (name === 'disconnected' && detail) {
+      text = `Connection lost${detail.why ? ` (${detail.why})` : ''}; still recording, ` +
+             `${detail.buffered.toFixed(1)} s kept. Retrying in ${detail.seconds} s…`;
+    }
+    if (name === 'failed' && detail) text = `Stopped: ${detail}`;
+    stateText.textContent = text;
+    root.dataset.state = name;
+    const live = ['connecting', 'recording', 'reconnecting', 'disconnected', 'saving'].includes(name);
+    record.textContent = live ? 'Stop' : 'Record';
+    record.setAttribute('aria-pressed', String(live && name !== 'saving'));
+    record.disabled = name === 'saving' || Boolean(unsupported);
+    if (!live) {
+      clearInterval(tick);
+      meterBar.style.width = '0';
+      recorder = null;
+      if (name === 'saved' || name === 'failed') watch();
+    }
+  }
+
+  async function toggle() {
+    if (recorder) {
+      recorder.stop();
+      return;
+    }
+    message.textContent = '';
+    unwatch();
+    recorder = new Recorder(id, {
+      message: onMessage,
+      state: setState,
+      level: (rms) => {
+        const pct = Math.min(100, Math.round(Math.sqrt(rms) * 180));
+        meterBar.style.width = `${pct}%`;
+        meter.setAttribute('aria-valuenow', String(pct));
+      },
+    });
+    setState('connecting');
+    try {
+      await recorder.start();
+    } catch (err) {
+      recorder.cleanup();
+      setState('idle');
+      message.textContent = micErrorMessage(err);
+      return;
+    }
+    const started = recorder;
+    tick = setInterval(() => { elapsed.textContent = clock(started.elapsed()); }, 250);
+  }
+
+  // ---- watching someone else's recording ----
+  function watch() {
+    unwatch();
+    const ws = new WebSocket(socketUrl(`/ws/watch/${id}`));
+    watcher = ws;
+    let caughtUp = false;
+    ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === 'status') return;
+      if (msg.type === 'transcript_segment' && msg.payload.id !== undefined && !caughtUp)
+        return; // stored finals we already have from the API
+      caughtUp = true;
+      if (!recorder) {
+        if (msg.type === 'transcript_segment' || msg.type === 'event') {
+          stateText.textContent = STATES.watching;
+          root.dataset.state = 'watching';
+        }
+        onMessage(msg);
+      }
+    };
+  }
+
+  function unwatch() {
+    if (watcher) watcher.close();
+    watcher = null;
+  }
+
+  render();
+  watch();
+  return {
+    leave() {
+      unwatch();
+      if (recorder) recorder.stop();
+      clearInterval(tick);
+    },
+  };
+}
