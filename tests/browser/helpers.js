@@ -88,12 +88,15 @@ export function writeWav(name, parts) {
   return file;
 }
 
-// Headless chromium whose microphone plays wavFile once.
-export async function launch(wavFile) {
+// Headless chromium whose microphone plays wavFile once.  With
+// { askPermission: true } the browser asks before giving the microphone,
+// and the test's context decides.
+export async function launch(wavFile, { askPermission = false } = {}) {
   const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
                 '--disable-component-update', '--no-first-run', '--disable-sync',
-                '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+                '--use-fake-device-for-media-stream',
                 '--autoplay-policy=no-user-gesture-required'];
+  if (!askPermission) args.push('--use-fake-ui-for-media-stream');
   if (wavFile) args.push(`--use-file-for-fake-audio-capture=${wavFile}%noloop`);
   return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
 }

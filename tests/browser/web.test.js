@@ -205,3 +205,25 @@ test('API reference page renders from the OpenAPI document', async () => {
     assert.equal(await stopServer(server), 0);
   }
 });
+
+test('a refused microphone gets a message, not silence', async () => {
+  const server = await startServer();
+  const browser = await launch(null, { askPermission: true });
+  const errors = [];
+  try {
+    const t = await createTranscription(server, 'No microphone');
+    const page = await openPage(browser, errors);
+    await page.context().clearPermissions(); // the microphone is not granted
+    await page.goto(`${server.url}/t/${t.id}`);
+    await page.getByRole('button', { name: 'Record' }).click();
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: 'Microphone access was refused' }).waitFor({ timeout: 10000 });
+    assert.equal(await page.locator('.state-text').textContent(), 'Ready to record');
+    assert.equal(await page.getByRole('button', { name: 'Record' }).isEnabled(), true);
+    await screenshot(page, '6-microphone-refused');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
