@@ -7,9 +7,21 @@
 #ifndef VB_CLI_H
 #define VB_CLI_H
 
+#include <stdio.h>
+
+#include "../session/session.h"
+
 int cli_serve(int argc, char **argv);
 int cli_stream(int argc, char **argv);
 int cli_transcribe(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+
+/* Runs one session over data[0..len) or, when in is not NULL, over what
+ * can be read from in; passes every event but the last (DONE) to forward,
+ * on a worker thread; returns once all audio is decoded. */
+int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
+                  const unsigned char *data, size_t len, FILE *in,
+                  session_emit_fn forward, void *ctx);
 
 /*
  * If argv[*i] is `name` ("--port 8000" or "--port=8000"), stores the value,

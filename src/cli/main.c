@@ -22,6 +22,7 @@ static void usage(FILE *to)
           "  stream      send an audio file or stdin to a server, print the "
           "transcript\n"
           "  transcribe  transcribe an audio file here, without a server\n"
+          "  bench       measure the recogniser's speed (see bench/run.sh)\n"
           "\n"
           "`verbatim COMMAND --help` explains a command's options.\n", to);
 }
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         return cli_stream(argc - 1, argv + 1);
     if (strcmp(cmd, "transcribe") == 0)
         return cli_transcribe(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
         usage(stdout);

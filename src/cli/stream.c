@@ -22,8 +22,18 @@
 #include "../net/wsclient.h"
 #include "cli.h"
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 typedef struct {
     int json, tty, interim_shown, finals;
+    int timings;       /* --timings: one line per result, for benchmarks */
+    double started;    /* when the first audio was sent */
+    double sent_s;     /* seconds of audio sent so far */
     int failed;
     char error[512];
 } view;
@@ -45,6 +55,8 @@ static void usage(FILE *to)
           "                     describe raw PCM (ignored for WAV)\n"
           "  --no-punctuate     ask for the recogniser's raw words\n"
           "  --json             print every server message as received\n"
+          "  --timings          print \"T arrival sent final start end\" per\n"
+          "                     result (seconds; for benchmarks)\n"
           "  --timeout S        give up waiting for the last results after S\n"
           "                     seconds (default 120)\n"
           "\n"
@@ -52,12 +64,6 @@ static void usage(FILE *to)
           to);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void clear_interim(view *v)
 {
@@ -65,6 +71,15 @@ static void clear_interim(view *v)
         fputs("\r\033[K", stdout);
         v->interim_shown = 0;
     }
+}
+
+static void show_timing(view *v, const cJSON *payload)
+{
+    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
+    printf("T %.3f %.3f %d %.3f %.3f\n", now_s() - v->started, v->sent_s,
+           cJSON_IsTrue(fin),
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "start")),
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "end")));
 }
 
 static void show(view *v, const char *text)
@@ -78,7 +93,10 @@ static void show(view *v, const char *text)
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(msg, "payload");
     const char *name = cJSON_IsString(type) ? type->valuestring : "";
-    if (strcmp(name, "transcript_segment") == 0 && cJSON_IsObject(payload)) {
+    if (v->timings && strcmp(name, "transcript_segment") == 0 &&
+        cJSON_IsObject(payload)) {
+        show_timing(v, payload);
+    } else if (strcmp(name, "transcript_segment") == 0 && cJSON_IsObject(payload)) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(payload, "text");
         const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
         const cJSON *start = cJSON_GetObjectItemCaseSensitive(payload, "start");
@@ -204,6 +222,8 @@ int cli_stream(int argc, char **argv)
             realtime = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
             v.json = 1;
+        } else if (strcmp(argv[i], "--timings") == 0) {
+            v.timings = 1;
         } else if (strcmp(argv[i], "--no-punctuate") == 0) {
             punctuate = 0;
         } else if ((m = cli_flag_value(argc, argv, &i, "--url", &value))) {
@@ -290,6 +310,7 @@ int cli_stream(int argc, char **argv)
     unsigned char *buf = malloc(chunk + sizeof(first));
     int close_code = 0, closed = 0;
     double start = now_s(), sent_s = 0;
+    v.started = start;
     size_t have = first_len;
     if (buf != NULL)
         memcpy(buf, first, first_len);
@@ -303,6 +324,7 @@ int cli_stream(int argc, char **argv)
             break;
         }
         sent_s += (double)have / bps;
+        v.sent_s = sent_s;
         have = 0;
         int wait_ms = realtime ? (int)((start + sent_s - now_s()) * 1000) : 0;
         if (pump(ws, &v, wait_ms > 0 ? wait_ms : 0, &close_code) < 0)

@@ -3,7 +3,6 @@
  * with no server, through the same session code the server uses, and print
  * the final segments with their times.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +15,7 @@
 #include "cli.h"
 
 typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t done_cond;
-    int done, failed, json;
+    int failed, json;
 } printer;
 
 static void print_event(void *ctx, session_event *ev)
@@ -38,11 +35,6 @@ static void print_event(void *ctx, session_event *ev)
     } else if (ev->kind == SESSION_ERROR) {
         fprintf(stderr, "verbatim transcribe: %s\n", ev->text);
         p->failed = 1;
-    } else if (ev->kind == SESSION_DONE) {
-        pthread_mutex_lock(&p->lock);
-        p->done = 1;
-        pthread_cond_signal(&p->done_cond);
-        pthread_mutex_unlock(&p->lock);
     }
     session_event_free(ev);
 }
@@ -115,7 +107,6 @@ int cli_transcribe(int argc, char **argv)
     char err[512] = "";
     asr_engine *engine = NULL;
     pool_t *pool = NULL;
-    session_t *s = NULL;
     int rc = asr_pocketsphinx_create(&asr, &engine, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: %s\n", err);
@@ -123,34 +114,13 @@ int cli_transcribe(int argc, char **argv)
             fclose(in);
         return 1;
     }
-    pthread_mutex_init(&p.lock, NULL);
-    pthread_cond_init(&p.done_cond, NULL);
-    session_sink sink = {print_event, NULL, &p};
     rc = pool_start(1, &pool);
     if (rc == 0)
-        rc = session_create(&sp, engine, pool, &sink, &s);
-    if (rc == 0) {
-        unsigned char buf[32768];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-            /* Keep the queue short: wait while it is over a few seconds. */
-            while (session_queued_bytes(s) > (1u << 20))
-                nanosleep(&(struct timespec){0, 5000000}, NULL);
-            session_feed(s, buf, n);
-        }
-        session_close(s);
-        pthread_mutex_lock(&p.lock);
-        while (!p.done)
-            pthread_cond_wait(&p.done_cond, &p.lock);
-        pthread_mutex_unlock(&p.lock);
-        session_release(s);
-    }
+        rc = cli_run_local(engine, pool, &sp, NULL, 0, in, print_event, &p);
     pool_stop(pool);
     engine->ops->destroy(engine);
     if (in != stdin)
         fclose(in);
-    pthread_mutex_destroy(&p.lock);
-    pthread_cond_destroy(&p.done_cond);
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: cannot start: %d\n", rc);
         return 1;

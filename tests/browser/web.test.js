@@ -28,6 +28,9 @@ test('record, see interim then final words, stop, reload', async () => {
     await page.waitForURL(/\/t\/\d+$/);
     await screenshot(page, '1-empty-transcript');
     await page.getByRole('button', { name: 'Record' }).click();
+    // Someone else opens the same transcript: they watch it live.
+    const watcher = await openPage(browser, errors);
+    await watcher.goto(page.url());
     // Interim words appear first, in the provisional style...
     const interim = page.locator('.interim');
     await interim.first().waitFor({ timeout: 20000 });
@@ -35,6 +38,11 @@ test('record, see interim then final words, stop, reload', async () => {
     await screenshot(page, '1-interim');
     // ...then the final sentences, in order.
     await page.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 30000 });
+    await watcher.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 10000 });
+    assert.match(await watcher.locator('.state-text').textContent(), /Live/);
+    assert.equal(count(await watcher.locator('.turns').innerText(), 'window'), 1);
+    await screenshot(watcher, '1-watcher');
+    await watcher.close();
     const level = await page.getByRole('meter').getAttribute('aria-valuenow');
     assert.ok(Number(level) >= 0);
     await page.getByRole('button', { name: 'Stop' }).click();

@@ -24,6 +24,7 @@ export async function showTranscript(root, id, navigate) {
   let watcher = null;
   let follow = true;
   let tick = null;
+  let quiet = null;        // timer: the watched recording went quiet
 
   // ---- layout ----
   const heading = h('h1', {}, transcription.title);
@@ -259,20 +260,26 @@ export async function showTranscript(root, id, navigate) {
     unwatch();
     const ws = new WebSocket(socketUrl(`/ws/watch/${id}`));
     watcher = ws;
-    let caughtUp = false;
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
-      if (msg.type === 'status') return;
-      if (msg.type === 'transcript_segment' && msg.payload.id !== undefined && !caughtUp)
-        return; // stored finals we already have from the API
-      caughtUp = true;
-      if (!recorder) {
-        if (msg.type === 'transcript_segment' || msg.type === 'event') {
-          stateText.textContent = STATES.watching;
-          root.dataset.state = 'watching';
-        }
-        onMessage(msg);
+      if (msg.type === 'status' || recorder) return;
+      // Stored finals (with an id) fill in what the page may have missed
+      // while it loaded; everything else is someone recording right now.
+      const stored = msg.type === 'transcript_segment' && msg.payload.id !== undefined;
+      if (!stored && (msg.type === 'transcript_segment' || msg.type === 'event')) {
+        stateText.textContent = STATES.watching;
+        root.dataset.state = 'watching';
+        // Back to idle once the other recording has been quiet a while.
+        clearTimeout(quiet);
+        quiet = setTimeout(() => {
+          if (recorder) return;
+          stateText.textContent = STATES.idle;
+          root.dataset.state = 'idle';
+          interim = null;
+          render();
+        }, 15000);
       }
+      onMessage(msg);
     };
   }
 
@@ -285,6 +292,7 @@ export async function showTranscript(root, id, navigate) {
   watch();
   return {
     leave() {
+      clearTimeout(quiet);
       unwatch();
       if (recorder) recorder.stop();
       clearInterval(tick);

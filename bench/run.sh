@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Verbatim's benchmark: accuracy, speed, server overhead, concurrency,
+# latency, memory and start-up, on this machine, the same way every time.
+# Prints a table and writes the figures as JSON to bench/results/.
+# Loopback only; every load is bounded and stops by itself.
+#
+#   bench/run.sh                 everything (about 6 minutes on 2 cores)
+#   STREAMS="1 2 4" bench/run.sh a shorter concurrency sweep
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+make --no-print-directory build/verbatim >/dev/null
+bin=build/verbatim
+work=build/bench
+mkdir -p "$work" bench/results
+libri=/usr/share/pocketsphinx/test/data/librivox
+streams=${STREAMS:-"1 2 4 6 8 10 12"}
+endpoint=0.5
+port=$((20000 + RANDOM % 20000))
+url="http://127.0.0.1:$port"
+server=
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-4}f\", $1 }"; } # calc EXPR [DECIMALS]
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+tick=$(getconf CLK_TCK)
+
+start_server() {
+    rm -f "$work/db.sqlite"*
+    local t0; t0=$(now)
+    "$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn \
+        --max-sessions 200 2>>"$work/server.log" &
+    server=$!
+    until curl -sf "$url/api/health" -o /dev/null; do sleep 0.01; done
+    startup=$(calc "$(now) - $t0" 3)
+}
+stop_server() { kill "$server"; wait "$server" || true; server=; }
+
+# ---- data ----------------------------------------------------------------
+bench/flite_set.sh "$work/flite" >/dev/null
+sed 's/<s> //; s/ <\/s>//' "$libri/transcription" > "$work/libri.ref"
+libri_files=$(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
+flite_files=$(ls "$work"/flite/*.wav)
+audio_of() { # total seconds of 16-bit 16 kHz mono WAV files
+    local bytes=0; for f in "$@"; do bytes=$((bytes + $(stat -c %s "$f") - 44)); done
+    calc "$bytes / 32000" 3
+}
+libri_audio=$(audio_of $libri_files)
+flite_audio=$(audio_of $flite_files)
+
+# ---- engine alone --------------------------------------------------------
+# Over both sets (150 s of audio), so that the figure is steady.
+engine=$("$bin" bench engine $libri_files $flite_files)
+json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
+engine_rtf=$(json_field "$engine" rtf_cpu)
+
+# ---- accuracy and server overhead (full path, files at full speed) ------
+start_server
+wer_through_server() { # NAME REF FILES...
+    local name=$1 ref=$2; shift 2
+    : > "$work/$name.hyp"
+    for f in "$@"; do
+        local id; id=$(basename "$f" .wav)
+        local hyp; hyp=$("$bin" stream --url "ws://127.0.0.1:$port" --title "$id" \
+            --chunk-ms 100 --no-punctuate "$f" | sed 's/^\[[^]]*\] //' | tr '\n' ' ')
+        echo "${hyp}($id)" >> "$work/$name.hyp"
+    done
+    sctk sclite -r "$ref" trn -h "$work/$name.hyp" trn -i wsj -o sum stdout |
+        awk '/Sum\/Avg/ { print $(NF-2) }'
+}
+c0=$(cpu_ticks "$server")
+wer_libri=$(wer_through_server libri "$work/libri.ref" $libri_files)
+wer_flite=$(wer_through_server flite "$work/flite/ref.trn" $flite_files)
+c1=$(cpu_ticks "$server")
+server_rtf=$(calc "($c1 - $c0) / $tick / ($libri_audio + $flite_audio)")
+overhead=$(calc "($server_rtf - $engine_rtf) * 100 / $engine_rtf" 1)
+idle_rss=$(rss_kb "$server")
+stop_server
+
+# ---- concurrency: N streams at real-time pace ---------------------------
+# One 30 s recording: the LibriVox files with 1 s of silence between them.
+conc="$work/conversation.raw"
+if [ ! -f "$conc" ]; then
+    for f in $libri_files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$conc"
+fi
+conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
+sweep_json=""
+knee=0
+printf '\n%-8s %-12s %-12s %-12s %-14s %-12s %s\n' streams "interim p95" "interim max" \
+    "final p95" "final max" "first word" "RSS MiB"
+for n in $streams; do
+    start_server
+    pids=()
+    for i in $(seq "$n"); do
+        "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
+            --chunk-ms 100 --sample-rate 16000 "$conc" > "$work/timings.$i" &
+        pids+=($!)
+    done
+    peak=0
+    while kill -0 "${pids[0]}" 2>/dev/null; do
+        r=$(rss_kb "$server"); [ "$r" -gt "$peak" ] && peak=$r
+        sleep 0.5
+    done
+    wait "${pids[@]}" || true
+    pids=()
+    stop_server
+    # Lags: an interim is late by (arrival - end of its audio); a final by
+    # (arrival - (end of its last word + the endpoint silence)), except the
+    # last one, settled by CloseStream.  First word: arrival of an
+    # utterance's first interim after its start (includes 300 ms pre-roll).
+    read -r ip95 imax fp95 fmax first < <(cat "$work"/timings.* | awk -v ep="$endpoint" '
+        $1 == "T" && $4 == 0 { lag = $2 - $6; if (lag < 0) lag = 0; il[++ni] = lag
+                               if ($5 != laststart) { fw[++nf1] = $2 - $5; laststart = $5 } }
+        $1 == "T" && $4 == 1 && $6 + ep < $3 - 0.05 { lag = $2 - ($6 + ep); if (lag < 0) lag = 0; fl[++nf] = lag }
+        function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+        function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
+        END { sort(il, ni); sort(fl, nf); sort(fw, nf1)
+              printf "%.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5) }')
+    printf '%-8s %-12s %-12s %-12s %-14s %-12s %s\n' "$n" "$ip95 s" "$imax s" "$fp95 s" \
+        "$fmax s" "$first s" "$((peak / 1024))"
+    ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
+    [ "$ok" = 1 ] && knee=$n
+    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"peak_rss_mib\": $((peak / 1024)), \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
+    rm -f "$work"/timings.*
+done
+
+# ---- memory per stream ---------------------------------------------------
+mem=$(bash bench/stream_memory.sh 8 | tr '\n' ' ')
+silent_kib=$(sed -n 's/.*silent streams: *[0-9]* MiB *(\([0-9]*\) KiB per stream).*/\1/p' <<<"$mem")
+speaking_mib=$(sed -n 's/.*at once: *[0-9]* MiB *(\([0-9]*\) MiB per speaking stream).*/\1/p' <<<"$mem")
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+cores=$(nproc)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+result="bench/results/$stamp-$commit.json"
+cat > "$result" <<JSON
+{
+  "commit": "$commit", "date": "$stamp", "cores": $cores,
+  "accuracy": {"librivox_wer_pct": $wer_libri, "librivox_audio_s": $libri_audio,
+               "flite_wer_pct": $wer_flite, "flite_sentences": 52, "flite_audio_s": $flite_audio},
+  "speed": {"audio_s": $(calc "$libri_audio + $flite_audio" 3),
+            "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
+            "server_overhead_pct": $overhead},
+  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "knee_streams": $knee,
+                  "sweep": [$sweep_json]},
+  "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
+             "per_speaking_stream_mib": ${speaking_mib:-null}},
+  "startup_s": $startup
+}
+JSON
+cat <<TABLE
+
+Verbatim benchmark, commit $commit, $cores cores
+  accuracy   LibriVox (pocketsphinx-testdata, ${libri_audio} s)   WER $wer_libri %
+             flite set (52 sentences, 4 voices, ${flite_audio} s)  WER $wer_flite %
+  speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
+             full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
+  streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
+  memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
+  start-up   ${startup} s to the first answered request
+written to $result
+TABLE

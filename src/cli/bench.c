@@ -1,0 +1,139 @@
+/*
+ * bench.c - `verbatim bench engine FILE...`: the speed of the recogniser
+ * alone (voice activity detection and PocketSphinx, no network, no
+ * storage) on one worker thread, as a real-time factor: processor time
+ * divided by audio time.  bench/run.sh compares it with the full server
+ * path and measures the rest (accuracy, concurrency, latency, memory).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../asr/engine.h"
+#include "../audio/audio.h"
+#include "../util/log.h"
+#include "cli.h"
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Decodes a file to 16 kHz mono samples (not timed). */
+static int load(const char *path, pcm_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        return -1;
+    }
+    audio_format fmt = audio_format_default();
+    audio_input_t *in;
+    if (audio_input_create(&fmt, &in) != 0) {
+        fclose(f);
+        return -1;
+    }
+    unsigned char buf[65536];
+    size_t n;
+    char err[256] = "";
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        rc = audio_input_feed(in, buf, n, out, err, sizeof(err));
+    if (rc == 0)
+        rc = audio_input_finish(in, out, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "verbatim bench: %s: %s\n", path, err);
+    audio_input_destroy(in);
+    fclose(f);
+    return rc;
+}
+
+static void count_words(void *ctx, session_event *ev)
+{
+    if (ev->kind == SESSION_FINAL)
+        *(size_t *)ctx += ev->word_count;
+    session_event_free(ev);
+}
+
+static int bench_engine(int argc, char **argv)
+{
+    asr_params asr = asr_default_params();
+    int first = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *value;
+        int m = cli_flag_value(argc, argv, &i, "--model-dir", &value);
+        if (m < 0)
+            return 2;
+        if (m) {
+            asr.model_dir = value;
+            first = i + 1;
+        }
+    }
+    if (first >= argc) {
+        fputs("usage: verbatim bench engine [--model-dir DIR] FILE...\n", stderr);
+        return 2;
+    }
+    log_set_level(LOG_WARN);
+    char err[512];
+    asr_engine *engine;
+    if (asr_pocketsphinx_create(&asr, &engine, err, sizeof(err)) != 0) {
+        fprintf(stderr, "verbatim bench: %s\n", err);
+        return 1;
+    }
+    pool_t *pool;
+    if (pool_start(1, &pool) != 0) {
+        engine->ops->destroy(engine);
+        return 1;
+    }
+    double audio = 0, cpu = 0, wall = 0;
+    size_t words = 0;
+    int rc = 0;
+    for (int i = first; i < argc && rc == 0; i++) {
+        pcm_buf pcm = {0};
+        if (load(argv[i], &pcm) != 0) {
+            rc = 1;
+            break;
+        }
+        session_params sp = session_default_params();
+        double c0 = cpu_seconds(), w0 = wall_seconds();
+        rc = cli_run_local(engine, pool, &sp, (const unsigned char *)pcm.samples,
+                           pcm.len * sizeof(int16_t), NULL, count_words, &words);
+        cpu += cpu_seconds() - c0;
+        wall += wall_seconds() - w0;
+        audio += (double)pcm.len / AUDIO_ENGINE_RATE;
+        pcm_buf_free(&pcm);
+    }
+    pool_stop(pool);
+    engine->ops->destroy(engine);
+    if (rc != 0 || audio <= 0)
+        return 1;
+    printf("{\"files\": %d, \"audio_s\": %.3f, \"cpu_s\": %.3f, \"wall_s\": %.3f, "
+           "\"words\": %zu, \"rtf_cpu\": %.4f, \"rtf_wall\": %.4f}\n",
+           argc - first, audio, cpu, wall, words, cpu / audio, wall / audio);
+    return 0;
+}
+
+int cli_bench(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "engine") == 0)
+        return bench_engine(argc - 2, argv + 2);
+    fputs("usage: verbatim bench engine FILE...\n"
+          "\n"
+          "Prints the real-time factor of the recogniser alone on one thread\n"
+          "as JSON.  bench/run.sh runs the whole benchmark (accuracy, server\n"
+          "overhead, concurrency, latency, memory, start-up).\n",
+          argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+    return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+}
