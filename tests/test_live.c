@@ -532,6 +532,31 @@ static void test_session_limit(void **state)
     assert_int_equal(tu_server_stop(&small), 0);
 }
 
+/* A live socket that sends nothing is closed; KeepAlive keeps it open. */
+static void test_idle_timeout(void **state)
+{
+    tu_server quick;
+    const char *flags[] = {"--idle-timeout", "1", NULL};
+    tu_server_start(&quick, flags);
+    char *resp;
+    assert_int_equal(tu_http(&quick, "POST", "/api/transcriptions/",
+                             "{\"title\": \"idle\"}", &resp), 200);
+    free(resp);
+    wsclient *kept = tu_ws(&quick, "/ws/transcribe/1");
+    const char *keep = "{\"type\": \"KeepAlive\"}";
+    summary s;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(wsclient_send(kept, WS_TEXT, keep, strlen(keep)), 0);
+        assert_int_equal(collect(kept, 400, &s), 0); /* still open */
+    }
+    wsclient *idle = tu_ws(&quick, "/ws/transcribe/1");
+    assert_non_null(idle);
+    usleep(200000);
+    expect_error_close(idle, 1008, "KeepAlive");
+    wsclient_close(kept, 1000);
+    assert_int_equal(tu_server_stop(&quick), 0);
+}
+
 /* SIGTERM while a client is mid-sentence: the server stores what it heard
  * before it exits. */
 static void test_shutdown_keeps_audio(void **state)
@@ -624,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_session_limit),
         cmocka_unit_test(test_shutdown_keeps_audio),
+        cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_watch),
     };
     return cmocka_run_group_tests_name("live", tests, setup, teardown);

@@ -31,6 +31,9 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_MAX_SESSIONS\n"
             "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
+            "  --idle-timeout S    close a live socket that sent nothing (no audio,\n"
+            "                      no KeepAlive) for S seconds, with 1008; 0: never\n"
+            "                      (default %d)                  VERBATIM_IDLE_TIMEOUT\n"
             "  --cors-origins LIST comma-separated origins allowed to call the API\n"
             "                      from a browser, or * (default: this server and\n"
             "                      http://localhost:3000)      VERBATIM_CORS_ORIGINS\n"
@@ -42,7 +45,7 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_frame,
-            d->asr.model_dir);
+            d->idle_timeout, d->asr.model_dir);
 }
 
 struct setting {
@@ -64,9 +67,10 @@ int cli_serve(int argc, char **argv)
         {"--model-dir", "VERBATIM_MODEL_DIR", NULL},
         {"--log-level", "VERBATIM_LOG_LEVEL", NULL},
         {"--web-dir", "VERBATIM_WEB_DIR", NULL},
+        {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB };
+           WEB, IDLE };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -122,6 +126,11 @@ int cli_serve(int argc, char **argv)
                     64L * 1024 * 1024, &v) != 0)
             return 2;
         cfg.max_frame = (size_t)v;
+    }
+    if (settings[IDLE].value) {
+        if (cli_int("--idle-timeout", settings[IDLE].value, 0, 86400, &v) != 0)
+            return 2;
+        cfg.idle_timeout = (int)v;
     }
     if (settings[LOG].value) {
         int level = log_parse_level(settings[LOG].value);

@@ -41,6 +41,7 @@ server_config server_default_config(void)
         .workers = cores > 0 ? (int)cores : 1,
         .max_sessions = 64,
         .max_frame = 1024 * 1024,
+        .idle_timeout = 30,
         .cors_origins = NULL,
         .web_dir = NULL,
         .asr = asr_default_params(),
@@ -72,6 +73,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_TIMER:
     case LWS_CALLBACK_CLOSED:
         return ws_callback(srv, wsi, reason, pss, in, len);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {

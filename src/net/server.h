@@ -20,6 +20,8 @@ typedef struct server_config {
     int workers;             /* decoder threads */
     int max_sessions;        /* live transcription sockets at once */
     size_t max_frame;        /* bytes in one WebSocket message */
+    int idle_timeout;        /* seconds without a message before a live
+                                socket is closed; 0: never */
     const char *cors_origins;/* comma-separated; NULL for the defaults */
     const char *web_dir;     /* the browser app; NULL: web/ by the program */
     asr_params asr;

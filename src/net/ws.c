@@ -398,6 +398,25 @@ static void conn_unlink(server *srv, ws_conn *c)
     }
 }
 
+/* (Re)starts the countdown that closes a live socket nobody uses. */
+static void arm_idle_timer(server *srv, struct lws *wsi)
+{
+    if (srv->cfg.idle_timeout > 0)
+        lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg.idle_timeout * LWS_US_PER_SEC);
+}
+
+static void on_idle(server *srv, ws_conn *c)
+{
+    if (c->session == NULL || c->stream_closed)
+        return;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "no audio or KeepAlive for %d s; send "
+             "{\"type\": \"KeepAlive\"} to keep a quiet stream open",
+             srv->cfg.idle_timeout);
+    log_info(c->tag, "idle: closing");
+    conn_error(c, 1008, msg);
+}
+
 static int on_established(server *srv, struct lws *wsi, net_pss *pss)
 {
     ws_conn *c = calloc(1, sizeof(*c));
@@ -461,6 +480,7 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     }
     atomic_fetch_add(&srv->sessions, 1);
     atomic_fetch_add(&c->refs, 2); /* the session's and open_job's */
+    arm_idle_timer(srv, wsi);
     if (runner_submit(srv->runner, open_on_runner, c) != 0) {
         conn_unref(c);
         conn_error(c, 1011, "the server is shutting down");
@@ -493,6 +513,7 @@ static void on_text(ws_conn *c)
             c->close_requested = 1;
             pthread_mutex_unlock(&c->lock);
             c->stream_closed = 1;
+            lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
             stop_session(c);
         } else {
             conn_send(c, NULL, 1000, "stream closed");
@@ -510,6 +531,8 @@ static int on_receive(server *srv, struct lws *wsi, ws_conn *c, void *in,
     if (first)
         c->msg_bytes = 0;
     c->msg_bytes += len;
+    if (c->session != NULL && !c->stream_closed)
+        arm_idle_timer(srv, wsi);
     if (c->msg_bytes > srv->cfg.max_frame) {
         char reason[120];
         snprintf(reason, sizeof(reason), "message over the limit of %zu bytes",
@@ -634,6 +657,10 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
         return pss->conn ? on_receive(srv, wsi, pss->conn, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss->conn ? on_writeable(wsi, pss->conn) : 0;
+    case LWS_CALLBACK_TIMER:
+        if (pss->conn)
+            on_idle(srv, pss->conn);
+        return 0;
     case LWS_CALLBACK_CLOSED:
         if (pss->conn)
             on_closed(srv, pss->conn);

@@ -235,3 +235,42 @@ test('a refused microphone gets a message, not silence', async () => {
     assert.equal(await stopServer(server), 0);
   }
 });
+
+test('rename and delete from the list, with a confirmation, by keyboard', async () => {
+  const server = await startServer();
+  const browser = await launch(null);
+  const errors = [];
+  try {
+    await createTranscription(server, 'Old title');
+    await createTranscription(server, 'Keep me');
+    const page = await openPage(browser, errors);
+    await page.goto(server.url);
+    const row = page.locator('.item', { hasText: 'Old title' });
+    await row.getByRole('button', { name: 'Rename Old title' }).focus();
+    await page.keyboard.press('Enter');
+    const input = page.getByLabel('New title');
+    await input.fill('New title');
+    await input.press('Enter');
+    await page.locator('.item', { hasText: 'New title' }).waitFor();
+    const list = await (await fetch(`${server.url}/api/transcriptions/`)).json();
+    assert.deepEqual(list.map((t) => t.title), ['Keep me', 'New title']);
+
+    // Dismissing the confirmation keeps it; accepting deletes it.
+    page.once('dialog', (dialog) => dialog.dismiss());
+    await page.getByRole('button', { name: 'Delete New title' }).click();
+    assert.equal(await page.locator('.item', { hasText: 'New title' }).count(), 1);
+    page.once('dialog', (dialog) => {
+      assert.match(dialog.message(), /cannot be undone/);
+      dialog.accept();
+    });
+    await page.getByRole('button', { name: 'Delete New title' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted "New title"' }).waitFor();
+    const after = await (await fetch(`${server.url}/api/transcriptions/`)).json();
+    assert.deepEqual(after.map((t) => t.title), ['Keep me']);
+    await screenshot(page, '7-list-after-delete');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
