@@ -593,6 +593,42 @@ static void test_shutdown_keeps_audio(void **state)
     assert_int_equal(tu_server_stop(&again), 0);
 }
 
+/* Several people start speaking at once: the later ones wait for a
+ * decoder to be built (the workers never do), and nothing is lost. */
+static void test_concurrent_streams(void **state)
+{
+    enum { STREAMS = 4 };
+    size_t n;
+    double starts[3];
+    int16_t *pcm = three_sentences(&n, starts);
+    wsclient *ws[STREAMS];
+    for (int i = 0; i < STREAMS; i++)
+        ws[i] = open_new("together", NULL);
+    for (size_t pos = 0; pos < n; pos += 1600)
+        for (int i = 0; i < STREAMS; i++)
+            wsclient_send(ws[i], WS_BINARY, pcm + pos,
+                          (n - pos < 1600 ? n - pos : 1600) * sizeof(int16_t));
+    free(pcm);
+    for (int i = 0; i < STREAMS; i++)
+        close_stream(ws[i]);
+    for (int i = 0; i < STREAMS; i++) {
+        summary s;
+        assert_int_equal(collect(ws[i], 60000, &s), 1000);
+        wsclient_abort(ws[i]);
+        assert_int_equal(s.final_count, 3);
+        for (int k = 0; k < 3; k++) {
+            assert_true(contains_word(s.finals[k].text, key_words[k][1]));
+            assert_true(s.finals[k].start >= starts[k] - 0.05);
+            assert_true(s.finals[k].start <= starts[k] + 0.5);
+        }
+    }
+    char *body;
+    assert_int_equal(tu_http(&srv, "GET", "/api/health", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"decoders_waiting\":0"));
+    assert_non_null(strstr(body, "\"decoders_in_use\":0"));
+    free(body);
+}
+
 /* A watcher gets the stored finals, then the live session's messages. */
 static void test_watch(void **state)
 {
@@ -651,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_keeps_audio),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_concurrent_streams),
     };
     return cmocka_run_group_tests_name("live", tests, setup, teardown);
 }

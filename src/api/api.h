@@ -38,6 +38,7 @@ typedef struct api_response {
 /* What /api/health reports beside the store; filled on request. */
 typedef struct api_health {
     int sessions, max_sessions, workers, decoders, decoders_in_use;
+    int decoders_waiting;
     int store_queue;
 } api_health;
 

@@ -43,6 +43,7 @@ static const char *const schemas_json =
     "  \"workers\":{\"type\":\"integer\"},"
     "  \"decoders\":{\"type\":\"integer\"},"
     "  \"decoders_in_use\":{\"type\":\"integer\"},"
+    "  \"decoders_waiting\":{\"type\":\"integer\"},"
     "  \"store_queue\":{\"type\":\"integer\"}}},"
     "\"HTTPError\":{\"type\":\"object\",\"required\":[\"detail\"],"
     " \"properties\":{\"detail\":{\"type\":\"string\"}}},"

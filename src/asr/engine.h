@@ -13,6 +13,11 @@
  * keeps the stream's own adaptation state (cepstral mean) across loans,
  * so a connected but silent stream costs a few hundred bytes.
  *
+ * begin never blocks: when no decoder is free it answers VB_EAGAIN, and
+ * the engine calls the ready callback (on a thread of its own) once one
+ * has been given to the stream and its utterance has begun.  Meanwhile
+ * the stream must not be fed, ended or destroyed.
+ *
  * Threading: the engine's functions are thread-safe; one stream is used
  * by one thread at a time (any thread).  Errors are negative VB_E* codes.
  */
@@ -41,12 +46,22 @@ typedef struct asr_result {
 
 void asr_result_free(asr_result *result);
 
+/* A stream told VB_EAGAIN by begin now has its decoder. */
+typedef void (*asr_ready_fn)(void *ctx);
+
+typedef struct asr_stats {
+    int decoders;   /* built so far */
+    int in_use;     /* lent to streams */
+    int waiting;    /* streams waiting for one */
+} asr_stats;
+
 typedef struct asr_params {
     const char *model_dir; /* folder with en-us/, en-us.lm.bin, cmudict-en-us.dict */
     const char *hmm;       /* overrides model_dir/en-us */
     const char *lm;        /* overrides model_dir/en-us.lm.bin */
     const char *dict;      /* overrides model_dir/cmudict-en-us.dict */
     int max_decoders;      /* streams inside an utterance at once; 0: no cap */
+    int spare_decoders;    /* kept built and idle, ahead of demand */
 } asr_params;
 
 asr_params asr_default_params(void);
@@ -54,16 +69,15 @@ asr_params asr_default_params(void);
 struct asr_engine_ops {
     const char *name;
     int (*stream_create)(asr_engine *engine, asr_stream **out);
-    /* Starts an utterance.  VB_EBUSY when every decoder is lent out. */
-    int (*begin)(asr_stream *stream);
+    /* Starts an utterance: 0, or VB_EAGAIN (ready(ctx) comes later). */
+    int (*begin)(asr_stream *stream, asr_ready_fn ready, void *ctx);
     int (*feed)(asr_stream *stream, const int16_t *samples, size_t count);
     /* The current hypothesis, raw words; "" when there is none yet. */
     int (*partial)(asr_stream *stream, char *text, size_t len);
     /* Ends the utterance; out gets its words (free with asr_result_free). */
     int (*end)(asr_stream *stream, asr_result *out);
     void (*stream_destroy)(asr_stream *stream);
-    /* Decoders alive and lent out, for health and benchmarks. */
-    void (*stats)(asr_engine *engine, int *decoders, int *in_use);
+    void (*stats)(asr_engine *engine, asr_stats *out);
     void (*destroy)(asr_engine *engine);
 };
 
@@ -76,9 +90,9 @@ struct asr_stream {
     asr_engine *engine;
 };
 
-static inline int asr_begin(asr_stream *s)
+static inline int asr_begin(asr_stream *s, asr_ready_fn ready, void *ctx)
 {
-    return s->engine->ops->begin(s);
+    return s->engine->ops->begin(s, ready, ctx);
 }
 static inline int asr_feed(asr_stream *s, const int16_t *pcm, size_t n)
 {

@@ -6,8 +6,15 @@
  * cannot be shared by two utterances at once.  So decoders live in a pool:
  * a stream borrows one for the length of an utterance (begin .. end) and
  * gives it back.  Memory grows with the number of people speaking at the
- * same moment, not with the number connected.  Decoders are built on
- * demand (the first at start-up, to check the model) and kept.
+ * same moment, not with the number connected.
+ *
+ * Building a decoder takes about a quarter of a second, too long to make
+ * a worker thread wait.  The first is built at start-up (it checks the
+ * model); after that a factory thread builds them: ahead of demand, so
+ * that `spare_decoders` stay idle, and on demand for streams waiting in
+ * `waiters`.  A stream that finds no idle decoder waits there (begin says
+ * VB_EAGAIN) and is handed the next decoder that is built or given back,
+ * first come, first served; its ready callback then tells the session.
  *
  * What a decoder learns about a voice between utterances is its running
  * cepstral mean (channel and speaker normalisation).  A stream keeps its
@@ -15,8 +22,9 @@
  * at end, so a stream decodes as if it had its own decoder all along.  A
  * stream that has not spoken yet starts from the model's initial mean.
  *
- * Decoders are created one at a time (create_lock): PocketSphinx keeps
- * some process-wide state (its log file) that is set while loading.
+ * Decoders are built one at a time, by the factory (and the first by
+ * asr_pocketsphinx_create): PocketSphinx keeps some process-wide state
+ * (its log file) that is set while loading.
  */
 #include "engine.h"
 
@@ -26,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "../util/vb.h"
@@ -39,22 +48,31 @@ typedef struct {
     int valid;
 } cmn_state;
 
+typedef struct ps_stream ps_stream;
+
 typedef struct ps_engine {
     struct asr_engine base;
     char *hmm, *lm, *dict;
-    int max_decoders;
+    int max_decoders, spare;
     pthread_mutex_t lock;       /* guards the pool below */
-    pthread_mutex_t create_lock;
+    pthread_cond_t work;        /* the factory has something to do */
+    pthread_t factory;
+    int factory_started, stopping;
     ps_decoder_t **idle;
     int idle_count, total, in_use;
+    ps_stream *waiters_head, *waiters_tail;
+    int waiting;
     cmn_state initial_cmn;      /* the model's starting mean */
 } ps_engine;
 
-typedef struct ps_stream {
+struct ps_stream {
     struct asr_stream base;
     ps_decoder_t *decoder; /* borrowed between begin and end */
     cmn_state cmn;
-} ps_stream;
+    asr_ready_fn ready;    /* while waiting for a decoder */
+    void *ready_ctx;
+    ps_stream *next_waiter;
+};
 
 void asr_result_free(asr_result *result)
 {
@@ -71,6 +89,7 @@ asr_params asr_default_params(void)
         .lm = NULL,
         .dict = NULL,
         .max_decoders = 0,
+        .spare_decoders = 1,
     };
     return p;
 }
@@ -96,9 +115,9 @@ static void cmn_restore(ps_decoder_t *ps, const cmn_state *in)
     cmn->nframe = in->nframe;
 }
 
+/* Builds a decoder; slow (about 0.25 s).  Called without the lock. */
 static ps_decoder_t *decoder_create(ps_engine *e)
 {
-    pthread_mutex_lock(&e->create_lock);
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE,
                                    "-hmm", e->hmm, "-lm", e->lm,
                                    "-dict", e->dict, "-logfn", "/dev/null",
@@ -106,47 +125,84 @@ static ps_decoder_t *decoder_create(ps_engine *e)
                                    NULL);
     ps_decoder_t *ps = config ? ps_init(config) : NULL;
     cmd_ln_free_r(config); /* the decoder keeps its own reference */
-    pthread_mutex_unlock(&e->create_lock);
     return ps;
 }
 
-static int decoder_borrow(ps_engine *e, ps_decoder_t **out)
+/* Gives a decoder to a stream: its own cepstral mean, a new utterance. */
+static int attach(ps_stream *s, ps_decoder_t *ps)
 {
-    pthread_mutex_lock(&e->lock);
-    if (e->idle_count > 0) {
-        *out = e->idle[--e->idle_count];
-        e->in_use++;
-        pthread_mutex_unlock(&e->lock);
-        return 0;
-    }
-    if (e->max_decoders > 0 && e->total >= e->max_decoders) {
-        pthread_mutex_unlock(&e->lock);
-        return VB_EBUSY;
-    }
-    e->total++;
-    e->in_use++;
-    pthread_mutex_unlock(&e->lock);
+    s->decoder = ps;
+    cmn_restore(ps, &s->cmn);
+    return ps_start_utt(ps) < 0 ? VB_EINTERNAL : 0;
+}
 
-    ps_decoder_t *ps = decoder_create(e);
-    if (ps == NULL) {
-        pthread_mutex_lock(&e->lock);
-        e->total--;
+/*
+ * A decoder is free (built or given back): the first waiting stream gets
+ * it, else it goes idle.  Called with the lock held; returns with it held,
+ * but drops it to start the utterance and call the stream's callback.
+ */
+static void hand_over(ps_engine *e, ps_decoder_t *ps)
+{
+    ps_stream *w = e->waiters_head;
+    if (w == NULL) {
+        e->idle[e->idle_count++] = ps; /* room: max_decoders bounds total */
         e->in_use--;
-        pthread_mutex_unlock(&e->lock);
-        log_error("asr", "cannot create a PocketSphinx decoder");
-        return VB_EINTERNAL;
+        return;
     }
-    log_debug("asr", "decoder %d created", e->total);
-    *out = ps;
-    return 0;
+    e->waiters_head = w->next_waiter;
+    if (e->waiters_head == NULL)
+        e->waiters_tail = NULL;
+    pthread_mutex_unlock(&e->lock);
+    if (attach(w, ps) != 0)
+        log_error("asr", "a decoder could not start an utterance");
+    w->ready(w->ready_ctx);
+    pthread_mutex_lock(&e->lock);
+    /* Counted as waiting until its callback has run, so that a caller
+     * shutting down sees either a waiter or the work the callback queued. */
+    e->waiting--;
+}
+
+static int factory_has_work(const ps_engine *e)
+{
+    return e->total < e->max_decoders &&
+           (e->waiting > 0 || e->idle_count < e->spare);
+}
+
+static void *factory_main(void *arg)
+{
+    ps_engine *e = arg;
+    pthread_setname_np(pthread_self(), "vb-decoders");
+    pthread_mutex_lock(&e->lock);
+    while (!e->stopping) {
+        if (!factory_has_work(e)) {
+            pthread_cond_wait(&e->work, &e->lock);
+            continue;
+        }
+        e->total++;
+        e->in_use++; /* counted as lent until handed over */
+        pthread_mutex_unlock(&e->lock);
+        ps_decoder_t *ps = decoder_create(e);
+        pthread_mutex_lock(&e->lock);
+        if (ps == NULL) {
+            e->total--;
+            e->in_use--;
+            log_error("asr", "cannot build a PocketSphinx decoder; retrying");
+            pthread_mutex_unlock(&e->lock);
+            sleep(1);
+            pthread_mutex_lock(&e->lock);
+            continue;
+        }
+        log_debug("asr", "decoder %d built", e->total);
+        hand_over(e, ps);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
 }
 
 static void decoder_return(ps_engine *e, ps_decoder_t *ps)
 {
     pthread_mutex_lock(&e->lock);
-    /* idle has room for max_decoders, which bounds total. */
-    e->idle[e->idle_count++] = ps;
-    e->in_use--;
+    hand_over(e, ps);
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -162,22 +218,38 @@ static int ps_stream_create(asr_engine *engine, asr_stream **out)
     return 0;
 }
 
-static int ps_stream_begin(asr_stream *stream)
+static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
 {
     ps_stream *s = (ps_stream *)stream;
     ps_engine *e = (ps_engine *)stream->engine;
     if (s->decoder != NULL)
         return VB_EINVAL;
-    int rc = decoder_borrow(e, &s->decoder);
-    if (rc != 0)
+    pthread_mutex_lock(&e->lock);
+    if (e->idle_count > 0) {
+        ps_decoder_t *ps = e->idle[--e->idle_count];
+        e->in_use++;
+        if (factory_has_work(e))
+            pthread_cond_signal(&e->work); /* build the next spare */
+        pthread_mutex_unlock(&e->lock);
+        int rc = attach(s, ps);
+        if (rc != 0) {
+            decoder_return(e, ps);
+            s->decoder = NULL;
+        }
         return rc;
-    cmn_restore(s->decoder, &s->cmn);
-    if (ps_start_utt(s->decoder) < 0) {
-        decoder_return(e, s->decoder);
-        s->decoder = NULL;
-        return VB_EINTERNAL;
     }
-    return 0;
+    s->ready = ready;
+    s->ready_ctx = ctx;
+    s->next_waiter = NULL;
+    if (e->waiters_tail)
+        e->waiters_tail->next_waiter = s;
+    else
+        e->waiters_head = s;
+    e->waiters_tail = s;
+    e->waiting++;
+    pthread_cond_signal(&e->work);
+    pthread_mutex_unlock(&e->lock);
+    return VB_EAGAIN;
 }
 
 static int ps_stream_feed(asr_stream *stream, const int16_t *samples,
@@ -273,6 +345,19 @@ static int ps_stream_end(asr_stream *stream, asr_result *out)
 static void ps_stream_destroy(asr_stream *stream)
 {
     ps_stream *s = (ps_stream *)stream;
+    ps_engine *e = (ps_engine *)stream->engine;
+    pthread_mutex_lock(&e->lock); /* no longer waiting, if it was */
+    for (ps_stream **pp = &e->waiters_head, *prev = NULL; *pp;
+         prev = *pp, pp = &(*pp)->next_waiter) {
+        if (*pp == s) {
+            *pp = s->next_waiter;
+            if (e->waiters_tail == s)
+                e->waiters_tail = prev;
+            e->waiting--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
     if (s->decoder != NULL) {
         ps_end_utt(s->decoder);
         decoder_return((ps_engine *)stream->engine, s->decoder);
@@ -280,12 +365,13 @@ static void ps_stream_destroy(asr_stream *stream)
     free(s);
 }
 
-static void ps_engine_stats(asr_engine *engine, int *decoders, int *in_use)
+static void ps_engine_stats(asr_engine *engine, asr_stats *out)
 {
     ps_engine *e = (ps_engine *)engine;
     pthread_mutex_lock(&e->lock);
-    *decoders = e->total;
-    *in_use = e->in_use;
+    out->decoders = e->total;
+    out->in_use = e->in_use;
+    out->waiting = e->waiting;
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -294,6 +380,16 @@ static void ps_engine_destroy(asr_engine *engine)
     ps_engine *e = (ps_engine *)engine;
     if (e == NULL)
         return;
+    if (e->factory_started) {
+        pthread_mutex_lock(&e->lock);
+        e->stopping = 1;
+        pthread_cond_signal(&e->work);
+        pthread_mutex_unlock(&e->lock);
+        pthread_join(e->factory, NULL);
+    }
+    if (e->waiting != 0)
+        log_warn("asr", "%d streams still waiting for a decoder at shutdown",
+                 e->waiting);
     if (e->in_use != 0)
         log_warn("asr", "%d decoders still lent out at shutdown", e->in_use);
     for (int i = 0; i < e->idle_count; i++)
@@ -303,7 +399,7 @@ static void ps_engine_destroy(asr_engine *engine)
     free(e->lm);
     free(e->dict);
     pthread_mutex_destroy(&e->lock);
-    pthread_mutex_destroy(&e->create_lock);
+    pthread_cond_destroy(&e->work);
     free(e);
 }
 
@@ -352,8 +448,9 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     e->base.ops = &ps_ops;
     e->max_decoders = params->max_decoders > 0 && params->max_decoders < POOL_LIMIT
                           ? params->max_decoders : POOL_LIMIT;
+    e->spare = params->spare_decoders > 0 ? params->spare_decoders : 0;
     pthread_mutex_init(&e->lock, NULL);
-    pthread_mutex_init(&e->create_lock, NULL);
+    pthread_cond_init(&e->work, NULL);
     e->hmm = model_path(params->hmm, params->model_dir, "en-us");
     e->lm = model_path(params->lm, params->model_dir, "en-us.lm.bin");
     e->dict = model_path(params->dict, params->model_dir, "cmudict-en-us.dict");
@@ -373,16 +470,21 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     }
     /* Build the first decoder now: it proves the model loads and gives the
      * initial cepstral mean that new streams start from. */
-    ps_decoder_t *first;
-    rc = decoder_borrow(e, &first);
-    if (rc != 0) {
+    ps_decoder_t *first = decoder_create(e);
+    if (first == NULL) {
         vb_seterr(err, errlen, "PocketSphinx could not load the model "
                   "(%s, %s, %s)", e->hmm, e->lm, e->dict);
         ps_engine_destroy(&e->base);
-        return rc;
+        return VB_EINTERNAL;
     }
     cmn_save(first, &e->initial_cmn);
-    decoder_return(e, first);
+    e->idle[e->idle_count++] = first;
+    e->total = 1;
+    if (pthread_create(&e->factory, NULL, factory_main, e) != 0) {
+        ps_engine_destroy(&e->base);
+        return VB_EINTERNAL;
+    }
+    e->factory_started = 1;
     *out = &e->base;
     return 0;
 }

@@ -70,6 +70,7 @@ static void count_words(void *ctx, session_event *ev)
 static int bench_engine(int argc, char **argv)
 {
     asr_params asr = asr_default_params();
+    asr.spare_decoders = 0; /* one stream: no decoder built ahead */
     int first = 0;
     for (int i = 0; i < argc; i++) {
         const char *value;

@@ -56,6 +56,7 @@ static void usage(FILE *to)
 int cli_transcribe(int argc, char **argv)
 {
     asr_params asr = asr_default_params();
+    asr.spare_decoders = 0; /* one stream: no decoder built ahead */
     session_params sp = session_default_params();
     const char *path = NULL, *value;
     printer p = {.json = 0};

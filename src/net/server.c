@@ -108,7 +108,11 @@ static void health(void *ctx, api_health *out)
     out->sessions = atomic_load(&srv->sessions);
     out->max_sessions = srv->cfg.max_sessions;
     out->workers = pool_workers(srv->pool);
-    srv->engine->ops->stats(srv->engine, &out->decoders, &out->decoders_in_use);
+    asr_stats st;
+    srv->engine->ops->stats(srv->engine, &st);
+    out->decoders = st.decoders;
+    out->decoders_in_use = st.in_use;
+    out->decoders_waiting = st.waiting;
     out->store_queue = runner_pending(srv->runner);
 }
 
@@ -143,6 +147,18 @@ static void teardown(server *srv)
         pthread_mutex_unlock(&srv->lock);
         signal_context = NULL;
         lws_context_destroy(srv->lws);
+    }
+    /* Sessions waiting for a decoder are on no queue; wait until none is
+     * left waiting and the workers are idle at the same moment. */
+    for (;;) {
+        if (srv->pool)
+            pool_wait_idle(srv->pool);
+        asr_stats st = {0};
+        if (srv->engine)
+            srv->engine->ops->stats(srv->engine, &st);
+        if (st.waiting == 0 && (!srv->pool || pool_queued(srv->pool) == 0))
+            break;
+        usleep(10000);
     }
     pool_stop(srv->pool);
     runner_stop(srv->runner);

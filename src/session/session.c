@@ -51,6 +51,8 @@ struct session {
     struct item *head, *tail;
     size_t queued_bytes;
     int scheduled, closed, was_high;
+    int waiting;          /* for a decoder: input waits until it comes */
+    int parked;           /* waiting, and no slice is running */
     int refs;
 
     /* Worker side: touched only by the worker running the session. */
@@ -63,10 +65,14 @@ struct session {
     int16_t feed[FEED_SAMPLES];
     int feed_len;
     int64_t frames_done;      /* 10 ms frames through the detector */
+    int begin_pending;        /* 1: begin when the decoder comes; 2: and
+                                 announce speech_started */
     int in_utterance;
     int64_t utt_start_sample;
     int64_t utt_samples, since_interim;
-    int failed, done;
+    int failed;               /* an error was sent: take no more audio */
+    int broken;               /* the recogniser failed: decode nothing more */
+    int closing, done;
 };
 
 session_params session_default_params(void)
@@ -155,12 +161,13 @@ static int feed_frame(session_t *s, const int16_t *frame, int count)
     return 0;
 }
 
-/* Starts an utterance whose audio begins `preroll` frames back. */
-static int begin_utterance(session_t *s, int announce)
+static void decoder_ready(void *arg);
+static void run_slice(void *arg);
+
+/* The decoder has begun the utterance: hand it the pre-roll. */
+static int utterance_begun(session_t *s, int announce)
 {
-    int rc = asr_begin(s->stream);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     s->in_utterance = 1;
     s->utt_samples = 0;
     s->since_interim = 0;
@@ -175,6 +182,28 @@ static int begin_utterance(session_t *s, int announce)
         rc = feed_frame(s, s->preroll[(first + i) % PREROLL_FRAMES], VAD_FRAME);
     s->preroll_count = 0;
     return rc;
+}
+
+/*
+ * Starts an utterance whose audio begins `preroll_count` frames back.
+ * When no decoder is free the session stops taking input (VB_EAGAIN)
+ * until decoder_ready() says one has come; nothing is lost meanwhile, the
+ * audio waits in the queue.
+ */
+static int begin_utterance(session_t *s, int announce)
+{
+    pthread_mutex_lock(&s->lock);
+    s->waiting = 1; /* before begin: ready may come at once, on any thread */
+    pthread_mutex_unlock(&s->lock);
+    int rc = asr_begin(s->stream, decoder_ready, s);
+    if (rc == VB_EAGAIN) {
+        s->begin_pending = announce ? 2 : 1;
+        return rc;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->waiting = 0;
+    pthread_mutex_unlock(&s->lock);
+    return rc != 0 ? rc : utterance_begun(s, announce);
 }
 
 static int send_interim(session_t *s)
@@ -285,6 +314,9 @@ static int process_frame(session_t *s, const int16_t *frame)
     return rc;
 }
 
+/* Runs whole frames through the detector and the recogniser.  Returns
+ * VB_EAGAIN when it stopped to wait for a decoder (the rest stays in
+ * s->pcm). */
 static int process_pcm(session_t *s)
 {
     size_t pos = 0;
@@ -302,26 +334,30 @@ static int process_pcm(session_t *s)
 
 static void fail(session_t *s, int rc, const char *what)
 {
+    s->broken = 1;
     char msg[256];
     snprintf(msg, sizeof(msg), "%s: %s", what, vb_strerror(rc));
     log_error(s->tag, "%s", msg);
     emit_error(s, 1011, msg);
 }
 
-static void handle_audio(session_t *s, const uint8_t *data, size_t len)
+/* Returns VB_EAGAIN when it stopped to wait for a decoder, else 0. */
+static int handle_audio(session_t *s, const uint8_t *data, size_t len)
 {
     char err[256] = "";
     int rc = audio_input_feed(s->input, data, len, &s->pcm, err, sizeof(err));
     if (rc == VB_EUNSUPPORTED || rc == VB_EINVAL) {
         log_warn(s->tag, "audio rejected: %s", err);
-        process_pcm(s); /* what was decodable before the problem counts */
         emit_error(s, 1003, err);
-        return;
+        /* What was decodable before the problem still counts: it is
+         * decoded when the input closes. */
+        return 0;
     }
     if (rc == 0)
         rc = process_pcm(s);
-    if (rc != 0)
+    if (rc != 0 && rc != VB_EAGAIN)
         fail(s, rc, "decoding failed");
+    return rc == VB_EAGAIN ? rc : 0;
 }
 
 static void handle_finalize(session_t *s)
@@ -335,17 +371,24 @@ static void handle_finalize(session_t *s)
 }
 
 /* The end of the input: flush the resampler, decode the last partial
- * frame, settle the open utterance, then announce the end. */
-static void handle_close(session_t *s)
+ * frame, settle the open utterance, then announce the end.  Returns
+ * VB_EAGAIN when it has to wait for a decoder first (it runs again). */
+static int handle_close(session_t *s)
 {
-    if (!s->failed) {
+    if (!s->closing) { /* once, even when it runs again after a wait */
+        s->closing = 1;
         char err[256] = "";
         int rc = audio_input_finish(s->input, &s->pcm, err, sizeof(err));
         if (rc == VB_EINVAL || rc == VB_EUNSUPPORTED) {
             log_warn(s->tag, "audio rejected at end: %s", err);
-            emit_error(s, 1003, err);
+            if (!s->failed)
+                emit_error(s, 1003, err);
         }
-        rc = process_pcm(s);
+    }
+    if (!s->broken) {
+        int rc = process_pcm(s);
+        if (rc == VB_EAGAIN)
+            return rc;
         if (rc == 0 && s->in_utterance && s->pcm.len > 0)
             rc = feed_frame(s, s->pcm.samples, (int)s->pcm.len);
         s->pcm.len = 0;
@@ -362,6 +405,7 @@ static void handle_close(session_t *s)
     }
     s->done = 1;
     emit(s, SESSION_DONE, NULL, 0, 0);
+    return 0;
 }
 
 static void session_free(session_t *s)
@@ -393,22 +437,71 @@ static int unref_locked(session_t *s)
     return 1;
 }
 
-static void run_slice(void *arg)
+/* A decoder came for the utterance that was waiting for one (this runs
+ * on the engine's thread): put the session back on the pool. */
+static void decoder_ready(void *arg)
 {
     session_t *s = arg;
     pthread_mutex_lock(&s->lock);
-    struct item *batch = s->head, *last = NULL;
+    s->waiting = 0;
+    int submit = s->parked; /* else run_slice is still on it, and sees */
+    s->parked = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (submit)
+        pool_submit(s->pool, run_slice, s); /* the parked slice's reference */
+}
+
+/* Carries on after a wait for a decoder: the utterance has begun. */
+static int resume(session_t *s)
+{
+    if (!s->begin_pending)
+        return 0;
+    int announce = s->begin_pending == 2;
+    s->begin_pending = 0;
+    int rc = utterance_begun(s, announce);
+    if (rc == 0 && !s->broken)
+        rc = process_pcm(s);
+    if (rc != 0 && rc != VB_EAGAIN)
+        fail(s, rc, "decoding failed");
+    return rc == VB_EAGAIN ? rc : 0;
+}
+
+/* 0 when the item is done with; VB_EAGAIN when the session waits for a
+ * decoder (audio items are then consumed already, others run again). */
+static int handle_item(session_t *s, struct item *it)
+{
+    if (s->done)
+        return 0;
+    if (it->kind == ITEM_CLOSE)
+        return handle_close(s);
+    if (s->failed)
+        return 0;
+    if (it->kind == ITEM_AUDIO)
+        return handle_audio(s, it->data, it->len);
+    handle_finalize(s);
+    return 0;
+}
+
+static void run_slice(void *arg)
+{
+    session_t *s = arg;
+    int paused = resume(s) == VB_EAGAIN;
+    struct item *batch = NULL, *last = NULL;
     size_t taken = 0;
-    for (struct item *it = s->head; it && taken < SLICE_BYTES; it = it->next) {
-        last = it;
-        taken += it->len;
+    pthread_mutex_lock(&s->lock);
+    if (!paused) {
+        batch = s->head;
+        for (struct item *it = s->head; it && taken < SLICE_BYTES; it = it->next) {
+            last = it;
+            taken += it->len;
+        }
+        s->head = last ? last->next : NULL;
+        if (s->head == NULL)
+            s->tail = NULL;
+        if (last)
+            last->next = NULL;
+        s->queued_bytes -= taken;
     }
-    s->head = last ? last->next : NULL;
-    if (s->head == NULL)
-        s->tail = NULL;
-    if (last)
-        last->next = NULL;
-    s->queued_bytes -= taken;
     int wake = s->was_high && s->queued_bytes < s->params.queue_low;
     if (wake)
         s->was_high = 0;
@@ -416,21 +509,36 @@ static void run_slice(void *arg)
 
     if (wake && s->sink.wake)
         s->sink.wake(s->sink.ctx);
-    for (struct item *it = batch, *next; it; it = next) {
-        next = it->next;
-        if (!s->done) {
-            if (it->kind == ITEM_CLOSE)
-                handle_close(s);
-            else if (!s->failed && it->kind == ITEM_AUDIO)
-                handle_audio(s, it->data, it->len);
-            else if (!s->failed && it->kind == ITEM_FINALIZE)
-                handle_finalize(s);
-        }
+    struct item *it = batch;
+    while (it != NULL && !paused) {
+        struct item *next = it->next;
+        paused = handle_item(s, it) == VB_EAGAIN;
+        if (paused && it->kind != ITEM_AUDIO)
+            break; /* it runs again once the decoder has come */
+        taken -= it->len;
         free(it);
+        it = next;
     }
 
     pthread_mutex_lock(&s->lock);
-    if (s->head != NULL) {
+    if (it != NULL) { /* what was not handled goes back to the front */
+        struct item *end = it;
+        while (end->next)
+            end = end->next;
+        end->next = s->head;
+        s->head = it;
+        if (s->tail == NULL)
+            s->tail = end;
+        s->queued_bytes += taken;
+    }
+    if (s->waiting) {
+        /* Parked until decoder_ready(); it stays scheduled (so enqueue
+         * does not run it) and keeps its reference. */
+        s->parked = 1;
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    if (s->head != NULL || s->begin_pending) {
         pthread_mutex_unlock(&s->lock);
         pool_submit(s->pool, run_slice, s); /* keeps the scheduled reference */
         return;

@@ -16,6 +16,7 @@ struct task {
 struct pool {
     pthread_mutex_t lock;
     pthread_cond_t work;  /* a task arrived, or stopping */
+    pthread_cond_t idle;  /* a task finished */
     struct task *head, *tail;
     int queued, running, stopping, count;
     pthread_t *threads;
@@ -45,6 +46,7 @@ static void *worker_main(void *arg)
         /* A stopping pool ends when nothing is queued or running; tell the
          * others, who may be waiting for exactly that. */
         pthread_cond_broadcast(&p->work);
+        pthread_cond_broadcast(&p->idle);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -62,6 +64,7 @@ int pool_start(int workers, pool_t **out)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->idle, NULL);
     for (; p->count < workers; p->count++) {
         if (pthread_create(&p->threads[p->count], NULL, worker_main, p) != 0) {
             pool_stop(p);
@@ -97,6 +100,14 @@ int pool_workers(const pool_t *p)
     return p->count;
 }
 
+void pool_wait_idle(pool_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->head != NULL || p->running > 0)
+        pthread_cond_wait(&p->idle, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int pool_queued(pool_t *p)
 {
     pthread_mutex_lock(&p->lock);
@@ -117,6 +128,7 @@ void pool_stop(pool_t *p)
         pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->idle);
     free(p->threads);
     free(p);
 }

@@ -20,6 +20,8 @@ int pool_start(int workers, pool_t **out);
 /* 0, or VB_ENOMEM. */
 int pool_submit(pool_t *pool, pool_fn fn, void *arg);
 int pool_workers(const pool_t *pool);
+/* Waits until no task is queued or running (more may come later). */
+void pool_wait_idle(pool_t *pool);
 /* Tasks waiting for a worker (not counting those running). */
 int pool_queued(pool_t *pool);
 void pool_stop(pool_t *pool);

@@ -16,6 +16,7 @@ const char *vb_strerror(int code)
     case VB_EBUSY: return "busy";
     case VB_ETOOBIG: return "too large";
     case VB_EINTERNAL: return "internal error";
+    case VB_EAGAIN: return "not yet";
     default: return "unknown error";
     }
 }

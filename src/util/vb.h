@@ -19,7 +19,8 @@ enum {
     VB_EUNSUPPORTED = -5, /* well-formed input we do not handle */
     VB_EBUSY = -6,        /* a limit was reached; try again later */
     VB_ETOOBIG = -7,      /* input over a size limit */
-    VB_EINTERNAL = -8     /* a bug or an engine failure */
+    VB_EINTERNAL = -8,    /* a bug or an engine failure */
+    VB_EAGAIN = -9        /* not now; a callback will say when */
 };
 
 const char *vb_strerror(int code);
