@@ -629,6 +629,50 @@ static void test_concurrent_streams(void **state)
     free(body);
 }
 
+static int health_number(const tu_server *server, const char *key)
+{
+    char *body;
+    assert_int_equal(tu_http(server, "GET", "/api/health", NULL, &body), 200);
+    cJSON *json = cJSON_Parse(body);
+    free(body);
+    int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(json, key));
+    cJSON_Delete(json);
+    return v;
+}
+
+/* --spare-decoders keeps a recogniser built ahead of the next speaker. */
+static void test_spare_decoders(void **state)
+{
+    tu_server spare;
+    const char *flags[] = {"--spare-decoders", "1", NULL};
+    tu_server_start(&spare, flags);
+    assert_int_equal(health_number(&spare, "decoders"), 1);
+    char *resp;
+    assert_int_equal(tu_http(&spare, "POST", "/api/transcriptions/",
+                             "{\"title\": \"spare\"}", &resp), 200);
+    free(resp);
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    wsclient *ws = tu_ws(&spare, "/ws/transcribe/1");
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    close_stream(ws);
+    summary s;
+    assert_int_equal(collect(ws, 30000, &s), 1000);
+    wsclient_abort(ws);
+    assert_int_equal(s.final_count, 1);
+    int decoders = 0;
+    for (int i = 0; i < 100 && decoders < 2; i++) {
+        decoders = health_number(&spare, "decoders");
+        usleep(50000);
+    }
+    assert_int_equal(decoders, 2); /* the one used, and one more ahead */
+    assert_int_equal(health_number(&spare, "decoders_in_use"), 0);
+    assert_int_equal(tu_server_stop(&spare), 0);
+    /* Without spares, one speaker needs one decoder. */
+    assert_int_equal(health_number(&srv, "decoders_waiting"), 0);
+}
+
 /* A watcher gets the stored finals, then the live session's messages. */
 static void test_watch(void **state)
 {
@@ -688,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_concurrent_streams),
+        cmocka_unit_test(test_spare_decoders),
     };
     return cmocka_run_group_tests_name("live", tests, setup, teardown);
 }

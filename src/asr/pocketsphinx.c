@@ -59,7 +59,7 @@ typedef struct ps_engine {
     pthread_t factory;
     int factory_started, stopping;
     ps_decoder_t **idle;
-    int idle_count, total, in_use;
+    int idle_count, total, in_use, building;
     ps_stream *waiters_head, *waiters_tail;
     int waiting;
     cmn_state initial_cmn;      /* the model's starting mean */
@@ -89,7 +89,7 @@ asr_params asr_default_params(void)
         .lm = NULL,
         .dict = NULL,
         .max_decoders = 0,
-        .spare_decoders = 1,
+        .spare_decoders = 0,
     };
     return p;
 }
@@ -178,11 +178,13 @@ static void *factory_main(void *arg)
             pthread_cond_wait(&e->work, &e->lock);
             continue;
         }
-        e->total++;
-        e->in_use++; /* counted as lent until handed over */
+        e->total++; /* counts against the cap while it is being built */
+        e->building++;
         pthread_mutex_unlock(&e->lock);
         ps_decoder_t *ps = decoder_create(e);
         pthread_mutex_lock(&e->lock);
+        e->building--;
+        e->in_use++; /* counted as lent until handed over */
         if (ps == NULL) {
             e->total--;
             e->in_use--;
@@ -369,7 +371,7 @@ static void ps_engine_stats(asr_engine *engine, asr_stats *out)
 {
     ps_engine *e = (ps_engine *)engine;
     pthread_mutex_lock(&e->lock);
-    out->decoders = e->total;
+    out->decoders = e->total - e->building;
     out->in_use = e->in_use;
     out->waiting = e->waiting;
     pthread_mutex_unlock(&e->lock);

@@ -39,13 +39,17 @@ static void usage(FILE *to, const server_config *d)
             "                      http://localhost:3000)      VERBATIM_CORS_ORIGINS\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
             "                      %s)  VERBATIM_MODEL_DIR\n"
+            "  --spare-decoders N  recognisers kept built ahead of demand, so that\n"
+            "                      a new speaker never waits the ~0.25 s it takes\n"
+            "                      to build one; each costs ~90 MB (default %d)\n"
+            "                                                    VERBATIM_SPARE_DECODERS\n"
             "  --web-dir DIR       the browser app's files (default: web/ beside\n"
             "                      the program's folder)        VERBATIM_WEB_DIR\n"
             "  --log-level LEVEL   debug, info, warn or error (default info)\n"
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_frame,
-            d->idle_timeout, d->asr.model_dir);
+            d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders);
 }
 
 struct setting {
@@ -68,9 +72,10 @@ int cli_serve(int argc, char **argv)
         {"--log-level", "VERBATIM_LOG_LEVEL", NULL},
         {"--web-dir", "VERBATIM_WEB_DIR", NULL},
         {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
+        {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE };
+           WEB, IDLE, SPARE };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -131,6 +136,11 @@ int cli_serve(int argc, char **argv)
         if (cli_int("--idle-timeout", settings[IDLE].value, 0, 86400, &v) != 0)
             return 2;
         cfg.idle_timeout = (int)v;
+    }
+    if (settings[SPARE].value) {
+        if (cli_int("--spare-decoders", settings[SPARE].value, 0, 64, &v) != 0)
+            return 2;
+        cfg.asr.spare_decoders = (int)v;
     }
     if (settings[LOG].value) {
         int level = log_parse_level(settings[LOG].value);
