@@ -40,6 +40,7 @@ test('record, see interim then final words, stop, reload', async () => {
     await page.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 30000 });
     await watcher.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 10000 });
     assert.match(await watcher.locator('.state-text').textContent(), /Live/);
+    assert.equal(await watcher.getByRole('button', { name: 'Record' }).isDisabled(), true);
     assert.equal(count(await watcher.locator('.turns').innerText(), 'window'), 1);
     await screenshot(watcher, '1-watcher');
     await watcher.close();

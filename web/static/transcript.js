@@ -267,14 +267,19 @@ export async function showTranscript(root, id, navigate) {
       // while it loaded; everything else is someone recording right now.
       const stored = msg.type === 'transcript_segment' && msg.payload.id !== undefined;
       if (!stored && (msg.type === 'transcript_segment' || msg.type === 'event')) {
+        // Read-only while someone else records into this transcript.
         stateText.textContent = STATES.watching;
         root.dataset.state = 'watching';
+        record.disabled = true;
+        record.title = 'Someone is recording this transcript right now';
         // Back to idle once the other recording has been quiet a while.
         clearTimeout(quiet);
         quiet = setTimeout(() => {
           if (recorder) return;
           stateText.textContent = STATES.idle;
           root.dataset.state = 'idle';
+          record.disabled = Boolean(unsupported);
+          record.removeAttribute('title');
           interim = null;
           render();
         }, 15000);
