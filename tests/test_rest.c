@@ -279,13 +279,8 @@ static void test_cors(void **state)
 static long long transcription_with_speech(void)
 {
     long long id = tu_create(&srv, "Exported: notes #1");
-    size_t n;
-    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
-    int16_t *all = NULL;
-    size_t len = 0;
-    tu_append(&all, &len, NULL, 0, 300);
-    tu_append(&all, &len, pcm, n, 800);
-    free(pcm);
+    size_t len;
+    int16_t *all = tu_padded_speech("Please open the window.", 300, 800, &len);
     char path[64];
     snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
     wsclient *ws = tu_ws(&srv, path);

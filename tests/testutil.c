@@ -314,3 +314,18 @@ const char *tu_msg_type(const char *json, char *buf, size_t len)
     cJSON_Delete(msg);
     return buf;
 }
+
+int16_t *tu_padded_speech(const char *text, int lead_ms, int tail_ms,
+                          size_t *count)
+{
+    size_t n;
+    int16_t *pcm = tu_flite("slt", text, &n);
+    if (pcm == NULL)
+        return NULL;
+    int16_t *all = NULL;
+    *count = 0;
+    tu_append(&all, count, NULL, 0, lead_ms);
+    tu_append(&all, count, pcm, n, tail_ms);
+    free(pcm);
+    return all;
+}

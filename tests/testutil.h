@@ -59,6 +59,9 @@ void tu_ws_send_pcm(wsclient *ws, const int16_t *pcm, size_t count, int chunk_ms
 int16_t *tu_flite(const char *voice, const char *text, size_t *count);
 /* Reads a 16-bit PCM WAV file's samples (skipping its header). */
 int16_t *tu_read_wav(const char *path, size_t *count, int *rate, int *channels);
+/* flite speech with lead_ms of silence before and tail_ms after. */
+int16_t *tu_padded_speech(const char *text, int lead_ms, int tail_ms,
+                          size_t *count);
 /* Appends src and ms of silence to a growing buffer. */
 void tu_append(int16_t **buf, size_t *len, const int16_t *src, size_t n,
                int silence_ms);
