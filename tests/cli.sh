@@ -34,6 +34,9 @@ expect() {
 flite -voice slt -t "Please open the window." -o "$work/a.wav"
 expect 0 '^\[ +0\.[0-9]+ - +[12]\.[0-9]+\] Please open the window\.$' "$bin" transcribe "$work/a.wav"
 expect 0 '"text": "please open the window"' "$bin" transcribe --json --no-punctuate "$work/a.wav"
+expect 0 '\] Please open the window\.$' "$bin" transcribe --profile fast "$work/a.wav"
+expect 2 'profile must be' "$bin" transcribe --profile quick "$work/a.wav"
+expect 2 'profile must be' "$bin" serve --profile quick
 expect 1 'no such file' "$bin" transcribe "$work/missing.wav"
 expect 2 'usage' "$bin" transcribe
 expect 2 'unknown option' "$bin" transcribe --bogus "$work/a.wav"

@@ -61,10 +61,13 @@ typedef struct asr_params {
     const char *lm;        /* overrides model_dir/en-us.lm.bin */
     const char *dict;      /* overrides model_dir/cmudict-en-us.dict */
     int max_decoders;      /* streams inside an utterance at once; 0: no cap */
+    int fast;              /* the "fast" profile: one search pass only */
     int spare_decoders;    /* kept built and idle, ahead of demand */
 } asr_params;
 
 asr_params asr_default_params(void);
+/* "accurate" (the default) or "fast" into params; VB_EINVAL otherwise. */
+int asr_profile_parse(const char *name, asr_params *params);
 
 struct asr_engine_ops {
     const char *name;

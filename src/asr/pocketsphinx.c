@@ -53,7 +53,7 @@ typedef struct ps_stream ps_stream;
 typedef struct ps_engine {
     struct asr_engine base;
     char *hmm, *lm, *dict;
-    int max_decoders, spare;
+    int max_decoders, spare, fast;
     pthread_mutex_t lock;       /* guards the pool below */
     pthread_cond_t work;        /* the factory has something to do */
     pthread_t factory;
@@ -94,6 +94,17 @@ asr_params asr_default_params(void)
     return p;
 }
 
+int asr_profile_parse(const char *name, asr_params *params)
+{
+    if (strcmp(name, "accurate") == 0)
+        params->fast = 0;
+    else if (strcmp(name, "fast") == 0)
+        params->fast = 1;
+    else
+        return VB_EINVAL;
+    return 0;
+}
+
 static void cmn_save(ps_decoder_t *ps, cmn_state *out)
 {
     cmn_t *cmn = ps_get_feat(ps)->cmn_struct;
@@ -115,13 +126,28 @@ static void cmn_restore(ps_decoder_t *ps, const cmn_state *in)
     cmn->nframe = in->nframe;
 }
 
-/* Builds a decoder; slow (about 0.25 s).  Called without the lock. */
+/*
+ * Builds a decoder; slow (about 0.25 s).  Called without the lock.
+ *
+ * The accurate profile is PocketSphinx's default search: a lexicon-tree
+ * pass while the audio arrives, then at the end of each utterance a
+ * flat-lexicon pass and a best path through the word lattice.  Measured
+ * with callgrind on a 7 s utterance, those two end passes are a third of
+ * the decoding work, and all of it lands between the endpoint and the
+ * final result.  The fast profile skips the flat-lexicon pass: 27 % fewer
+ * instructions on that utterance, about 16 % less processor time on the
+ * benchmark's 148 s, WER 33.8 % instead of 36.6 % on LibriVox and 13.0 %
+ * instead of 9.4 % on the flite set.  Skipping the best path too saved
+ * 30 % of the time but cost 6 points on the flite set.
+ */
 static ps_decoder_t *decoder_create(ps_engine *e)
 {
+    const char *passes = e->fast ? "no" : "yes";
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE,
                                    "-hmm", e->hmm, "-lm", e->lm,
                                    "-dict", e->dict, "-logfn", "/dev/null",
                                    "-remove_silence", "no", "-cmn", "live",
+                                   "-fwdflat", passes,
                                    NULL);
     ps_decoder_t *ps = config ? ps_init(config) : NULL;
     cmd_ln_free_r(config); /* the decoder keeps its own reference */
@@ -451,6 +477,7 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     e->max_decoders = params->max_decoders > 0 && params->max_decoders < POOL_LIMIT
                           ? params->max_decoders : POOL_LIMIT;
     e->spare = params->spare_decoders > 0 ? params->spare_decoders : 0;
+    e->fast = params->fast;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->work, NULL);
     e->hmm = model_path(params->hmm, params->model_dir, "en-us");

@@ -72,18 +72,24 @@ static int bench_engine(int argc, char **argv)
     asr_params asr = asr_default_params();
     asr.spare_decoders = 0; /* one stream: no decoder built ahead */
     int first = 0;
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc && argv[i][0] == '-'; i++) {
         const char *value;
         int m = cli_flag_value(argc, argv, &i, "--model-dir", &value);
-        if (m < 0)
-            return 2;
-        if (m) {
+        if (m == 1)
             asr.model_dir = value;
-            first = i + 1;
+        else if (m == 0)
+            m = cli_flag_value(argc, argv, &i, "--profile", &value);
+        if (m == 1 && value != asr.model_dir && asr_profile_parse(value, &asr) != 0)
+            m = -1;
+        if (m <= 0) {
+            fprintf(stderr, "verbatim bench: unknown or bad option \"%s\"\n", argv[i]);
+            return 2;
         }
+        first = i + 1;
     }
     if (first >= argc) {
-        fputs("usage: verbatim bench engine [--model-dir DIR] FILE...\n", stderr);
+        fputs("usage: verbatim bench engine [--model-dir DIR] [--profile NAME] "
+              "FILE...\n", stderr);
         return 2;
     }
     log_set_level(LOG_WARN);

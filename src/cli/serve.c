@@ -39,6 +39,9 @@ static void usage(FILE *to, const server_config *d)
             "                      http://localhost:3000)      VERBATIM_CORS_ORIGINS\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
             "                      %s)  VERBATIM_MODEL_DIR\n"
+            "  --profile NAME      accurate (default): two search passes; fast: one,\n"
+            "                      less work and quicker finals, a few points of\n"
+            "                      word error rate worse        VERBATIM_PROFILE\n"
             "  --spare-decoders N  recognisers kept built ahead of demand, so that\n"
             "                      a new speaker never waits the ~0.25 s it takes\n"
             "                      to build one; each costs ~90 MB (default %d)\n"
@@ -73,9 +76,10 @@ int cli_serve(int argc, char **argv)
         {"--web-dir", "VERBATIM_WEB_DIR", NULL},
         {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
         {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
+        {"--profile", "VERBATIM_PROFILE", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE, SPARE };
+           WEB, IDLE, SPARE, PROFILE };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -141,6 +145,11 @@ int cli_serve(int argc, char **argv)
         if (cli_int("--spare-decoders", settings[SPARE].value, 0, 64, &v) != 0)
             return 2;
         cfg.asr.spare_decoders = (int)v;
+    }
+    if (settings[PROFILE].value &&
+        asr_profile_parse(settings[PROFILE].value, &cfg.asr) != 0) {
+        fprintf(stderr, "verbatim serve: --profile must be accurate or fast\n");
+        return 2;
     }
     if (settings[LOG].value) {
         int level = log_parse_level(settings[LOG].value);

@@ -50,7 +50,8 @@ static void usage(FILE *to)
           "  --no-punctuate    the recogniser's raw words\n"
           "  --sample-rate N   rate of raw PCM input (default 16000)\n"
           "  --channels N      channels of raw PCM input (default 1)\n"
-          "  --model-dir DIR   PocketSphinx model folder\n", to);
+          "  --model-dir DIR   PocketSphinx model folder\n"
+          "  --profile NAME    accurate (default) or fast\n", to);
 }
 
 int cli_transcribe(int argc, char **argv)
@@ -74,6 +75,12 @@ int cli_transcribe(int argc, char **argv)
             if (m < 0)
                 return 2;
             asr.model_dir = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--profile", &value))) {
+            if (m < 0 || asr_profile_parse(value, &asr) != 0) {
+                fprintf(stderr, "verbatim transcribe: --profile must be "
+                        "accurate or fast\n");
+                return 2;
+            }
         } else if ((m = cli_flag_value(argc, argv, &i, "--sample-rate", &value))) {
             if (m < 0 || cli_int("--sample-rate", value, AUDIO_MIN_RATE,
                                  AUDIO_MAX_RATE, &v) != 0)
