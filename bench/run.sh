@@ -6,6 +6,7 @@
 #
 #   bench/run.sh                 everything (about 6 minutes on 2 cores)
 #   STREAMS="1 2 4" bench/run.sh a shorter concurrency sweep
+#   PROFILE=fast bench/run.sh    the fast recogniser profile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -15,6 +16,7 @@ work=build/bench
 mkdir -p "$work" bench/results
 libri=/usr/share/pocketsphinx/test/data/librivox
 streams=${STREAMS:-"1 2 4 6 8 10 12"}
+profile=${PROFILE:-accurate}
 endpoint=0.5
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
@@ -37,7 +39,7 @@ start_server() {
     rm -f "$work/db.sqlite"*
     local t0; t0=$(now)
     "$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn \
-        --max-sessions 200 2>>"$work/server.log" &
+        --max-sessions 200 --profile "$profile" 2>>"$work/server.log" &
     server=$!
     until curl -sf "$url/api/health" -o /dev/null; do sleep 0.01; done
     startup=$(calc "$(now) - $t0" 3)
@@ -58,7 +60,7 @@ flite_audio=$(audio_of $flite_files)
 
 # ---- engine alone --------------------------------------------------------
 # Over both sets (150 s of audio), so that the figure is steady.
-engine=$("$bin" bench engine $libri_files $flite_files)
+engine=$("$bin" bench engine --profile "$profile" $libri_files $flite_files)
 json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
 engine_rtf=$(json_field "$engine" rtf_cpu)
 
@@ -143,7 +145,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 result="bench/results/$stamp-$commit.json"
 cat > "$result" <<JSON
 {
-  "commit": "$commit", "date": "$stamp", "cores": $cores,
+  "commit": "$commit", "date": "$stamp", "cores": $cores, "profile": "$profile",
   "accuracy": {"librivox_wer_pct": $wer_libri, "librivox_audio_s": $libri_audio,
                "flite_wer_pct": $wer_flite, "flite_sentences": 52, "flite_audio_s": $flite_audio},
   "speed": {"audio_s": $(calc "$libri_audio + $flite_audio" 3),
@@ -158,7 +160,7 @@ cat > "$result" <<JSON
 JSON
 cat <<TABLE
 
-Verbatim benchmark, commit $commit, $cores cores
+Verbatim benchmark, commit $commit, $cores cores, profile $profile
   accuracy   LibriVox (pocketsphinx-testdata, ${libri_audio} s)   WER $wer_libri %
              flite set (52 sentences, 4 voices, ${flite_audio} s)  WER $wer_flite %
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
