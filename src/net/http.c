@@ -307,6 +307,10 @@ static int append_body(http_req *req, const void *in, size_t len)
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                   net_pss *pss, void *in, size_t len)
 {
+    /* libwebsockets calls some reasons (closing, dropping the protocol
+     * after an upgrade) without per-connection storage. */
+    if (pss == NULL)
+        return reason == LWS_CALLBACK_HTTP ? -1 : 0;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return start_request(srv, wsi, pss, (const char *)in);

@@ -650,6 +650,8 @@ void ws_shutdown(server *srv)
 int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                 net_pss *pss, void *in, size_t len)
 {
+    if (pss == NULL)
+        return reason == LWS_CALLBACK_ESTABLISHED ? -1 : 0;
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
         return on_established(srv, wsi, pss);

@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-export const root = path.resolve(import.meta.dirname, '../..');
+// (import.meta.dirname needs Node 20.11; Debian 12 ships Node 18.)
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const outDir = path.join(root, 'build', 'test-output', 'browser');
 fs.mkdirSync(outDir, { recursive: true });
 
