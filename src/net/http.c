@@ -34,6 +34,8 @@ typedef struct http_req {
     int orphaned;
     int headers_sent;
     int static_file;
+    const char *fixed_body; /* not owned: a web file or a literal; else
+                               the body is res.body */
     size_t sent;
     api_response res;
     struct http_req *next_done;
@@ -107,15 +109,14 @@ int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
     return 0;
 }
 
-/* Sends a whole response now (small, made on the I/O thread). */
-static int respond_now(server *srv, struct lws *wsi, http_req *req,
-                       int status, const char *type, const char *body)
+/* Answers now with a body that outlives the request (not copied). */
+static int respond_now(struct lws *wsi, http_req *req, int status,
+                       const char *type, const char *body, size_t len)
 {
     req->res.status = status;
     req->res.content_type = type;
-    req->res.body = body ? strdup(body) : NULL;
-    req->res.body_len = body ? strlen(body) : 0;
-    (void)srv;
+    req->fixed_body = body;
+    req->res.body_len = len;
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -200,7 +201,8 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
         size_t left = req->res.body_len - req->sent;
         size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
         unsigned char buf[LWS_PRE + WRITE_CHUNK];
-        memcpy(buf + LWS_PRE, req->res.body + req->sent, n);
+        const char *body = req->fixed_body ? req->fixed_body : req->res.body;
+        memcpy(buf + LWS_PRE, body + req->sent, n);
         int last = n == left;
         if (lws_write(wsi, buf + LWS_PRE, n,
                       last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
@@ -246,25 +248,20 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
     lws_hdr_copy(wsi, req->origin, sizeof(req->origin), WSI_TOKEN_ORIGIN);
 
     if (strcmp(req->method, "OPTIONS") == 0)
-        return respond_now(srv, wsi, req, 204, "text/plain", NULL);
+        return respond_now(wsi, req, 204, "text/plain", NULL, 0);
     const web_file *file = NULL;
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
         file = web_lookup(srv->web, req->path);
-    if (file != NULL) {
+    if (file != NULL) { /* web files stay in memory until shutdown */
         req->static_file = 1;
-        req->res.status = 200;
-        req->res.content_type = file->content_type;
-        req->res.body = malloc(file->len ? file->len : 1);
-        if (req->res.body == NULL)
-            return -1;
-        memcpy(req->res.body, file->data, file->len);
-        req->res.body_len = file->len;
-        lws_callback_on_writable(wsi);
-        return 0;
+        return respond_now(wsi, req, 200, file->content_type,
+                           (const char *)file->data, file->len);
     }
-    if (!api_owns_path(req->path))
-        return respond_now(srv, wsi, req, 404, "application/json",
-                           "{\"detail\":\"Not Found\"}");
+    if (!api_owns_path(req->path)) {
+        static const char not_found[] = "{\"detail\":\"Not Found\"}";
+        return respond_now(wsi, req, 404, "application/json", not_found,
+                           sizeof(not_found) - 1);
+    }
     if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0 ||
         strcmp(req->method, "PUT") == 0) {
         char length[32] = "";

@@ -73,6 +73,8 @@ void ws_shutdown(server *srv);
 /* wsproto.c: the JSON texts of PROTOCOL section 1 (malloc'd). */
 /* time_offset < 0: not sent. */
 char *wsproto_status(const char *text, double time_offset);
+/* The words of a final as stored: the same array its message carries. */
+char *wsproto_words(const session_event *ev, double offset);
 /* A stored final, for watchers catching up (with the segment's "id"). */
 char *wsproto_stored_segment(const store_segment *seg);
 char *wsproto_error(const char *text);

@@ -140,22 +140,6 @@ typedef struct {
     session_event *ev;
 } event_job;
 
-static char *words_json(const session_event *ev, double offset)
-{
-    cJSON *words = cJSON_CreateArray();
-    for (size_t i = 0; i < ev->word_count; i++) {
-        cJSON *w = cJSON_CreateObject();
-        cJSON_AddStringToObject(w, "word", ev->words[i].word);
-        cJSON_AddNumberToObject(w, "start", ev->words[i].start + offset);
-        cJSON_AddNumberToObject(w, "end", ev->words[i].end + offset);
-        cJSON_AddNumberToObject(w, "confidence", ev->words[i].confidence);
-        cJSON_AddItemToArray(words, w);
-    }
-    char *text = cJSON_PrintUnformatted(words);
-    cJSON_Delete(words);
-    return text;
-}
-
 static void store_final(ws_conn *c, session_event *ev)
 {
     store_segment seg = {0};
@@ -165,7 +149,7 @@ static void store_final(ws_conn *c, session_event *ev)
     seg.start_time = ev->start + c->time_offset;
     seg.end_time = ev->end + c->time_offset;
     seg.is_final = 1;
-    seg.words_json = words_json(ev, c->time_offset);
+    seg.words_json = wsproto_words(ev, c->time_offset);
     int rc = store_segment_add(c->srv->store, &seg);
     free(seg.words_json);
     if (rc == 0) {

@@ -45,6 +45,23 @@ char *wsproto_event(const char *type)
 }
 
 
+/* [{"word", "start", "end", "confidence"}, ...] on the timeline. */
+static cJSON *words_array(const session_event *ev, double offset)
+{
+    cJSON *words = cJSON_CreateArray();
+    for (size_t i = 0; i < ev->word_count; i++) {
+        const asr_word *w = &ev->words[i];
+        cJSON *word = cJSON_CreateObject();
+        cJSON_AddStringToObject(word, "word", w->word);
+        cJSON_AddNumberToObject(word, "start", ms(w->start + offset));
+        cJSON_AddNumberToObject(word, "end", ms(w->end + offset));
+        cJSON_AddNumberToObject(word, "confidence",
+                                round(w->confidence * 1000.0) / 1000.0);
+        cJSON_AddItemToArray(words, word);
+    }
+    return words;
+}
+
 char *wsproto_segment(const session_event *ev, double offset,
                       const char *speaker)
 {
@@ -59,20 +76,17 @@ char *wsproto_segment(const session_event *ev, double offset,
         cJSON_AddNullToObject(p, "speaker");
     cJSON_AddNumberToObject(p, "start", ms(ev->start + offset));
     cJSON_AddNumberToObject(p, "end", ms(ev->end + offset));
-    if (final) {
-        cJSON *words = cJSON_AddArrayToObject(p, "words");
-        for (size_t i = 0; i < ev->word_count; i++) {
-            const asr_word *w = &ev->words[i];
-            cJSON *word = cJSON_CreateObject();
-            cJSON_AddStringToObject(word, "word", w->word);
-            cJSON_AddNumberToObject(word, "start", ms(w->start + offset));
-            cJSON_AddNumberToObject(word, "end", ms(w->end + offset));
-            cJSON_AddNumberToObject(word, "confidence",
-                                    round(w->confidence * 1000.0) / 1000.0);
-            cJSON_AddItemToArray(words, word);
-        }
-    }
+    if (final)
+        cJSON_AddItemToObject(p, "words", words_array(ev, offset));
     return print_message("transcript_segment", p);
+}
+
+char *wsproto_words(const session_event *ev, double offset)
+{
+    cJSON *words = words_array(ev, offset);
+    char *text = cJSON_PrintUnformatted(words);
+    cJSON_Delete(words);
+    return text;
 }
 
 char *wsproto_stored_segment(const store_segment *seg)
