@@ -8,7 +8,8 @@
 # UndefinedBehaviorSanitizer; the tests run that binary.
 
 CC      ?= cc
-PKGS    := libwebsockets pocketsphinx libcjson sqlite3 soxr
+PKGS    := libwebsockets pocketsphinx libcjson sqlite3 soxr opus libavformat \
+           libavcodec libavutil libswresample
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 BASE    := -std=c17 -D_GNU_SOURCE $(WARN) -pthread -MMD -MP
@@ -28,9 +29,16 @@ ASAN_LIB_OBJ := $(LIB_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_CLI_OBJ := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
 TEST_BIN     := $(TEST_SRC:tests/%.c=build/asan/%)
 
+# Fuzz targets (libFuzzer, clang): the audio parsers written here.
+FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
+             src/audio/resample.c src/audio/input.c src/util/vb.c
+FUZZ_SECONDS ?= 600
+
 PORT ?= 8000
 
-.PHONY: all run test deps deps-test unit clean
+.PHONY: all run test deps deps-test unit clean fuzz
 
 all: deps build/verbatim
 
@@ -44,14 +52,26 @@ run: all
 	build/verbatim serve --port $(PORT) --db data/verbatim.db
 
 test: deps-test
-	@$(MAKE) --no-print-directory build/verbatim build/asan/verbatim $(TEST_BIN)
+	@$(MAKE) --no-print-directory build/verbatim build/asan/verbatim $(TEST_BIN) \
+	    $(FUZZ_BIN)
 	@tests/run.sh
+
+# Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600
+fuzz: deps-test $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.sh
 
 build/verbatim: $(LIB_OBJ) $(CLI_OBJ)
 	@echo "CC $@"; $(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/asan/verbatim: $(ASAN_LIB_OBJ) $(ASAN_CLI_OBJ)
 	@echo "CC $@"; $(CC) -O1 -g $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	@echo "CC $@"; clang -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -std=c17 -D_GNU_SOURCE -Isrc \
+	    $(shell pkg-config --cflags opus soxr) -o $@ $< $(FUZZ_LIB) \
+	    $(shell pkg-config --libs opus soxr) -lm
 
 build/asan/test_%: tests/test_%.c tests/testutil.c $(ASAN_LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 passed=0
 failed=0
 failures=()
+tests/fixtures/make.sh || { echo "the audio fixtures could not be made"; exit 1; }
 for t in build/asan/test_*; do
     case "$t" in *.d) continue ;; esac
     echo "== $t"

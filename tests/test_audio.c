@@ -149,7 +149,7 @@ static void test_wav_sample_formats(void **state)
 
 static void test_mulaw_raw(void **state)
 {
-    audio_format fmt = {AUDIO_MULAW, 16000, 1};
+    audio_format fmt = {AUDIO_MULAW, 16000, 1, 0};
     audio_input_t *in;
     assert_int_equal(audio_input_create(&fmt, &in), 0);
     uint8_t bytes[4] = {0xFF, 0x7F, 0x80, 0x00}; /* +0, -0, max, min */
@@ -166,7 +166,7 @@ static void test_mulaw_raw(void **state)
  * keeps its level. */
 static void test_resample_length_and_level(void **state)
 {
-    audio_format fmt = {AUDIO_LINEAR16, 44100, 1};
+    audio_format fmt = {AUDIO_LINEAR16, 44100, 1, 0};
     audio_input_t *in;
     assert_int_equal(audio_input_create(&fmt, &in), 0);
     int16_t *tone = malloc(44100 * sizeof(int16_t));
@@ -200,9 +200,14 @@ static void expect_failure(const uint8_t *data, size_t len, int code,
 
 static void test_rejections(void **state)
 {
-    static const uint8_t webm[] = {0x1A, 0x45, 0xDF, 0xA3, 1, 2, 3, 4};
-    expect_failure(webm, sizeof(webm), VB_EUNSUPPORTED, "WebM");
-    expect_failure((const uint8_t *)"OggS\0\0\0\0", 8, VB_EUNSUPPORTED, "Ogg");
+    /* An empty EBML header, then a byte that cannot begin an element. */
+    static const uint8_t webm[] = {0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x00};
+    expect_failure(webm, sizeof(webm), VB_EINVAL, "damaged WebM data near byte 6");
+    uint8_t ogg[27] = "OggS\x01";
+    expect_failure(ogg, sizeof(ogg), VB_EINVAL, "no page starts here");
+    ogg[4] = 0; /* version 0, no segments, but a checksum of zero */
+    ogg[22] = 1;
+    expect_failure(ogg, sizeof(ogg), VB_EINVAL, "checksum");
     uint8_t wav[128];
     uint8_t zero[4] = {0};
     size_t len = make_wav(wav, 0x55, 1, 16000, 16, zero, 4); /* MP3 in WAV */
@@ -221,7 +226,7 @@ static void test_rejections(void **state)
     assert_non_null(strstr(err, "header"));
     audio_input_destroy(in);
 
-    audio_format bad = {AUDIO_LINEAR16, 4000, 1};
+    audio_format bad = {AUDIO_LINEAR16, 4000, 1, 0};
     assert_int_equal(audio_format_check(&bad, err, sizeof(err)), VB_EINVAL);
     audio_encoding enc;
     assert_int_equal(audio_encoding_parse("linear32", &enc), 0);

@@ -468,9 +468,11 @@ static void send_and_expect_close(long long id, const void *data, size_t len,
 static void test_unsupported_containers(void **state)
 {
     long long id = tu_create(&srv, "containers");
-    static const uint8_t webm[] = {0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81};
-    send_and_expect_close(id, webm, sizeof(webm), 1003, "WebM");
-    send_and_expect_close(id, "OggS\0\x02\0\0", 8, 1003, "Ogg");
+    /* A stream that begins like WebM (or Ogg) and then is not. */
+    static const uint8_t webm[] = {0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x00, 0x00};
+    send_and_expect_close(id, webm, sizeof(webm), 1003, "damaged WebM");
+    static const uint8_t ogg[27] = "OggS\x02";
+    send_and_expect_close(id, ogg, sizeof(ogg), 1003, "damaged Ogg");
     static const uint8_t adpcm_wav[] = "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x02\0\x01\0"
                                        "\x80\x3e\0\0\0\x7d\0\0\x02\0\x04\0data\0\0\0\0";
     send_and_expect_close(id, adpcm_wav, 44, 1003, "format tag 2");

@@ -329,3 +329,31 @@ int16_t *tu_padded_speech(const char *text, int lead_ms, int tail_ms,
     free(pcm);
     return all;
 }
+
+uint8_t *tu_fixture(const char *name, size_t *len)
+{
+    const char *dir = getenv("VB_FIXTURES");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "build/fixtures", name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "missing fixture %s: run tests/fixtures/make.sh\n", path);
+        abort();
+    }
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *data = malloc(cap);
+    while (data != NULL) {
+        n += fread(data + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        uint8_t *grown = realloc(data, cap *= 2);
+        if (grown == NULL)
+            free(data);
+        data = grown;
+    }
+    fclose(f);
+    if (data == NULL)
+        die("out of memory");
+    *len = n;
+    return data;
+}

@@ -66,6 +66,11 @@ int16_t *tu_padded_speech(const char *text, int lead_ms, int tail_ms,
 void tu_append(int16_t **buf, size_t *len, const int16_t *src, size_t n,
                int silence_ms);
 
+/* The bytes of an audio fixture made by tests/fixtures/make.sh (in
+ * build/fixtures/, or $VB_FIXTURES); malloc'd.  Fails the test when it
+ * is missing. */
+uint8_t *tu_fixture(const char *name, size_t *len);
+
 /* The type of a server message ("transcript_segment", ...) and payload
  * fields; NULL/0 when missing. */
 const char *tu_msg_type(const char *json, char *buf, size_t len);

@@ -3,11 +3,16 @@
  *
  * An audio_input_t looks at the first bytes of a stream to tell what it
  * is (PROTOCOL 2.2): "RIFF....WAVE" is WAV and its header says the format;
- * 1A 45 DF A3 (WebM/Matroska) and "OggS" are recognised but not decoded by
- * this build (VB_EUNSUPPORTED); anything else is raw PCM as the client
+ * 1A 45 DF A3 is WebM/Matroska and "OggS" is Ogg, each carrying Opus
+ * (webm.c, ogg.c, opus.c); anything else is raw PCM as the client
  * declared it (encoding, sample rate, channels).  Bytes may arrive split
- * anywhere, even one at a time.  Channels are mixed down and other rates
- * resampled with libsoxr's band-limited resampler.
+ * anywhere, even one at a time, and are decoded as soon as they complete
+ * a sample frame or a compressed packet.  Channels are mixed down and
+ * other rates resampled with libsoxr's band-limited resampler.
+ *
+ * audio_file_t (file.c) decodes a whole recording held in memory, in any
+ * format FFmpeg's libraries know (FLAC, MP3, M4A/AAC, ...), for uploads
+ * and the command line.
  *
  * No global state; one audio_input_t belongs to one stream and is used by
  * one thread at a time.
@@ -33,6 +38,7 @@ typedef struct audio_format {
     audio_encoding encoding;
     int sample_rate;
     int channels;
+    int pcm_only; /* 1: raw PCM for sure; never look for a header */
 } audio_format;
 
 /* A growable buffer of 16 kHz mono samples. */
@@ -67,5 +73,23 @@ int audio_input_finish(audio_input_t *in, pcm_buf *out, char *err,
                        size_t errlen);
 /* "WAV, 44100 Hz, 2 channels, 16-bit PCM", or "unknown yet". */
 const char *audio_input_describe(const audio_input_t *in);
+
+/* A whole recording held in memory (not copied: it must outlive the
+ * audio_file_t).  With raw non-NULL, data that is not WAV, WebM or Ogg is
+ * raw PCM in that format; with raw NULL it must be a file format FFmpeg
+ * recognises.  Errors: VB_EINVAL (empty or damaged), VB_EUNSUPPORTED
+ * (format or codec unknown), with a message naming what was found. */
+typedef struct audio_file audio_file_t;
+int audio_file_open(const uint8_t *data, size_t len, const audio_format *raw,
+                    audio_file_t **out, char *err, size_t errlen);
+/* Appends at least `want` more 16 kHz samples to out unless the file ends
+ * first.  Returns 0, 1 when the whole file is decoded, or an error (the
+ * samples appended before it are good; the file is then done). */
+int audio_file_read(audio_file_t *f, pcm_buf *out, size_t want, char *err,
+                    size_t errlen);
+/* How much of the file has been read, 0 to 1. */
+double audio_file_progress(const audio_file_t *f);
+const char *audio_file_describe(const audio_file_t *f);
+void audio_file_close(audio_file_t *f);
 
 #endif

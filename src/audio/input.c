@@ -9,33 +9,36 @@
  */
 #include "audio.h"
 
-#include <soxr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../util/vb.h"
+#include "demux.h"
 
 #define WAV_HEADER_LIMIT (64 * 1024)
 
 enum input_state { SNIFF, HEADER, BODY, FAILED };
 enum sample_kind { PCM_U8, PCM_S16, PCM_S24, PCM_S32, PCM_F32, PCM_MULAW };
+enum container { RAW, WAV, WEBM, OGG };
 
 struct audio_input {
     enum input_state state;
     audio_format declared;
     enum sample_kind kind;
     int rate, channels, bytes_per_sample;
-    int is_wav;
+    enum container container;
+    webm_demux *webm;  /* WEBM */
+    ogg_demux *ogg;    /* OGG */
+    opus_in *opus;     /* WEBM and OGG, once the track is known */
+    pcm_buf *out;      /* during a feed: where the demuxer's audio goes */
     uint8_t *header; /* bytes collected in SNIFF and HEADER */
     size_t header_len;
     uint8_t carry[AUDIO_MAX_CHANNELS * 4]; /* part of one frame */
     size_t carry_len;
-    soxr_t resampler; /* NULL when the rate is already 16 kHz */
+    resampler *resampler;
     float *mono;      /* scratch: one feed's frames, mixed down */
     size_t mono_cap;
-    int16_t *resampled;
-    size_t resampled_cap;
     char description[96];
 };
 
@@ -66,7 +69,7 @@ void pcm_buf_free(pcm_buf *buf)
 
 audio_format audio_format_default(void)
 {
-    audio_format fmt = {AUDIO_LINEAR16, AUDIO_ENGINE_RATE, 1};
+    audio_format fmt = {AUDIO_LINEAR16, AUDIO_ENGINE_RATE, 1, 0};
     return fmt;
 }
 
@@ -113,11 +116,12 @@ void audio_input_destroy(audio_input_t *in)
 {
     if (in == NULL)
         return;
-    if (in->resampler)
-        soxr_delete(in->resampler);
+    resampler_destroy(in->resampler);
+    webm_demux_destroy(in->webm);
+    ogg_demux_destroy(in->ogg);
+    opus_in_destroy(in->opus);
     free(in->header);
     free(in->mono);
-    free(in->resampled);
     free(in);
 }
 
@@ -148,26 +152,16 @@ static const char *kind_name(enum sample_kind kind)
 /* Sets up conversion once the format is known. */
 static int start_body(audio_input_t *in, char *err, size_t errlen)
 {
-    audio_format fmt = {AUDIO_LINEAR16, in->rate, in->channels};
+    audio_format fmt = {AUDIO_LINEAR16, in->rate, in->channels, 0};
     int rc = audio_format_check(&fmt, err, errlen);
+    if (rc == 0)
+        rc = resampler_create(in->rate, &in->resampler, err, errlen);
     if (rc != 0)
         return rc;
-    if (in->rate != AUDIO_ENGINE_RATE) {
-        soxr_error_t serr = NULL;
-        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_INT16_I);
-        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-        in->resampler = soxr_create(in->rate, AUDIO_ENGINE_RATE, 1, &serr, &io,
-                                    &q, NULL);
-        if (in->resampler == NULL) {
-            vb_seterr(err, errlen, "cannot resample from %d Hz: %s", in->rate,
-                      serr ? serr : "unknown error");
-            return VB_EINTERNAL;
-        }
-    }
     snprintf(in->description, sizeof(in->description),
-             "%s, %d Hz, %d channel%s, %s", in->is_wav ? "WAV" : "raw",
-             in->rate, in->channels, in->channels == 1 ? "" : "s",
-             kind_name(in->kind));
+             "%s, %d Hz, %d channel%s, %s",
+             in->container == WAV ? "WAV" : "raw", in->rate, in->channels,
+             in->channels == 1 ? "" : "s", kind_name(in->kind));
     in->state = BODY;
     return 0;
 }
@@ -297,47 +291,6 @@ static int reserve(void **buf, size_t *cap, size_t count, size_t size)
     return 0;
 }
 
-/* Converts `frames` whole frames of mono floats to 16 kHz int16 in out. */
-static int emit_mono(audio_input_t *in, size_t frames, pcm_buf *out)
-{
-    if (in->resampler == NULL) {
-        int rc = reserve((void **)&in->resampled, &in->resampled_cap, frames,
-                         sizeof(int16_t));
-        if (rc != 0)
-            return rc;
-        for (size_t i = 0; i < frames; i++) {
-            float v = in->mono[i] * 32768.0f;
-            v = v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v;
-            in->resampled[i] = (int16_t)v;
-        }
-        return pcm_buf_append(out, in->resampled, frames);
-    }
-    size_t room = frames * AUDIO_ENGINE_RATE / (size_t)in->rate + 64;
-    int rc = reserve((void **)&in->resampled, &in->resampled_cap, room,
-                     sizeof(int16_t));
-    if (rc != 0)
-        return rc;
-    const float *src = frames ? in->mono : NULL;
-    size_t left = frames;
-    do {
-        size_t used = 0, made = 0;
-        soxr_error_t serr = soxr_process(in->resampler, src, left, &used,
-                                         in->resampled, room, &made);
-        if (serr != NULL)
-            return VB_EINTERNAL;
-        rc = pcm_buf_append(out, in->resampled, made);
-        if (rc != 0)
-            return rc;
-        if (src != NULL) {
-            src += used;
-            left -= used;
-        }
-        if (src == NULL && made == 0)
-            break; /* flushed */
-    } while (left > 0 || src == NULL);
-    return 0;
-}
-
 static int convert(audio_input_t *in, const uint8_t *data, size_t len,
                    pcm_buf *out)
 {
@@ -374,7 +327,7 @@ static int convert(audio_input_t *in, const uint8_t *data, size_t len,
     }
     memcpy(in->carry, data, len);
     in->carry_len = len;
-    return frames ? emit_mono(in, frames, out) : 0;
+    return resampler_push(in->resampler, in->mono, frames, out);
 }
 
 static int append_header(audio_input_t *in, const uint8_t *data, size_t len)
@@ -388,27 +341,93 @@ static int append_header(audio_input_t *in, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* ---- WebM and Ogg: a demuxer hands Opus packets to a decoder ---- */
+
+static int on_track(void *ctx, const uint8_t *head, size_t len, char *err,
+                    size_t errlen)
+{
+    audio_input_t *in = ctx;
+    if (in->opus != NULL) {
+        vb_seterr(err, errlen, "a second Opus header in one stream");
+        return VB_EINVAL;
+    }
+    int rc = opus_in_create(head, len, &in->opus, err, errlen);
+    if (rc == 0)
+        rc = resampler_create(48000, &in->resampler, err, errlen);
+    if (rc != 0)
+        return rc;
+    in->channels = opus_in_channels(in->opus);
+    snprintf(in->description, sizeof(in->description),
+             "%s with Opus, %d channel%s", in->container == WEBM ? "WebM" : "Ogg",
+             in->channels, in->channels == 1 ? "" : "s");
+    return 0;
+}
+
+static int on_packet(void *ctx, const uint8_t *data, size_t len, char *err,
+                     size_t errlen)
+{
+    audio_input_t *in = ctx;
+    const float *mono = NULL;
+    size_t frames = 0;
+    int rc = opus_in_decode(in->opus, data, len, &mono, &frames, err, errlen);
+    if (rc == 0)
+        rc = resampler_push(in->resampler, mono, frames, in->out);
+    return rc;
+}
+
+static int start_compressed(audio_input_t *in, enum container container)
+{
+    demux_sink sink = {on_track, on_packet, in};
+    in->container = container;
+    in->state = BODY;
+    snprintf(in->description, sizeof(in->description), "%s",
+             container == WEBM ? "WebM" : "Ogg");
+    return container == WEBM ? webm_demux_create(&sink, &in->webm)
+                             : ogg_demux_create(&sink, &in->ogg);
+}
+
+static int feed_compressed(audio_input_t *in, const uint8_t *data, size_t len,
+                           pcm_buf *out, char *err, size_t errlen)
+{
+    in->out = out;
+    int rc = in->webm ? webm_demux_feed(in->webm, data, len, err, errlen)
+                      : ogg_demux_feed(in->ogg, data, len, err, errlen);
+    in->out = NULL;
+    return rc;
+}
+
+/* Raw PCM, or WAV's samples; compressed data goes to its demuxer. */
+static int feed_body(audio_input_t *in, const uint8_t *data, size_t len,
+                     pcm_buf *out, char *err, size_t errlen)
+{
+    if (in->container == WEBM || in->container == OGG)
+        return feed_compressed(in, data, len, out, err, errlen);
+    return convert(in, data, len, out);
+}
+
 /* Decides the format from the first bytes; 1 when decided, 0 for more. */
 static int sniff(audio_input_t *in, int at_end, char *err, size_t errlen)
 {
     const uint8_t *h = in->header;
     size_t n = in->header_len;
+    if (in->declared.pcm_only) {
+        int rc = start_raw(in, err, errlen);
+        return rc != 0 ? rc : 1;
+    }
     static const uint8_t ebml[4] = {0x1A, 0x45, 0xDF, 0xA3};
     if (n >= 4 && memcmp(h, ebml, 4) == 0) {
-        vb_seterr(err, errlen, "WebM/Matroska audio is not supported by this "
-                  "server yet; send WAV or raw PCM (linear16, linear32, mulaw)");
-        return VB_EUNSUPPORTED;
+        int rc = start_compressed(in, WEBM);
+        return rc != 0 ? rc : 1;
     }
     if (n >= 4 && memcmp(h, "OggS", 4) == 0) {
-        vb_seterr(err, errlen, "Ogg audio is not supported by this server "
-                  "yet; send WAV or raw PCM (linear16, linear32, mulaw)");
-        return VB_EUNSUPPORTED;
+        int rc = start_compressed(in, OGG);
+        return rc != 0 ? rc : 1;
     }
     if (n >= 4 && memcmp(h, "RIFF", 4) == 0) {
         if (n < 12 && !at_end)
             return 0;
         if (n >= 12 && memcmp(h + 8, "WAVE", 4) == 0) {
-            in->is_wav = 1;
+            in->container = WAV;
             in->state = HEADER;
             return 1;
         }
@@ -427,8 +446,8 @@ static int advance(audio_input_t *in, int at_end, pcm_buf *out, char *err,
         int rc = sniff(in, at_end, err, errlen);
         if (rc <= 0)
             return rc;
-        if (in->state == BODY) { /* raw: every byte so far is audio */
-            rc = convert(in, in->header, in->header_len, out);
+        if (in->state == BODY) { /* every byte so far is the stream's */
+            rc = feed_body(in, in->header, in->header_len, out, err, errlen);
             in->header_len = 0;
             return rc;
         }
@@ -469,7 +488,7 @@ int audio_input_feed(audio_input_t *in, const uint8_t *data, size_t len,
         vb_seterr(err, errlen, "audio stream already failed");
         return VB_EINVAL;
     case BODY:
-        rc = convert(in, data, len, out);
+        rc = feed_body(in, data, len, out, err, errlen);
         break;
     default:
         rc = append_header(in, data, len);
@@ -490,8 +509,15 @@ int audio_input_finish(audio_input_t *in, pcm_buf *out, char *err,
             return 0;
         rc = advance(in, 1, out, err, errlen);
     }
-    if (rc == 0 && in->state == BODY && in->resampler != NULL)
-        rc = emit_mono(in, 0, out);
+    if (rc == 0 && in->webm != NULL)
+        rc = webm_demux_finish(in->webm, err, errlen);
+    if (rc == 0 && in->ogg != NULL)
+        rc = ogg_demux_finish(in->ogg, err, errlen);
+    /* Even after damage, what the resampler holds is good audio. */
+    if ((in->state == BODY || in->state == FAILED) && in->resampler) {
+        int flushed = resampler_flush(in->resampler, out);
+        rc = rc != 0 ? rc : flushed;
+    }
     if (rc < 0)
         in->state = FAILED;
     return rc;

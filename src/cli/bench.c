@@ -32,34 +32,6 @@ static double wall_seconds(void)
 }
 
 /* Decodes a file to 16 kHz mono samples (not timed). */
-static int load(const char *path, pcm_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return -1;
-    }
-    audio_format fmt = audio_format_default();
-    audio_input_t *in;
-    if (audio_input_create(&fmt, &in) != 0) {
-        fclose(f);
-        return -1;
-    }
-    unsigned char buf[65536];
-    size_t n;
-    char err[256] = "";
-    int rc = 0;
-    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-        rc = audio_input_feed(in, buf, n, out, err, sizeof(err));
-    if (rc == 0)
-        rc = audio_input_finish(in, out, err, sizeof(err));
-    if (rc != 0)
-        fprintf(stderr, "verbatim bench: %s: %s\n", path, err);
-    audio_input_destroy(in);
-    fclose(f);
-    return rc;
-}
-
 static void count_words(void *ctx, session_event *ev)
 {
     if (ev->kind == SESSION_FINAL)
@@ -109,11 +81,12 @@ static int bench_engine(int argc, char **argv)
     int rc = 0;
     for (int i = first; i < argc && rc == 0; i++) {
         pcm_buf pcm = {0};
-        if (load(argv[i], &pcm) != 0) {
+        if (cli_decode("bench", argv[i], NULL, &pcm) != 0) {
             rc = 1;
             break;
         }
         session_params sp = session_default_params();
+        sp.format.pcm_only = 1;
         double c0 = cpu_seconds(), w0 = wall_seconds();
         rc = cli_run_local(engine, pool, &sp, (const unsigned char *)pcm.samples,
                            pcm.len * sizeof(int16_t), NULL, count_words, &words);

@@ -23,6 +23,16 @@ int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
                   const unsigned char *data, size_t len, FILE *in,
                   session_emit_fn forward, void *ctx);
 
+/* Reads a whole file ("-": stdin) into a malloc'd buffer; prints and
+ * returns -1 on failure. */
+int cli_read_all(const char *path, unsigned char **data, size_t *len);
+/* Decodes a recording in any format audio_file_open() knows (raw PCM in
+ * `raw` when it is not NULL) to 16 kHz mono.  Returns 0; 1 when the file
+ * is damaged part way (out holds what came before, and a message was
+ * printed); -1 when nothing could be decoded (printed too). */
+int cli_decode(const char *command, const char *path, const audio_format *raw,
+               pcm_buf *out);
+
 /*
  * If argv[*i] is `name` ("--port 8000" or "--port=8000"), stores the value,
  * advances *i past it and returns 1.  Returns -1 (after printing) when the

@@ -43,13 +43,17 @@ static void usage(FILE *to)
 {
     fputs("usage: verbatim transcribe [options] FILE|-\n"
           "\n"
-          "Recognises a WAV file (or raw 16 kHz 16-bit mono PCM) on this\n"
-          "machine and prints each final segment with its start and end time.\n"
+          "Recognises a recording on this machine and prints each final\n"
+          "segment with its start and end time.  FILE may be WAV, FLAC, MP3,\n"
+          "Ogg/Opus, WebM, M4A/AAC or anything else FFmpeg reads; raw PCM\n"
+          "needs --sample-rate (and --channels, --encoding when not mono\n"
+          "linear16).\n"
           "\n"
           "  --json            one JSON object per segment\n"
           "  --no-punctuate    the recogniser's raw words\n"
-          "  --sample-rate N   rate of raw PCM input (default 16000)\n"
+          "  --sample-rate N   FILE is raw PCM at this rate\n"
           "  --channels N      channels of raw PCM input (default 1)\n"
+          "  --encoding E      linear16 (default), linear32 or mulaw\n"
           "  --model-dir DIR   PocketSphinx model folder\n"
           "  --profile NAME    accurate (default) or fast\n", to);
 }
@@ -61,6 +65,7 @@ int cli_transcribe(int argc, char **argv)
     session_params sp = session_default_params();
     const char *path = NULL, *value;
     printer p = {.json = 0};
+    int raw = 0;
     for (int i = 1; i < argc; i++) {
         int m;
         long v;
@@ -86,11 +91,20 @@ int cli_transcribe(int argc, char **argv)
                                  AUDIO_MAX_RATE, &v) != 0)
                 return 2;
             sp.format.sample_rate = (int)v;
+            raw = 1;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--encoding", &value))) {
+            if (m < 0 || audio_encoding_parse(value, &sp.format.encoding) != 0) {
+                fprintf(stderr, "verbatim transcribe: --encoding must be "
+                        "linear16, linear32 or mulaw\n");
+                return 2;
+            }
+            raw = 1;
         } else if ((m = cli_flag_value(argc, argv, &i, "--channels", &value))) {
             if (m < 0 || cli_int("--channels", value, 1, AUDIO_MAX_CHANNELS,
                                  &v) != 0)
                 return 2;
             sp.format.channels = (int)v;
+            raw = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "verbatim transcribe: unknown option \"%s\"\n",
                     argv[i]);
@@ -106,11 +120,12 @@ int cli_transcribe(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (in == NULL) {
-        perror(path);
+    pcm_buf pcm = {0};
+    int damaged = cli_decode("transcribe", path, raw ? &sp.format : NULL, &pcm);
+    if (damaged < 0)
         return 1;
-    }
+    sp.format = audio_format_default();
+    sp.format.pcm_only = 1;
     log_set_level(LOG_WARN);
     char err[512] = "";
     asr_engine *engine = NULL;
@@ -118,20 +133,19 @@ int cli_transcribe(int argc, char **argv)
     int rc = asr_pocketsphinx_create(&asr, &engine, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: %s\n", err);
-        if (in != stdin)
-            fclose(in);
+        pcm_buf_free(&pcm);
         return 1;
     }
     rc = pool_start(1, &pool);
     if (rc == 0)
-        rc = cli_run_local(engine, pool, &sp, NULL, 0, in, print_event, &p);
+        rc = cli_run_local(engine, pool, &sp, (const unsigned char *)pcm.samples,
+                           pcm.len * sizeof(int16_t), NULL, print_event, &p);
     pool_stop(pool);
     engine->ops->destroy(engine);
-    if (in != stdin)
-        fclose(in);
+    pcm_buf_free(&pcm);
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: cannot start: %d\n", rc);
         return 1;
     }
-    return p.failed ? 1 : 0;
+    return p.failed || damaged ? 1 : 0;
 }

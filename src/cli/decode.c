@@ -1,0 +1,70 @@
+/*
+ * decode.c - a recording file (or stdin) to 16 kHz mono samples, for the
+ * commands that work on whole files: transcribe, stream (for formats the
+ * server does not read itself) and bench.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/vb.h"
+#include "cli.h"
+
+int cli_read_all(const char *path, unsigned char **data, size_t *len)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (in == NULL) {
+        perror(path);
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap), *grown;
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, in);
+        if (n < cap)
+            break;
+        grown = realloc(buf, cap *= 2);
+        if (grown == NULL)
+            free(buf);
+        buf = grown;
+    }
+    int failed = buf == NULL || ferror(in);
+    if (in != stdin)
+        fclose(in);
+    if (failed) {
+        fprintf(stderr, "%s: cannot read the file\n", path);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int cli_decode(const char *command, const char *path, const audio_format *raw,
+               pcm_buf *out)
+{
+    unsigned char *data;
+    size_t len;
+    if (cli_read_all(path, &data, &len) != 0)
+        return -1;
+    char err[256] = "";
+    audio_file_t *f = NULL;
+    int rc = audio_file_open(data, len, raw, &f, err, sizeof(err));
+    while (rc == 0)
+        rc = audio_file_read(f, out, 1u << 20, err, sizeof(err));
+    audio_file_close(f);
+    free(data);
+    if (rc < 0) {
+        fprintf(stderr, "verbatim %s: %s: %s%s\n", command, path, err,
+                raw == NULL && rc == VB_EUNSUPPORTED
+                    ? " (for raw PCM, give --sample-rate)" : "");
+        if (out->len == 0)
+            return -1;
+        fprintf(stderr, "verbatim %s: going on with the %.1f s decoded "
+                "before the problem\n", command,
+                (double)out->len / AUDIO_ENGINE_RATE);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs each fuzz target (build/fuzz/fuzz_*, libFuzzer) for FUZZ_SECONDS
+# (default 10 in `make test`; `make fuzz` runs longer), starting from the
+# audio fixtures as seeds.  Any crash, hang (a single input over 10 s),
+# leak or sanitizer report fails the run; the input that caused it is kept
+# in build/fuzz/ as crash-*, leak-* or timeout-* for reproduction:
+#   build/fuzz/fuzz_webm build/fuzz/crash-...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-10}
+status=0
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=16:malloc_context_size=10"
+for name in fuzz_webm fuzz_ogg fuzz_input; do
+    target=build/fuzz/$name
+    corpus=build/fuzz/corpus-$name
+    mkdir -p "$corpus"
+    case $name in
+        fuzz_webm) seeds=(build/fixtures/*.webm) ;;
+        fuzz_ogg) seeds=(build/fixtures/*.ogg) ;;
+        *) seeds=(build/fixtures/*.webm build/fixtures/*.ogg build/fixtures/*.wav) ;;
+    esac
+    for s in "${seeds[@]}"; do
+        # A leading byte picks the piece size the target feeds.
+        for size in 0 7 255; do
+            f="$corpus/seed-$size-$(basename "$s")"
+            [ -f "$f" ] || { printf "\\x$(printf %02x $size)"; head -c 30000 "$s"; } > "$f"
+        done
+    done
+    echo "fuzzing $name for ${seconds}s"
+    if ! "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+            -max_len=65536 -artifact_prefix=build/fuzz/ -print_final_stats=1 \
+            "$corpus" 2>build/fuzz/$name.log; then
+        echo "FAIL: $name found a problem:"; tail -40 build/fuzz/$name.log
+        status=1
+    else
+        grep -E "stat::number_of_executed_units|cov:" build/fuzz/$name.log | tail -2
+    fi
+done
+exit $status
