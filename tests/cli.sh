@@ -38,6 +38,16 @@ expect 0 '\] Please open the window\.$' "$bin" transcribe --profile fast "$work/
 expect 2 'profile must be' "$bin" transcribe --profile quick "$work/a.wav"
 expect 2 'profile must be' "$bin" serve --profile quick
 expect 1 'no such file' "$bin" transcribe "$work/missing.wav"
+# Every format (tests/fixtures/make.sh made them); damage keeps what came before.
+fx=build/fixtures
+for f in speech.mp3 speech.flac speech.m4a speech_vorbis.ogg speech_live.webm; do
+    expect 0 'quick brown fox .* lazy dog' "$bin" transcribe "$fx/$f"
+done
+expect 1 'not recognised.*give --sample-rate' "$bin" transcribe tests/cli.sh
+expect 1 'cut off inside an element at byte' "$bin" transcribe "$fx/truncated.webm"
+expect 1 'going on with the 1\.[0-9] s decoded' "$bin" transcribe "$fx/truncated.webm"
+expect 1 '\] The quick brown fox' "$bin" transcribe "$fx/truncated.webm"
+expect 0 'quick brown fox' "$bin" transcribe --sample-rate 16000 <(tail -c +45 "$fx/speech.wav")
 expect 2 'usage' "$bin" transcribe
 expect 2 'unknown option' "$bin" transcribe --bogus "$work/a.wav"
 expect 2 'sample-rate must be' "$bin" transcribe --sample-rate 3 "$work/a.wav"
@@ -62,6 +72,10 @@ expect 0 '"type":"status".*|"is_final":true' "$bin" stream --url "ws://127.0.0.1
 expect 1 'code 4004.*not found' "$bin" stream --url "ws://127.0.0.1:$port" --id 999 "$work/a.wav"
 expect 1 'code 1003.*sample rate' "$bin" stream --url "ws://127.0.0.1:$port" --id 1 --sample-rate 200000 "$work/a.wav"
 expect 2 'not both' "$bin" stream --id 1 --title x "$work/a.wav"
+expect 0 'quick brown fox .* lazy dog' "$bin" stream --url "ws://127.0.0.1:$port" --title formats "$fx/speech.mp3"
+expect 0 'quick brown fox .* lazy dog' "$bin" stream --url "ws://127.0.0.1:$port" --title formats "$fx/speech.ogg"
+expect 0 'quick brown fox .* lazy dog' "$bin" stream --url "ws://127.0.0.1:$port" --title formats "$fx/speech_vorbis.ogg"
+expect 1 'code 1003.*Vorbis audio' "$bin" stream --url "ws://127.0.0.1:$port" --title formats --sample-rate 16000 "$fx/speech_vorbis.ogg"
 # stdin, as raw PCM (the WAV's header is skipped by tail)
 expect 0 'window' bash -c "tail -c +45 '$work/a.wav' | '$bin' stream --url ws://127.0.0.1:$port --id 1 -"
 segments=$(curl -s "http://127.0.0.1:$port/api/transcriptions/1/segments/")

@@ -2,7 +2,10 @@
  * openapi.c - the OpenAPI 3 document of the REST API, built from the same
  * route table that api.c routes with, so it cannot list a route that is
  * not served or miss one that is.  The schemas below describe the JSON
- * that api.c writes; change them together.
+ * that api.c writes; change them together.  The upload routes are served
+ * by the network layer (net/upload.c, because a recording's body and its
+ * job outlive one request), so their description is written here by hand
+ * (upload_paths_json) and must change with that file.
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -45,6 +48,20 @@ static const char *const schemas_json =
     "  \"decoders_in_use\":{\"type\":\"integer\"},"
     "  \"decoders_waiting\":{\"type\":\"integer\"},"
     "  \"store_queue\":{\"type\":\"integer\"}}},"
+    "\"UploadJob\":{\"type\":\"object\","
+    " \"required\":[\"id\",\"transcription_id\",\"status\",\"progress\"],"
+    " \"properties\":{\"id\":{\"type\":\"integer\"},"
+    "  \"transcription_id\":{\"type\":\"integer\"},"
+    "  \"status\":{\"type\":\"string\",\"enum\":[\"running\",\"done\",\"failed\"]},"
+    "  \"progress\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1},"
+    "  \"audio_seconds\":{\"type\":\"number\"},"
+    "  \"time_offset\":{\"type\":\"number\"},"
+    "  \"segments\":{\"type\":\"integer\"},"
+    "  \"format\":{\"type\":\"string\",\"nullable\":true},"
+    "  \"error\":{\"type\":\"string\",\"nullable\":true},"
+    "  \"detail\":{\"type\":\"string\",\"description\":\"a failed job's error\"},"
+    "  \"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "  \"url\":{\"type\":\"string\"}}},"
     "\"HTTPError\":{\"type\":\"object\",\"required\":[\"detail\"],"
     " \"properties\":{\"detail\":{\"type\":\"string\"}}},"
     "\"ValidationError\":{\"type\":\"object\","
@@ -64,6 +81,49 @@ static const char *const websocket_doc =
     "\"Finalize\" | \"CloseStream\"}) as text frames; the server sends "
     "status, transcript_segment, event and error messages.  See PROTOCOL.md "
     "and the README.";
+
+#define JOB_REF "{\"$ref\":\"#/components/schemas/UploadJob\"}"
+#define ERR_REF "{\"$ref\":\"#/components/schemas/HTTPError\"}"
+#define JSON_OF(ref) "{\"application/json\":{\"schema\":" ref "}}"
+#define ID_PARAM "{\"name\":\"transcription_id\",\"in\":\"path\"," \
+                 "\"required\":true,\"schema\":{\"type\":\"integer\"}}"
+#define QUERY(name, type, desc) "{\"name\":\"" name "\",\"in\":\"query\"," \
+                 "\"schema\":{\"type\":\"" type "\"},\"description\":\"" desc "\"}"
+
+static const char *const upload_paths_json =
+    "{\"/api/transcriptions/{transcription_id}/audio\":{"
+    " \"post\":{\"operationId\":\"upload_audio\","
+    "  \"summary\":\"Transcribe a whole recording (WAV, FLAC, MP3, Ogg, WebM, "
+    "M4A/AAC, ...) into the transcription, after its stored segments\","
+    "  \"parameters\":[" ID_PARAM ","
+    QUERY("wait", "integer", "seconds to wait for the result, 0-300 (default 5)") ","
+    QUERY("punctuate", "boolean", "false: the recogniser's raw words") ","
+    QUERY("encoding", "string", "raw PCM only: linear16, linear32 or mulaw") ","
+    QUERY("sample_rate", "integer", "raw PCM only: 8000-48000") ","
+    QUERY("channels", "integer", "raw PCM only: 1-8") "],"
+    "  \"requestBody\":{\"required\":true,\"content\":{\"application/octet-stream\":"
+    "{\"schema\":{\"type\":\"string\",\"format\":\"binary\"}}}},"
+    "  \"responses\":{"
+    "   \"200\":{\"description\":\"Transcribed\",\"content\":" JSON_OF(JOB_REF) "},"
+    "   \"202\":{\"description\":\"Still running: poll the job's url (also in "
+    "Location)\",\"content\":" JSON_OF(JOB_REF) "},"
+    "   \"404\":{\"description\":\"No such transcription\",\"content\":" JSON_OF(ERR_REF) "},"
+    "   \"413\":{\"description\":\"Over --max-upload-mb\",\"content\":" JSON_OF(ERR_REF) "},"
+    "   \"415\":{\"description\":\"A format or codec that cannot be decoded\","
+    "\"content\":" JSON_OF(ERR_REF) "},"
+    "   \"422\":{\"description\":\"Empty, a bad parameter, or damaged part way "
+    "(the segments before the damage are stored)\",\"content\":" JSON_OF(ERR_REF) "},"
+    "   \"503\":{\"description\":\"At the session limit\",\"content\":" JSON_OF(ERR_REF) "}}},"
+    " \"get\":{\"operationId\":\"list_uploads\",\"summary\":\"The transcription's "
+    "upload jobs, newest first\",\"parameters\":[" ID_PARAM "],"
+    "  \"responses\":{\"200\":{\"description\":\"Success\",\"content\":"
+    "{\"application/json\":{\"schema\":{\"type\":\"array\",\"items\":" JOB_REF "}}}}}}},"
+    "\"/api/transcriptions/{transcription_id}/audio/{job_id}\":{"
+    " \"get\":{\"operationId\":\"get_upload\",\"summary\":\"An upload job's state\","
+    "  \"parameters\":[" ID_PARAM ",{\"name\":\"job_id\",\"in\":\"path\","
+    "\"required\":true,\"schema\":{\"type\":\"integer\"}}],"
+    "  \"responses\":{\"200\":{\"description\":\"Success\",\"content\":" JSON_OF(JOB_REF) "},"
+    "   \"404\":{\"description\":\"No such job\",\"content\":" JSON_OF(ERR_REF) "}}}}}";
 
 static cJSON *schema_ref(const char *name)
 {
@@ -195,6 +255,13 @@ char *api_openapi_json(const char *version)
                                    ? r->method[k] + 32 : r->method[k]);
         cJSON_AddItemToObject(item, method, operation(r));
     }
+    cJSON *uploads = cJSON_Parse(upload_paths_json);
+    for (cJSON *item = uploads ? uploads->child : NULL, *next; item; item = next) {
+        next = item->next;
+        cJSON_AddItemToObject(paths, item->string,
+                              cJSON_DetachItemViaPointer(uploads, item));
+    }
+    cJSON_Delete(uploads);
     cJSON *components = cJSON_AddObjectToObject(doc, "components");
     cJSON_AddItemToObject(components, "schemas", cJSON_Parse(schemas_json));
     char *text = cJSON_PrintUnformatted(doc);

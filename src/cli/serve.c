@@ -31,6 +31,8 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_MAX_SESSIONS\n"
             "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
+            "  --max-upload-mb N   largest recording POSTed to .../audio; larger\n"
+            "                      ones get 413 (default %zu)  VERBATIM_MAX_UPLOAD_MB\n"
             "  --idle-timeout S    close a live socket that sent nothing (no audio,\n"
             "                      no KeepAlive) for S seconds, with 1008; 0: never\n"
             "                      (default %d)                  VERBATIM_IDLE_TIMEOUT\n"
@@ -52,7 +54,7 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_frame,
-            d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders);
+            d->max_upload >> 20, d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders);
 }
 
 struct setting {
@@ -77,9 +79,10 @@ int cli_serve(int argc, char **argv)
         {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
         {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
         {"--profile", "VERBATIM_PROFILE", NULL},
+        {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE, SPARE, PROFILE };
+           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -135,6 +138,12 @@ int cli_serve(int argc, char **argv)
                     64L * 1024 * 1024, &v) != 0)
             return 2;
         cfg.max_frame = (size_t)v;
+    }
+    if (settings[MAX_UPLOAD].value) {
+        if (cli_int("--max-upload-mb", settings[MAX_UPLOAD].value, 1, 65536,
+                    &v) != 0)
+            return 2;
+        cfg.max_upload = (size_t)v << 20;
     }
     if (settings[IDLE].value) {
         if (cli_int("--idle-timeout", settings[IDLE].value, 0, 86400, &v) != 0)

@@ -2,8 +2,10 @@
  * stream.c - `verbatim stream`: send a recording to a server as a live
  * client would, and show the transcript as it arrives.
  *
- * The file (or stdin) is sent as it is, in chunks of --chunk-ms of audio;
- * the server recognises a WAV header itself.  With --realtime the chunks
+ * A WAV, WebM or Ogg file, raw PCM described by flags, and stdin are sent
+ * as they are, in chunks of --chunk-ms of audio; the server recognises
+ * their headers itself.  Other formats (FLAC, MP3, M4A, ...) are decoded
+ * here with FFmpeg's libraries and sent as 16 kHz linear16.  With --realtime the chunks
  * are paced at the speed of the audio, as a microphone would send them.
  * Between chunks, and after a final CloseStream until the server closes,
  * the messages that arrived are printed: on a terminal the interim text is
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "../net/client.h"
+#include "../util/vb.h"
 #include "../net/wsclient.h"
 #include "cli.h"
 
@@ -42,8 +45,10 @@ static void usage(FILE *to)
 {
     fputs("usage: verbatim stream [options] FILE|-\n"
           "\n"
-          "Streams a WAV file or raw PCM (16 kHz, 16-bit, mono unless told\n"
-          "otherwise) to a Verbatim server and prints the transcript.\n"
+          "Streams a recording to a Verbatim server and prints the transcript.\n"
+          "WAV, WebM and Ogg/Opus go as they are; FLAC, MP3, M4A and other\n"
+          "formats FFmpeg reads are decoded here first; raw PCM (and stdin)\n"
+          "is 16 kHz, 16-bit, mono unless told otherwise.\n"
           "\n"
           "  --url URL          server (default ws://127.0.0.1:8000)\n"
           "  --id N             transcribe into transcription N\n"
@@ -206,12 +211,79 @@ static double byte_rate(const unsigned char *head, size_t n, long rate,
     return (double)rate * (double)channels * width;
 }
 
+static int starts_as_stream(const unsigned char *h, size_t n)
+{
+    static const unsigned char ebml[4] = {0x1A, 0x45, 0xDF, 0xA3};
+    return n >= 4 && (memcmp(h, ebml, 4) == 0 || memcmp(h, "OggS", 4) == 0 ||
+                      (n >= 12 && memcmp(h, "RIFF", 4) == 0 &&
+                       memcmp(h + 8, "WAVE", 4) == 0));
+}
+
+/* Whether the server reads this WebM or Ogg file itself (Opus: yes;
+ * Vorbis, FLAC: no), by decoding it here as the server would; *bps gets
+ * its average byte rate, for pacing. */
+static int server_reads(FILE *in, double *bps)
+{
+    audio_format fmt = audio_format_default();
+    audio_input_t *input;
+    if (audio_input_create(&fmt, &input) != 0)
+        return 0;
+    unsigned char buf[16384];
+    pcm_buf pcm = {0};
+    char err[256];
+    size_t n, total = 0;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        rc = audio_input_feed(input, buf, n, &pcm, err, sizeof(err));
+        total += n;
+    }
+    if (rc == 0)
+        audio_input_finish(input, &pcm, err, sizeof(err));
+    audio_input_destroy(input);
+    rewind(in);
+    if (pcm.len > 0)
+        *bps = (double)total * AUDIO_ENGINE_RATE / (double)pcm.len;
+    pcm_buf_free(&pcm);
+    return rc != VB_EUNSUPPORTED;
+}
+
+/* Opens what is to be sent: stdin, raw PCM and the files the server
+ * reads as they are; any other file decoded into *decoded, read from
+ * memory. */
+static FILE *open_input(const char *path, int raw, double *bps,
+                        pcm_buf *decoded)
+{
+    if (strcmp(path, "-") == 0)
+        return stdin;
+    FILE *in = fopen(path, "rb");
+    if (in == NULL) {
+        perror(path);
+        return NULL;
+    }
+    unsigned char head[12];
+    size_t n = fread(head, 1, sizeof(head), in);
+    rewind(in);
+    if (raw || (starts_as_stream(head, n) && memcmp(head, "RIFF", 4) == 0))
+        return in;
+    if (starts_as_stream(head, n) && server_reads(in, bps))
+        return in;
+    fclose(in);
+    if (cli_decode("stream", path, NULL, decoded) < 0 || decoded->len == 0) {
+        pcm_buf_free(decoded);
+        return NULL;
+    }
+    in = fmemopen(decoded->samples, decoded->len * sizeof(int16_t), "rb");
+    if (in == NULL)
+        pcm_buf_free(decoded);
+    return in;
+}
+
 int cli_stream(int argc, char **argv)
 {
     const char *url = "ws://127.0.0.1:8000", *title = NULL, *path = NULL;
     const char *encoding = "linear16", *value;
     long id = -1, chunk_ms = 100, rate = 16000, channels = 1, timeout_s = 120;
-    int realtime = 0, punctuate = 1;
+    int realtime = 0, punctuate = 1, raw = 0;
     view v = {0};
     for (int i = 1; i < argc; i++) {
         int m;
@@ -238,6 +310,7 @@ int cli_stream(int argc, char **argv)
             if (m < 0)
                 return 2;
             encoding = value;
+            raw = 1;
         } else if ((m = cli_flag_value(argc, argv, &i, "--id", &value))) {
             if (m < 0 || cli_int("--id", value, 1, 1L << 62, &id) != 0)
                 return 2;
@@ -247,9 +320,11 @@ int cli_stream(int argc, char **argv)
         } else if ((m = cli_flag_value(argc, argv, &i, "--sample-rate", &value))) {
             if (m < 0 || cli_int("--sample-rate", value, 1, 1000000, &rate) != 0)
                 return 2;
+            raw = 1;
         } else if ((m = cli_flag_value(argc, argv, &i, "--channels", &value))) {
             if (m < 0 || cli_int("--channels", value, 1, 64, &channels) != 0)
                 return 2;
+            raw = 1;
         } else if ((m = cli_flag_value(argc, argv, &i, "--timeout", &value))) {
             if (m < 0 || cli_int("--timeout", value, 1, 86400, &timeout_s) != 0)
                 return 2;
@@ -271,10 +346,15 @@ int cli_stream(int argc, char **argv)
         fprintf(stderr, "verbatim stream: give --id or --title, not both\n");
         return 2;
     }
-    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (in == NULL) {
-        perror(path);
+    double bps = 0;
+    pcm_buf decoded = {0};
+    FILE *in = open_input(path, raw, &bps, &decoded);
+    if (in == NULL)
         return 1;
+    if (decoded.samples != NULL) { /* decoded here: send 16 kHz linear16 */
+        rate = AUDIO_ENGINE_RATE;
+        channels = 1;
+        encoding = "linear16";
     }
     v.tty = !v.json && isatty(STDOUT_FILENO);
     if (id <= 0) {
@@ -285,6 +365,7 @@ int cli_stream(int argc, char **argv)
         if (id <= 0) {
             if (in != stdin)
                 fclose(in);
+            pcm_buf_free(&decoded);
             return 1;
         }
     }
@@ -298,12 +379,14 @@ int cli_stream(int argc, char **argv)
         fprintf(stderr, "verbatim stream: %s\n", err);
         if (in != stdin)
             fclose(in);
+        pcm_buf_free(&decoded);
         return 1;
     }
 
     unsigned char first[64];
     size_t first_len = fread(first, 1, sizeof(first), in);
-    double bps = byte_rate(first, first_len, rate, channels, encoding);
+    if (bps <= 0)
+        bps = byte_rate(first, first_len, rate, channels, encoding);
     size_t chunk = (size_t)(bps * (double)chunk_ms / 1000.0);
     if (chunk < 1)
         chunk = 1;
@@ -333,6 +416,7 @@ int cli_stream(int argc, char **argv)
     free(buf);
     if (in != stdin)
         fclose(in);
+    pcm_buf_free(&decoded);
     if (!closed) {
         const char *cs = "{\"type\": \"CloseStream\"}";
         wsclient_send(ws, WS_TEXT, cs, strlen(cs));

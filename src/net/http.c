@@ -39,6 +39,11 @@ typedef struct http_req {
     size_t sent;
     api_response res;
     struct http_req *next_done;
+    int upload;            /* POST .../audio: the body is a recording */
+    int64_t upload_tid;
+    upload_job *job;       /* waiting for this job's outcome */
+    struct http_req *next_waiter;
+    char location[160];    /* a Location header, when set */
 } http_req;
 
 static void req_free(http_req *req)
@@ -121,6 +126,28 @@ static int respond_now(struct lws *wsi, http_req *req, int status,
     return 0;
 }
 
+static void stop_waiting(server *srv, http_req *req)
+{
+    for (http_req **pp = &srv->upload_waiters; *pp; pp = &(*pp)->next_waiter) {
+        if (*pp == req) {
+            *pp = req->next_waiter;
+            break;
+        }
+    }
+    req->job = NULL;
+}
+
+/* Answers a request that waited for its upload job: with the outcome, or
+ * 202 and where to poll. */
+static void answer_upload(server *srv, http_req *req)
+{
+    upload_job *job = req->job;
+    stop_waiting(srv, req);
+    upload_respond(job, &req->res, req->location, sizeof(req->location));
+    lws_set_timer_usecs(req->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    lws_callback_on_writable(req->wsi);
+}
+
 static void answer_on_runner(void *arg)
 {
     http_req *req = arg;
@@ -164,13 +191,74 @@ void http_on_wake(server *srv)
         else
             lws_callback_on_writable(req->wsi);
     }
+    for (http_req *req = srv->upload_waiters, *next; req; req = next) {
+        next = req->next_waiter;
+        if (upload_finished(req->job))
+            answer_upload(srv, req);
+    }
+}
+
+/* The body of POST .../audio is in: start the job, and wait for it. */
+static int begin_upload(server *srv, struct lws *wsi, http_req *req)
+{
+    int wait_s = 0;
+    upload_job *job = NULL;
+    uint8_t *data = (uint8_t *)req->body;
+    req->body = NULL;
+    req->dispatched = 1;
+    if (upload_start(srv, req->upload_tid, req->query, data, req->body_len,
+                     &job, &wait_s, &req->res) != 0) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    req->job = job;
+    req->next_waiter = srv->upload_waiters;
+    srv->upload_waiters = req;
+    if (wait_s == 0)
+        answer_upload(srv, req);
+    else
+        lws_set_timer_usecs(wsi, (lws_usec_t)wait_s * LWS_US_PER_SEC);
+    return 0;
+}
+
+/* The upload routes: POST a recording, GET its jobs. */
+static int start_upload_route(server *srv, struct lws *wsi, http_req *req,
+                              int64_t tid, long long job_id)
+{
+    if (tid < 0 || job_id < 0) {
+        api_error_response(404, "Not Found", &req->res);
+    } else if (strcmp(req->method, "GET") == 0) {
+        upload_get(srv, tid, job_id, &req->res);
+    } else if (strcmp(req->method, "POST") != 0 || job_id != 0) {
+        api_error_response(405, "Method Not Allowed", &req->res);
+    } else {
+        char length[32] = "";
+        lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        long long declared = atoll(length);
+        if (declared > (long long)srv->cfg.max_upload) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "the recording of %lld bytes is over "
+                     "the limit of %zu bytes (--max-upload-mb)", declared,
+                     srv->cfg.max_upload);
+            api_error_response(413, msg, &req->res);
+        } else if (declared <= 0 &&
+                   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0) {
+            return begin_upload(srv, wsi, req); /* no body: 422 */
+        } else {
+            req->upload = 1;
+            req->upload_tid = tid;
+            return 0; /* wait for the body */
+        }
+    }
+    lws_callback_on_writable(wsi);
+    return 0;
 }
 
 /* Headers first, then the body in chunks; returns -1 to close. */
 static int write_response(server *srv, struct lws *wsi, net_pss *pss)
 {
     http_req *req = pss->req;
-    if (req == NULL || req->on_runner || req->res.status == 0)
+    if (req == NULL || req->on_runner || req->res.status == 0 || req->job)
         return 0;
     if (!req->headers_sent) {
         unsigned char buf[LWS_PRE + 2048];
@@ -181,6 +269,8 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
                                         req->res.body_len, &p, end) ||
             http_add_cors(srv, wsi, &p, end) ||
             add_download(wsi, req->res.filename, &p, end) ||
+            (req->location[0] && req->res.status == 202 &&
+             add_header(wsi, "location:", req->location, &p, end)) ||
             (req->static_file && add_header(wsi, "cache-control:", "no-cache",
                                             &p, end)) ||
             (strcmp(req->method, "OPTIONS") == 0 &&
@@ -218,12 +308,14 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static void detach(net_pss *pss)
+static void detach(server *srv, net_pss *pss)
 {
     http_req *req = pss->req;
     pss->req = NULL;
     if (req == NULL)
         return;
+    if (req->job != NULL)
+        stop_waiting(srv, req);
     if (req->on_runner) {
         req->orphaned = 1; /* freed when its answer arrives */
         req->wsi = NULL;
@@ -235,7 +327,7 @@ static void detach(net_pss *pss)
 static int start_request(server *srv, struct lws *wsi, net_pss *pss,
                          const char *uri)
 {
-    detach(pss);
+    detach(srv, pss);
     http_req *req = calloc(1, sizeof(*req));
     if (req == NULL)
         return -1;
@@ -244,7 +336,14 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
     pss->req = req;
     snprintf(req->method, sizeof(req->method), "%s", method_of(wsi));
     snprintf(req->path, sizeof(req->path), "%s", uri);
-    lws_hdr_copy(wsi, req->query, sizeof(req->query), WSI_TOKEN_HTTP_URI_ARGS);
+    /* The arguments come as fragments; join them as they were sent. */
+    size_t qlen = 0;
+    char frag[512];
+    for (int i = 0; qlen + 1 < sizeof(req->query) &&
+                    lws_hdr_copy_fragment(wsi, frag, sizeof(frag),
+                                          WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+        qlen += (size_t)snprintf(req->query + qlen, sizeof(req->query) - qlen,
+                                 "%s%s", i ? "&" : "", frag);
     lws_hdr_copy(wsi, req->origin, sizeof(req->origin), WSI_TOKEN_ORIGIN);
 
     if (strcmp(req->method, "OPTIONS") == 0)
@@ -257,6 +356,10 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
         return respond_now(wsi, req, 200, file->content_type,
                            (const char *)file->data, file->len);
     }
+    int64_t upload_tid;
+    long long job_id;
+    if (upload_route(req->path, &upload_tid, &job_id))
+        return start_upload_route(srv, wsi, req, upload_tid, job_id);
     if (!api_owns_path(req->path)) {
         static const char not_found[] = "{\"detail\":\"Not Found\"}";
         return respond_now(wsi, req, 404, "application/json", not_found,
@@ -281,11 +384,11 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
     return dispatch(srv, wsi, req);
 }
 
-static int append_body(http_req *req, const void *in, size_t len)
+static int append_body(server *srv, http_req *req, const void *in, size_t len)
 {
     if (len == 0)
         return 0;
-    if (req->body_len + len > API_MAX_BODY)
+    if (req->body_len + len > (req->upload ? srv->cfg.max_upload : API_MAX_BODY))
         return -1;
     if (req->body_len + len + 1 > req->body_cap) {
         size_t cap = (req->body_len + len + 1) * 2;
@@ -314,21 +417,30 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
     case LWS_CALLBACK_HTTP_BODY:
         if (pss->req == NULL || pss->req->res.status != 0)
             return 0;
-        if (append_body(pss->req, in, len) != 0) {
+        if (append_body(srv, pss->req, in, len) != 0) {
+            free(pss->req->body); /* not needed to answer */
+            pss->req->body = NULL;
+            pss->req->body_len = pss->req->body_cap = 0;
             api_error_response(413, "Request body is over the size limit",
                                &pss->req->res);
             lws_callback_on_writable(wsi);
         }
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->req == NULL || pss->req->res.status != 0)
+        if (pss->req == NULL || pss->req->res.status != 0 || pss->req->dispatched)
             return 0;
+        if (pss->req->upload)
+            return begin_upload(srv, wsi, pss->req);
         return dispatch(srv, wsi, pss->req);
+    case LWS_CALLBACK_TIMER: /* an upload's wait is over: 202 */
+        if (pss->req != NULL && pss->req->job != NULL)
+            answer_upload(srv, pss->req);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return write_response(srv, wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        detach(pss);
+        detach(srv, pss);
         return 0;
     default:
         return 0;

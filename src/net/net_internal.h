@@ -26,6 +26,7 @@
 
 struct http_req;
 struct ws_conn;
+typedef struct upload_job upload_job;
 
 typedef struct server {
     server_config cfg;
@@ -43,6 +44,11 @@ typedef struct server {
     pthread_mutex_t lock;    /* guards the two fields below */
     struct http_req *http_done; /* answered requests, for the I/O thread */
     int lws_alive;           /* net_wake() may call into lws */
+
+    upload_job *jobs;        /* uploads (under lock) */
+    long long next_job_id;   /* under lock */
+    struct http_req *upload_waiters; /* I/O thread only: requests waiting
+                                        for their upload job */
 
     struct ws_conn *conns;   /* I/O thread only: open sockets */
     atomic_int sessions;     /* sessions decoding (also after a disconnect) */
@@ -69,6 +75,28 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                 net_pss *pss, void *in, size_t len);
 void ws_on_wake(server *srv);
 void ws_shutdown(server *srv);
+
+/* Stores a final segment of transcription tid (its times shifted by
+ * offset) and publishes its message to the transcription's watchers;
+ * *message (when not NULL) gets the message text (malloc'd).  Runner
+ * thread.  0 or the store's error. */
+int net_store_final(server *srv, int64_t tid, double offset,
+                    const session_event *ev, char **message);
+/* Publishes text to tid's watchers and frees it. */
+void net_publish(server *srv, int64_t tid, char *text);
+
+/* upload.c */
+int upload_route(const char *path, int64_t *tid, long long *job_id);
+/* Starts a job over data (taken, also on failure).  0 with *job set, or
+ * -1 with res filled (422, 503, 500). */
+int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
+                 size_t len, upload_job **job, int *wait_s, api_response *res);
+int upload_finished(upload_job *job);
+/* The job's state as a response: 200 done, 202 running, 4xx/5xx failed. */
+void upload_respond(upload_job *job, api_response *res, char *location,
+                    size_t location_len);
+void upload_get(server *srv, int64_t tid, long long job_id, api_response *res);
+void upload_shutdown(server *srv);
 
 /* wsproto.c: the JSON texts of PROTOCOL section 1 (malloc'd). */
 /* time_offset < 0: not sent. */

@@ -41,6 +41,7 @@ server_config server_default_config(void)
         .workers = cores > 0 ? (int)cores : 1,
         .max_sessions = 64,
         .max_frame = 1024 * 1024,
+        .max_upload = (size_t)512 << 20,
         .idle_timeout = 30,
         .cors_origins = NULL,
         .web_dir = NULL,
@@ -74,6 +75,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_TIMER:
+        if (pss != NULL && pss->req != NULL) /* an HTTP request's timer */
+            return http_callback(srv, wsi, reason, pss, in, len);
+        return ws_callback(srv, wsi, reason, pss, in, len);
     case LWS_CALLBACK_CLOSED:
         return ws_callback(srv, wsi, reason, pss, in, len);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
@@ -148,6 +152,7 @@ static void teardown(server *srv)
         signal_context = NULL;
         lws_context_destroy(srv->lws);
     }
+    upload_shutdown(srv); /* before the pool and the runner stop */
     /* Sessions waiting for a decoder are on no queue; wait until none is
      * left waiting and the workers are idle at the same moment. */
     for (;;) {

@@ -20,6 +20,7 @@ typedef struct server_config {
     int workers;             /* decoder threads */
     int max_sessions;        /* live transcription sockets at once */
     size_t max_frame;        /* bytes in one WebSocket message */
+    size_t max_upload;       /* bytes in one uploaded recording */
     int idle_timeout;        /* seconds without a message before a live
                                 socket is closed; 0: never */
     const char *cors_origins;/* comma-separated; NULL for the defaults */

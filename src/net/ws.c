@@ -67,12 +67,15 @@ typedef struct ws_conn {
     double time_offset;
     int unknown;            /* no such transcription: drop results */
     int close_when_done;    /* CloseStream: close with 1000 after DONE */
+    char *audio_error;      /* the client's audio failed: sent with close
+                               1003 after the finals before the damage */
 
     pthread_mutex_t lock;   /* guards the fields below */
     out_msg *out_head, *out_tail;
     int gone;               /* the socket is closed */
     int want_resume;
     int close_requested;    /* CloseStream seen (set on I/O, read on runner) */
+    int want_stop;          /* the runner asks the I/O thread to end input */
     bus_sub *sub;           /* a watcher's subscription */
 } ws_conn;
 
@@ -86,6 +89,7 @@ static void conn_unref(ws_conn *c)
         free(m);
     }
     free(c->text);
+    free(c->audio_error);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -140,20 +144,45 @@ typedef struct {
     session_event *ev;
 } event_job;
 
-static void store_final(ws_conn *c, session_event *ev)
+int net_store_final(server *srv, int64_t tid, double offset,
+                    const session_event *ev, char **message)
 {
     store_segment seg = {0};
-    seg.transcription_id = c->transcription_id;
+    seg.transcription_id = tid;
     seg.text = ev->text;
     seg.speaker = NULL;
-    seg.start_time = ev->start + c->time_offset;
-    seg.end_time = ev->end + c->time_offset;
+    seg.start_time = ev->start + offset;
+    seg.end_time = ev->end + offset;
     seg.is_final = 1;
-    seg.words_json = wsproto_words(ev, c->time_offset);
-    int rc = store_segment_add(c->srv->store, &seg);
+    seg.words_json = wsproto_words(ev, offset);
+    int rc = store_segment_add(srv->store, &seg);
     free(seg.words_json);
+    if (rc != 0)
+        return rc;
+    char *text = wsproto_segment(ev, offset, NULL);
+    if (text != NULL)
+        bus_publish(srv->bus, tid, text);
+    if (message != NULL)
+        *message = text;
+    else
+        free(text);
+    return 0;
+}
+
+void net_publish(server *srv, int64_t tid, char *text)
+{
+    if (text != NULL)
+        bus_publish(srv->bus, tid, text);
+    free(text);
+}
+
+static void store_final(ws_conn *c, session_event *ev)
+{
+    char *message = NULL;
+    int rc = net_store_final(c->srv, c->transcription_id, c->time_offset, ev,
+                             &message);
     if (rc == 0) {
-        conn_publish(c, wsproto_segment(ev, c->time_offset, NULL));
+        conn_send(c, message, 0, NULL);
         return;
     }
     if (rc == VB_ENOTFOUND) {
@@ -190,7 +219,18 @@ static void event_on_runner(void *arg)
             conn_publish(c, wsproto_event("utterance_end"));
         break;
     case SESSION_ERROR:
-        conn_error(c, ev->close_code, ev->text ? ev->text : "error");
+        if (ev->close_code != 1003) {
+            conn_error(c, ev->close_code, ev->text ? ev->text : "error");
+            break;
+        }
+        /* Bad audio: end the input, let the session settle what came
+         * before the damage, and say why only after those finals. */
+        if (c->audio_error == NULL)
+            c->audio_error = strdup(ev->text ? ev->text : "bad audio");
+        pthread_mutex_lock(&c->lock);
+        c->want_stop = 1;
+        pthread_mutex_unlock(&c->lock);
+        net_wake(c->srv);
         break;
     case SESSION_DONE:
         atomic_fetch_sub(&c->srv->sessions, 1);
@@ -198,7 +238,9 @@ static void event_on_runner(void *arg)
         pthread_mutex_lock(&c->lock);
         int close_now = c->close_requested;
         pthread_mutex_unlock(&c->lock);
-        if (close_now)
+        if (c->audio_error != NULL)
+            conn_error(c, 1003, c->audio_error);
+        else if (close_now)
             conn_send(c, NULL, 1000, "stream closed");
         conn_unref(c); /* the session's reference */
         break;
@@ -499,9 +541,9 @@ static void on_text(ws_conn *c)
             c->stream_closed = 1;
             lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
             stop_session(c);
-        } else {
+        } else if (!c->stream_closed) { /* a watcher */
             conn_send(c, NULL, 1000, "stream closed");
-        }
+        } /* else the input has ended already: the close comes after DONE */
     }
     /* KeepAlive and anything unknown: nothing to do (PROTOCOL 1.5). */
     cJSON_Delete(msg);
@@ -613,8 +655,14 @@ void ws_on_wake(server *srv)
         pthread_mutex_lock(&c->lock);
         int pending = c->out_head != NULL;
         int resume = c->want_resume;
-        c->want_resume = 0;
+        int stop = c->want_stop;
+        c->want_resume = c->want_stop = 0;
         pthread_mutex_unlock(&c->lock);
+        if (stop && c->session != NULL) {
+            c->stream_closed = 1; /* later audio is ignored */
+            lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+            stop_session(c);
+        }
         if (pending)
             lws_callback_on_writable(c->wsi);
         if (resume && c->paused) {

@@ -87,6 +87,7 @@ session_params session_default_params(void)
         .max_utterance_ms = 30000,
         .queue_high = 4u << 20,
         .queue_low = 1u << 20,
+        .slice_bytes = SLICE_BYTES,
     };
     return p;
 }
@@ -491,7 +492,7 @@ static void run_slice(void *arg)
     pthread_mutex_lock(&s->lock);
     if (!paused) {
         batch = s->head;
-        for (struct item *it = s->head; it && taken < SLICE_BYTES; it = it->next) {
+        for (struct item *it = s->head; it && taken < s->params.slice_bytes; it = it->next) {
             last = it;
             taken += it->len;
         }

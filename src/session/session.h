@@ -66,6 +66,10 @@ typedef struct session_params {
     int max_utterance_ms; /* longer speech is split (final, not speech_final) */
     size_t queue_high;    /* bytes queued before session_feed says stop */
     size_t queue_low;     /* ... and below which wake is called */
+    size_t slice_bytes;   /* queued bytes one turn on a worker takes (at
+                             least one feed's worth): smaller turns for
+                             a session that is always behind (an upload)
+                             keep live sessions' latency */
 } session_params;
 
 session_params session_default_params(void);

@@ -2,6 +2,7 @@
 // as a conversation, name speakers, correct text, export.
 import { api, clock, h, socketUrl } from './api.js';
 import { Recorder, browserSupport, micErrorMessage } from './recorder.js';
+import { uploadRecording } from './upload.js';
 
 const STATES = {
   idle: 'Ready to record',
@@ -25,6 +26,7 @@ export async function showTranscript(root, id, navigate) {
   let follow = true;
   let tick = null;
   let quiet = null;        // timer: the watched recording went quiet
+  let uploading = false;   // our own upload is being transcribed
 
   // ---- layout ----
   const heading = h('h1', {}, transcription.title);
@@ -40,6 +42,16 @@ export async function showTranscript(root, id, navigate) {
   const record = h('button', { type: 'button', class: 'record', onclick: toggle,
                                'aria-pressed': 'false' }, 'Record');
   const message = h('p', { class: 'message', role: 'alert' });
+  const notice = h('p', { class: 'notice', role: 'status' });
+  const fileInput = h('input', {
+    type: 'file', hidden: true, onchange: () => upload(fileInput.files[0]),
+    accept: 'audio/*,video/webm,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm' });
+  const uploadButton = h('button', { type: 'button', class: 'upload',
+                                     onclick: () => fileInput.click() },
+                         'Upload audio');
+  const uploadBar = h('progress', { max: '100', value: '0', 'aria-label': 'Upload progress' });
+  const uploadText = h('span', { class: 'upload-text' });
+  const uploadStatus = h('p', { class: 'upload-status', hidden: true }, uploadBar, uploadText);
   const exports = h('div', { class: 'exports', role: 'group', 'aria-label': 'Export' },
     'Export:',
     ...['txt', 'srt', 'vtt', 'json'].map((f) =>
@@ -47,7 +59,7 @@ export async function showTranscript(root, id, navigate) {
                'data-format': f }, f.toUpperCase())));
   const turns = h('div', { class: 'turns', 'aria-live': 'off' });
   const empty = h('p', { class: 'muted empty' },
-                  'Nothing yet. Press Record and start speaking.');
+                  'Nothing yet. Press Record and start speaking, or upload a recording.');
   const scroller = h('section', { class: 'transcript', 'aria-label': 'Transcript',
                                   tabindex: '0' }, empty, turns);
   const jump = h('button', { type: 'button', class: 'jump', hidden: true,
@@ -56,8 +68,8 @@ export async function showTranscript(root, id, navigate) {
   root.append(
     h('p', {}, h('a', { href: '/' }, '← All transcripts')),
     heading,
-    h('div', { class: 'controls' }, record, state, elapsed, meter),
-    message, scroller, jump, exports);
+    h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput),
+    uploadStatus, message, notice, scroller, jump, exports);
 
   const unsupported = browserSupport();
   if (unsupported) {
@@ -218,6 +230,7 @@ export async function showTranscript(root, id, navigate) {
     record.textContent = live ? 'Stop' : 'Record';
     record.setAttribute('aria-pressed', String(live && name !== 'saving'));
     record.disabled = name === 'saving' || Boolean(unsupported);
+    uploadButton.disabled = live;
     if (!live) {
       clearInterval(tick);
       meterBar.style.width = '0';
@@ -255,6 +268,43 @@ export async function showTranscript(root, id, navigate) {
     tick = setInterval(() => { elapsed.textContent = clock(started.elapsed()); }, 250);
   }
 
+  // ---- uploading a recording: its words arrive through the watcher ----
+  async function upload(file) {
+    fileInput.value = '';
+    if (!file || uploading || recorder) return;
+    uploading = true;
+    message.textContent = '';
+    notice.textContent = '';
+    record.disabled = true;
+    uploadButton.disabled = true;
+    uploadStatus.hidden = false;
+    const show = (phase, fraction) => {
+      const pct = Math.round(fraction * 100);
+      uploadBar.value = pct;
+      uploadBar.setAttribute('aria-valuetext', `${phase} ${pct}%`);
+      uploadText.textContent = phase === 'uploading'
+        ? `Uploading ${file.name}: ${pct}%` : `Transcribing ${file.name}: ${pct}%`;
+    };
+    try {
+      const job = await uploadRecording(id, file, show);
+      notice.textContent = `Transcribed ${file.name}: ${clock(job.audio_seconds)} of audio, ` +
+        `${job.segments} ${job.segments === 1 ? 'segment' : 'segments'}.`;
+    } catch (err) {
+      message.textContent = `Could not transcribe ${file.name}: ${err.message}` +
+        (err.job && err.job.segments ? ` (the ${err.job.segments} segments before ` +
+         'the problem were kept)' : '');
+    }
+    try {
+      segments = (await api.segments(id)).map(fromStored);
+    } catch { /* the watcher has them */ }
+    interim = null;
+    uploading = false;
+    uploadStatus.hidden = true;
+    uploadButton.disabled = false;
+    record.disabled = Boolean(unsupported);
+    render();
+  }
+
   // ---- watching someone else's recording ----
   function watch() {
     unwatch();
@@ -266,7 +316,8 @@ export async function showTranscript(root, id, navigate) {
       // Stored finals (with an id) fill in what the page may have missed
       // while it loaded; everything else is someone recording right now.
       const stored = msg.type === 'transcript_segment' && msg.payload.id !== undefined;
-      if (!stored && (msg.type === 'transcript_segment' || msg.type === 'event')) {
+      if (!stored && !uploading &&
+          (msg.type === 'transcript_segment' || msg.type === 'event')) {
         // Read-only while someone else records into this transcript.
         stateText.textContent = STATES.watching;
         root.dataset.state = 'watching';

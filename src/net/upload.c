@@ -1,0 +1,618 @@
+/*
+ * upload.c - POST /api/transcriptions/{id}/audio: a whole recording,
+ * transcribed as fast as the decoder pool allows, as a job that can be
+ * polled.
+ *
+ * The request body is collected by http.c (up to --max-upload bytes) and
+ * handed over here.  Each upload gets a job and a thread of its own, which
+ *   1. looks the transcription up on the store's runner (the timeline
+ *      position where the recording's segments go: after those stored);
+ *   2. opens the recording (audio_file_open: WAV, WebM and Ogg through our
+ *      own parsers, everything else through FFmpeg's libraries);
+ *   3. decodes it five seconds at a time and feeds a session, the same as
+ *      a live socket's, waiting whenever the session's queue is full, so
+ *      that memory stays bounded and the workers are shared fairly with
+ *      live streams (the thread itself only decodes the container);
+ *   4. closes the session and waits until its last final is stored.
+ * Session events go to the runner like a live socket's: finals are stored
+ * (and published), interim results and events are published, so that
+ * /ws/watch/{id} shows the upload being transcribed.
+ *
+ * The request waits up to `wait` seconds (default 5) for the job: a short
+ * recording is answered 200 with the finished job; a longer one 202 with
+ * the job and its URL in Location, to poll with GET.  Jobs are kept in
+ * memory for an hour after they finish.
+ *
+ * Threads: the job's own thread; the runner (lookup, events); the I/O
+ * thread (starting jobs, reading their state for responses).  A job's
+ * mutable state is under job->lock; the job list under srv->lock.
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../util/log.h"
+#include "../util/vb.h"
+#include "net_internal.h"
+
+#define FEED_SAMPLES (AUDIO_ENGINE_RATE * 5)  /* decoded per step */
+#define ITEM_SAMPLES AUDIO_ENGINE_RATE        /* queued per feed: 1 s */
+#define KEEP_FINISHED_S 3600
+#define DEFAULT_WAIT_S 5
+#define MAX_WAIT_S 300
+
+typedef enum { JOB_RUNNING, JOB_DONE, JOB_FAILED } job_status;
+
+struct upload_job {
+    server *srv;
+    long long id;
+    int64_t transcription_id;
+    uint8_t *data;           /* the recording; freed when decoded */
+    size_t len;
+    audio_format raw;        /* with raw_declared: raw PCM's format */
+    int raw_declared, punctuate;
+    pthread_t thread;
+    char tag[48];
+    char created_at[40];
+
+    pthread_mutex_t lock;    /* guards everything below */
+    pthread_cond_t cond;
+    job_status status;
+    int http_status;         /* a failure's status for the request */
+    char error[320];
+    char format[128];
+    double audio_seconds, time_offset, input_read, progress_shown;
+    size_t fed_bytes;
+    session_t *session;      /* while it runs */
+    int segments;
+    int looked_up, lookup_rc, wake, session_done, stop;
+    time_t finished;
+    struct upload_job *next; /* srv->jobs, under srv->lock */
+};
+
+/* ---- the job's state ------------------------------------------------ */
+
+static void job_fail_locked(upload_job *job, int http_status, const char *msg)
+{
+    if (job->error[0] == '\0') {
+        job->http_status = http_status;
+        snprintf(job->error, sizeof(job->error), "%s", msg);
+    }
+}
+
+static void job_fail(upload_job *job, int http_status, const char *msg)
+{
+    pthread_mutex_lock(&job->lock);
+    job_fail_locked(job, http_status, msg);
+    pthread_mutex_unlock(&job->lock);
+    log_warn(job->tag, "%s", msg);
+}
+
+int upload_finished(upload_job *job)
+{
+    pthread_mutex_lock(&job->lock);
+    int done = job->status != JOB_RUNNING;
+    pthread_mutex_unlock(&job->lock);
+    return done;
+}
+
+static cJSON *job_json_locked(upload_job *job)
+{
+    static const char *const names[] = {"running", "done", "failed"};
+    double progress = 1.0;
+    if (job->status == JOB_RUNNING) {
+        double decoded = 0;
+        if (job->session != NULL && job->fed_bytes > 0) {
+            size_t queued = session_queued_bytes(job->session);
+            decoded = 1.0 - (double)queued / (double)job->fed_bytes;
+        }
+        /* decoded audio over the recording's length, estimated from how
+         * much of the file made it: never seen to go back */
+        progress = job->input_read * decoded;
+        progress = progress > 0.99 ? 0.99 : progress < 0 ? 0 : progress;
+        if (progress < job->progress_shown)
+            progress = job->progress_shown;
+        job->progress_shown = progress;
+    }
+    char url[128];
+    snprintf(url, sizeof(url), "/api/transcriptions/%lld/audio/%lld",
+             (long long)job->transcription_id, job->id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)job->id);
+    cJSON_AddNumberToObject(o, "transcription_id", (double)job->transcription_id);
+    cJSON_AddStringToObject(o, "status", names[job->status]);
+    cJSON_AddNumberToObject(o, "progress", (double)(int)(progress * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "audio_seconds",
+                            (double)(int)(job->audio_seconds * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "time_offset",
+                            (double)(int)(job->time_offset * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "segments", job->segments);
+    if (job->format[0])
+        cJSON_AddStringToObject(o, "format", job->format);
+    else
+        cJSON_AddNullToObject(o, "format");
+    if (job->error[0])
+        cJSON_AddStringToObject(o, "error", job->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    cJSON_AddStringToObject(o, "created_at", job->created_at);
+    cJSON_AddStringToObject(o, "url", url);
+    return o;
+}
+
+static void json_response(cJSON *o, int status, api_response *res)
+{
+    res->status = status;
+    res->content_type = "application/json";
+    res->body = cJSON_PrintUnformatted(o);
+    res->body_len = res->body ? strlen(res->body) : 0;
+    cJSON_Delete(o);
+    if (res->body == NULL)
+        api_error_response(500, "out of memory", res);
+}
+
+void upload_respond(upload_job *job, api_response *res, char *location,
+                    size_t location_len)
+{
+    pthread_mutex_lock(&job->lock);
+    if (job->status == JOB_FAILED && job->http_status == 404) {
+        pthread_mutex_unlock(&job->lock);
+        api_error_response(404, "Not Found", res);
+        return;
+    }
+    cJSON *o = job_json_locked(job);
+    int status = job->status == JOB_RUNNING ? 202
+                 : job->status == JOB_DONE  ? 200
+                                            : job->http_status;
+    if (job->status == JOB_FAILED) /* FastAPI's shape, for clients of it */
+        cJSON_AddStringToObject(o, "detail", job->error);
+    snprintf(location, location_len, "/api/transcriptions/%lld/audio/%lld",
+             (long long)job->transcription_id, job->id);
+    pthread_mutex_unlock(&job->lock);
+    json_response(o, status, res);
+}
+
+/* ---- the runner's side ---------------------------------------------- */
+
+static void lookup_on_runner(void *arg)
+{
+    upload_job *job = arg;
+    store_t *store = job->srv->store;
+    store_transcription t;
+    double offset = 0;
+    int rc = store_transcription_get(store, job->transcription_id, &t);
+    if (rc == 0)
+        rc = store_transcription_end_time(store, job->transcription_id, &offset);
+    pthread_mutex_lock(&job->lock);
+    job->lookup_rc = rc;
+    job->time_offset = offset;
+    job->looked_up = 1;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
+typedef struct {
+    upload_job *job;
+    session_event *ev;
+} job_event;
+
+static void event_on_runner(void *arg)
+{
+    job_event *je = arg;
+    upload_job *job = je->job;
+    session_event *ev = je->ev;
+    server *srv = job->srv;
+    int64_t tid = job->transcription_id;
+    switch (ev->kind) {
+    case SESSION_FINAL: {
+        int rc = net_store_final(srv, tid, job->time_offset, ev, NULL);
+        pthread_mutex_lock(&job->lock);
+        if (rc == 0)
+            job->segments++;
+        else if (rc == VB_ENOTFOUND)
+            job_fail_locked(job, 404, "the transcription was deleted");
+        else
+            job_fail_locked(job, 500, "the server could not store the "
+                                      "transcript; see its log");
+        if (rc != 0)
+            job->stop = 1;
+        pthread_mutex_unlock(&job->lock);
+        break;
+    }
+    case SESSION_INTERIM:
+        net_publish(srv, tid, wsproto_segment(ev, job->time_offset, NULL));
+        break;
+    case SESSION_SPEECH_STARTED:
+        net_publish(srv, tid, wsproto_event("speech_started"));
+        break;
+    case SESSION_UTTERANCE_END:
+        net_publish(srv, tid, wsproto_event("utterance_end"));
+        break;
+    case SESSION_ERROR:
+        job_fail(job, ev->close_code == 1003 ? 422 : 500,
+                 ev->text ? ev->text : "error");
+        break;
+    case SESSION_DONE:
+        pthread_mutex_lock(&job->lock);
+        job->session_done = 1;
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+        break;
+    }
+    session_event_free(ev);
+    free(je);
+}
+
+static void on_event(void *ctx, session_event *ev)
+{
+    upload_job *job = ctx;
+    job_event *je = malloc(sizeof(*je));
+    if (je != NULL) {
+        je->job = job;
+        je->ev = ev;
+        if (runner_submit(job->srv->runner, event_on_runner, je) == 0)
+            return;
+        free(je);
+    }
+    /* Cannot happen while the job runs (the runner stops after jobs). */
+    log_error(job->tag, "an event could not be queued for storage");
+    if (ev->kind == SESSION_DONE) {
+        pthread_mutex_lock(&job->lock);
+        job->session_done = 1;
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+    }
+    session_event_free(ev);
+}
+
+static void on_wake(void *ctx)
+{
+    upload_job *job = ctx;
+    pthread_mutex_lock(&job->lock);
+    job->wake = 1;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* ---- the job's thread ----------------------------------------------- */
+
+/* Feeds the whole recording to the session; 0, or an error recorded. */
+static void feed_all(upload_job *job, audio_file_t *file, session_t *s)
+{
+    pcm_buf pcm = {0};
+    char err[256] = "";
+    int rc = 0;
+    while (rc == 0) {
+        rc = audio_file_read(file, &pcm, FEED_SAMPLES, err, sizeof(err));
+        pthread_mutex_lock(&job->lock);
+        job->wake = 0;
+        pthread_mutex_unlock(&job->lock);
+        int full = 0;
+        for (size_t at = 0; at < pcm.len && full >= 0; at += ITEM_SAMPLES) {
+            size_t n = pcm.len - at < ITEM_SAMPLES ? pcm.len - at : ITEM_SAMPLES;
+            int rc_feed = session_feed(s, pcm.samples + at, n * sizeof(int16_t));
+            full = rc_feed < 0 ? rc_feed : (full || rc_feed);
+        }
+        pthread_mutex_lock(&job->lock);
+        job->fed_bytes += pcm.len * sizeof(int16_t);
+        job->audio_seconds = (double)job->fed_bytes / (2.0 * AUDIO_ENGINE_RATE);
+        job->input_read = audio_file_progress(file);
+        snprintf(job->format, sizeof(job->format), "%s",
+                 audio_file_describe(file));
+        while (full == 1 && !job->wake && !job->stop)
+            pthread_cond_wait(&job->cond, &job->lock);
+        int stop = job->stop;
+        pthread_mutex_unlock(&job->lock);
+        pcm.len = 0;
+        if (full < 0) {
+            job_fail(job, 500, "out of memory");
+            break;
+        }
+        if (stop)
+            break;
+    }
+    if (rc < 0) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "%s (the audio before it was transcribed)",
+                 err);
+        job_fail(job, 422, msg);
+    }
+    pcm_buf_free(&pcm);
+}
+
+static void run_session(upload_job *job, audio_file_t *file)
+{
+    server *srv = job->srv;
+    session_params sp = session_default_params();
+    sp.transcription_id = job->transcription_id;
+    sp.format = audio_format_default();
+    sp.format.pcm_only = 1;
+    sp.punctuate = job->punctuate;
+    /* One second of audio per turn on a worker (about 0.2 s of work), so
+     * that live sessions sharing the workers wait little for it. */
+    sp.slice_bytes = ITEM_SAMPLES * sizeof(int16_t);
+    session_sink sink = {on_event, on_wake, job};
+    session_t *s = NULL;
+    if (session_create(&sp, srv->engine, srv->pool, &sink, &s) != 0) {
+        job_fail(job, 500, "the server could not start a session");
+        return;
+    }
+    atomic_fetch_add(&srv->sessions, 1);
+    pthread_mutex_lock(&job->lock);
+    job->session = s;
+    pthread_mutex_unlock(&job->lock);
+    feed_all(job, file, s);
+    session_close(s);
+    pthread_mutex_lock(&job->lock);
+    while (!job->session_done)
+        pthread_cond_wait(&job->cond, &job->lock);
+    job->session = NULL;
+    pthread_mutex_unlock(&job->lock);
+    session_release(s);
+    atomic_fetch_sub(&srv->sessions, 1);
+}
+
+static void *job_main(void *arg)
+{
+    upload_job *job = arg;
+    server *srv = job->srv;
+    audio_file_t *file = NULL;
+    int rc = runner_submit(srv->runner, lookup_on_runner, job);
+    pthread_mutex_lock(&job->lock);
+    while (rc == 0 && !job->looked_up)
+        pthread_cond_wait(&job->cond, &job->lock);
+    int lookup_rc = rc == 0 ? job->lookup_rc : rc;
+    pthread_mutex_unlock(&job->lock);
+    if (lookup_rc == VB_ENOTFOUND) {
+        job_fail(job, 404, "Not Found");
+    } else if (lookup_rc != 0) {
+        job_fail(job, 500, "the database failed");
+    } else {
+        char err[256] = "";
+        rc = audio_file_open(job->data, job->len,
+                             job->raw_declared ? &job->raw : NULL, &file, err,
+                             sizeof(err));
+        if (rc != 0) {
+            job_fail(job, rc == VB_EUNSUPPORTED ? 415 : 422, err);
+        } else {
+            pthread_mutex_lock(&job->lock);
+            snprintf(job->format, sizeof(job->format), "%s",
+                     audio_file_describe(file));
+            pthread_mutex_unlock(&job->lock);
+            log_info(job->tag, "transcribing %zu bytes (%s) at %.3f s",
+                     job->len, job->format, job->time_offset);
+            run_session(job, file);
+        }
+    }
+    audio_file_close(file);
+    pthread_mutex_lock(&job->lock);
+    free(job->data);
+    job->data = NULL;
+    job->status = job->error[0] ? JOB_FAILED : JOB_DONE;
+    job->finished = time(NULL);
+    log_info(job->tag, "%s: %.1f s of audio, %d segments",
+             job->status == JOB_DONE ? "done" : "failed", job->audio_seconds,
+             job->segments);
+    pthread_mutex_unlock(&job->lock);
+    net_wake(srv);
+    return NULL;
+}
+
+/* ---- the I/O thread's side ------------------------------------------ */
+
+/* "/api/transcriptions/12/audio" (job 0) or ".../audio/3" (job 3); 1 when
+ * the path is an upload route, *tid -1 when the id is not a number. */
+int upload_route(const char *path, int64_t *tid, long long *job_id)
+{
+    static const char prefix[] = "/api/transcriptions/";
+    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return 0;
+    const char *p = path + sizeof(prefix) - 1;
+    const char *slash = strchr(p, '/');
+    if (slash == NULL || strncmp(slash, "/audio", 6) != 0)
+        return 0;
+    const char *rest = slash + 6;
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    *tid = end == slash && end != p ? v : -1;
+    *job_id = 0;
+    if (*rest == '/' && rest[1] != '\0') {
+        v = strtoll(rest + 1, &end, 10);
+        if (*end == '/')
+            end++;
+        if (*end != '\0' || end == rest + 1)
+            return 0;
+        *job_id = v > 0 ? v : -1;
+    } else if (*rest != '\0' && strcmp(rest, "/") != 0) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Reads the upload's query: encoding, sample_rate, channels (raw PCM),
+ * punctuate and wait.  0, or VB_EINVAL with a message. */
+static int parse_query(const char *query, upload_job *job, int *wait_s,
+                       char *err, size_t errlen)
+{
+    char copy[1024];
+    snprintf(copy, sizeof(copy), "%s", query);
+    job->raw = audio_format_default();
+    job->punctuate = 1;
+    *wait_s = DEFAULT_WAIT_S;
+    char *save = NULL;
+    for (char *kv = strtok_r(copy, "&", &save); kv;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *value = strchr(kv, '=');
+        if (value == NULL)
+            continue;
+        *value++ = '\0';
+        char *end = NULL;
+        long v = strtol(value, &end, 10);
+        int number = *value != '\0' && *end == '\0';
+        if (strcmp(kv, "encoding") == 0) {
+            if (audio_encoding_parse(value, &job->raw.encoding) != 0) {
+                vb_seterr(err, errlen, "unknown encoding \"%.40s\"; use "
+                          "linear16, linear32 or mulaw", value);
+                return VB_EINVAL;
+            }
+            job->raw_declared = 1;
+        } else if (strcmp(kv, "sample_rate") == 0) {
+            job->raw.sample_rate = number ? (int)v : -1;
+            job->raw_declared = 1;
+        } else if (strcmp(kv, "channels") == 0) {
+            job->raw.channels = number ? (int)v : -1;
+            job->raw_declared = 1;
+        } else if (strcmp(kv, "punctuate") == 0) {
+            job->punctuate = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
+        } else if (strcmp(kv, "wait") == 0) {
+            if (!number || v < 0 || v > MAX_WAIT_S) {
+                vb_seterr(err, errlen, "wait must be a whole number of "
+                          "seconds from 0 to %d", MAX_WAIT_S);
+                return VB_EINVAL;
+            }
+            *wait_s = (int)v;
+        }
+    }
+    return job->raw_declared ? audio_format_check(&job->raw, err, errlen) : 0;
+}
+
+static void job_free(upload_job *job)
+{
+    pthread_mutex_destroy(&job->lock);
+    pthread_cond_destroy(&job->cond);
+    free(job->data);
+    free(job);
+}
+
+/* Drops jobs that finished over an hour ago.  Called with srv->lock. */
+static void prune_locked(server *srv)
+{
+    time_t now = time(NULL);
+    for (upload_job **pp = &srv->jobs; *pp;) {
+        upload_job *job = *pp;
+        pthread_mutex_lock(&job->lock);
+        int old = job->status != JOB_RUNNING &&
+                  now - job->finished > KEEP_FINISHED_S;
+        pthread_mutex_unlock(&job->lock);
+        if (old) {
+            *pp = job->next;
+            pthread_join(job->thread, NULL);
+            job_free(job);
+        } else {
+            pp = &job->next;
+        }
+    }
+}
+
+int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
+                 size_t len, upload_job **out, int *wait_s, api_response *res)
+{
+    upload_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        free(data);
+        api_error_response(500, "out of memory", res);
+        return -1;
+    }
+    job->srv = srv;
+    job->transcription_id = tid;
+    job->data = data;
+    job->len = len;
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_cond_init(&job->cond, NULL);
+    char err[200];
+    if (parse_query(query, job, wait_s, err, sizeof(err)) != 0) {
+        api_error_response(422, err, res);
+        job_free(job);
+        return -1;
+    }
+    if (len == 0) {
+        api_error_response(422, "the request body is empty: send the "
+                           "recording's bytes as the body", res);
+        job_free(job);
+        return -1;
+    }
+    if (atomic_load(&srv->sessions) >= srv->cfg.max_sessions) {
+        api_error_response(503, "the server is at its limit of sessions; "
+                           "try again later", res);
+        job_free(job);
+        return -1;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(job->created_at, sizeof(job->created_at), "%Y-%m-%dT%H:%M:%S+00:00",
+             &tm);
+    pthread_mutex_lock(&srv->lock);
+    prune_locked(srv);
+    job->id = ++srv->next_job_id;
+    snprintf(job->tag, sizeof(job->tag), "t=%lld upload=%lld", (long long)tid,
+             job->id);
+    if (pthread_create(&job->thread, NULL, job_main, job) != 0) {
+        pthread_mutex_unlock(&srv->lock);
+        api_error_response(500, "cannot start a thread", res);
+        job_free(job);
+        return -1;
+    }
+    job->next = srv->jobs;
+    srv->jobs = job;
+    pthread_mutex_unlock(&srv->lock);
+    log_info(job->tag, "upload of %zu bytes", len);
+    *out = job;
+    return 0;
+}
+
+/* GET .../audio (every job of the transcription) or .../audio/{job}. */
+void upload_get(server *srv, int64_t tid, long long job_id, api_response *res)
+{
+    cJSON *list = cJSON_CreateArray();
+    cJSON *found = NULL;
+    pthread_mutex_lock(&srv->lock);
+    for (upload_job *job = srv->jobs; job; job = job->next) {
+        if (job->transcription_id != tid || (job_id && job->id != job_id))
+            continue;
+        pthread_mutex_lock(&job->lock);
+        found = job_json_locked(job);
+        pthread_mutex_unlock(&job->lock);
+        cJSON_AddItemToArray(list, found);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    if (job_id == 0) {
+        json_response(list, 200, res);
+        return;
+    }
+    if (found == NULL) {
+        cJSON_Delete(list);
+        api_error_response(404, "Not Found", res);
+        return;
+    }
+    cJSON_DetachItemViaPointer(list, found);
+    cJSON_Delete(list);
+    json_response(found, 200, res);
+}
+
+/* At shutdown: every job stops feeding, finishes what its session has,
+ * and is freed. */
+void upload_shutdown(server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    upload_job *jobs = srv->jobs;
+    srv->jobs = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    for (upload_job *job = jobs; job; job = job->next) {
+        pthread_mutex_lock(&job->lock);
+        if (job->status == JOB_RUNNING) {
+            job->stop = 1;
+            job_fail_locked(job, 503, "the server shut down before the "
+                                      "recording was transcribed");
+        }
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+    }
+    for (upload_job *job = jobs, *next; job; job = next) {
+        next = job->next;
+        pthread_join(job->thread, NULL);
+        job_free(job);
+    }
+}

@@ -1,0 +1,401 @@
+/*
+ * test_formats.c - every audio format through the real server: streamed
+ * to /ws/transcribe/{id} in frames of any size (down to one byte), and
+ * uploaded to POST /api/transcriptions/{id}/audio; damaged, unsupported
+ * and oversized input with its close code or HTTP status and message.
+ *
+ * The recordings are one flite sentence in many encodings, made by
+ * tests/fixtures/make.sh with the ffmpeg tool.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static tu_server srv;
+static const char *const key_words[] = {"quick", "brown", "fox", "lazy",
+                                        "dog", "river", "bank"};
+
+static int setup(void **state)
+{
+    static const char *const flags[] = {"--max-upload-mb", "1", NULL};
+    tu_server_start(&srv, flags);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    assert_int_equal(tu_server_stop(&srv), 0);
+    return 0;
+}
+
+typedef struct {
+    uint8_t *data;
+    size_t len;
+} blob;
+
+static blob load(const char *name)
+{
+    blob b;
+    b.data = tu_fixture(name, &b.len);
+    return b;
+}
+
+/* What came back from one stream. */
+typedef struct {
+    char finals[2048];   /* every final's text, lower case, joined */
+    int final_count, close_code;
+    char error[300];
+} outcome;
+
+static void lower_append(char *dst, size_t cap, const char *text)
+{
+    size_t n = strlen(dst);
+    for (; *text && n + 2 < cap; text++)
+        dst[n++] = (char)(*text >= 'A' && *text <= 'Z' ? *text + 32 : *text);
+    dst[n++] = ' ';
+    dst[n] = '\0';
+}
+
+static void read_outcome(wsclient *ws, outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    tu_msg *msgs;
+    int n = tu_ws_collect(ws, 60000, &msgs, &out->close_code);
+    for (int i = 0; i < n; i++) {
+        cJSON *m = cJSON_Parse(msgs[i].text);
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(m, "type"));
+        const cJSON *p = cJSON_GetObjectItem(m, "payload");
+        if (strcmp(type, "error") == 0)
+            snprintf(out->error, sizeof(out->error), "%s", p->valuestring);
+        if (strcmp(type, "transcript_segment") == 0 &&
+            cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final"))) {
+            lower_append(out->finals, sizeof(out->finals),
+                         cJSON_GetStringValue(cJSON_GetObjectItem(p, "text")));
+            out->final_count++;
+        }
+        cJSON_Delete(m);
+    }
+    tu_msgs_free(msgs, n);
+    wsclient_abort(ws);
+}
+
+/* Streams a fixture in frames of `step` bytes (random sizes up to 300
+ * when 0), then CloseStream. */
+static void stream(const char *name, size_t step, const char *query,
+                   outcome *out)
+{
+    blob b = load(name);
+    char path[256];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld%s", tu_create(&srv, name),
+             query ? query : "");
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    unsigned seed = 7;
+    for (size_t pos = 0; pos < b.len;) {
+        size_t n = step ? step : 1 + (size_t)(rand_r(&seed) % 300);
+        n = n < b.len - pos ? n : b.len - pos;
+        if (wsclient_send(ws, WS_BINARY, b.data + pos, n) != 0)
+            break; /* the server closed on us: read why */
+        pos += n;
+    }
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    wsclient_send(ws, WS_TEXT, cs, strlen(cs));
+    read_outcome(ws, out);
+    free(b.data);
+}
+
+static int count_key_words(const char *text)
+{
+    int found = 0;
+    for (size_t i = 0; i < sizeof(key_words) / sizeof(key_words[0]); i++)
+        found += strstr(text, key_words[i]) != NULL;
+    return found;
+}
+
+static void expect_words(const char *what, const outcome *out)
+{
+    if (out->close_code != 1000 || count_key_words(out->finals) < 6)
+        fail_msg("%s: close %d, error \"%s\", finals \"%s\"", what,
+                 out->close_code, out->error, out->finals);
+}
+
+static void test_stream_every_format(void **state)
+{
+    static const char *const files[] = {
+        "speech.webm", "speech_live.webm", "speech.ogg", "speech_stereo.ogg",
+        "speech_22k.wav", "speech_44k_stereo.wav", "speech_48k_float.wav",
+        "speech_48k_s24_stereo.wav"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        outcome out;
+        stream(files[i], 4000, NULL, &out);
+        expect_words(files[i], &out);
+    }
+}
+
+/* MediaRecorder's chunks are cut anywhere: one byte per frame, and
+ * random sizes, give the same words. */
+static void test_stream_split_anywhere(void **state)
+{
+    outcome out;
+    stream("speech_live.webm", 1, NULL, &out);
+    expect_words("WebM in one-byte frames", &out);
+    stream("speech.ogg", 1, NULL, &out);
+    expect_words("Ogg in one-byte frames", &out);
+    stream("speech_live.webm", 0, NULL, &out);
+    expect_words("WebM in random frames", &out);
+    stream("speech_stereo.ogg", 0, NULL, &out);
+    expect_words("Ogg in random frames", &out);
+}
+
+/* Damaged streams: an error naming the damage, close 1003, and what was
+ * recognised before it is kept. */
+static void test_stream_damage(void **state)
+{
+    outcome out;
+    stream("truncated.webm", 1000, NULL, &out);
+    assert_int_equal(out.close_code, 1003);
+    assert_non_null(strstr(out.error, "WebM stream was cut off"));
+    assert_true(strstr(out.finals, "quick") != NULL);
+
+    stream("corrupt.ogg", 1000, NULL, &out);
+    assert_int_equal(out.close_code, 1003);
+    assert_non_null(strstr(out.error, "checksum does not match"));
+
+    stream("speech_vorbis.ogg", 1000, NULL, &out);
+    assert_int_equal(out.close_code, 1003);
+    assert_non_null(strstr(out.error, "Vorbis audio; supported in Ogg: Opus"));
+    assert_int_equal(out.final_count, 0);
+
+    stream("speech_vorbis.webm", 1000, NULL, &out);
+    assert_int_equal(out.close_code, 1003);
+    assert_non_null(strstr(out.error, "A_VORBIS"));
+}
+
+/* POSTs a body; returns the status, the response in *resp. */
+static int post_audio(long long id, const char *query, const void *body,
+                      size_t len, char **resp, char **headers)
+{
+    char url[256], err[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/transcriptions/%lld/"
+             "audio%s", srv.port, id, query ? query : "");
+    http_result res;
+    if (http_fetch(url, "POST", "application/octet-stream", NULL, body, len,
+                   &res, err, sizeof(err)) != 0)
+        fail_msg("upload: %s", err);
+    *resp = res.body;
+    if (headers)
+        *headers = res.headers;
+    else
+        free(res.headers);
+    return res.status;
+}
+
+static cJSON *field(cJSON *o, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, name);
+}
+
+/* The stored segments' text, lower case. */
+static void stored_text(long long id, char *out, size_t cap, int *count)
+{
+    char path[128], *resp;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 200);
+    cJSON *segs = cJSON_Parse(resp);
+    out[0] = '\0';
+    *count = cJSON_GetArraySize(segs);
+    cJSON *seg;
+    cJSON_ArrayForEach(seg, segs)
+        lower_append(out, cap, cJSON_GetStringValue(field(seg, "text")));
+    cJSON_Delete(segs);
+    free(resp);
+}
+
+static void test_upload_every_format(void **state)
+{
+    static const char *const files[] = {
+        "speech.wav", "speech.flac", "speech.mp3", "speech.m4a", "speech.ogg",
+        "speech.webm", "speech_vorbis.ogg", "speech_44k_stereo.wav"};
+    const size_t n = sizeof(files) / sizeof(files[0]);
+    long long id = tu_create(&srv, "uploads");
+    double last_offset = -1;
+    for (size_t i = 0; i < n; i++) {
+        blob b = load(files[i]);
+        char *resp;
+        int status = post_audio(id, NULL, b.data, b.len, &resp, NULL);
+        cJSON *job = cJSON_Parse(resp);
+        if (status != 200)
+            fail_msg("%s: %d %s", files[i], status, resp);
+        assert_string_equal(cJSON_GetStringValue(field(job, "status")), "done");
+        assert_true(cJSON_IsNull(field(job, "error")));
+        assert_int_equal(cJSON_GetNumberValue(field(job, "segments")), 1);
+        double seconds = cJSON_GetNumberValue(field(job, "audio_seconds"));
+        assert_true(seconds > 3.6 && seconds < 4.1);
+        /* Each upload goes after what is stored. */
+        double offset = cJSON_GetNumberValue(field(job, "time_offset"));
+        assert_true(offset > last_offset);
+        last_offset = offset;
+        cJSON_Delete(job);
+        free(resp);
+        free(b.data);
+    }
+    char text[4096];
+    int count;
+    stored_text(id, text, sizeof(text), &count);
+    assert_int_equal(count, (int)n);
+    /* Every upload's words are there, in order. */
+    const char *p = text;
+    for (size_t i = 0; i < n; i++) {
+        const char *hit = strstr(p, "lazy dog");
+        if (hit == NULL)
+            fail_msg("upload %zu's words are missing: %s", i, text);
+        p = hit + 1;
+    }
+}
+
+/* An upload that outlasts `wait` is answered 202 when the wait is over
+ * (at once with wait=0), and its job can be polled until it is done. */
+static void test_upload_poll(void **state)
+{
+    long long id = tu_create(&srv, "poll");
+    blob b = load("long.mp3");
+    char *resp, *headers;
+    double t0 = now_s();
+    int status = post_audio(id, "?wait=1", b.data, b.len, &resp, &headers);
+    double waited = now_s() - t0;
+    assert_int_equal(status, 202);
+    assert_true(waited >= 0.9 && waited < 5);
+    cJSON *job = cJSON_Parse(resp);
+    assert_string_equal(cJSON_GetStringValue(field(job, "status")), "running");
+    const char *url = cJSON_GetStringValue(field(job, "url"));
+    assert_non_null(strstr(headers, url));
+    char poll[128];
+    snprintf(poll, sizeof(poll), "%s", url);
+    cJSON_Delete(job);
+    free(resp);
+    free(headers);
+    const char *final_status = "running";
+    cJSON *polled = NULL;
+    double last_progress = 0;
+    int partial = 0; /* polls that saw it part done */
+    for (int i = 0; i < 600 && strcmp(final_status, "running") == 0; i++) {
+        usleep(100000);
+        cJSON_Delete(polled);
+        assert_int_equal(tu_http(&srv, "GET", poll, NULL, &resp), 200);
+        polled = cJSON_Parse(resp);
+        free(resp);
+        final_status = cJSON_GetStringValue(field(polled, "status"));
+        double progress = cJSON_GetNumberValue(field(polled, "progress"));
+        assert_true(progress >= last_progress && progress <= 1);
+        partial += progress > 0 && progress < 1;
+        last_progress = progress;
+    }
+    assert_true(partial >= 2); /* it moved while we watched */
+    assert_string_equal(final_status, "done");
+    assert_true(cJSON_GetNumberValue(field(polled, "progress")) == 1);
+    assert_true(cJSON_GetNumberValue(field(polled, "segments")) >= 7);
+    assert_true(cJSON_GetNumberValue(field(polled, "audio_seconds")) > 29);
+    cJSON_Delete(polled);
+    free(b.data);
+    /* wait=0: 202 at once. */
+    b = load("speech.mp3");
+    assert_int_equal(post_audio(id, "?wait=0", b.data, b.len, &resp, NULL), 202);
+    free(resp);
+    /* The list of the transcription's uploads has it. */
+    snprintf(poll, sizeof(poll), "/api/transcriptions/%lld/audio", id);
+    assert_int_equal(tu_http(&srv, "GET", poll, NULL, &resp), 200);
+    cJSON *list = cJSON_Parse(resp);
+    assert_int_equal(cJSON_GetArraySize(list), 2);
+    cJSON_Delete(list);
+    free(resp);
+    free(b.data);
+}
+
+/* POSTs a body that must fail with status `want` and a "detail" message
+ * containing `part`. */
+static void expect_refusal(long long id, const char *query, const void *body,
+                           size_t len, int want, const char *part)
+{
+    char *resp;
+    int status = post_audio(id, query, body, len, &resp, NULL);
+    if (status != want || strstr(resp, part) == NULL)
+        fail_msg("got %d %s; want %d with \"%s\"", status, resp, want, part);
+    cJSON *o = cJSON_Parse(resp);
+    assert_non_null(cJSON_GetStringValue(field(o, "detail")));
+    cJSON_Delete(o);
+    free(resp);
+}
+
+static void test_upload_errors(void **state)
+{
+    long long id = tu_create(&srv, "bad uploads");
+    char *resp;
+    static const char text[] = "this is not a recording, just some words";
+    expect_refusal(id, NULL, text, sizeof(text),
+                  415, "format was not recognised");
+    expect_refusal(424242, NULL, "x", 1, 404,
+                  "Not Found");
+    expect_refusal(id, NULL, NULL, 0, 422,
+                  "empty");
+    expect_refusal(id, "?sample_rate=96000", text, sizeof(text), 422, "outside 8000-48000");
+    expect_refusal(id, "?encoding=opus", text, sizeof(text), 422, "unknown encoding");
+    expect_refusal(id, "?wait=soon", text, sizeof(text), 422, "wait must be");
+    size_t big_len = (1u << 20) + 1; /* the server allows 1 MiB */
+    uint8_t *big = calloc(big_len, 1);
+    expect_refusal(id, NULL, big, big_len, 413,
+                  "over the limit");
+    free(big);
+    /* Raw PCM when declared: silence transcribes to nothing, and is done. */
+    uint8_t silence[32000] = {0};
+    assert_int_equal(post_audio(id, "?encoding=linear16&sample_rate=16000",
+                                silence, sizeof(silence), &resp, NULL), 200);
+    free(resp);
+    /* Damage: 422 naming it; the words before it are stored. */
+    blob b = load("truncated.webm");
+    expect_refusal(id, NULL, b.data, b.len, 422,
+                  "cut off");
+    free(b.data);
+    char stored[1024];
+    int count;
+    stored_text(id, stored, sizeof(stored), &count);
+    assert_int_equal(count, 1);
+    assert_non_null(strstr(stored, "quick"));
+    char path[128];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/audio/999", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 404);
+    free(resp);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/audio", id);
+    assert_int_equal(tu_http(&srv, "DELETE", path, NULL, &resp), 405);
+    free(resp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stream_every_format),
+        cmocka_unit_test(test_stream_split_anywhere),
+        cmocka_unit_test(test_stream_damage),
+        cmocka_unit_test(test_upload_every_format),
+        cmocka_unit_test(test_upload_poll),
+        cmocka_unit_test(test_upload_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

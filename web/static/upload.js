@@ -1,0 +1,47 @@
+// upload.js - send a recording file to POST .../audio and follow its job
+// until it is transcribed.  XMLHttpRequest, not fetch, because only it
+// reports how much of the body has been sent.
+
+// progress(phase, fraction): phase 'uploading' (the bytes) or
+// 'transcribing' (the server's job), fraction 0..1.  Resolves with the
+// finished job; rejects with an Error whose message a person can act on.
+export function uploadRecording(id, file, progress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/transcriptions/${id}/audio?wait=0`);
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) progress('uploading', e.loaded / e.total);
+    };
+    xhr.onerror = () => reject(new Error('the connection to the server failed'));
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status !== 200 && xhr.status !== 202) {
+        reject(new Error((body && typeof body.detail === 'string' && body.detail) ||
+                         `HTTP ${xhr.status}`));
+        return;
+      }
+      follow(body, progress).then(resolve, reject);
+    };
+    progress('uploading', 0);
+    xhr.send(file);
+  });
+}
+
+async function follow(job, progress) {
+  while (job.status === 'running') {
+    progress('transcribing', job.progress);
+    await new Promise((r) => setTimeout(r, 500));
+    const response = await fetch(job.url);
+    if (!response.ok) throw new Error(`the job was lost (HTTP ${response.status})`);
+    job = await response.json();
+  }
+  if (job.status === 'failed') {
+    const error = new Error(job.error);
+    error.job = job;
+    throw error;
+  }
+  progress('transcribing', 1);
+  return job;
+}
