@@ -35,11 +35,12 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 tick=$(getconf CLK_TCK)
 
-start_server() {
+start_server() { # [--max-lag-ms N]: refusal under overload (default: off)
     rm -f "$work/db.sqlite"*
     local t0; t0=$(now)
     "$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn \
-        --max-sessions 200 --profile "$profile" 2>>"$work/server.log" &
+        --max-sessions 200 --profile "$profile" --max-lag-ms "${1:-0}" \
+        2>>"$work/server.log" &
     server=$!
     until curl -sf "$url/api/health" -o /dev/null; do sleep 0.01; done
     startup=$(calc "$(now) - $t0" 3)
@@ -98,13 +99,19 @@ sweep_json=""
 knee=0
 printf '\n%-8s %-12s %-12s %-12s %-14s %-12s %s\n' streams "interim p95" "interim max" \
     "final p95" "final max" "first word" "RSS MiB"
-for n in $streams; do
-    start_server
+# run_load N STAGGER LAG_MS: N real-time streams started STAGGER s apart
+# against a server refusing at LAG_MS (0: never); sets ip95 imax fp95 fmax
+# first peak admitted.
+run_load() {
+    local n=$1 stagger=$2 lag_ms=$3
+    start_server "$lag_ms"
     pids=()
     for i in $(seq "$n"); do
         "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
-            --chunk-ms 100 --sample-rate 16000 "$conc" > "$work/timings.$i" &
+            --chunk-ms 100 --sample-rate 16000 "$conc" > "$work/timings.$i" \
+            2> "$work/stream.$i.err" &
         pids+=($!)
+        sleep "$stagger"
     done
     peak=0
     while kill -0 "${pids[0]}" 2>/dev/null; do
@@ -114,6 +121,7 @@ for n in $streams; do
     wait "${pids[@]}" || true
     pids=()
     stop_server
+    admitted=$(( n - $(cat "$work"/stream.*.err | grep -c "code 1013" || true) ))
     # Lags: an interim is late by (arrival - end of its audio); a final by
     # (arrival - (end of its last word + the endpoint silence)), except the
     # last one, settled by CloseStream.  First word: arrival of an
@@ -126,13 +134,25 @@ for n in $streams; do
         function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
         END { sort(il, ni); sort(fl, nf); sort(fw, nf1)
               printf "%.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5) }')
+    rm -f "$work"/timings.* "$work"/stream.*.err
+}
+
+for n in $streams; do
+    run_load "$n" 0 0
     printf '%-8s %-12s %-12s %-12s %-14s %-12s %s\n' "$n" "$ip95 s" "$imax s" "$fp95 s" \
         "$fmax s" "$first s" "$((peak / 1024))"
     ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
     [ "$ok" = 1 ] && knee=$n
     sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"peak_rss_mib\": $((peak / 1024)), \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
-    rm -f "$work"/timings.*
 done
+
+# ---- overload: twice the knee, arriving 0.5 s apart, refusal on ---------
+over_n=$(( knee > 0 ? 2 * knee : 4 ))
+run_load "$over_n" 0.5 500
+over_ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? "true" : "false" }')
+printf '\noverload: %d streams offered 0.5 s apart, --max-lag-ms 500: %d admitted, ' "$over_n" "$admitted"
+printf 'interim p95 %s s, final p95 %s s, final max %s s\n' "$ip95" "$fp95" "$fmax"
+overload_json="{\"offered\": $over_n, \"admitted\": $admitted, \"max_lag_ms\": 500, \"interim_lag_p95_s\": $ip95, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"admitted_keep_up\": $over_ok}"
 
 # ---- memory per stream ---------------------------------------------------
 mem=$(bash bench/stream_memory.sh 8 | tr '\n' ' ')
@@ -152,7 +172,7 @@ cat > "$result" <<JSON
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
   "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "knee_streams": $knee,
-                  "sweep": [$sweep_json]},
+                  "sweep": [$sweep_json], "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
              "per_speaking_stream_mib": ${speaking_mib:-null}},
   "startup_s": $startup
@@ -166,6 +186,7 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
+  overload   $over_n offered, $admitted admitted (--max-lag-ms 500); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
   start-up   ${startup} s to the first answered request
 written to $result

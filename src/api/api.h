@@ -40,6 +40,7 @@ typedef struct api_health {
     int sessions, max_sessions, workers, decoders, decoders_in_use;
     int decoders_waiting;
     int store_queue;
+    double lag;           /* seconds the decoder workers are behind */
 } api_health;
 
 typedef struct api_context {

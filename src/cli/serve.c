@@ -29,6 +29,10 @@ static void usage(FILE *to, const server_config *d)
             "  --max-sessions N    live transcription sockets at once; more are\n"
             "                      refused with close code 1013 (default %d)\n"
             "                                                    VERBATIM_MAX_SESSIONS\n"
+            "  --max-lag-ms N      refuse new sessions (1013, uploads 503) while\n"
+            "                      the decoders are more than N ms behind, so\n"
+            "                      that open ones keep up; 0: never (default %d)\n"
+            "                                                    VERBATIM_MAX_LAG_MS\n"
             "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
             "  --max-upload-mb N   largest recording POSTed to .../audio; larger\n"
@@ -53,7 +57,8 @@ static void usage(FILE *to, const server_config *d)
             "  --log-level LEVEL   debug, info, warn or error (default info)\n"
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
-            d->host, d->port, d->db, d->workers, d->max_sessions, d->max_frame,
+            d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
+            d->max_frame,
             d->max_upload >> 20, d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders);
 }
 
@@ -80,9 +85,10 @@ int cli_serve(int argc, char **argv)
         {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
         {"--profile", "VERBATIM_PROFILE", NULL},
         {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
+        {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD };
+           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -138,6 +144,11 @@ int cli_serve(int argc, char **argv)
                     64L * 1024 * 1024, &v) != 0)
             return 2;
         cfg.max_frame = (size_t)v;
+    }
+    if (settings[MAX_LAG].value) {
+        if (cli_int("--max-lag-ms", settings[MAX_LAG].value, 0, 600000, &v) != 0)
+            return 2;
+        cfg.max_lag_ms = (int)v;
     }
     if (settings[MAX_UPLOAD].value) {
         if (cli_int("--max-upload-mb", settings[MAX_UPLOAD].value, 1, 65536,

@@ -62,6 +62,10 @@ typedef struct net_pss {
 } net_pss;
 
 void net_wake(server *srv);
+/* May a new session start?  0, or -1 with the reason for the client: the
+ * server is at --max-sessions, or its workers are more than --max-lag-ms
+ * behind (a new stream would slow every other one down). */
+int net_admit(server *srv, char *why, size_t len);
 
 /* http.c */
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,

@@ -42,6 +42,7 @@ server_config server_default_config(void)
         .max_sessions = 64,
         .max_frame = 1024 * 1024,
         .max_upload = (size_t)512 << 20,
+        .max_lag_ms = 500,
         .idle_timeout = 30,
         .cors_origins = NULL,
         .web_dir = NULL,
@@ -56,6 +57,22 @@ void net_wake(server *srv)
     if (srv->lws_alive)
         lws_cancel_service(srv->lws);
     pthread_mutex_unlock(&srv->lock);
+}
+
+int net_admit(server *srv, char *why, size_t len)
+{
+    if (atomic_load(&srv->sessions) >= srv->cfg.max_sessions) {
+        snprintf(why, len, "the server is at its limit of %d live sessions; "
+                 "try again later", srv->cfg.max_sessions);
+        return -1;
+    }
+    double lag = pool_lag(srv->pool);
+    if (srv->cfg.max_lag_ms > 0 && lag * 1000 > srv->cfg.max_lag_ms) {
+        snprintf(why, len, "the server is overloaded (its decoders are %.1f s "
+                 "behind); try again later", lag);
+        return -1;
+    }
+    return 0;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -118,6 +135,7 @@ static void health(void *ctx, api_health *out)
     out->decoders_in_use = st.in_use;
     out->decoders_waiting = st.waiting;
     out->store_queue = runner_pending(srv->runner);
+    out->lag = pool_lag(srv->pool);
 }
 
 /* The default origins: our own and the reference front end's. */

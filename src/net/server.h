@@ -19,6 +19,8 @@ typedef struct server_config {
     const char *db;          /* store URL or SQLite path */
     int workers;             /* decoder threads */
     int max_sessions;        /* live transcription sockets at once */
+    int max_lag_ms;          /* refuse new sessions while the workers are
+                                further behind than this; 0: never */
     size_t max_frame;        /* bytes in one WebSocket message */
     size_t max_upload;       /* bytes in one uploaded recording */
     int idle_timeout;        /* seconds without a message before a live

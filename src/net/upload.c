@@ -68,6 +68,7 @@ struct upload_job {
     session_t *session;      /* while it runs */
     int segments;
     int looked_up, lookup_rc, wake, session_done, stop;
+    int thread_done;         /* the job's thread touches nothing more */
     time_t finished;
     struct upload_job *next; /* srv->jobs, under srv->lock */
 };
@@ -397,6 +398,10 @@ static void *job_main(void *arg)
              job->segments);
     pthread_mutex_unlock(&job->lock);
     net_wake(srv);
+    pthread_mutex_lock(&job->lock);
+    job->thread_done = 1;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
     return NULL;
 }
 
@@ -493,12 +498,10 @@ static void prune_locked(server *srv)
     for (upload_job **pp = &srv->jobs; *pp;) {
         upload_job *job = *pp;
         pthread_mutex_lock(&job->lock);
-        int old = job->status != JOB_RUNNING &&
-                  now - job->finished > KEEP_FINISHED_S;
+        int old = job->thread_done && now - job->finished > KEEP_FINISHED_S;
         pthread_mutex_unlock(&job->lock);
         if (old) {
             *pp = job->next;
-            pthread_join(job->thread, NULL);
             job_free(job);
         } else {
             pp = &job->next;
@@ -533,9 +536,9 @@ int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
         job_free(job);
         return -1;
     }
-    if (atomic_load(&srv->sessions) >= srv->cfg.max_sessions) {
-        api_error_response(503, "the server is at its limit of sessions; "
-                           "try again later", res);
+    char busy[200];
+    if (net_admit(srv, busy, sizeof(busy)) != 0) {
+        api_error_response(503, busy, res);
         job_free(job);
         return -1;
     }
@@ -555,6 +558,7 @@ int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
         job_free(job);
         return -1;
     }
+    pthread_detach(job->thread); /* it says when it is done: thread_done */
     job->next = srv->jobs;
     srv->jobs = job;
     pthread_mutex_unlock(&srv->lock);
@@ -612,7 +616,10 @@ void upload_shutdown(server *srv)
     }
     for (upload_job *job = jobs, *next; job; job = next) {
         next = job->next;
-        pthread_join(job->thread, NULL);
+        pthread_mutex_lock(&job->lock);
+        while (!job->thread_done)
+            pthread_cond_wait(&job->cond, &job->lock);
+        pthread_mutex_unlock(&job->lock);
         job_free(job);
     }
 }

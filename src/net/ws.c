@@ -491,10 +491,8 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
         conn_error(c, 1003, err);
         return 0;
     }
-    if (atomic_load(&srv->sessions) >= srv->cfg.max_sessions) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the server is at its limit of %d live "
-                 "sessions; try again later", srv->cfg.max_sessions);
+    char msg[200];
+    if (net_admit(srv, msg, sizeof(msg)) != 0) {
         log_warn(c->tag, "refused: %s", msg);
         conn_error(c, 1013, msg);
         return 0;

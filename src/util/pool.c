@@ -1,15 +1,18 @@
 /* pool.c - worker threads over one FIFO of tasks (see pool.h). */
 #include "pool.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "vb.h"
 
 struct task {
     pool_fn fn;
     void *arg;
+    double submitted;     /* monotonic seconds */
     struct task *next;
 };
 
@@ -19,8 +22,27 @@ struct pool {
     pthread_cond_t idle;  /* a task finished */
     struct task *head, *tail;
     int queued, running, stopping, count;
+    double wait_avg;      /* recent tasks' wait for a worker, smoothed */
+    double wait_avg_at;   /* when wait_avg was last updated */
     pthread_t *threads;
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Folds one task's wait into the average, whose memory fades with a time
+ * constant of about two seconds.  Called with the lock held. */
+static void note_wait(pool_t *p, double wait, double now)
+{
+    double keep = exp(-(now - p->wait_avg_at) / 2.0);
+    double weight = keep > 0.8 ? 0.2 : 1.0 - keep; /* at least 1/5 per task */
+    p->wait_avg = p->wait_avg * (1.0 - weight) + wait * weight;
+    p->wait_avg_at = now;
+}
 
 static void *worker_main(void *arg)
 {
@@ -38,6 +60,8 @@ static void *worker_main(void *arg)
             p->tail = NULL;
         p->queued--;
         p->running++;
+        double now = now_s();
+        note_wait(p, now - t->submitted, now);
         pthread_mutex_unlock(&p->lock);
         t->fn(t->arg);
         free(t);
@@ -83,6 +107,7 @@ int pool_submit(pool_t *p, pool_fn fn, void *arg)
     t->fn = fn;
     t->arg = arg;
     t->next = NULL;
+    t->submitted = now_s();
     pthread_mutex_lock(&p->lock);
     if (p->tail)
         p->tail->next = t;
@@ -114,6 +139,17 @@ int pool_queued(pool_t *p)
     int n = p->queued;
     pthread_mutex_unlock(&p->lock);
     return n;
+}
+
+double pool_lag(pool_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    double now = now_s();
+    double head_age = p->head ? now - p->head->submitted : 0;
+    /* An idle worker with nothing queued: no lag, whatever came before. */
+    double avg = p->head == NULL && p->running < p->count ? 0 : p->wait_avg;
+    pthread_mutex_unlock(&p->lock);
+    return head_age > avg ? head_age : avg;
 }
 
 void pool_stop(pool_t *p)

@@ -24,6 +24,11 @@ int pool_workers(const pool_t *pool);
 void pool_wait_idle(pool_t *pool);
 /* Tasks waiting for a worker (not counting those running). */
 int pool_queued(pool_t *pool);
+/* How far behind the workers are, in seconds: the longer of how long the
+ * oldest queued task has waited and the recent tasks' average wait (over
+ * about the last two seconds).  0 while a worker is idle and nothing is
+ * queued. */
+double pool_lag(pool_t *pool);
 void pool_stop(pool_t *pool);
 
 #endif
