@@ -65,6 +65,7 @@ static int teardown(void **state)
 
 typedef struct {
     char text[512];
+    char speaker[32];     /* "" when null */
     double start, end;
     int speech_final;
     int word_count;
@@ -107,9 +108,13 @@ static void summarise(tu_msg *msgs, int count, summary *s)
             else if (strcmp(ev, "utterance_end") == 0)
                 s->utterance_ends++;
         } else if (strcmp(type, "transcript_segment") == 0) {
-            assert_true(cJSON_IsNull(cJSON_GetObjectItem(p, "speaker")));
+            const cJSON *speaker = cJSON_GetObjectItem(p, "speaker");
+            assert_true(cJSON_IsNull(speaker) ||
+                        strncmp(speaker->valuestring, "speaker_", 8) == 0);
             if (cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final"))) {
                 final_seg *f = &s->finals[s->final_count++];
+                snprintf(f->speaker, sizeof(f->speaker), "%s",
+                         cJSON_IsString(speaker) ? speaker->valuestring : "");
                 snprintf(f->text, sizeof(f->text), "%s",
                          cJSON_GetObjectItem(p, "text")->valuestring);
                 f->start = num(p, "start");
@@ -245,7 +250,10 @@ static void test_sentences_live_and_stored(void **state)
         const cJSON *seg = cJSON_GetArrayItem(segs, i);
         assert_string_equal(cJSON_GetObjectItem(seg, "text")->valuestring,
                             s.finals[i].text);
-        assert_true(cJSON_IsNull(cJSON_GetObjectItem(seg, "speaker")));
+        /* One voice: one speaker, live and stored. */
+        assert_string_equal(s.finals[i].speaker, "speaker_0");
+        assert_string_equal(cJSON_GetObjectItem(seg, "speaker")->valuestring,
+                            "speaker_0");
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(seg, "is_final")));
         assert_float_equal(num(seg, "start_time"), s.finals[i].start, 0.0011);
         assert_float_equal(num(seg, "end_time"), s.finals[i].end, 0.0011);

@@ -511,6 +511,10 @@ const route api_routes[] = {
     {"GET", "/api/transcriptions/{id}/export.json", handle_export,
      "export_json", "The transcript with speaker names and word timings",
      NULL, 200, NULL, "application/json", 1, 1},
+    {"GET", "/api/transcriptions/{id}/export.rttm", handle_export,
+     "export_rttm", "Who spoke when, as NIST RTTM (SPEAKER lines; file id "
+     "verbatim_<id>), for diarization scorers", NULL, 200, NULL,
+     "text/plain", 1, 1},
 };
 const int api_route_count = (int)(sizeof(api_routes) / sizeof(api_routes[0]));
 

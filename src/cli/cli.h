@@ -29,9 +29,12 @@ int cli_read_all(const char *path, unsigned char **data, size_t *len);
 /* Decodes a recording in any format audio_file_open() knows (raw PCM in
  * `raw` when it is not NULL) to 16 kHz mono.  Returns 0; 1 when the file
  * is damaged part way (out holds what came before, and a message was
- * printed); -1 when nothing could be decoded (printed too). */
+ * printed); -1 when nothing could be decoded (printed too).  When raw is
+ * NULL and the format is not one FFmpeg knows, the data is read as raw PCM
+ * in `fallback` (with a note), or, with fallback NULL, -2 is returned
+ * without a message (it may be raw PCM: the caller decides). */
 int cli_decode(const char *command, const char *path, const audio_format *raw,
-               pcm_buf *out);
+               const audio_format *fallback, pcm_buf *out);
 
 /*
  * If argv[*i] is `name` ("--port 8000" or "--port=8000"), stores the value,

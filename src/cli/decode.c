@@ -42,7 +42,7 @@ int cli_read_all(const char *path, unsigned char **data, size_t *len)
 }
 
 int cli_decode(const char *command, const char *path, const audio_format *raw,
-               pcm_buf *out)
+               const audio_format *fallback, pcm_buf *out)
 {
     unsigned char *data;
     size_t len;
@@ -51,14 +51,22 @@ int cli_decode(const char *command, const char *path, const audio_format *raw,
     char err[256] = "";
     audio_file_t *f = NULL;
     int rc = audio_file_open(data, len, raw, &f, err, sizeof(err));
+    if (rc == VB_EUNSUPPORTED && raw == NULL && strstr(err, "not recognised")) {
+        if (fallback == NULL) {
+            free(data);
+            return -2; /* perhaps raw PCM: the caller decides */
+        }
+        fprintf(stderr, "verbatim %s: %s is not a format FFmpeg knows: reading "
+                "it as raw %d Hz PCM (--sample-rate, --channels and --encoding "
+                "describe raw audio)\n", command, path, fallback->sample_rate);
+        rc = audio_file_open(data, len, fallback, &f, err, sizeof(err));
+    }
     while (rc == 0)
         rc = audio_file_read(f, out, 1u << 20, err, sizeof(err));
     audio_file_close(f);
     free(data);
     if (rc < 0) {
-        fprintf(stderr, "verbatim %s: %s: %s%s\n", command, path, err,
-                raw == NULL && rc == VB_EUNSUPPORTED
-                    ? " (for raw PCM, give --sample-rate)" : "");
+        fprintf(stderr, "verbatim %s: %s: %s\n", command, path, err);
         if (out->len == 0)
             return -1;
         fprintf(stderr, "verbatim %s: going on with the %.1f s decoded "

@@ -260,6 +260,8 @@ static FILE *open_input(const char *path, int raw, double *bps,
         perror(path);
         return NULL;
     }
+    if (fseek(in, 0, SEEK_END) != 0 || fseek(in, 0, SEEK_SET) != 0)
+        return in; /* a pipe: sent as it comes, like stdin */
     unsigned char head[12];
     size_t n = fread(head, 1, sizeof(head), in);
     rewind(in);
@@ -267,8 +269,13 @@ static FILE *open_input(const char *path, int raw, double *bps,
         return in;
     if (starts_as_stream(head, n) && server_reads(in, bps))
         return in;
+    int rc = cli_decode("stream", path, NULL, NULL, decoded);
+    if (rc == -2) { /* not a file format: raw PCM, sent as it is */
+        rewind(in);
+        return in;
+    }
     fclose(in);
-    if (cli_decode("stream", path, NULL, decoded) < 0 || decoded->len == 0) {
+    if (rc < 0 || decoded->len == 0) {
         pcm_buf_free(decoded);
         return NULL;
     }

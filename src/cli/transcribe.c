@@ -15,16 +15,78 @@
 #include "cli.h"
 
 typedef struct {
+    double start, end;
+    int speaker;          /* live label's index, -1 when none */
+    voice_stats voice;
+    int has_voice;
+} printed_final;
+
+typedef struct {
     int failed, json;
+    printed_final *finals; /* kept for the re-clustering at the end */
+    size_t count, cap;
 } printer;
+
+static void keep_final(printer *p, const session_event *ev)
+{
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        printed_final *grown = realloc(p->finals, cap * sizeof(*grown));
+        if (grown == NULL)
+            return;
+        p->finals = grown;
+        p->cap = cap;
+    }
+    printed_final *f = &p->finals[p->count++];
+    f->start = ev->start;
+    f->end = ev->end;
+    f->speaker = -1;
+    if (ev->speaker)
+        sscanf(ev->speaker, "speaker_%d", &f->speaker);
+    f->has_voice = ev->voice && voice_parse(ev->voice, &f->voice) == 0;
+}
+
+/* With --json, after the live results: the speakers re-clustered over the
+ * whole recording, as the server does when a session ends. */
+static void print_refined(printer *p, int min_speakers, int max_speakers)
+{
+    voice_stats *voices = malloc((p->count + 1) * sizeof(*voices));
+    int *current = malloc((p->count + 1) * sizeof(int));
+    int *labels = malloc((p->count + 1) * sizeof(int));
+    size_t n = 0;
+    for (size_t i = 0; voices && current && labels && i < p->count; i++) {
+        if (!p->finals[i].has_voice)
+            continue;
+        voices[n] = p->finals[i].voice;
+        current[n++] = p->finals[i].speaker;
+    }
+    diarize_params dp = diarize_default_params();
+    dp.min_speakers = min_speakers;
+    dp.max_speakers = max_speakers;
+    if (n > 0 && diarize_refine(&dp, voices, current, n, labels) > 0) {
+        for (size_t i = 0, j = 0; i < p->count; i++) {
+            if (!p->finals[i].has_voice)
+                continue;
+            printf("{\"refined\": true, \"start\": %.3f, \"end\": %.3f, "
+                   "\"speaker\": \"speaker_%d\"}\n", p->finals[i].start,
+                   p->finals[i].end, labels[j++]);
+        }
+    }
+    free(voices);
+    free(current);
+    free(labels);
+}
 
 static void print_event(void *ctx, session_event *ev)
 {
     printer *p = ctx;
     if (ev->kind == SESSION_FINAL) {
+        keep_final(p, ev);
         if (p->json) {
-            printf("{\"start\": %.3f, \"end\": %.3f, \"text\": \"", ev->start,
+            printf("{\"start\": %.3f, \"end\": %.3f, \"speaker\": ", ev->start,
                    ev->end);
+            printf(ev->speaker ? "\"%s\"" : "null", ev->speaker);
+            printf(", \"text\": \"");
             for (const char *c = ev->text; *c; c++)
                 printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
             printf("\"}\n");
@@ -45,11 +107,16 @@ static void usage(FILE *to)
           "\n"
           "Recognises a recording on this machine and prints each final\n"
           "segment with its start and end time.  FILE may be WAV, FLAC, MP3,\n"
-          "Ogg/Opus, WebM, M4A/AAC or anything else FFmpeg reads; raw PCM\n"
-          "needs --sample-rate (and --channels, --encoding when not mono\n"
-          "linear16).\n"
+          "Ogg/Opus, WebM, M4A/AAC or anything else FFmpeg reads; anything\n"
+          "else is raw PCM, 16 kHz 16-bit mono unless --sample-rate,\n"
+          "--channels or --encoding say otherwise.\n"
           "\n"
-          "  --json            one JSON object per segment\n"
+          "  --json            one JSON object per segment, with its speaker\n"
+          "                    as labelled live; then, with \"refined\": true,\n"
+          "                    each again with its speaker re-clustered over\n"
+          "                    the whole recording\n"
+          "  --no-diarize      no speaker labels\n"
+          "  --min-speakers N, --max-speakers N   hints for the labelling\n"
           "  --no-punctuate    the recogniser's raw words\n"
           "  --sample-rate N   FILE is raw PCM at this rate\n"
           "  --channels N      channels of raw PCM input (default 1)\n"
@@ -76,6 +143,16 @@ int cli_transcribe(int argc, char **argv)
             p.json = 1;
         } else if (strcmp(argv[i], "--no-punctuate") == 0) {
             sp.punctuate = 0;
+        } else if (strcmp(argv[i], "--no-diarize") == 0) {
+            sp.diarize = 0;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--min-speakers", &value))) {
+            if (m < 0 || cli_int("--min-speakers", value, 1, 32, &v) != 0)
+                return 2;
+            sp.min_speakers = (int)v;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--max-speakers", &value))) {
+            if (m < 0 || cli_int("--max-speakers", value, 1, 32, &v) != 0)
+                return 2;
+            sp.max_speakers = (int)v;
         } else if ((m = cli_flag_value(argc, argv, &i, "--model-dir", &value))) {
             if (m < 0)
                 return 2;
@@ -121,7 +198,8 @@ int cli_transcribe(int argc, char **argv)
         return 2;
     }
     pcm_buf pcm = {0};
-    int damaged = cli_decode("transcribe", path, raw ? &sp.format : NULL, &pcm);
+    int damaged = cli_decode("transcribe", path, raw ? &sp.format : NULL,
+                             &sp.format, &pcm);
     if (damaged < 0)
         return 1;
     sp.format = audio_format_default();
@@ -143,6 +221,9 @@ int cli_transcribe(int argc, char **argv)
     pool_stop(pool);
     engine->ops->destroy(engine);
     pcm_buf_free(&pcm);
+    if (rc == 0 && p.json && sp.diarize)
+        print_refined(&p, sp.min_speakers, sp.max_speakers);
+    free(p.finals);
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: cannot start: %d\n", rc);
         return 1;

@@ -11,8 +11,8 @@
 
 int export_format_parse(const char *ext)
 {
-    static const char *const names[] = {"txt", "srt", "vtt", "json"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"txt", "srt", "vtt", "json", "rttm"};
+    for (int i = 0; i < 5; i++)
         if (strcmp(ext, names[i]) == 0)
             return i;
     return -1;
@@ -25,6 +25,7 @@ const char *export_content_type(export_format fmt)
     case EXPORT_SRT: return "application/x-subrip; charset=utf-8";
     case EXPORT_VTT: return "text/vtt; charset=utf-8";
     case EXPORT_JSON: return "application/json";
+    case EXPORT_RTTM: return "text/plain; charset=utf-8";
     }
     return "application/octet-stream";
 }
@@ -272,9 +273,23 @@ static char *render_json(const export_doc *doc)
     return text;
 }
 
+static char *render_rttm(const export_doc *doc)
+{
+    strbuf sb = {0};
+    for (size_t i = 0; i < doc->segment_count; i++) {
+        const store_segment *seg = &doc->segments[i];
+        strbuf_printf(&sb, "SPEAKER verbatim_%lld 1 %.3f %.3f <NA> <NA> %s "
+                      "<NA> <NA>\n", (long long)doc->transcription->id,
+                      seg->start_time, seg->end_time - seg->start_time,
+                      seg->speaker ? seg->speaker : "unknown");
+    }
+    return strbuf_take(&sb);
+}
+
 char *export_render(const export_doc *doc, export_format fmt)
 {
     switch (fmt) {
+    case EXPORT_RTTM: return render_rttm(doc);
     case EXPORT_TXT: return render_txt(doc);
     case EXPORT_SRT:
     case EXPORT_VTT: return render_subtitles(doc, fmt);

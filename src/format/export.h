@@ -1,6 +1,7 @@
 /*
  * export.h - a stored transcript as a file: plain text, SubRip (SRT),
- * WebVTT and JSON (GET /api/transcriptions/{id}/export.{txt,srt,vtt,json}).
+ * WebVTT, JSON and RTTM
+ * (GET /api/transcriptions/{id}/export.{txt,srt,vtt,json,rttm}).
  *
  * Speakers are shown by the names people gave them, else by their label.
  * Subtitle cues follow what players accept: at most two lines of at most
@@ -26,9 +27,15 @@ typedef struct export_doc {
     size_t speaker_count;
 } export_doc;
 
-typedef enum { EXPORT_TXT, EXPORT_SRT, EXPORT_VTT, EXPORT_JSON } export_format;
+typedef enum {
+    EXPORT_TXT, EXPORT_SRT, EXPORT_VTT, EXPORT_JSON,
+    EXPORT_RTTM /* NIST's Rich Transcription Time Marked: one SPEAKER line
+                   per segment, for diarization scorers (md-eval); the file
+                   id is "verbatim_<id>", the speaker its label or
+                   "unknown" */
+} export_format;
 
-/* "txt", "srt", "vtt", "json"; -1 for anything else. */
+/* "txt", "srt", "vtt", "json", "rttm"; -1 for anything else. */
 int export_format_parse(const char *ext);
 const char *export_content_type(export_format fmt);
 char *export_render(const export_doc *doc, export_format fmt);

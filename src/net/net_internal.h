@@ -64,7 +64,9 @@ typedef struct net_pss {
 void net_wake(server *srv);
 /* May a new session start?  0, or -1 with the reason for the client: the
  * server is at --max-sessions, or its workers are more than --max-lag-ms
- * behind (a new stream would slow every other one down). */
+ * behind (a new stream would slow every other one down): tasks wait that
+ * long for a worker, or a live socket's audio waits that long to be
+ * decoded.  I/O thread. */
 int net_admit(server *srv, char *why, size_t len);
 
 /* http.c */
@@ -79,6 +81,9 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                 net_pss *pss, void *in, size_t len);
 void ws_on_wake(server *srv);
 void ws_shutdown(server *srv);
+/* The longest a live socket's audio has been waiting to be decoded
+ * (seconds).  I/O thread. */
+double ws_live_lag(server *srv);
 
 /* Stores a final segment of transcription tid (its times shifted by
  * offset) and publishes its message to the transcription's watchers;
@@ -88,6 +93,20 @@ int net_store_final(server *srv, int64_t tid, double offset,
                     const session_event *ev, char **message);
 /* Publishes text to tid's watchers and frees it. */
 void net_publish(server *srv, int64_t tid, char *text);
+
+/* speakers.c (runner thread) */
+typedef struct speaker_seed {
+    int speaker;
+    voice_stats voice;
+} speaker_seed;
+/* The voices of tid's labelled speakers so far (malloc'd array). */
+int net_speaker_seeds(server *srv, int64_t tid, speaker_seed **out,
+                      size_t *count);
+/* Re-clusters tid's speakers and stores the new labels; returns the
+ * speakers_updated message (published to watchers; malloc'd) or NULL when
+ * no label changed. */
+char *net_refine_speakers(server *srv, int64_t tid, int min_speakers,
+                          int max_speakers);
 
 /* upload.c */
 int upload_route(const char *path, int64_t *tid, long long *job_id);

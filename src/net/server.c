@@ -66,7 +66,8 @@ int net_admit(server *srv, char *why, size_t len)
                  "try again later", srv->cfg.max_sessions);
         return -1;
     }
-    double lag = pool_lag(srv->pool);
+    double lag = pool_lag(srv->pool), live = ws_live_lag(srv);
+    lag = live > lag ? live : lag;
     if (srv->cfg.max_lag_ms > 0 && lag * 1000 > srv->cfg.max_lag_ms) {
         snprintf(why, len, "the server is overloaded (its decoders are %.1f s "
                  "behind); try again later", lag);

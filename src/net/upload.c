@@ -53,6 +53,9 @@ struct upload_job {
     size_t len;
     audio_format raw;        /* with raw_declared: raw PCM's format */
     int raw_declared, punctuate;
+    int diarize, min_speakers, max_speakers;
+    speaker_seed *seeds;     /* the transcription's known voices */
+    size_t nseeds;
     pthread_t thread;
     char tag[48];
     char created_at[40];
@@ -186,6 +189,9 @@ static void lookup_on_runner(void *arg)
     int rc = store_transcription_get(store, job->transcription_id, &t);
     if (rc == 0)
         rc = store_transcription_end_time(store, job->transcription_id, &offset);
+    if (rc == 0 && job->diarize)
+        rc = net_speaker_seeds(job->srv, job->transcription_id, &job->seeds,
+                               &job->nseeds);
     pthread_mutex_lock(&job->lock);
     job->lookup_rc = rc;
     job->time_offset = offset;
@@ -236,6 +242,9 @@ static void event_on_runner(void *arg)
                  ev->text ? ev->text : "error");
         break;
     case SESSION_DONE:
+        if (job->diarize) /* the message reaches watchers on the bus */
+            free(net_refine_speakers(srv, tid, job->min_speakers,
+                                     job->max_speakers));
         pthread_mutex_lock(&job->lock);
         job->session_done = 1;
         pthread_cond_broadcast(&job->cond);
@@ -331,6 +340,9 @@ static void run_session(upload_job *job, audio_file_t *file)
     sp.format = audio_format_default();
     sp.format.pcm_only = 1;
     sp.punctuate = job->punctuate;
+    sp.diarize = job->diarize;
+    sp.min_speakers = job->min_speakers;
+    sp.max_speakers = job->max_speakers;
     /* One second of audio per turn on a worker (about 0.2 s of work), so
      * that live sessions sharing the workers wait little for it. */
     sp.slice_bytes = ITEM_SAMPLES * sizeof(int16_t);
@@ -341,6 +353,8 @@ static void run_session(upload_job *job, audio_file_t *file)
         return;
     }
     atomic_fetch_add(&srv->sessions, 1);
+    for (size_t i = 0; i < job->nseeds; i++)
+        session_seed_speaker(s, job->seeds[i].speaker, &job->seeds[i].voice);
     pthread_mutex_lock(&job->lock);
     job->session = s;
     pthread_mutex_unlock(&job->lock);
@@ -445,6 +459,7 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
     snprintf(copy, sizeof(copy), "%s", query);
     job->raw = audio_format_default();
     job->punctuate = 1;
+    job->diarize = 1;
     *wait_s = DEFAULT_WAIT_S;
     char *save = NULL;
     for (char *kv = strtok_r(copy, "&", &save); kv;
@@ -471,6 +486,16 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
             job->raw_declared = 1;
         } else if (strcmp(kv, "punctuate") == 0) {
             job->punctuate = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
+        } else if (strcmp(kv, "diarize") == 0) {
+            job->diarize = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
+        } else if (strcmp(kv, "min_speakers") == 0 ||
+                   strcmp(kv, "max_speakers") == 0) {
+            if (!number || v < 1 || v > 32) {
+                vb_seterr(err, errlen, "%s must be a whole number from 1 to 32",
+                          kv);
+                return VB_EINVAL;
+            }
+            *(kv[1] == 'i' ? &job->min_speakers : &job->max_speakers) = (int)v;
         } else if (strcmp(kv, "wait") == 0) {
             if (!number || v < 0 || v > MAX_WAIT_S) {
                 vb_seterr(err, errlen, "wait must be a whole number of "
@@ -480,6 +505,12 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
             *wait_s = (int)v;
         }
     }
+    if (job->min_speakers && job->max_speakers &&
+        job->min_speakers > job->max_speakers) {
+        vb_seterr(err, errlen, "min_speakers (%d) is more than max_speakers (%d)",
+                  job->min_speakers, job->max_speakers);
+        return VB_EINVAL;
+    }
     return job->raw_declared ? audio_format_check(&job->raw, err, errlen) : 0;
 }
 
@@ -488,6 +519,7 @@ static void job_free(upload_job *job)
     pthread_mutex_destroy(&job->lock);
     pthread_cond_destroy(&job->cond);
     free(job->data);
+    free(job->seeds);
     free(job);
 }
 

@@ -67,6 +67,8 @@ typedef struct ws_conn {
     double time_offset;
     int unknown;            /* no such transcription: drop results */
     int close_when_done;    /* CloseStream: close with 1000 after DONE */
+    int diarize, min_speakers, max_speakers; /* set before the runner runs */
+    session_t *seed_session; /* a reference for open_job: known voices */
     char *audio_error;      /* the client's audio failed: sent with close
                                1003 after the finals before the damage */
 
@@ -150,7 +152,8 @@ int net_store_final(server *srv, int64_t tid, double offset,
     store_segment seg = {0};
     seg.transcription_id = tid;
     seg.text = ev->text;
-    seg.speaker = NULL;
+    seg.speaker = ev->speaker;
+    seg.voice = ev->voice;
     seg.start_time = ev->start + offset;
     seg.end_time = ev->end + offset;
     seg.is_final = 1;
@@ -159,7 +162,7 @@ int net_store_final(server *srv, int64_t tid, double offset,
     free(seg.words_json);
     if (rc != 0)
         return rc;
-    char *text = wsproto_segment(ev, offset, NULL);
+    char *text = wsproto_segment(ev, offset, ev->speaker);
     if (text != NULL)
         bus_publish(srv->bus, tid, text);
     if (message != NULL)
@@ -208,7 +211,7 @@ static void event_on_runner(void *arg)
         break;
     case SESSION_INTERIM:
         if (!c->unknown)
-            conn_publish(c, wsproto_segment(ev, c->time_offset, NULL));
+            conn_publish(c, wsproto_segment(ev, c->time_offset, ev->speaker));
         break;
     case SESSION_SPEECH_STARTED:
         if (!c->unknown)
@@ -235,6 +238,12 @@ static void event_on_runner(void *arg)
     case SESSION_DONE:
         atomic_fetch_sub(&c->srv->sessions, 1);
         log_info(c->tag, "session ended");
+        if (c->diarize && !c->unknown) {
+            char *update = net_refine_speakers(c->srv, c->transcription_id,
+                                               c->min_speakers, c->max_speakers);
+            if (update != NULL)
+                conn_send(c, update, 0, NULL);
+        }
         pthread_mutex_lock(&c->lock);
         int close_now = c->close_requested;
         pthread_mutex_unlock(&c->lock);
@@ -292,6 +301,14 @@ static void open_on_runner(void *arg)
                  t.title);
         conn_send(c, wsproto_status(text, c->time_offset), 0, NULL);
         log_info(c->tag, "session started at %.3f s", c->time_offset);
+        speaker_seed *seeds = NULL;
+        size_t nseeds = 0;
+        if (c->diarize && c->seed_session != NULL &&
+            net_speaker_seeds(c->srv, c->transcription_id, &seeds, &nseeds) == 0)
+            for (size_t i = 0; i < nseeds; i++)
+                session_seed_speaker(c->seed_session, seeds[i].speaker,
+                                     &seeds[i].voice);
+        free(seeds);
     } else {
         c->unknown = 1;
         char text[128];
@@ -301,6 +318,9 @@ static void open_on_runner(void *arg)
         conn_error(c, rc == VB_ENOTFOUND ? 4004 : 1011,
                    rc == VB_ENOTFOUND ? text : "the database failed");
     }
+    if (c->seed_session != NULL)
+        session_release(c->seed_session);
+    c->seed_session = NULL;
     conn_unref(c);
 }
 
@@ -403,7 +423,23 @@ static int parse_query(struct lws *wsi, session_params *p, char *err,
                 p->format.channels = -1;
         } else if (strcmp(frag, "punctuate") == 0) {
             p->punctuate = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
+        } else if (strcmp(frag, "diarize") == 0) {
+            p->diarize = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
+        } else if (strcmp(frag, "min_speakers") == 0 ||
+                   strcmp(frag, "max_speakers") == 0) {
+            long v = strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || v < 1 || v > 32) {
+                vb_seterr(err, errlen, "%s must be a whole number from 1 to 32",
+                          frag);
+                return VB_EINVAL;
+            }
+            *(frag[1] == 'i' ? &p->min_speakers : &p->max_speakers) = (int)v;
         }
+    }
+    if (p->min_speakers && p->max_speakers && p->min_speakers > p->max_speakers) {
+        vb_seterr(err, errlen, "min_speakers (%d) is more than max_speakers (%d)",
+                  p->min_speakers, p->max_speakers);
+        return VB_EINVAL;
     }
     return audio_format_check(&p->format, err, errlen);
 }
@@ -504,8 +540,15 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     }
     atomic_fetch_add(&srv->sessions, 1);
     atomic_fetch_add(&c->refs, 2); /* the session's and open_job's */
+    c->diarize = params.diarize;
+    c->min_speakers = params.min_speakers;
+    c->max_speakers = params.max_speakers;
+    c->seed_session = c->session;
+    session_retain(c->session); /* released by open_job */
     arm_idle_timer(srv, wsi);
     if (runner_submit(srv->runner, open_on_runner, c) != 0) {
+        session_release(c->seed_session);
+        c->seed_session = NULL;
         conn_unref(c);
         conn_error(c, 1011, "the server is shutting down");
     }
@@ -669,6 +712,18 @@ void ws_on_wake(server *srv)
             lws_rx_flow_control(c->wsi, 1);
         }
     }
+}
+
+double ws_live_lag(server *srv)
+{
+    double worst = 0;
+    for (ws_conn *c = srv->conns; c; c = c->next) {
+        if (c->session == NULL || c->stream_closed)
+            continue;
+        double lag = session_lag(c->session);
+        worst = lag > worst ? lag : worst;
+    }
+    return worst;
 }
 
 void ws_shutdown(server *srv)

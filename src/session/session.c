@@ -18,10 +18,12 @@
  */
 #include "session.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../audio/vad.h"
 #include "../format/format.h"
@@ -33,10 +35,12 @@
 #define SLICE_BYTES (256 * 1024)
 
 enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
+#define MAX_PARTS 8            /* speaker turns one utterance may split into */
 
 struct item {
     enum item_kind kind;
     struct item *next;
+    double queued_at;     /* monotonic seconds */
     size_t len;
     uint8_t data[];
 };
@@ -70,6 +74,10 @@ struct session {
     int in_utterance;
     int64_t utt_start_sample;
     int64_t utt_samples, since_interim;
+    diarize_features *features; /* NULL without diarization */
+    diarize_tracker *tracker; /* under tracker_lock: seeds come from the
+                                 store's thread */
+    pthread_mutex_t tracker_lock;
     int failed;               /* an error was sent: take no more audio */
     int broken;               /* the recogniser failed: decode nothing more */
     int closing, done;
@@ -88,6 +96,7 @@ session_params session_default_params(void)
         .queue_high = 4u << 20,
         .queue_low = 1u << 20,
         .slice_bytes = SLICE_BYTES,
+        .diarize = 1,
     };
     return p;
 }
@@ -98,6 +107,8 @@ void session_event_free(session_event *ev)
         return;
     free(ev->text);
     free(ev->words);
+    free(ev->speaker);
+    free(ev->voice);
     free(ev);
 }
 
@@ -207,6 +218,19 @@ static int begin_utterance(session_t *s, int announce)
     return rc != 0 ? rc : utterance_begun(s, announce);
 }
 
+/* Session seconds (not shifted onto the timeline): the features' clock. */
+static double seconds(int64_t sample)
+{
+    return (double)sample / AUDIO_ENGINE_RATE;
+}
+
+static char *speaker_label(int index)
+{
+    char label[32];
+    snprintf(label, sizeof(label), "speaker_%d", index);
+    return strdup(label);
+}
+
 static int send_interim(session_t *s)
 {
     int rc = flush_feed(s);
@@ -218,10 +242,98 @@ static int send_interim(session_t *s)
     if (rc != 0 || text[0] == '\0')
         return rc;
     char *copy = strdup(text);
-    if (copy == NULL)
+    session_event *ev = calloc(1, sizeof(*ev));
+    if (copy == NULL || ev == NULL) {
+        free(copy);
+        free(ev);
         return VB_ENOMEM;
-    emit(s, SESSION_INTERIM, copy, timeline(s, s->utt_start_sample),
-         timeline(s, s->utt_start_sample + s->utt_samples));
+    }
+    ev->kind = SESSION_INTERIM;
+    ev->text = copy;
+    ev->start = timeline(s, s->utt_start_sample);
+    ev->end = timeline(s, s->utt_start_sample + s->utt_samples);
+    if (s->tracker != NULL) {
+        pthread_mutex_lock(&s->tracker_lock);
+        int who = diarize_tracker_peek(
+            s->tracker, s->features, seconds(s->utt_start_sample),
+            seconds(s->utt_start_sample + s->utt_samples));
+        pthread_mutex_unlock(&s->tracker_lock);
+        ev->speaker = who >= 0 ? speaker_label(who) : NULL;
+    }
+    s->sink.emit(s->sink.ctx, ev);
+    return 0;
+}
+
+/* One final result: words [from, to) of the utterance, said by `part`
+ * (NULL: no diarization). */
+static int emit_final(session_t *s, const asr_result *r, size_t from,
+                      size_t to, const diarize_part *part, int speech_final)
+{
+    size_t count = to - from;
+    const char **words = malloc(count * sizeof(char *));
+    session_event *ev = calloc(1, sizeof(*ev));
+    asr_word *copy = malloc(count * sizeof(asr_word));
+    if (words == NULL || ev == NULL || copy == NULL) {
+        free(words);
+        free(ev);
+        free(copy);
+        return VB_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        copy[i] = r->words[from + i];
+        words[i] = copy[i].word;
+    }
+    ev->kind = SESSION_FINAL;
+    ev->words = copy;
+    ev->word_count = count;
+    ev->text = format_utterance(words, count, s->params.punctuate);
+    free(words);
+    ev->start = copy[0].start;
+    ev->end = copy[count - 1].end;
+    ev->speech_final = speech_final;
+    int failed = ev->text == NULL;
+    if (part != NULL && part->speaker >= 0) {
+        char voice[1024];
+        ev->speaker = speaker_label(part->speaker);
+        if (voice_format(&part->voice, voice, sizeof(voice)) == 0)
+            ev->voice = strdup(voice);
+        failed |= ev->speaker == NULL || ev->voice == NULL;
+    }
+    if (failed) {
+        session_event_free(ev);
+        return VB_ENOMEM;
+    }
+    s->sink.emit(s->sink.ctx, ev);
+    return 0;
+}
+
+/* The utterance's finals: one, or one per speaker when the voice changed
+ * inside it (each word goes to the part its middle falls in). */
+static int emit_finals(session_t *s, const asr_result *r,
+                       const diarize_part *parts, size_t nparts,
+                       int speech_final)
+{
+    if (r->count == 0)
+        return 0;
+    if (nparts <= 1)
+        return emit_final(s, r, 0, r->count, nparts ? &parts[0] : NULL,
+                          speech_final);
+    size_t from = 0;
+    for (size_t p = 0; p < nparts && from < r->count; p++) {
+        double cut = p + 1 < nparts
+                         ? s->params.time_offset + parts[p].end : INFINITY;
+        size_t to = from;
+        while (to < r->count &&
+               (r->words[to].start + r->words[to].end) / 2 < cut)
+            to++;
+        if (to == from)
+            continue; /* a part with no words of its own */
+        int rc = emit_final(s, r, from, to, &parts[p],
+                            speech_final && to == r->count);
+        if (rc != 0)
+            return rc;
+        from = to;
+    }
     return 0;
 }
 
@@ -240,36 +352,23 @@ static int end_utterance(session_t *s, int speech_final)
         return rc;
     }
     double base = timeline(s, s->utt_start_sample);
-    if (result.count > 0) {
-        const char **words = malloc(result.count * sizeof(char *));
-        session_event *ev = calloc(1, sizeof(*ev));
-        if (words == NULL || ev == NULL) {
-            free(words);
-            free(ev);
-            asr_result_free(&result);
-            return VB_ENOMEM;
-        }
-        for (size_t i = 0; i < result.count; i++) {
-            result.words[i].start += base;
-            result.words[i].end += base;
-            words[i] = result.words[i].word;
-        }
-        ev->kind = SESSION_FINAL;
-        ev->text = format_utterance(words, result.count, s->params.punctuate);
-        free(words);
-        ev->words = result.words;
-        ev->word_count = result.count;
-        ev->start = result.words[0].start;
-        ev->end = result.words[result.count - 1].end;
-        ev->speech_final = speech_final;
-        if (ev->text == NULL) {
-            session_event_free(ev);
-            return VB_ENOMEM;
-        }
-        s->sink.emit(s->sink.ctx, ev);
-    } else {
-        asr_result_free(&result);
+    for (size_t i = 0; i < result.count; i++) {
+        result.words[i].start += base;
+        result.words[i].end += base;
     }
+    diarize_part parts[MAX_PARTS];
+    size_t nparts = 0;
+    if (s->tracker != NULL && result.count > 0) {
+        pthread_mutex_lock(&s->tracker_lock);
+        nparts = diarize_tracker_label(
+            s->tracker, s->features, seconds(s->utt_start_sample),
+            seconds(s->utt_start_sample + s->utt_samples), parts, MAX_PARTS);
+        pthread_mutex_unlock(&s->tracker_lock);
+    }
+    rc = emit_finals(s, &result, parts, nparts, speech_final);
+    asr_result_free(&result);
+    if (rc != 0)
+        return rc;
     if (speech_final) {
         double now = timeline(s, s->utt_start_sample + s->utt_samples);
         emit(s, SESSION_UTTERANCE_END, NULL, now, now);
@@ -289,6 +388,14 @@ static int process_frame(session_t *s, const int16_t *frame)
 {
     vad_event ev = vad_process(&s->vad, frame);
     int rc = 0;
+    if (s->features != NULL) {
+        if (diarize_features_push(s->features, frame, VAD_FRAME) != 0)
+            return VB_ENOMEM;
+        if (s->frames_done % 100 == 0) /* keep what an utterance may need */
+            diarize_features_forget(
+                s->features, s->in_utterance ? seconds(s->utt_start_sample) - 1
+                                             : seconds(current_sample(s)) - 2);
+    }
     if (!s->in_utterance) {
         preroll_push(s, frame);
         s->frames_done++;
@@ -418,6 +525,9 @@ static void session_free(session_t *s)
     }
     asr_stream_destroy(s->stream);
     audio_input_destroy(s->input);
+    diarize_features_destroy(s->features);
+    diarize_tracker_destroy(s->tracker);
+    pthread_mutex_destroy(&s->tracker_lock);
     pcm_buf_free(&s->pcm);
     for (struct item *it = s->head, *next; it; it = next) {
         next = it->next;
@@ -475,6 +585,7 @@ static int handle_item(session_t *s, struct item *it)
         return 0;
     if (it->kind == ITEM_CLOSE)
         return handle_close(s);
+
     if (s->failed)
         return 0;
     if (it->kind == ITEM_AUDIO)
@@ -549,6 +660,13 @@ static void run_slice(void *arg)
         pthread_mutex_unlock(&s->lock);
 }
 
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int enqueue(session_t *s, enum item_kind kind, const void *data,
                    size_t len)
 {
@@ -558,6 +676,7 @@ static int enqueue(session_t *s, enum item_kind kind, const void *data,
     it->kind = kind;
     it->next = NULL;
     it->len = len;
+    it->queued_at = monotonic_seconds();
     if (len)
         memcpy(it->data, data, len);
     pthread_mutex_lock(&s->lock);
@@ -602,12 +721,21 @@ int session_create(const session_params *params, asr_engine *engine,
     s->refs = 1;
     snprintf(s->tag, sizeof(s->tag), "t=%lld", (long long)params->transcription_id);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->tracker_lock, NULL);
     vad_params vp = vad_default_params();
     vp.endpoint_ms = params->endpoint_ms;
     vad_init(&s->vad, &vp);
     int rc = engine->ops->stream_create(engine, &s->stream);
     if (rc == 0)
         rc = audio_input_create(&params->format, &s->input);
+    if (rc == 0 && params->diarize) {
+        diarize_params dp = diarize_default_params();
+        dp.min_speakers = params->min_speakers;
+        dp.max_speakers = params->max_speakers;
+        rc = diarize_features_create(&s->features);
+        if (rc == 0)
+            rc = diarize_tracker_create(&dp, &s->tracker);
+    }
     if (rc != 0) {
         session_free(s);
         return rc;
@@ -619,6 +747,18 @@ int session_create(const session_params *params, asr_engine *engine,
 int session_feed(session_t *s, const void *data, size_t len)
 {
     return len ? enqueue(s, ITEM_AUDIO, data, len) : 0;
+}
+
+int session_seed_speaker(session_t *s, int speaker, const voice_stats *voice)
+{
+    if (s->tracker == NULL)
+        return 0;
+    /* At once, from this thread: audio already queued is labelled
+     * knowing this voice. */
+    pthread_mutex_lock(&s->tracker_lock);
+    int rc = diarize_tracker_seed(s->tracker, speaker, voice);
+    pthread_mutex_unlock(&s->tracker_lock);
+    return rc;
 }
 
 int session_finalize(session_t *s)
@@ -639,6 +779,21 @@ size_t session_queued_bytes(session_t *s)
     size_t n = s->queued_bytes;
     pthread_mutex_unlock(&s->lock);
     return n;
+}
+
+double session_lag(session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    double lag = s->head ? monotonic_seconds() - s->head->queued_at : 0;
+    pthread_mutex_unlock(&s->lock);
+    return lag;
+}
+
+void session_retain(session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->refs++;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void session_release(session_t *s)

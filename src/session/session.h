@@ -28,11 +28,14 @@
 
 #include "../asr/engine.h"
 #include "../audio/audio.h"
+#include "../diarize/diarize.h"
 #include "../util/pool.h"
 
 typedef enum {
-    SESSION_INTERIM,        /* text, start, end */
-    SESSION_FINAL,          /* text, words, start, end, speech_final */
+    SESSION_INTERIM,        /* text, start, end, speaker (or NULL) */
+    SESSION_FINAL,          /* text, words, start, end, speech_final,
+                               speaker and voice (NULL without
+                               diarization) */
     SESSION_SPEECH_STARTED,
     SESSION_UTTERANCE_END,
     SESSION_ERROR,          /* text; close_code: 1003 client's audio, 1011 ours */
@@ -47,6 +50,8 @@ typedef struct session_event {
     double start, end;
     int speech_final;
     int close_code;
+    char *speaker;          /* "speaker_N" or NULL */
+    char *voice;            /* a final's voice statistics, as text */
 } session_event;
 
 void session_event_free(session_event *ev);
@@ -66,6 +71,8 @@ typedef struct session_params {
     int max_utterance_ms; /* longer speech is split (final, not speech_final) */
     size_t queue_high;    /* bytes queued before session_feed says stop */
     size_t queue_low;     /* ... and below which wake is called */
+    int diarize;          /* label speakers (diarize.h) */
+    int min_speakers, max_speakers; /* hints; 0: none */
     size_t slice_bytes;   /* queued bytes one turn on a worker takes (at
                              least one feed's worth): smaller turns for
                              a session that is always behind (an upload)
@@ -88,11 +95,19 @@ int session_create(const session_params *params, asr_engine *engine,
  * mark (the caller should stop reading until wake), 0 otherwise, or
  * VB_ENOMEM. */
 int session_feed(session_t *s, const void *data, size_t len);
+/* A speaker the transcription already has (earlier sessions), so that
+ * the same voice keeps its label.  Any thread; takes effect at once. */
+int session_seed_speaker(session_t *s, int speaker, const voice_stats *voice);
 /* Ends the current utterance once the audio queued so far is decoded. */
 int session_finalize(session_t *s);
 /* No more audio: decode what is queued, then emit SESSION_DONE. */
 int session_close(session_t *s);
 size_t session_queued_bytes(session_t *s);
+/* How long the oldest input still queued has waited (seconds): how far
+ * behind the live audio the session's results are. */
+double session_lag(session_t *s);
+/* Another reference (for another thread that must reach the session). */
+void session_retain(session_t *s);
 void session_release(session_t *s);
 
 #endif

@@ -97,12 +97,19 @@ int store_speaker_set(store_t *s, int64_t tid, const char *label,
     return s->ops->speaker_set(s, tid, label, name);
 }
 
+int store_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
+                              const char *speaker)
+{
+    return s->ops->segment_set_speaker(s, tid, segment_id, speaker);
+}
+
 void store_segment_clear(store_segment *seg)
 {
     free(seg->text);
     free(seg->speaker);
     free(seg->words_json);
-    seg->text = seg->speaker = seg->words_json = NULL;
+    free(seg->voice);
+    seg->text = seg->speaker = seg->words_json = seg->voice = NULL;
 }
 
 void store_segments_free(store_segment *segs, size_t count)

@@ -54,6 +54,8 @@ typedef struct store_segment {
     double end_time;
     int is_final;
     char *words_json; /* JSON array of word timings, or NULL */
+    char *voice;      /* the speaker statistics (diarize.h's voice_format),
+                         or NULL */
 } store_segment;
 
 int store_open(const char *url, store_t **out, char *err, size_t errlen);
@@ -88,6 +90,9 @@ void store_segments_free(store_segment *segs, size_t count);
 int store_segment_set_text(store_t *store, int64_t tid, int64_t segment_id,
                            const char *text, store_segment *out);
 void store_segment_clear(store_segment *seg);
+/* Sets the speaker label of a segment (NULL: unknown); re-clustering. */
+int store_segment_set_speaker(store_t *store, int64_t tid, int64_t segment_id,
+                              const char *speaker);
 
 /* The names given to speakers of a transcription, ordered by label. */
 int store_speakers_get(store_t *store, int64_t tid, store_speaker **out,
@@ -111,6 +116,7 @@ struct store_ops {
     int (*segment_list)(store_t *, int64_t, store_segment **, size_t *);
     int (*segment_set_text)(store_t *, int64_t, int64_t, const char *,
                             store_segment *);
+    int (*segment_set_speaker)(store_t *, int64_t, int64_t, const char *);
     int (*speakers_get)(store_t *, int64_t, store_speaker **, size_t *);
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
 };

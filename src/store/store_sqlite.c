@@ -55,6 +55,8 @@ static const char *const migrations[] = {
     "  label TEXT NOT NULL,"
     "  name TEXT NOT NULL,"
     "  PRIMARY KEY (transcription_id, label));",
+    /* 3: a segment's voice statistics, for re-clustering speakers */
+    "ALTER TABLE segments ADD COLUMN voice TEXT;",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -295,8 +297,9 @@ static int sq_segment_add(store_t *s, store_segment *seg)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO segments (transcription_id, text, "
-                           "speaker, start_time, end_time, is_final, words) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) !=
+                           "speaker, start_time, end_time, is_final, words, "
+                           "voice) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
+                           NULL) !=
         SQLITE_OK)
         return db_error(db, "add segment");
     sqlite3_bind_int64(st, 1, seg->transcription_id);
@@ -312,6 +315,10 @@ static int sq_segment_add(store_t *s, store_segment *seg)
         sqlite3_bind_text(st, 7, seg->words_json, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, 7);
+    if (seg->voice != NULL)
+        sqlite3_bind_text(st, 8, seg->voice, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 8);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
@@ -338,6 +345,8 @@ static void row_to_segment(sqlite3_stmt *st, store_segment *seg)
     seg->end_time = sqlite3_column_double(st, 4);
     seg->is_final = sqlite3_column_int(st, 5);
     seg->words_json = column_strdup(st, 6);
+    if (sqlite3_column_count(st) > 7)
+        seg->voice = column_strdup(st, 7);
 }
 
 static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
@@ -347,7 +356,7 @@ static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT id, text, speaker, start_time, end_time, "
-                           "is_final, words FROM segments "
+                           "is_final, words, voice FROM segments "
                            "WHERE transcription_id = ? "
                            "ORDER BY start_time, id", -1, &st, NULL) !=
         SQLITE_OK)
@@ -415,6 +424,28 @@ static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
     }
     sqlite3_finalize(st);
     return result;
+}
+
+static int sq_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
+                                  const char *speaker)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE segments SET speaker = ? "
+                           "WHERE id = ? AND transcription_id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "relabel segment");
+    if (speaker != NULL)
+        sqlite3_bind_text(st, 1, speaker, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 1);
+    sqlite3_bind_int64(st, 2, segment_id);
+    sqlite3_bind_int64(st, 3, tid);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "relabel segment");
+    return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
 }
 
 static int sq_speakers_get(store_t *s, int64_t tid, store_speaker **out,
@@ -494,6 +525,7 @@ static const struct store_ops sqlite_ops = {
     .transcription_delete = sq_transcription_delete,
     .transcription_end_time = sq_transcription_end_time,
     .segment_add = sq_segment_add,
+    .segment_set_speaker = sq_segment_set_speaker,
     .segment_list = sq_segment_list,
     .segment_set_text = sq_segment_set_text,
     .speakers_get = sq_speakers_get,

@@ -73,7 +73,7 @@ test('record, see interim then final words, stop, reload', async () => {
   }
 });
 
-test('two voices show as two turns in order', async () => {
+test('two voices show as two turns in order, with two speakers, relabelled in place', async () => {
   const server = await startServer();
   const wav = writeWav('two-voices.wav', [
     silence(1.0), speak('The weather is nice today.', 'slt'), silence(1.5),
@@ -92,7 +92,21 @@ test('two voices show as two turns in order', async () => {
     assert.equal(turns.length, 2, turns.join('\n---\n'));
     assert.match(turns[0], /weather/i);
     assert.match(turns[1], /window/i);
+    // Each turn is labelled with its own speaker.
+    const names = await page.locator('.turn .speaker').allInnerTexts();
+    assert.deepEqual(names, ['Speaker 0', 'Speaker 1']);
     await screenshot(page, '2-two-voices-360px');
+    // Someone uploads more of the meeting saying there was one speaker: the
+    // server re-clusters, and the open page relabels its turns in place.
+    const wavBytes = fs.readFileSync(wav);
+    const r = await fetch(`${server.url}/api/transcriptions/${t.id}/audio?max_speakers=1`,
+                          { method: 'POST', body: wavBytes });
+    assert.equal(r.status, 200);
+    await page.waitForFunction(() => {
+      const seen = [...document.querySelectorAll('.turn .speaker')].map((e) => e.textContent);
+      return seen.length > 0 && new Set(seen).size === 1;
+    }, null, { timeout: 20000 });
+    await screenshot(page, '2-relabelled');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -197,6 +197,15 @@ export async function showTranscript(root, id, navigate) {
     } else if (msg.type === 'event' && msg.payload.type === 'utterance_end') {
       interim = null;
       render();
+    } else if (msg.type === 'event' && msg.payload.type === 'speakers_updated') {
+      // The server re-clustered the speakers: relabel the turns in place
+      // (live finals may not have their ids yet: fetch them too).
+      for (const u of msg.payload.segments) {
+        const s = segments.find((x) => x.id === u.id);
+        if (s) s.speaker = u.speaker;
+      }
+      render();
+      refreshIds();
     } else if (msg.type === 'error') {
       message.textContent = msg.payload;
     }
@@ -316,7 +325,8 @@ export async function showTranscript(root, id, navigate) {
       // Stored finals (with an id) fill in what the page may have missed
       // while it loaded; everything else is someone recording right now.
       const stored = msg.type === 'transcript_segment' && msg.payload.id !== undefined;
-      if (!stored && !uploading &&
+      const relabel = msg.type === 'event' && msg.payload.type === 'speakers_updated';
+      if (!stored && !relabel && !uploading &&
           (msg.type === 'transcript_segment' || msg.type === 'event')) {
         // Read-only while someone else records into this transcript.
         stateText.textContent = STATES.watching;

@@ -1,0 +1,124 @@
+/*
+ * diarize.h - who spoke when, from the audio alone, in C.
+ *
+ * Verbatim has no neural speaker model to download, so this is the
+ * classical pipeline of the diarization literature before embeddings
+ * (Chen & Gopalakrishnan's BIC segmentation and clustering, 1998; the
+ * LIUM and ALIZE systems built on it):
+ *
+ *   features   19 mel-cepstral coefficients (c1..c19; c0, the loudness,
+ *              only chooses frames) every 10 ms, from 25 ms windows;
+ *   model      a speaker, or a stretch of speech, is a Gaussian with a
+ *              diagonal covariance, kept as sufficient statistics (count,
+ *              sums, sums of squares), so that models merge by adding;
+ *   compare    the Bayesian information criterion: do two stretches fit
+ *              one Gaussian better than two, once the extra parameters
+ *              are paid for?  Its penalty weight (lambda) is the one knob;
+ *   live       each final utterance is cut where the voice changes (the
+ *              largest BIC gain between the windows either side of a
+ *              point, if it clears the penalty) and each part goes to the
+ *              known speaker it is closest to, or becomes a new speaker
+ *              when none is close enough;
+ *   refined    when a session ends, the whole transcription's segments
+ *              are clustered bottom-up (merge the closest pair while
+ *              merging still pays, by BIC), with min/max speaker hints,
+ *              and the clusters are matched to the live labels so that
+ *              as few labels as possible change.
+ *
+ * Why not i-vectors or a GMM-UBM: they need a background model trained on
+ * many speakers, which we do not have; the per-speaker Gaussian needs
+ * none.  Why diagonal: a live utterance is often 1-2 s (100-200 frames),
+ * too few for a full 19x19 covariance.
+ *
+ * No global state.  A diarize_features or diarize_tracker belongs to one
+ * session and is used by one thread at a time.
+ */
+#ifndef VB_DIARIZE_H
+#define VB_DIARIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIARIZE_DIMS 19
+#define DIARIZE_FRAME_RATE 100 /* frames per second */
+
+/* A Gaussian's sufficient statistics over some frames. */
+typedef struct voice_stats {
+    double n;
+    double sum[DIARIZE_DIMS];
+    double sq[DIARIZE_DIMS];
+} voice_stats;
+
+void voice_add_frame(voice_stats *v, const float *frame);
+void voice_merge(voice_stats *into, const voice_stats *other);
+/* The BIC gain of modelling a and b apart rather than together, per the
+ * penalty weight lambda: > 0 means they sound like different speakers. */
+double voice_delta_bic(const voice_stats *a, const voice_stats *b,
+                       double lambda);
+/* As text and back, for storage: "n s1..s19 q1..q19" (39 numbers). */
+int voice_format(const voice_stats *v, char *buf, size_t len);
+int voice_parse(const char *text, voice_stats *out);
+
+/* ---- features ---------------------------------------------------------- */
+
+typedef struct diarize_features diarize_features;
+int diarize_features_create(diarize_features **out);
+void diarize_features_destroy(diarize_features *f);
+/* Takes 16 kHz samples (the session's whole stream, in order) and computes
+ * a frame every 10 ms.  0 or VB_ENOMEM. */
+int diarize_features_push(diarize_features *f, const int16_t *pcm, size_t n);
+/* Frames from `from` up to `to` seconds of the stream (clipped to what
+ * exists): *frames points at count rows of DIARIZE_DIMS floats, valid
+ * until the next push or forget; *loud at count flags (1: within 30 dB of
+ * the loudest frame of the range, the ones worth modelling). */
+size_t diarize_features_range(diarize_features *f, double from, double to,
+                              const float **frames, const uint8_t **loud);
+/* Frames before `before` seconds are no longer needed. */
+void diarize_features_forget(diarize_features *f, double before);
+
+/* ---- live tracking and refinement --------------------------------------- */
+
+typedef struct diarize_params {
+    double lambda;        /* BIC penalty weight */
+    int min_speakers;     /* 0: no hint */
+    int max_speakers;     /* 0: no limit */
+    double min_part_s;    /* shortest part an utterance may be cut into */
+    double min_voice_s;   /* least speech (loud frames) that may found a
+                             new speaker, live or when re-clustering;
+                             shorter stretches go to the closest one */
+} diarize_params;
+
+diarize_params diarize_default_params(void);
+
+typedef struct diarize_part {
+    double start, end;    /* seconds of the stream */
+    int speaker;          /* index: "speaker_<index>" */
+    voice_stats voice;    /* of this part's frames */
+} diarize_part;
+
+typedef struct diarize_tracker diarize_tracker;
+int diarize_tracker_create(const diarize_params *params, diarize_tracker **out);
+void diarize_tracker_destroy(diarize_tracker *t);
+/* A speaker already known (from earlier sessions of the transcription). */
+int diarize_tracker_seed(diarize_tracker *t, int speaker,
+                         const voice_stats *voice);
+/* Labels the utterance from `start` to `end` (seconds): cuts it where the
+ * voice changes and gives each part a speaker, learning as it goes.
+ * Writes up to max parts (at least 1); returns how many. */
+size_t diarize_tracker_label(diarize_tracker *t, diarize_features *f,
+                             double start, double end, diarize_part *parts,
+                             size_t max);
+/* The speaker of the utterance so far, without learning from it; -1 when
+ * it is too short to tell or sounds like no one known yet. */
+int diarize_tracker_peek(diarize_tracker *t, diarize_features *f,
+                         double start, double end);
+int diarize_tracker_speakers(const diarize_tracker *t);
+
+/* Clusters n segments afresh (bottom-up, by BIC, within the hints) and
+ * writes each one's speaker to labels, numbered to agree as far as
+ * possible with the segments' current labels (current[i] < 0: none).
+ * Returns the number of speakers, or VB_ENOMEM. */
+int diarize_refine(const diarize_params *params, const voice_stats *segments,
+                   const int *current, size_t n, int *labels);
+
+#endif

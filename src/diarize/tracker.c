@@ -1,0 +1,396 @@
+/*
+ * tracker.c - live speaker labels and the end-of-session re-clustering
+ * (see diarize.h for the method and why).
+ *
+ * Change points: in an utterance of n frames, each candidate point t is
+ * scored by the BIC gain of modelling the loud frames of the windows
+ * [t - W, t) and [t, t + W) apart; the best point is a change when its
+ * gain is positive, and the halves on either side are searched the same
+ * way (binary segmentation), down to parts of min_part_s.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/vb.h"
+#include "diarize.h"
+
+#define MAX_SPEAKERS 64
+#define CHANGE_WINDOW 200     /* frames either side of a candidate: 2 s */
+#define CHANGE_STEP 5         /* candidates every 50 ms */
+#define PEEK_MIN_FRAMES 80    /* loud frames before an interim gets a label */
+
+struct diarize_tracker {
+    diarize_params params;
+    voice_stats speakers[MAX_SPEAKERS];
+    int known[MAX_SPEAKERS];  /* 1 where speakers[i] is a speaker */
+    int count;                /* highest index in use + 1 */
+};
+
+diarize_params diarize_default_params(void)
+{
+    diarize_params p = {
+        .lambda = 2.5,
+        .min_speakers = 0,
+        .max_speakers = 0,
+        .min_part_s = 1.0,
+        .min_voice_s = 2.0,
+    };
+    return p;
+}
+
+int diarize_tracker_create(const diarize_params *params, diarize_tracker **out)
+{
+    diarize_tracker *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return VB_ENOMEM;
+    t->params = *params;
+    *out = t;
+    return 0;
+}
+
+void diarize_tracker_destroy(diarize_tracker *t)
+{
+    free(t);
+}
+
+int diarize_tracker_seed(diarize_tracker *t, int speaker,
+                         const voice_stats *voice)
+{
+    if (speaker < 0 || speaker >= MAX_SPEAKERS)
+        return VB_EINVAL;
+    voice_merge(&t->speakers[speaker], voice);
+    t->known[speaker] = 1;
+    if (speaker >= t->count)
+        t->count = speaker + 1;
+    return 0;
+}
+
+int diarize_tracker_speakers(const diarize_tracker *t)
+{
+    int n = 0;
+    for (int i = 0; i < t->count; i++)
+        n += t->known[i];
+    return n;
+}
+
+/* Statistics of the loud frames in [from, to). */
+static void stats_of(const float *frames, const uint8_t *loud, size_t from,
+                     size_t to, voice_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = from; i < to; i++)
+        if (loud[i])
+            voice_add_frame(out, frames + i * DIARIZE_DIMS);
+}
+
+/* The known speaker closest to v (smallest BIC gain), or -1. */
+static int nearest(const diarize_tracker *t, const voice_stats *v,
+                   double *gain)
+{
+    int best = -1;
+    *gain = INFINITY;
+    for (int i = 0; i < t->count; i++) {
+        if (!t->known[i])
+            continue;
+        double g = voice_delta_bic(v, &t->speakers[i], t->params.lambda);
+        if (g < *gain) {
+            *gain = g;
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* Finds change points in [from, to) and appends them, in order, to cuts
+ * (at most max - *count more). */
+static void find_changes(const diarize_tracker *t, const float *frames,
+                         const uint8_t *loud, size_t from, size_t to,
+                         size_t *cuts, size_t *count, size_t max)
+{
+    size_t min_part = (size_t)(t->params.min_part_s * DIARIZE_FRAME_RATE);
+    if (to - from < 2 * min_part || *count >= max)
+        return;
+    double best_gain = 0;
+    size_t best = 0;
+    for (size_t c = from + min_part; c + min_part <= to; c += CHANGE_STEP) {
+        size_t a = c - from > CHANGE_WINDOW ? c - CHANGE_WINDOW : from;
+        size_t b = to - c > CHANGE_WINDOW ? c + CHANGE_WINDOW : to;
+        voice_stats left, right;
+        stats_of(frames, loud, a, c, &left);
+        stats_of(frames, loud, c, b, &right);
+        if (left.n < min_part / 2.0 || right.n < min_part / 2.0)
+            continue;
+        double g = voice_delta_bic(&left, &right, t->params.lambda);
+        if (g > best_gain) {
+            best_gain = g;
+            best = c;
+        }
+    }
+    if (best == 0)
+        return;
+    find_changes(t, frames, loud, from, best, cuts, count, max);
+    if (*count < max)
+        cuts[(*count)++] = best;
+    find_changes(t, frames, loud, best, to, cuts, count, max);
+}
+
+/* Gives a part its speaker: the nearest if close enough (or if it is too
+ * short, or the speaker limit is reached), else a new one; learns. */
+static int assign(diarize_tracker *t, const voice_stats *v)
+{
+    double gain;
+    int best = nearest(t, v, &gain);
+    double min_frames = t->params.min_voice_s * DIARIZE_FRAME_RATE;
+    int room = t->params.max_speakers <= 0 ||
+               diarize_tracker_speakers(t) < t->params.max_speakers;
+    if (best < 0 || (gain > 0 && v->n >= min_frames && room &&
+                     t->count < MAX_SPEAKERS)) {
+        best = t->count;
+        t->known[best] = 1;
+        t->count = best + 1;
+    }
+    voice_merge(&t->speakers[best], v);
+    return best;
+}
+
+size_t diarize_tracker_label(diarize_tracker *t, diarize_features *f,
+                             double start, double end, diarize_part *parts,
+                             size_t max)
+{
+    const float *frames;
+    const uint8_t *loud;
+    size_t n = diarize_features_range(f, start, end, &frames, &loud);
+    size_t cuts[32], ncuts = 0;
+    if (max > 1)
+        find_changes(t, frames, loud, 0, n, cuts,
+                     &ncuts, max - 1 < 32 ? max - 1 : 32);
+    size_t from = 0;
+    for (size_t p = 0; p <= ncuts; p++) {
+        size_t to = p < ncuts ? cuts[p] : n;
+        diarize_part *part = &parts[p];
+        part->start = p == 0 ? start : start + (double)from / DIARIZE_FRAME_RATE;
+        part->end = p == ncuts ? end : start + (double)to / DIARIZE_FRAME_RATE;
+        stats_of(frames, loud, from, to, &part->voice);
+        part->speaker = part->voice.n >= 1 ? assign(t, &part->voice) : -1;
+        from = to;
+    }
+    /* Neighbours that came out as one speaker are one part. */
+    size_t out = 0;
+    for (size_t p = 0; p <= ncuts; p++) {
+        if (out > 0 && parts[out - 1].speaker == parts[p].speaker) {
+            parts[out - 1].end = parts[p].end;
+            voice_merge(&parts[out - 1].voice, &parts[p].voice);
+        } else {
+            parts[out++] = parts[p];
+        }
+    }
+    return out;
+}
+
+int diarize_tracker_peek(diarize_tracker *t, diarize_features *f,
+                         double start, double end)
+{
+    const float *frames;
+    const uint8_t *loud;
+    size_t n = diarize_features_range(f, start, end, &frames, &loud);
+    voice_stats v;
+    stats_of(frames, loud, 0, n, &v);
+    if (v.n < PEEK_MIN_FRAMES)
+        return -1;
+    double gain;
+    int best = nearest(t, &v, &gain);
+    return gain <= 0 ? best : -1;
+}
+
+/* ---- refinement ---------------------------------------------------------- */
+
+/* Bottom-up clustering of the segments by BIC: merges the closest pair of
+ * clusters while that pays (gain < 0), or while there are more than
+ * max_speakers, but not below min_speakers.  cluster_of gets each
+ * segment's cluster (0..k-1); returns k. */
+static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
+                   int *cluster_of)
+{
+    voice_stats *c = malloc(n * sizeof(*c));
+    double *gain = malloc(n * n * sizeof(*gain));
+    int *root = malloc(n * sizeof(*root));
+    if (c == NULL || gain == NULL || root == NULL) {
+        free(c);
+        free(gain);
+        free(root);
+        return VB_ENOMEM;
+    }
+    size_t alive = n;
+    for (size_t i = 0; i < n; i++) {
+        c[i] = segs[i];
+        root[i] = (int)i;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            gain[i * n + j] = voice_delta_bic(&c[i], &c[j], p->lambda);
+    while (alive > 1) {
+        size_t bi = 0, bj = 0;
+        double best = INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            if (root[i] != (int)i)
+                continue;
+            for (size_t j = i + 1; j < n; j++)
+                if (root[j] == (int)j && gain[i * n + j] < best) {
+                    best = gain[i * n + j];
+                    bi = i;
+                    bj = j;
+                }
+        }
+        int must = p->max_speakers > 0 && alive > (size_t)p->max_speakers;
+        int may = p->min_speakers <= 0 || alive > (size_t)p->min_speakers;
+        if (!may || (!must && best >= 0))
+            break;
+        voice_merge(&c[bi], &c[bj]);
+        for (size_t k = 0; k < n; k++)
+            if (root[k] == (int)bj)
+                root[k] = (int)bi;
+        alive--;
+        for (size_t k = 0; k < n; k++) {
+            if (root[k] != (int)k || k == bi)
+                continue;
+            double g = voice_delta_bic(&c[bi], &c[k], p->lambda);
+            if (k < bi)
+                gain[k * n + bi] = g;
+            else
+                gain[bi * n + k] = g;
+        }
+    }
+    /* Number the clusters 0..k-1 in order of first appearance. */
+    int k = 0;
+    int *number = malloc(n * sizeof(*number));
+    if (number == NULL) {
+        free(c);
+        free(gain);
+        free(root);
+        return VB_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        number[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        int r = root[i];
+        if (number[r] < 0)
+            number[r] = k++;
+        cluster_of[i] = number[r];
+    }
+    free(number);
+    free(c);
+    free(gain);
+    free(root);
+    return k;
+}
+
+/* Clusters the segments with enough speech to stand on their own (all of
+ * them when none has), then gives every other segment the cluster whose
+ * voice it is closest to. */
+static int cluster_with_anchors(const diarize_params *p,
+                                const voice_stats *segs, size_t n, int *cl)
+{
+    double min_frames = p->min_voice_s * DIARIZE_FRAME_RATE;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += segs[i].n >= min_frames;
+    if (m == 0 || m == n)
+        return cluster(p, segs, n, cl);
+    voice_stats *anchors = malloc(m * sizeof(*anchors));
+    int *acl = malloc(m * sizeof(*acl));
+    if (anchors == NULL || acl == NULL) {
+        free(anchors);
+        free(acl);
+        return VB_ENOMEM;
+    }
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (segs[i].n >= min_frames)
+            anchors[j++] = segs[i];
+    int k = cluster(p, anchors, m, acl);
+    voice_stats *model = k > 0 ? calloc((size_t)k, sizeof(*model)) : NULL;
+    if (k > 0 && model == NULL)
+        k = VB_ENOMEM;
+    for (size_t j = 0; k > 0 && j < m; j++)
+        voice_merge(&model[acl[j]], &anchors[j]);
+    for (size_t i = 0, j = 0; k > 0 && i < n; i++) {
+        if (segs[i].n >= min_frames) {
+            cl[i] = acl[j++];
+            continue;
+        }
+        double best = INFINITY;
+        cl[i] = 0;
+        for (int c = 0; c < k; c++) {
+            double g = voice_delta_bic(&segs[i], &model[c], p->lambda);
+            if (g < best) {
+                best = g;
+                cl[i] = c;
+            }
+        }
+    }
+    free(model);
+    free(anchors);
+    free(acl);
+    return k;
+}
+
+int diarize_refine(const diarize_params *params, const voice_stats *segments,
+                   const int *current, size_t n, int *labels)
+{
+    if (n == 0)
+        return 0;
+    int *cl = malloc(n * sizeof(*cl));
+    if (cl == NULL)
+        return VB_ENOMEM;
+    int k = cluster_with_anchors(params, segments, n, cl);
+    if (k < 0) {
+        free(cl);
+        return k;
+    }
+    /* Match clusters to current labels by how much speech they share,
+     * largest first, so that as few labels as possible change. */
+    int top = 0;
+    for (size_t i = 0; i < n; i++)
+        top = current[i] + 1 > top ? current[i] + 1 : top;
+    double *overlap = calloc((size_t)k * (size_t)(top + 1), sizeof(double));
+    int *label_of = malloc((size_t)k * sizeof(int));
+    char *taken = calloc((size_t)top + 1, 1);
+    if (overlap == NULL || label_of == NULL || taken == NULL) {
+        free(cl);
+        free(overlap);
+        free(label_of);
+        free(taken);
+        return VB_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (current[i] >= 0)
+            overlap[cl[i] * (top + 1) + current[i]] += segments[i].n;
+    for (int c = 0; c < k; c++)
+        label_of[c] = -1;
+    for (;;) {
+        double best = 0;
+        int bc = -1, bl = -1;
+        for (int c = 0; c < k; c++)
+            for (int l = 0; l < top; l++)
+                if (label_of[c] < 0 && !taken[l] && overlap[c * (top + 1) + l] > best) {
+                    best = overlap[c * (top + 1) + l];
+                    bc = c;
+                    bl = l;
+                }
+        if (bc < 0)
+            break;
+        label_of[bc] = bl;
+        taken[bl] = 1;
+    }
+    int next = top;
+    for (int c = 0; c < k; c++)
+        if (label_of[c] < 0)
+            label_of[c] = next++;
+    for (size_t i = 0; i < n; i++)
+        labels[i] = label_of[cl[i]];
+    free(cl);
+    free(overlap);
+    free(label_of);
+    free(taken);
+    return k;
+}

@@ -1,0 +1,215 @@
+/*
+ * test_diarize.c - speaker labels from the audio (diarize/): a two-voice
+ * conversation gets two labels with the turns in the right places, also
+ * when one speaker follows the other with no pause; one voice gets one
+ * label; re-clustering keeps the labels and honours the speaker hints;
+ * voice statistics survive storage as text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diarize/diarize.h"
+#include "testutil.h"
+#include "util/vb.h"
+
+typedef struct {
+    int16_t *pcm;
+    size_t len;
+    double start[8], end[8]; /* each turn's speech, seconds */
+    int turns;
+} conversation;
+
+/* Turns of flite speech with `gap_ms` of silence between them. */
+static conversation converse(const char *const *voices, const char *const *texts,
+                             int turns, int gap_ms)
+{
+    conversation c = {0};
+    for (int i = 0; i < turns; i++) {
+        size_t n;
+        int16_t *speech = tu_flite(voices[i], texts[i], &n);
+        assert_non_null(speech);
+        c.start[i] = (double)c.len / 16000;
+        tu_append(&c.pcm, &c.len, speech, n, i + 1 < turns ? gap_ms : 300);
+        c.end[i] = c.start[i] + (double)n / 16000;
+        free(speech);
+    }
+    c.turns = turns;
+    return c;
+}
+
+static diarize_features *features_of(const conversation *c)
+{
+    diarize_features *f;
+    assert_int_equal(diarize_features_create(&f), 0);
+    /* In pieces of odd sizes, as a session would give them. */
+    for (size_t pos = 0; pos < c->len; pos += 777) {
+        size_t n = c->len - pos < 777 ? c->len - pos : 777;
+        assert_int_equal(diarize_features_push(f, c->pcm + pos, n), 0);
+    }
+    return f;
+}
+
+static const char *const texts[] = {
+    "Good morning everyone, thank you for joining the call today.",
+    "Thanks. I have a few updates about the budget for next quarter.",
+    "Great, please go ahead and share them with the whole team.",
+    "We spent less than planned on travel but more on equipment.",
+};
+
+static void test_two_voices_two_labels(void **state)
+{
+    static const char *const voices[] = {"slt", "rms", "slt", "rms"};
+    conversation c = converse(voices, texts, 4, 800);
+    diarize_features *f = features_of(&c);
+    diarize_params p = diarize_default_params();
+    diarize_tracker *t;
+    assert_int_equal(diarize_tracker_create(&p, &t), 0);
+    int label[4];
+    voice_stats voice[4];
+    for (int i = 0; i < 4; i++) {
+        diarize_part parts[4];
+        size_t n = diarize_tracker_label(t, f, c.start[i], c.end[i], parts, 4);
+        assert_int_equal(n, 1); /* one voice per turn: not cut */
+        label[i] = parts[0].speaker;
+        voice[i] = parts[0].voice;
+        assert_true(parts[0].voice.n > 100);
+    }
+    assert_int_equal(label[0], 0);
+    assert_int_equal(label[1], 1);
+    assert_int_equal(label[2], 0);
+    assert_int_equal(label[3], 1);
+    assert_int_equal(diarize_tracker_speakers(t), 2);
+    /* While the third turn is under way, it is already known as slt's. */
+    assert_int_equal(diarize_tracker_peek(t, f, c.start[2], c.start[2] + 1.5), 0);
+    assert_int_equal(diarize_tracker_peek(t, f, c.start[2], c.start[2] + 0.3), -1);
+
+    /* Re-clustering agrees, keeping the labels. */
+    int labels[4];
+    assert_int_equal(diarize_refine(&p, voice, label, 4, labels), 2);
+    assert_memory_equal(labels, label, sizeof(label));
+    /* With a hint of one speaker, everything is one. */
+    p.max_speakers = 1;
+    assert_int_equal(diarize_refine(&p, voice, label, 4, labels), 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(labels[i], labels[0]);
+    /* And a hint of at least 3 splits someone. */
+    p.max_speakers = 0;
+    p.min_speakers = 3;
+    assert_int_equal(diarize_refine(&p, voice, label, 4, labels), 3);
+    diarize_tracker_destroy(t);
+    diarize_features_destroy(f);
+    free(c.pcm);
+}
+
+/* rms answers slt with no pause: one utterance, cut where the voice
+ * changes (within half a second of it). */
+static void test_change_inside_an_utterance(void **state)
+{
+    static const char *const voices[] = {"slt", "rms"};
+    conversation c = converse(voices, texts, 2, 0);
+    diarize_features *f = features_of(&c);
+    diarize_params p = diarize_default_params();
+    diarize_tracker *t;
+    assert_int_equal(diarize_tracker_create(&p, &t), 0);
+    diarize_part parts[4];
+    size_t n = diarize_tracker_label(t, f, c.start[0], c.end[1], parts, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(parts[0].speaker, 0);
+    assert_int_equal(parts[1].speaker, 1);
+    if (fabs(parts[0].end - c.end[0]) > 0.5)
+        fail_msg("cut at %.2f s, the voice changed at %.2f s", parts[0].end,
+                 c.end[0]);
+    assert_true(parts[0].start == c.start[0] && parts[1].end == c.end[1]);
+    diarize_tracker_destroy(t);
+    diarize_features_destroy(f);
+    free(c.pcm);
+}
+
+static void test_one_voice_one_label(void **state)
+{
+    static const char *const voices[] = {"awb", "awb", "awb", "awb"};
+    conversation c = converse(voices, texts, 4, 700);
+    diarize_features *f = features_of(&c);
+    diarize_params p = diarize_default_params();
+    diarize_tracker *t;
+    assert_int_equal(diarize_tracker_create(&p, &t), 0);
+    for (int i = 0; i < 4; i++) {
+        diarize_part parts[4];
+        size_t n = diarize_tracker_label(t, f, c.start[i], c.end[i], parts, 4);
+        assert_int_equal(n, 1);
+        assert_int_equal(parts[0].speaker, 0);
+    }
+    assert_int_equal(diarize_tracker_speakers(t), 1);
+    diarize_tracker_destroy(t);
+    diarize_features_destroy(f);
+    free(c.pcm);
+}
+
+/* A speaker known from an earlier session keeps its label. */
+static void test_seeded_speaker(void **state)
+{
+    static const char *const voices[] = {"rms", "kal16"};
+    conversation c = converse(voices, texts, 2, 800);
+    diarize_features *f = features_of(&c);
+    diarize_params p = diarize_default_params();
+    diarize_tracker *first, *second;
+    assert_int_equal(diarize_tracker_create(&p, &first), 0);
+    diarize_part parts[4];
+    assert_int_equal(diarize_tracker_label(first, f, c.start[0], c.end[0], parts, 4), 1);
+    /* The second session knows rms as speaker_3 (say) from the store. */
+    assert_int_equal(diarize_tracker_create(&p, &second), 0);
+    assert_int_equal(diarize_tracker_seed(second, 3, &parts[0].voice), 0);
+    assert_int_equal(diarize_tracker_label(second, f, c.start[0], c.end[0], parts, 4), 1);
+    assert_int_equal(parts[0].speaker, 3);
+    assert_int_equal(diarize_tracker_label(second, f, c.start[1], c.end[1], parts, 4), 1);
+    assert_int_equal(parts[0].speaker, 4); /* a new voice: a new label */
+    assert_int_equal(diarize_tracker_seed(second, 99, &parts[0].voice), VB_EINVAL);
+    diarize_tracker_destroy(first);
+    diarize_tracker_destroy(second);
+    diarize_features_destroy(f);
+    free(c.pcm);
+}
+
+static void test_voice_as_text(void **state)
+{
+    voice_stats v = {0}, back;
+    float frame[DIARIZE_DIMS];
+    for (int i = 0; i < 500; i++) {
+        for (int d = 0; d < DIARIZE_DIMS; d++)
+            frame[d] = (float)(sin(i * 0.1 + d) * 20 + d);
+        voice_add_frame(&v, frame);
+    }
+    char text[1024];
+    assert_int_equal(voice_format(&v, text, sizeof(text)), 0);
+    assert_int_equal(voice_parse(text, &back), 0);
+    assert_true(back.n == v.n);
+    for (int d = 0; d < DIARIZE_DIMS; d++) {
+        assert_true(fabs(back.sum[d] - v.sum[d]) <= 1e-6 * fabs(v.sum[d]) + 1e-9);
+        assert_true(fabs(back.sq[d] - v.sq[d]) <= 1e-6 * fabs(v.sq[d]));
+    }
+    assert_true(fabs(voice_delta_bic(&v, &back, 1.0) -
+                     voice_delta_bic(&v, &v, 1.0)) < 1e-3);
+    assert_int_equal(voice_parse("12 3 4", &back), VB_EINVAL);
+    assert_int_equal(voice_parse("", &back), VB_EINVAL);
+    assert_int_equal(voice_format(&v, text, 20), VB_ETOOBIG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_voices_two_labels),
+        cmocka_unit_test(test_change_inside_an_utterance),
+        cmocka_unit_test(test_one_voice_one_label),
+        cmocka_unit_test(test_seeded_speaker),
+        cmocka_unit_test(test_voice_as_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
