@@ -97,11 +97,13 @@ fi
 conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
 sweep_json=""
 knee=0
-printf '\n%-8s %-12s %-12s %-12s %-14s %-12s %s\n' streams "interim p95" "interim max" \
-    "final p95" "final max" "first word" "RSS MiB"
+printf '\n%-8s %-13s %-22s %-26s %s\n' streams "interim lag" "final after endpoint" \
+    "first interim after start" "RSS MiB"
+printf '%-8s %-13s %-22s %-26s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95 / max"
 # run_load N STAGGER LAG_MS: N real-time streams started STAGGER s apart
-# against a server refusing at LAG_MS (0: never); sets ip95 imax fp95 fmax
-# first peak admitted.
+# against a server refusing at LAG_MS (0: never); sets ip95 imax (interim
+# lag), fp50 fp95 fmax (final after the endpoint), first fw95 fwmax (first
+# interim after speech starts: p50, p95, max), peak and admitted.
 run_load() {
     local n=$1 stagger=$2 lag_ms=$3
     start_server "$lag_ms"
@@ -122,28 +124,30 @@ run_load() {
     pids=()
     stop_server
     admitted=$(( n - $(cat "$work"/stream.*.err | grep -c "code 1013" || true) ))
-    # Lags: an interim is late by (arrival - end of its audio); a final by
-    # (arrival - (end of its last word + the endpoint silence)), except the
-    # last one, settled by CloseStream.  First word: arrival of an
+    # Lags: an interim is late by (arrival - end of its audio); the final
+    # that closes an utterance (speech_final) by (arrival - (end of its last
+    # word + the endpoint silence)), except the last one, settled by
+    # CloseStream.  (Finals cut off earlier in the same utterance, at a
+    # change of speaker, come with it and would count their wait twice.)  First word: arrival of an
     # utterance's first interim after its start (includes 300 ms pre-roll).
-    read -r ip95 imax fp95 fmax first < <(cat "$work"/timings.* | awk -v ep="$endpoint" '
+    read -r ip95 imax fp95 fmax first fp50 fw95 fwmax < <(cat "$work"/timings.* | awk -v ep="$endpoint" '
         $1 == "T" && $4 == 0 { lag = $2 - $6; if (lag < 0) lag = 0; il[++ni] = lag
                                if ($5 != laststart) { fw[++nf1] = $2 - $5; laststart = $5 } }
-        $1 == "T" && $4 == 1 && $6 + ep < $3 - 0.05 { lag = $2 - ($6 + ep); if (lag < 0) lag = 0; fl[++nf] = lag }
+        $1 == "T" && $4 == 1 && $7 == 1 && $6 + ep < $3 - 0.05 { lag = $2 - ($6 + ep); if (lag < 0) lag = 0; fl[++nf] = lag }
         function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
         function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
         END { sort(il, ni); sort(fl, nf); sort(fw, nf1)
-              printf "%.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5) }')
+              printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5), p(fl, nf, .5), p(fw, nf1, .95), p(fw, nf1, 1) }')
     rm -f "$work"/timings.* "$work"/stream.*.err
 }
 
 for n in $streams; do
     run_load "$n" 0 0
-    printf '%-8s %-12s %-12s %-12s %-14s %-12s %s\n' "$n" "$ip95 s" "$imax s" "$fp95 s" \
-        "$fmax s" "$first s" "$((peak / 1024))"
+    printf '%-8s %-13s %-22s %-26s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
+        "$first / $fw95 / $fwmax" "$((peak / 1024))"
     ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
     [ "$ok" = 1 ] && knee=$n
-    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"peak_rss_mib\": $((peak / 1024)), \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
+    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
 done
 
 # ---- overload: twice the knee, arriving 1 s apart, refusal on -----------

@@ -34,7 +34,7 @@ until curl -sf "$url/api/health" -o /dev/null; do sleep 0.05; done
 lags() { # TIMINGS-FILE: interim p95, max; final p95, max (s)
     awk -v ep=0.5 '
         $1 == "T" && $4 == 0 { l = $2 - $6; il[++ni] = l < 0 ? 0 : l }
-        $1 == "T" && $4 == 1 && $6 + ep < $3 - 0.05 { l = $2 - ($6 + ep); fl[++nf] = l < 0 ? 0 : l }
+        $1 == "T" && $4 == 1 && $7 == 1 && $6 + ep < $3 - 0.05 { l = $2 - ($6 + ep); fl[++nf] = l < 0 ? 0 : l }
         function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
         function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
         END { sort(il, ni); sort(fl, nf)

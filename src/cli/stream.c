@@ -60,8 +60,9 @@ static void usage(FILE *to)
           "                     describe raw PCM (ignored for WAV)\n"
           "  --no-punctuate     ask for the recogniser's raw words\n"
           "  --json             print every server message as received\n"
-          "  --timings          print \"T arrival sent final start end\" per\n"
-          "                     result (seconds; for benchmarks)\n"
+          "  --timings          print \"T arrival sent final start end\n"
+          "                     speech_final\" per result (seconds; for\n"
+          "                     benchmarks)\n"
           "  --timeout S        give up waiting for the last results after S\n"
           "                     seconds (default 120)\n"
           "\n"
@@ -81,10 +82,12 @@ static void clear_interim(view *v)
 static void show_timing(view *v, const cJSON *payload)
 {
     const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
-    printf("T %.3f %.3f %d %.3f %.3f\n", now_s() - v->started, v->sent_s,
+    const cJSON *sfin = cJSON_GetObjectItemCaseSensitive(payload, "speech_final");
+    printf("T %.3f %.3f %d %.3f %.3f %d\n", now_s() - v->started, v->sent_s,
            cJSON_IsTrue(fin),
            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "start")),
-           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "end")));
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "end")),
+           cJSON_IsTrue(sfin));
 }
 
 static void show(view *v, const char *text)
