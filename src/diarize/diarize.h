@@ -9,8 +9,8 @@
  *   features   19 mel-cepstral coefficients (c1..c19; c0, the loudness,
  *              only chooses frames) every 10 ms, from 25 ms windows;
  *   model      a speaker, or a stretch of speech, is a Gaussian with a
- *              diagonal covariance, kept as sufficient statistics (count,
- *              sums, sums of squares), so that models merge by adding;
+ *              full covariance, kept as sufficient statistics (count,
+ *              sums, sums of products), so that models merge by adding;
  *   compare    the Bayesian information criterion: do two stretches fit
  *              one Gaussian better than two, once the extra parameters
  *              are paid for?  Its penalty weight (lambda) is the one knob;
@@ -25,10 +25,21 @@
  *              and the clusters are matched to the live labels so that
  *              as few labels as possible change.
  *
+ * The penalty weights were tuned on bench/diarization.sh: live 1.35 (cuts
+ * and new speakers), re-clustering 2.0.  A higher re-clustering weight
+ * helped the AMI meetings but merged the real voices' two speakers into
+ * one; the flite sets hardly moved.
+ *
  * Why not i-vectors or a GMM-UBM: they need a background model trained on
  * many speakers, which we do not have; the per-speaker Gaussian needs
- * none.  Why diagonal: a live utterance is often 1-2 s (100-200 frames),
- * too few for a full 19x19 covariance.
+ * none.  Why a full covariance: with a diagonal one, recordings of one
+ * LibriVox reader made on different days were further apart than that
+ * reader and another person (real-voice DER 33% against 7-11%); the
+ * correlations between coefficients carry the voice.  But a full
+ * covariance has 209 parameters, and a stretch shorter than about 3 s
+ * cannot fill them: there the comparison falls back to diagonal
+ * covariances (voice.c), so that two short sentences of different voices
+ * are still told apart.  A small ridge keeps the matrices invertible.
  *
  * No global state.  A diarize_features or diarize_tracker belongs to one
  * session and is used by one thread at a time.
@@ -42,20 +53,24 @@
 #define DIARIZE_DIMS 19
 #define DIARIZE_FRAME_RATE 100 /* frames per second */
 
-/* A Gaussian's sufficient statistics over some frames. */
+#define DIARIZE_PAIRS (DIARIZE_DIMS * (DIARIZE_DIMS + 1) / 2)
+
+/* A Gaussian's sufficient statistics over some frames: the count, the
+ * sums and the sums of products (the upper triangle, row by row). */
 typedef struct voice_stats {
     double n;
     double sum[DIARIZE_DIMS];
-    double sq[DIARIZE_DIMS];
+    double cross[DIARIZE_PAIRS];
 } voice_stats;
 
-void voice_add_frame(voice_stats *v, const float *frame);
+/* Adds a frame with weight 1, or takes one away again with weight -1. */
+void voice_add_frame(voice_stats *v, const float *frame, double weight);
 void voice_merge(voice_stats *into, const voice_stats *other);
 /* The BIC gain of modelling a and b apart rather than together, per the
  * penalty weight lambda: > 0 means they sound like different speakers. */
 double voice_delta_bic(const voice_stats *a, const voice_stats *b,
                        double lambda);
-/* As text and back, for storage: "n s1..s19 q1..q19" (39 numbers). */
+/* As text and back, for storage: n, the 19 sums, the 190 products. */
 int voice_format(const voice_stats *v, char *buf, size_t len);
 int voice_parse(const char *text, voice_stats *out);
 
@@ -79,7 +94,10 @@ void diarize_features_forget(diarize_features *f, double before);
 /* ---- live tracking and refinement --------------------------------------- */
 
 typedef struct diarize_params {
-    double lambda;        /* BIC penalty weight */
+    double lambda;        /* BIC penalty weight, live (cuts, new speakers) */
+    double refine_lambda; /* ... when re-clustering: whole speakers'
+                             models hold more data, and one person recorded
+                             on two days must still come out as one */
     int min_speakers;     /* 0: no hint */
     int max_speakers;     /* 0: no limit */
     double min_part_s;    /* shortest part an utterance may be cut into */

@@ -22,15 +22,17 @@
 
 struct diarize_tracker {
     diarize_params params;
-    voice_stats speakers[MAX_SPEAKERS];
-    int known[MAX_SPEAKERS];  /* 1 where speakers[i] is a speaker */
+    voice_stats *speakers;    /* grown as labels are handed out */
+    int *known;               /* 1 where speakers[i] is a speaker */
+    int room;                 /* entries allocated */
     int count;                /* highest index in use + 1 */
 };
 
 diarize_params diarize_default_params(void)
 {
     diarize_params p = {
-        .lambda = 2.5,
+        .lambda = 1.35,
+        .refine_lambda = 2.0,
         .min_speakers = 0,
         .max_speakers = 0,
         .min_part_s = 1.0,
@@ -51,7 +53,33 @@ int diarize_tracker_create(const diarize_params *params, diarize_tracker **out)
 
 void diarize_tracker_destroy(diarize_tracker *t)
 {
+    if (t == NULL)
+        return;
+    free(t->speakers);
+    free(t->known);
     free(t);
+}
+
+/* Makes room for speakers [0, n); new entries are empty. */
+static int make_room(diarize_tracker *t, int n)
+{
+    if (n <= t->room)
+        return 0;
+    int room = t->room ? t->room : 4;
+    while (room < n)
+        room *= 2;
+    voice_stats *speakers = realloc(t->speakers, (size_t)room * sizeof(*speakers));
+    if (speakers == NULL)
+        return VB_ENOMEM;
+    t->speakers = speakers;
+    int *known = realloc(t->known, (size_t)room * sizeof(*known));
+    if (known == NULL)
+        return VB_ENOMEM;
+    t->known = known;
+    memset(speakers + t->room, 0, (size_t)(room - t->room) * sizeof(*speakers));
+    memset(known + t->room, 0, (size_t)(room - t->room) * sizeof(*known));
+    t->room = room;
+    return 0;
 }
 
 int diarize_tracker_seed(diarize_tracker *t, int speaker,
@@ -59,6 +87,9 @@ int diarize_tracker_seed(diarize_tracker *t, int speaker,
 {
     if (speaker < 0 || speaker >= MAX_SPEAKERS)
         return VB_EINVAL;
+    int rc = make_room(t, speaker + 1);
+    if (rc != 0)
+        return rc;
     voice_merge(&t->speakers[speaker], voice);
     t->known[speaker] = 1;
     if (speaker >= t->count)
@@ -74,14 +105,21 @@ int diarize_tracker_speakers(const diarize_tracker *t)
     return n;
 }
 
+/* Adds (sign 1) or takes away (sign -1) the loud frames in [from, to). */
+static void add_range(const float *frames, const uint8_t *loud, size_t from,
+                      size_t to, double sign, voice_stats *v)
+{
+    for (size_t i = from; i < to; i++)
+        if (loud[i])
+            voice_add_frame(v, frames + i * DIARIZE_DIMS, sign);
+}
+
 /* Statistics of the loud frames in [from, to). */
 static void stats_of(const float *frames, const uint8_t *loud, size_t from,
                      size_t to, voice_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    for (size_t i = from; i < to; i++)
-        if (loud[i])
-            voice_add_frame(out, frames + i * DIARIZE_DIMS);
+    add_range(frames, loud, from, to, 1, out);
 }
 
 /* The known speaker closest to v (smallest BIC gain), or -1. */
@@ -113,19 +151,34 @@ static void find_changes(const diarize_tracker *t, const float *frames,
         return;
     double best_gain = 0;
     size_t best = 0;
-    for (size_t c = from + min_part; c + min_part <= to; c += CHANGE_STEP) {
-        size_t a = c - from > CHANGE_WINDOW ? c - CHANGE_WINDOW : from;
-        size_t b = to - c > CHANGE_WINDOW ? c + CHANGE_WINDOW : to;
-        voice_stats left, right;
-        stats_of(frames, loud, a, c, &left);
-        stats_of(frames, loud, c, b, &right);
-        if (left.n < min_part / 2.0 || right.n < min_part / 2.0)
-            continue;
-        double g = voice_delta_bic(&left, &right, t->params.lambda);
-        if (g > best_gain) {
-            best_gain = g;
-            best = c;
+    /* The windows slide: each step adds and takes away a few frames
+     * instead of summing 2 * CHANGE_WINDOW again. */
+    size_t c = from + min_part;
+    size_t a = c - from > CHANGE_WINDOW ? c - CHANGE_WINDOW : from;
+    size_t b = to - c > CHANGE_WINDOW ? c + CHANGE_WINDOW : to;
+    voice_stats left, right;
+    stats_of(frames, loud, a, c, &left);
+    stats_of(frames, loud, c, b, &right);
+    for (;;) {
+        if (left.n >= min_part / 2.0 && right.n >= min_part / 2.0) {
+            double g = voice_delta_bic(&left, &right, t->params.lambda);
+            if (g > best_gain) {
+                best_gain = g;
+                best = c;
+            }
         }
+        size_t next = c + CHANGE_STEP;
+        if (next + min_part > to)
+            break;
+        size_t na = next - from > CHANGE_WINDOW ? next - CHANGE_WINDOW : from;
+        size_t nb = to - next > CHANGE_WINDOW ? next + CHANGE_WINDOW : to;
+        add_range(frames, loud, a, na, -1, &left);
+        add_range(frames, loud, c, next, 1, &left);
+        add_range(frames, loud, c, next, -1, &right);
+        add_range(frames, loud, b, nb, 1, &right);
+        a = na;
+        b = nb;
+        c = next;
     }
     if (best == 0)
         return;
@@ -144,13 +197,15 @@ static int assign(diarize_tracker *t, const voice_stats *v)
     double min_frames = t->params.min_voice_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
                diarize_tracker_speakers(t) < t->params.max_speakers;
-    if (best < 0 || (gain > 0 && v->n >= min_frames && room &&
-                     t->count < MAX_SPEAKERS)) {
+    if ((best < 0 || (gain > 0 && v->n >= min_frames && room &&
+                      t->count < MAX_SPEAKERS)) &&
+        make_room(t, t->count + 1) == 0) {
         best = t->count;
         t->known[best] = 1;
         t->count = best + 1;
     }
-    voice_merge(&t->speakers[best], v);
+    if (best >= 0) /* -1 only when out of memory with no speaker yet */
+        voice_merge(&t->speakers[best], v);
     return best;
 }
 
@@ -228,7 +283,7 @@ static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
-            gain[i * n + j] = voice_delta_bic(&c[i], &c[j], p->lambda);
+            gain[i * n + j] = voice_delta_bic(&c[i], &c[j], p->refine_lambda);
     while (alive > 1) {
         size_t bi = 0, bj = 0;
         double best = INFINITY;
@@ -254,7 +309,7 @@ static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
         for (size_t k = 0; k < n; k++) {
             if (root[k] != (int)k || k == bi)
                 continue;
-            double g = voice_delta_bic(&c[bi], &c[k], p->lambda);
+            double g = voice_delta_bic(&c[bi], &c[k], p->refine_lambda);
             if (k < bi)
                 gain[k * n + bi] = g;
             else
@@ -321,7 +376,7 @@ static int cluster_with_anchors(const diarize_params *p,
         double best = INFINITY;
         cl[i] = 0;
         for (int c = 0; c < k; c++) {
-            double g = voice_delta_bic(&segs[i], &model[c], p->lambda);
+            double g = voice_delta_bic(&segs[i], &model[c], p->refine_lambda);
             if (g < best) {
                 best = g;
                 cl[i] = c;

@@ -1,7 +1,7 @@
 /*
- * voice.c - a stretch of speech as a diagonal Gaussian's sufficient
- * statistics, and the BIC test of whether two stretches share a speaker
- * (see diarize.h).
+ * voice.c - a stretch of speech as a Gaussian's sufficient statistics,
+ * and the BIC test of whether two stretches share a speaker (see
+ * diarize.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,35 +11,77 @@
 #include "../util/vb.h"
 #include "diarize.h"
 
-#define VAR_FLOOR 0.01
+#define RIDGE 0.01 /* added to the covariance's diagonal */
+/* A full covariance has 209 parameters: below about 1.5 frames each
+ * (3 s of speech) on either side it over-fits, and two short stretches of
+ * different voices look alike once its penalty is paid; there the test
+ * falls back to diagonal covariances, with their own weight. */
+#define FULL_MIN_FRAMES 300
+#define DIAGONAL_LAMBDA 2.5
 
-void voice_add_frame(voice_stats *v, const float *frame)
+void voice_add_frame(voice_stats *v, const float *frame, double weight)
 {
-    v->n += 1;
-    for (int d = 0; d < DIARIZE_DIMS; d++) {
-        v->sum[d] += frame[d];
-        v->sq[d] += (double)frame[d] * frame[d];
+    v->n += weight;
+    double *c = v->cross;
+    for (int a = 0; a < DIARIZE_DIMS; a++) {
+        double w = weight * frame[a];
+        v->sum[a] += w;
+        for (int b = a; b < DIARIZE_DIMS; b++)
+            *c++ += w * frame[b];
     }
 }
 
 void voice_merge(voice_stats *into, const voice_stats *other)
 {
     into->n += other->n;
-    for (int d = 0; d < DIARIZE_DIMS; d++) {
+    for (int d = 0; d < DIARIZE_DIMS; d++)
         into->sum[d] += other->sum[d];
-        into->sq[d] += other->sq[d];
-    }
+    for (int p = 0; p < DIARIZE_PAIRS; p++)
+        into->cross[p] += other->cross[p];
 }
 
 /* n/2 * log|covariance| of the Gaussian fitted to the statistics (the
- * part of its log-likelihood that depends on the data). */
-static double half_n_logdet(const double *sum, const double *sq, double n)
+ * part of its log-likelihood that depends on the data), by Cholesky. */
+static double half_n_logdet(const double *sum, const double *cross, double n)
+{
+    double c[DIARIZE_DIMS][DIARIZE_DIMS];
+    const double *p = cross;
+    for (int a = 0; a < DIARIZE_DIMS; a++)
+        for (int b = a; b < DIARIZE_DIMS; b++) {
+            double v = *p++ / n - (sum[a] / n) * (sum[b] / n);
+            c[a][b] = c[b][a] = v + (a == b ? RIDGE : 0);
+        }
+    double logdet = 0;
+    for (int j = 0; j < DIARIZE_DIMS; j++) {
+        double d = c[j][j];
+        for (int k = 0; k < j; k++)
+            d -= c[j][k] * c[j][k];
+        d = d > 1e-12 ? d : 1e-12;
+        double l = sqrt(d);
+        c[j][j] = l;
+        logdet += 2 * log(l);
+        for (int i = j + 1; i < DIARIZE_DIMS; i++) {
+            double t = c[i][j];
+            for (int k = 0; k < j; k++)
+                t -= c[i][k] * c[j][k];
+            c[i][j] = t / l;
+        }
+    }
+    return 0.5 * n * logdet;
+}
+
+/* The same for a Gaussian with a diagonal covariance: the variances are
+ * the diagonal of the products. */
+static double half_n_logdet_diagonal(const double *sum, const double *cross,
+                                     double n)
 {
     double logdet = 0;
+    const double *p = cross;
     for (int d = 0; d < DIARIZE_DIMS; d++) {
         double mean = sum[d] / n;
-        double var = sq[d] / n - mean * mean;
-        logdet += log(var > VAR_FLOOR ? var : VAR_FLOOR);
+        double var = *p / n - mean * mean + RIDGE;
+        logdet += log(var > 1e-12 ? var : 1e-12);
+        p += DIARIZE_DIMS - d; /* the next row's diagonal */
     }
     return 0.5 * n * logdet;
 }
@@ -49,15 +91,21 @@ double voice_delta_bic(const voice_stats *a, const voice_stats *b,
 {
     if (a->n < 2 || b->n < 2)
         return 0;
-    double n = a->n + b->n, sum[DIARIZE_DIMS], sq[DIARIZE_DIMS];
-    for (int d = 0; d < DIARIZE_DIMS; d++) {
-        sum[d] = a->sum[d] + b->sum[d];
-        sq[d] = a->sq[d] + b->sq[d];
+    voice_stats ab = *a;
+    voice_merge(&ab, b);
+    if (a->n < FULL_MIN_FRAMES || b->n < FULL_MIN_FRAMES) {
+        double gain = half_n_logdet_diagonal(ab.sum, ab.cross, ab.n) -
+                      half_n_logdet_diagonal(a->sum, a->cross, a->n) -
+                      half_n_logdet_diagonal(b->sum, b->cross, b->n);
+        /* Two diagonal models have one more mean and variance. */
+        double penalty = 0.5 * (2.0 * DIARIZE_DIMS) * log(ab.n);
+        return gain - DIAGONAL_LAMBDA * penalty;
     }
-    double gain = half_n_logdet(sum, sq, n) - half_n_logdet(a->sum, a->sq, a->n) -
-                  half_n_logdet(b->sum, b->sq, b->n);
-    /* Two models have 2 * DIARIZE_DIMS more parameters than one. */
-    double penalty = 0.5 * (2.0 * DIARIZE_DIMS) * log(n);
+    double gain = half_n_logdet(ab.sum, ab.cross, ab.n) -
+                  half_n_logdet(a->sum, a->cross, a->n) -
+                  half_n_logdet(b->sum, b->cross, b->n);
+    /* Two models have one more mean and covariance than one. */
+    double penalty = 0.5 * (DIARIZE_DIMS + DIARIZE_PAIRS) * log(ab.n);
     return gain - lambda * penalty;
 }
 
@@ -66,8 +114,8 @@ int voice_format(const voice_stats *v, char *buf, size_t len)
     size_t at = (size_t)snprintf(buf, len, "%.0f", v->n);
     for (int d = 0; d < DIARIZE_DIMS && at < len; d++)
         at += (size_t)snprintf(buf + at, len - at, " %.9g", v->sum[d]);
-    for (int d = 0; d < DIARIZE_DIMS && at < len; d++)
-        at += (size_t)snprintf(buf + at, len - at, " %.9g", v->sq[d]);
+    for (int p = 0; p < DIARIZE_PAIRS && at < len; p++)
+        at += (size_t)snprintf(buf + at, len - at, " %.9g", v->cross[p]);
     return at < len ? 0 : VB_ETOOBIG;
 }
 
@@ -78,7 +126,7 @@ int voice_parse(const char *text, voice_stats *out)
     out->n = strtod(text, &end);
     if (end == text || out->n < 0)
         return VB_EINVAL;
-    for (int d = 0; d < 2 * DIARIZE_DIMS; d++) {
+    for (int d = 0; d < DIARIZE_DIMS + DIARIZE_PAIRS; d++) {
         const char *at = end;
         double v = strtod(at, &end);
         if (end == at)
@@ -86,7 +134,7 @@ int voice_parse(const char *text, voice_stats *out)
         if (d < DIARIZE_DIMS)
             out->sum[d] = v;
         else
-            out->sq[d - DIARIZE_DIMS] = v;
+            out->cross[d - DIARIZE_DIMS] = v;
     }
     return 0;
 }

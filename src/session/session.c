@@ -293,7 +293,7 @@ static int emit_final(session_t *s, const asr_result *r, size_t from,
     ev->speech_final = speech_final;
     int failed = ev->text == NULL;
     if (part != NULL && part->speaker >= 0) {
-        char voice[1024];
+        char voice[4096];
         ev->speaker = speaker_label(part->speaker);
         if (voice_format(&part->voice, voice, sizeof(voice)) == 0)
             ev->voice = strdup(voice);
