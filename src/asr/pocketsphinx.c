@@ -134,20 +134,28 @@ static void cmn_restore(ps_decoder_t *ps, const cmn_state *in)
  * flat-lexicon pass and a best path through the word lattice.  Measured
  * with callgrind on a 7 s utterance, those two end passes are a third of
  * the decoding work, and all of it lands between the endpoint and the
- * final result.  The fast profile skips the flat-lexicon pass: 27 % fewer
- * instructions on that utterance, about 16 % less processor time on the
- * benchmark's 148 s, WER 33.8 % instead of 36.6 % on LibriVox and 13.0 %
- * instead of 9.4 % on the flite set.  Skipping the best path too saved
- * 30 % of the time but cost 6 points on the flite set.
+ * final result.  The fast profile skips the flat-lexicon pass, scores
+ * the acoustic model on every other frame (-ds 2: the senone scores of
+ * one frame serve the next) and keeps at most 4000 active HMMs a frame
+ * (-maxhmmpf; PocketSphinx's default is 30000).  On that 7 s utterance:
+ * 5.95 G instructions accurate, 4.37 G without the flat pass alone,
+ * 3.04 G with all three; on the benchmark's 148 s, processor time per
+ * audio second 0.09-0.11 against 0.25-0.34 accurate (runs alternated on
+ * a slow hour of this virtual machine), WER 33.8 % on
+ * LibriVox (36.6 % accurate; 5 utterances, so +-1.4 points a word) and
+ * 11.4 % on the flite set (9.4 %).  Fewer HMMs (3000) or every third
+ * frame cost 1-9 points for little more speed; skipping the best path
+ * too cost 4 points on both sets.
  */
 static ps_decoder_t *decoder_create(ps_engine *e)
 {
-    const char *passes = e->fast ? "no" : "yes";
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE,
                                    "-hmm", e->hmm, "-lm", e->lm,
                                    "-dict", e->dict, "-logfn", "/dev/null",
                                    "-remove_silence", "no", "-cmn", "live",
-                                   "-fwdflat", passes,
+                                   "-fwdflat", e->fast ? "no" : "yes",
+                                   "-ds", e->fast ? "2" : "1",
+                                   "-maxhmmpf", e->fast ? "4000" : "30000",
                                    NULL);
     ps_decoder_t *ps = config ? ps_init(config) : NULL;
     cmd_ln_free_r(config); /* the decoder keeps its own reference */
