@@ -7,6 +7,10 @@
 #   bench/run.sh                 everything (about 6 minutes on 2 cores)
 #   STREAMS="1 2 4" bench/run.sh a shorter concurrency sweep
 #   PROFILE=fast bench/run.sh    the fast recogniser profile
+#   STAGGER=0.3 bench/run.sh     sweep streams starting 0.3 s apart instead
+#                                of all at once (0, the default, is the
+#                                worst case: every stream plays the same
+#                                recording in step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -142,7 +146,7 @@ run_load() {
 }
 
 for n in $streams; do
-    run_load "$n" 0 0
+    run_load "$n" "${STAGGER:-0}" 0
     printf '%-8s %-13s %-22s %-26s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
         "$first / $fw95 / $fwmax" "$((peak / 1024))"
     ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
@@ -176,7 +180,8 @@ cat > "$result" <<JSON
   "speed": {"audio_s": $(calc "$libri_audio + $flite_audio" 3),
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
-  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "knee_streams": $knee,
+  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": ${STAGGER:-0},
+                  "knee_streams": $knee,
                   "sweep": [$sweep_json], "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
              "per_speaking_stream_mib": ${speaking_mib:-null}},
@@ -191,6 +196,7 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
+             (streams started ${STAGGER:-0} s apart)
   overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
   start-up   ${startup} s to the first answered request
