@@ -21,6 +21,7 @@ mkdir -p "$work" bench/results
 libri=/usr/share/pocketsphinx/test/data/librivox
 streams=${STREAMS:-"1 2 4 6 8 10 12"}
 profile=${PROFILE:-accurate}
+sweep_stagger=${STAGGER:-0}
 endpoint=0.5
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
@@ -146,7 +147,7 @@ run_load() {
 }
 
 for n in $streams; do
-    run_load "$n" "${STAGGER:-0}" 0
+    run_load "$n" "$sweep_stagger" 0
     printf '%-8s %-13s %-22s %-26s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
         "$first / $fw95 / $fwmax" "$((peak / 1024))"
     ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
@@ -180,7 +181,7 @@ cat > "$result" <<JSON
   "speed": {"audio_s": $(calc "$libri_audio + $flite_audio" 3),
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
-  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": ${STAGGER:-0},
+  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": $sweep_stagger,
                   "knee_streams": $knee,
                   "sweep": [$sweep_json], "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
@@ -196,7 +197,7 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
-             (streams started ${STAGGER:-0} s apart)
+             (streams started $sweep_stagger s apart)
   overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
   start-up   ${startup} s to the first answered request

@@ -86,6 +86,16 @@ static double half_n_logdet_diagonal(const double *sum, const double *cross,
     return 0.5 * n * logdet;
 }
 
+/* How much better a and b fit apart than together (ab), per logdet. */
+static double split_gain(double (*logdet)(const double *, const double *,
+                                          double),
+                         const voice_stats *a, const voice_stats *b,
+                         const voice_stats *ab)
+{
+    return logdet(ab->sum, ab->cross, ab->n) - logdet(a->sum, a->cross, a->n) -
+           logdet(b->sum, b->cross, b->n);
+}
+
 double voice_delta_bic(const voice_stats *a, const voice_stats *b,
                        double lambda)
 {
@@ -94,19 +104,14 @@ double voice_delta_bic(const voice_stats *a, const voice_stats *b,
     voice_stats ab = *a;
     voice_merge(&ab, b);
     if (a->n < FULL_MIN_FRAMES || b->n < FULL_MIN_FRAMES) {
-        double gain = half_n_logdet_diagonal(ab.sum, ab.cross, ab.n) -
-                      half_n_logdet_diagonal(a->sum, a->cross, a->n) -
-                      half_n_logdet_diagonal(b->sum, b->cross, b->n);
         /* Two diagonal models have one more mean and variance. */
         double penalty = 0.5 * (2.0 * DIARIZE_DIMS) * log(ab.n);
-        return gain - DIAGONAL_LAMBDA * penalty;
+        return split_gain(half_n_logdet_diagonal, a, b, &ab) -
+               DIAGONAL_LAMBDA * penalty;
     }
-    double gain = half_n_logdet(ab.sum, ab.cross, ab.n) -
-                  half_n_logdet(a->sum, a->cross, a->n) -
-                  half_n_logdet(b->sum, b->cross, b->n);
     /* Two models have one more mean and covariance than one. */
     double penalty = 0.5 * (DIARIZE_DIMS + DIARIZE_PAIRS) * log(ab.n);
-    return gain - lambda * penalty;
+    return split_gain(half_n_logdet, a, b, &ab) - lambda * penalty;
 }
 
 int voice_format(const voice_stats *v, char *buf, size_t len)
