@@ -50,6 +50,10 @@ expect 1 'going on with the 1\.[0-9] s decoded' "$bin" transcribe "$fx/truncated
 expect 1 '\] The quick brown fox' "$bin" transcribe "$fx/truncated.webm"
 expect 0 'quick brown fox' "$bin" transcribe --sample-rate 16000 <(tail -c +45 "$fx/speech.wav")
 expect 2 'usage' "$bin" transcribe
+expect 0 '"files": 1, "audio_s": 1\.[0-9]+, .*"words": 4, "rtf_cpu"' "$bin" bench engine "$work/a.wav"
+expect 0 'reading it as raw 16000 Hz' "$bin" bench engine <(tail -c +45 "$work/a.wav")
+expect 1 'no such file' "$bin" bench engine "$work/missing.wav"
+expect 2 'usage: verbatim bench engine' "$bin" bench engine
 expect 2 'unknown option' "$bin" transcribe --bogus "$work/a.wav"
 expect 2 'sample-rate must be' "$bin" transcribe --sample-rate 3 "$work/a.wav"
 expect 2 'unknown command' "$bin" frobnicate
@@ -60,6 +64,12 @@ expect 2 'needs a value' "$bin" serve --db
 expect 2 'log-level' "$bin" serve --log-level loud
 expect 1 'cannot (create|open)' "$bin" serve --port 1 --db /proc/nowhere/x.db
 expect 1 'PocketSphinx|not found' "$bin" serve --port 1 --db "$work/m.db" --model-dir /nonexistent
+# A model folder with the right names but no model in them: PocketSphinx's
+# own reason reaches the log.
+mkdir -p "$work/model/en-us" && touch "$work/model/en-us.lm.bin" "$work/model/cmudict-en-us.dict"
+expect 1 "could not load the model" "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
+expect 1 "\\[pocketsphinx\\] Folder '$work/model/en-us' does not contain acoustic model definition" \
+    "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
 expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
 
 port=$((20000 + RANDOM % 20000))

@@ -63,6 +63,7 @@ typedef struct asr_params {
     int max_decoders;      /* streams inside an utterance at once; 0: no cap */
     int fast;              /* the "fast" profile: one search pass only */
     int spare_decoders;    /* kept built and idle, ahead of demand */
+    int builders;          /* threads building decoders; 0: one */
 } asr_params;
 
 asr_params asr_default_params(void);

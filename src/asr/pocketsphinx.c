@@ -10,11 +10,15 @@
  *
  * Building a decoder takes about a quarter of a second, too long to make
  * a worker thread wait.  The first is built at start-up (it checks the
- * model); after that a factory thread builds them: ahead of demand, so
- * that `spare_decoders` stay idle, and on demand for streams waiting in
- * `waiters`.  A stream that finds no idle decoder waits there (begin says
- * VB_EAGAIN) and is handed the next decoder that is built or given back,
- * first come, first served; its ready callback then tells the session.
+ * model); after that factory threads (`builders` of them, one per core
+ * in the server) build them: ahead of demand, so that `spare_decoders`
+ * stay idle, and on demand for streams waiting in `waiters`.  A stream
+ * that finds no idle decoder waits there (begin says VB_EAGAIN) and is
+ * handed the next decoder that is built or given back, first come, first
+ * served; its ready callback then tells the session.  When many people
+ * start at once, the builds are most of the work of the first seconds
+ * (12 streams on a fresh server: 12 builds of 1.4 G instructions each),
+ * so they run on every core while the workers have little else to do.
  *
  * What a decoder learns about a voice between utterances is its running
  * cepstral mean (channel and speaker normalisation).  A stream keeps its
@@ -22,14 +26,18 @@
  * at end, so a stream decodes as if it had its own decoder all along.  A
  * stream that has not spoken yet starts from the model's initial mean.
  *
- * Decoders are built one at a time, by the factory (and the first by
- * asr_pocketsphinx_create): PocketSphinx keeps some process-wide state
- * (its log file) that is set while loading.
+ * PocketSphinx's only process-wide state touched while loading is its
+ * log: a decoder configured with -logfn closes and reopens the one log
+ * file, so two built at once would race.  So no decoder is given -logfn;
+ * PocketSphinx's messages are routed once, before the first build, into
+ * Verbatim's log (its errors say why a model does not load).
  */
 #include "engine.h"
 
 #include <pocketsphinx.h>
+#include <sphinxbase/err.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +63,9 @@ typedef struct ps_engine {
     char *hmm, *lm, *dict;
     int max_decoders, spare, fast;
     pthread_mutex_t lock;       /* guards the pool below */
-    pthread_cond_t work;        /* the factory has something to do */
-    pthread_t factory;
-    int factory_started, stopping;
+    pthread_cond_t work;        /* the factories have something to do */
+    pthread_t *factories;
+    int factory_count, stopping;
     ps_decoder_t **idle;
     int idle_count, total, in_use, building;
     ps_stream *waiters_head, *waiters_tail;
@@ -151,7 +159,7 @@ static ps_decoder_t *decoder_create(ps_engine *e)
 {
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE,
                                    "-hmm", e->hmm, "-lm", e->lm,
-                                   "-dict", e->dict, "-logfn", "/dev/null",
+                                   "-dict", e->dict,
                                    "-remove_silence", "no", "-cmn", "live",
                                    "-fwdflat", e->fast ? "no" : "yes",
                                    "-ds", e->fast ? "2" : "1",
@@ -196,10 +204,13 @@ static void hand_over(ps_engine *e, ps_decoder_t *ps)
     e->waiting--;
 }
 
+/* Decoders wanted and not yet being built: one per waiting stream, and
+ * enough to bring the idle ones up to `spare`. */
 static int factory_has_work(const ps_engine *e)
 {
+    int short_of_spare = e->spare > e->idle_count ? e->spare - e->idle_count : 0;
     return e->total < e->max_decoders &&
-           (e->waiting > 0 || e->idle_count < e->spare);
+           e->building < e->waiting + short_of_spare;
 }
 
 static void *factory_main(void *arg)
@@ -416,13 +427,15 @@ static void ps_engine_destroy(asr_engine *engine)
     ps_engine *e = (ps_engine *)engine;
     if (e == NULL)
         return;
-    if (e->factory_started) {
+    if (e->factory_count > 0) {
         pthread_mutex_lock(&e->lock);
         e->stopping = 1;
-        pthread_cond_signal(&e->work);
+        pthread_cond_broadcast(&e->work);
         pthread_mutex_unlock(&e->lock);
-        pthread_join(e->factory, NULL);
+        for (int i = 0; i < e->factory_count; i++)
+            pthread_join(e->factories[i], NULL);
     }
+    free(e->factories);
     if (e->waiting != 0)
         log_warn("asr", "%d streams still waiting for a decoder at shutdown",
                  e->waiting);
@@ -472,6 +485,36 @@ static int check_exists(const char *what, const char *path, char *err,
     return VB_ENOTFOUND;
 }
 
+/* PocketSphinx's warnings and errors into Verbatim's log (debug and warn:
+ * a model that fails to load is also reported by the caller); its many
+ * informational lines are dropped. */
+static void log_from_pocketsphinx(void *user_data, err_lvl_t level,
+                                  const char *fmt, ...)
+{
+    (void)user_data;
+    if (level != ERR_WARN && level != ERR_ERROR && level != ERR_FATAL)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    line[strcspn(line, "\n")] = '\0';
+    /* Without its 'ERROR: "acmod.c", line 78: ' prefix. */
+    const char *text = strstr(line, "\", line ");
+    text = text ? strstr(text, ": ") : NULL;
+    log_msg(level == ERR_WARN ? LOG_DEBUG : LOG_WARN, "pocketsphinx", "%s",
+            text ? text + 2 : line);
+}
+
+static pthread_once_t log_route_once = PTHREAD_ONCE_INIT;
+
+static void route_log(void)
+{
+    err_set_callback(log_from_pocketsphinx, NULL);
+    err_set_logfp(NULL); /* its configuration table is written there */
+}
+
 /* The most decoders one engine makes when no cap is given. */
 #define POOL_LIMIT 4096
 
@@ -505,6 +548,7 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
         ps_engine_destroy(&e->base);
         return rc;
     }
+    pthread_once(&log_route_once, route_log);
     /* Build the first decoder now: it proves the model loads and gives the
      * initial cepstral mean that new streams start from. */
     ps_decoder_t *first = decoder_create(e);
@@ -517,11 +561,19 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     cmn_save(first, &e->initial_cmn);
     e->idle[e->idle_count++] = first;
     e->total = 1;
-    if (pthread_create(&e->factory, NULL, factory_main, e) != 0) {
+    int builders = params->builders > 0 ? params->builders : 1;
+    e->factories = calloc((size_t)builders, sizeof(pthread_t));
+    if (e->factories == NULL) {
         ps_engine_destroy(&e->base);
-        return VB_EINTERNAL;
+        return VB_ENOMEM;
     }
-    e->factory_started = 1;
+    for (; e->factory_count < builders; e->factory_count++) {
+        if (pthread_create(&e->factories[e->factory_count], NULL,
+                           factory_main, e) != 0) {
+            ps_engine_destroy(&e->base);
+            return VB_EINTERNAL;
+        }
+    }
     *out = &e->base;
     return 0;
 }

@@ -81,7 +81,8 @@ static int bench_engine(int argc, char **argv)
     int rc = 0;
     for (int i = first; i < argc && rc == 0; i++) {
         pcm_buf pcm = {0};
-        if (cli_decode("bench", argv[i], NULL, NULL, &pcm) != 0) {
+        audio_format raw = audio_format_default(); /* 16 kHz 16-bit mono */
+        if (cli_decode("bench", argv[i], NULL, &raw, &pcm) != 0) {
             rc = 1;
             break;
         }

@@ -207,6 +207,8 @@ static int start(server *srv, char *err, size_t errlen)
     rc = web_load(web_dir, &srv->web);
     if (rc != 0)
         return rc;
+    if (srv->cfg.asr.builders == 0)
+        srv->cfg.asr.builders = srv->cfg.workers; /* see pocketsphinx.c */
     rc = asr_pocketsphinx_create(&srv->cfg.asr, &srv->engine, err, errlen);
     if (rc != 0)
         return rc;
