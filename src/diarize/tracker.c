@@ -32,6 +32,7 @@ diarize_params diarize_default_params(void)
 {
     diarize_params p = {
         .lambda = 1.35,
+        .new_lambda = 1.5,
         .refine_lambda = 2.0,
         .min_speakers = 0,
         .max_speakers = 0,
@@ -188,12 +189,15 @@ static void find_changes(const diarize_tracker *t, const float *frames,
     find_changes(t, frames, loud, best, to, cuts, count, max);
 }
 
-/* Gives a part its speaker: the nearest if close enough (or if it is too
- * short, or the speaker limit is reached), else a new one; learns. */
+/* Gives a part its speaker: the nearest if close enough by new_lambda (or
+ * if it is too short, or the speaker limit is reached), else a new one;
+ * learns. */
 static int assign(diarize_tracker *t, const voice_stats *v)
 {
     double gain;
     int best = nearest(t, v, &gain);
+    if (best >= 0 && gain > 0)
+        gain = voice_delta_bic(v, &t->speakers[best], t->params.new_lambda);
     double min_frames = t->params.min_voice_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
                diarize_tracker_speakers(t) < t->params.max_speakers;
