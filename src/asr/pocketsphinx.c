@@ -134,6 +134,9 @@ static void cmn_restore(ps_decoder_t *ps, const cmn_state *in)
     cmn->nframe = in->nframe;
 }
 
+/* Set on a thread while it builds a decoder (see log_from_pocketsphinx). */
+static __thread int loading;
+
 /*
  * Builds a decoder; slow (about 0.25 s).  Called without the lock.
  *
@@ -165,7 +168,9 @@ static ps_decoder_t *decoder_create(ps_engine *e)
                                    "-ds", e->fast ? "2" : "1",
                                    "-maxhmmpf", e->fast ? "4000" : "30000",
                                    NULL);
+    loading = 1;
     ps_decoder_t *ps = config ? ps_init(config) : NULL;
+    loading = 0;
     cmd_ln_free_r(config); /* the decoder keeps its own reference */
     return ps;
 }
@@ -485,9 +490,11 @@ static int check_exists(const char *what, const char *path, char *err,
     return VB_ENOTFOUND;
 }
 
-/* PocketSphinx's warnings and errors into Verbatim's log (debug and warn:
- * a model that fails to load is also reported by the caller); its many
- * informational lines are dropped. */
+/* PocketSphinx's warnings and errors into Verbatim's log; its many
+ * informational lines are dropped.  An error while a decoder is built
+ * (the model does not load) is a warning; anything else is debug: while
+ * decoding it complains about utterances it recovers from by itself,
+ * such as one whose first frame has no sentence start. */
 static void log_from_pocketsphinx(void *user_data, err_lvl_t level,
                                   const char *fmt, ...)
 {
@@ -503,8 +510,8 @@ static void log_from_pocketsphinx(void *user_data, err_lvl_t level,
     /* Without its 'ERROR: "acmod.c", line 78: ' prefix. */
     const char *text = strstr(line, "\", line ");
     text = text ? strstr(text, ": ") : NULL;
-    log_msg(level == ERR_WARN ? LOG_DEBUG : LOG_WARN, "pocketsphinx", "%s",
-            text ? text + 2 : line);
+    log_msg(loading && level != ERR_WARN ? LOG_WARN : LOG_DEBUG,
+            "pocketsphinx", "%s", text ? text + 2 : line);
 }
 
 static pthread_once_t log_route_once = PTHREAD_ONCE_INIT;
