@@ -100,6 +100,12 @@ if [ ! -f "$conc" ]; then
     for f in $libri_files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$conc"
 fi
 conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
+# The ceiling the knee is measured against: the recogniser alone on this
+# recording (harder than the flite set), and how many cores' worth of it
+# the machine has.
+cores=$(nproc)
+conc_rtf=$(json_field "$("$bin" bench engine --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu)
+ceiling=$(calc "$cores / $conc_rtf" 1)
 sweep_json=""
 knee=0
 printf '\n%-8s %-13s %-22s %-26s %s\n' streams "interim lag" "final after endpoint" \
@@ -170,7 +176,6 @@ silent_kib=$(sed -n 's/.*silent streams: *[0-9]* MiB *(\([0-9]*\) KiB per stream
 speaking_mib=$(sed -n 's/.*at once: *[0-9]* MiB *(\([0-9]*\) MiB per speaking stream).*/\1/p' <<<"$mem")
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-cores=$(nproc)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 result="bench/results/$stamp-$commit.json"
 cat > "$result" <<JSON
@@ -182,6 +187,7 @@ cat > "$result" <<JSON
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
   "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": $sweep_stagger,
+                  "engine_rtf_cpu": $conc_rtf, "ceiling_streams": $ceiling,
                   "knee_streams": $knee,
                   "sweep": [$sweep_json], "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
@@ -197,7 +203,8 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
-             (streams started $sweep_stagger s apart)
+             (streams started $sweep_stagger s apart); the recogniser alone on that
+             recording: RTF $conc_rtf, so $cores cores hold at most $ceiling such streams
   overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
   start-up   ${startup} s to the first answered request
