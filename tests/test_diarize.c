@@ -133,6 +133,37 @@ static void test_change_inside_an_utterance(void **state)
     free(c.pcm);
 }
 
+/* A short reply (under the 2 s that may found a speaker on its own) after
+ * a pause too short to end the utterance: cut off where the voice
+ * changes, it is a new speaker. */
+static void test_short_reply_inside_an_utterance(void **state)
+{
+    static const char *const voices[] = {"slt", "rms"};
+    static const char *const said[] = {texts[1], "Yes, go ahead with that."};
+    conversation c = converse(voices, said, 2, 250);
+    diarize_features *f = features_of(&c);
+    diarize_params p = diarize_default_params();
+    for (int strict = 0; strict < 2; strict++) {
+        /* strict: the reply is held to the 2 s of a whole utterance */
+        if (strict)
+            p.min_cut_voice_s = p.min_voice_s;
+        diarize_tracker *t;
+        assert_int_equal(diarize_tracker_create(&p, &t), 0);
+        diarize_part parts[4];
+        size_t n = diarize_tracker_label(t, f, c.start[0], c.end[1], parts, 4);
+        assert_int_equal(n, strict ? 1 : 2);
+        assert_int_equal(diarize_tracker_speakers(t), strict ? 1 : 2);
+        if (!strict && fabs(parts[0].end - c.end[0]) > 0.5)
+            fail_msg("cut at %.2f s, the reply started at %.2f s", parts[0].end,
+                     c.start[1]);
+        if (!strict) /* less speech than may found a speaker on its own */
+            assert_true(parts[1].voice.n < p.min_voice_s * DIARIZE_FRAME_RATE);
+        diarize_tracker_destroy(t);
+    }
+    diarize_features_destroy(f);
+    free(c.pcm);
+}
+
 static void test_one_voice_one_label(void **state)
 {
     static const char *const voices[] = {"awb", "awb", "awb", "awb"};
@@ -213,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_voices_two_labels),
         cmocka_unit_test(test_change_inside_an_utterance),
+        cmocka_unit_test(test_short_reply_inside_an_utterance),
         cmocka_unit_test(test_one_voice_one_label),
         cmocka_unit_test(test_seeded_speaker),
         cmocka_unit_test(test_voice_as_text),

@@ -38,6 +38,7 @@ diarize_params diarize_default_params(void)
         .max_speakers = 0,
         .min_part_s = 1.0,
         .min_voice_s = 2.0,
+        .min_cut_voice_s = 1.4,
     };
     return p;
 }
@@ -190,15 +191,15 @@ static void find_changes(const diarize_tracker *t, const float *frames,
 }
 
 /* Gives a part its speaker: the nearest if close enough by new_lambda (or
- * if it is too short, or the speaker limit is reached), else a new one;
- * learns. */
-static int assign(diarize_tracker *t, const voice_stats *v)
+ * if it has less than min_s seconds of speech, or the speaker limit is
+ * reached), else a new one; learns. */
+static int assign(diarize_tracker *t, const voice_stats *v, double min_s)
 {
     double gain;
     int best = nearest(t, v, &gain);
     if (best >= 0 && gain > 0)
         gain = voice_delta_bic(v, &t->speakers[best], t->params.new_lambda);
-    double min_frames = t->params.min_voice_s * DIARIZE_FRAME_RATE;
+    double min_frames = min_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
                diarize_tracker_speakers(t) < t->params.max_speakers;
     if ((best < 0 || (gain > 0 && v->n >= min_frames && room &&
@@ -224,6 +225,10 @@ size_t diarize_tracker_label(diarize_tracker *t, diarize_features *f,
     if (max > 1)
         find_changes(t, frames, loud, 0, n, cuts,
                      &ncuts, max - 1 < 32 ? max - 1 : 32);
+    /* Parts of an utterance cut where the voice changed are already known
+     * to differ from their neighbours, so less speech may found a new
+     * speaker: a reply of a few words after a short pause. */
+    double min_s = ncuts > 0 ? t->params.min_cut_voice_s : t->params.min_voice_s;
     size_t from = 0;
     for (size_t p = 0; p <= ncuts; p++) {
         size_t to = p < ncuts ? cuts[p] : n;
@@ -231,7 +236,7 @@ size_t diarize_tracker_label(diarize_tracker *t, diarize_features *f,
         part->start = p == 0 ? start : start + (double)from / DIARIZE_FRAME_RATE;
         part->end = p == ncuts ? end : start + (double)to / DIARIZE_FRAME_RATE;
         stats_of(frames, loud, from, to, &part->voice);
-        part->speaker = part->voice.n >= 1 ? assign(t, &part->voice) : -1;
+        part->speaker = part->voice.n >= 1 ? assign(t, &part->voice, min_s) : -1;
         from = to;
     }
     /* Neighbours that came out as one speaker are one part. */
