@@ -27,8 +27,10 @@
  *              and the clusters are matched to the live labels so that
  *              as few labels as possible change.
  *
- * The penalty weights were tuned on bench/diarization.sh: live 1.35 for
- * cuts, 1.5 for a new speaker, re-clustering 2.0.  A higher re-clustering
+ * The penalty weights were tuned on bench/diarization.sh: live 1.35 to
+ * rank the known speakers, 1.5 for a new speaker, re-clustering 2.0; the
+ * change points are searched with 2 s windows, which always take the
+ * diagonal fallback and its own weight (2.5, voice.c).  A higher re-clustering
  * weight helped the AMI meetings but merged the real voices' two speakers
  * into one; the flite sets hardly moved.  The separate new-speaker weight
  * stopped one LibriVox reader, recorded on two days, from getting a second
@@ -108,8 +110,11 @@ void diarize_features_forget(diarize_features *f, double before);
 /* ---- live tracking and refinement --------------------------------------- */
 
 typedef struct diarize_params {
-    double lambda;        /* BIC penalty weight, live: cuts, and which
-                             known speaker a part is closest to */
+    double lambda;        /* BIC penalty weight, live: which known
+                             speaker a part is closest to (cuts are
+                             searched in 2 s windows, too short for full
+                             covariances: the diagonal weight of voice.c
+                             decides them) */
     double new_lambda;    /* ... for founding a new speaker live: a wrong
                              new label splits a voice for the rest of the
                              session, a wrong cut only one utterance */
