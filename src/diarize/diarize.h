@@ -13,7 +13,8 @@
  *              sums, sums of products), so that models merge by adding;
  *   compare    the Bayesian information criterion: do two stretches fit
  *              one Gaussian better than two, once the extra parameters
- *              are paid for?  Its penalty weight (lambda) is the one knob;
+ *              are paid for?  Its penalty weight (lambda) is the knob,
+ *              one per use (below);
  *   live       each final utterance is cut where the voice changes (the
  *              largest BIC gain between the windows either side of a
  *              point, if it clears the penalty) and each part goes to the
