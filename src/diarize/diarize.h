@@ -116,9 +116,9 @@ typedef struct diarize_params {
                              searched in 2 s windows, too short for full
                              covariances: the diagonal weight of voice.c
                              decides them) */
-    double new_lambda;    /* ... for founding a new speaker live: a wrong
-                             new label splits a voice for the rest of the
-                             session, a wrong cut only one utterance */
+    double new_lambda;    /* ... for founding a new speaker live (higher:
+                             a wrong new label splits a voice for the rest
+                             of the session) */
     double refine_lambda; /* ... when re-clustering: whole speakers'
                              models hold more data, and one person recorded
                              on two days must still come out as one */
