@@ -104,20 +104,25 @@ conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
 # recording (harder than the flite set), and how many cores' worth of it
 # the machine has.
 cores=$(nproc)
-conc_rtf=$(json_field "$("$bin" bench engine --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu)
-ceiling=$(calc "$cores / $conc_rtf" 1)
+conc_engine_rtf() { json_field "$("$bin" bench engine --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu; }
+conc_rtf=$(conc_engine_rtf)
 sweep_json=""
 knee=0
-printf '\n%-8s %-13s %-22s %-26s %s\n' streams "interim lag" "final after endpoint" \
-    "first interim after start" "RSS MiB"
-printf '%-8s %-13s %-22s %-26s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95 / max"
+printf '\n%-8s %-13s %-22s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
+    "first interim after start" "RSS MiB" "server CPU"
+printf '%-8s %-13s %-22s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95 / max" "" \
+    "cores / s per audio s"
 # run_load N STAGGER LAG_MS: N real-time streams started STAGGER s apart
 # against a server refusing at LAG_MS (0: never); sets ip95 imax (interim
 # lag), fp50 fp95 fmax (final after the endpoint), first fw95 fwmax (first
-# interim after speech starts: p50, p95, max), peak and admitted.
+# interim after speech starts: p50, p95, max), peak and admitted, and the
+# server's processor time: cores (busy cores on average over the load) and
+# cpu_per_audio (CPU seconds per second of admitted audio, decoder builds
+# included).
 run_load() {
     local n=$1 stagger=$2 lag_ms=$3
     start_server "$lag_ms"
+    local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
     pids=()
     for i in $(seq "$n"); do
         "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
@@ -133,8 +138,11 @@ run_load() {
     done
     wait "${pids[@]}" || true
     pids=()
+    local used; used=$(calc "($(cpu_ticks "$server") - $c_start) / $tick" 2)
+    cores_busy=$(calc "$used / ($(now) - $t_start)" 2)
     stop_server
     admitted=$(( n - $(cat "$work"/stream.*.err | grep -c "code 1013" || true) ))
+    cpu_per_audio=$(calc "$used / ($admitted * $conc_audio + 0.000001)" 3)
     # Lags: an interim is late by (arrival - end of its audio); the final
     # that closes an utterance (speech_final) by (arrival - (end of its last
     # word + the endpoint silence)), except the last one, settled by
@@ -154,12 +162,22 @@ run_load() {
 
 for n in $streams; do
     run_load "$n" "$sweep_stagger" 0
-    printf '%-8s %-13s %-22s %-26s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
-        "$first / $fw95 / $fwmax" "$((peak / 1024))"
+    printf '%-8s %-13s %-22s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
+        "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio"
     ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
     [ "$ok" = 1 ] && knee=$n
-    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
+    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
 done
+
+# The same measure after the sweep: this virtual machine's speed can move
+# by tens of percent within a run, and then knee and ceiling disagree.
+conc_rtf_after=$(conc_engine_rtf)
+ceiling=$(calc "2 * $cores / ($conc_rtf + $conc_rtf_after)" 1)
+drift=$(calc "($conc_rtf_after - $conc_rtf) * 100 / $conc_rtf" 0)
+drift_note=""
+if awk -v d="$drift" 'BEGIN { exit !(d > 15 || d < -15) }'; then
+    drift_note="             the machine's speed moved by $drift % during the sweep: compare with care"
+fi
 
 # ---- overload: twice the knee, arriving 1 s apart, refusal on -----------
 over_n=${OVERLOAD_STREAMS:-$(( knee > 0 ? 2 * knee : 4 ))}
@@ -187,7 +205,8 @@ cat > "$result" <<JSON
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
   "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": $sweep_stagger,
-                  "engine_rtf_cpu": $conc_rtf, "ceiling_streams": $ceiling,
+                  "engine_rtf_cpu": $conc_rtf, "engine_rtf_cpu_after": $conc_rtf_after,
+                  "ceiling_streams": $ceiling,
                   "knee_streams": $knee,
                   "sweep": [$sweep_json], "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
@@ -204,8 +223,10 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
              (streams started $sweep_stagger s apart); the recogniser alone on that
-             recording: RTF $conc_rtf, so $cores cores hold at most $ceiling such streams
-  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
+             recording: RTF $conc_rtf before the sweep, $conc_rtf_after after, so $cores cores
+             hold at most $ceiling such streams
+${drift_note:+$drift_note
+}  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
   start-up   ${startup} s to the first answered request
 written to $result
