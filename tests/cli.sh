@@ -70,6 +70,13 @@ mkdir -p "$work/model/en-us" && touch "$work/model/en-us.lm.bin" "$work/model/cm
 expect 1 "could not load the model" "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
 expect 1 "\\[pocketsphinx\\] Folder '$work/model/en-us' does not contain acoustic model definition" \
     "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
+# A dictionary that is not the language model's: refused at start-up with
+# both files named, rather than a server that recognises nothing.
+en_us=/usr/share/pocketsphinx/model/en-us
+mkdir -p "$work/unpaired" && ln -s "$en_us/en-us" "$en_us/en-us.lm.bin" "$work/unpaired/" &&
+    printf 'zzqxvwj Z Z K\nqqzzyxw K Z\n' > "$work/unpaired/cmudict-en-us.dict"
+expect 1 "dictionary $work/unpaired/cmudict-en-us.dict has no word of the language model .*not a pair" \
+    "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/unpaired"
 expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
 
 port=$((20000 + RANDOM % 20000))

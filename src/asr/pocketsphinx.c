@@ -2,8 +2,10 @@
  * pocketsphinx.c - the PocketSphinx engine of engine.h.
  *
  * A PocketSphinx decoder with the en-us model costs tens of megabytes,
- * most of it search structures over the 130,000-word dictionary, and it
- * cannot be shared by two utterances at once.  So decoders live in a pool:
+ * most of it search structures over its vocabulary (the 79,000
+ * pronunciations of the dictionary's 135,000 whose words the language
+ * model knows: see lexicon.h), and it cannot be shared by two utterances
+ * at once.  So decoders live in a pool:
  * a stream borrows one for the length of an utterance (begin .. end) and
  * gives it back.  Memory grows with the number of people speaking at the
  * same moment, not with the number connected.
@@ -17,7 +19,7 @@
  * handed the next decoder that is built or given back, first come, first
  * served; its ready callback then tells the session.  When many people
  * start at once, the builds are most of the work of the first seconds
- * (12 streams on a fresh server: 12 builds of 1.4 G instructions each),
+ * (12 streams on a fresh server: 12 builds of 1.2 G instructions each),
  * so they run on every core while the workers have little else to do.
  *
  * What a decoder learns about a voice between utterances is its running
@@ -46,6 +48,7 @@
 
 #include "../util/log.h"
 #include "../util/vb.h"
+#include "lexicon.h"
 
 #define CMN_MAX 64
 
@@ -61,6 +64,8 @@ typedef struct ps_stream ps_stream;
 typedef struct ps_engine {
     struct asr_engine base;
     char *hmm, *lm, *dict;
+    char *search_dict;          /* what decoders read: trimmed, or dict */
+    int dict_fd;                /* the trimmed copy (lexicon.h), or -1 */
     int max_decoders, spare, fast;
     pthread_mutex_t lock;       /* guards the pool below */
     pthread_cond_t work;        /* the factories have something to do */
@@ -177,7 +182,7 @@ static ps_decoder_t *decoder_create(ps_engine *e)
 {
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE,
                                    "-hmm", e->hmm, "-lm", e->lm,
-                                   "-dict", e->dict,
+                                   "-dict", e->search_dict,
                                    "-remove_silence", "no", "-cmn", "live",
                                    "-fwdflat", e->fast ? "no" : "yes",
                                    "-ds", e->fast ? "2" : "1",
@@ -469,6 +474,9 @@ static void ps_engine_destroy(asr_engine *engine)
     free(e->hmm);
     free(e->lm);
     free(e->dict);
+    free(e->search_dict);
+    if (e->dict_fd >= 0)
+        close(e->dict_fd);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->work);
     free(e);
@@ -539,6 +547,35 @@ static void route_log(void)
     err_set_logfp(NULL); /* its configuration table is written there */
 }
 
+/* Decoders read only the dictionary's words the language model knows
+ * (lexicon.h): same results, each decoder built in 14 % fewer
+ * instructions and 12 MB smaller with the en-us model.  A dictionary
+ * with none of the model's words is a mistake worth stopping for; when
+ * the copy cannot be made for another reason the decoders read the whole
+ * dictionary (and PocketSphinx says what is wrong if that fails too). */
+static int use_trimmed_dictionary(ps_engine *e, char *err, size_t errlen)
+{
+    char why[512];
+    lexicon_trim_stats stats;
+    int rc = lexicon_trim(e->dict, e->lm, &e->dict_fd, &stats, why, sizeof(why));
+    if (rc == VB_ENOMEM)
+        return rc;
+    if (rc == VB_EINVAL) {
+        vb_seterr(err, errlen, "%s", why);
+        return rc;
+    }
+    if (rc != 0) {
+        log_warn("asr", "%s; decoders read the whole dictionary", why);
+        e->search_dict = strdup(e->dict);
+    } else {
+        log_debug("asr", "dictionary: %zu of %zu pronunciations are of the "
+                  "language model's words", stats.kept, stats.total);
+        if (asprintf(&e->search_dict, "/proc/self/fd/%d", e->dict_fd) < 0)
+            e->search_dict = NULL;
+    }
+    return e->search_dict ? 0 : VB_ENOMEM;
+}
+
 /* The most decoders one engine makes when no cap is given. */
 #define POOL_LIMIT 4096
 
@@ -549,6 +586,7 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     if (e == NULL)
         return VB_ENOMEM;
     e->base.ops = &ps_ops;
+    e->dict_fd = -1;
     e->max_decoders = params->max_decoders > 0 && params->max_decoders < POOL_LIMIT
                           ? params->max_decoders : POOL_LIMIT;
     e->spare = params->spare_decoders > 0 ? params->spare_decoders : 0;
@@ -573,6 +611,11 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
         return rc;
     }
     pthread_once(&log_route_once, route_log);
+    rc = use_trimmed_dictionary(e, err, errlen);
+    if (rc != 0) {
+        ps_engine_destroy(&e->base);
+        return rc;
+    }
     /* Build the first decoder now: it proves the model loads and gives the
      * initial cepstral mean that new streams start from. */
     ps_decoder_t *first = decoder_create(e);
