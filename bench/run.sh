@@ -22,6 +22,7 @@ libri=/usr/share/pocketsphinx/test/data/librivox
 streams=${STREAMS:-"1 2 4 6 8 10 12"}
 profile=${PROFILE:-accurate}
 sweep_stagger=${STAGGER:-0}
+warm=${WARM:-0}
 endpoint=0.5
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
@@ -100,6 +101,9 @@ if [ ! -f "$conc" ]; then
     for f in $libri_files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$conc"
 fi
 conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
+# WARM=1: its first 3 s, sent by N streams at once before the N measured
+# ones, so that these find N decoders built.
+head -c 96000 "$conc" > "$work/warm.raw"
 # The ceiling the knee is measured against: the recogniser alone on this
 # recording (harder than the flite set), and how many cores' worth of it
 # the machine has.
@@ -122,6 +126,15 @@ printf '%-8s %-13s %-22s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 
 run_load() {
     local n=$1 stagger=$2 lag_ms=$3
     start_server "$lag_ms"
+    if [ "$warm" = 1 ] && [ "$lag_ms" = 0 ]; then
+        for i in $(seq "$n"); do
+            "$bin" stream --url "ws://127.0.0.1:$port" --sample-rate 16000 \
+                "$work/warm.raw" >/dev/null 2>&1 &
+            pids+=($!)
+        done
+        wait "${pids[@]}" || true
+        pids=()
+    fi
     local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
     pids=()
     for i in $(seq "$n"); do
@@ -205,6 +218,7 @@ cat > "$result" <<JSON
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
   "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": $sweep_stagger,
+                  "warm": $([ "$warm" = 1 ] && echo true || echo false),
                   "engine_rtf_cpu": $conc_rtf, "engine_rtf_cpu_after": $conc_rtf_after,
                   "ceiling_streams": $ceiling,
                   "knee_streams": $knee,
@@ -222,7 +236,7 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
-             (streams started $sweep_stagger s apart); the recogniser alone on that
+             (streams started $sweep_stagger s apart$([ "$warm" = 1 ] && echo ", decoders built first")); the recogniser alone on that
              recording: RTF $conc_rtf before the sweep, $conc_rtf_after after, so $cores cores
              hold at most $ceiling such streams
 ${drift_note:+$drift_note
