@@ -101,8 +101,8 @@ if [ ! -f "$conc" ]; then
     for f in $libri_files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$conc"
 fi
 conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
-# WARM=1: its first 3 s, sent by N streams at once before the N measured
-# ones, so that these find N decoders built.
+# WARM=1: its first 3 s (speech), played at real-time pace by N streams
+# at once before the N measured ones, so that these find N decoders built.
 head -c 96000 "$conc" > "$work/warm.raw"
 # The ceiling the knee is measured against: the recogniser alone on this
 # recording (harder than the flite set), and how many cores' worth of it
@@ -128,7 +128,7 @@ run_load() {
     start_server "$lag_ms"
     if [ "$warm" = 1 ] && [ "$lag_ms" = 0 ]; then
         for i in $(seq "$n"); do
-            "$bin" stream --url "ws://127.0.0.1:$port" --sample-rate 16000 \
+            "$bin" stream --url "ws://127.0.0.1:$port" --realtime --sample-rate 16000 \
                 "$work/warm.raw" >/dev/null 2>&1 &
             pids+=($!)
         done
