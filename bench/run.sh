@@ -101,8 +101,9 @@ if [ ! -f "$conc" ]; then
     for f in $libri_files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$conc"
 fi
 conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
-# WARM=1: its first 3 s (speech), played at real-time pace by N streams
-# at once before the N measured ones, so that these find N decoders built.
+# WARM=1: its first 3 s, played at real-time pace by N streams at once
+# before the N measured ones, so that these find decoders built (one for
+# each warm-up stream that was in an utterance at the same moment).
 head -c 96000 "$conc" > "$work/warm.raw"
 # The ceiling the knee is measured against: the recogniser alone on this
 # recording (harder than the flite set), and how many cores' worth of it
