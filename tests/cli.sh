@@ -70,6 +70,10 @@ mkdir -p "$work/model/en-us" && touch "$work/model/en-us.lm.bin" "$work/model/cm
 expect 1 "could not load the model" "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
 expect 1 "\\[pocketsphinx\\] Folder '$work/model/en-us' does not contain acoustic model definition" \
     "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
+# Its language model cannot be read to trim the dictionary: the decoders
+# are given the whole dictionary, and the log says so.
+expect 1 "cannot read the language model $work/model/en-us.lm.bin; decoders read the whole dictionary" \
+    "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
 # A dictionary that is not the language model's: refused at start-up with
 # both files named, rather than a server that recognises nothing.
 en_us=/usr/share/pocketsphinx/model/en-us
