@@ -134,7 +134,6 @@ run_load() {
             pids+=($!)
         done
         wait "${pids[@]}" || true
-        pids=()
     fi
     local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
     pids=()
