@@ -73,6 +73,7 @@ typedef struct {
 
 typedef struct {
     int statuses, interims, speech_started, utterance_ends, errors;
+    double utterance_end_at[16]; /* their "end": where the pause was heard */
     final_seg finals[16];
     int final_count;
     double max_interim_gap;  /* audio between interims of one utterance */
@@ -105,8 +106,8 @@ static void summarise(tu_msg *msgs, int count, summary *s)
             const char *ev = cJSON_GetObjectItem(p, "type")->valuestring;
             if (strcmp(ev, "speech_started") == 0)
                 s->speech_started++;
-            else if (strcmp(ev, "utterance_end") == 0)
-                s->utterance_ends++;
+            else if (strcmp(ev, "utterance_end") == 0 && s->utterance_ends < 16)
+                s->utterance_end_at[s->utterance_ends++] = num(p, "end");
         } else if (strcmp(type, "transcript_segment") == 0) {
             const cJSON *speaker = cJSON_GetObjectItem(p, "speaker");
             assert_true(cJSON_IsNull(speaker) ||
@@ -227,6 +228,16 @@ static void test_sentences_live_and_stored(void **state)
         assert_true(f->start >= prev_end);
         assert_true(f->end > f->start + 0.5 && f->end < f->start + 4.0);
         prev_end = f->end;
+        /* The endpoint: after the last word, by at most the endpoint
+         * setting (500 ms) and the detector's hangover, and before the
+         * next sentence starts. */
+        double ue = s.utterance_end_at[i];
+        if (ue < f->end || ue > f->end + 1.0 || (i < 2 && ue >= starts[i + 1]))
+            fprintf(stderr, "utterance %d: words end %.2f, endpoint %.2f\n", i,
+                    f->end, ue);
+        assert_true(ue >= f->end && ue <= f->end + 1.0);
+        if (i < 2)
+            assert_true(ue < starts[i + 1]);
     }
     /* Each final starts where its sentence's speech does (flite leaves
      * up to a few hundred ms of silence around its words). */

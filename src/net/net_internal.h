@@ -130,6 +130,8 @@ char *wsproto_words(const session_event *ev, double offset);
 char *wsproto_stored_segment(const store_segment *seg);
 char *wsproto_error(const char *text);
 char *wsproto_event(const char *type);
+/* {"type": "utterance_end", "end": seconds} on the timeline. */
+char *wsproto_utterance_end(const session_event *ev, double offset);
 /* An interim or final result; speaker NULL is sent as null. */
 char *wsproto_segment(const session_event *ev, double offset,
                       const char *speaker);

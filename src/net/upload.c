@@ -235,7 +235,7 @@ static void event_on_runner(void *arg)
         net_publish(srv, tid, wsproto_event("speech_started"));
         break;
     case SESSION_UTTERANCE_END:
-        net_publish(srv, tid, wsproto_event("utterance_end"));
+        net_publish(srv, tid, wsproto_utterance_end(ev, job->time_offset));
         break;
     case SESSION_ERROR:
         job_fail(job, ev->close_code == 1003 ? 422 : 500,

@@ -219,7 +219,7 @@ static void event_on_runner(void *arg)
         break;
     case SESSION_UTTERANCE_END:
         if (!c->unknown)
-            conn_publish(c, wsproto_event("utterance_end"));
+            conn_publish(c, wsproto_utterance_end(ev, c->time_offset));
         break;
     case SESSION_ERROR:
         if (ev->close_code != 1003) {

@@ -44,6 +44,16 @@ char *wsproto_event(const char *type)
     return print_message("event", payload);
 }
 
+char *wsproto_utterance_end(const session_event *ev, double offset)
+{
+    cJSON *payload = cJSON_CreateObject();
+    cJSON_AddStringToObject(payload, "type", "utterance_end");
+    /* Verbatim's addition: where in the audio the pause became long
+     * enough to end the utterance (or the audio ended). */
+    cJSON_AddNumberToObject(payload, "end", ms(ev->end + offset));
+    return print_message("event", payload);
+}
+
 
 /* [{"word", "start", "end", "confidence"}, ...] on the timeline. */
 static cJSON *words_array(const session_event *ev, double offset)
