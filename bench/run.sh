@@ -113,15 +113,15 @@ conc_engine_rtf() { json_field "$("$bin" bench engine --profile "$profile" "$con
 conc_rtf=$(conc_engine_rtf)
 sweep_json=""
 knee=0
-printf '\n%-8s %-13s %-22s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
-    "first interim after start" "RSS MiB" "server CPU"
-printf '%-8s %-13s %-22s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95 / max" "" \
-    "cores / s per audio s"
+printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
+    "after last word" "first interim after start" "RSS MiB" "server CPU"
+printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
+    "p50 / p95 / max" "" "cores / s per audio s"
 # run_load N STAGGER LAG_MS: N real-time streams started STAGGER s apart
 # against a server refusing at LAG_MS (0: never); sets ip95 imax (interim
-# lag), fp50 fp95 fmax (final after the endpoint), first fw95 fwmax (first
-# interim after speech starts: p50, p95, max), peak and admitted, and the
-# server's processor time: cores (busy cores on average over the load) and
+# lag), fp50 fp95 fmax (final after the endpoint), sp50 sp95 (final after
+# the last word), first fw95 fwmax (first interim after speech starts:
+# p50, p95, max), peak and admitted, and the server's processor time: cores (busy cores on average over the load) and
 # cpu_per_audio (CPU seconds per second of admitted audio, decoder builds
 # included).
 run_load() {
@@ -156,30 +156,39 @@ run_load() {
     stop_server
     admitted=$(( n - $(cat "$work"/stream.*.err | grep -c "code 1013" || true) ))
     cpu_per_audio=$(calc "$used / ($admitted * $conc_audio + 0.000001)" 3)
-    # Lags: an interim is late by (arrival - end of its audio); the final
-    # that closes an utterance (speech_final) by (arrival - (end of its last
-    # word + the endpoint silence)), except the last one, settled by
-    # CloseStream.  (Finals cut off earlier in the same utterance, at a
-    # change of speaker, come with it and would count their wait twice.)  First word: arrival of an
-    # utterance's first interim after its start (includes 300 ms pre-roll).
-    read -r ip95 imax fp95 fmax first fp50 fw95 fwmax < <(cat "$work"/timings.* | awk -v ep="$endpoint" '
+    # Lags, on the client's clock (audio is sent as a microphone would:
+    # each 100 ms chunk when its last sample is recorded): an interim is
+    # late by (arrival - end of its audio); the final that closes an
+    # utterance (speech_final) by (arrival - the endpoint), the endpoint
+    # being where the server heard the pause reach the endpoint setting
+    # (the utterance_end event's "end" that follows it; finals cut off
+    # earlier in the same utterance, at a change of speaker, come with it
+    # and would count their wait twice).  Also, as a speaker feels it:
+    # from the end of the utterance's last word to its final (endpoint
+    # setting and the detector's hangover included).  First word: arrival
+    # of an utterance's first interim after its start (includes 300 ms
+    # pre-roll).
+    read -r ip95 imax fp95 fmax first fp50 fw95 fwmax sp50 sp95 < <(awk '
+        FNR == 1 { pend = 0 }
         $1 == "T" && $4 == 0 { lag = $2 - $6; if (lag < 0) lag = 0; il[++ni] = lag
                                if ($5 != laststart) { fw[++nf1] = $2 - $5; laststart = $5 } }
-        $1 == "T" && $4 == 1 && $7 == 1 && $6 + ep < $3 - 0.05 { lag = $2 - ($6 + ep); if (lag < 0) lag = 0; fl[++nf] = lag }
+        $1 == "T" && $4 == 1 && $7 == 1 { pend = 1; arr = $2; lastword = $6 }
+        $1 == "E" && pend { lag = arr - $3; if (lag < 0) lag = 0; fl[++nf] = lag
+                            sl[++ns] = arr - lastword; pend = 0 }
         function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
         function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
-        END { sort(il, ni); sort(fl, nf); sort(fw, nf1)
-              printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5), p(fl, nf, .5), p(fw, nf1, .95), p(fw, nf1, 1) }')
+        END { sort(il, ni); sort(fl, nf); sort(fw, nf1); sort(sl, ns)
+              printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5), p(fl, nf, .5), p(fw, nf1, .95), p(fw, nf1, 1), p(sl, ns, .5), p(sl, ns, .95) }' "$work"/timings.*)
     rm -f "$work"/timings.* "$work"/stream.*.err
 }
 
 for n in $streams; do
     run_load "$n" "$sweep_stagger" 0
-    printf '%-8s %-13s %-22s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
-        "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio"
+    printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
+        "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio"
     ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
     [ "$ok" = 1 ] && knee=$n
-    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
+    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
 done
 
 # The same measure after the sweep: this virtual machine's speed can move

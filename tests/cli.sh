@@ -100,6 +100,16 @@ expect 0 'quick brown fox .* lazy dog' "$bin" stream --url "ws://127.0.0.1:$port
 expect 1 'code 1003.*Vorbis audio' "$bin" stream --url "ws://127.0.0.1:$port" --title formats --sample-rate 16000 "$fx/speech_vorbis.ogg"
 # stdin, as raw PCM (the WAV's header is skipped by tail)
 expect 0 'window' bash -c "tail -c +45 '$work/a.wav' | '$bin' stream --url ws://127.0.0.1:$port --id 1 -"
+# --realtime --timings (the benchmark's client): chunks leave as a
+# microphone would give them, so no result arrives before the audio it
+# covers was sent; each utterance's final is followed by its endpoint,
+# which lies after its last word.
+"$bin" stream --url "ws://127.0.0.1:$port" --title timed --realtime --timings \
+    "$work/a.wav" > "$work/timings" 2>&1
+check "timings: results after their audio" awk '$1 == "T" && $2 < $3 - 0.001 { bad = 1 }
+    $1 == "T" { n++ } END { exit bad || n < 2 }' "$work/timings"
+check "timings: the endpoint follows the final" awk '$1 == "T" && $4 == 1 && $7 == 1 { last = $6; f = 1 }
+    $1 == "E" && f && $3 >= last { ok = 1 } END { exit !ok }' "$work/timings"
 segments=$(curl -s "http://127.0.0.1:$port/api/transcriptions/1/segments/")
 check "three sittings stored in order" test "$(grep -o '"text"' <<<"$segments" | wc -l)" -eq 3
 check "the log names the transcription" grep -q '\[t=1 c=[0-9]*\] session started' "$work/server.log"

@@ -61,7 +61,8 @@ static void usage(FILE *to)
           "  --no-punctuate     ask for the recogniser's raw words\n"
           "  --json             print every server message as received\n"
           "  --timings          print \"T arrival sent final start end\n"
-          "                     speech_final\" per result (seconds; for\n"
+          "                     speech_final\" per result and \"E arrival\n"
+          "                     end\" per utterance end (seconds; for\n"
           "                     benchmarks)\n"
           "  --timeout S        give up waiting for the last results after S\n"
           "                     seconds (default 120)\n"
@@ -90,6 +91,16 @@ static void show_timing(view *v, const cJSON *payload)
            cJSON_IsTrue(sfin));
 }
 
+/* An utterance_end event: where the server heard the utterance end. */
+static void show_endpoint(view *v, const cJSON *payload)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(payload, "type");
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(payload, "end");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "utterance_end") == 0 &&
+        cJSON_IsNumber(end))
+        printf("E %.3f %.3f\n", now_s() - v->started, end->valuedouble);
+}
+
 static void show(view *v, const char *text)
 {
     if (v->json) {
@@ -104,6 +115,8 @@ static void show(view *v, const char *text)
     if (v->timings && strcmp(name, "transcript_segment") == 0 &&
         cJSON_IsObject(payload)) {
         show_timing(v, payload);
+    } else if (v->timings && strcmp(name, "event") == 0 && cJSON_IsObject(payload)) {
+        show_endpoint(v, payload);
     } else if (strcmp(name, "transcript_segment") == 0 && cJSON_IsObject(payload)) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(payload, "text");
         const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
@@ -412,15 +425,20 @@ int cli_stream(int argc, char **argv)
             have += fread(buf + have, 1, chunk - have, in);
         if (have == 0)
             break;
-        if (wsclient_send(ws, WS_BINARY, buf, have) != 0) {
+        /* In real time a chunk leaves when its last sample would have
+         * been recorded, as from a microphone. */
+        double due = start + sent_s + (double)have / bps;
+        while (realtime && !closed && now_s() < due)
+            if (pump(ws, &v, (int)((due - now_s()) * 1000) + 1, &close_code) < 0)
+                closed = 1;
+        if (closed || wsclient_send(ws, WS_BINARY, buf, have) != 0) {
             closed = 1;
             break;
         }
         sent_s += (double)have / bps;
         v.sent_s = sent_s;
         have = 0;
-        int wait_ms = realtime ? (int)((start + sent_s - now_s()) * 1000) : 0;
-        if (pump(ws, &v, wait_ms > 0 ? wait_ms : 0, &close_code) < 0)
+        if (pump(ws, &v, 0, &close_code) < 0)
             closed = 1;
     }
     free(buf);
