@@ -214,6 +214,7 @@ overload_json="{\"offered\": $over_n, \"admitted\": $admitted, \"max_lag_ms\": $
 mem=$(bash bench/stream_memory.sh 8 | tr '\n' ' ')
 silent_kib=$(sed -n 's/.*silent streams: *[0-9]* MiB *(\([0-9]*\) KiB per stream).*/\1/p' <<<"$mem")
 speaking_mib=$(sed -n 's/.*at once: *[0-9]* MiB *(\([0-9]*\) MiB per speaking stream).*/\1/p' <<<"$mem")
+released_mib=$(sed -n 's/.*--release-decoders-after 3): *\([0-9]*\) MiB.*/\1/p' <<<"$mem")
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -233,7 +234,8 @@ cat > "$result" <<JSON
                   "knee_streams": $knee,
                   "sweep": [$sweep_json], "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
-             "per_speaking_stream_mib": ${speaking_mib:-null}},
+             "per_speaking_stream_mib": ${speaking_mib:-null},
+             "after_release_rss_mib": ${released_mib:-null}},
   "startup_s": $startup
 }
 JSON
@@ -250,7 +252,8 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
              hold at most $ceiling such streams
 ${drift_note:+$drift_note
 }  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
-  memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream
+  memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;
+             ${released_mib:-?} MiB once they left and their decoders were released
   start-up   ${startup} s to the first answered request
 written to $result
 TABLE

@@ -683,6 +683,64 @@ static void test_spare_decoders(void **state)
     assert_int_equal(tu_server_stop(&spare), 0);
 }
 
+/* Polls the health figure key until it equals want (up to ~10 s). */
+static int await_health(const tu_server *server, const char *key, int want)
+{
+    int v = -1;
+    for (int i = 0; i < 200 && v != want; i++) {
+        v = health_number(server, key);
+        if (v != want)
+            usleep(50000);
+    }
+    return v;
+}
+
+/* Three people speak at once on a server started with flags; afterwards
+ * its idle recognisers are released down to `left`. */
+static void burst_then_idle(const char *const *flags, int left)
+{
+    tu_server server;
+    tu_server_start(&server, flags);
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    n -= 16 * 100; /* keep the utterance open: less silence than the endpoint */
+    wsclient *ws[3];
+    for (int i = 0; i < 3; i++) {
+        char *resp, path[64];
+        assert_int_equal(tu_http(&server, "POST", "/api/transcriptions/",
+                                 "{\"title\": \"burst\"}", &resp), 200);
+        free(resp);
+        snprintf(path, sizeof(path), "/ws/transcribe/%d", i + 1);
+        ws[i] = tu_ws(&server, path);
+        assert_non_null(ws[i]);
+        tu_ws_send_pcm(ws[i], pcm, n, 100);
+    }
+    free(pcm);
+    assert_int_equal(await_health(&server, "decoders_in_use", 3), 3);
+    assert_true(health_number(&server, "decoders") >= 3);
+    for (int i = 0; i < 3; i++) {
+        close_stream(ws[i]);
+        summary s;
+        assert_int_equal(collect(ws[i], 30000, &s), 1000);
+        wsclient_abort(ws[i]);
+        assert_int_equal(s.final_count, 1);
+    }
+    assert_int_equal(await_health(&server, "decoders", left), left);
+    assert_int_equal(health_number(&server, "decoders_in_use"), 0);
+    assert_int_equal(tu_server_stop(&server), 0);
+}
+
+/* --release-decoders-after: recognisers left unused are freed, but one
+ * stays ready, or the spare ones. */
+static void test_release_decoders(void **state)
+{
+    const char *one[] = {"--release-decoders-after", "1", NULL};
+    burst_then_idle(one, 1);
+    const char *spare[] = {"--release-decoders-after", "1", "--spare-decoders", "2",
+                           NULL};
+    burst_then_idle(spare, 2);
+}
+
 /* A watcher gets the stored finals, then the live session's messages. */
 static void test_watch(void **state)
 {
@@ -738,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_concurrent_streams),
         cmocka_unit_test(test_spare_decoders),
+        cmocka_unit_test(test_release_decoders),
     };
     return cmocka_run_group_tests_name("live", tests, setup, teardown);
 }

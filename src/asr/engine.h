@@ -63,6 +63,8 @@ typedef struct asr_params {
     int max_decoders;      /* streams inside an utterance at once; 0: no cap */
     int fast;              /* the "fast" profile: one search pass only */
     int spare_decoders;    /* kept built and idle, ahead of demand */
+    int release_after_s;   /* free a decoder idle this long, beyond the
+                              spare ones and one kept ready; 0: never */
     int builders;          /* threads building decoders; 0: one */
 } asr_params;
 

@@ -50,8 +50,13 @@ static void usage(FILE *to, const server_config *d)
             "                      word error rate worse        VERBATIM_PROFILE\n"
             "  --spare-decoders N  recognisers kept built ahead of demand, so that\n"
             "                      a new speaker never waits the ~0.25 s it takes\n"
-            "                      to build one; each costs ~90 MB (default %d)\n"
+            "                      to build one; each costs ~75 MB (default %d)\n"
             "                                                    VERBATIM_SPARE_DECODERS\n"
+            "  --release-decoders-after S\n"
+            "                      free a recogniser left unused for S seconds\n"
+            "                      (the spare ones and one ready stay), giving\n"
+            "                      its memory back; 0: never (default %d)\n"
+            "                                           VERBATIM_RELEASE_DECODERS_AFTER\n"
             "  --web-dir DIR       the browser app's files (default: web/ beside\n"
             "                      the program's folder)        VERBATIM_WEB_DIR\n"
             "  --log-level LEVEL   debug, info, warn or error (default info)\n"
@@ -59,7 +64,8 @@ static void usage(FILE *to, const server_config *d)
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
             d->max_frame,
-            d->max_upload >> 20, d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders);
+            d->max_upload >> 20, d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders,
+            d->asr.release_after_s);
 }
 
 struct setting {
@@ -86,9 +92,10 @@ int cli_serve(int argc, char **argv)
         {"--profile", "VERBATIM_PROFILE", NULL},
         {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
         {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
+        {"--release-decoders-after", "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG };
+           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -165,6 +172,12 @@ int cli_serve(int argc, char **argv)
         if (cli_int("--spare-decoders", settings[SPARE].value, 0, 64, &v) != 0)
             return 2;
         cfg.asr.spare_decoders = (int)v;
+    }
+    if (settings[RELEASE].value) {
+        if (cli_int("--release-decoders-after", settings[RELEASE].value, 0,
+                    86400 * 365, &v) != 0)
+            return 2;
+        cfg.asr.release_after_s = (int)v;
     }
     if (settings[PROFILE].value &&
         asr_profile_parse(settings[PROFILE].value, &cfg.asr) != 0) {

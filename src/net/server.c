@@ -48,6 +48,7 @@ server_config server_default_config(void)
         .web_dir = NULL,
         .asr = asr_default_params(),
     };
+    cfg.asr.release_after_s = 300;
     return cfg;
 }
 
