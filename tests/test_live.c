@@ -381,6 +381,42 @@ static void test_rate_and_channels(void **state)
 }
 
 /* Finalize settles the utterance now, before any pause. */
+/* A breath-like noise after the last word keeps the voice detector in
+ * speech; the recogniser hears no word in it, so the utterance ends the
+ * endpoint setting (500 ms) after the last word once the detector has had
+ * 200 ms of quiet, not 500 ms after the noise. */
+static void test_endpoint_after_last_word(void **state)
+{
+    size_t n;
+    int16_t *speech = tu_flite("slt", "Please open the window.", &n);
+    const size_t noise_n = 16 * 350, quiet_n = 16 * 1500;
+    int16_t *pcm = calloc(n + noise_n + quiet_n, sizeof(int16_t));
+    memcpy(pcm, speech, n * sizeof(int16_t));
+    free(speech);
+    uint32_t seed = 12345;
+    double smooth = 0;
+    for (size_t i = 0; i < noise_n; i++) { /* low-passed noise, RMS ~600 */
+        seed = seed * 1664525u + 1013904223u;
+        double white = ((double)(seed >> 8) / (1 << 24) - 0.5) * 7000;
+        smooth = 0.7 * smooth + 0.3 * white;
+        pcm[n + i] = (int16_t)smooth;
+    }
+    double noise_end = (double)(n + noise_n) / 16000;
+    long long id = tu_create(&srv, "breath");
+    summary s;
+    assert_int_equal(run_stream(id, NULL, pcm, n + noise_n + quiet_n, &s), 1000);
+    free(pcm);
+    assert_int_equal(s.final_count, 1);
+    assert_true(contains_word(s.finals[0].text, "window"));
+    assert_true(s.utterance_ends >= 1);
+    double ue = s.utterance_end_at[0];
+    if (ue > noise_end + 0.3 || ue < s.finals[0].end + 0.5)
+        fprintf(stderr, "words end %.2f, noise ends %.2f, endpoint %.2f\n",
+                s.finals[0].end, noise_end, ue);
+    assert_true(ue >= s.finals[0].end + 0.5 - 0.01);
+    assert_true(ue <= noise_end + 0.3); /* the detector alone: + 0.5 */
+}
+
 static void test_finalize(void **state)
 {
     size_t n;
@@ -784,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_sentences_live_and_stored),
         cmocka_unit_test(test_raw_words),
         cmocka_unit_test(test_rate_and_channels),
+        cmocka_unit_test(test_endpoint_after_last_word),
         cmocka_unit_test(test_finalize),
         cmocka_unit_test(test_disconnect_mid_utterance),
         cmocka_unit_test(test_bad_ids_and_params),

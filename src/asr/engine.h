@@ -80,6 +80,9 @@ struct asr_engine_ops {
     int (*feed)(asr_stream *stream, const int16_t *samples, size_t count);
     /* The current hypothesis, raw words; "" when there is none yet. */
     int (*partial)(asr_stream *stream, char *text, size_t len);
+    /* Where the current hypothesis's last word ends, in seconds from the
+     * utterance's start; -1 when it has no word yet. */
+    int (*last_word_end)(asr_stream *stream, double *end);
     /* Ends the utterance; out gets its words (free with asr_result_free). */
     int (*end)(asr_stream *stream, asr_result *out);
     void (*stream_destroy)(asr_stream *stream);
@@ -107,6 +110,10 @@ static inline int asr_feed(asr_stream *s, const int16_t *pcm, size_t n)
 static inline int asr_partial(asr_stream *s, char *text, size_t len)
 {
     return s->engine->ops->partial(s, text, len);
+}
+static inline int asr_last_word_end(asr_stream *s, double *end)
+{
+    return s->engine->ops->last_word_end(s, end);
 }
 static inline int asr_end(asr_stream *s, asr_result *out)
 {

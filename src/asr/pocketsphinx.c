@@ -470,6 +470,25 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
     return 0;
 }
 
+static int ps_stream_last_word_end(asr_stream *stream, double *end)
+{
+    ps_stream *s = (ps_stream *)stream;
+    *end = -1;
+    if (s->decoder == NULL)
+        return VB_EINVAL;
+    int base = -1; /* frames counted as in collect_words */
+    for (ps_seg_t *seg = ps_seg_iter(s->decoder); seg != NULL;
+         seg = ps_seg_next(seg)) {
+        int first, last;
+        ps_seg_frames(seg, &first, &last);
+        if (base < 0)
+            base = first;
+        if (!is_filler(ps_seg_word(seg)))
+            *end = (last + 1 - base) / 100.0;
+    }
+    return 0;
+}
+
 static int ps_stream_end(asr_stream *stream, asr_result *out)
 {
     ps_stream *s = (ps_stream *)stream;
@@ -560,6 +579,7 @@ static const struct asr_engine_ops ps_ops = {
     .begin = ps_stream_begin,
     .feed = ps_stream_feed,
     .partial = ps_stream_partial,
+    .last_word_end = ps_stream_last_word_end,
     .end = ps_stream_end,
     .stream_destroy = ps_stream_destroy,
     .stats = ps_engine_stats,

@@ -33,6 +33,7 @@
 #define PREROLL_FRAMES 30      /* 300 ms of audio before speech is detected */
 #define FEED_SAMPLES 1600      /* hand the recogniser 100 ms at a time */
 #define SLICE_BYTES (256 * 1024)
+#define QUIET_MS 200           /* see heard_end() */
 
 enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
 #define MAX_PARTS 8            /* speaker turns one utterance may split into */
@@ -68,6 +69,7 @@ struct session {
     int preroll_count, preroll_next;
     int16_t feed[FEED_SAMPLES];
     int feed_len;
+    int decoded_more;     /* the recogniser has had audio since heard_end() */
     int64_t frames_done;      /* 10 ms frames through the detector */
     int begin_pending;        /* 1: begin when the decoder comes; 2: and
                                  announce speech_started */
@@ -156,6 +158,7 @@ static int flush_feed(session_t *s)
         return 0;
     int rc = asr_feed(s->stream, s->feed, (size_t)s->feed_len);
     s->feed_len = 0;
+    s->decoded_more = 1;
     return rc;
 }
 
@@ -384,6 +387,26 @@ static void preroll_push(session_t *s, const int16_t *frame)
         s->preroll_count++;
 }
 
+/*
+ * The endpoint, heard sooner: the voice detector has had QUIET_MS of quiet
+ * and the recogniser's last word ended the endpoint setting ago.  Breath,
+ * lip noise and room echo after the last word keep the detector in
+ * speech, not the recogniser: on the LibriVox recordings the detector's
+ * last voiced frame came 0.20-0.35 s after the last word in 3 utterances
+ * of 5, and the final that much later.  Asked once per 100 ms of decoded
+ * audio, only while the detector hears quiet.
+ */
+static int heard_end(session_t *s)
+{
+    if (!s->decoded_more || s->vad.unvoiced_run * 10 < QUIET_MS)
+        return 0;
+    s->decoded_more = 0;
+    double end;
+    if (asr_last_word_end(s->stream, &end) != 0 || end < 0)
+        return 0;
+    return seconds(s->utt_samples) - end >= s->params.endpoint_ms / 1000.0;
+}
+
 static int process_frame(session_t *s, const int16_t *frame)
 {
     vad_event ev = vad_process(&s->vad, frame);
@@ -412,6 +435,10 @@ static int process_frame(session_t *s, const int16_t *frame)
         return rc;
     if (ev == VAD_SPEECH_END)
         return end_utterance(s, 1);
+    if (heard_end(s)) {
+        vad_reset_to_silence(&s->vad);
+        return end_utterance(s, 1);
+    }
     if (s->utt_samples * 1000 >=
         (int64_t)s->params.max_utterance_ms * AUDIO_ENGINE_RATE) {
         /* A long stretch with no pause: settle it, carry on listening. */
