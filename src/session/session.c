@@ -242,6 +242,14 @@ static int send_interim(session_t *s)
     s->since_interim = 0;
     char text[4096];
     rc = asr_partial(s->stream, text, sizeof(text));
+    if (rc == 0 && text[0] == '\0') {
+        /* No word yet: ask again after 100 ms rather than the whole
+         * interval, so that the first words show as soon as they are
+         * heard (the question costs next to nothing). */
+        int64_t interval = (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE / 1000;
+        if (interval > FEED_SAMPLES)
+            s->since_interim = interval - FEED_SAMPLES;
+    }
     if (rc != 0 || text[0] == '\0')
         return rc;
     char *copy = strdup(text);
