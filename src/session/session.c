@@ -12,7 +12,8 @@
  * utterance the last frames wait in a pre-roll ring; when speech starts,
  * the recogniser is given the ring (so the first syllable is not cut) and
  * then every frame until the endpoint, with an interim result every
- * interim_ms of audio.  Times are counted in samples from the start of
+ * interim_ms of audio (at the end of the message that completes it).
+ * Times are counted in samples from the start of
  * this session's audio and shifted by time_offset onto the
  * transcription's timeline.
  */
@@ -415,7 +416,8 @@ static int heard_end(session_t *s)
     return seconds(s->utt_samples) - end >= s->params.endpoint_ms / 1000.0;
 }
 
-static int process_frame(session_t *s, const int16_t *frame)
+/* One 10 ms frame; `left`: whole frames after it in the audio at hand. */
+static int process_frame(session_t *s, const int16_t *frame, size_t left)
 {
     vad_event ev = vad_process(&s->vad, frame);
     int rc = 0;
@@ -436,8 +438,12 @@ static int process_frame(session_t *s, const int16_t *frame)
     }
     s->frames_done++;
     rc = feed_frame(s, frame, VAD_FRAME);
+    /* An interim that falls due less than FEED_SAMPLES before the end of
+     * the audio at hand (a client's 100 ms message) waits for that end, so
+     * that it covers everything received: fresher by up to 100 ms. */
     if (rc == 0 && s->since_interim * 1000 >=
-                       (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE)
+                       (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE &&
+        (left == 0 || left * VAD_FRAME >= FEED_SAMPLES))
         rc = send_interim(s);
     if (rc != 0)
         return rc;
@@ -465,7 +471,8 @@ static int process_pcm(session_t *s)
     size_t pos = 0;
     int rc = 0;
     while (rc == 0 && s->pcm.len - pos >= VAD_FRAME) {
-        rc = process_frame(s, s->pcm.samples + pos);
+        rc = process_frame(s, s->pcm.samples + pos,
+                           (s->pcm.len - pos) / VAD_FRAME - 1);
         pos += VAD_FRAME;
     }
     if (pos > 0 && pos < s->pcm.len)
