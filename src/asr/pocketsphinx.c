@@ -212,13 +212,6 @@ static ps_decoder_t *decoder_create(ps_engine *e)
     return ps;
 }
 
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Gives a decoder to a stream: its own cepstral mean, a new utterance. */
 static int attach(ps_stream *s, ps_decoder_t *ps)
 {
@@ -247,7 +240,7 @@ static void hand_over(ps_engine *e, ps_decoder_t *ps)
 {
     ps_stream *w = e->waiters_head;
     if (w == NULL) {
-        e->idle_since[e->idle_count] = monotonic_s();
+        e->idle_since[e->idle_count] = vb_monotonic_s();
         e->idle[e->idle_count++] = ps; /* room: max_decoders bounds total */
         e->in_use--;
         if (release_due(e) != 0)
@@ -315,7 +308,7 @@ static void *factory_main(void *arg)
             double due = release_due(e);
             if (due == 0)
                 pthread_cond_wait(&e->work, &e->lock);
-            else if (monotonic_s() < due)
+            else if (vb_monotonic_s() < due)
                 wait_until(e, due);
             else
                 release_oldest(e);
@@ -724,7 +717,7 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
         return VB_EINTERNAL;
     }
     cmn_save(first, &e->initial_cmn);
-    e->idle_since[0] = monotonic_s();
+    e->idle_since[0] = vb_monotonic_s();
     e->idle[e->idle_count++] = first;
     e->total = 1;
     int builders = params->builders > 0 ? params->builders : 1;

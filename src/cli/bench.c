@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "../asr/engine.h"
 #include "../audio/audio.h"
 #include "../util/log.h"
+#include "../util/vb.h"
 #include "cli.h"
 
 static double cpu_seconds(void)
@@ -22,13 +22,6 @@ static double cpu_seconds(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Decodes a file to 16 kHz mono samples (not timed). */
@@ -88,11 +81,11 @@ static int bench_engine(int argc, char **argv)
         }
         session_params sp = session_default_params();
         sp.format.pcm_only = 1;
-        double c0 = cpu_seconds(), w0 = wall_seconds();
+        double c0 = cpu_seconds(), w0 = vb_monotonic_s();
         rc = cli_run_local(engine, pool, &sp, (const unsigned char *)pcm.samples,
                            pcm.len * sizeof(int16_t), NULL, count_words, &words);
         cpu += cpu_seconds() - c0;
-        wall += wall_seconds() - w0;
+        wall += vb_monotonic_s() - w0;
         audio += (double)pcm.len / AUDIO_ENGINE_RATE;
         pcm_buf_free(&pcm);
     }

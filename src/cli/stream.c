@@ -17,20 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../net/client.h"
 #include "../util/vb.h"
 #include "../net/wsclient.h"
 #include "cli.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 typedef struct {
     int json, tty, interim_shown, finals;
@@ -84,7 +76,7 @@ static void show_timing(view *v, const cJSON *payload)
 {
     const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
     const cJSON *sfin = cJSON_GetObjectItemCaseSensitive(payload, "speech_final");
-    printf("T %.3f %.3f %d %.3f %.3f %d\n", now_s() - v->started, v->sent_s,
+    printf("T %.3f %.3f %d %.3f %.3f %d\n", vb_monotonic_s() - v->started, v->sent_s,
            cJSON_IsTrue(fin),
            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "start")),
            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "end")),
@@ -98,7 +90,7 @@ static void show_endpoint(view *v, const cJSON *payload)
     const cJSON *end = cJSON_GetObjectItemCaseSensitive(payload, "end");
     if (cJSON_IsString(type) && strcmp(type->valuestring, "utterance_end") == 0 &&
         cJSON_IsNumber(end))
-        printf("E %.3f %.3f\n", now_s() - v->started, end->valuedouble);
+        printf("E %.3f %.3f\n", vb_monotonic_s() - v->started, end->valuedouble);
 }
 
 static void show(view *v, const char *text)
@@ -150,9 +142,9 @@ static void show(view *v, const char *text)
 /* Prints what arrives within timeout_ms; returns -1 once the socket closed. */
 static int pump(wsclient *ws, view *v, int timeout_ms, int *close_code)
 {
-    double deadline = now_s() + timeout_ms / 1000.0;
+    double deadline = vb_monotonic_s() + timeout_ms / 1000.0;
     for (;;) {
-        int left = (int)((deadline - now_s()) * 1000);
+        int left = (int)((deadline - vb_monotonic_s()) * 1000);
         int op;
         char *data;
         size_t len;
@@ -415,7 +407,7 @@ int cli_stream(int argc, char **argv)
         chunk = 1;
     unsigned char *buf = malloc(chunk + sizeof(first));
     int close_code = 0, closed = 0;
-    double start = now_s(), sent_s = 0;
+    double start = vb_monotonic_s(), sent_s = 0;
     v.started = start;
     size_t have = first_len;
     if (buf != NULL)
@@ -428,8 +420,8 @@ int cli_stream(int argc, char **argv)
         /* In real time a chunk leaves when its last sample would have
          * been recorded, as from a microphone. */
         double due = start + sent_s + (double)have / bps;
-        while (realtime && !closed && now_s() < due)
-            if (pump(ws, &v, (int)((due - now_s()) * 1000) + 1, &close_code) < 0)
+        while (realtime && !closed && vb_monotonic_s() < due)
+            if (pump(ws, &v, (int)((due - vb_monotonic_s()) * 1000) + 1, &close_code) < 0)
                 closed = 1;
         if (closed || wsclient_send(ws, WS_BINARY, buf, have) != 0) {
             closed = 1;
@@ -448,8 +440,8 @@ int cli_stream(int argc, char **argv)
     if (!closed) {
         const char *cs = "{\"type\": \"CloseStream\"}";
         wsclient_send(ws, WS_TEXT, cs, strlen(cs));
-        double deadline = now_s() + (double)timeout_s;
-        while (!closed && now_s() < deadline)
+        double deadline = vb_monotonic_s() + (double)timeout_s;
+        while (!closed && vb_monotonic_s() < deadline)
             if (pump(ws, &v, 1000, &close_code) < 0)
                 closed = 1;
     }

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../audio/vad.h"
 #include "../format/format.h"
@@ -702,13 +701,6 @@ static void run_slice(void *arg)
         pthread_mutex_unlock(&s->lock);
 }
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int enqueue(session_t *s, enum item_kind kind, const void *data,
                    size_t len)
 {
@@ -718,7 +710,7 @@ static int enqueue(session_t *s, enum item_kind kind, const void *data,
     it->kind = kind;
     it->next = NULL;
     it->len = len;
-    it->queued_at = monotonic_seconds();
+    it->queued_at = vb_monotonic_s();
     if (len)
         memcpy(it->data, data, len);
     pthread_mutex_lock(&s->lock);
@@ -826,7 +818,7 @@ size_t session_queued_bytes(session_t *s)
 double session_lag(session_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    double lag = s->head ? monotonic_seconds() - s->head->queued_at : 0;
+    double lag = s->head ? vb_monotonic_s() - s->head->queued_at : 0;
     pthread_mutex_unlock(&s->lock);
     return lag;
 }

@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "vb.h"
 
@@ -26,13 +25,6 @@ struct pool {
     double wait_avg_at;   /* when wait_avg was last updated */
     pthread_t *threads;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Folds one task's wait into the average, whose memory fades with a time
  * constant of about two seconds.  Called with the lock held. */
@@ -60,7 +52,7 @@ static void *worker_main(void *arg)
             p->tail = NULL;
         p->queued--;
         p->running++;
-        double now = now_s();
+        double now = vb_monotonic_s();
         note_wait(p, now - t->submitted, now);
         pthread_mutex_unlock(&p->lock);
         t->fn(t->arg);
@@ -107,7 +99,7 @@ int pool_submit(pool_t *p, pool_fn fn, void *arg)
     t->fn = fn;
     t->arg = arg;
     t->next = NULL;
-    t->submitted = now_s();
+    t->submitted = vb_monotonic_s();
     pthread_mutex_lock(&p->lock);
     if (p->tail)
         p->tail->next = t;
@@ -144,7 +136,7 @@ int pool_queued(pool_t *p)
 double pool_lag(pool_t *p)
 {
     pthread_mutex_lock(&p->lock);
-    double now = now_s();
+    double now = vb_monotonic_s();
     double head_age = p->head ? now - p->head->submitted : 0;
     /* An idle worker with nothing queued: no lag, whatever came before. */
     double avg = p->head == NULL && p->running < p->count ? 0 : p->wait_avg;

@@ -1,8 +1,9 @@
-/* vb.c - error code names and the error-buffer helper of vb.h. */
+/* vb.c - error code names, the error-buffer helper and the clock of vb.h. */
 #include "vb.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 const char *vb_strerror(int code)
 {
@@ -29,4 +30,11 @@ void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+double vb_monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

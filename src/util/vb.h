@@ -3,7 +3,8 @@
  *
  * Functions that can fail return 0 on success or one of the negative VB_E*
  * codes below; where a person will read the reason, they also fill a
- * caller-provided message buffer.  vb_strerror() names a code.
+ * caller-provided message buffer.  vb_strerror() names a code.  Also the
+ * one clock every module measures intervals with.
  */
 #ifndef VB_H
 #define VB_H
@@ -28,5 +29,9 @@ const char *vb_strerror(int code);
 /* snprintf into an error buffer that may be NULL. */
 void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and
+ * deadlines, never for dates. */
+double vb_monotonic_s(void);
 
 #endif
