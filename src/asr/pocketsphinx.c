@@ -420,6 +420,20 @@ static int is_filler(const char *word)
            word[0] == '\0';
 }
 
+/* Where a segment lies in the utterance, in seconds.  A decoder numbers
+ * frames on from its previous utterances, so frame numbers are made
+ * relative to the first segment (usually <s>), which begins at the
+ * utterance's first frame: *base starts at -1 and is set from it. */
+static void seg_span(ps_seg_t *seg, int *base, double *start, double *end)
+{
+    int first, last;
+    ps_seg_frames(seg, &first, &last);
+    if (*base < 0)
+        *base = first;
+    *start = (first - *base) / 100.0;
+    *end = (last + 1 - *base) / 100.0;
+}
+
 static int collect_words(ps_decoder_t *ps, asr_result *out)
 {
     size_t cap = 16;
@@ -428,16 +442,11 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
     if (out->words == NULL)
         return VB_ENOMEM;
     logmath_t *lmath = ps_get_logmath(ps);
-    /* A decoder numbers frames on from its previous utterances, so frame
-     * numbers are made relative to the first segment (usually <s>), which
-     * begins at the utterance's first frame. */
     int base = -1;
     for (ps_seg_t *seg = ps_seg_iter(ps); seg != NULL; seg = ps_seg_next(seg)) {
         const char *word = ps_seg_word(seg);
-        int first, last;
-        ps_seg_frames(seg, &first, &last);
-        if (base < 0)
-            base = first;
+        double start, end;
+        seg_span(seg, &base, &start, &end);
         if (is_filler(word))
             continue;
         if (out->count == cap) {
@@ -455,8 +464,8 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
         char *alt = strchr(w->word, '('); /* "read(2)": second pronunciation */
         if (alt != NULL && alt != w->word)
             *alt = '\0';
-        w->start = (first - base) / 100.0;
-        w->end = (last + 1 - base) / 100.0;
+        w->start = start;
+        w->end = end;
         double p = logmath_exp(lmath, ps_seg_prob(seg, NULL, NULL, NULL));
         w->confidence = (float)(p < 0 ? 0 : p > 1 ? 1 : p);
     }
@@ -469,15 +478,13 @@ static int ps_stream_last_word_end(asr_stream *stream, double *end)
     *end = -1;
     if (s->decoder == NULL)
         return VB_EINVAL;
-    int base = -1; /* frames counted as in collect_words */
+    int base = -1;
     for (ps_seg_t *seg = ps_seg_iter(s->decoder); seg != NULL;
          seg = ps_seg_next(seg)) {
-        int first, last;
-        ps_seg_frames(seg, &first, &last);
-        if (base < 0)
-            base = first;
+        double start, stop;
+        seg_span(seg, &base, &start, &stop);
         if (!is_filler(ps_seg_word(seg)))
-            *end = (last + 1 - base) / 100.0;
+            *end = stop;
     }
     return 0;
 }

@@ -234,6 +234,12 @@ static char *speaker_label(int index)
     return strdup(label);
 }
 
+/* Samples of speech between interim results. */
+static int64_t interim_interval(const session_t *s)
+{
+    return (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE / 1000;
+}
+
 static int send_interim(session_t *s)
 {
     int rc = flush_feed(s);
@@ -246,9 +252,8 @@ static int send_interim(session_t *s)
         /* No word yet: ask again after 100 ms rather than the whole
          * interval, so that the first words show as soon as they are
          * heard (the question costs next to nothing). */
-        int64_t interval = (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE / 1000;
-        if (interval > FEED_SAMPLES)
-            s->since_interim = interval - FEED_SAMPLES;
+        if (interim_interval(s) > FEED_SAMPLES)
+            s->since_interim = interim_interval(s) - FEED_SAMPLES;
     }
     if (rc != 0 || text[0] == '\0')
         return rc;
@@ -440,8 +445,7 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
     /* An interim that falls due less than FEED_SAMPLES before the end of
      * the audio at hand (a client's 100 ms message) waits for that end, so
      * that it covers everything received: fresher by up to 100 ms. */
-    if (rc == 0 && s->since_interim * 1000 >=
-                       (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE &&
+    if (rc == 0 && s->since_interim >= interim_interval(s) &&
         (left == 0 || left * VAD_FRAME >= FEED_SAMPLES))
         rc = send_interim(s);
     if (rc != 0)
