@@ -497,9 +497,25 @@ static int ps_stream_end(asr_stream *stream, asr_result *out)
     out->count = 0;
     if (s->decoder == NULL)
         return VB_EINVAL;
-    int rc = ps_end_utt(s->decoder) < 0 ? VB_EINTERNAL : 0;
+    /* The words heard so far, in case the end's search loses them: its
+     * best path through the word lattice fails on some utterances ("Failed
+     * to find DAG node corresponding to </s>", then no words at all; seen
+     * with the fast profile on a LibriVox recording cut at one length of
+     * some fifty tried). */
+    asr_result heard = {0};
+    int rc = collect_words(s->decoder, &heard);
+    if (rc == 0 && ps_end_utt(s->decoder) < 0)
+        rc = VB_EINTERNAL;
     if (rc == 0)
         rc = collect_words(s->decoder, out);
+    if (rc == 0 && out->count == 0 && heard.count > 0) {
+        log_warn("asr", "the end-of-utterance search found no words; "
+                        "keeping the %zu heard before it", heard.count);
+        asr_result_free(out);
+        *out = heard;
+        heard.words = NULL;
+    }
+    asr_result_free(&heard);
     cmn_save(s->decoder, &s->cmn);
     decoder_return(e, s->decoder);
     s->decoder = NULL;
