@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -77,6 +78,7 @@ typedef struct {
     final_seg finals[16];
     int final_count;
     double max_interim_gap;  /* audio between interims of one utterance */
+    char last_interim[512];
     char first_type[32];
     char last_error[256];
 } summary;
@@ -131,6 +133,8 @@ static void summarise(tu_msg *msgs, int count, summary *s)
             } else {
                 assert_false(cJSON_IsTrue(cJSON_GetObjectItem(p, "speech_final")));
                 s->interims++;
+                snprintf(s->last_interim, sizeof(s->last_interim), "%s",
+                         cJSON_GetObjectItem(p, "text")->valuestring);
                 double end = num(p, "end");
                 if (last_interim_end >= 0 && end - last_interim_end > s->max_interim_gap)
                     s->max_interim_gap = end - last_interim_end;
@@ -417,6 +421,58 @@ static void test_endpoint_after_last_word(void **state)
                 s.finals[0].end, noise_end, ue);
     assert_true(ue >= s.finals[0].end + 0.5 - 0.01);
     assert_true(ue <= noise_end + 0.3); /* the detector alone: + 0.5 */
+}
+
+/* Where in text a word begins (case-insensitively), or -1. */
+static int word_at(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (int i = 0; text[i]; i++)
+        if (strncasecmp(text + i, word, n) == 0)
+            return i;
+    return -1;
+}
+
+/* A pause shorter than the endpoint, after words that may end a
+ * sentence: the recogniser ends its phrase there and begins the next one
+ * when the voice comes back; the utterance still gives one final with
+ * every word once, in order, and the interims after the pause keep the
+ * words before it. */
+static void test_phrases_of_one_utterance(void **state)
+{
+    int16_t *pcm = NULL;
+    size_t n = 0, len;
+    tu_append(&pcm, &n, NULL, 0, 300);
+    int16_t *first = tu_flite("slt", "The weather is nice today.", &len);
+    tu_append(&pcm, &n, first, len, 0); /* flite's own silence: ~0.4 s */
+    free(first);
+    double second_at = (double)n / 16000;
+    int16_t *second = tu_flite("slt", "Please open the window.", &len);
+    tu_append(&pcm, &n, second, len, 1500);
+    free(second);
+    long long id = tu_create(&srv, "two phrases");
+    summary s;
+    assert_int_equal(run_stream(id, "?punctuate=false", pcm, n, &s), 1000);
+    free(pcm);
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(s.speech_started, 1);
+    assert_int_equal(s.utterance_ends, 1);
+    assert_int_equal(s.final_count, 1);
+    const char *text = s.finals[0].text;
+    fprintf(stderr, "final \"%s\", last interim \"%s\"\n", text, s.last_interim);
+    const char *words[] = {"weather", "today", "open", "window"};
+    int at = -1;
+    for (int i = 0; i < 4; i++) {
+        int here = word_at(text, words[i]);
+        assert_true(here > at); /* there, after the one before */
+        assert_true(word_at(text + here + 1, words[i]) < 0); /* once */
+        at = here;
+    }
+    assert_true(s.finals[0].start < 0.8);
+    assert_true(s.finals[0].end > second_at + 0.5);
+    assert_true(s.utterance_end_at[0] >= s.finals[0].end);
+    assert_true(word_at(s.last_interim, "today") >= 0);
+    assert_true(word_at(s.last_interim, "window") > word_at(s.last_interim, "today"));
 }
 
 static void test_finalize(void **state)
@@ -823,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_raw_words),
         cmocka_unit_test(test_rate_and_channels),
         cmocka_unit_test(test_endpoint_after_last_word),
+        cmocka_unit_test(test_phrases_of_one_utterance),
         cmocka_unit_test(test_finalize),
         cmocka_unit_test(test_disconnect_mid_utterance),
         cmocka_unit_test(test_bad_ids_and_params),

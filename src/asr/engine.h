@@ -81,8 +81,10 @@ struct asr_engine_ops {
     /* The current hypothesis, raw words; "" when there is none yet. */
     int (*partial)(asr_stream *stream, char *text, size_t len);
     /* Where the current hypothesis's last word ends, in seconds from the
-     * utterance's start; -1 when it has no word yet. */
-    int (*last_word_end)(asr_stream *stream, double *end);
+     * utterance's start; -1 when it has no word yet.  sentence_end (may be
+     * NULL): the language model's probability that a sentence ends after
+     * the hypothesis's last words (0 without a word). */
+    int (*last_word_end)(asr_stream *stream, double *end, double *sentence_end);
     /* Ends the utterance; out gets its words (free with asr_result_free). */
     int (*end)(asr_stream *stream, asr_result *out);
     void (*stream_destroy)(asr_stream *stream);
@@ -111,9 +113,10 @@ static inline int asr_partial(asr_stream *s, char *text, size_t len)
 {
     return s->engine->ops->partial(s, text, len);
 }
-static inline int asr_last_word_end(asr_stream *s, double *end)
+static inline int asr_last_word_end(asr_stream *s, double *end,
+                                    double *sentence_end)
 {
-    return s->engine->ops->last_word_end(s, end);
+    return s->engine->ops->last_word_end(s, end, sentence_end);
 }
 static inline int asr_end(asr_stream *s, asr_result *out)
 {

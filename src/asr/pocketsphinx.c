@@ -434,6 +434,19 @@ static void seg_span(ps_seg_t *seg, int *base, double *start, double *end)
     *end = (last + 1 - *base) / 100.0;
 }
 
+/* The name PocketSphinx gives the search it builds from -lm (not in its
+ * headers; ps_get_search() would tell, but leaks an iterator each call). */
+#define LM_SEARCH "_default"
+
+/* A hypothesis word as the language model knows it: "read(2)" is "read". */
+static void lm_word(const char *word, char *out, size_t len)
+{
+    snprintf(out, len, "%s", word);
+    char *alt = strchr(out, '(');
+    if (alt != NULL && alt != out)
+        *alt = '\0';
+}
+
 static int collect_words(ps_decoder_t *ps, asr_result *out)
 {
     size_t cap = 16;
@@ -460,10 +473,7 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
             out->words = grown;
         }
         asr_word *w = &out->words[out->count++];
-        snprintf(w->word, sizeof(w->word), "%s", word);
-        char *alt = strchr(w->word, '('); /* "read(2)": second pronunciation */
-        if (alt != NULL && alt != w->word)
-            *alt = '\0';
+        lm_word(word, w->word, sizeof(w->word));
         w->start = start;
         w->end = end;
         double p = logmath_exp(lmath, ps_seg_prob(seg, NULL, NULL, NULL));
@@ -472,19 +482,39 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
     return 0;
 }
 
-static int ps_stream_last_word_end(asr_stream *stream, double *end)
+static int ps_stream_last_word_end(asr_stream *stream, double *end,
+                                   double *sentence_end)
 {
     ps_stream *s = (ps_stream *)stream;
     *end = -1;
+    if (sentence_end != NULL)
+        *sentence_end = 0;
     if (s->decoder == NULL)
         return VB_EINVAL;
+    char last[2][ASR_WORD_MAX] = {"", ""}; /* the last word and the one before */
     int base = -1;
     for (ps_seg_t *seg = ps_seg_iter(s->decoder); seg != NULL;
          seg = ps_seg_next(seg)) {
         double start, stop;
         seg_span(seg, &base, &start, &stop);
-        if (!is_filler(ps_seg_word(seg)))
-            *end = stop;
+        const char *word = ps_seg_word(seg);
+        if (is_filler(word))
+            continue;
+        *end = stop;
+        memcpy(last[1], last[0], sizeof(last[0]));
+        lm_word(word, last[0], sizeof(last[0]));
+    }
+    ngram_model_t *lm = sentence_end != NULL && *end >= 0
+                            ? ps_get_lm(s->decoder, LM_SEARCH)
+                            : NULL;
+    if (lm != NULL) {
+        /* The language model's own probability, before its weight (by
+         * word ids: ngram_probv() leaks its history array). */
+        int32 history[2] = {ngram_wid(lm, last[0]),
+                            ngram_wid(lm, last[1][0] ? last[1] : "<s>")};
+        int32 used;
+        int32 logp = ngram_ng_prob(lm, ngram_wid(lm, "</s>"), history, 2, &used);
+        *sentence_end = logmath_exp(ps_get_logmath(s->decoder), logp);
     }
     return 0;
 }
@@ -739,6 +769,9 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
         ps_engine_destroy(&e->base);
         return VB_EINTERNAL;
     }
+    if (ps_get_lm(first, LM_SEARCH) == NULL)
+        log_warn("asr", "no language model search named %s: pauses will not "
+                        "settle phrases early", LM_SEARCH);
     cmn_save(first, &e->initial_cmn);
     e->idle_since[0] = vb_monotonic_s();
     e->idle[e->idle_count++] = first;

@@ -109,3 +109,8 @@ vad_event vad_process(vad_t *vad, const int16_t *frame)
     }
     return VAD_SPEECH;
 }
+
+int vad_voice_heard(const vad_t *vad)
+{
+    return popcount32(vad->history) >= vad->params.start_voiced;
+}

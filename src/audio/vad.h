@@ -45,5 +45,8 @@ void vad_init(vad_t *vad, const vad_params *params);
 vad_event vad_process(vad_t *vad, const int16_t *frame);
 /* Leave speech without waiting for the endpoint (after a Finalize). */
 void vad_reset_to_silence(vad_t *vad);
+/* The last frames would start speech (start_voiced of start_window
+ * voiced): in a pause inside speech, the voice has come back. */
+int vad_voice_heard(const vad_t *vad);
 
 #endif

@@ -13,6 +13,11 @@
  * the recogniser is given the ring (so the first syllable is not cut) and
  * then every frame until the endpoint, with an interim result every
  * interim_ms of audio (at the end of the message that completes it).
+ * The recogniser takes an utterance phrase by phrase: at a pause it ends
+ * its phrase (see heard_pause()), so that the passes it runs at the end
+ * of an utterance are done while the pause lasts, and the final is ready
+ * when the pause becomes the endpoint; if the voice comes back instead,
+ * the next phrase begins with the pause's audio as its pre-roll.
  * Times are counted in samples from the start of
  * this session's audio and shifted by time_offset onto the
  * transcription's timeline.
@@ -33,9 +38,15 @@
 #define PREROLL_FRAMES 30      /* 300 ms of audio before speech is detected */
 #define FEED_SAMPLES 1600      /* hand the recogniser 100 ms at a time */
 #define SLICE_BYTES (256 * 1024)
-#define QUIET_MS 200           /* see heard_end() */
+/* See heard_pause(). */
+#define QUIET_MS 200
+#define CUT_MS 250
+#define CUT_QUIET_MS 100
+#define CUT_SENTENCE_END 0.1
 
 enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
+/* What begins when a decoder comes (0: nothing waits for one). */
+enum begin_mode { BEGIN_PHRASE = 1, BEGIN_UTTERANCE, BEGIN_ANNOUNCED };
 #define MAX_PARTS 8            /* speaker turns one utterance may split into */
 
 struct item {
@@ -69,13 +80,17 @@ struct session {
     int preroll_count, preroll_next;
     int16_t feed[FEED_SAMPLES];
     int feed_len;
-    int decoded_more;     /* the recogniser has had audio since heard_end() */
     int64_t frames_done;      /* 10 ms frames through the detector */
-    int begin_pending;        /* 1: begin when the decoder comes; 2: and
-                                 announce speech_started */
-    int in_utterance;
+    enum begin_mode begin_pending; /* begins when the decoder comes */
+    int in_utterance;         /* from speech_started to the final */
+    int decoding;             /* the recogniser has a phrase of it open */
     int64_t utt_start_sample;
     int64_t utt_samples, since_interim;
+    int64_t phrase_start_sample;
+    asr_result settled;       /* the utterance's ended phrases' words, on
+                                 the timeline */
+    size_t settled_cap;
+    double last_word_end;     /* session seconds; of the settled words */
     diarize_features *features; /* NULL without diarization */
     diarize_tracker *tracker; /* under tracker_lock: seeds come from the
                                  store's thread */
@@ -158,7 +173,6 @@ static int flush_feed(session_t *s)
         return 0;
     int rc = asr_feed(s->stream, s->feed, (size_t)s->feed_len);
     s->feed_len = 0;
-    s->decoded_more = 1;
     return rc;
 }
 
@@ -171,26 +185,29 @@ static int feed_frame(session_t *s, const int16_t *frame, int count)
     }
     memcpy(s->feed + s->feed_len, frame, (size_t)count * sizeof(int16_t));
     s->feed_len += count;
-    s->utt_samples += count;
-    s->since_interim += count;
     return 0;
 }
 
 static void decoder_ready(void *arg);
 static void run_slice(void *arg);
 
-/* The decoder has begun the utterance: hand it the pre-roll. */
-static int utterance_begun(session_t *s, int announce)
+/* The decoder has come: begin the utterance (unless this is its next
+ * phrase) and hand the recogniser the pre-roll. */
+static int phrase_begun(session_t *s, enum begin_mode mode)
 {
     int rc = 0;
-    s->in_utterance = 1;
-    s->utt_samples = 0;
-    s->since_interim = 0;
-    s->utt_start_sample = current_sample(s) -
-                          (int64_t)s->preroll_count * VAD_FRAME;
-    if (announce)
-        emit(s, SESSION_SPEECH_STARTED, NULL, timeline(s, s->utt_start_sample),
-             timeline(s, s->utt_start_sample));
+    int64_t start = current_sample(s) - (int64_t)s->preroll_count * VAD_FRAME;
+    if (mode != BEGIN_PHRASE) {
+        s->in_utterance = 1;
+        s->utt_start_sample = start;
+        s->utt_samples = current_sample(s) - start;
+        s->since_interim = s->utt_samples;
+    }
+    if (mode == BEGIN_ANNOUNCED)
+        emit(s, SESSION_SPEECH_STARTED, NULL, timeline(s, start),
+             timeline(s, start));
+    s->decoding = 1;
+    s->phrase_start_sample = start;
     int first = (s->preroll_next - s->preroll_count + PREROLL_FRAMES) %
                 PREROLL_FRAMES;
     for (int i = 0; i < s->preroll_count && rc == 0; i++)
@@ -200,25 +217,25 @@ static int utterance_begun(session_t *s, int announce)
 }
 
 /*
- * Starts an utterance whose audio begins `preroll_count` frames back.
- * When no decoder is free the session stops taking input (VB_EAGAIN)
- * until decoder_ready() says one has come; nothing is lost meanwhile, the
- * audio waits in the queue.
+ * Starts an utterance, or its next phrase, whose audio begins
+ * `preroll_count` frames back.  When no decoder is free the session stops
+ * taking input (VB_EAGAIN) until decoder_ready() says one has come;
+ * nothing is lost meanwhile, the audio waits in the queue.
  */
-static int begin_utterance(session_t *s, int announce)
+static int begin_utterance(session_t *s, enum begin_mode mode)
 {
     pthread_mutex_lock(&s->lock);
     s->waiting = 1; /* before begin: ready may come at once, on any thread */
     pthread_mutex_unlock(&s->lock);
     int rc = asr_begin(s->stream, decoder_ready, s);
     if (rc == VB_EAGAIN) {
-        s->begin_pending = announce ? 2 : 1;
+        s->begin_pending = mode;
         return rc;
     }
     pthread_mutex_lock(&s->lock);
     s->waiting = 0;
     pthread_mutex_unlock(&s->lock);
-    return rc != 0 ? rc : utterance_begun(s, announce);
+    return rc != 0 ? rc : phrase_begun(s, mode);
 }
 
 /* Session seconds (not shifted onto the timeline): the features' clock. */
@@ -240,6 +257,24 @@ static int64_t interim_interval(const session_t *s)
     return (int64_t)s->params.interim_ms * AUDIO_ENGINE_RATE / 1000;
 }
 
+/* The settled words, each followed by a space, as many as fit in `len`
+ * with room for more; returns the length written. */
+static size_t settled_text(const session_t *s, char *text, size_t len)
+{
+    size_t n = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < s->settled.count; i++) {
+        size_t w = strlen(s->settled.words[i].word);
+        if (n + w + 2 > len)
+            break;
+        memcpy(text + n, s->settled.words[i].word, w);
+        n += w;
+        text[n++] = ' ';
+        text[n] = '\0';
+    }
+    return n;
+}
+
 static int send_interim(session_t *s)
 {
     int rc = flush_feed(s);
@@ -247,15 +282,16 @@ static int send_interim(session_t *s)
         return rc;
     s->since_interim = 0;
     char text[4096];
-    rc = asr_partial(s->stream, text, sizeof(text));
-    if (rc == 0 && text[0] == '\0') {
-        /* No word yet: ask again after 100 ms rather than the whole
+    size_t n = settled_text(s, text, sizeof(text));
+    rc = asr_partial(s->stream, text + n, sizeof(text) - n);
+    if (rc == 0 && text[n] == '\0') {
+        /* No (new) word yet: ask again after 100 ms rather than the whole
          * interval, so that the first words show as soon as they are
          * heard (the question costs next to nothing). */
         if (interim_interval(s) > FEED_SAMPLES)
             s->since_interim = interim_interval(s) - FEED_SAMPLES;
     }
-    if (rc != 0 || text[0] == '\0')
+    if (rc != 0 || text[n] == '\0')
         return rc;
     char *copy = strdup(text);
     session_event *ev = calloc(1, sizeof(*ev));
@@ -353,36 +389,64 @@ static int emit_finals(session_t *s, const asr_result *r,
     return 0;
 }
 
+/* Adds a phrase's words to the utterance's, onto the timeline. */
+static int settle(session_t *s, const asr_result *phrase)
+{
+    if (s->settled.count + phrase->count > s->settled_cap) {
+        size_t cap = 2 * (s->settled.count + phrase->count);
+        asr_word *grown = realloc(s->settled.words, cap * sizeof(asr_word));
+        if (grown == NULL)
+            return VB_ENOMEM;
+        s->settled.words = grown;
+        s->settled_cap = cap;
+    }
+    double base = timeline(s, s->phrase_start_sample);
+    for (size_t i = 0; i < phrase->count; i++) {
+        asr_word *w = &s->settled.words[s->settled.count++];
+        *w = phrase->words[i];
+        w->start += base;
+        w->end += base;
+    }
+    if (phrase->count > 0)
+        s->last_word_end = seconds(s->phrase_start_sample) +
+                           phrase->words[phrase->count - 1].end;
+    return 0;
+}
+
+/* Ends the recogniser's phrase; its words join the settled ones. */
+static int end_phrase(session_t *s)
+{
+    int rc = flush_feed(s);
+    asr_result phrase = {0};
+    int end_rc = asr_end(s->stream, &phrase);
+    s->decoding = 0;
+    if (rc == 0)
+        rc = end_rc;
+    if (rc == 0)
+        rc = settle(s, &phrase);
+    asr_result_free(&phrase);
+    return rc;
+}
+
 /* Ends the utterance; emits its final result (when it has words) and, when
  * speech_final, the utterance end. */
 static int end_utterance(session_t *s, int speech_final)
 {
-    int rc = flush_feed(s);
-    asr_result result = {0};
-    int end_rc = asr_end(s->stream, &result);
+    int rc = s->decoding ? end_phrase(s) : 0;
     s->in_utterance = 0;
-    if (rc == 0)
-        rc = end_rc;
-    if (rc != 0) {
-        asr_result_free(&result);
-        return rc;
-    }
-    double base = timeline(s, s->utt_start_sample);
-    for (size_t i = 0; i < result.count; i++) {
-        result.words[i].start += base;
-        result.words[i].end += base;
-    }
+    s->preroll_count = 0; /* the next utterance's pre-roll comes after it */
     diarize_part parts[MAX_PARTS];
     size_t nparts = 0;
-    if (s->tracker != NULL && result.count > 0) {
+    if (rc == 0 && s->tracker != NULL && s->settled.count > 0) {
         pthread_mutex_lock(&s->tracker_lock);
         nparts = diarize_tracker_label(
             s->tracker, s->features, seconds(s->utt_start_sample),
             seconds(s->utt_start_sample + s->utt_samples), parts, MAX_PARTS);
         pthread_mutex_unlock(&s->tracker_lock);
     }
-    rc = emit_finals(s, &result, parts, nparts, speech_final);
-    asr_result_free(&result);
+    if (rc == 0)
+        rc = emit_finals(s, &s->settled, parts, nparts, speech_final);
+    s->settled.count = 0;
     if (rc != 0)
         return rc;
     if (speech_final) {
@@ -400,24 +464,110 @@ static void preroll_push(session_t *s, const int16_t *frame)
         s->preroll_count++;
 }
 
-/*
- * The endpoint, heard sooner: the voice detector has had QUIET_MS of quiet
- * and the recogniser's last word ended the endpoint setting ago.  Breath,
- * lip noise and room echo after the last word keep the detector in
- * speech, not the recogniser: on the LibriVox recordings the detector's
- * last voiced frame came 0.20-0.35 s after the last word in 3 utterances
- * of 5, and the final that much later.  Asked once per 100 ms of decoded
- * audio, only while the detector hears quiet.
- */
-static int heard_end(session_t *s)
+/* Seconds since the utterance's last word ended, as far as the recogniser
+ * can tell now; -1 before its first word.  `in_phrase`: that word is in
+ * the open phrase. */
+static double since_last_word(session_t *s, int *in_phrase,
+                              double *sentence_end)
 {
-    if (!s->decoded_more || s->vad.unvoiced_run * 10 < QUIET_MS)
+    double end = -1;
+    *in_phrase = 0;
+    *sentence_end = 0;
+    if (s->decoding && asr_last_word_end(s->stream, &end, sentence_end) == 0 &&
+        end >= 0) {
+        *in_phrase = 1;
+        end += seconds(s->phrase_start_sample);
+    } else if (s->settled.count > 0) {
+        end = s->last_word_end;
+    } else {
+        return -1;
+    }
+    return seconds(current_sample(s)) - end;
+}
+
+enum pause { PAUSE_NONE, PAUSE_CUT, PAUSE_END };
+
+/*
+ * What a pause means.  The endpoint, heard sooner than the detector's
+ * own: it has had QUIET_MS of quiet and the last word ended the endpoint
+ * setting ago.  Breath, lip noise and room echo after the last word keep
+ * the detector in speech, not the recogniser: on the LibriVox recordings
+ * the detector's last voiced frame came 0.20-0.35 s after the last word
+ * in 3 utterances of 5, and the final that much later.
+ *
+ * Before that, at CUT_MS after the last word, the recogniser's phrase
+ * ends (PAUSE_CUT) if the language model gives a sentence end after its
+ * last words a probability of CUT_SENTENCE_END or more: the passes
+ * PocketSphinx runs at the end of an utterance (a third of the accurate
+ * profile's work, all of it after the endpoint until now) then run
+ * during the rest of the pause.  If the voice comes back, the next
+ * phrase starts afresh, without the words before it as context; so only
+ * where a sentence may well end.  On flite sentences spoken in two
+ * halves with a pause of 250-350 ms between them, cutting at every such
+ * pause cost 2-3 points of word error rate; with the language model's
+ * say, 0-0.5 (at most two words of 340), and pairs of sentences with the
+ * same pause gained 0.8-1.6 points (each sentence decoded on its own).
+ *
+ * Asked only while the detector hears quiet; while a phrase is open, at
+ * every 100 ms of the utterance's audio (not when a client's messages
+ * happen to end, so the same audio is cut at the same places), once the
+ * recogniser has decoded it.
+ */
+static int heard_pause(session_t *s, enum pause *pause)
+{
+    *pause = PAUSE_NONE;
+    if (s->vad.unvoiced_run * 10 < CUT_QUIET_MS)
         return 0;
-    s->decoded_more = 0;
-    double end;
-    if (asr_last_word_end(s->stream, &end) != 0 || end < 0)
-        return 0;
-    return seconds(s->utt_samples) - end >= s->params.endpoint_ms / 1000.0;
+    if (s->decoding) {
+        if (s->utt_samples % FEED_SAMPLES != 0)
+            return 0;
+        int rc = flush_feed(s);
+        if (rc != 0)
+            return rc;
+    }
+    int in_phrase;
+    double sentence_end;
+    double quiet = since_last_word(s, &in_phrase, &sentence_end);
+    if (quiet >= s->params.endpoint_ms / 1000.0 &&
+        s->vad.unvoiced_run * 10 >= QUIET_MS)
+        *pause = PAUSE_END;
+    else if (in_phrase && quiet >= CUT_MS / 1000.0 &&
+             sentence_end >= CUT_SENTENCE_END)
+        *pause = PAUSE_CUT;
+    return 0;
+}
+
+/* A frame between two phrases of an utterance: it waits in the pre-roll
+ * until the voice comes back (the next phrase) or the endpoint. */
+static int between_phrases(session_t *s, const int16_t *frame, vad_event ev)
+{
+    preroll_push(s, frame);
+    if (ev == VAD_SPEECH_END)
+        return end_utterance(s, 1);
+    if (vad_voice_heard(&s->vad))
+        return begin_utterance(s, BEGIN_PHRASE);
+    enum pause pause;
+    int rc = heard_pause(s, &pause);
+    if (rc == 0 && pause == PAUSE_END) {
+        vad_reset_to_silence(&s->vad);
+        return end_utterance(s, 1);
+    }
+    return rc;
+}
+
+/* Ends the recogniser's phrase at a pause.  The pause's audio since the
+ * last word stays in the pre-roll: the next phrase, if the voice comes
+ * back, begins with it, as an utterance begins with the quiet before it. */
+static int cut_phrase(session_t *s)
+{
+    int rc = end_phrase(s);
+    int64_t quiet = current_sample(s) -
+                    (int64_t)(s->last_word_end * AUDIO_ENGINE_RATE);
+    if (quiet < 0)
+        quiet = 0;
+    if (s->preroll_count > quiet / VAD_FRAME)
+        s->preroll_count = (int)(quiet / VAD_FRAME);
+    return rc;
 }
 
 /* One 10 ms frame; `left`: whole frames after it in the audio at hand. */
@@ -437,10 +587,15 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
         preroll_push(s, frame);
         s->frames_done++;
         if (ev == VAD_SPEECH_START)
-            rc = begin_utterance(s, 1);
+            rc = begin_utterance(s, BEGIN_ANNOUNCED);
         return rc;
     }
     s->frames_done++;
+    s->utt_samples += VAD_FRAME;
+    s->since_interim += VAD_FRAME;
+    if (!s->decoding)
+        return between_phrases(s, frame, ev);
+    preroll_push(s, frame); /* see cut_phrase() */
     rc = feed_frame(s, frame, VAD_FRAME);
     /* An interim that falls due less than FEED_SAMPLES before the end of
      * the audio at hand (a client's 100 ms message) waits for that end, so
@@ -452,16 +607,25 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
         return rc;
     if (ev == VAD_SPEECH_END)
         return end_utterance(s, 1);
-    if (heard_end(s)) {
+    enum pause pause;
+    rc = heard_pause(s, &pause);
+    if (rc != 0)
+        return rc;
+    switch (pause) {
+    case PAUSE_END:
         vad_reset_to_silence(&s->vad);
         return end_utterance(s, 1);
+    case PAUSE_CUT:
+        return cut_phrase(s);
+    case PAUSE_NONE:
+        break;
     }
     if (s->utt_samples * 1000 >=
         (int64_t)s->params.max_utterance_ms * AUDIO_ENGINE_RATE) {
         /* A long stretch with no pause: settle it, carry on listening. */
         rc = end_utterance(s, 0);
         if (rc == 0)
-            rc = begin_utterance(s, 0);
+            rc = begin_utterance(s, BEGIN_UTTERANCE);
     }
     return rc;
 }
@@ -542,7 +706,9 @@ static int handle_close(session_t *s)
         int rc = process_pcm(s);
         if (rc == VB_EAGAIN)
             return rc;
-        if (rc == 0 && s->in_utterance && s->pcm.len > 0)
+        if (s->in_utterance) /* the last partial frame */
+            s->utt_samples += (int64_t)s->pcm.len;
+        if (rc == 0 && s->decoding && s->pcm.len > 0)
             rc = feed_frame(s, s->pcm.samples, (int)s->pcm.len);
         s->pcm.len = 0;
         if (rc == 0 && s->in_utterance)
@@ -550,12 +716,13 @@ static int handle_close(session_t *s)
         if (rc != 0)
             fail(s, rc, "decoding failed");
     }
-    if (s->in_utterance) { /* failed mid-utterance: give the decoder back */
+    if (s->decoding) { /* failed mid-utterance: give the decoder back */
         asr_result dropped = {0};
         asr_end(s->stream, &dropped);
         asr_result_free(&dropped);
-        s->in_utterance = 0;
+        s->decoding = 0;
     }
+    s->in_utterance = 0;
     s->done = 1;
     emit(s, SESSION_DONE, NULL, 0, 0);
     return 0;
@@ -563,11 +730,12 @@ static int handle_close(session_t *s)
 
 static void session_free(session_t *s)
 {
-    if (s->in_utterance) {
+    if (s->decoding) {
         asr_result dropped = {0};
         asr_end(s->stream, &dropped);
         asr_result_free(&dropped);
     }
+    asr_result_free(&s->settled);
     asr_stream_destroy(s->stream);
     audio_input_destroy(s->input);
     diarize_features_destroy(s->features);
@@ -612,9 +780,9 @@ static int resume(session_t *s)
 {
     if (!s->begin_pending)
         return 0;
-    int announce = s->begin_pending == 2;
+    enum begin_mode mode = s->begin_pending;
     s->begin_pending = 0;
-    int rc = utterance_begun(s, announce);
+    int rc = phrase_begun(s, mode);
     if (rc == 0 && !s->broken)
         rc = process_pcm(s);
     if (rc != 0 && rc != VB_EAGAIN)
