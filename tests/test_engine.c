@@ -1,6 +1,7 @@
 /*
  * test_engine.c - the PocketSphinx engine (asr/engine.h) on its own: an
- * utterance that had words when it ended keeps them.
+ * utterance that had words when it ended keeps them; a decoder kept
+ * between phrases is the stream's own until released.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,10 +68,59 @@ static void test_an_utterance_keeps_its_words_wherever_it_ends(void **state)
     free(pcm);
 }
 
+static int ready_calls;
+static void on_ready(void *ctx)
+{
+    (void)ctx;
+    ready_calls++;
+}
+
+/* A stream that ends a phrase keeping its decoder begins the next at
+ * once, even when no other decoder is free; release gives it back. */
+static void test_a_kept_decoder_is_not_lent_out(void **state)
+{
+    (void)state;
+    asr_params params = asr_default_params();
+    assert_int_equal(asr_profile_parse("fast", &params), 0);
+    params.max_decoders = 1;
+    asr_engine *engine = NULL;
+    char err[256];
+    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    asr_stream *a = NULL, *b = NULL;
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    assert_int_equal(engine->ops->stream_create(engine, &b), 0);
+    int16_t quiet[1600] = {0};
+    asr_result result = {0};
+
+    assert_int_equal(asr_begin(a, on_ready, NULL), 0);
+    assert_int_equal(asr_feed(a, quiet, 1600), 0);
+    assert_int_equal(asr_end_keep(a, &result), 0);
+    asr_result_free(&result);
+    assert_int_equal(asr_feed(a, quiet, 1600), VB_EINVAL); /* no utterance */
+    ready_calls = 0;
+    assert_int_equal(asr_begin(b, on_ready, NULL), VB_EAGAIN); /* a has it */
+    assert_int_equal(asr_begin(a, on_ready, NULL), 0);         /* at once */
+    assert_int_equal(asr_feed(a, quiet, 1600), 0);
+    assert_int_equal(asr_end_keep(a, &result), 0);
+    asr_result_free(&result);
+    assert_int_equal(ready_calls, 0);
+    asr_release(a);
+    assert_int_equal(ready_calls, 1); /* b got it */
+    asr_release(a);                   /* nothing kept: nothing happens */
+    assert_int_equal(asr_feed(b, quiet, 1600), 0);
+    assert_int_equal(asr_end(b, &result), 0);
+    asr_result_free(&result);
+
+    asr_stream_destroy(a);
+    asr_stream_destroy(b);
+    engine->ops->destroy(engine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_utterance_keeps_its_words_wherever_it_ends),
+        cmocka_unit_test(test_a_kept_decoder_is_not_lent_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

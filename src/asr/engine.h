@@ -85,8 +85,12 @@ struct asr_engine_ops {
      * NULL): the language model's probability that a sentence ends after
      * the hypothesis's last words (0 without a word). */
     int (*last_word_end)(asr_stream *stream, double *end, double *sentence_end);
-    /* Ends the utterance; out gets its words (free with asr_result_free). */
-    int (*end)(asr_stream *stream, asr_result *out);
+    /* Ends the utterance; out gets its words (free with asr_result_free).
+     * keep: the stream keeps its decoder for the next begin (which then
+     * cannot wait) until release. */
+    int (*end)(asr_stream *stream, asr_result *out, int keep);
+    /* Gives back a decoder kept by end(keep); nothing otherwise. */
+    void (*release)(asr_stream *stream);
     void (*stream_destroy)(asr_stream *stream);
     void (*stats)(asr_engine *engine, asr_stats *out);
     void (*destroy)(asr_engine *engine);
@@ -120,7 +124,16 @@ static inline int asr_last_word_end(asr_stream *s, double *end,
 }
 static inline int asr_end(asr_stream *s, asr_result *out)
 {
-    return s->engine->ops->end(s, out);
+    return s->engine->ops->end(s, out, 0);
+}
+/* Ends the utterance but keeps the decoder for the next asr_begin(). */
+static inline int asr_end_keep(asr_stream *s, asr_result *out)
+{
+    return s->engine->ops->end(s, out, 1);
+}
+static inline void asr_release(asr_stream *s)
+{
+    s->engine->ops->release(s);
 }
 static inline void asr_stream_destroy(asr_stream *s)
 {

@@ -89,7 +89,8 @@ typedef struct ps_engine {
 
 struct ps_stream {
     struct asr_stream base;
-    ps_decoder_t *decoder; /* borrowed between begin and end */
+    ps_decoder_t *decoder; /* borrowed between begin and end (or release) */
+    int held;              /* decoder kept after end(keep), no utterance */
     cmn_state cmn;
     asr_ready_fn ready;    /* while waiting for a decoder */
     void *ready_ctx;
@@ -360,6 +361,10 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
 {
     ps_stream *s = (ps_stream *)stream;
     ps_engine *e = (ps_engine *)stream->engine;
+    if (s->decoder != NULL && s->held) {
+        s->held = 0;
+        return ps_start_utt(s->decoder) < 0 ? VB_EINTERNAL : 0;
+    }
     if (s->decoder != NULL)
         return VB_EINVAL;
     pthread_mutex_lock(&e->lock);
@@ -394,7 +399,7 @@ static int ps_stream_feed(asr_stream *stream, const int16_t *samples,
                           size_t count)
 {
     ps_stream *s = (ps_stream *)stream;
-    if (s->decoder == NULL)
+    if (s->decoder == NULL || s->held)
         return VB_EINVAL;
     if (count == 0)
         return 0;
@@ -405,7 +410,7 @@ static int ps_stream_feed(asr_stream *stream, const int16_t *samples,
 static int ps_stream_partial(asr_stream *stream, char *text, size_t len)
 {
     ps_stream *s = (ps_stream *)stream;
-    if (s->decoder == NULL)
+    if (s->decoder == NULL || s->held)
         return VB_EINVAL;
     const char *hyp = ps_get_hyp(s->decoder, NULL);
     snprintf(text, len, "%s", hyp ? hyp : "");
@@ -489,7 +494,7 @@ static int ps_stream_last_word_end(asr_stream *stream, double *end,
     *end = -1;
     if (sentence_end != NULL)
         *sentence_end = 0;
-    if (s->decoder == NULL)
+    if (s->decoder == NULL || s->held)
         return VB_EINVAL;
     char last[2][ASR_WORD_MAX] = {"", ""}; /* the last word and the one before */
     int base = -1;
@@ -519,13 +524,13 @@ static int ps_stream_last_word_end(asr_stream *stream, double *end,
     return 0;
 }
 
-static int ps_stream_end(asr_stream *stream, asr_result *out)
+static int ps_stream_end(asr_stream *stream, asr_result *out, int keep)
 {
     ps_stream *s = (ps_stream *)stream;
     ps_engine *e = (ps_engine *)stream->engine;
     out->words = NULL;
     out->count = 0;
-    if (s->decoder == NULL)
+    if (s->decoder == NULL || s->held)
         return VB_EINVAL;
     /* The words heard so far, in case the end's search loses them: its
      * best path through the word lattice fails on some utterances ("Failed
@@ -547,9 +552,23 @@ static int ps_stream_end(asr_stream *stream, asr_result *out)
     }
     asr_result_free(&heard);
     cmn_save(s->decoder, &s->cmn);
+    if (keep) {
+        s->held = 1;
+        return rc;
+    }
     decoder_return(e, s->decoder);
     s->decoder = NULL;
     return rc;
+}
+
+static void ps_stream_release(asr_stream *stream)
+{
+    ps_stream *s = (ps_stream *)stream;
+    if (s->decoder == NULL || !s->held)
+        return;
+    decoder_return((ps_engine *)stream->engine, s->decoder);
+    s->decoder = NULL;
+    s->held = 0;
 }
 
 static void ps_stream_destroy(asr_stream *stream)
@@ -569,7 +588,8 @@ static void ps_stream_destroy(asr_stream *stream)
     }
     pthread_mutex_unlock(&e->lock);
     if (s->decoder != NULL) {
-        ps_end_utt(s->decoder);
+        if (!s->held)
+            ps_end_utt(s->decoder);
         decoder_return((ps_engine *)stream->engine, s->decoder);
     }
     free(s);
@@ -626,6 +646,7 @@ static const struct asr_engine_ops ps_ops = {
     .feed = ps_stream_feed,
     .partial = ps_stream_partial,
     .last_word_end = ps_stream_last_word_end,
+    .release = ps_stream_release,
     .end = ps_stream_end,
     .stream_destroy = ps_stream_destroy,
     .stats = ps_engine_stats,

@@ -413,12 +413,15 @@ static int settle(session_t *s, const asr_result *phrase)
     return 0;
 }
 
-/* Ends the recogniser's phrase; its words join the settled ones. */
-static int end_phrase(session_t *s)
+/* Ends the recogniser's phrase; its words join the settled ones.  keep:
+ * the stream keeps its decoder for the utterance's next phrase, so that
+ * it never waits for one when the voice comes back. */
+static int end_phrase(session_t *s, int keep)
 {
     int rc = flush_feed(s);
     asr_result phrase = {0};
-    int end_rc = asr_end(s->stream, &phrase);
+    int end_rc = keep ? asr_end_keep(s->stream, &phrase)
+                      : asr_end(s->stream, &phrase);
     s->decoding = 0;
     if (rc == 0)
         rc = end_rc;
@@ -432,7 +435,11 @@ static int end_phrase(session_t *s)
  * speech_final, the utterance end. */
 static int end_utterance(session_t *s, int speech_final)
 {
-    int rc = s->decoding ? end_phrase(s) : 0;
+    int rc = 0;
+    if (s->decoding)
+        rc = end_phrase(s, 0);
+    else
+        asr_release(s->stream); /* kept since the last phrase */
     s->in_utterance = 0;
     s->preroll_count = 0; /* the next utterance's pre-roll comes after it */
     diarize_part parts[MAX_PARTS];
@@ -560,7 +567,7 @@ static int between_phrases(session_t *s, const int16_t *frame, vad_event ev)
  * back, begins with it, as an utterance begins with the quiet before it. */
 static int cut_phrase(session_t *s)
 {
-    int rc = end_phrase(s);
+    int rc = end_phrase(s, 1);
     int64_t quiet = current_sample(s) -
                     (int64_t)(s->last_word_end * AUDIO_ENGINE_RATE);
     if (quiet < 0)
@@ -722,6 +729,7 @@ static int handle_close(session_t *s)
         asr_result_free(&dropped);
         s->decoding = 0;
     }
+    asr_release(s->stream);
     s->in_utterance = 0;
     s->done = 1;
     emit(s, SESSION_DONE, NULL, 0, 0);
