@@ -90,7 +90,6 @@ struct session {
     asr_result settled;       /* the utterance's ended phrases' words, on
                                  the timeline */
     size_t settled_cap;
-    double last_word_end;     /* session seconds; of the settled words */
     diarize_features *features; /* NULL without diarization */
     diarize_tracker *tracker; /* under tracker_lock: seeds come from the
                                  store's thread */
@@ -389,6 +388,13 @@ static int emit_finals(session_t *s, const asr_result *r,
     return 0;
 }
 
+/* Where the last settled word ends, in session seconds (the words are on
+ * the timeline); only when there is one. */
+static double settled_end(const session_t *s)
+{
+    return s->settled.words[s->settled.count - 1].end - s->params.time_offset;
+}
+
 /* Adds a phrase's words to the utterance's, onto the timeline. */
 static int settle(session_t *s, const asr_result *phrase)
 {
@@ -407,9 +413,6 @@ static int settle(session_t *s, const asr_result *phrase)
         w->start += base;
         w->end += base;
     }
-    if (phrase->count > 0)
-        s->last_word_end = seconds(s->phrase_start_sample) +
-                           phrase->words[phrase->count - 1].end;
     return 0;
 }
 
@@ -485,7 +488,7 @@ static double since_last_word(session_t *s, int *in_phrase,
         *in_phrase = 1;
         end += seconds(s->phrase_start_sample);
     } else if (s->settled.count > 0) {
-        end = s->last_word_end;
+        end = settled_end(s);
     } else {
         return -1;
     }
@@ -568,8 +571,10 @@ static int between_phrases(session_t *s, const int16_t *frame, vad_event ev)
 static int cut_phrase(session_t *s)
 {
     int rc = end_phrase(s, 1);
+    if (s->settled.count == 0)
+        return rc;
     int64_t quiet = current_sample(s) -
-                    (int64_t)(s->last_word_end * AUDIO_ENGINE_RATE);
+                    (int64_t)(settled_end(s) * AUDIO_ENGINE_RATE);
     if (quiet < 0)
         quiet = 0;
     if (s->preroll_count > quiet / VAD_FRAME)
