@@ -83,6 +83,13 @@ test('two voices show as two turns in order, with two speakers, relabelled in pl
   try {
     const t = await createTranscription(server, 'Two voices');
     const page = await openPage(browser, errors, { viewport: { width: 360, height: 740 } });
+    // Slow segment lists: the page's fetch of its live finals' ids then
+    // comes after its watcher socket has sent the stored ones (which once
+    // showed a sentence twice and kept it from being relabelled).
+    await page.route('**/segments/', async (route) => {
+      await sleep(1500);
+      await route.continue();
+    });
     await page.goto(`${server.url}/t/${t.id}`);
     await page.getByRole('button', { name: 'Record' }).click();
     await page.locator('.segment', { hasText: 'window' }).waitFor({ timeout: 40000 });
@@ -102,10 +109,20 @@ test('two voices show as two turns in order, with two speakers, relabelled in pl
     const r = await fetch(`${server.url}/api/transcriptions/${t.id}/audio?max_speakers=1`,
                           { method: 'POST', body: wavBytes });
     assert.equal(r.status, 200);
-    await page.waitForFunction(() => {
-      const seen = [...document.querySelectorAll('.turn .speaker')].map((e) => e.textContent);
-      return seen.length > 0 && new Set(seen).size === 1;
-    }, null, { timeout: 20000 });
+    try {
+      await page.waitForFunction(() => {
+        const seen = [...document.querySelectorAll('.turn .speaker')].map((e) => e.textContent);
+        return seen.length > 0 && new Set(seen).size === 1;
+      }, null, { timeout: 20000 });
+    } catch (err) {
+      // Say what the page and the server held, not just that time ran out.
+      const shown = await page.locator('.turn').allInnerTexts();
+      const stored = (await segmentsOf(server, t.id)).map((s) => `${s.id} ${s.speaker}: ${s.text}`);
+      const log = fs.readFileSync(path.join(server.dir, 'server.log'), 'utf8');
+      assert.fail(`the turns were not relabelled to one speaker (${err.message})\n` +
+                  `page:\n${shown.join('\n---\n')}\nstored:\n${stored.join('\n')}\n` +
+                  `server log:\n${log}`);
+    }
     await screenshot(page, '2-relabelled');
     assert.deepEqual(errors, []);
   } finally {

@@ -187,9 +187,8 @@ export async function showTranscript(root, id, navigate) {
       const p = msg.payload;
       if (p.is_final) {
         interim = null;
-        if (!segments.some((s) => p.id && s.id === p.id))
-          segments.push({ id: p.id, text: p.text, speaker: p.speaker, start: p.start, end: p.end });
-        if (!p.id) refreshIds();
+        addFinal({ id: p.id, text: p.text, speaker: p.speaker, start: p.start, end: p.end });
+        if (p.id === undefined) refreshIds();
       } else {
         interim = { text: p.text, speaker: p.speaker, start: p.start };
       }
@@ -211,17 +210,38 @@ export async function showTranscript(root, id, navigate) {
     }
   }
 
-  // Live finals carry no segment id; fetch them so that they can be edited.
+  // A live final has no id; once stored, the same segment can arrive
+  // again with its id (a watcher socket sends the stored ones when it
+  // opens) and is then the one the page has, not another.
+  function sameSegment(a, b) {
+    return a.text === b.text && Math.abs(a.start - b.start) < 0.002;
+  }
+
+  function addFinal(seg) {
+    if (seg.id !== undefined) {
+      if (segments.some((s) => s.id === seg.id)) return;
+      const pending = segments.find((s) => s.id === undefined && sameSegment(s, seg));
+      if (pending) {
+        Object.assign(pending, seg);
+        return;
+      }
+    }
+    segments.push(seg);
+  }
+
+  // Live finals carry no segment id; fetch them so that they can be edited
+  // and relabelled.  Finals the answer does not hold yet (stored or
+  // arrived meanwhile) stay.
   let refreshing = null;
   function refreshIds() {
     clearTimeout(refreshing);
     refreshing = setTimeout(async () => {
       try {
-        const fresh = await api.segments(id);
-        if (fresh.length >= segments.length) {
-          segments = fresh.map(fromStored);
-          render();
-        }
+        const fresh = (await api.segments(id)).map(fromStored);
+        const missing = segments.filter((s) => (s.id === undefined
+          ? !fresh.some((f) => sameSegment(f, s)) : !fresh.some((f) => f.id === s.id)));
+        segments = fresh.concat(missing);
+        render();
       } catch { /* the next final tries again */ }
     }, 400);
   }
