@@ -55,6 +55,15 @@ stop_server() { kill "$server"; wait "$server" || true; server=; }
 
 # ---- data ----------------------------------------------------------------
 bench/flite_set.sh "$work/flite" >/dev/null
+# Pauses inside an utterance, shorter than the endpoint: sentences spoken
+# as two halves (a phrase cut there loses context) and pairs of sentences
+# (a cut there lets the final come sooner).
+pause_gap_ms=50
+bench/pause_set.sh "$work/pauses" "$pause_gap_ms"
+grep '(half_' "$work/pauses/ref.trn" > "$work/halves.ref"
+grep '(pair_' "$work/pauses/ref.trn" > "$work/pairs.ref"
+halves_files=$(ls "$work"/pauses/half_*.wav)
+pairs_files=$(ls "$work"/pauses/pair_*.wav)
 sed 's/<s> //; s/ <\/s>//' "$libri/transcription" > "$work/libri.ref"
 libri_files=$(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
 flite_files=$(ls "$work"/flite/*.wav)
@@ -92,6 +101,8 @@ c1=$(cpu_ticks "$server")
 server_rtf=$(calc "($c1 - $c0) / $tick / ($libri_audio + $flite_audio)")
 overhead=$(calc "($server_rtf - $engine_rtf) * 100 / $engine_rtf" 1)
 idle_rss=$(rss_kb "$server")
+wer_halves=$(wer_through_server halves "$work/halves.ref" $halves_files)
+wer_pairs=$(wer_through_server pairs "$work/pairs.ref" $pairs_files)
 stop_server
 
 # ---- concurrency: N streams at real-time pace ---------------------------
@@ -223,7 +234,10 @@ cat > "$result" <<JSON
 {
   "commit": "$commit", "date": "$stamp", "cores": $cores, "profile": "$profile",
   "accuracy": {"librivox_wer_pct": $wer_libri, "librivox_audio_s": $libri_audio,
-               "flite_wer_pct": $wer_flite, "flite_sentences": 52, "flite_audio_s": $flite_audio},
+               "flite_wer_pct": $wer_flite, "flite_sentences": 52, "flite_audio_s": $flite_audio,
+               "pauses_added_ms": $pause_gap_ms, "pause_halves_wer_pct": $wer_halves,
+               "pause_halves": $(wc -w <<<"$halves_files"), "pause_pairs_wer_pct": $wer_pairs,
+               "pause_pairs": $(wc -w <<<"$pairs_files")},
   "speed": {"audio_s": $(calc "$libri_audio + $flite_audio" 3),
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "server_overhead_pct": $overhead},
@@ -244,6 +258,9 @@ cat <<TABLE
 Verbatim benchmark, commit $commit, $cores cores, profile $profile
   accuracy   LibriVox (pocketsphinx-testdata, ${libri_audio} s)   WER $wer_libri %
              flite set (52 sentences, 4 voices, ${flite_audio} s)  WER $wer_flite %
+             pause set, a pause inside the utterance ($pause_gap_ms ms added to flite's own):
+               $(wc -w <<<"$halves_files") sentences spoken in two halves   WER $wer_halves %
+               $(wc -w <<<"$pairs_files") pairs of sentences              WER $wer_pairs %
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s)
              full server path (WS in, stored)           RTF $server_rtf (overhead $overhead %)
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
