@@ -1,0 +1,121 @@
+/*
+ * test_pool.c - the worker pool (util/pool.h): tasks run in submission
+ * order, and stopping runs every task queued.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "util/pool.h"
+
+#define MAX_RUNS 32
+
+/* What the tasks ran, in order; a gate task holds the only worker until
+ * it is opened, so that the others queue behind it. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int open, gate_running;
+    int ran[MAX_RUNS];
+    int count;
+} log_ = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}, 0};
+
+static void record(void *arg)
+{
+    pthread_mutex_lock(&log_.lock);
+    if (log_.count < MAX_RUNS)
+        log_.ran[log_.count++] = (int)(intptr_t)arg;
+    pthread_mutex_unlock(&log_.lock);
+}
+
+static void gate(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&log_.lock);
+    log_.gate_running = 1;
+    pthread_cond_broadcast(&log_.changed);
+    while (!log_.open)
+        pthread_cond_wait(&log_.changed, &log_.lock);
+    pthread_mutex_unlock(&log_.lock);
+}
+
+/* Closes the gate and puts it on the worker; returns once it runs. */
+static void hold_worker(pool_t *pool)
+{
+    pthread_mutex_lock(&log_.lock);
+    log_.open = 0;
+    log_.gate_running = 0;
+    log_.count = 0;
+    pthread_mutex_unlock(&log_.lock);
+    assert_int_equal(pool_submit(pool, gate, NULL), 0);
+    pthread_mutex_lock(&log_.lock);
+    while (!log_.gate_running)
+        pthread_cond_wait(&log_.changed, &log_.lock);
+    pthread_mutex_unlock(&log_.lock);
+}
+
+static void release_and_check(pool_t *pool, const int *want, int n)
+{
+    pthread_mutex_lock(&log_.lock);
+    log_.open = 1;
+    pthread_cond_broadcast(&log_.changed);
+    pthread_mutex_unlock(&log_.lock);
+    pool_wait_idle(pool);
+    assert_int_equal(log_.count, n);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(log_.ran[i], want[i]);
+}
+
+static void submit(pool_t *pool, int id)
+{
+    assert_int_equal(pool_submit(pool, record, (void *)(intptr_t)id), 0);
+}
+
+static void test_tasks_run_in_submission_order(void **state)
+{
+    (void)state;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    for (int round = 0; round < 2; round++) { /* the queue empties between */
+        hold_worker(pool);
+        submit(pool, 1);
+        submit(pool, 2);
+        submit(pool, 3);
+        assert_int_equal(pool_queued(pool), 3);
+        release_and_check(pool, (const int[]){1, 2, 3}, 3);
+        assert_int_equal(pool_queued(pool), 0);
+    }
+    pool_stop(pool);
+}
+
+static void test_stopping_runs_every_queued_task(void **state)
+{
+    (void)state;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    hold_worker(pool);
+    submit(pool, 1);
+    submit(pool, 2);
+    submit(pool, 3);
+    pthread_mutex_lock(&log_.lock);
+    log_.open = 1;
+    pthread_cond_broadcast(&log_.changed);
+    pthread_mutex_unlock(&log_.lock);
+    pool_stop(pool);
+    assert_int_equal(log_.count, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(log_.ran[i], i + 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tasks_run_in_submission_order),
+        cmocka_unit_test(test_stopping_runs_every_queued_task),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
