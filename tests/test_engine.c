@@ -1,7 +1,8 @@
 /*
  * test_engine.c - the PocketSphinx engine (asr/engine.h) on its own: an
  * utterance that had words when it ended keeps them; a decoder kept
- * between phrases is the stream's own until released.
+ * between phrases is the stream's own until released; a stream gets its
+ * own decoder back when it is free.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "asr/engine.h"
 #include "testutil.h"
@@ -68,7 +70,7 @@ static void test_an_utterance_keeps_its_words_wherever_it_ends(void **state)
     free(pcm);
 }
 
-static int ready_calls;
+static _Atomic int ready_calls;
 static void on_ready(void *ctx)
 {
     (void)ctx;
@@ -116,11 +118,95 @@ static void test_a_kept_decoder_is_not_lent_out(void **state)
     engine->ops->destroy(engine);
 }
 
+/* An utterance's words, as one string. */
+static void decode(asr_stream *stream, const int16_t *pcm, size_t count,
+                   char *words, size_t len)
+{
+    assert_int_equal(asr_feed(stream, pcm, count), 0);
+    asr_result result = {0};
+    assert_int_equal(asr_end(stream, &result), 0);
+    words[0] = '\0';
+    for (size_t i = 0; i < result.count; i++) {
+        strncat(words, result.words[i].word, len - strlen(words) - 2);
+        strcat(words, " ");
+    }
+    asr_result_free(&result);
+}
+
+static asr_engine *accurate_engine(void)
+{
+    asr_params params = asr_default_params();
+    params.max_decoders = 2;
+    asr_engine *engine = NULL;
+    char err[256];
+    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    return engine;
+}
+
+/*
+ * PocketSphinx keeps its noise estimate in the decoder: LibriVox 0870
+ * decoded after a flite sentence begins "but mr john", after itself "and
+ * mr john".  A stream whose own decoder is free gets it back, so that
+ * its words do not depend on what another stream said meanwhile.
+ */
+static void test_a_stream_gets_its_own_decoder_back(void **state)
+{
+    (void)state;
+    size_t count, other_count;
+    int rate, channels;
+    int16_t *pcm = tu_read_wav(LIBRIVOX "sense_and_sensibility_01_austen_64kb-0870.wav",
+                               &count, &rate, &channels);
+    assert_non_null(pcm);
+    int16_t *other = tu_flite("kal16", "The river flows through the center of the town.",
+                              &other_count);
+    assert_non_null(other);
+    char alone[1024], first[1024], again[1024], theirs[1024];
+
+    /* One stream, twice the same recording. */
+    asr_engine *engine = accurate_engine();
+    asr_stream *a = NULL, *b = NULL;
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    assert_int_equal(asr_begin(a, NULL, NULL), 0);
+    decode(a, pcm, count, first, sizeof(first));
+    assert_int_equal(asr_begin(a, NULL, NULL), 0);
+    decode(a, pcm, count, alone, sizeof(alone));
+    asr_stream_destroy(a);
+    engine->ops->destroy(engine);
+
+    /* The same, while another stream speaks on the other decoder and
+     * gives it back last. */
+    engine = accurate_engine();
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    assert_int_equal(engine->ops->stream_create(engine, &b), 0);
+    assert_int_equal(asr_begin(a, NULL, NULL), 0);
+    ready_calls = 0;
+    int rc = asr_begin(b, on_ready, NULL);
+    if (rc == VB_EAGAIN) { /* its decoder is being built */
+        for (int i = 0; i < 600 && ready_calls == 0; i++)
+            usleep(50 * 1000);
+        assert_int_equal(ready_calls, 1);
+    } else {
+        assert_int_equal(rc, 0);
+    }
+    decode(a, pcm, count, first, sizeof(first));
+    decode(b, other, other_count, theirs, sizeof(theirs));
+    assert_int_equal(asr_begin(a, NULL, NULL), 0);
+    decode(a, pcm, count, again, sizeof(again));
+    assert_string_equal(again, alone);
+
+    asr_stream_destroy(a);
+    asr_stream_destroy(b);
+    engine->ops->destroy(engine);
+    free(other);
+    free(pcm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_utterance_keeps_its_words_wherever_it_ends),
         cmocka_unit_test(test_a_kept_decoder_is_not_lent_out),
+        cmocka_unit_test(test_a_stream_gets_its_own_decoder_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

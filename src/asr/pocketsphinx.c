@@ -91,6 +91,8 @@ struct ps_stream {
     struct asr_stream base;
     ps_decoder_t *decoder; /* borrowed between begin and end (or release) */
     int held;              /* decoder kept after end(keep), no utterance */
+    uintptr_t last;        /* address of the decoder it had last (only
+                              compared: that decoder may be freed) */
     cmn_state cmn;
     asr_ready_fn ready;    /* while waiting for a decoder */
     void *ready_ctx;
@@ -217,6 +219,7 @@ static ps_decoder_t *decoder_create(ps_engine *e)
 static int attach(ps_stream *s, ps_decoder_t *ps)
 {
     s->decoder = ps;
+    s->last = (uintptr_t)ps;
     cmn_restore(ps, &s->cmn);
     return ps_start_utt(ps) < 0 ? VB_EINTERNAL : 0;
 }
@@ -369,7 +372,20 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
         return VB_EINVAL;
     pthread_mutex_lock(&e->lock);
     if (e->idle_count > 0) {
-        ps_decoder_t *ps = e->idle[--e->idle_count];
+        /* The one it had last if it is idle, else the one idle the least
+         * time.  PocketSphinx keeps its noise estimate (-remove_noise) in
+         * the decoder, where no interface reaches it: on its own decoder
+         * a stream's words do not depend on what other streams said. */
+        int i = e->idle_count - 1;
+        for (int j = 0; j < e->idle_count; j++)
+            if ((uintptr_t)e->idle[j] == s->last)
+                i = j;
+        ps_decoder_t *ps = e->idle[i];
+        e->idle_count--;
+        memmove(e->idle + i, e->idle + i + 1,
+                (size_t)(e->idle_count - i) * sizeof(e->idle[0]));
+        memmove(e->idle_since + i, e->idle_since + i + 1,
+                (size_t)(e->idle_count - i) * sizeof(e->idle_since[0]));
         e->in_use++;
         if (factory_has_work(e))
             pthread_cond_signal(&e->work); /* build the next spare */
