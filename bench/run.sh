@@ -64,6 +64,8 @@ grep '(half_' "$work/pauses/ref.trn" > "$work/halves.ref"
 grep '(pair_' "$work/pauses/ref.trn" > "$work/pairs.ref"
 halves_files=$(ls "$work"/pauses/half_*.wav)
 pairs_files=$(ls "$work"/pauses/pair_*.wav)
+halves_n=$(wc -w <<<"$halves_files")
+pairs_n=$(wc -w <<<"$pairs_files")
 sed 's/<s> //; s/ <\/s>//' "$libri/transcription" > "$work/libri.ref"
 libri_files=$(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
 flite_files=$(ls "$work"/flite/*.wav)
@@ -256,8 +258,8 @@ cat > "$result" <<JSON
                "flite_wer_pct": $wer_flite, "flite_sentences": 52, "flite_audio_s": $flite_audio,
                "second_pass_librivox_wer_pct": $second_libri, "second_pass_flite_wer_pct": $second_flite,
                "pauses_added_ms": $pause_gap_ms, "pause_halves_wer_pct": $wer_halves,
-               "pause_halves": $(wc -w <<<"$halves_files"), "pause_pairs_wer_pct": $wer_pairs,
-               "pause_pairs": $(wc -w <<<"$pairs_files")},
+               "pause_halves": $halves_n, "pause_pairs_wer_pct": $wer_pairs,
+               "pause_pairs": $pairs_n},
   "speed": {"audio_s": $(calc "$libri_audio + $flite_audio" 3),
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "engine_rtf_cpu_runs": [$e1, $e2, $e3], "server_rtf_cpu_runs": [$s1, $s2],
@@ -280,8 +282,8 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   accuracy   LibriVox (pocketsphinx-testdata, ${libri_audio} s)   WER $wer_libri % (again, decoders used: $second_libri %)
              flite set (52 sentences, 4 voices, ${flite_audio} s)  WER $wer_flite % (again: $second_flite %)
              pause set, a pause inside the utterance ($pause_gap_ms ms added to flite's own):
-               $(wc -w <<<"$halves_files") sentences spoken in two halves   WER $wer_halves %
-               $(wc -w <<<"$pairs_files") pairs of sentences              WER $wer_pairs %
+               $halves_n sentences spoken in two halves   WER $wer_halves %
+               $pairs_n pairs of sentences              WER $wer_pairs %
   speed      both sets: recogniser alone, one thread   RTF $engine_rtf (CPU s per audio s; runs $e1 $e2 $e3)
              full server path (WS in, stored)           RTF $server_rtf (runs $s1 $s2, between them)
              server overhead, each server run against the engine runs around it: $overhead %

@@ -273,17 +273,26 @@ static int factory_has_work(const ps_engine *e)
            e->building < e->waiting + short_of_spare;
 }
 
+/* Takes the i-th idle decoder (0: idle the longest) off the idle list.
+ * Called with the lock held. */
+static ps_decoder_t *take_idle(ps_engine *e, int i)
+{
+    ps_decoder_t *ps = e->idle[i];
+    e->idle_count--;
+    memmove(e->idle + i, e->idle + i + 1,
+            (size_t)(e->idle_count - i) * sizeof(e->idle[0]));
+    memmove(e->idle_since + i, e->idle_since + i + 1,
+            (size_t)(e->idle_count - i) * sizeof(e->idle_since[0]));
+    return ps;
+}
+
 /* Frees the longest-idle decoder and gives the memory back to the
  * system (glibc keeps freed memory otherwise: 8 decoders built and 7
  * freed left 467 of 733 MiB resident, 94 MiB after malloc_trim).  Called
  * with the lock held; drops it meanwhile. */
 static void release_oldest(ps_engine *e)
 {
-    ps_decoder_t *ps = e->idle[0];
-    e->idle_count--;
-    memmove(e->idle, e->idle + 1, (size_t)e->idle_count * sizeof(e->idle[0]));
-    memmove(e->idle_since, e->idle_since + 1,
-            (size_t)e->idle_count * sizeof(e->idle_since[0]));
+    ps_decoder_t *ps = take_idle(e, 0);
     e->total--;
     int left = e->total;
     pthread_mutex_unlock(&e->lock);
@@ -380,12 +389,7 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
         for (int j = 0; j < e->idle_count; j++)
             if ((uintptr_t)e->idle[j] == s->last)
                 i = j;
-        ps_decoder_t *ps = e->idle[i];
-        e->idle_count--;
-        memmove(e->idle + i, e->idle + i + 1,
-                (size_t)(e->idle_count - i) * sizeof(e->idle[0]));
-        memmove(e->idle_since + i, e->idle_since + i + 1,
-                (size_t)(e->idle_count - i) * sizeof(e->idle_since[0]));
+        ps_decoder_t *ps = take_idle(e, i);
         e->in_use++;
         if (factory_has_work(e))
             pthread_cond_signal(&e->work); /* build the next spare */
