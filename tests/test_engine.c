@@ -1,8 +1,8 @@
 /*
  * test_engine.c - the PocketSphinx engine (asr/engine.h) on its own: an
  * utterance that had words when it ended keeps them; a decoder kept
- * between phrases is the stream's own until released; a stream gets its
- * own decoder back when it is free.
+ * between phrases is the stream's own until released; a stream's words
+ * do not depend on what other streams said on the same decoders.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,10 +133,10 @@ static void decode(asr_stream *stream, const int16_t *pcm, size_t count,
     asr_result_free(&result);
 }
 
-static asr_engine *accurate_engine(void)
+static asr_engine *accurate_engine(int max_decoders)
 {
     asr_params params = asr_default_params();
-    params.max_decoders = 2;
+    params.max_decoders = max_decoders;
     asr_engine *engine = NULL;
     char err[256];
     assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
@@ -146,10 +146,11 @@ static asr_engine *accurate_engine(void)
 /*
  * PocketSphinx keeps its noise estimate in the decoder: LibriVox 0870
  * decoded after a flite sentence begins "but mr john", after itself "and
- * mr john".  A stream whose own decoder is free gets it back, so that
- * its words do not depend on what another stream said meanwhile.
+ * mr john".  A stream whose own decoder is free gets it back, and one
+ * that gets another's starts the estimate afresh, so that a stream's
+ * words do not depend on what other streams said.
  */
-static void test_a_stream_gets_its_own_decoder_back(void **state)
+static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
 {
     (void)state;
     size_t count, other_count;
@@ -160,14 +161,14 @@ static void test_a_stream_gets_its_own_decoder_back(void **state)
     int16_t *other = tu_flite("kal16", "The river flows through the center of the town.",
                               &other_count);
     assert_non_null(other);
-    char alone[1024], first[1024], again[1024], theirs[1024];
+    char fresh[1024], alone[1024], first[1024], again[1024], theirs[1024];
 
     /* One stream, twice the same recording. */
-    asr_engine *engine = accurate_engine();
+    asr_engine *engine = accurate_engine(2);
     asr_stream *a = NULL, *b = NULL;
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     assert_int_equal(asr_begin(a, NULL, NULL), 0);
-    decode(a, pcm, count, first, sizeof(first));
+    decode(a, pcm, count, fresh, sizeof(fresh));
     assert_int_equal(asr_begin(a, NULL, NULL), 0);
     decode(a, pcm, count, alone, sizeof(alone));
     asr_stream_destroy(a);
@@ -175,7 +176,7 @@ static void test_a_stream_gets_its_own_decoder_back(void **state)
 
     /* The same, while another stream speaks on the other decoder and
      * gives it back last. */
-    engine = accurate_engine();
+    engine = accurate_engine(2);
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     assert_int_equal(engine->ops->stream_create(engine, &b), 0);
     assert_int_equal(asr_begin(a, NULL, NULL), 0);
@@ -193,9 +194,22 @@ static void test_a_stream_gets_its_own_decoder_back(void **state)
     assert_int_equal(asr_begin(a, NULL, NULL), 0);
     decode(a, pcm, count, again, sizeof(again));
     assert_string_equal(again, alone);
-
     asr_stream_destroy(a);
     asr_stream_destroy(b);
+    engine->ops->destroy(engine);
+
+    /* A new stream on the one decoder, which has just heard another
+     * stream: the same words as on a decoder fresh from its build. */
+    engine = accurate_engine(1);
+    assert_int_equal(engine->ops->stream_create(engine, &b), 0);
+    assert_int_equal(asr_begin(b, NULL, NULL), 0);
+    decode(b, other, other_count, theirs, sizeof(theirs));
+    asr_stream_destroy(b);
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    assert_int_equal(asr_begin(a, NULL, NULL), 0);
+    decode(a, pcm, count, again, sizeof(again));
+    assert_string_equal(again, fresh);
+    asr_stream_destroy(a);
     engine->ops->destroy(engine);
     free(other);
     free(pcm);
@@ -206,7 +220,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_utterance_keeps_its_words_wherever_it_ends),
         cmocka_unit_test(test_a_kept_decoder_is_not_lent_out),
-        cmocka_unit_test(test_a_stream_gets_its_own_decoder_back),
+        cmocka_unit_test(test_a_streams_words_do_not_depend_on_other_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -218,6 +218,11 @@ static ps_decoder_t *decoder_create(ps_engine *e)
 /* Gives a decoder to a stream: its own cepstral mean, a new utterance. */
 static int attach(ps_stream *s, ps_decoder_t *ps)
 {
+    /* Another stream's decoder: forget the noise estimate it carries
+     * (ps_start_stream starts it afresh), or this stream's words would
+     * depend on what others said before it. */
+    if (s->last != (uintptr_t)ps && ps_start_stream(ps) < 0)
+        return VB_EINTERNAL;
     s->decoder = ps;
     s->last = (uintptr_t)ps;
     cmn_restore(ps, &s->cmn);
