@@ -61,6 +61,8 @@ expect 0 'usage: verbatim serve' "$bin" serve --help
 expect 2 'port must be' "$bin" serve --port 99999
 expect 2 'workers must be' "$bin" serve --workers none
 expect 2 'release-decoders-after must be' "$bin" serve --release-decoders-after -1
+expect 2 'max-load must be a whole number from 0 to 100' "$bin" serve --max-load 101
+expect 2 'max-load must be' env VERBATIM_MAX_LOAD=lots "$bin" serve
 expect 2 'needs a value' "$bin" serve --db
 expect 2 'log-level' "$bin" serve --log-level loud
 expect 1 'cannot (create|open)' "$bin" serve --port 1 --db /proc/nowhere/x.db

@@ -214,6 +214,7 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "decoders_in_use", h.decoders_in_use);
     cJSON_AddNumberToObject(json, "decoders_waiting", h.decoders_waiting);
     cJSON_AddNumberToObject(json, "lag", (double)(int)(h.lag * 1000) / 1000);
+    cJSON_AddNumberToObject(json, "load", (double)(int)(h.load * 10) / 10);
     cJSON_AddNumberToObject(json, "store_queue", h.store_queue);
     respond_json(out, 200, json);
 }

@@ -41,6 +41,7 @@ typedef struct api_health {
     int decoders_waiting;
     int store_queue;
     double lag;           /* seconds the decoder workers are behind */
+    double load;          /* % of the workers' time busy, lately */
 } api_health;
 
 typedef struct api_context {

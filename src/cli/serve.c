@@ -33,6 +33,11 @@ static void usage(FILE *to, const server_config *d)
             "                      the decoders are more than N ms behind, so\n"
             "                      that open ones keep up; 0: never (default %d)\n"
             "                                                    VERBATIM_MAX_LAG_MS\n"
+            "  --max-load PCT      ... and while one more stream sending audio in\n"
+            "                      real time would take the decoders past PCT %%\n"
+            "                      of their time, at what a second of audio has\n"
+            "                      cost them over the last seconds; 0: never\n"
+            "                      (default %d)                  VERBATIM_MAX_LOAD\n"
             "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
             "  --max-upload-mb N   largest recording POSTed to .../audio; larger\n"
@@ -63,7 +68,7 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
-            d->max_frame,
+            d->max_load, d->max_frame,
             d->max_upload >> 20, d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders,
             d->asr.release_after_s);
 }
@@ -93,9 +98,11 @@ int cli_serve(int argc, char **argv)
         {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
         {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
         {"--release-decoders-after", "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
+        {"--max-load", "VERBATIM_MAX_LOAD", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE };
+           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE,
+           MAX_LOAD };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -156,6 +163,11 @@ int cli_serve(int argc, char **argv)
         if (cli_int("--max-lag-ms", settings[MAX_LAG].value, 0, 600000, &v) != 0)
             return 2;
         cfg.max_lag_ms = (int)v;
+    }
+    if (settings[MAX_LOAD].value) {
+        if (cli_int("--max-load", settings[MAX_LOAD].value, 0, 100, &v) != 0)
+            return 2;
+        cfg.max_load = (int)v;
     }
     if (settings[MAX_UPLOAD].value) {
         if (cli_int("--max-upload-mb", settings[MAX_UPLOAD].value, 1, 65536,

@@ -19,6 +19,7 @@
 #include "../bus/bus.h"
 #include "../session/session.h"
 #include "../store/store.h"
+#include "../util/meter.h"
 #include "../util/pool.h"
 #include "../util/runner.h"
 #include "server.h"
@@ -36,6 +37,8 @@ typedef struct server {
     store_t *store;
     runner_t *runner;        /* the store's thread */
     pool_t *pool;            /* decoder workers */
+    meter audio;             /* seconds of audio the workers decode, with
+                                the memory of pool_busy() (admission) */
     asr_engine *engine;
     api_context api;
     web_files *web;          /* the browser app, in memory */

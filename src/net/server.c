@@ -43,6 +43,7 @@ server_config server_default_config(void)
         .max_frame = 1024 * 1024,
         .max_upload = (size_t)512 << 20,
         .max_lag_ms = 500,
+        .max_load = 90,
         .idle_timeout = 30,
         .cors_origins = NULL,
         .web_dir = NULL,
@@ -60,18 +61,40 @@ void net_wake(server *srv)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* How much of the workers' time (%) the live sessions and one more would
+ * need, each sending audio in real time at what a second of audio has
+ * cost lately (silence and speech, in the mix the sessions have been
+ * sending); 0 with no live session or no audio lately. */
+static double load_with_one_more(server *srv)
+{
+    int live = atomic_load(&srv->sessions);
+    double audio = meter_rate(&srv->audio);
+    if (live == 0 || audio <= 0)
+        return 0;
+    return pool_busy(srv->pool) / audio * (live + 1) /
+           pool_workers(srv->pool) * 100;
+}
+
 int net_admit(server *srv, char *why, size_t len)
 {
-    if (atomic_load(&srv->sessions) >= srv->cfg.max_sessions) {
+    int live = atomic_load(&srv->sessions);
+    if (live >= srv->cfg.max_sessions) {
         snprintf(why, len, "the server is at its limit of %d live sessions; "
                  "try again later", srv->cfg.max_sessions);
         return -1;
     }
-    double lag = pool_lag(srv->pool), live = ws_live_lag(srv);
-    lag = live > lag ? live : lag;
+    double lag = pool_lag(srv->pool), worst = ws_live_lag(srv);
+    lag = worst > lag ? worst : lag;
     if (srv->cfg.max_lag_ms > 0 && lag * 1000 > srv->cfg.max_lag_ms) {
         snprintf(why, len, "the server is overloaded (its decoders are %.1f s "
                  "behind); try again later", lag);
+        return -1;
+    }
+    double need = load_with_one_more(srv);
+    if (srv->cfg.max_load > 0 && need > srv->cfg.max_load) {
+        snprintf(why, len, "the server is at its capacity (one more stream "
+                 "would need about %.0f %% of its decoders' time, over its "
+                 "limit of %d %%); try again later", need, srv->cfg.max_load);
         return -1;
     }
     return 0;
@@ -138,6 +161,7 @@ static void health(void *ctx, api_health *out)
     out->decoders_waiting = st.waiting;
     out->store_queue = runner_pending(srv->runner);
     out->lag = pool_lag(srv->pool);
+    out->load = pool_busy(srv->pool) / pool_workers(srv->pool) * 100;
 }
 
 /* The default origins: our own and the reference front end's. */
@@ -193,6 +217,7 @@ static void teardown(server *srv)
     bus_destroy(srv->bus);
     store_close(srv->store);
     pthread_mutex_destroy(&srv->lock);
+    meter_destroy(&srv->audio);
 }
 
 static int start(server *srv, char *err, size_t errlen)
@@ -252,6 +277,7 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
         return VB_ENOMEM;
     srv->cfg = *cfg;
     pthread_mutex_init(&srv->lock, NULL);
+    meter_init(&srv->audio, POOL_BUSY_TAU);
     set_origins(srv);
 
     int rc = start(srv, err, errlen);

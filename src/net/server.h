@@ -21,6 +21,10 @@ typedef struct server_config {
     int max_sessions;        /* live transcription sockets at once */
     int max_lag_ms;          /* refuse new sessions while the workers are
                                 further behind than this; 0: never */
+    int max_load;            /* ... or when one more real-time stream would
+                                take the workers past this percentage of
+                                their time, at what a second of audio has
+                                cost them lately; 0: never */
     size_t max_frame;        /* bytes in one WebSocket message */
     size_t max_upload;       /* bytes in one uploaded recording */
     int idle_timeout;        /* seconds without a message before a live

@@ -346,6 +346,7 @@ static void run_session(upload_job *job, audio_file_t *file)
     /* One second of audio per turn on a worker (about 0.2 s of work), so
      * that live sessions sharing the workers wait little for it. */
     sp.slice_bytes = ITEM_SAMPLES * sizeof(int16_t);
+    sp.audio_meter = &srv->audio;
     session_sink sink = {on_event, on_wake, job};
     session_t *s = NULL;
     if (session_create(&sp, srv->engine, srv->pool, &sink, &s) != 0) {

@@ -521,6 +521,7 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
 
     session_params params = session_default_params();
     params.transcription_id = id;
+    params.audio_meter = &srv->audio;
     char err[200];
     if (parse_query(wsi, &params, err, sizeof(err)) != 0) {
         log_warn(c->tag, "rejected: %s", err);

@@ -847,6 +847,7 @@ static void run_slice(void *arg)
 
     if (wake && s->sink.wake)
         s->sink.wake(s->sink.ctx);
+    int64_t frames_before = s->frames_done;
     struct item *it = batch;
     while (it != NULL && !paused) {
         struct item *next = it->next;
@@ -857,6 +858,9 @@ static void run_slice(void *arg)
         free(it);
         it = next;
     }
+    if (s->params.audio_meter && s->frames_done > frames_before)
+        meter_add(s->params.audio_meter,
+                  seconds((s->frames_done - frames_before) * VAD_FRAME));
 
     pthread_mutex_lock(&s->lock);
     if (it != NULL) { /* what was not handled goes back to the front */

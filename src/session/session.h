@@ -29,6 +29,7 @@
 #include "../asr/engine.h"
 #include "../audio/audio.h"
 #include "../diarize/diarize.h"
+#include "../util/meter.h"
 #include "../util/pool.h"
 
 typedef enum {
@@ -77,6 +78,8 @@ typedef struct session_params {
                              least one feed's worth): smaller turns for
                              a session that is always behind (an upload)
                              keep live sessions' latency */
+    meter *audio_meter;   /* counts the seconds of audio decoded, beside
+                             the pool's busy time (NULL: not counted) */
 } session_params;
 
 session_params session_default_params(void);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "meter.h"
 #include "vb.h"
 
 struct task {
@@ -23,6 +24,7 @@ struct pool {
     int queued, running, stopping, count;
     double wait_avg;      /* recent tasks' wait for a worker, smoothed */
     double wait_avg_at;   /* when wait_avg was last updated */
+    meter busy;           /* worker seconds spent running tasks */
     pthread_t *threads;
 };
 
@@ -57,6 +59,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->lock);
         t->fn(t->arg);
         free(t);
+        meter_add(&p->busy, vb_monotonic_s() - now);
         pthread_mutex_lock(&p->lock);
         p->running--;
         /* A stopping pool ends when nothing is queued or running; tell the
@@ -81,6 +84,7 @@ int pool_start(int workers, pool_t **out)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->idle, NULL);
+    meter_init(&p->busy, POOL_BUSY_TAU);
     for (; p->count < workers; p->count++) {
         if (pthread_create(&p->threads[p->count], NULL, worker_main, p) != 0) {
             pool_stop(p);
@@ -144,6 +148,11 @@ double pool_lag(pool_t *p)
     return head_age > avg ? head_age : avg;
 }
 
+double pool_busy(pool_t *p)
+{
+    return meter_rate(&p->busy);
+}
+
 void pool_stop(pool_t *p)
 {
     if (p == NULL)
@@ -157,6 +166,7 @@ void pool_stop(pool_t *p)
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->idle);
+    meter_destroy(&p->busy);
     free(p->threads);
     free(p);
 }
