@@ -4,13 +4,18 @@
 # Prints a table and writes the figures as JSON to bench/results/.
 # Loopback only; every load is bounded and stops by itself.
 #
-#   bench/run.sh                 everything (about 6 minutes on 2 cores)
-#   STREAMS="1 2 4" bench/run.sh a shorter concurrency sweep
+#   bench/run.sh                 everything (about 15 minutes on 2 cores)
 #   PROFILE=fast bench/run.sh    the fast recogniser profile
-#   STAGGER=0.3 bench/run.sh     sweep streams starting 0.3 s apart instead
-#                                of all at once (0, the default, is the
-#                                worst case: every stream plays the same
-#                                recording in step)
+#   STREAMS="1 4 8" bench/run.sh the stream counts of the main sweep, where
+#                                each stream starts the recording at its
+#                                own point, as independent speakers would
+#   INSTEP_STREAMS="8 10"        ... and of the second, where every stream
+#                                plays it from the start, STAGGER (0.3) s
+#                                apart: all pause and end their utterances
+#                                together, the worst case ("" skips it)
+#   WARM=0 bench/run.sh          each step on a fresh server, decoders
+#                                built while the streams wait (default 1:
+#                                built first, as after earlier speakers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -19,10 +24,16 @@ bin=build/verbatim
 work=build/bench
 mkdir -p "$work" bench/results
 libri=/usr/share/pocketsphinx/test/data/librivox
-streams=${STREAMS:-"1 2 4 6 8 10 12"}
 profile=${PROFILE:-accurate}
-sweep_stagger=${STAGGER:-0}
-warm=${WARM:-0}
+if [ "$profile" = fast ]; then
+    streams=${STREAMS:-"1 8 12 16 20 24 28"}
+    instep_streams=${INSTEP_STREAMS-"8 12 14 16"}
+else
+    streams=${STREAMS:-"1 4 8 10 12 13 14"}
+    instep_streams=${INSTEP_STREAMS-"6 8 9 10"}
+fi
+instep_stagger=${STAGGER:-0.3}
+warm=${WARM:-1}
 endpoint=0.5
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
@@ -41,11 +52,15 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 tick=$(getconf CLK_TCK)
 
-start_server() { # [--max-lag-ms N]: refusal under overload (default: off)
+# Refusal under overload, for the overload run: --max-lag-ms and --max-load.
+over_lag=${OVERLOAD_LAG_MS:-500}
+over_load=${OVERLOAD_LOAD:-90}
+start_server() { # [refuse]: with refusal as above (default: none)
     rm -f "$work/db.sqlite"*
-    local t0; t0=$(now)
+    local t0 lag=0 load=0; t0=$(now)
+    [ "${1:-}" = refuse ] && lag=$over_lag load=$over_load
     "$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn \
-        --max-sessions 200 --profile "$profile" --max-lag-ms "${1:-0}" \
+        --max-sessions 200 --profile "$profile" --max-lag-ms "$lag" --max-load "$load" \
         2>>"$work/server.log" &
     server=$!
     until curl -sf "$url/api/health" -o /dev/null; do sleep 0.01; done
@@ -112,9 +127,9 @@ first_libri=$wer_libri first_flite=$wer_flite
 e2=$(engine_rtf_once)
 server_rtf_once; s2=$rtf
 # The word error rates are the first pass's, on a fresh server.  The
-# second can differ by a word or two: PocketSphinx keeps its noise
-# estimate (-remove_noise) in each decoder, not each stream, and its
-# decoders have then heard other streams (README, Performance).
+# second, on decoders that have heard the first, should give the same
+# words: a stream's words do not depend on what other streams said
+# (README, Performance); both are printed, as a check.
 second_libri=$wer_libri second_flite=$wer_flite
 wer_libri=$first_libri wer_flite=$first_flite
 e3=$(engine_rtf_once)
@@ -143,23 +158,31 @@ head -c 96000 "$conc" > "$work/warm.raw"
 cores=$(nproc)
 conc_engine_rtf() { json_field "$("$bin" bench engine --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu; }
 conc_rtf=$(conc_engine_rtf)
-sweep_json=""
-knee=0
 printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
     "p50 / p95 / max" "" "cores / s per audio s"
-# run_load N STAGGER LAG_MS: N real-time streams started STAGGER s apart
-# against a server refusing at LAG_MS (0: never); sets ip95 imax (interim
+# run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
+# s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
+# stream i of N plays the recording from (i - 1) / N of its length,
+# wrapping round to its start (cut at a 100 ms boundary), so that the
+# streams speak, pause and end utterances at different moments, as
+# independent speakers do.  Sets ip95 imax (interim
 # lag), fp50 fp95 fmax (final after the endpoint), sp50 sp95 (final after
 # the last word), first fw95 fwmax (first interim after speech starts:
 # p50, p95, max), peak and admitted, and the server's processor time: cores (busy cores on average over the load) and
 # cpu_per_audio (CPU seconds per second of admitted audio, decoder builds
 # included).
 run_load() {
-    local n=$1 stagger=$2 lag_ms=$3
-    start_server "$lag_ms"
-    if [ "$warm" = 1 ] && [ "$lag_ms" = 0 ]; then
+    local n=$1 stagger=$2 refuse=$3 spread=${4:-0}
+    local bytes; bytes=$(stat -c %s "$conc")
+    for i in $(seq "$n"); do
+        local skip=0
+        [ "$spread" = 1 ] && skip=$(( (i - 1) * bytes / n / 3200 * 3200 ))
+        { tail -c +$((skip + 1)) "$conc"; head -c "$skip" "$conc"; } > "$work/play.$i.raw"
+    done
+    start_server "$([ "$refuse" = 1 ] && echo refuse)"
+    if [ "$warm" = 1 ] && [ "$refuse" = 0 ]; then
         for i in $(seq "$n"); do
             "$bin" stream --url "ws://127.0.0.1:$port" --realtime --sample-rate 16000 \
                 "$work/warm.raw" >/dev/null 2>&1 &
@@ -171,7 +194,7 @@ run_load() {
     pids=()
     for i in $(seq "$n"); do
         "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
-            --chunk-ms 100 --sample-rate 16000 "$conc" > "$work/timings.$i" \
+            --chunk-ms 100 --sample-rate 16000 "$work/play.$i.raw" > "$work/timings.$i" \
             2> "$work/stream.$i.err" &
         pids+=($!)
         sleep "$stagger"
@@ -211,17 +234,35 @@ run_load() {
         function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
         END { sort(il, ni); sort(fl, nf); sort(fw, nf1); sort(sl, ns)
               printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5), p(fl, nf, .5), p(fw, nf1, .95), p(fw, nf1, 1), p(sl, ns, .5), p(sl, ns, .95) }' "$work"/timings.*)
-    rm -f "$work"/timings.* "$work"/stream.*.err
+    rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw
 }
 
-for n in $streams; do
-    run_load "$n" "$sweep_stagger" 0
-    printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
-        "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio"
-    ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
-    [ "$ok" = 1 ] && knee=$n
-    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
-done
+# sweep "STREAMS..." STAGGER SPREAD: a step per stream count, up to the
+# first that does not keep up; prints a row each and sets knee (the
+# largest count before that) and sweep_json.
+sweep() {
+    local n ok
+    knee=0 sweep_json=""
+    for n in $1; do
+        run_load "$n" "$2" 0 "$3"
+        printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
+            "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio"
+        ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? 1 : 0 }')
+        sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"keeps_up\": $([ "$ok" = 1 ] && echo true || echo false)}"
+        [ "$ok" = 1 ] || break
+        knee=$n
+    done
+}
+echo "out of step: each stream from its own point of the recording"
+sweep "$streams" 0 1
+spread_knee=$knee spread_json=$sweep_json
+instep_knee=null instep_json=""
+if [ -n "$instep_streams" ]; then
+    echo "in step: every stream from the start, $instep_stagger s apart"
+    sweep "$instep_streams" "$instep_stagger" 0
+    instep_knee=$knee instep_json=$sweep_json
+fi
+knee=$spread_knee
 
 # The same measure after the sweep: this virtual machine's speed can move
 # by tens of percent within a run, and then knee and ceiling disagree.
@@ -233,14 +274,14 @@ if awk -v d="$drift" 'BEGIN { exit !(d > 15 || d < -15) }'; then
     drift_note="             the machine's speed moved by $drift % during the sweep: compare with care"
 fi
 
-# ---- overload: twice the knee, arriving 1 s apart, refusal on -----------
+# ---- overload: twice the knee, out of step, arriving 1 s apart, refusal on
 over_n=${OVERLOAD_STREAMS:-$(( knee > 0 ? 2 * knee : 4 ))}
-over_lag=${OVERLOAD_LAG_MS:-500}
-run_load "$over_n" 1 "$over_lag"
+run_load "$over_n" 1 1 1
 over_ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? "true" : "false" }')
-printf '\noverload: %d streams offered 1 s apart, --max-lag-ms %d: %d admitted, ' "$over_n" "$over_lag" "$admitted"
+printf '\noverload: %d streams offered 1 s apart, --max-lag-ms %d --max-load %d: %d admitted, ' \
+    "$over_n" "$over_lag" "$over_load" "$admitted"
 printf 'interim p95 %s s, final p95 %s s, final max %s s\n' "$ip95" "$fp95" "$fmax"
-overload_json="{\"offered\": $over_n, \"admitted\": $admitted, \"max_lag_ms\": $over_lag, \"interim_lag_p95_s\": $ip95, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"admitted_keep_up\": $over_ok}"
+overload_json="{\"offered\": $over_n, \"admitted\": $admitted, \"max_lag_ms\": $over_lag, \"max_load_pct\": $over_load, \"interim_lag_p95_s\": $ip95, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"admitted_keep_up\": $over_ok}"
 
 # ---- memory per stream ---------------------------------------------------
 mem=$(bash bench/stream_memory.sh 8 | tr '\n' ' ')
@@ -264,12 +305,13 @@ cat > "$result" <<JSON
             "engine_rtf_cpu": $engine_rtf, "server_rtf_cpu": $server_rtf,
             "engine_rtf_cpu_runs": [$e1, $e2, $e3], "server_rtf_cpu_runs": [$s1, $s2],
             "server_overhead_pct": $overhead},
-  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "stagger_s": $sweep_stagger,
+  "concurrency": {"audio_s": $conc_audio, "endpoint_s": $endpoint, "in_step_stagger_s": $instep_stagger,
                   "warm": $([ "$warm" = 1 ] && echo true || echo false),
                   "engine_rtf_cpu": $conc_rtf, "engine_rtf_cpu_after": $conc_rtf_after,
                   "ceiling_streams": $ceiling,
-                  "knee_streams": $knee,
-                  "sweep": [$sweep_json], "overload": $overload_json},
+                  "knee_streams": $knee, "sweep": [$spread_json],
+                  "in_step_knee_streams": $instep_knee, "in_step_sweep": [$instep_json],
+                  "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
              "per_speaking_stream_mib": ${speaking_mib:-null},
              "after_release_rss_mib": ${released_mib:-null}},
@@ -288,11 +330,11 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
              full server path (WS in, stored)           RTF $server_rtf (runs $s1 $s2, between them)
              server overhead, each server run against the engine runs around it: $overhead %
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
-             (streams started $sweep_stagger s apart$([ "$warm" = 1 ] && echo ", decoders built first")); the recogniser alone on that
+             out of step$([ "$warm" = 1 ] && echo ", decoders built first"); $instep_knee in step ($instep_stagger s apart); the recogniser alone on that
              recording: RTF $conc_rtf before the sweep, $conc_rtf_after after, so $cores cores
              hold at most $ceiling such streams
 ${drift_note:+$drift_note
-}  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag); admitted keep up: $over_ok
+}  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag --max-load $over_load); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;
              ${released_mib:-?} MiB once they left and their decoders were released
   start-up   ${startup} s to the first answered request
