@@ -20,9 +20,9 @@ typedef struct tu_server {
     char log_path[300];
 } tu_server;
 
-/* Starts build/asan/verbatim serve (or $VERBATIM_BIN) with extra flags
- * (NULL-terminated), waits until /api/health answers.  Aborts the test
- * on failure. */
+/* Starts build/asan/verbatim serve (or $VERBATIM_BIN) with --workers 2
+ * --max-load 0 and extra flags (NULL-terminated; they win), waits until
+ * /api/health answers.  Aborts the test on failure. */
 void tu_server_start(tu_server *srv, const char *const *extra_flags);
 /* SIGTERM, waits, and returns the exit status (0 for a clean stop). */
 int tu_server_stop(tu_server *srv);
