@@ -1,6 +1,7 @@
 /*
  * test_pool.c - the worker pool (util/pool.h): tasks run in submission
- * order, and stopping runs every task queued.
+ * order, stopping runs every task queued, and the pool measures how busy
+ * its workers are (util/meter.h: a rate with fading memory).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <pthread.h>
+#include <unistd.h>
 
+#include "util/meter.h"
 #include "util/pool.h"
 
 #define MAX_RUNS 32
@@ -111,11 +115,56 @@ static void test_stopping_runs_every_queued_task(void **state)
         assert_int_equal(log_.ran[i], i + 1);
 }
 
+/* An amount counts fully now and fades by e^(-age/tau); a meter that
+ * nothing was added to reads 0. */
+static void test_a_meter_fades(void **state)
+{
+    (void)state;
+    meter m;
+    meter_init(&m, 10.0);
+    assert_true(meter_rate(&m) == 0);
+    meter_add(&m, 10.0);                     /* 10 over 10 s: 1 per s */
+    double now = meter_rate(&m);
+    assert_true(now > 0.99 && now <= 1.0);
+    usleep(500 * 1000);                      /* e^(-0.05) = 0.951 */
+    double later = meter_rate(&m);
+    assert_true(later < 0.96);
+    assert_true(later > exp(-0.15));         /* a slow machine's sleep */
+    meter_add(&m, 10.0);
+    assert_true(meter_rate(&m) > later + 0.99);
+    meter_destroy(&m);
+}
+
+static void nap(void *arg)
+{
+    (void)arg;
+    usleep(100 * 1000);
+}
+
+/* Ten tasks of 0.1 s each on one worker: a second of work, as seen over
+ * POOL_BUSY_TAU seconds. */
+static void test_the_pool_measures_its_busy_time(void **state)
+{
+    (void)state;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    assert_true(pool_busy(pool) == 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(pool_submit(pool, nap, NULL), 0);
+    pool_wait_idle(pool);
+    double busy = pool_busy(pool);
+    assert_true(busy > 1.0 / POOL_BUSY_TAU * exp(-0.2));
+    assert_true(busy < 1.5 / POOL_BUSY_TAU);
+    pool_stop(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tasks_run_in_submission_order),
         cmocka_unit_test(test_stopping_runs_every_queued_task),
+        cmocka_unit_test(test_a_meter_fades),
+        cmocka_unit_test(test_the_pool_measures_its_busy_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
