@@ -4,7 +4,7 @@
 # Prints a table and writes the figures as JSON to bench/results/.
 # Loopback only; every load is bounded and stops by itself.
 #
-#   bench/run.sh                 everything (about 15 minutes on 2 cores)
+#   bench/run.sh                 everything (about 10 minutes on 2 cores)
 #   PROFILE=fast bench/run.sh    the fast recogniser profile
 #   STREAMS="1 4 8" bench/run.sh the stream counts of the main sweep, where
 #                                each stream starts the recording at its
