@@ -823,6 +823,7 @@ static int handle_item(session_t *s, struct item *it)
 static void run_slice(void *arg)
 {
     session_t *s = arg;
+    int64_t frames_before = s->frames_done;
     int paused = resume(s) == VB_EAGAIN;
     struct item *batch = NULL, *last = NULL;
     size_t taken = 0;
@@ -847,7 +848,6 @@ static void run_slice(void *arg)
 
     if (wake && s->sink.wake)
         s->sink.wake(s->sink.ctx);
-    int64_t frames_before = s->frames_done;
     struct item *it = batch;
     while (it != NULL && !paused) {
         struct item *next = it->next;
