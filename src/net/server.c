@@ -61,18 +61,22 @@ void net_wake(server *srv)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* The share of the workers' time (%) spent decoding lately. */
+static double busy_pct(server *srv)
+{
+    return pool_busy(srv->pool) / pool_workers(srv->pool) * 100;
+}
+
 /* How much of the workers' time (%) the live sessions and one more would
  * need, each sending audio in real time at what a second of audio has
  * cost lately (silence and speech, in the mix the sessions have been
  * sending); 0 with no live session or no audio lately. */
-static double load_with_one_more(server *srv)
+static double load_with_one_more(server *srv, int live)
 {
-    int live = atomic_load(&srv->sessions);
     double audio = meter_rate(&srv->audio);
     if (live == 0 || audio <= 0)
         return 0;
-    return pool_busy(srv->pool) / audio * (live + 1) /
-           pool_workers(srv->pool) * 100;
+    return busy_pct(srv) / audio * (live + 1);
 }
 
 int net_admit(server *srv, char *why, size_t len)
@@ -90,8 +94,8 @@ int net_admit(server *srv, char *why, size_t len)
                  "behind); try again later", lag);
         return -1;
     }
-    double need = load_with_one_more(srv);
-    if (srv->cfg.max_load > 0 && need > srv->cfg.max_load) {
+    double need = srv->cfg.max_load > 0 ? load_with_one_more(srv, live) : 0;
+    if (need > srv->cfg.max_load) { /* never with --max-load 0 */
         snprintf(why, len, "the server is at its capacity (one more stream "
                  "would need about %.0f %% of its decoders' time, over its "
                  "limit of %d %%); try again later", need, srv->cfg.max_load);
@@ -161,7 +165,7 @@ static void health(void *ctx, api_health *out)
     out->decoders_waiting = st.waiting;
     out->store_queue = runner_pending(srv->runner);
     out->lag = pool_lag(srv->pool);
-    out->load = pool_busy(srv->pool) / pool_workers(srv->pool) * 100;
+    out->load = busy_pct(srv);
 }
 
 /* The default origins: our own and the reference front end's. */
