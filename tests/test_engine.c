@@ -20,6 +20,19 @@
 #include "util/vb.h"
 
 #define LIBRIVOX "/usr/share/pocketsphinx/test/data/librivox/"
+
+/* An engine of the given profile; max_decoders 0 keeps the default. */
+static asr_engine *engine_of(const char *profile, int max_decoders)
+{
+    asr_params params = asr_default_params();
+    assert_int_equal(asr_profile_parse(profile, &params), 0);
+    if (max_decoders > 0)
+        params.max_decoders = max_decoders;
+    asr_engine *engine = NULL;
+    char err[256];
+    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    return engine;
+}
 #define RECORDING LIBRIVOX "sense_and_sensibility_01_austen_64kb-0930.wav"
 
 /*
@@ -43,11 +56,7 @@ static void test_an_utterance_keeps_its_words_wherever_it_ends(void **state)
     assert_int_equal(rate, 16000);
     assert_int_equal(channels, 1);
 
-    asr_params params = asr_default_params();
-    assert_int_equal(asr_profile_parse("fast", &params), 0);
-    asr_engine *engine = NULL;
-    char err[256];
-    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    asr_engine *engine = engine_of("fast", 0);
 
     for (int frames = FIRST_FRAMES; frames <= LAST_FRAMES; frames++) {
         asr_stream *stream = NULL;
@@ -82,12 +91,7 @@ static void on_ready(void *ctx)
 static void test_a_kept_decoder_is_not_lent_out(void **state)
 {
     (void)state;
-    asr_params params = asr_default_params();
-    assert_int_equal(asr_profile_parse("fast", &params), 0);
-    params.max_decoders = 1;
-    asr_engine *engine = NULL;
-    char err[256];
-    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    asr_engine *engine = engine_of("fast", 1);
     asr_stream *a = NULL, *b = NULL;
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     assert_int_equal(engine->ops->stream_create(engine, &b), 0);
@@ -133,16 +137,6 @@ static void decode(asr_stream *stream, const int16_t *pcm, size_t count,
     asr_result_free(&result);
 }
 
-static asr_engine *accurate_engine(int max_decoders)
-{
-    asr_params params = asr_default_params();
-    params.max_decoders = max_decoders;
-    asr_engine *engine = NULL;
-    char err[256];
-    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
-    return engine;
-}
-
 /*
  * PocketSphinx keeps its noise estimate in the decoder: LibriVox 0870
  * decoded after a flite sentence begins "but mr john", after itself "and
@@ -164,7 +158,7 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
     char fresh[1024], alone[1024], first[1024], again[1024], theirs[1024];
 
     /* One stream, twice the same recording. */
-    asr_engine *engine = accurate_engine(2);
+    asr_engine *engine = engine_of("accurate", 2);
     asr_stream *a = NULL, *b = NULL;
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     assert_int_equal(asr_begin(a, NULL, NULL), 0);
@@ -176,7 +170,7 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
 
     /* The same, while another stream speaks on the other decoder and
      * gives it back last. */
-    engine = accurate_engine(2);
+    engine = engine_of("accurate", 2);
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     assert_int_equal(engine->ops->stream_create(engine, &b), 0);
     assert_int_equal(asr_begin(a, NULL, NULL), 0);
@@ -200,7 +194,7 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
 
     /* A new stream on the one decoder, which has just heard another
      * stream: the same words as on a decoder fresh from its build. */
-    engine = accurate_engine(1);
+    engine = engine_of("accurate", 1);
     assert_int_equal(engine->ops->stream_create(engine, &b), 0);
     assert_int_equal(asr_begin(b, NULL, NULL), 0);
     decode(b, other, other_count, theirs, sizeof(theirs));

@@ -62,12 +62,17 @@ static void hold_worker(pool_t *pool)
     pthread_mutex_unlock(&log_.lock);
 }
 
-static void release_and_check(pool_t *pool, const int *want, int n)
+static void open_gate(void)
 {
     pthread_mutex_lock(&log_.lock);
     log_.open = 1;
     pthread_cond_broadcast(&log_.changed);
     pthread_mutex_unlock(&log_.lock);
+}
+
+static void release_and_check(pool_t *pool, const int *want, int n)
+{
+    open_gate();
     pool_wait_idle(pool);
     assert_int_equal(log_.count, n);
     for (int i = 0; i < n; i++)
@@ -105,10 +110,7 @@ static void test_stopping_runs_every_queued_task(void **state)
     submit(pool, 1);
     submit(pool, 2);
     submit(pool, 3);
-    pthread_mutex_lock(&log_.lock);
-    log_.open = 1;
-    pthread_cond_broadcast(&log_.changed);
-    pthread_mutex_unlock(&log_.lock);
+    open_gate();
     pool_stop(pool);
     assert_int_equal(log_.count, 3);
     for (int i = 0; i < 3; i++)
