@@ -1,0 +1,356 @@
+/*
+ * test_session.c - where a session ends the recogniser's phrases
+ * (session.c, heard_pause()), with a scripted recogniser in place of
+ * PocketSphinx: its "words" are the loud stretches of the audio it is
+ * fed, and the language model never sees a sentence end after them, so
+ * that only the pause and the phrase's length decide.  Audio positions,
+ * not clocks: the same audio gives the same answers on any machine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session/session.h"
+#include "util/vb.h"
+
+#define RATE 16000
+#define FRAME 160
+#define MAX_ENDS 16
+
+/* What the recogniser was asked to do: each end of a phrase, with how
+ * much audio the phrase had and how long ago its last loud frame ended. */
+typedef struct {
+    int keep;      /* 1: a phrase ended inside an utterance (a cut) */
+    int fed_ms;    /* audio in the phrase, pre-roll included */
+    int quiet_ms;  /* from the end of its last loud frame to its end */
+} phrase_end;
+
+typedef struct {
+    asr_engine base;
+    int tail_ms;   /* the words are said to end this long after the
+                      loud audio: a soft ending the detector misses */
+    pthread_mutex_t lock;
+    phrase_end ends[MAX_ENDS];
+    int end_count;
+} fake_engine;
+
+typedef struct {
+    asr_stream base;
+    int64_t fed;       /* samples in the open phrase */
+    int64_t loud_end;  /* where its last loud frame ends; -1: none */
+    int phrases;       /* phrases ended so far: names the next one's word */
+} fake_stream;
+
+static int fake_stream_create(asr_engine *engine, asr_stream **out)
+{
+    fake_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return VB_ENOMEM;
+    s->base.engine = engine;
+    s->loud_end = -1;
+    *out = &s->base;
+    return 0;
+}
+
+static int fake_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
+{
+    (void)ready;
+    (void)ctx;
+    fake_stream *s = (fake_stream *)stream;
+    s->fed = 0;
+    s->loud_end = -1;
+    return 0;
+}
+
+static int fake_feed(asr_stream *stream, const int16_t *pcm, size_t n)
+{
+    fake_stream *s = (fake_stream *)stream;
+    for (size_t i = 0; i + FRAME <= n; i += FRAME) {
+        double energy = 0;
+        for (size_t j = 0; j < FRAME; j++)
+            energy += (double)pcm[i + j] * pcm[i + j];
+        if (energy / FRAME > 1000.0 * 1000.0)
+            s->loud_end = s->fed + (int64_t)(i + FRAME);
+    }
+    s->fed += (int64_t)n;
+    return 0;
+}
+
+static int fake_partial(asr_stream *stream, char *text, size_t len)
+{
+    fake_stream *s = (fake_stream *)stream;
+    snprintf(text, len, "%s", s->loud_end >= 0 ? "word" : "");
+    return 0;
+}
+
+static double word_end(const fake_stream *s)
+{
+    const fake_engine *e = (const fake_engine *)s->base.engine;
+    return (double)s->loud_end / RATE + e->tail_ms / 1000.0;
+}
+
+static int fake_last_word_end(asr_stream *stream, double *end,
+                              double *sentence_end)
+{
+    fake_stream *s = (fake_stream *)stream;
+    *end = s->loud_end >= 0 ? word_end(s) : -1;
+    if (sentence_end != NULL)
+        *sentence_end = 0; /* never where a sentence may end */
+    return 0;
+}
+
+static int fake_end(asr_stream *stream, asr_result *out, int keep)
+{
+    fake_stream *s = (fake_stream *)stream;
+    fake_engine *e = (fake_engine *)stream->engine;
+    out->words = NULL;
+    out->count = 0;
+    pthread_mutex_lock(&e->lock);
+    if (e->end_count < MAX_ENDS)
+        e->ends[e->end_count++] = (phrase_end){
+            keep, (int)(s->fed * 1000 / RATE),
+            s->loud_end < 0 ? -1 : (int)((s->fed - s->loud_end) * 1000 / RATE)};
+    pthread_mutex_unlock(&e->lock);
+    if (s->loud_end >= 0) {
+        out->words = calloc(1, sizeof(asr_word));
+        if (out->words == NULL)
+            return VB_ENOMEM;
+        out->count = 1;
+        snprintf(out->words[0].word, ASR_WORD_MAX, "w%d", ++s->phrases);
+        out->words[0].end = word_end(s);
+        out->words[0].start = out->words[0].end - 0.3;
+        out->words[0].confidence = 1;
+    }
+    s->fed = 0;
+    s->loud_end = -1;
+    return 0;
+}
+
+static void fake_release(asr_stream *stream) { (void)stream; }
+
+static void fake_stream_destroy(asr_stream *stream) { free(stream); }
+
+static void fake_stats(asr_engine *engine, asr_stats *out)
+{
+    (void)engine;
+    memset(out, 0, sizeof(*out));
+}
+
+static void fake_destroy(asr_engine *engine) { (void)engine; }
+
+static const struct asr_engine_ops fake_ops = {
+    "fake",          fake_stream_create, fake_begin,   fake_feed,
+    fake_partial,    fake_last_word_end, fake_end,     fake_release,
+    fake_stream_destroy, fake_stats,     fake_destroy,
+};
+
+/* What the session said. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int done;
+    int finals, speech_finals, utterance_ends, errors;
+    char text[256]; /* the finals' words, space-separated */
+} heard;
+
+static void on_event(void *ctx, session_event *ev)
+{
+    heard *h = ctx;
+    pthread_mutex_lock(&h->lock);
+    switch (ev->kind) {
+    case SESSION_FINAL:
+        h->finals++;
+        h->speech_finals += ev->speech_final;
+        if (h->text[0])
+            strncat(h->text, " ", sizeof(h->text) - strlen(h->text) - 1);
+        strncat(h->text, ev->text, sizeof(h->text) - strlen(h->text) - 1);
+        break;
+    case SESSION_UTTERANCE_END:
+        h->utterance_ends++;
+        break;
+    case SESSION_ERROR:
+        h->errors++;
+        break;
+    case SESSION_DONE:
+        h->done = 1;
+        pthread_cond_signal(&h->done_cond);
+        break;
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&h->lock);
+    session_event_free(ev);
+}
+
+/* Audio built from parts: quiet (low noise) or loud (a 200 Hz tone). */
+typedef struct {
+    int16_t *pcm;
+    size_t len;
+} audio;
+
+static void add(audio *a, int loud, int ms)
+{
+    size_t n = (size_t)ms * RATE / 1000;
+    a->pcm = realloc(a->pcm, (a->len + n) * sizeof(int16_t));
+    assert_non_null(a->pcm);
+    for (size_t i = 0; i < n; i++) {
+        size_t t = a->len + i;
+        a->pcm[t] = loud ? (int16_t)(6000 * sin(2 * M_PI * 200 * t / RATE))
+                         : (int16_t)((t * 7919 % 41) - 20);
+    }
+    a->len += n;
+}
+
+/* Runs the audio through a session on `e`; fills h. */
+static void run(fake_engine *e, const audio *a, heard *h)
+{
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->done_cond, NULL);
+    e->base.ops = &fake_ops;
+    pthread_mutex_init(&e->lock, NULL);
+    e->end_count = 0;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    session_params p = session_default_params();
+    p.punctuate = 0;
+    p.diarize = 0;
+    session_sink sink = {on_event, NULL, h};
+    session_t *s;
+    assert_int_equal(session_create(&p, &e->base, pool, &sink, &s), 0);
+    assert_true(session_feed(s, a->pcm, a->len * sizeof(int16_t)) >= 0);
+    assert_int_equal(session_close(s), 0);
+    pthread_mutex_lock(&h->lock);
+    while (!h->done)
+        pthread_cond_wait(&h->done_cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    session_release(s);
+    pool_stop(pool);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->done_cond);
+}
+
+static void show(const fake_engine *e, const heard *h)
+{
+    fprintf(stderr, "finals \"%s\":", h->text);
+    for (int i = 0; i < e->end_count; i++)
+        fprintf(stderr, " [keep %d, %d ms, quiet %d ms]", e->ends[i].keep,
+                e->ends[i].fed_ms, e->ends[i].quiet_ms);
+    fprintf(stderr, "\n");
+}
+
+/* A long phrase (4 s) and a pause: the recogniser's phrase ends 300 ms
+ * into the pause, though no sentence end is likely there, so that its end
+ * passes run before the endpoint (500 ms); the utterance still ends at
+ * the endpoint with one final. */
+static void test_a_long_phrase_ends_early_in_the_pause(void **state)
+{
+    (void)state;
+    audio a = {0};
+    add(&a, 0, 500);
+    add(&a, 1, 4000);
+    add(&a, 0, 1500);
+    fake_engine e = {.tail_ms = 0};
+    heard h;
+    run(&e, &a, &h);
+    free(a.pcm);
+    show(&e, &h);
+    assert_int_equal(h.errors, 0);
+    assert_int_equal(e.end_count, 1);
+    assert_int_equal(e.ends[0].keep, 1);
+    assert_in_range(e.ends[0].quiet_ms, 300, 499);
+    assert_int_equal(h.finals, 1);
+    assert_int_equal(h.speech_finals, 1);
+    assert_int_equal(h.utterance_ends, 1);
+    assert_string_equal(h.text, "w1");
+}
+
+/* A short phrase (1 s): its end passes are short, and a pause after words
+ * that need not end a sentence may be the speaker drawing breath, so it
+ * ends at the endpoint, not before. */
+static void test_a_short_phrase_waits_for_the_endpoint(void **state)
+{
+    (void)state;
+    audio a = {0};
+    add(&a, 0, 500);
+    add(&a, 1, 1000);
+    add(&a, 0, 1500);
+    fake_engine e = {.tail_ms = 0};
+    heard h;
+    run(&e, &a, &h);
+    free(a.pcm);
+    show(&e, &h);
+    assert_int_equal(e.end_count, 1);
+    assert_int_equal(e.ends[0].keep, 0);
+    assert_true(e.ends[0].quiet_ms >= 500);
+    assert_int_equal(h.utterance_ends, 1);
+    assert_string_equal(h.text, "w1");
+}
+
+/* The words end later than the loud audio (a soft last syllable that the
+ * detector takes for quiet): the detector's 300 ms of quiet end a long
+ * phrase, though the recogniser's last word ended less than 300 ms ago;
+ * waiting for that would leave the end passes to the detector's endpoint. */
+static void test_the_detectors_pause_ends_a_long_phrase(void **state)
+{
+    (void)state;
+    audio a = {0};
+    add(&a, 0, 500);
+    add(&a, 1, 4000);
+    add(&a, 0, 1500);
+    fake_engine e = {.tail_ms = 250};
+    heard h;
+    run(&e, &a, &h);
+    free(a.pcm);
+    show(&e, &h);
+    assert_int_equal(e.end_count, 1);
+    assert_int_equal(e.ends[0].keep, 1);
+    assert_in_range(e.ends[0].quiet_ms, 300, 499);
+    assert_true(e.ends[0].quiet_ms - e.tail_ms < 300);
+    assert_int_equal(h.utterance_ends, 1);
+    assert_string_equal(h.text, "w1");
+}
+
+/* The voice comes back after such a cut: the next phrase continues the
+ * same utterance, and its one final has both phrases' words in order. */
+static void test_the_voice_comes_back_after_a_cut(void **state)
+{
+    (void)state;
+    audio a = {0};
+    add(&a, 0, 500);
+    add(&a, 1, 4000);
+    add(&a, 0, 450);
+    add(&a, 1, 1000);
+    add(&a, 0, 1500);
+    fake_engine e = {.tail_ms = 0};
+    heard h;
+    run(&e, &a, &h);
+    free(a.pcm);
+    show(&e, &h);
+    assert_int_equal(e.end_count, 2);
+    assert_int_equal(e.ends[0].keep, 1);
+    assert_int_equal(e.ends[1].keep, 0);
+    assert_int_equal(h.finals, 1);
+    assert_int_equal(h.utterance_ends, 1);
+    assert_string_equal(h.text, "w1 w2");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_long_phrase_ends_early_in_the_pause),
+        cmocka_unit_test(test_a_short_phrase_waits_for_the_endpoint),
+        cmocka_unit_test(test_the_detectors_pause_ends_a_long_phrase),
+        cmocka_unit_test(test_the_voice_comes_back_after_a_cut),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
