@@ -209,9 +209,22 @@ static void add(audio *a, int loud, int ms)
     a->len += n;
 }
 
-/* Runs the audio through a session on `e`; fills h. */
-static void run(fake_engine *e, const audio *a, heard *h)
+static void show(const fake_engine *e, const heard *h)
 {
+    fprintf(stderr, "finals \"%s\":", h->text);
+    for (int i = 0; i < e->end_count; i++)
+        fprintf(stderr, " [keep %d, %d ms, quiet %d ms]", e->ends[i].keep,
+                e->ends[i].fed_ms, e->ends[i].quiet_ms);
+    fprintf(stderr, "\n");
+}
+
+/* Runs audio made of `parts` (loud or not, milliseconds; ... -1) through
+ * a session on `e`; fills h. */
+static void run(fake_engine *e, const int *parts, heard *h)
+{
+    audio built = {0}, *a = &built;
+    for (int i = 0; parts[i] >= 0; i += 2)
+        add(a, parts[i], parts[i + 1]);
     memset(h, 0, sizeof(*h));
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->done_cond, NULL);
@@ -237,15 +250,8 @@ static void run(fake_engine *e, const audio *a, heard *h)
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->done_cond);
-}
-
-static void show(const fake_engine *e, const heard *h)
-{
-    fprintf(stderr, "finals \"%s\":", h->text);
-    for (int i = 0; i < e->end_count; i++)
-        fprintf(stderr, " [keep %d, %d ms, quiet %d ms]", e->ends[i].keep,
-                e->ends[i].fed_ms, e->ends[i].quiet_ms);
-    fprintf(stderr, "\n");
+    free(a->pcm);
+    show(e, h);
 }
 
 /* A long phrase (4 s) and a pause: the recogniser's phrase ends 300 ms
@@ -255,15 +261,9 @@ static void show(const fake_engine *e, const heard *h)
 static void test_a_long_phrase_ends_early_in_the_pause(void **state)
 {
     (void)state;
-    audio a = {0};
-    add(&a, 0, 500);
-    add(&a, 1, 4000);
-    add(&a, 0, 1500);
     fake_engine e = {.tail_ms = 0};
     heard h;
-    run(&e, &a, &h);
-    free(a.pcm);
-    show(&e, &h);
+    run(&e, (const int[]){0, 500, 1, 4000, 0, 1500, -1}, &h);
     assert_int_equal(h.errors, 0);
     assert_int_equal(e.end_count, 1);
     assert_int_equal(e.ends[0].keep, 1);
@@ -280,15 +280,9 @@ static void test_a_long_phrase_ends_early_in_the_pause(void **state)
 static void test_a_short_phrase_waits_for_the_endpoint(void **state)
 {
     (void)state;
-    audio a = {0};
-    add(&a, 0, 500);
-    add(&a, 1, 1000);
-    add(&a, 0, 1500);
     fake_engine e = {.tail_ms = 0};
     heard h;
-    run(&e, &a, &h);
-    free(a.pcm);
-    show(&e, &h);
+    run(&e, (const int[]){0, 500, 1, 1000, 0, 1500, -1}, &h);
     assert_int_equal(e.end_count, 1);
     assert_int_equal(e.ends[0].keep, 0);
     assert_true(e.ends[0].quiet_ms >= 500);
@@ -303,15 +297,9 @@ static void test_a_short_phrase_waits_for_the_endpoint(void **state)
 static void test_the_detectors_pause_ends_a_long_phrase(void **state)
 {
     (void)state;
-    audio a = {0};
-    add(&a, 0, 500);
-    add(&a, 1, 4000);
-    add(&a, 0, 1500);
     fake_engine e = {.tail_ms = 250};
     heard h;
-    run(&e, &a, &h);
-    free(a.pcm);
-    show(&e, &h);
+    run(&e, (const int[]){0, 500, 1, 4000, 0, 1500, -1}, &h);
     assert_int_equal(e.end_count, 1);
     assert_int_equal(e.ends[0].keep, 1);
     assert_in_range(e.ends[0].quiet_ms, 300, 499);
@@ -325,17 +313,9 @@ static void test_the_detectors_pause_ends_a_long_phrase(void **state)
 static void test_the_voice_comes_back_after_a_cut(void **state)
 {
     (void)state;
-    audio a = {0};
-    add(&a, 0, 500);
-    add(&a, 1, 4000);
-    add(&a, 0, 450);
-    add(&a, 1, 1000);
-    add(&a, 0, 1500);
     fake_engine e = {.tail_ms = 0};
     heard h;
-    run(&e, &a, &h);
-    free(a.pcm);
-    show(&e, &h);
+    run(&e, (const int[]){0, 500, 1, 4000, 0, 450, 1, 1000, 0, 1500, -1}, &h);
     assert_int_equal(e.end_count, 2);
     assert_int_equal(e.ends[0].keep, 1);
     assert_int_equal(e.ends[1].keep, 0);
