@@ -103,11 +103,16 @@ vad_event vad_process(vad_t *vad, const int16_t *frame)
         return VAD_SILENCE;
     }
     vad->unvoiced_run = voiced ? 0 : vad->unvoiced_run + 1;
-    if (vad->unvoiced_run * 10 >= p->endpoint_ms) {
+    if (vad_quiet_ms(vad) >= p->endpoint_ms) {
         vad_reset_to_silence(vad);
         return VAD_SPEECH_END;
     }
     return VAD_SPEECH;
+}
+
+int vad_quiet_ms(const vad_t *vad)
+{
+    return vad->unvoiced_run * VAD_FRAME_MS;
 }
 
 int vad_voice_heard(const vad_t *vad)

@@ -17,7 +17,8 @@
 
 #include <stdint.h>
 
-#define VAD_FRAME 160 /* samples: 10 ms at 16 kHz */
+#define VAD_FRAME 160   /* samples: 10 ms at 16 kHz */
+#define VAD_FRAME_MS 10
 
 typedef struct vad_params {
     int endpoint_ms;     /* unvoiced time that ends an utterance */
@@ -48,5 +49,7 @@ void vad_reset_to_silence(vad_t *vad);
 /* The last frames would start speech (start_voiced of start_window
  * voiced): in a pause inside speech, the voice has come back. */
 int vad_voice_heard(const vad_t *vad);
+/* Milliseconds of unvoiced frames since the last voiced one, in speech. */
+int vad_quiet_ms(const vad_t *vad);
 
 #endif

@@ -542,13 +542,13 @@ static int long_phrase_paused(session_t *s, double quiet)
     int long_phrase = current_sample(s) - s->phrase_start_sample >=
                       (int64_t)LONG_PHRASE_MS * AUDIO_ENGINE_RATE / 1000;
     return long_phrase && (quiet >= LATE_CUT_MS / 1000.0 ||
-                           s->vad.unvoiced_run * 10 >= LATE_CUT_MS);
+                           vad_quiet_ms(&s->vad) >= LATE_CUT_MS);
 }
 
 static int heard_pause(session_t *s, enum pause *pause)
 {
     *pause = PAUSE_NONE;
-    if (s->vad.unvoiced_run * 10 < CUT_QUIET_MS)
+    if (vad_quiet_ms(&s->vad) < CUT_QUIET_MS)
         return 0;
     if (s->decoding) {
         if (s->utt_samples % FEED_SAMPLES != 0)
@@ -561,7 +561,7 @@ static int heard_pause(session_t *s, enum pause *pause)
     double sentence_end;
     double quiet = since_last_word(s, &in_phrase, &sentence_end);
     if (quiet >= s->params.endpoint_ms / 1000.0 &&
-        s->vad.unvoiced_run * 10 >= QUIET_MS)
+        vad_quiet_ms(&s->vad) >= QUIET_MS)
         *pause = PAUSE_END;
     else if (in_phrase && quiet >= CUT_MS / 1000.0 &&
              sentence_end >= CUT_SENTENCE_END)
