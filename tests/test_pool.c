@@ -1,6 +1,6 @@
 /*
  * test_pool.c - the worker pool (util/pool.h): tasks run in submission
- * order, stopping runs every task queued, and the pool measures how busy
+ * order, urgent ones before the others, stopping runs every task queued, and the pool measures how busy
  * its workers are (util/meter.h: a rate with fading memory).
  */
 #include <setjmp.h>
@@ -101,6 +101,56 @@ static void test_tasks_run_in_submission_order(void **state)
     pool_stop(pool);
 }
 
+static void submit_urgent(pool_t *pool, int id)
+{
+    assert_int_equal(pool_submit_urgent(pool, record, (void *)(intptr_t)id), 0);
+}
+
+/* Urgent tasks go before the ordinary ones queued, after the urgent ones
+ * queued before them; ordinary ones keep their order behind. */
+static void test_urgent_tasks_run_first(void **state)
+{
+    (void)state;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    hold_worker(pool);
+    submit(pool, 1);
+    submit(pool, 2);
+    submit_urgent(pool, 3);
+    submit_urgent(pool, 4);
+    submit(pool, 5);
+    release_and_check(pool, (const int[]){3, 4, 1, 2, 5}, 5);
+
+    hold_worker(pool); /* urgent into an empty queue; the last is urgent */
+    submit_urgent(pool, 1);
+    submit(pool, 2);
+    submit_urgent(pool, 3);
+    release_and_check(pool, (const int[]){1, 3, 2}, 3);
+
+    hold_worker(pool); /* only urgent ones, then ordinary ones after them */
+    submit_urgent(pool, 1);
+    submit_urgent(pool, 2);
+    submit(pool, 3);
+    release_and_check(pool, (const int[]){1, 2, 3}, 3);
+    pool_stop(pool);
+}
+
+/* The lag counts the oldest task queued, also when newer urgent ones
+ * stand before it. */
+static void test_the_lag_sees_the_oldest_task_behind_urgent_ones(void **state)
+{
+    (void)state;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    hold_worker(pool);
+    submit(pool, 1);
+    usleep(300 * 1000);
+    submit_urgent(pool, 2);
+    assert_true(pool_lag(pool) >= 0.3);
+    release_and_check(pool, (const int[]){2, 1}, 2);
+    pool_stop(pool);
+}
+
 static void test_stopping_runs_every_queued_task(void **state)
 {
     (void)state;
@@ -164,6 +214,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tasks_run_in_submission_order),
+        cmocka_unit_test(test_urgent_tasks_run_first),
+        cmocka_unit_test(test_the_lag_sees_the_oldest_task_behind_urgent_ones),
         cmocka_unit_test(test_stopping_runs_every_queued_task),
         cmocka_unit_test(test_a_meter_fades),
         cmocka_unit_test(test_the_pool_measures_its_busy_time),

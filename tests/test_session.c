@@ -1,9 +1,10 @@
 /*
  * test_session.c - where a session ends the recogniser's phrases
- * (session.c, heard_pause()), with a scripted recogniser in place of
- * PocketSphinx: its "words" are the loud stretches of the audio it is
- * fed, and the language model never sees a sentence end after them, so
- * that only the pause and the phrase's length decide.  Audio positions,
+ * (session.c, heard_pause()) and whose audio the workers take first
+ * (urgent()), with a scripted recogniser in place of PocketSphinx: its
+ * "words" are the loud stretches of the audio it is fed, and the
+ * language model never sees a sentence end after them, so that only the
+ * pause and the phrase's length decide.  Audio positions,
  * not clocks: the same audio gives the same answers on any machine.
  */
 #include <setjmp.h>
@@ -40,13 +41,17 @@ typedef struct {
     pthread_mutex_t lock;
     phrase_end ends[MAX_ENDS];
     int end_count;
+    int feeds;     /* audio fed so far, all streams: orders their turns */
+    struct fake_stream *made[2]; /* the first streams, in creation order */
+    int made_count;
 } fake_engine;
 
-typedef struct {
+typedef struct fake_stream {
     asr_stream base;
     int64_t fed;       /* samples in the open phrase */
     int64_t loud_end;  /* where its last loud frame ends; -1: none */
     int phrases;       /* phrases ended so far: names the next one's word */
+    int last_feed;     /* the engine's feed count at its last feed */
 } fake_stream;
 
 static int fake_stream_create(asr_engine *engine, asr_stream **out)
@@ -56,6 +61,9 @@ static int fake_stream_create(asr_engine *engine, asr_stream **out)
         return VB_ENOMEM;
     s->base.engine = engine;
     s->loud_end = -1;
+    fake_engine *e = (fake_engine *)engine;
+    if (e->made_count < 2)
+        e->made[e->made_count++] = s;
     *out = &s->base;
     return 0;
 }
@@ -81,6 +89,10 @@ static int fake_feed(asr_stream *stream, const int16_t *pcm, size_t n)
             s->loud_end = s->fed + (int64_t)(i + FRAME);
     }
     s->fed += (int64_t)n;
+    fake_engine *e = (fake_engine *)stream->engine;
+    pthread_mutex_lock(&e->lock);
+    s->last_feed = ++e->feeds;
+    pthread_mutex_unlock(&e->lock);
     return 0;
 }
 
@@ -324,10 +336,111 @@ static void test_the_voice_comes_back_after_a_cut(void **state)
     assert_string_equal(h.text, "w1 w2");
 }
 
+/* Holds a pool's only worker until opened. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int open, running;
+} gate_ = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void gate(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&gate_.lock);
+    gate_.running = 1;
+    pthread_cond_broadcast(&gate_.changed);
+    while (!gate_.open)
+        pthread_cond_wait(&gate_.changed, &gate_.lock);
+    pthread_mutex_unlock(&gate_.lock);
+}
+
+static session_t *start_session(fake_engine *e, pool_t *pool, heard *h)
+{
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->done_cond, NULL);
+    session_params p = session_default_params();
+    p.punctuate = 0;
+    p.diarize = 0;
+    session_sink sink = {on_event, NULL, h};
+    session_t *s;
+    assert_int_equal(session_create(&p, &e->base, pool, &sink, &s), 0);
+    return s;
+}
+
+static void feed_parts(session_t *s, const int *parts)
+{
+    audio a = {0};
+    for (int i = 0; parts[i] >= 0; i += 2)
+        add(&a, parts[i], parts[i + 1]);
+    assert_true(session_feed(s, a.pcm, a.len * sizeof(int16_t)) >= 0);
+    free(a.pcm);
+}
+
+static void finish_session(session_t *s, heard *h)
+{
+    assert_int_equal(session_close(s), 0);
+    pthread_mutex_lock(&h->lock);
+    while (!h->done)
+        pthread_cond_wait(&h->done_cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    session_release(s);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->done_cond);
+}
+
+/* Two streams wait for the one worker: one speaking, one 300 ms into a
+ * pause (its endpoint, and the final, 200 ms away).  The second one's
+ * audio, though it came later, is decoded first. */
+static void test_a_stream_near_its_endpoint_goes_first(void **state)
+{
+    (void)state;
+    fake_engine e = {.tail_ms = 0};
+    e.base.ops = &fake_ops;
+    pthread_mutex_init(&e.lock, NULL);
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    heard ha, hb;
+    session_t *a = start_session(&e, pool, &ha);
+    session_t *b = start_session(&e, pool, &hb);
+    feed_parts(a, (const int[]){0, 500, 1, 1000, 0, 300, -1});
+    feed_parts(b, (const int[]){0, 500, 1, 1000, -1});
+    pool_wait_idle(pool);
+
+    gate_.open = 0;
+    gate_.running = 0;
+    assert_int_equal(pool_submit(pool, gate, NULL), 0);
+    pthread_mutex_lock(&gate_.lock);
+    while (!gate_.running)
+        pthread_cond_wait(&gate_.changed, &gate_.lock);
+    pthread_mutex_unlock(&gate_.lock);
+    feed_parts(b, (const int[]){1, 100, -1});
+    feed_parts(a, (const int[]){0, 100, -1});
+    int before = e.feeds;
+    pthread_mutex_lock(&gate_.lock);
+    gate_.open = 1;
+    pthread_cond_broadcast(&gate_.changed);
+    pthread_mutex_unlock(&gate_.lock);
+    pool_wait_idle(pool);
+    fake_stream *fa = e.made[0], *fb = e.made[1];
+    fprintf(stderr, "feeds after the gate: a %d, b %d (from %d)\n",
+            fa->last_feed, fb->last_feed, before);
+    assert_true(fa->last_feed > before && fb->last_feed > before);
+    assert_true(fa->last_feed < fb->last_feed);
+
+    finish_session(a, &ha);
+    finish_session(b, &hb);
+    assert_string_equal(ha.text, "w1");
+    assert_string_equal(hb.text, "w1");
+    pool_stop(pool);
+    pthread_mutex_destroy(&e.lock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_long_phrase_ends_early_in_the_pause),
+        cmocka_unit_test(test_a_stream_near_its_endpoint_goes_first),
         cmocka_unit_test(test_a_short_phrase_waits_for_the_endpoint),
         cmocka_unit_test(test_the_detectors_pause_ends_a_long_phrase),
         cmocka_unit_test(test_the_voice_comes_back_after_a_cut),

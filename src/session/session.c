@@ -45,6 +45,9 @@
 #define CUT_SENTENCE_END 0.1
 #define LATE_CUT_MS 300
 #define LONG_PHRASE_MS 3000
+/* See urgent(). */
+#define URGENT_BYTES (64 * 1024)
+#define URGENT_BEFORE_MS 300
 
 enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
 /* What begins when a decoder comes (0: nothing waits for one). */
@@ -70,6 +73,7 @@ struct session {
     size_t queued_bytes;
     int scheduled, closed, was_high;
     int waiting;          /* for a decoder: input waits until it comes */
+    int urgent;           /* the next slice may hold the endpoint (urgent()) */
     int parked;           /* waiting, and no slice is running */
     int refs;
 
@@ -844,6 +848,29 @@ static int handle_item(session_t *s, struct item *it)
     return 0;
 }
 
+/*
+ * Whether the session's next slice goes before the others waiting for a
+ * worker: when its utterance is in a pause that is within
+ * URGENT_BEFORE_MS of the endpoint (so also the slices that end the
+ * recogniser's phrase 250-300 ms into it, whose end passes the final
+ * waits for), or the client asked for the final.  Near the knee the
+ * workers' queue holds every other stream's next 100 ms, and the final,
+ * which the speaker waits for, would wait behind them all.  Only while
+ * little waits in the session's queue: a client sending faster than real
+ * time (an upload) takes its turn like everyone.  Called with the lock
+ * held; s->urgent is set at the end of each slice.  Measured at 10
+ * streams out of step (the accurate profile's knee), seven alternated
+ * pairs that kept up: final after the endpoint p50 0.18-0.20 s against
+ * 0.21-0.27 s in first-come order, p95 lower in six (median 0.38 s
+ * against 0.44 s).
+ */
+static int urgent(const session_t *s, enum item_kind kind)
+{
+    if (s->queued_bytes > URGENT_BYTES)
+        return 0;
+    return kind != ITEM_AUDIO || s->urgent;
+}
+
 static void run_slice(void *arg)
 {
     session_t *s = arg;
@@ -904,9 +931,15 @@ static void run_slice(void *arg)
         pthread_mutex_unlock(&s->lock);
         return;
     }
+    s->urgent = s->in_utterance &&
+                vad_quiet_ms(&s->vad) >= s->params.endpoint_ms - URGENT_BEFORE_MS;
     if (s->head != NULL || s->begin_pending) {
+        int first = s->head != NULL && urgent(s, s->tail->kind);
         pthread_mutex_unlock(&s->lock);
-        pool_submit(s->pool, run_slice, s); /* keeps the scheduled reference */
+        if (first) /* keeps the scheduled reference */
+            pool_submit_urgent(s->pool, run_slice, s);
+        else
+            pool_submit(s->pool, run_slice, s);
         return;
     }
     s->scheduled = 0;
@@ -948,8 +981,10 @@ static int enqueue(session_t *s, enum item_kind kind, const void *data,
         s->scheduled = 1;
         s->refs++;
     }
+    int first = submit && urgent(s, kind);
     pthread_mutex_unlock(&s->lock);
-    if (submit && pool_submit(s->pool, run_slice, s) != 0) {
+    if (submit && (first ? pool_submit_urgent(s->pool, run_slice, s)
+                         : pool_submit(s->pool, run_slice, s)) != 0) {
         log_error(s->tag, "cannot schedule the session: out of memory");
         return VB_ENOMEM;
     }

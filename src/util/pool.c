@@ -21,6 +21,7 @@ struct pool {
     pthread_cond_t work;  /* a task arrived, or stopping */
     pthread_cond_t idle;  /* a task finished */
     struct task *head, *tail;
+    struct task *last_urgent; /* the urgent tasks lead the queue; NULL: none */
     int queued, running, stopping, count;
     double wait_avg;      /* recent tasks' wait for a worker, smoothed */
     double wait_avg_at;   /* when wait_avg was last updated */
@@ -52,6 +53,8 @@ static void *worker_main(void *arg)
         p->head = t->next;
         if (p->head == NULL)
             p->tail = NULL;
+        if (p->last_urgent == t)
+            p->last_urgent = NULL;
         p->queued--;
         p->running++;
         double now = vb_monotonic_s();
@@ -95,25 +98,44 @@ int pool_start(int workers, pool_t **out)
     return 0;
 }
 
-int pool_submit(pool_t *p, pool_fn fn, void *arg)
+static int submit(pool_t *p, pool_fn fn, void *arg, int urgent)
 {
     struct task *t = malloc(sizeof(*t));
     if (t == NULL)
         return VB_ENOMEM;
     t->fn = fn;
     t->arg = arg;
-    t->next = NULL;
     t->submitted = vb_monotonic_s();
     pthread_mutex_lock(&p->lock);
-    if (p->tail)
-        p->tail->next = t;
-    else
-        p->head = t;
-    p->tail = t;
+    if (urgent) { /* after the urgent ones, before the rest */
+        struct task **at = p->last_urgent ? &p->last_urgent->next : &p->head;
+        t->next = *at;
+        *at = t;
+        p->last_urgent = t;
+        if (t->next == NULL)
+            p->tail = t;
+    } else {
+        t->next = NULL;
+        if (p->tail)
+            p->tail->next = t;
+        else
+            p->head = t;
+        p->tail = t;
+    }
     p->queued++;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+int pool_submit(pool_t *p, pool_fn fn, void *arg)
+{
+    return submit(p, fn, arg, 0);
+}
+
+int pool_submit_urgent(pool_t *p, pool_fn fn, void *arg)
+{
+    return submit(p, fn, arg, 1);
 }
 
 int pool_workers(const pool_t *p)
@@ -141,7 +163,11 @@ double pool_lag(pool_t *p)
 {
     pthread_mutex_lock(&p->lock);
     double now = vb_monotonic_s();
+    /* The oldest queued task: the first urgent one or the first other. */
+    struct task *ordinary = p->last_urgent ? p->last_urgent->next : NULL;
     double head_age = p->head ? now - p->head->submitted : 0;
+    if (ordinary && now - ordinary->submitted > head_age)
+        head_age = now - ordinary->submitted;
     /* An idle worker with nothing queued: no lag, whatever came before. */
     double avg = p->head == NULL && p->running < p->count ? 0 : p->wait_avg;
     pthread_mutex_unlock(&p->lock);

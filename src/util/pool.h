@@ -4,7 +4,8 @@
  * The server runs every session's decoding here: a session submits
  * itself when it has work and resubmits itself after a bounded slice, so
  * that many sessions share few cores fairly.  Tasks run in submission
- * order, each on whichever worker is free.
+ * order, each on whichever worker is free, except that urgent tasks go
+ * before every ordinary one (in their own submission order).
  *
  * pool_submit() may be called from any thread, also from a task.
  * pool_stop() waits until the queue is empty and every worker is idle
@@ -19,6 +20,8 @@ typedef void (*pool_fn)(void *arg);
 int pool_start(int workers, pool_t **out);
 /* 0, or VB_ENOMEM. */
 int pool_submit(pool_t *pool, pool_fn fn, void *arg);
+/* The same, ahead of the ordinary tasks queued. */
+int pool_submit_urgent(pool_t *pool, pool_fn fn, void *arg);
 int pool_workers(const pool_t *pool);
 /* Waits until no task is queued or running (more may come later). */
 void pool_wait_idle(pool_t *pool);
