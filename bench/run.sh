@@ -8,7 +8,9 @@
 #   PROFILE=fast bench/run.sh    the fast recogniser profile
 #   STREAMS="1 4 8" bench/run.sh the stream counts of the main sweep, where
 #                                each stream starts the recording at its
-#                                own point, as independent speakers would
+#                                own point, as independent speakers would,
+#                                and plays on for up to RUN_ON (3) s more,
+#                                so that they also stop at different times
 #   INSTEP_STREAMS="8 10"        ... and of the second, where every stream
 #                                plays it from the start, STAGGER (0.3) s
 #                                apart: all pause and end their utterances
@@ -33,6 +35,8 @@ else
     instep_streams=${INSTEP_STREAMS-"6 8 9 10"}
 fi
 instep_stagger=${STAGGER:-0.3}
+run_on=${RUN_ON:-3}
+run_on_bytes=$(awk -v s="$run_on" 'BEGIN { printf "%d", s * 32000 }')
 warm=${WARM:-1}
 endpoint=0.5
 port=$((20000 + RANDOM % 20000))
@@ -165,21 +169,35 @@ printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max"
 # run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
 # s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
 # stream i of N plays the recording from (i - 1) / N of its length,
-# wrapping round to its start (cut at a 100 ms boundary), so that the
-# streams speak, pause and end utterances at different moments, as
-# independent speakers do.  Sets ip95 imax (interim
+# wrapping round to its start (cut at a 100 ms boundary), and on for
+# (i - 1) / N of RUN_ON s more, so that the streams speak, pause and end
+# utterances at different moments, as independent speakers do, and also
+# hang up at different moments, all N of them live for the recording's
+# length.  Sets ip95 imax (interim
 # lag), fp50 fp95 fmax (final after the endpoint), sp50 sp95 (final after
 # the last word), first fw95 fwmax (first interim after speech starts:
 # p50, p95, max), peak and admitted, and the server's processor time: cores (busy cores on average over the load) and
 # cpu_per_audio (CPU seconds per second of admitted audio, decoder builds
 # included).
+# loop_of FILE FROM COUNT: COUNT bytes of FILE played in a loop from byte FROM.
+loop_of() {
+    local size from=$2 left=$3 take; size=$(stat -c %s "$1")
+    while [ "$left" -gt 0 ]; do
+        take=$(( size - from < left ? size - from : left ))
+        dd if="$1" bs=64K iflag=skip_bytes,count_bytes skip="$from" count="$take" status=none
+        left=$((left - take)) from=0
+    done
+}
 run_load() {
     local n=$1 stagger=$2 refuse=$3 spread=${4:-0}
     local bytes; bytes=$(stat -c %s "$conc")
     for i in $(seq "$n"); do
-        local skip=0
-        [ "$spread" = 1 ] && skip=$(( (i - 1) * bytes / n / 3200 * 3200 ))
-        { tail -c +$((skip + 1)) "$conc"; head -c "$skip" "$conc"; } > "$work/play.$i.raw"
+        local skip=0 more=0
+        if [ "$spread" = 1 ]; then
+            skip=$(( (i - 1) * bytes / n / 3200 * 3200 ))
+            more=$(( (i - 1) * run_on_bytes / n / 3200 * 3200 ))
+        fi
+        loop_of "$conc" "$skip" $((bytes + more)) > "$work/play.$i.raw"
     done
     start_server "$([ "$refuse" = 1 ] && echo refuse)"
     if [ "$warm" = 1 ] && [ "$refuse" = 0 ]; then
@@ -209,8 +227,14 @@ run_load() {
     local used; used=$(calc "($(cpu_ticks "$server") - $c_start) / $tick" 2)
     cores_busy=$(calc "$used / ($(now) - $t_start)" 2)
     stop_server
-    admitted=$(( n - $(cat "$work"/stream.*.err | grep -c "code 1013" || true) ))
-    cpu_per_audio=$(calc "$used / ($admitted * $conc_audio + 0.000001)" 3)
+    admitted=0
+    local audio_bytes=0
+    for i in $(seq "$n"); do
+        grep -q "code 1013" "$work/stream.$i.err" && continue
+        admitted=$((admitted + 1))
+        audio_bytes=$((audio_bytes + $(stat -c %s "$work/play.$i.raw")))
+    done
+    cpu_per_audio=$(calc "$used / ($audio_bytes / 32000 + 0.000001)" 3)
     # Lags, on the client's clock (audio is sent as a microphone would:
     # each 100 ms chunk when its last sample is recorded): an interim is
     # late by (arrival - end of its audio); the final that closes an
