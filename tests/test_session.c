@@ -230,39 +230,55 @@ static void show(const fake_engine *e, const heard *h)
     fprintf(stderr, "\n");
 }
 
-/* Runs audio made of `parts` (loud or not, milliseconds; ... -1) through
- * a session on `e`; fills h. */
-static void run(fake_engine *e, const int *parts, heard *h)
+static session_t *start_session(fake_engine *e, pool_t *pool, heard *h)
 {
-    audio built = {0}, *a = &built;
-    for (int i = 0; parts[i] >= 0; i += 2)
-        add(a, parts[i], parts[i + 1]);
     memset(h, 0, sizeof(*h));
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->done_cond, NULL);
-    e->base.ops = &fake_ops;
-    pthread_mutex_init(&e->lock, NULL);
-    e->end_count = 0;
-    pool_t *pool;
-    assert_int_equal(pool_start(1, &pool), 0);
     session_params p = session_default_params();
     p.punctuate = 0;
     p.diarize = 0;
     session_sink sink = {on_event, NULL, h};
     session_t *s;
     assert_int_equal(session_create(&p, &e->base, pool, &sink, &s), 0);
-    assert_true(session_feed(s, a->pcm, a->len * sizeof(int16_t)) >= 0);
+    return s;
+}
+
+static void feed_parts(session_t *s, const int *parts)
+{
+    audio a = {0};
+    for (int i = 0; parts[i] >= 0; i += 2)
+        add(&a, parts[i], parts[i + 1]);
+    assert_true(session_feed(s, a.pcm, a.len * sizeof(int16_t)) >= 0);
+    free(a.pcm);
+}
+
+static void finish_session(session_t *s, heard *h)
+{
     assert_int_equal(session_close(s), 0);
     pthread_mutex_lock(&h->lock);
     while (!h->done)
         pthread_cond_wait(&h->done_cond, &h->lock);
     pthread_mutex_unlock(&h->lock);
     session_release(s);
-    pool_stop(pool);
-    pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->done_cond);
-    free(a->pcm);
+}
+
+/* Runs audio made of `parts` (loud or not, milliseconds; ... -1) through
+ * a session on `e`; fills h. */
+static void run(fake_engine *e, const int *parts, heard *h)
+{
+    e->base.ops = &fake_ops;
+    pthread_mutex_init(&e->lock, NULL);
+    e->end_count = 0;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    session_t *s = start_session(e, pool, h);
+    feed_parts(s, parts);
+    finish_session(s, h);
+    pool_stop(pool);
+    pthread_mutex_destroy(&e->lock);
     show(e, h);
 }
 
@@ -352,41 +368,6 @@ static void gate(void *arg)
     while (!gate_.open)
         pthread_cond_wait(&gate_.changed, &gate_.lock);
     pthread_mutex_unlock(&gate_.lock);
-}
-
-static session_t *start_session(fake_engine *e, pool_t *pool, heard *h)
-{
-    memset(h, 0, sizeof(*h));
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->done_cond, NULL);
-    session_params p = session_default_params();
-    p.punctuate = 0;
-    p.diarize = 0;
-    session_sink sink = {on_event, NULL, h};
-    session_t *s;
-    assert_int_equal(session_create(&p, &e->base, pool, &sink, &s), 0);
-    return s;
-}
-
-static void feed_parts(session_t *s, const int *parts)
-{
-    audio a = {0};
-    for (int i = 0; parts[i] >= 0; i += 2)
-        add(&a, parts[i], parts[i + 1]);
-    assert_true(session_feed(s, a.pcm, a.len * sizeof(int16_t)) >= 0);
-    free(a.pcm);
-}
-
-static void finish_session(session_t *s, heard *h)
-{
-    assert_int_equal(session_close(s), 0);
-    pthread_mutex_lock(&h->lock);
-    while (!h->done)
-        pthread_cond_wait(&h->done_cond, &h->lock);
-    pthread_mutex_unlock(&h->lock);
-    session_release(s);
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->done_cond);
 }
 
 /* Two streams wait for the one worker: one speaking, one 300 ms into a
