@@ -13,20 +13,19 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "util/meter.h"
 #include "util/pool.h"
 
 #define MAX_RUNS 32
 
-/* What the tasks ran, in order; a gate task holds the only worker until
- * it is opened, so that the others queue behind it. */
+/* What the tasks ran, in order (behind testutil's gate task, which holds
+ * the only worker until it is opened, so that the others queue). */
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t changed;
-    int open, gate_running;
     int ran[MAX_RUNS];
     int count;
-} log_ = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}, 0};
+} log_ = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
 
 static void record(void *arg)
 {
@@ -36,43 +35,18 @@ static void record(void *arg)
     pthread_mutex_unlock(&log_.lock);
 }
 
-static void gate(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&log_.lock);
-    log_.gate_running = 1;
-    pthread_cond_broadcast(&log_.changed);
-    while (!log_.open)
-        pthread_cond_wait(&log_.changed, &log_.lock);
-    pthread_mutex_unlock(&log_.lock);
-}
-
-/* Closes the gate and puts it on the worker; returns once it runs. */
+/* Forgets what ran and holds the worker. */
 static void hold_worker(pool_t *pool)
 {
     pthread_mutex_lock(&log_.lock);
-    log_.open = 0;
-    log_.gate_running = 0;
     log_.count = 0;
     pthread_mutex_unlock(&log_.lock);
-    assert_int_equal(pool_submit(pool, gate, NULL), 0);
-    pthread_mutex_lock(&log_.lock);
-    while (!log_.gate_running)
-        pthread_cond_wait(&log_.changed, &log_.lock);
-    pthread_mutex_unlock(&log_.lock);
-}
-
-static void open_gate(void)
-{
-    pthread_mutex_lock(&log_.lock);
-    log_.open = 1;
-    pthread_cond_broadcast(&log_.changed);
-    pthread_mutex_unlock(&log_.lock);
+    tu_hold_worker(pool);
 }
 
 static void release_and_check(pool_t *pool, const int *want, int n)
 {
-    open_gate();
+    tu_open_gate();
     pool_wait_idle(pool);
     assert_int_equal(log_.count, n);
     for (int i = 0; i < n; i++)
@@ -160,7 +134,7 @@ static void test_stopping_runs_every_queued_task(void **state)
     submit(pool, 1);
     submit(pool, 2);
     submit(pool, 3);
-    open_gate();
+    tu_open_gate();
     pool_stop(pool);
     assert_int_equal(log_.count, 3);
     for (int i = 0; i < 3; i++)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "session/session.h"
+#include "testutil.h"
 #include "util/vb.h"
 
 #define RATE 16000
@@ -230,6 +231,14 @@ static void show(const fake_engine *e, const heard *h)
     fprintf(stderr, "\n");
 }
 
+/* Readies a scripted recogniser: its operations, no phrase ended yet. */
+static void engine_start(fake_engine *e)
+{
+    e->base.ops = &fake_ops;
+    pthread_mutex_init(&e->lock, NULL);
+    e->end_count = 0;
+}
+
 static session_t *start_session(fake_engine *e, pool_t *pool, heard *h)
 {
     memset(h, 0, sizeof(*h));
@@ -269,9 +278,7 @@ static void finish_session(session_t *s, heard *h)
  * a session on `e`; fills h. */
 static void run(fake_engine *e, const int *parts, heard *h)
 {
-    e->base.ops = &fake_ops;
-    pthread_mutex_init(&e->lock, NULL);
-    e->end_count = 0;
+    engine_start(e);
     pool_t *pool;
     assert_int_equal(pool_start(1, &pool), 0);
     session_t *s = start_session(e, pool, h);
@@ -352,24 +359,6 @@ static void test_the_voice_comes_back_after_a_cut(void **state)
     assert_string_equal(h.text, "w1 w2");
 }
 
-/* Holds a pool's only worker until opened. */
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    int open, running;
-} gate_ = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-
-static void gate(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&gate_.lock);
-    gate_.running = 1;
-    pthread_cond_broadcast(&gate_.changed);
-    while (!gate_.open)
-        pthread_cond_wait(&gate_.changed, &gate_.lock);
-    pthread_mutex_unlock(&gate_.lock);
-}
-
 /* Two streams wait for the one worker: one speaking, one 300 ms into a
  * pause (its endpoint, and the final, 200 ms away).  The second one's
  * audio, though it came later, is decoded first. */
@@ -377,8 +366,7 @@ static void test_a_stream_near_its_endpoint_goes_first(void **state)
 {
     (void)state;
     fake_engine e = {.tail_ms = 0};
-    e.base.ops = &fake_ops;
-    pthread_mutex_init(&e.lock, NULL);
+    engine_start(&e);
     pool_t *pool;
     assert_int_equal(pool_start(1, &pool), 0);
     heard ha, hb;
@@ -388,20 +376,11 @@ static void test_a_stream_near_its_endpoint_goes_first(void **state)
     feed_parts(b, (const int[]){0, 500, 1, 1000, -1});
     pool_wait_idle(pool);
 
-    gate_.open = 0;
-    gate_.running = 0;
-    assert_int_equal(pool_submit(pool, gate, NULL), 0);
-    pthread_mutex_lock(&gate_.lock);
-    while (!gate_.running)
-        pthread_cond_wait(&gate_.changed, &gate_.lock);
-    pthread_mutex_unlock(&gate_.lock);
+    tu_hold_worker(pool);
     feed_parts(b, (const int[]){1, 100, -1});
     feed_parts(a, (const int[]){0, 100, -1});
     int before = e.feeds;
-    pthread_mutex_lock(&gate_.lock);
-    gate_.open = 1;
-    pthread_cond_broadcast(&gate_.changed);
-    pthread_mutex_unlock(&gate_.lock);
+    tu_open_gate();
     pool_wait_idle(pool);
     fake_stream *fa = e.made[0], *fb = e.made[1];
     fprintf(stderr, "feeds after the gate: a %d, b %d (from %d)\n",

@@ -5,6 +5,7 @@
 #include <cJSON.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,4 +360,43 @@ uint8_t *tu_fixture(const char *name, size_t *len)
         die("out of memory");
     *len = n;
     return data;
+}
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int open, running;
+} gate_ = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void gate(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&gate_.lock);
+    gate_.running = 1;
+    pthread_cond_broadcast(&gate_.changed);
+    while (!gate_.open)
+        pthread_cond_wait(&gate_.changed, &gate_.lock);
+    pthread_mutex_unlock(&gate_.lock);
+}
+
+void tu_hold_worker(pool_t *pool)
+{
+    pthread_mutex_lock(&gate_.lock);
+    gate_.open = 0;
+    gate_.running = 0;
+    pthread_mutex_unlock(&gate_.lock);
+    if (pool_submit(pool, gate, NULL) != 0)
+        die("cannot submit the gate task");
+    pthread_mutex_lock(&gate_.lock);
+    while (!gate_.running)
+        pthread_cond_wait(&gate_.changed, &gate_.lock);
+    pthread_mutex_unlock(&gate_.lock);
+}
+
+void tu_open_gate(void)
+{
+    pthread_mutex_lock(&gate_.lock);
+    gate_.open = 1;
+    pthread_cond_broadcast(&gate_.changed);
+    pthread_mutex_unlock(&gate_.lock);
 }

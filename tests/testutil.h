@@ -1,7 +1,7 @@
 /*
  * testutil.h - helpers for Verbatim's tests: start the real server on a
  * free port with a fresh database, talk to it over HTTP and WebSocket,
- * and make speech with flite.
+ * make speech with flite, and hold a worker pool's worker.
  */
 #ifndef VB_TESTUTIL_H
 #define VB_TESTUTIL_H
@@ -12,6 +12,7 @@
 
 #include "net/client.h"
 #include "net/wsclient.h"
+#include "util/pool.h"
 
 typedef struct tu_server {
     pid_t pid;
@@ -74,5 +75,11 @@ uint8_t *tu_fixture(const char *name, size_t *len);
 /* The type of a server message ("transcript_segment", ...) and payload
  * fields; NULL/0 when missing. */
 const char *tu_msg_type(const char *json, char *buf, size_t len);
+
+/* A gate task: tu_hold_worker() closes the gate and puts the task on one
+ * of the pool's workers, returning once it runs (with a one-worker pool,
+ * everything submitted after it queues); tu_open_gate() lets it end. */
+void tu_hold_worker(pool_t *pool);
+void tu_open_gate(void);
 
 #endif
