@@ -871,6 +871,14 @@ static int urgent(const session_t *s, enum item_kind kind)
     return kind != ITEM_AUDIO || s->urgent;
 }
 
+/* Puts the session's next slice on the pool; `first`: ahead of the
+ * ordinary ones (urgent()). */
+static int schedule(session_t *s, int first)
+{
+    return first ? pool_submit_urgent(s->pool, run_slice, s)
+                  : pool_submit(s->pool, run_slice, s);
+}
+
 static void run_slice(void *arg)
 {
     session_t *s = arg;
@@ -936,10 +944,7 @@ static void run_slice(void *arg)
     if (s->head != NULL || s->begin_pending) {
         int first = s->head != NULL && urgent(s, s->tail->kind);
         pthread_mutex_unlock(&s->lock);
-        if (first) /* keeps the scheduled reference */
-            pool_submit_urgent(s->pool, run_slice, s);
-        else
-            pool_submit(s->pool, run_slice, s);
+        schedule(s, first); /* keeps the scheduled reference */
         return;
     }
     s->scheduled = 0;
@@ -983,8 +988,7 @@ static int enqueue(session_t *s, enum item_kind kind, const void *data,
     }
     int first = submit && urgent(s, kind);
     pthread_mutex_unlock(&s->lock);
-    if (submit && (first ? pool_submit_urgent(s->pool, run_slice, s)
-                         : pool_submit(s->pool, run_slice, s)) != 0) {
+    if (submit && schedule(s, first) != 0) {
         log_error(s->tag, "cannot schedule the session: out of memory");
         return VB_ENOMEM;
     }
