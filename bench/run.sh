@@ -166,6 +166,15 @@ printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final a
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
     "p50 / p95 / max" "" "cores / s per audio s"
+# loop_of FILE FROM COUNT: COUNT bytes of FILE played in a loop from byte FROM.
+loop_of() {
+    local size from=$2 left=$3 take; size=$(stat -c %s "$1")
+    while [ "$left" -gt 0 ]; do
+        take=$(( size - from < left ? size - from : left ))
+        dd if="$1" bs=64K iflag=skip_bytes,count_bytes skip="$from" count="$take" status=none
+        left=$((left - take)) from=0
+    done
+}
 # run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
 # s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
 # stream i of N plays the recording from (i - 1) / N of its length,
@@ -179,15 +188,6 @@ printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max"
 # p50, p95, max), peak and admitted, and the server's processor time: cores (busy cores on average over the load) and
 # cpu_per_audio (CPU seconds per second of admitted audio, decoder builds
 # included).
-# loop_of FILE FROM COUNT: COUNT bytes of FILE played in a loop from byte FROM.
-loop_of() {
-    local size from=$2 left=$3 take; size=$(stat -c %s "$1")
-    while [ "$left" -gt 0 ]; do
-        take=$(( size - from < left ? size - from : left ))
-        dd if="$1" bs=64K iflag=skip_bytes,count_bytes skip="$from" count="$take" status=none
-        left=$((left - take)) from=0
-    done
-}
 run_load() {
     local n=$1 stagger=$2 refuse=$3 spread=${4:-0}
     local bytes; bytes=$(stat -c %s "$conc")
