@@ -20,6 +20,7 @@
 #                                built first, as after earlier speakers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 scripts/deps.sh test
 make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
@@ -149,7 +150,7 @@ stop_server
 # One 30 s recording: the LibriVox files with 1 s of silence between them.
 conc="$work/conversation.raw"
 if [ ! -f "$conc" ]; then
-    for f in $libri_files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$conc"
+    conversation_of $libri_files > "$conc"
 fi
 conc_audio=$(calc "$(stat -c %s "$conc") / 32000" 3)
 # WARM=1: its first 3 s, played at real-time pace by N streams at once
@@ -166,15 +167,6 @@ printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final a
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
     "p50 / p95 / max" "" "cores / s per audio s"
-# loop_of FILE FROM COUNT: COUNT bytes of FILE played in a loop from byte FROM.
-loop_of() {
-    local size from=$2 left=$3 take; size=$(stat -c %s "$1")
-    while [ "$left" -gt 0 ]; do
-        take=$(( size - from < left ? size - from : left ))
-        dd if="$1" bs=64K iflag=skip_bytes,count_bytes skip="$from" count="$take" status=none
-        left=$((left - take)) from=0
-    done
-}
 # run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
 # s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
 # stream i of N plays the recording from (i - 1) / N of its length,
@@ -190,15 +182,7 @@ loop_of() {
 # included).
 run_load() {
     local n=$1 stagger=$2 refuse=$3 spread=${4:-0}
-    local bytes; bytes=$(stat -c %s "$conc")
-    for i in $(seq "$n"); do
-        local skip=0 more=0
-        if [ "$spread" = 1 ]; then
-            skip=$(( (i - 1) * bytes / n / 3200 * 3200 ))
-            more=$(( (i - 1) * run_on_bytes / n / 3200 * 3200 ))
-        fi
-        loop_of "$conc" "$skip" $((bytes + more)) > "$work/play.$i.raw"
-    done
+    play_set "$conc" "$n" "$spread" "$run_on_bytes" "$work"
     start_server "$([ "$refuse" = 1 ] && echo refuse)"
     if [ "$warm" = 1 ] && [ "$refuse" = 0 ]; then
         for i in $(seq "$n"); do
@@ -235,30 +219,14 @@ run_load() {
         audio_bytes=$((audio_bytes + $(stat -c %s "$work/play.$i.raw")))
     done
     cpu_per_audio=$(calc "$used / ($audio_bytes / 32000 + 0.000001)" 3)
-    # Lags, on the client's clock (audio is sent as a microphone would:
-    # each 100 ms chunk when its last sample is recorded): an interim is
-    # late by (arrival - end of its audio); the final that closes an
-    # utterance (speech_final) by (arrival - the endpoint), the endpoint
-    # being where the server heard the pause reach the endpoint setting
-    # (the utterance_end event's "end" that follows it; finals cut off
-    # earlier in the same utterance, at a change of speaker, come with it
-    # and would count their wait twice).  Also, as a speaker feels it:
-    # from the end of the utterance's last word to its final (endpoint
-    # setting and the detector's hangover included).  First word: arrival
-    # of an utterance's first interim after its start (includes 300 ms
-    # pre-roll).
-    read -r ip95 imax fp95 fmax first fp50 fw95 fwmax sp50 sp95 < <(awk '
-        FNR == 1 { pend = 0 }
-        $1 == "T" && $4 == 0 { lag = $2 - $6; if (lag < 0) lag = 0; il[++ni] = lag
-                               if ($5 != laststart) { fw[++nf1] = $2 - $5; laststart = $5 } }
-        $1 == "T" && $4 == 1 && $7 == 1 { pend = 1; arr = $2; lastword = $6 }
-        $1 == "E" && pend { lag = arr - $3; if (lag < 0) lag = 0; fl[++nf] = lag
-                            sl[++ns] = arr - lastword; pend = 0 }
-        function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
-        function p(a, n, q) { return n ? a[int((n - 1) * q) + 1] : 0 }
-        END { sort(il, ni); sort(fl, nf); sort(fw, nf1); sort(sl, ns)
-              printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", p(il, ni, .95), p(il, ni, 1), p(fl, nf, .95), p(fl, nf, 1), p(fw, nf1, .5), p(fl, nf, .5), p(fw, nf1, .95), p(fw, nf1, 1), p(sl, ns, .5), p(sl, ns, .95) }' "$work"/timings.*)
-    rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw
+    # Lags (lag_lines in bench/lib.sh): interims, finals after the
+    # endpoint and after the last word, first interims after the start.
+    lag_lines "$work"/timings.* > "$work/lags"
+    read -r ip95 imax < <(percentiles i .95 1 < "$work/lags")
+    read -r fp50 fp95 fmax < <(percentiles f .5 .95 1 < "$work/lags")
+    read -r first fw95 fwmax < <(percentiles w .5 .95 1 < "$work/lags")
+    read -r sp50 sp95 < <(percentiles s .5 .95 < "$work/lags")
+    rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw "$work/lags"
 }
 
 # kept_up: true if the last load kept up (interim lag p95 and every final

@@ -1,0 +1,70 @@
+# Shell functions the benchmark scripts share (sourced, not run).
+
+# conversation_of FILES...: the concurrency recording on standard output,
+# 16 kHz 16-bit mono: the WAV files' audio with 1 s of silence after each.
+conversation_of() {
+    local f
+    for f in "$@"; do tail -c +45 "$f"; head -c 32000 /dev/zero; done
+}
+
+# loop_of FILE FROM COUNT: COUNT bytes of FILE played in a loop from byte FROM.
+loop_of() {
+    local size from=$2 left=$3 take; size=$(stat -c %s "$1")
+    while [ "$left" -gt 0 ]; do
+        take=$(( size - from < left ? size - from : left ))
+        dd if="$1" bs=64K iflag=skip_bytes,count_bytes skip="$from" count="$take" status=none
+        left=$((left - take)) from=0
+    done
+}
+
+# play_set FILE N SPREAD RUN_ON_BYTES DIR: what N streams play, as
+# DIR/play.I.raw.  SPREAD=0: FILE each.  SPREAD=1: stream I plays FILE
+# from (I - 1) / N of its length (at a 100 ms boundary), wrapping round to
+# its start, and on for (I - 1) / N of RUN_ON_BYTES more.
+play_set() {
+    local file=$1 n=$2 spread=$3 run_on_bytes=$4 dir=$5 i bytes
+    bytes=$(stat -c %s "$file")
+    for i in $(seq "$n"); do
+        local skip=0 more=0
+        if [ "$spread" = 1 ]; then
+            skip=$(( (i - 1) * bytes / n / 3200 * 3200 ))
+            more=$(( (i - 1) * run_on_bytes / n / 3200 * 3200 ))
+        fi
+        loop_of "$file" "$skip" $((bytes + more)) > "$dir/play.$i.raw"
+    done
+}
+
+# lag_lines TIMINGS...: a line for each lag in the output of
+# `verbatim stream --timings`, on the client's clock (audio is sent as a
+# microphone would: each 100 ms chunk when its last sample is recorded):
+#   i LAG  an interim, late by (arrival - end of its audio)
+#   w S    an utterance's first interim, after the utterance's start
+#          (the 300 ms pre-roll included)
+#   f LAG  the final that closes an utterance (speech_final), late by
+#          (arrival - the endpoint), the endpoint being where the server
+#          heard the pause reach the endpoint setting (the utterance_end
+#          event's "end" that follows it; finals cut off earlier in the
+#          same utterance, at a change of speaker, come with it and would
+#          count their wait twice)
+#   s S    the same final after the end of the utterance's last word, as
+#          a speaker feels it (endpoint setting and the detector's
+#          hangover included)
+lag_lines() {
+    awk 'FNR == 1 { pend = 0 }
+         $1 == "T" && $4 == 0 { lag = $2 - $6; print "i", (lag < 0 ? 0 : lag)
+                                if ($5 != laststart) { print "w", $2 - $5; laststart = $5 } }
+         $1 == "T" && $4 == 1 && $7 == 1 { pend = 1; arr = $2; lastword = $6 }
+         $1 == "E" && pend { lag = arr - $3; print "f", (lag < 0 ? 0 : lag)
+                             print "s", arr - lastword; pend = 0 }' "$@"
+}
+
+# percentiles KIND Q...: the quantiles Q (0-1) of the lag lines of KIND
+# on standard input, %.3f each on one line (0 where there are none).
+percentiles() {
+    local kind=$1; shift
+    awk -v k="$kind" '$1 == k { print $2 }' | sort -g |
+        awk -v qs="$*" '{ a[NR] = $1 }
+             END { n = split(qs, q, " ")
+                   for (i = 1; i <= n; i++)
+                       printf "%.3f%s", NR ? a[int((NR - 1) * q[i]) + 1] : 0, i < n ? " " : "\n" }'
+}
