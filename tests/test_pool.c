@@ -1,7 +1,9 @@
 /*
  * test_pool.c - the worker pool (util/pool.h): tasks run in submission
- * order, urgent ones before the others, stopping runs every task queued, and the pool measures how busy
- * its workers are (util/meter.h: a rate with fading memory).
+ * order, urgent ones before the others but those that have waited
+ * POOL_URGENT_LEAD, stopping runs every task queued, and the pool
+ * measures how busy its workers are (util/meter.h: a rate with fading
+ * memory).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,6 +111,23 @@ static void test_urgent_tasks_run_first(void **state)
     pool_stop(pool);
 }
 
+/* An ordinary task that has waited POOL_URGENT_LEAD keeps its place
+ * before a new urgent one; one queued after it does not. */
+static void test_a_task_waiting_long_keeps_its_place(void **state)
+{
+    (void)state;
+    pool_t *pool;
+    assert_int_equal(pool_start(1, &pool), 0);
+    hold_worker(pool);
+    submit(pool, 1);
+    usleep((useconds_t)(POOL_URGENT_LEAD * 1e6) + 100 * 1000);
+    submit(pool, 2);
+    submit_urgent(pool, 3);
+    submit(pool, 4);
+    release_and_check(pool, (const int[]){1, 3, 2, 4}, 4);
+    pool_stop(pool);
+}
+
 /* The lag counts the oldest task queued, also when newer urgent ones
  * stand before it. */
 static void test_the_lag_sees_the_oldest_task_behind_urgent_ones(void **state)
@@ -118,9 +137,9 @@ static void test_the_lag_sees_the_oldest_task_behind_urgent_ones(void **state)
     assert_int_equal(pool_start(1, &pool), 0);
     hold_worker(pool);
     submit(pool, 1);
-    usleep(300 * 1000);
+    usleep(200 * 1000); /* less than POOL_URGENT_LEAD: 2 goes first */
     submit_urgent(pool, 2);
-    assert_true(pool_lag(pool) >= 0.3);
+    assert_true(pool_lag(pool) >= 0.2);
     release_and_check(pool, (const int[]){2, 1}, 2);
     pool_stop(pool);
 }
@@ -189,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tasks_run_in_submission_order),
         cmocka_unit_test(test_urgent_tasks_run_first),
+        cmocka_unit_test(test_a_task_waiting_long_keeps_its_place),
         cmocka_unit_test(test_the_lag_sees_the_oldest_task_behind_urgent_ones),
         cmocka_unit_test(test_stopping_runs_every_queued_task),
         cmocka_unit_test(test_a_meter_fades),

@@ -850,10 +850,10 @@ static int handle_item(session_t *s, struct item *it)
 
 /*
  * Whether the session's next slice goes before the others waiting for a
- * worker: when its utterance is in a pause that is within
- * URGENT_BEFORE_MS of the endpoint (so also the slices that end the
- * recogniser's phrase 250-300 ms into it, whose end passes the final
- * waits for), or the client asked for the final.  Near the knee the
+ * worker (but those that have waited POOL_URGENT_LEAD, pool.h): when
+ * its utterance is in a pause that is within URGENT_BEFORE_MS of the
+ * endpoint (so also the slices that end the recogniser's phrase
+ * 250-300 ms into it, whose end passes the final waits for), or the client asked for the final.  Near the knee the
  * workers' queue holds every other stream's next 100 ms, and the final,
  * which the speaker waits for, would wait behind them all.  Only while
  * little waits in the session's queue: a client sending faster than real
@@ -862,7 +862,9 @@ static int handle_item(session_t *s, struct item *it)
  * streams out of step (the accurate profile's knee), seven alternated
  * pairs that kept up: final after the endpoint p50 0.18-0.20 s against
  * 0.21-0.27 s in first-come order, p95 lower in six (median 0.38 s
- * against 0.44 s).
+ * against 0.44 s).  Without POOL_URGENT_LEAD, where many streams pause
+ * at once their urgent slices held the talking ones' interims back
+ * without limit; README, Performance, has the figures with it.
  */
 static int urgent(const session_t *s, enum item_kind kind)
 {

@@ -1,4 +1,4 @@
-/* pool.c - worker threads over one FIFO of tasks (see pool.h). */
+/* pool.c - worker threads over one queue of tasks (see pool.h). */
 #include "pool.h"
 
 #include <math.h>
@@ -13,6 +13,7 @@ struct task {
     pool_fn fn;
     void *arg;
     double submitted;     /* monotonic seconds */
+    double due;           /* the queue's order (pool.h) */
     struct task *next;
 };
 
@@ -20,8 +21,7 @@ struct pool {
     pthread_mutex_t lock;
     pthread_cond_t work;  /* a task arrived, or stopping */
     pthread_cond_t idle;  /* a task finished */
-    struct task *head, *tail;
-    struct task *last_urgent; /* the urgent tasks lead the queue; NULL: none */
+    struct task *head, *tail; /* by due time */
     int queued, running, stopping, count;
     double wait_avg;      /* recent tasks' wait for a worker, smoothed */
     double wait_avg_at;   /* when wait_avg was last updated */
@@ -53,8 +53,6 @@ static void *worker_main(void *arg)
         p->head = t->next;
         if (p->head == NULL)
             p->tail = NULL;
-        if (p->last_urgent == t)
-            p->last_urgent = NULL;
         p->queued--;
         p->running++;
         double now = vb_monotonic_s();
@@ -106,22 +104,17 @@ static int submit(pool_t *p, pool_fn fn, void *arg, int urgent)
     t->fn = fn;
     t->arg = arg;
     t->submitted = vb_monotonic_s();
+    t->due = t->submitted + (urgent ? 0 : POOL_URGENT_LEAD);
     pthread_mutex_lock(&p->lock);
-    if (urgent) { /* after the urgent ones, before the rest */
-        struct task **at = p->last_urgent ? &p->last_urgent->next : &p->head;
-        t->next = *at;
-        *at = t;
-        p->last_urgent = t;
-        if (t->next == NULL)
-            p->tail = t;
-    } else {
-        t->next = NULL;
-        if (p->tail)
-            p->tail->next = t;
-        else
-            p->head = t;
+    /* After every task due no later (an ordinary one's due time is the
+     * latest yet: it goes last). */
+    struct task **at = p->tail && p->tail->due <= t->due ? &p->tail->next : &p->head;
+    while (*at && (*at)->due <= t->due)
+        at = &(*at)->next;
+    t->next = *at;
+    *at = t;
+    if (t->next == NULL)
         p->tail = t;
-    }
     p->queued++;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
@@ -163,11 +156,11 @@ double pool_lag(pool_t *p)
 {
     pthread_mutex_lock(&p->lock);
     double now = vb_monotonic_s();
-    /* The oldest queued task: the first urgent one or the first other. */
-    struct task *ordinary = p->last_urgent ? p->last_urgent->next : NULL;
-    double head_age = p->head ? now - p->head->submitted : 0;
-    if (ordinary && now - ordinary->submitted > head_age)
-        head_age = now - ordinary->submitted;
+    /* The oldest queued task, wherever urgent ones put it. */
+    double head_age = 0;
+    for (struct task *t = p->head; t; t = t->next)
+        if (now - t->submitted > head_age)
+            head_age = now - t->submitted;
     /* An idle worker with nothing queued: no lag, whatever came before. */
     double avg = p->head == NULL && p->running < p->count ? 0 : p->wait_avg;
     pthread_mutex_unlock(&p->lock);

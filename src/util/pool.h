@@ -4,8 +4,14 @@
  * The server runs every session's decoding here: a session submits
  * itself when it has work and resubmits itself after a bounded slice, so
  * that many sessions share few cores fairly.  Tasks run in submission
- * order, each on whichever worker is free, except that urgent tasks go
- * before every ordinary one (in their own submission order).
+ * order, each on whichever worker is free, except that an urgent task
+ * goes before the ordinary ones submitted less than POOL_URGENT_LEAD
+ * seconds before it: the queue is in order of due time, an urgent task
+ * due when submitted, an ordinary one POOL_URGENT_LEAD later (equal due
+ * times in submission order).  So urgent work comes first, but an
+ * ordinary task is overtaken only by urgent ones submitted less than
+ * POOL_URGENT_LEAD after it: one that has waited that long keeps its
+ * place.
  *
  * pool_submit() may be called from any thread, also from a task.
  * pool_stop() waits until the queue is empty and every worker is idle
@@ -20,7 +26,8 @@ typedef void (*pool_fn)(void *arg);
 int pool_start(int workers, pool_t **out);
 /* 0, or VB_ENOMEM. */
 int pool_submit(pool_t *pool, pool_fn fn, void *arg);
-/* The same, ahead of the ordinary tasks queued. */
+/* The same, ahead of the ordinary tasks queued (above). */
+#define POOL_URGENT_LEAD 0.5
 int pool_submit_urgent(pool_t *pool, pool_fn fn, void *arg);
 int pool_workers(const pool_t *pool);
 /* Waits until no task is queued or running (more may come later). */
