@@ -69,6 +69,7 @@ conversation_of $(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids") > "$conc"
 head -c 96000 "$conc" > "$work/warm.raw"
 rm -rf "$work/play" && mkdir -p "$work/play"
 play_set "$conc" "$n" "$spread" 96000 "$work/play"
+audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
 
 pids=()
 cleanup() {
@@ -97,7 +98,7 @@ load() {
     done
     wait "${ps[@]}" || true
     ps=()
-    local c0; c0=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+    local c0; c0=$(cpu_ticks "$server")
     for i in $(seq "$n"); do
         taskset -c "$core" "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
             --chunk-ms 100 --sample-rate 16000 "$work/play/play.$i.raw" > "$dir/timings.$i" \
@@ -109,25 +110,22 @@ load() {
     for i in $(seq "$n"); do
         wait "${ps[i - 1]}" || { failed=1; cat "$dir/stream.$i.err" >&2; }
     done
-    local c1; c1=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+    local c1; c1=$(cpu_ticks "$server")
     kill "$server"; wait "$server" || true
     [ "$failed" = 0 ] || { echo "bench/ab.sh: a stream of $bin failed (above)" >&2; return 1; }
     lag_lines "$dir"/timings.* > "$dir/lags"
-    awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v b="$(cat "$work"/play/play.*.raw | wc -c)" \
-        'BEGIN { printf "%.3f\n", t / hz / (b / 32000) }' > "$dir/cpu"
+    awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v a="$audio_s" \
+        'BEGIN { printf "%.3f\n", t / hz / a }' > "$dir/cpu"
 }
 
 # summary LAGS: "interim p50 p95 max final p50 p95 max" of a lag file.
 summary() {
     echo "$(percentiles i .5 .95 1 < "$1") $(percentiles f .5 .95 1 < "$1")"
 }
-# b_lower KIND: 1 if B's p95 of KIND (i or f) was lower this round, else 0.
-b_lower() {
-    awk -v a="$(percentiles "$1" .95 < "$work/a/lags")" \
-        -v b="$(percentiles "$1" .95 < "$work/b/lags")" 'BEGIN { print (b < a) ? 1 : 0 }'
-}
-json_of() { # LAGS CPU
-    local s; read -ra s < <(summary "$1")
+# lower B A: 1 if the figure B is lower than A, else 0.
+lower() { awk -v b="$1" -v a="$2" 'BEGIN { print (b < a) ? 1 : 0 }'; }
+json_of() { # SUMMARY CPU: a summary's figures as JSON
+    local s; read -ra s <<<"$1"
     printf '{"interim_lag_p50_s": %s, "interim_lag_p95_s": %s, "interim_lag_max_s": %s, ' "${s[@]:0:3}"
     printf '"final_lag_p50_s": %s, "final_lag_p95_s": %s, "final_lag_max_s": %s%s}' "${s[@]:3:3}" \
         "${2:+, \"server_cpu_per_audio_s\": $2}"
@@ -145,15 +143,19 @@ for r in $(seq "$rounds"); do
     load b "$bin_b" "$core_b" & pids+=($!)
     wait "${pids[0]}" && wait "${pids[1]}"
     pids=()
+    round_json="\"core_a\": $core_a"
     for side in a b; do
-        read -ra s < <(summary "$work/$side/lags")
+        sum=$(summary "$work/$side/lags") cpu=$(cat "$work/$side/cpu")
+        read -ra s <<<"$sum"
         printf '%-6s %-5s %-23s %-23s %s\n' "$r" "$side" "${s[0]} / ${s[1]} / ${s[2]}" \
-            "${s[3]} / ${s[4]} / ${s[5]}" "$(cat "$work/$side/cpu")"
+            "${s[3]} / ${s[4]} / ${s[5]}" "$cpu"
         cat "$work/$side/lags" >> "$work/pooled.$side"
+        round_json="$round_json, \"$side\": $(json_of "$sum" "$cpu")"
+        [ "$side" = a ] && a_interim=${s[1]} a_final=${s[4]}
     done
-    b_interim_lower=$((b_interim_lower + $(b_lower i)))
-    b_final_lower=$((b_final_lower + $(b_lower f)))
-    rounds_json="$rounds_json${rounds_json:+, }{\"core_a\": $core_a, \"a\": $(json_of "$work/a/lags" "$(cat "$work/a/cpu")"), \"b\": $(json_of "$work/b/lags" "$(cat "$work/b/cpu")")}"
+    b_interim_lower=$((b_interim_lower + $(lower "${s[1]}" "$a_interim")))
+    b_final_lower=$((b_final_lower + $(lower "${s[4]}" "$a_final")))
+    rounds_json="$rounds_json${rounds_json:+, }{$round_json}"
 done
 
 echo "pooled over $rounds rounds (interims, finals: A $(grep -c '^i' "$work/pooled.a"), $(grep -c '^f' "$work/pooled.a"); B $(grep -c '^i' "$work/pooled.b"), $(grep -c '^f' "$work/pooled.b"))"
@@ -172,7 +174,8 @@ cat > "$result" <<JSON
   "date": "$stamp", "cores": $(nproc), "profile": "$profile", "streams_per_build": $n,
   "layout": "$layout", "workers_per_build": 1,
   "a": "$1", "b": "$2", "rounds": [$rounds_json],
-  "pooled": {"a": $(json_of "$work/pooled.a" ""), "b": $(json_of "$work/pooled.b" "")},
+  "pooled": {"a": $(json_of "$(summary "$work/pooled.a")" ""),
+             "b": $(json_of "$(summary "$work/pooled.b")" "")},
   "b_interim_p95_lower_rounds": $b_interim_lower, "b_final_p95_lower_rounds": $b_final_lower
 }
 JSON

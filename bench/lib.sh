@@ -1,5 +1,9 @@
 # Shell functions the benchmark scripts share (sourced, not run).
 
+# cpu_ticks PID: the processor time (user + system) PID has used, in
+# clock ticks (getconf CLK_TCK a second).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # conversation_of FILES...: the concurrency recording on standard output,
 # 16 kHz 16-bit mono: the WAV files' audio with 1 s of silence after each.
 conversation_of() {

@@ -53,7 +53,6 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-4}f\", $1 }"; } # calc EXPR [DECIMALS]
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 tick=$(getconf CLK_TCK)
 
