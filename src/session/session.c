@@ -40,7 +40,7 @@
 #define SLICE_BYTES (256 * 1024)
 /* See heard_pause(). */
 #define QUIET_MS 200
-#define CUT_MS 250
+#define CUT_MS 150
 #define CUT_QUIET_MS 100
 #define CUT_SENTENCE_END 0.1
 #define LATE_CUT_MS 300
@@ -523,6 +523,15 @@ enum pause { PAUSE_NONE, PAUSE_CUT, PAUSE_END };
  * pause cost 2-3 points of word error rate; with the language model's
  * say, 0-0.5 (at most two words of 340), and pairs of sentences with the
  * same pause gained 0.8-1.6 points (each sentence decoded on its own).
+ * CUT_MS was 250 until the recogniser's word ends were traced: its last
+ * word ends about 0.2 s later in the live search than in the final, so
+ * a cut at 250 ms came only 30-200 ms before the endpoint while its end
+ * passes took 0.15-0.36 s, and the final waited for them.  At 150,
+ * through the server: pairs with 0 / 50 ms added 10.1 / 9.6 -> 8.3 /
+ * 8.3 %, halves with none added 12.1 -> 12.6 % (two words of 340), the
+ * rest the same (both with 150 and 250 ms added, LibriVox, flite);
+ * 1.3 % fewer instructions on LibriVox; the final after the endpoint
+ * the same within this VM's noise (README, Performance).
  *
  * A phrase of LONG_PHRASE_MS or more also ends at LATE_CUT_MS of quiet,
  * whatever the language model says (long_phrase_paused()): its end
@@ -852,8 +861,9 @@ static int handle_item(session_t *s, struct item *it)
  * Whether the session's next slice goes before the others waiting for a
  * worker (but those that have waited POOL_URGENT_LEAD, pool.h): when
  * its utterance is in a pause that is within URGENT_BEFORE_MS of the
- * endpoint (so also the slices that end the recogniser's phrase
- * 250-300 ms into it, whose end passes the final waits for), or the client asked for the final.  Near the knee the
+ * endpoint (so also the slices that end the recogniser's phrase in
+ * such a pause, whose end passes the final waits for), or the client
+ * asked for the final.  Near the knee the
  * workers' queue holds every other stream's next 100 ms, and the final,
  * which the speaker waits for, would wait behind them all.  Only while
  * little waits in the session's queue: a client sending faster than real
