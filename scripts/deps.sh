@@ -2,6 +2,7 @@
 # Installs the Debian packages Verbatim needs, only those that are missing.
 #   scripts/deps.sh build   what building and running the server needs
 #   scripts/deps.sh test    that, plus what the test suite needs
+#   scripts/deps.sh bench   that, plus what bench/overhead.sh needs (valgrind)
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
@@ -10,11 +11,13 @@ build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
             libswresample-dev)
 test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl
            sqlite3 chromium ffmpeg clang libclang-rt-14-dev)
+bench_pkgs=(valgrind)
 
 want=("${build_pkgs[@]}")
-if [ "${1:-build}" = test ]; then
-    want+=("${test_pkgs[@]}")
-fi
+case "${1:-build}" in
+    test) want+=("${test_pkgs[@]}") ;;
+    bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
