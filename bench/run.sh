@@ -162,6 +162,25 @@ head -c 96000 "$conc" > "$work/warm.raw"
 cores=$(nproc)
 conc_engine_rtf() { json_field "$("$bin" bench engine --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu; }
 conc_rtf=$(conc_engine_rtf)
+# The same with every core busy: one copy of the recogniser per core, all
+# at once, their mean.  The cores share caches and memory: on this VM two
+# copies at once ran 7 % slower on average than one alone (one of each
+# pair as fast, the other 15-22 % slower), and the server at its knee
+# keeps both cores busy.
+conc_engine_rtf_busy() {
+    local i engines=() sum=0
+    for i in $(seq "$cores"); do
+        "$bin" bench engine --profile "$profile" "$conc" > "$work/engine.$i.json" 2>/dev/null &
+        engines+=($!)
+    done
+    wait "${engines[@]}"
+    for i in $(seq "$cores"); do
+        sum=$(calc "$sum + $(json_field "$(cat "$work/engine.$i.json")" rtf_cpu)")
+    done
+    rm -f "$work"/engine.*.json
+    calc "$sum / $cores"
+}
+conc_rtf_busy=$(conc_engine_rtf_busy)
 printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
@@ -261,7 +280,9 @@ knee=$spread_knee
 # The same measure after the sweep: this virtual machine's speed can move
 # by tens of percent within a run, and then knee and ceiling disagree.
 conc_rtf_after=$(conc_engine_rtf)
+conc_rtf_busy_after=$(conc_engine_rtf_busy)
 ceiling=$(calc "2 * $cores / ($conc_rtf + $conc_rtf_after)" 1)
+ceiling_busy=$(calc "2 * $cores / ($conc_rtf_busy + $conc_rtf_busy_after)" 1)
 drift=$(calc "($conc_rtf_after - $conc_rtf) * 100 / $conc_rtf" 0)
 drift_note=""
 if awk -v d="$drift" 'BEGIN { exit !(d > 15 || d < -15) }'; then
@@ -303,6 +324,8 @@ cat > "$result" <<JSON
                   "warm": $([ "$warm" = 1 ] && echo true || echo false),
                   "engine_rtf_cpu": $conc_rtf, "engine_rtf_cpu_after": $conc_rtf_after,
                   "ceiling_streams": $ceiling,
+                  "engine_all_cores_rtf_cpu": $conc_rtf_busy, "engine_all_cores_rtf_cpu_after": $conc_rtf_busy_after,
+                  "ceiling_all_cores_busy_streams": $ceiling_busy,
                   "knee_streams": $knee, "sweep": [$spread_json],
                   "in_step_knee_streams": $instep_knee, "in_step_sweep": [$instep_json],
                   "overload": $overload_json},
@@ -326,7 +349,8 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
   streams    largest real-time load that keeps up (interim p95 < 1 s, finals < 1 s): $knee
              out of step$([ "$warm" = 1 ] && echo ", decoders built first"); $instep_knee in step ($instep_stagger s apart); the recogniser alone on that
              recording: RTF $conc_rtf before the sweep, $conc_rtf_after after, so $cores cores
-             hold at most $ceiling such streams
+             hold at most $ceiling such streams; with a copy on every core at once
+             RTF $conc_rtf_busy before, $conc_rtf_busy_after after: at most $ceiling_busy
 ${drift_note:+$drift_note
 }  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag --max-load $over_load); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;
