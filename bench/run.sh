@@ -165,7 +165,7 @@ conc_rtf=$(conc_engine_rtf)
 # The same with every core busy: one copy of the recogniser per core, all
 # at once, their mean.  The cores share caches and memory: on this VM two
 # copies at once ran 7 % slower on average than one alone (one of each
-# pair as fast, the other 15-22 % slower), and the server at its knee
+# pair as fast, the other 6-22 % slower), and the server at its knee
 # keeps both cores busy.
 conc_engine_rtf_busy() {
     local i engines=() sum=0
