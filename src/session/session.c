@@ -531,7 +531,9 @@ enum pause { PAUSE_NONE, PAUSE_CUT, PAUSE_END };
  * 8.3 %, halves with none added 12.1 -> 12.6 % (two words of 340), the
  * rest the same (both with 150 and 250 ms added, LibriVox, flite);
  * 1.3 % fewer instructions on LibriVox; the final after the endpoint
- * the same within this VM's noise (README, Performance).
+ * the same within this VM's noise (README, Performance).  The fast
+ * profile: LibriVox 33.8 -> 32.4 %, halves with 50 ms added 22.8 ->
+ * 24.4 %, pairs 16.6 -> 15.3 %, flite the same.
  *
  * A phrase of LONG_PHRASE_MS or more also ends at LATE_CUT_MS of quiet,
  * whatever the language model says (long_phrase_paused()): its end
