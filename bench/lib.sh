@@ -1,5 +1,12 @@
 # Shell functions the benchmark scripts share (sourced, not run).
 
+# calc EXPR [DECIMALS]: EXPR worked out by awk, DECIMALS (4) places.
+calc() { awk "BEGIN { printf \"%.${2:-4}f\", $1 }"; }
+
+# json_field JSON NAME: the number NAME holds in JSON (one line of
+# `verbatim bench engine`'s output, say).
+json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
+
 # cpu_ticks PID: the processor time (user + system) PID has used, in
 # clock ticks (getconf CLK_TCK a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -23,6 +23,7 @@
 # its decoder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 scripts/deps.sh bench
 make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
@@ -87,10 +88,10 @@ done
 server_ir=$(total_of "$work/server.out.1")
 server_sessions_ir=$(inclusive_of "$work/server.out.1" run_slice)
 engine_ir=$(inclusive_of "$work/engine.out" run_slice)
-audio=$(sed -n 's/.*"audio_s": \([0-9.]*\).*/\1/p' "$work/engine.json")
-words_engine=$(sed -n 's/.*"words": \([0-9]*\).*/\1/p' "$work/engine.json")
+engine_json=$(cat "$work/engine.json")
+audio=$(json_field "$engine_json" audio_s)
+words_engine=$(json_field "$engine_json" words)
 words_server=$(wc -w < <(sed 's/^\[[^]]*\] //' "$work/server.txt"))
-calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 overhead=$(calc "($server_ir / $engine_ir - 1) * 100" 2)
 outside=$(calc "($server_ir - $server_sessions_ir) / $server_ir * 100" 2)
 
@@ -109,9 +110,9 @@ cat > "$json" <<EOF
 EOF
 cat <<EOF
 Verbatim overhead, commit $commit, profile $profile, ${#files[@]} files, $audio s of audio
-  recogniser alone (its sessions)   $(calc "$engine_ir / 1e9") G instructions, $(calc "$engine_ir / 1e9 / $audio") G per audio s
-  full server path                  $(calc "$server_ir / 1e9") G instructions
-    of which in its sessions        $(calc "$server_sessions_ir / 1e9") G; outside them (network, JSON, storage, threads) $outside %
+  recogniser alone (its sessions)   $(calc "$engine_ir / 1e9" 3) G instructions, $(calc "$engine_ir / 1e9 / $audio" 3) G per audio s
+  full server path                  $(calc "$server_ir / 1e9" 3) G instructions
+    of which in its sessions        $(calc "$server_sessions_ir / 1e9" 3) G; outside them (network, JSON, storage, threads) $outside %
   server overhead                   $overhead %
   words: $words_engine alone, $words_server through the server
 written to $json

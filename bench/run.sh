@@ -52,7 +52,6 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.${2:-4}f\", $1 }"; } # calc EXPR [DECIMALS]
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 tick=$(getconf CLK_TCK)
 
@@ -102,7 +101,6 @@ flite_audio=$(audio_of $flite_files)
 # around it, since this virtual machine's speed drifts by tens of percent
 # within minutes (one pair of runs minutes apart has shown an overhead of
 # -11 % from that alone).
-json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
 engine_rtf_once() {
     json_field "$("$bin" bench engine --profile "$profile" $libri_files $flite_files)" rtf_cpu
 }
