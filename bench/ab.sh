@@ -12,6 +12,9 @@
 #                               of step, as bench/run.sh's main sweep)
 #   ROUNDS=R                    rounds (default 6); the builds swap cores
 #                               after each
+#   SHARE_CORE=1                both builds on the same core, the core
+#                               changing each round: to compare processor
+#                               time (below)
 #
 # Why at the same moment: this virtual machine's speed moves by tens of
 # percent within minutes, so builds run one after the other are compared
@@ -21,7 +24,12 @@
 # both meet the same minute; swapping the cores each round evens out a
 # core that is slower than the other.  One core each is a smaller machine
 # than the one bench/run.sh measures: this compares builds, it does not
-# replace run.sh's figures.
+# replace run.sh's figures.  The cores' speeds differ by up to a third
+# from minute to minute, so each round's processor time says more about
+# the core than the build; with SHARE_CORE=1 both builds take turns on
+# one core and meet the same speed (two builds that differed little came
+# within 1.6 % of each other in every round, against up to 40 % apart on
+# separate cores), though their latencies then include each other's work.
 #
 # Prints each round and, pooled over the rounds, the percentiles of the
 # interims' lag and of the finals after the endpoint (as bench/run.sh
@@ -30,7 +38,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-[ $# = 2 ] || { sed -n '4,15p' "$0" >&2; exit 2; }
+[ $# = 2 ] || { sed -n '4,18p' "$0" >&2; exit 2; }
 scripts/deps.sh test
 [ "$(nproc)" -ge 2 ] || { echo "bench/ab.sh: needs two cores" >&2; exit 1; }
 profile=${PROFILE:-accurate}
@@ -42,6 +50,7 @@ instep) spread=0 stagger=${STAGGER:-0.3} ;;
 *) echo "bench/ab.sh: LAYOUT is spread or instep, not '$layout'" >&2; exit 2 ;;
 esac
 rounds=${ROUNDS:-6}
+share_core=${SHARE_CORE:-0}
 work=build/ab
 mkdir -p "$work" bench/results
 
@@ -133,12 +142,13 @@ json_of() { # SUMMARY CPU: a summary's figures as JSON
 
 echo "A $1 ($bin_a)"
 echo "B $2 ($bin_b)"
-echo "profile $profile, $n streams per build, layout $layout, one core each, $rounds rounds"
+echo "profile $profile, $n streams per build, layout $layout, $([ "$share_core" = 1 ] && echo "one core for both" || echo "one core each"), $rounds rounds"
 printf '%-6s %-5s %-23s %-23s %s\n' round build "interim p50 / p95 / max" "final p50 / p95 / max" "CPU s per audio s"
 : > "$work/pooled.a"; : > "$work/pooled.b"
 rounds_json="" b_interim_lower=0 b_final_lower=0
 for r in $(seq "$rounds"); do
-    core_a=$(( (r + 1) % 2 )) core_b=$(( r % 2 ))
+    core_b=$(( r % 2 ))
+    core_a=$(( share_core == 1 ? core_b : (r + 1) % 2 ))
     load a "$bin_a" "$core_a" & pids=($!)
     load b "$bin_b" "$core_b" & pids+=($!)
     wait "${pids[0]}" && wait "${pids[1]}"
@@ -172,7 +182,7 @@ result="bench/results/ab-$stamp.json"
 cat > "$result" <<JSON
 {
   "date": "$stamp", "cores": $(nproc), "profile": "$profile", "streams_per_build": $n,
-  "layout": "$layout", "workers_per_build": 1,
+  "layout": "$layout", "workers_per_build": 1, "share_core": $([ "$share_core" = 1 ] && echo true || echo false),
   "a": "$1", "b": "$2", "rounds": [$rounds_json],
   "pooled": {"a": $(json_of "$(summary "$work/pooled.a")" ""),
              "b": $(json_of "$(summary "$work/pooled.b")" "")},
