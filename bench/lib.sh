@@ -11,6 +11,22 @@ json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
 # clock ticks (getconf CLK_TCK a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# thread_ticks PID: a line per thread of PID: its id, its name and the
+# processor time it has used, in clock ticks.
+thread_ticks() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        echo "${t##*/} $(cat "$t/comm" 2>/dev/null) $(cpu_ticks "${t#/proc/}" 2>/dev/null)"
+    done
+}
+
+# ticks_of NAME BEFORE AFTER: the clock ticks the threads called NAME
+# used between two thread_ticks snapshots (one born since: all of its).
+ticks_of() {
+    awk -v name="$1" 'FNR == NR { was[$1] = $3; next }
+        $2 == name { sum += $3 - was[$1] } END { print sum + 0 }' "$2" "$3"
+}
+
 # conversation_of FILES...: the concurrency recording on standard output,
 # 16 kHz 16-bit mono: the WAV files' audio with 1 s of silence after each.
 conversation_of() {

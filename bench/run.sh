@@ -182,7 +182,7 @@ conc_rtf_busy=$(conc_engine_rtf_busy)
 printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
-    "p50 / p95 / max" "" "cores / s per audio s"
+    "p50 / p95 / max" "" "cores / s per audio s (workers)"
 # run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
 # s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
 # stream i of N plays the recording from (i - 1) / N of its length,
@@ -190,12 +190,13 @@ printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max"
 # (i - 1) / N of RUN_ON s more, so that the streams speak, pause and end
 # utterances at different moments, as independent speakers do, and also
 # hang up at different moments, all N of them live for the recording's
-# length.  Sets ip95 imax (interim
-# lag), fp50 fp95 fmax (final after the endpoint), sp50 sp95 (final after
-# the last word), first fw95 fwmax (first interim after speech starts:
-# p50, p95, max), peak and admitted, and the server's processor time: cores (busy cores on average over the load) and
-# cpu_per_audio (CPU seconds per second of admitted audio, decoder builds
-# included).
+# length.  Sets ip95 imax (interim lag), fp50 fp95 fmax (final after the
+# endpoint), sp50 sp95 (final after the last word), first fw95 fwmax
+# (first interim after speech starts: p50, p95, max), peak and admitted,
+# and the server's processor time: cores_busy (busy cores on average over
+# the load), cpu_per_audio (CPU seconds per second of admitted audio,
+# decoder builds included), workers_per_audio (the same, its worker
+# threads' alone) and builds_s (CPU seconds spent building decoders).
 run_load() {
     local n=$1 stagger=$2 refuse=$3 spread=${4:-0}
     play_set "$conc" "$n" "$spread" "$run_on_bytes" "$work"
@@ -209,6 +210,7 @@ run_load() {
         wait "${pids[@]}" || true
     fi
     local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
+    thread_ticks "$server" > "$work/threads.0"
     pids=()
     for i in $(seq "$n"); do
         "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
@@ -226,6 +228,7 @@ run_load() {
     pids=()
     local used; used=$(calc "($(cpu_ticks "$server") - $c_start) / $tick" 2)
     cores_busy=$(calc "$used / ($(now) - $t_start)" 2)
+    thread_ticks "$server" > "$work/threads.1"
     stop_server
     admitted=0
     local audio_bytes=0
@@ -235,6 +238,10 @@ run_load() {
         audio_bytes=$((audio_bytes + $(stat -c %s "$work/play.$i.raw")))
     done
     cpu_per_audio=$(calc "$used / ($audio_bytes / 32000 + 0.000001)" 3)
+    # The workers' share (the sessions: detector, recogniser, results), to
+    # set beside the recogniser alone; and the decoders built meanwhile.
+    workers_per_audio=$(calc "$(ticks_of vb-worker "$work"/threads.[01]) / $tick / ($audio_bytes / 32000 + 0.000001)" 3)
+    builds_s=$(calc "$(ticks_of vb-decoders "$work"/threads.[01]) / $tick" 2)
     # Lags (lag_lines in bench/lib.sh): interims, finals after the
     # endpoint and after the last word, first interims after the start.
     lag_lines "$work"/timings.* > "$work/lags"
@@ -242,7 +249,7 @@ run_load() {
     read -r fp50 fp95 fmax < <(percentiles f .5 .95 1 < "$work/lags")
     read -r first fw95 fwmax < <(percentiles w .5 .95 1 < "$work/lags")
     read -r sp50 sp95 < <(percentiles s .5 .95 < "$work/lags")
-    rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw "$work/lags"
+    rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw "$work/lags" "$work"/threads.[01]
 }
 
 # kept_up: true if the last load kept up (interim lag p95 and every final
@@ -257,9 +264,9 @@ sweep() {
     for n in $1; do
         run_load "$n" "$2" 0 "$3"
         printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
-            "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio"
+            "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio ($workers_per_audio)"
         ok=$(kept_up)
-        sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"keeps_up\": $ok}"
+        sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"server_workers_cpu_per_audio_s\": $workers_per_audio, \"decoder_builds_cpu_s\": $builds_s, \"keeps_up\": $ok}"
         [ "$ok" = true ] || break
         knee=$n
     done
