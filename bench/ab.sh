@@ -72,9 +72,8 @@ bin_a=$(binary_of "$1")
 bin_b=$(binary_of "$2")
 
 # The recording bench/run.sh's concurrency sweep plays, and its warm-up.
-libri=/usr/share/pocketsphinx/test/data/librivox
 conc=$work/conversation.raw
-conversation_of $(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids") > "$conc"
+conversation_of $(librivox_files) > "$conc"
 head -c 96000 "$conc" > "$work/warm.raw"
 rm -rf "$work/play" && mkdir -p "$work/play"
 play_set "$conc" "$n" "$spread" 96000 "$work/play"

@@ -23,6 +23,7 @@
 # Prints a table and writes the figures as JSON to bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 scripts/deps.sh test
 make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
@@ -95,7 +96,7 @@ make_real() {
     local raw="$work/$name.raw" ref="$work/$name.rttm"
     [ -f "$raw" ] && [ -f "$ref" ] && return
     local data=/usr/share/pocketsphinx/test/data
-    local a=($(sed "s|^|$data/librivox/|; s|$|.wav|" "$data/librivox/fileids"))
+    local a=($(librivox_files))
     local b=("$data/goforward.raw" "$data/numbers.raw" "$data/something.raw"
              "$data/tidigits/dhd.2934z.raw")
     : > "$raw"; : > "$ref"

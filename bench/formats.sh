@@ -11,12 +11,12 @@
 #   FORMATS="pcm16k webm48k" bench/formats.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 scripts/deps.sh test
 make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
 work=build/bench/formats
 mkdir -p "$work" bench/results
-libri=/usr/share/pocketsphinx/test/data/librivox
 formats=${FORMATS:-"pcm16k wav8k wav22k wav44k_stereo wav48k_float ogg24k webm48k \
 webm128k_stereo mp3_64k m4a_96k flac"}
 port=$((20000 + RANDOM % 20000))
@@ -25,9 +25,9 @@ cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || 
 trap cleanup EXIT
 
 bench/flite_set.sh build/bench/flite >/dev/null
-sed 's/<s> //; s/ <\/s>//' "$libri/transcription" > "$work/libri.ref"
+sed 's/<s> //; s/ <\/s>//' "$librivox/transcription" > "$work/libri.ref"
 cat build/bench/flite/ref.trn "$work/libri.ref" > "$work/ref.trn"
-sources=$(ls build/bench/flite/*.wav; sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
+sources=$(ls build/bench/flite/*.wav; librivox_files)
 
 encode() { # FORMAT SRC DST-WITHOUT-EXTENSION -> prints the file made
     local f=$1 src=$2 dst=$3

@@ -27,6 +27,12 @@ ticks_of() {
         $2 == name { sum += $3 - was[$1] } END { print sum + 0 }' "$2" "$3"
 }
 
+# The LibriVox recordings of pocketsphinx-testdata (5 utterances, 24.7 s,
+# read speech with reference transcripts in $librivox/transcription).
+librivox=/usr/share/pocketsphinx/test/data/librivox
+# librivox_files: their paths, one a line, in the order of their fileids.
+librivox_files() { sed "s|^|$librivox/|; s|\$|.wav|" "$librivox/fileids"; }
+
 # conversation_of FILES...: the concurrency recording on standard output,
 # 16 kHz 16-bit mono: the WAV files' audio with 1 s of silence after each.
 conversation_of() {

@@ -33,11 +33,10 @@ rm -rf "$work"
 mkdir -p "$work" bench/results
 shim="$work/valgrind_shim.so"
 cc -shared -fPIC -O2 -o "$shim" bench/valgrind_shim.c
-libri=/usr/share/pocketsphinx/test/data/librivox
 if [ $# -gt 0 ]; then
     files=("$@")
 else
-    mapfile -t files < <(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
+    mapfile -t files < <(librivox_files)
 fi
 port=$((20000 + RANDOM % 20000))
 server=

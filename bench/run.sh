@@ -26,7 +26,6 @@ make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
 work=build/bench
 mkdir -p "$work" bench/results
-libri=/usr/share/pocketsphinx/test/data/librivox
 profile=${PROFILE:-accurate}
 if [ "$profile" = fast ]; then
     streams=${STREAMS:-"1 8 12 16 20 24 28"}
@@ -84,8 +83,8 @@ halves_files=$(ls "$work"/pauses/half_*.wav)
 pairs_files=$(ls "$work"/pauses/pair_*.wav)
 halves_n=$(wc -w <<<"$halves_files")
 pairs_n=$(wc -w <<<"$pairs_files")
-sed 's/<s> //; s/ <\/s>//' "$libri/transcription" > "$work/libri.ref"
-libri_files=$(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
+sed 's/<s> //; s/ <\/s>//' "$librivox/transcription" > "$work/libri.ref"
+libri_files=$(librivox_files)
 flite_files=$(ls "$work"/flite/*.wav)
 audio_of() { # total seconds of 16-bit 16 kHz mono WAV files
     local bytes=0; for f in "$@"; do bytes=$((bytes + $(stat -c %s "$f") - 44)); done

@@ -6,12 +6,12 @@
 # the live stream's interim and final lag, p95 and max, both ways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 scripts/deps.sh test
 make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
 work=build/bench/upload
 mkdir -p "$work"
-libri=/usr/share/pocketsphinx/test/data/librivox
 uploads=${UPLOADS:-2}
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
@@ -19,7 +19,7 @@ server=
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-files=$(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids")
+files=$(librivox_files)
 live="$work/live.raw"
 [ -f "$live" ] || for f in $files; do tail -c +45 "$f"; head -c 32000 /dev/zero; done > "$live"
 long="$work/long.mp3"

@@ -12,6 +12,5 @@ scripts/deps.sh test
 work=build/bench
 mkdir -p "$work"
 cc -O2 -o "$work/visits" bench/visits.c $(pkg-config --cflags --libs pocketsphinx sphinxbase)
-libri=/usr/share/pocketsphinx/test/data/librivox
-conversation_of $(sed "s|^|$libri/|; s|$|.wav|" "$libri/fileids") > "$work/visits.raw"
+conversation_of $(librivox_files) > "$work/visits.raw"
 "$work/visits" /usr/share/pocketsphinx/model/en-us "$work/visits.raw" "$@"
