@@ -236,10 +236,11 @@ run_load() {
         admitted=$((admitted + 1))
         audio_bytes=$((audio_bytes + $(stat -c %s "$work/play.$i.raw")))
     done
-    cpu_per_audio=$(calc "$used / ($audio_bytes / 32000 + 0.000001)" 3)
+    local audio_s; audio_s=$(calc "$audio_bytes / 32000 + 0.000001" 6)
+    cpu_per_audio=$(calc "$used / $audio_s" 3)
     # The workers' share (the sessions: detector, recogniser, results), to
     # set beside the recogniser alone; and the decoders built meanwhile.
-    workers_per_audio=$(calc "$(ticks_of vb-worker "$work"/threads.[01]) / $tick / ($audio_bytes / 32000 + 0.000001)" 3)
+    workers_per_audio=$(calc "$(ticks_of vb-worker "$work"/threads.[01]) / $tick / $audio_s" 3)
     builds_s=$(calc "$(ticks_of vb-decoders "$work"/threads.[01]) / $tick" 2)
     # Lags (lag_lines in bench/lib.sh): interims, finals after the
     # endpoint and after the last word, first interims after the start.
