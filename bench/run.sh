@@ -28,10 +28,10 @@ work=build/bench
 mkdir -p "$work" bench/results
 profile=${PROFILE:-accurate}
 if [ "$profile" = fast ]; then
-    streams=${STREAMS:-"1 8 12 16 20 24 28"}
+    streams=${STREAMS:-"1 8 12 14 16 18 20 24"}
     instep_streams=${INSTEP_STREAMS-"8 12 14 16"}
 else
-    streams=${STREAMS:-"1 4 8 10 12 13 14"}
+    streams=${STREAMS:-"1 4 8 10 11 12 13 14"}
     instep_streams=${INSTEP_STREAMS-"6 8 9 10"}
 fi
 instep_stagger=${STAGGER:-0.3}
@@ -178,6 +178,16 @@ conc_engine_rtf_busy() {
     calc "$sum / $cores"
 }
 conc_rtf_busy=$(conc_engine_rtf_busy)
+# And at a live stream's pace: the recording handed to the recogniser
+# 100 ms at a time as it would be recorded, waiting between pieces as a
+# server's worker does (`bench engine --realtime`).  The server under
+# real-time load has used up to 20 % more processor time per audio
+# second than the recogniser back to back (README, Performance); this
+# tells how much of that the pace alone costs, with no server at all.
+conc_engine_rtf_live() {
+    json_field "$("$bin" bench engine --realtime --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu
+}
+conc_rtf_live=$(conc_engine_rtf_live)
 printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
@@ -286,8 +296,10 @@ knee=$spread_knee
 # by tens of percent within a run, and then knee and ceiling disagree.
 conc_rtf_after=$(conc_engine_rtf)
 conc_rtf_busy_after=$(conc_engine_rtf_busy)
+conc_rtf_live_after=$(conc_engine_rtf_live)
 ceiling=$(calc "2 * $cores / ($conc_rtf + $conc_rtf_after)" 1)
 ceiling_busy=$(calc "2 * $cores / ($conc_rtf_busy + $conc_rtf_busy_after)" 1)
+ceiling_live=$(calc "2 * $cores / ($conc_rtf_live + $conc_rtf_live_after)" 1)
 drift=$(calc "($conc_rtf_after - $conc_rtf) * 100 / $conc_rtf" 0)
 drift_note=""
 if awk -v d="$drift" 'BEGIN { exit !(d > 15 || d < -15) }'; then
@@ -331,6 +343,8 @@ cat > "$result" <<JSON
                   "ceiling_streams": $ceiling,
                   "engine_all_cores_rtf_cpu": $conc_rtf_busy, "engine_all_cores_rtf_cpu_after": $conc_rtf_busy_after,
                   "ceiling_all_cores_busy_streams": $ceiling_busy,
+                  "engine_live_pace_rtf_cpu": $conc_rtf_live, "engine_live_pace_rtf_cpu_after": $conc_rtf_live_after,
+                  "ceiling_live_pace_streams": $ceiling_live,
                   "knee_streams": $knee, "sweep": [$spread_json],
                   "in_step_knee_streams": $instep_knee, "in_step_sweep": [$instep_json],
                   "overload": $overload_json},
@@ -355,7 +369,9 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
              out of step$([ "$warm" = 1 ] && echo ", decoders built first"); $instep_knee in step ($instep_stagger s apart); the recogniser alone on that
              recording: RTF $conc_rtf before the sweep, $conc_rtf_after after, so $cores cores
              hold at most $ceiling such streams; with a copy on every core at once
-             RTF $conc_rtf_busy before, $conc_rtf_busy_after after: at most $ceiling_busy
+             RTF $conc_rtf_busy before, $conc_rtf_busy_after after: at most $ceiling_busy;
+             at a live stream's pace (100 ms pieces as recorded, one core)
+             RTF $conc_rtf_live before, $conc_rtf_live_after after: at most $ceiling_live
 ${drift_note:+$drift_note
 }  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag --max-load $over_load); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;

@@ -54,6 +54,16 @@ expect 0 '"files": 1, "audio_s": 1\.[0-9]+, .*"words": 4, "rtf_cpu"' "$bin" benc
 expect 0 'reading it as raw 16000 Hz' "$bin" bench engine <(tail -c +45 "$work/a.wav")
 expect 1 'no such file' "$bin" bench engine "$work/missing.wav"
 expect 2 'usage: verbatim bench engine' "$bin" bench engine
+# --realtime: handed over as a live stream sends it, so no sooner than the
+# audio lasts, and the same words.
+"$bin" bench engine --realtime --chunk-ms 200 "$work/a.wav" > "$work/paced.json" 2>&1
+check "bench engine --realtime: the same words, at the audio's pace" \
+    grep -qE '"words": 4, .*"rtf_wall": (1\.[0-9]+|[2-9]\.[0-9]+)' "$work/paced.json"
+expect 2 'chunk-ms sets the pieces of --realtime' "$bin" bench engine --chunk-ms 100 "$work/a.wav"
+expect 2 'chunk-ms must be a whole number from 10 to 1000, not "5"' \
+    "$bin" bench engine --realtime --chunk-ms 5 "$work/a.wav"
+expect 2 'profile must be accurate or fast, not "slow"' "$bin" bench engine --profile slow "$work/a.wav"
+expect 2 'unknown option "--bogus"' "$bin" bench engine --bogus "$work/a.wav"
 expect 2 'unknown option' "$bin" transcribe --bogus "$work/a.wav"
 expect 2 'sample-rate must be' "$bin" transcribe --sample-rate 3 "$work/a.wav"
 expect 2 'unknown command' "$bin" frobnicate

@@ -18,9 +18,12 @@ int cli_bench(int argc, char **argv);
 
 /* Runs one session over data[0..len) or, when in is not NULL, over what
  * can be read from in; passes every event but the last (DONE) to forward,
- * on a worker thread; returns once all audio is decoded. */
+ * on a worker thread; returns once all audio is decoded.  pace_ms > 0
+ * (data only): hands it over pace_ms of audio at a time, each piece when
+ * its last sample would have been recorded, as a live stream sends it;
+ * 0: as fast as the session takes it. */
 int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
-                  const unsigned char *data, size_t len, FILE *in,
+                  const unsigned char *data, size_t len, FILE *in, int pace_ms,
                   session_emit_fn forward, void *ctx);
 
 /* Reads a whole file ("-": stdin) into a malloc'd buffer; prints and

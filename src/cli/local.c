@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../audio/audio.h"
+#include "../util/vb.h"
 #include "cli.h"
 
 typedef struct {
@@ -31,8 +33,18 @@ static void on_event(void *arg, session_event *ev)
     pthread_mutex_unlock(&w->lock);
 }
 
+/* Sleeps until the monotonic clock reads `due` (seconds). */
+static void sleep_until(double due)
+{
+    double left;
+    while ((left = due - vb_monotonic_s()) > 0) {
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
-                  const unsigned char *data, size_t len, FILE *in,
+                  const unsigned char *data, size_t len, FILE *in, int pace_ms,
                   session_emit_fn forward, void *ctx)
 {
     waiter w = {.forward = forward, .ctx = ctx};
@@ -43,14 +55,20 @@ int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
     int rc = session_create(sp, engine, pool, &sink, &s);
     if (rc == 0) {
         unsigned char buf[32768];
-        size_t pos = 0, n;
+        size_t pos = 0, n, piece = sizeof(buf);
+        size_t paced = (size_t)pace_ms * AUDIO_ENGINE_RATE / 1000 * sizeof(int16_t);
+        if (pace_ms > 0 && paced < piece)
+            piece = paced;
+        double start = vb_monotonic_s();
         for (;;) {
             if (in != NULL) {
                 n = fread(buf, 1, sizeof(buf), in);
             } else {
-                n = len - pos < sizeof(buf) ? len - pos : sizeof(buf);
+                n = len - pos < piece ? len - pos : piece;
                 memcpy(buf, data + pos, n);
                 pos += n;
+                if (pace_ms > 0)
+                    sleep_until(start + (double)pos / sizeof(int16_t) / AUDIO_ENGINE_RATE);
             }
             if (n == 0)
                 break;

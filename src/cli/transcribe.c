@@ -217,7 +217,7 @@ int cli_transcribe(int argc, char **argv)
     rc = pool_start(1, &pool);
     if (rc == 0)
         rc = cli_run_local(engine, pool, &sp, (const unsigned char *)pcm.samples,
-                           pcm.len * sizeof(int16_t), NULL, print_event, &p);
+                           pcm.len * sizeof(int16_t), NULL, 0, print_event, &p);
     pool_stop(pool);
     engine->ops->destroy(engine);
     pcm_buf_free(&pcm);
