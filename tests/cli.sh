@@ -130,5 +130,26 @@ kill "$server"; wait "$server"; rc=$?
 server=
 check "SIGTERM stops the server cleanly" test "$rc" -eq 0
 
+# Workers: one per core the server may run on (its CPU affinity, as
+# taskset or a container's cpuset sets it); more are allowed, with a warning.
+# serve_on_core0 LOG ARGS...: a server on core 0 until stop_server.
+serve_on_core0() {
+    local log=$1; shift
+    port=$((20000 + RANDOM % 20000))
+    taskset -c 0 "$bin" serve --port "$port" --db "$work/cores.db" "$@" 2>"$log" &
+    server=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
+}
+stop_server() { kill "$server"; wait "$server"; server=; }
+serve_on_core0 "$work/cores.log"
+check "one worker per core it may run on" grep -q '"workers":1,' <(curl -s "http://127.0.0.1:$port/api/health")
+stop_server
+check "no warning with the default workers" bash -c "! grep -q 'workers but only' '$work/cores.log'"
+serve_on_core0 "$work/cores3.log" --workers 3
+check "--workers is obeyed beyond the cores" grep -q '"workers":3,' <(curl -s "http://127.0.0.1:$port/api/health")
+stop_server
+check "more workers than cores: a warning naming the default" \
+    grep -q 'WARN .*3 workers but only 1 core to run on: .*--workers 1 (the default)' "$work/cores3.log"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,6 +14,7 @@
  */
 #include "server.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +32,24 @@
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *signal_context;
 
+/* The cores this process may run on: its CPU affinity (as taskset or a
+ * container's cpuset sets it), else every core online. */
+static int usable_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
+}
+
 server_config server_default_config(void)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     server_config cfg = {
         .host = "127.0.0.1",
         .port = 8000,
         .db = "data/verbatim.db",
-        .workers = cores > 0 ? (int)cores : 1,
+        .workers = usable_cores(),
         .max_sessions = 64,
         .max_frame = 1024 * 1024,
         .max_upload = (size_t)512 << 20,
@@ -301,6 +312,16 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     log_info(NULL, "verbatim %s listening on http://%s:%d (store %s, %d "
              "workers, at most %d sessions)", VERBATIM_VERSION, cfg->host,
              cfg->port, cfg->db, cfg->workers, cfg->max_sessions);
+    /* Two decoders sharing a core take turns on it every few ms, as the
+     * scheduler slices its time: measured, 26 % more processor time per
+     * audio second and far later results than one worker on that core
+     * (README, Performance). */
+    int cores = usable_cores();
+    if (cfg->workers > cores)
+        log_warn(NULL, "%d workers but only %d core%s to run on: workers beyond "
+                 "the cores take turns on them and cost far more processor time "
+                 "than they add; --workers %d (the default) is faster",
+                 cfg->workers, cores, cores == 1 ? "" : "s", cores);
     while (!stop_requested)
         if (lws_service(srv->lws, 0) < 0)
             break;
