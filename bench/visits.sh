@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # What it costs PocketSphinx to come back to a decoder after a gap or
-# after other decoders (bench/visits.c explains the three ways), on the
-# concurrency sweep's recording (the LibriVox files, 1 s of silence after
-# each).  Not part of bench/run.sh: the server's own figures are there.
+# after other decoders, or at a live stream's pace (bench/visits.c
+# explains the ways), on the concurrency sweep's recording (the LibriVox
+# files, 1 s of silence after each).  Not part of bench/run.sh: the server's own figures are there.
 #
 #   bench/visits.sh [PASSES [PIECE_MS [GAP_MS]]]   defaults 4 100 80
+#   bench/visits.sh PASSES PIECE_MS live           the live mode (each pass
+#                                                  takes the audio's length)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
