@@ -29,7 +29,10 @@
 # the core than the build; with SHARE_CORE=1 both builds take turns on
 # one core and meet the same speed (two builds that differed little came
 # within 1.6 % of each other in every round, against up to 40 % apart on
-# separate cores), though their latencies then include each other's work.
+# separate cores), though their latencies then include each other's work
+# and each build's waits are filled by the other's decoding, so it cannot
+# see what waiting costs a decoder (bench/visits.sh ... live): not for
+# comparing how much audio a decoder gets per visit.
 #
 # Prints each round and, pooled over the rounds, the percentiles of the
 # interims' lag and of the finals after the endpoint (as bench/run.sh
