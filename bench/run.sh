@@ -157,7 +157,11 @@ head -c 96000 "$conc" > "$work/warm.raw"
 # recording (harder than the flite set), and how many cores' worth of it
 # the machine has.
 cores=$(nproc)
-conc_engine_rtf() { json_field "$("$bin" bench engine --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu; }
+# conc_engine_rtf [OPTION...]: the recogniser alone on it, `bench engine`'s
+# options added.
+conc_engine_rtf() {
+    json_field "$("$bin" bench engine "$@" --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu
+}
 conc_rtf=$(conc_engine_rtf)
 # The same with every core busy: one copy of the recogniser per core, all
 # at once, their mean.  The cores share caches and memory: on this VM two
@@ -184,10 +188,7 @@ conc_rtf_busy=$(conc_engine_rtf_busy)
 # real-time load has used up to 20 % more processor time per audio
 # second than the recogniser back to back (README, Performance); this
 # tells how much of that the pace alone costs, with no server at all.
-conc_engine_rtf_live() {
-    json_field "$("$bin" bench engine --realtime --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu
-}
-conc_rtf_live=$(conc_engine_rtf_live)
+conc_rtf_live=$(conc_engine_rtf --realtime)
 printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
     "after last word" "first interim after start" "RSS MiB" "server CPU"
 printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
@@ -296,7 +297,7 @@ knee=$spread_knee
 # by tens of percent within a run, and then knee and ceiling disagree.
 conc_rtf_after=$(conc_engine_rtf)
 conc_rtf_busy_after=$(conc_engine_rtf_busy)
-conc_rtf_live_after=$(conc_engine_rtf_live)
+conc_rtf_live_after=$(conc_engine_rtf --realtime)
 ceiling=$(calc "2 * $cores / ($conc_rtf + $conc_rtf_after)" 1)
 ceiling_busy=$(calc "2 * $cores / ($conc_rtf_busy + $conc_rtf_busy_after)" 1)
 ceiling_live=$(calc "2 * $cores / ($conc_rtf_live + $conc_rtf_live_after)" 1)

@@ -2,7 +2,8 @@
 # What it costs PocketSphinx to come back to a decoder after a gap or
 # after other decoders, or at a live stream's pace (bench/visits.c
 # explains the ways), on the concurrency sweep's recording (the LibriVox
-# files, 1 s of silence after each).  Not part of bench/run.sh: the server's own figures are there.
+# files, 1 s of silence after each).  Not part of bench/run.sh: the
+# server's own figures are there.
 #
 #   bench/visits.sh [PASSES [PIECE_MS [GAP_MS]]]   defaults 4 100 80
 #   bench/visits.sh PASSES PIECE_MS live           the live mode (each pass

@@ -96,10 +96,14 @@ expect 1 "dictionary $work/unpaired/cmudict-en-us.dict has no word of the langua
     "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/unpaired"
 expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
 
+# wait_healthy: until the server on $port answers (at most 20 s).
+wait_healthy() {
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
+}
 port=$((20000 + RANDOM % 20000))
 VERBATIM_PORT=$port "$bin" serve --db "$work/db.sqlite" 2>"$work/server.log" &
 server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
+wait_healthy
 check "the environment sets the port" curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null
 expect 1 'cannot listen' "$bin" serve --port "$port" --db "$work/other.db"
 expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$port" --title "cli" "$work/a.wav"
@@ -138,7 +142,7 @@ serve_on_core0() {
     port=$((20000 + RANDOM % 20000))
     taskset -c 0 "$bin" serve --port "$port" --db "$work/cores.db" "$@" 2>"$log" &
     server=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
+    wait_healthy
 }
 stop_server() { kill "$server"; wait "$server"; server=; }
 serve_on_core0 "$work/cores.log"
