@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The server under live streams on one core, beside the recogniser alone
+# at full speed on the other, at the same moment: what the server spends
+# per second of audio against what the recogniser needs for it, both cores
+# busy, free of this virtual machine's drift.
+#
+#   bench/beside.sh               4 streams, 3 rounds, accurate profile
+#   STREAMS=N ROUNDS=R PROFILE=fast bench/beside.sh
+#   PACE=full                     the streams send as fast as they can
+#                                 instead of at the audio's pace
+#   CLIENTS=away                  the stream clients run on the
+#                                 recogniser's core, not the server's
+#
+# Each round: a server (--workers 1, refusing nothing) pinned to one core
+# is warmed up as bench/run.sh does, then plays N streams of its
+# concurrency recording (out of step, 100 ms messages); meanwhile `verbatim
+# bench engine` decodes the same recording ten times over on the other
+# core.  Every 2 s the two sides trade cores (every process and thread),
+# so that each meets both cores' speeds; the cores change sides each
+# round.  Prints each round's server CPU seconds per audio second, the
+# recogniser's, and their ratio, and the geometric mean of the ratios;
+# writes them to bench/results/beside-STAMP.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+scripts/deps.sh test
+make --no-print-directory build/verbatim >/dev/null
+[ "$(nproc)" -ge 2 ] || { echo "bench/beside.sh: needs two cores" >&2; exit 1; }
+bin=build/verbatim
+n=${STREAMS:-4} rounds=${ROUNDS:-3} profile=${PROFILE:-accurate}
+pace=${PACE:-live} clients=${CLIENTS:-server}
+case "$pace" in live) pace_flag=--realtime ;; full) pace_flag= ;;
+*) echo "bench/beside.sh: PACE is live or full, not '$pace'" >&2; exit 2 ;; esac
+case "$clients" in server | away) ;;
+*) echo "bench/beside.sh: CLIENTS is server or away, not '$clients'" >&2; exit 2 ;; esac
+work=build/beside
+rm -rf "$work" && mkdir -p "$work/play"
+
+conc=$work/conversation.raw
+conversation_of $(librivox_files) > "$conc"
+head -c 96000 "$conc" > "$work/warm.raw"
+ffmpeg -loglevel error -y -f s16le -ar 16000 -ac 1 -i "$conc" "$work/conversation.wav"
+play_set "$conc" "$n" 1 96000 "$work/play"
+audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
+passes=()
+for _ in 1 2 3 4 5 6 7 8 9 10; do passes+=("$work/conversation.wav"); done
+
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# trade SIDE_FILE CORE OTHER_FILE OTHER_CORE: every 2 s the processes
+# listed in each file go to the other's core, and back; until killed.
+trade() {
+    local flip=0 p
+    while sleep 2; do
+        flip=$((1 - flip))
+        while read -r p; do
+            taskset -a -p -c $(( ($2 + flip) % 2 )) "$p" >/dev/null 2>&1 || true
+        done 2>/dev/null < "$1" || true
+        while read -r p; do
+            taskset -a -p -c $(( ($4 + flip) % 2 )) "$p" >/dev/null 2>&1 || true
+        done 2>/dev/null < "$3" || true
+    done
+}
+
+echo "profile $profile, $n streams ($pace pace, clients on the $clients's core), $rounds rounds"
+printf '%-6s %-28s %-28s %s\n' round "server CPU s per audio s" "recogniser alone" ratio
+rounds_json="" log_ratios=0
+for r in $(seq "$rounds"); do
+    sc=$((r % 2)) ec=$(((r + 1) % 2)) port=$((20000 + RANDOM % 20000))
+    cc=$([ "$clients" = away ] && echo "$ec" || echo "$sc")
+    cf=$([ "$clients" = away ] && echo "$work/engine.pids" || echo "$work/server.pids")
+    : > "$work/server.pids"; : > "$work/engine.pids"
+    taskset -c "$sc" "$bin" serve --port "$port" --db "$work/db.$r.sqlite" --log-level warn \
+        --workers 1 --max-sessions 200 --max-lag-ms 0 --max-load 0 --profile "$profile" \
+        2>>"$work/server.log" &
+    server=$!
+    pids=("$server")
+    echo "$server" >> "$work/server.pids"
+    until curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null; do sleep 0.01; done
+    ps=()
+    for i in $(seq "$n"); do
+        taskset -c "$sc" "$bin" stream --url "ws://127.0.0.1:$port" --realtime \
+            --sample-rate 16000 "$work/warm.raw" >/dev/null 2>&1 &
+        ps+=($!)
+    done
+    wait "${ps[@]}"
+    ps=()
+    c0=$(cpu_ticks "$server")
+    for i in $(seq "$n"); do
+        # shellcheck disable=SC2086 # pace_flag is one word or none
+        taskset -c "$cc" "$bin" stream --url "ws://127.0.0.1:$port" $pace_flag \
+            --chunk-ms 100 --sample-rate 16000 "$work/play/play.$i.raw" \
+            >/dev/null 2>"$work/stream.$i.err" &
+        ps+=($!)
+        echo "$!" >> "$cf"
+        sleep 0.05
+    done
+    taskset -c "$ec" "$bin" bench engine --profile "$profile" "${passes[@]}" \
+        > "$work/engine.json" &
+    engine=$!
+    echo "$engine" >> "$work/engine.pids"
+    trade "$work/server.pids" "$sc" "$work/engine.pids" "$ec" &
+    trader=$!
+    pids+=("${ps[@]}" "$engine" "$trader")
+    failed=0
+    for i in $(seq "$n"); do
+        wait "${ps[i - 1]}" || { failed=1; cat "$work/stream.$i.err" >&2; }
+    done
+    c1=$(cpu_ticks "$server")
+    # The recogniser must have been busy all the while: ten passes of the
+    # recording outlast the streams unless the machine is very fast.
+    outlasted=$(kill -0 "$engine" 2>/dev/null && echo true || echo false)
+    wait "$engine"
+    kill "$trader" "$server"; wait "$trader" "$server" 2>/dev/null || true
+    pids=()
+    [ "$failed" = 0 ] || { echo "bench/beside.sh: a stream failed (above)" >&2; exit 1; }
+    srv=$(awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v a="$audio_s" \
+        'BEGIN { printf "%.4f", t / hz / a }')
+    eng=$(json_field "$(cat "$work/engine.json")" rtf_cpu)
+    ratio=$(awk -v s="$srv" -v e="$eng" 'BEGIN { printf "%.3f", s / e }')
+    log_ratios=$(awk -v l="$log_ratios" -v q="$ratio" 'BEGIN { print l + log(q) }')
+    printf '%-6s %-28s %-28s %s%s\n' "$r" "$srv" "$eng" "$ratio" \
+        "$([ "$outlasted" = true ] || echo ' (the recogniser finished first)')"
+    rounds_json="$rounds_json${rounds_json:+, }{\"server_core\": $sc, \"server_cpu_per_audio_s\": $srv, \"engine_rtf_cpu\": $eng, \"ratio\": $ratio, \"engine_outlasted_streams\": $outlasted}"
+done
+mean=$(awk -v l="$log_ratios" -v r="$rounds" 'BEGIN { printf "%.3f", exp(l / r) }')
+echo "server over the recogniser alone, geometric mean of the rounds: $mean"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+result="bench/results/beside-$stamp-$(git rev-parse --short HEAD).json"
+cat > "$result" <<JSON
+{
+  "date": "$stamp", "commit": "$(git rev-parse --short HEAD)", "cores": $(nproc),
+  "profile": "$profile", "streams": $n, "pace": "$pace", "clients": "$clients",
+  "rounds": [$rounds_json],
+  "server_over_engine_geomean": $mean
+}
+JSON
+echo "written to $result"
