@@ -98,13 +98,7 @@ rm -rf "$work/play" && mkdir -p "$work/play"
 play_set "$conc" "$n" "$spread" 96000 "$work/play"
 audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
 
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
+trap kill_pids EXIT
 
 # load SIDE BIN CORES: one build's round: its server and N streams on
 # CORES (a taskset list; one worker per core); leaves the streams' lag
@@ -150,21 +144,6 @@ load() {
         'BEGIN { printf "%.3f\n", t / hz / a }' > "$dir/cpu"
 }
 
-# swap_cores CORE_A CORE_B: every SWAP_S seconds, each build's processes
-# (every thread) go to the other's core, and back; until killed.
-swap_cores() {
-    local flip=0 side core p
-    while sleep "$swap_s"; do
-        flip=$((1 - flip))
-        for side in a b; do
-            core=$(( ($([ "$side" = a ] && echo "$1" || echo "$2") + flip) % 2 ))
-            while read -r p; do
-                taskset -a -p -c "$core" "$p" >/dev/null 2>&1 || true
-            done 2>/dev/null < "$work/$side/pids" || true
-        done
-    done
-}
-
 # summary LAGS: "interim p50 p95 max final p50 p95 max" of a lag file.
 summary() {
     echo "$(percentiles i .5 .95 1 < "$1") $(percentiles f .5 .95 1 < "$1")"
@@ -200,7 +179,8 @@ for r in $(seq "$rounds"); do
         load a "$bin_a" "$core_a" & pids=($!)
         load b "$bin_b" "$core_b" & pids+=($!)
         if [ "$swap_s" != 0 ] && [ "$share_core" != 1 ]; then
-            swap_cores "$core_a" "$core_b" & pids+=($!)
+            trade_cores "$work/a/pids" "$core_a" "$work/b/pids" "$core_b" "$swap_s" &
+            pids+=($!)
         fi
         wait "${pids[0]}" && wait "${pids[1]}"
         [ -n "${pids[2]:-}" ] && { kill "${pids[2]}"; wait "${pids[2]}" 2>/dev/null || true; }

@@ -45,28 +45,7 @@ audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
 passes=()
 for _ in 1 2 3 4 5 6 7 8 9 10; do passes+=("$work/conversation.wav"); done
 
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-# trade SIDE_FILE CORE OTHER_FILE OTHER_CORE: every 2 s the processes
-# listed in each file go to the other's core, and back; until killed.
-trade() {
-    local flip=0 p
-    while sleep 2; do
-        flip=$((1 - flip))
-        while read -r p; do
-            taskset -a -p -c $(( ($2 + flip) % 2 )) "$p" >/dev/null 2>&1 || true
-        done 2>/dev/null < "$1" || true
-        while read -r p; do
-            taskset -a -p -c $(( ($4 + flip) % 2 )) "$p" >/dev/null 2>&1 || true
-        done 2>/dev/null < "$3" || true
-    done
-}
+trap kill_pids EXIT
 
 echo "profile $profile, $n streams ($pace pace, clients on the $clients's core), $rounds rounds"
 printf '%-6s %-28s %-28s %s\n' round "server CPU s per audio s" "recogniser alone" ratio
@@ -105,7 +84,7 @@ for r in $(seq "$rounds"); do
         > "$work/engine.json" &
     engine=$!
     echo "$engine" >> "$work/engine.pids"
-    trade "$work/server.pids" "$sc" "$work/engine.pids" "$ec" &
+    trade_cores "$work/server.pids" "$sc" "$work/engine.pids" "$ec" 2 &
     trader=$!
     pids+=("${ps[@]}" "$engine" "$trader")
     failed=0

@@ -11,6 +11,33 @@ json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
 # clock ticks (getconf CLK_TCK a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# kill_pids: kills the processes whose ids the array pids holds and waits
+# for every child (a script's `trap kill_pids EXIT`).
+pids=()
+kill_pids() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+
+# trade_cores FILE_A CORE_A FILE_B CORE_B SECONDS: every SECONDS the
+# processes listed in FILE_A (every thread) go from CORE_A to the other
+# of cores 0 and 1, those in FILE_B from CORE_B, and back; until killed.
+# Two loads measured at once, one on each core, so meet both cores'
+# speeds (bench/ab.sh, bench/beside.sh).
+trade_cores() {
+    local flip=0 p
+    while sleep "$5"; do
+        flip=$((1 - flip))
+        while read -r p; do
+            taskset -a -p -c $(( ($2 + flip) % 2 )) "$p" >/dev/null 2>&1 || true
+        done 2>/dev/null < "$1" || true
+        while read -r p; do
+            taskset -a -p -c $(( ($4 + flip) % 2 )) "$p" >/dev/null 2>&1 || true
+        done 2>/dev/null < "$3" || true
+    done
+}
+
 # thread_ticks PID: a line per thread of PID: its id, its name and the
 # processor time it has used, in clock ticks.
 thread_ticks() {
