@@ -19,7 +19,7 @@
 # so that each meets both cores' speeds; the cores change sides each
 # round.  Prints each round's server CPU seconds per audio second, the
 # recogniser's, and their ratio, and the geometric mean of the ratios;
-# writes them to bench/results/beside-STAMP.json.
+# writes them to bench/results/beside-STAMP-COMMIT.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -47,7 +47,7 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do passes+=("$work/conversation.wav"); done
 
 trap kill_pids EXIT
 
-echo "profile $profile, $n streams ($pace pace, clients on the $clients's core), $rounds rounds"
+echo "profile $profile, $n streams ($pace pace, clients on the $([ "$clients" = away ] && echo "recogniser" || echo "server")'s core), $rounds rounds"
 printf '%-6s %-28s %-28s %s\n' round "server CPU s per audio s" "recogniser alone" ratio
 rounds_json="" log_ratios=0
 for r in $(seq "$rounds"); do
