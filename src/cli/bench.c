@@ -41,23 +41,28 @@ static int bench_engine(int argc, char **argv)
     long chunk_ms = 0;
     for (int i = 0; i < argc && argv[i][0] == '-'; i++) {
         const char *value;
-        int m = strcmp(argv[i], "--realtime") == 0;
-        if (m == 1)
+        int m; /* a bad value (m < 0): cli_flag_value or cli_int said so */
+        if (strcmp(argv[i], "--realtime") == 0) {
             realtime = 1;
-        else if ((m = cli_flag_value(argc, argv, &i, "--chunk-ms", &value)) == 1)
-            m = cli_int("--chunk-ms", value, 10, 1000, &chunk_ms) == 0 ? 1 : -1;
-        else if (m == 0 && (m = cli_flag_value(argc, argv, &i, "--model-dir", &value)) == 1)
+        } else if ((m = cli_flag_value(argc, argv, &i, "--chunk-ms", &value))) {
+            if (m < 0 || cli_int("--chunk-ms", value, 10, 1000, &chunk_ms) != 0)
+                return 2;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--model-dir", &value))) {
+            if (m < 0)
+                return 2;
             asr.model_dir = value;
-        else if (m == 0 && (m = cli_flag_value(argc, argv, &i, "--profile", &value)) == 1 &&
-                 asr_profile_parse(value, &asr) != 0) {
-            fprintf(stderr, "verbatim bench: --profile must be accurate or fast, not \"%s\"\n",
-                    value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--profile", &value))) {
+            if (m < 0)
+                return 2;
+            if (asr_profile_parse(value, &asr) != 0) {
+                fprintf(stderr, "verbatim bench: --profile must be accurate or fast, "
+                        "not \"%s\"\n", value);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "verbatim bench: unknown option \"%s\"\n", argv[i]);
             return 2;
         }
-        if (m == 0)
-            fprintf(stderr, "verbatim bench: unknown option \"%s\"\n", argv[i]);
-        if (m <= 0)
-            return 2; /* a bad value: cli_flag_value or cli_int said so */
         first = i + 1;
     }
     if (chunk_ms != 0 && !realtime) {
