@@ -127,6 +127,42 @@ check "timings: results after their audio" awk '$1 == "T" && $2 < $3 - 0.001 { b
     $1 == "T" { n++ } END { exit bad || n < 2 }' "$work/timings"
 check "timings: the endpoint follows the final" awk '$1 == "T" && $4 == 1 && $7 == 1 { last = $6; f = 1 }
     $1 == "E" && f && $3 >= last { ok = 1 } END { exit !ok }' "$work/timings"
+# bench load: the same client for many streams from one process.  Each
+# stream's transcript is stored; its timings look like stream's.
+"$bin" bench load --url "ws://127.0.0.1:$port" --stagger 0.5 --timings "$work/load" \
+    "$work/a.wav" "$work/a.wav" > "$work/load.out" 2>&1
+# Two streams, no stagger: the second starts half a chunk (50 ms) after
+# the load (less the first's connecting), so that their chunks do not
+# arrive together.
+"$bin" bench load --url "ws://127.0.0.1:$port" "$work/a.wav" "$work/a.wav" > "$work/phases.out" 2>&1
+check "bench load: the streams' chunks leave at spread moments" \
+    awk -F'"started_s":' 'NR == 1 { split($2, a, ","); first = a[1] }
+        NR == 2 { split($2, a, ","); gap = a[1] - first } END { exit !(gap >= 0.04 && gap < 0.5) }' "$work/phases.out"
+check "bench load: both streams closed normally" \
+    test "$(grep -c '"audio_s":1\.[0-9]*,"sent_s":1\.[0-9]*,"close_code":1000,"error":""' "$work/load.out")" -eq 2
+for i in 1 2; do
+    check "bench load: stream $i's results after their audio, its final, its endpoint" \
+        awk '$1 == "T" && $2 < $3 - 0.001 { bad = 1 } $1 == "T" && $4 == 1 && $7 == 1 { f = 1 }
+             $1 == "E" && f { e = 1 } END { exit bad || !e }' "$work/load.$i"
+done
+load_id=$(curl -s "http://127.0.0.1:$port/api/transcriptions/" |
+    grep -oE '"id":[0-9]+,"title":"bench load 2"' | grep -oE '[0-9]+' | head -1)
+check "bench load: each stream's transcript is stored" grep -q '"text":"Please open the window\."' \
+    <(curl -s "http://127.0.0.1:$port/api/transcriptions/${load_id:-0}/segments/")
+"$bin" bench load --url "ws://127.0.0.1:$port" --full-speed --timings "$work/fast" "$work/a.wav" >/dev/null 2>&1
+check "bench load --full-speed: the audio goes faster than it lasts" \
+    awk '$1 == "T" && $3 > $2 + 0.5 { fast = 1 } END { exit !fast }' "$work/fast.1"
+expect 2 'usage: verbatim bench load' "$bin" bench load
+expect 2 'stagger must be a number of seconds from 0 to 60, not "soon"' "$bin" bench load --stagger soon "$work/a.wav"
+expect 2 'chunk-ms must be a whole number from 10 to 1000' "$bin" bench load --chunk-ms 5 "$work/a.wav"
+expect 2 'unknown option "--bogus"' "$bin" bench load --bogus "$work/a.wav"
+expect 1 'no such file' "$bin" bench load --url "ws://127.0.0.1:$port" "$work/missing.wav"
+expect 1 'missing/t\.1: no such file' "$bin" bench load --url "ws://127.0.0.1:$port" --timings "$work/missing/t" "$work/a.wav"
+head -c 44 "$work/a.wav" > "$work/header_only.wav"
+expect 1 'header_only\.wav holds no audio' "$bin" bench load --url "ws://127.0.0.1:$port" "$work/header_only.wav"
+expect 1 'verbatim bench load: bad --url http://127\.0\.0\.1:1' "$bin" bench load --url http://127.0.0.1:1 "$work/a.wav"
+expect 1 '"close_code":0,"error":"cannot create a transcription"' \
+    "$bin" bench load --url ws://127.0.0.1:1 "$work/a.wav"
 segments=$(curl -s "http://127.0.0.1:$port/api/transcriptions/1/segments/")
 check "three sittings stored in order" test "$(grep -o '"text"' <<<"$segments" | wc -l)" -eq 3
 check "the log names the transcription" grep -q '\[t=1 c=[0-9]*\] session started' "$work/server.log"
@@ -154,6 +190,35 @@ check "--workers is obeyed beyond the cores" grep -q '"workers":3,' <(curl -s "h
 stop_server
 check "more workers than cores: a warning naming the default" \
     grep -q 'WARN .*3 workers but only 1 core to run on: .*--workers 1 (the default)' "$work/cores3.log"
+
+# bench load against a server at its limits, stopped, and killed: a
+# message too large is closed with 1009, the refused stream reports 1013
+# and the server's reason; a server that never closes is given up after
+# --timeout; one that dies is reported.
+serve_on_core0 "$work/limit.log" --max-sessions 1 --max-frame 8000
+expect 1 '"sent_s":1,"close_code":1009,"error":"' \
+    "$bin" bench load --url "ws://127.0.0.1:$port" --chunk-ms 1000 "$work/a.wav"
+"$bin" bench load --url "ws://127.0.0.1:$port" "$work/a.wav" "$work/a.wav" > "$work/limit.out" 2>&1
+check "bench load: the first stream is served" grep -q '"stream":1,.*"close_code":1000,"error":""' "$work/limit.out"
+check "bench load: the second is refused at once, with the server's reason" \
+    grep -q '"stream":2,.*"sent_s":0,"close_code":1013,"error":"the server is at its limit of 1 live sessions' "$work/limit.out"
+"$bin" bench load --url "ws://127.0.0.1:$port" --timeout 1 "$work/a.wav" > "$work/stopped.out" 2>&1 &
+loader=$!
+sleep 1; kill -STOP "$server"
+wait "$loader"; rc=$?
+kill -CONT "$server"
+check "bench load: a server that never closes is given up after --timeout" \
+    grep -q '"close_code":0,"error":"no close from the server before --timeout"' "$work/stopped.out"
+check "bench load: ... and it exits 1" test "$rc" -eq 1
+stop_server
+serve_on_core0 "$work/killed.log"
+"$bin" bench load --url "ws://127.0.0.1:$port" "$work/a.wav" > "$work/killed.out" 2>&1 &
+loader=$!
+sleep 1; kill -KILL "$server"; { wait "$server"; } 2>/dev/null; server=
+wait "$loader"; rc=$?
+check "bench load: a server that dies is reported, exit 1" \
+    grep -qE '"close_code":0,"error":"the (server dropped the connection without a close|connection was lost while sending)' "$work/killed.out"
+check "bench load: ... and it exits 1" test "$rc" -eq 1
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

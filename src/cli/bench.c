@@ -3,8 +3,9 @@
  * alone (voice activity detection and PocketSphinx, no network, no
  * storage) on one worker thread, as a real-time factor: processor time
  * divided by audio time; with --realtime, the audio handed over at a live
- * stream's pace.  bench/run.sh compares it with the full server
- * path and measures the rest (accuracy, concurrency, latency, memory).
+ * stream's pace.  bench/run.sh compares it with the full server path and
+ * measures the rest (accuracy, concurrency, latency, memory), loading the
+ * server with `verbatim bench load` (load.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,15 +122,20 @@ int cli_bench(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "engine") == 0)
         return bench_engine(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "load") == 0)
+        return cli_bench_load(argc - 2, argv + 2);
     fputs("usage: verbatim bench engine [--model-dir DIR] [--profile NAME]\n"
           "                              [--realtime [--chunk-ms N]] FILE...\n"
+          "       verbatim bench load [options] FILE...\n"
           "\n"
-          "Prints the real-time factor of the recogniser alone on one thread\n"
-          "as JSON.  --realtime hands it the audio as a live stream would, N ms\n"
-          "(default 100) at a time when each piece would have been recorded,\n"
-          "instead of as fast as it decodes.  bench/run.sh runs the whole\n"
-          "benchmark (accuracy, server overhead, concurrency, latency, memory,\n"
-          "start-up).\n",
+          "engine prints the real-time factor of the recogniser alone on one\n"
+          "thread as JSON.  --realtime hands it the audio as a live stream\n"
+          "would, N ms (default 100) at a time when each piece would have been\n"
+          "recorded, instead of as fast as it decodes.\n"
+          "load streams every FILE to a server at once, in real time, from\n"
+          "one process (verbatim bench load --help).\n"
+          "bench/run.sh runs the whole benchmark (accuracy, server overhead,\n"
+          "concurrency, latency, memory, start-up).\n",
           argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
 }

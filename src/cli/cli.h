@@ -7,6 +7,7 @@
 #ifndef VB_CLI_H
 #define VB_CLI_H
 
+#include <cJSON.h>
 #include <stdio.h>
 
 #include "../session/session.h"
@@ -15,6 +16,8 @@ int cli_serve(int argc, char **argv);
 int cli_stream(int argc, char **argv);
 int cli_transcribe(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+/* `verbatim bench load`: many live streams from one process (load.c). */
+int cli_bench_load(int argc, char **argv);
 
 /* Runs one session over data[0..len) or, when in is not NULL, over what
  * can be read from in; passes every event but the last (DONE) to forward,
@@ -38,6 +41,20 @@ int cli_read_all(const char *path, unsigned char **data, size_t *len);
  * without a message (it may be raw PCM: the caller decides). */
 int cli_decode(const char *command, const char *path, const audio_format *raw,
                const audio_format *fallback, pcm_buf *out);
+
+/* Creates a transcription titled `title` over REST on the server of the
+ * WebSocket URL ws_url, for a live stream to fill; returns its id, or -1
+ * after printing why ("verbatim COMMAND: ..."). */
+long long cli_create_transcription(const char *command, const char *ws_url,
+                                   const char *title);
+/* Writes the benchmark's timings line for a server message of this type
+ * and payload: "T arrival sent final start end speech_final" for a
+ * transcript_segment, "E arrival end" for an utterance_end event (seconds;
+ * arrival and sent on the client's clock from its first audio).  Returns
+ * 1 when the message was a result or an event (other events print
+ * nothing), 0 for any other message. */
+int cli_timing_line(FILE *out, const char *type, const cJSON *payload,
+                    double arrival_s, double sent_s);
 
 /*
  * If argv[*i] is `name` ("--port 8000" or "--port=8000"), stores the value,

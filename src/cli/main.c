@@ -22,7 +22,8 @@ static void usage(FILE *to)
           "  stream      send an audio file or stdin to a server, print the "
           "transcript\n"
           "  transcribe  transcribe an audio file here, without a server\n"
-          "  bench       measure the recogniser's speed (see bench/run.sh)\n"
+          "  bench       measure the recogniser's speed, or load a server with\n"
+          "              live streams (see bench/run.sh)\n"
           "\n"
           "`verbatim COMMAND --help` explains a command's options.\n", to);
 }

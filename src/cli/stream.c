@@ -11,6 +11,9 @@
  * the messages that arrived are printed: on a terminal the interim text is
  * redrawn in place and each final line stays; elsewhere only final lines
  * are printed; --json prints every message as it came.
+ *
+ * What `verbatim bench load` (load.c) shares with it is here too: creating
+ * the transcription, and the --timings lines.
  */
 #include <cJSON.h>
 #include <stdint.h>
@@ -72,25 +75,29 @@ static void clear_interim(view *v)
     }
 }
 
-static void show_timing(view *v, const cJSON *payload)
+/* A timings line for a result (T) or an utterance's end (E); see cli.h. */
+int cli_timing_line(FILE *out, const char *type, const cJSON *payload,
+                    double arrival_s, double sent_s)
 {
-    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
-    const cJSON *sfin = cJSON_GetObjectItemCaseSensitive(payload, "speech_final");
-    printf("T %.3f %.3f %d %.3f %.3f %d\n", vb_monotonic_s() - v->started, v->sent_s,
-           cJSON_IsTrue(fin),
-           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "start")),
-           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "end")),
-           cJSON_IsTrue(sfin));
-}
-
-/* An utterance_end event: where the server heard the utterance end. */
-static void show_endpoint(view *v, const cJSON *payload)
-{
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(payload, "type");
-    const cJSON *end = cJSON_GetObjectItemCaseSensitive(payload, "end");
-    if (cJSON_IsString(type) && strcmp(type->valuestring, "utterance_end") == 0 &&
-        cJSON_IsNumber(end))
-        printf("E %.3f %.3f\n", vb_monotonic_s() - v->started, end->valuedouble);
+    if (!cJSON_IsObject(payload))
+        return 0;
+    if (strcmp(type, "transcript_segment") == 0) {
+        fprintf(out, "T %.3f %.3f %d %.3f %.3f %d\n", arrival_s, sent_s,
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "is_final")),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "start")),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "end")),
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "speech_final")));
+        return 1;
+    }
+    if (strcmp(type, "event") == 0) { /* where the server heard the utterance end */
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(payload, "type");
+        const cJSON *end = cJSON_GetObjectItemCaseSensitive(payload, "end");
+        if (cJSON_IsString(kind) && strcmp(kind->valuestring, "utterance_end") == 0 &&
+            cJSON_IsNumber(end))
+            fprintf(out, "E %.3f %.3f\n", arrival_s, end->valuedouble);
+        return 1;
+    }
+    return 0;
 }
 
 static void show(view *v, const char *text)
@@ -104,11 +111,9 @@ static void show(view *v, const char *text)
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(msg, "payload");
     const char *name = cJSON_IsString(type) ? type->valuestring : "";
-    if (v->timings && strcmp(name, "transcript_segment") == 0 &&
-        cJSON_IsObject(payload)) {
-        show_timing(v, payload);
-    } else if (v->timings && strcmp(name, "event") == 0 && cJSON_IsObject(payload)) {
-        show_endpoint(v, payload);
+    if (v->timings && cli_timing_line(stdout, name, payload,
+                                      vb_monotonic_s() - v->started, v->sent_s)) {
+        /* printed */
     } else if (strcmp(name, "transcript_segment") == 0 && cJSON_IsObject(payload)) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(payload, "text");
         const cJSON *fin = cJSON_GetObjectItemCaseSensitive(payload, "is_final");
@@ -169,13 +174,14 @@ static int pump(wsclient *ws, view *v, int timeout_ms, int *close_code)
     }
 }
 
-/* Creates a transcription over REST and returns its id, or -1. */
-static long long create_transcription(const char *ws_url, const char *title)
+/* A transcription created over REST for a live stream; see cli.h. */
+long long cli_create_transcription(const char *command, const char *ws_url,
+                                   const char *title)
 {
     char host[256], port[16], path[1024], url[600];
     if (net_split_url(ws_url, "ws", host, sizeof(host), port, sizeof(port),
                       path, sizeof(path)) != 0) {
-        fprintf(stderr, "verbatim stream: bad --url %s\n", ws_url);
+        fprintf(stderr, "verbatim %s: bad --url %s\n", command, ws_url);
         return -1;
     }
     snprintf(url, sizeof(url), "http://%s:%s/api/transcriptions/", host, port);
@@ -189,7 +195,7 @@ static long long create_transcription(const char *ws_url, const char *title)
                         &res, err, sizeof(err));
     free(text);
     if (rc != 0) {
-        fprintf(stderr, "verbatim stream: %s\n", err);
+        fprintf(stderr, "verbatim %s: %s\n", command, err);
         return -1;
     }
     cJSON *t = cJSON_Parse(res.body);
@@ -197,8 +203,8 @@ static long long create_transcription(const char *ws_url, const char *title)
     long long result = res.status == 200 && cJSON_IsNumber(id)
                            ? (long long)id->valuedouble : -1;
     if (result < 0)
-        fprintf(stderr, "verbatim stream: cannot create a transcription "
-                "(HTTP %d): %s\n", res.status, res.body);
+        fprintf(stderr, "verbatim %s: cannot create a transcription "
+                "(HTTP %d): %s\n", command, res.status, res.body);
     cJSON_Delete(t);
     http_result_free(&res);
     return result;
@@ -374,9 +380,9 @@ int cli_stream(int argc, char **argv)
     v.tty = !v.json && isatty(STDOUT_FILENO);
     if (id <= 0) {
         const char *base = strrchr(path, '/');
-        id = create_transcription(url, title ? title
-                                        : strcmp(path, "-") == 0 ? "stdin"
-                                        : base ? base + 1 : path);
+        id = cli_create_transcription("stream", url, title ? title
+                                      : strcmp(path, "-") == 0 ? "stdin"
+                                      : base ? base + 1 : path);
         if (id <= 0) {
             if (in != stdin)
                 fclose(in);

@@ -242,14 +242,16 @@ int wsclient_recv(wsclient *c, int timeout_ms, int *opcode, char **data,
         if (got < 0)
             return got;
         if (got == 0) {
+            /* Past the deadline (at once for 0) one more look, without
+             * waiting, takes what has already arrived. */
             long long left = deadline < 0 ? -1 : deadline - now_ms();
-            if (deadline >= 0 && left <= 0)
-                return 0;
-            int r = read_more(c, (int)left);
+            int r = read_more(c, deadline < 0 ? -1 : left > 0 ? (int)left : 0);
             if (r < 0) {
                 c->closed = 1;
                 return r;
             }
+            if (r == 0 && deadline >= 0 && now_ms() >= deadline)
+                return 0;
             continue;
         }
         if (op == 9) { /* ping */
@@ -297,6 +299,11 @@ int wsclient_recv(wsclient *c, int timeout_ms, int *opcode, char **data,
         c->msg_len = 0;
         return 1;
     }
+}
+
+int wsclient_fd(const wsclient *c)
+{
+    return c->fd;
 }
 
 int wsclient_close_code(const wsclient *c)

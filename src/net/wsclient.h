@@ -23,7 +23,8 @@ int wsclient_send(wsclient *c, int opcode, const void *data, size_t len);
 /* Sends raw bytes as they are (tests of malformed frames). */
 int wsclient_send_raw(wsclient *c, const void *data, size_t len);
 /*
- * Waits up to timeout_ms (-1: forever) for the next message.  Returns 1
+ * Waits up to timeout_ms (-1: forever; 0: takes only what has arrived)
+ * for the next message.  Returns 1
  * with *opcode, *data (malloc'd, NUL-terminated) and *len; 0 on timeout;
  * or a negative code when the connection failed.  A close from the server
  * is returned as opcode WS_CLOSE with wsclient_close_code() set; later
@@ -31,6 +32,9 @@ int wsclient_send_raw(wsclient *c, const void *data, size_t len);
  */
 int wsclient_recv(wsclient *c, int timeout_ms, int *opcode, char **data,
                   size_t *len);
+/* The connection's socket, to poll() for POLLIN among others; then
+ * wsclient_recv(c, 0, ...) takes what has arrived. */
+int wsclient_fd(const wsclient *c);
 /* The close code the server sent (1005 when it sent none), or 0. */
 int wsclient_close_code(const wsclient *c);
 const char *wsclient_close_reason(const wsclient *c);
