@@ -89,10 +89,6 @@ binary_of() {
 }
 bin_a=$(binary_of "$1")
 bin_b=$(binary_of "$2")
-# Both builds' streams come from this checkout's `verbatim bench load`
-# (older builds may not have it), all from one process per build.
-make --no-print-directory build/verbatim >/dev/null
-loader=build/verbatim
 
 # The recording bench/run.sh's concurrency sweep plays, and its warm-up.
 conc=$work/conversation.raw
@@ -104,13 +100,13 @@ audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
 
 trap kill_pids EXIT
 
-# load SIDE BIN CORES: one build's round: its server and N streams (one
-# `bench load`) on CORES (a taskset list; one worker per core); leaves
-# the streams' lag lines in $work/SIDE/lags and the server's CPU seconds
-# per audio second in $work/SIDE/cpu.
+# load SIDE BIN CORES: one build's round: its server and N streams on
+# CORES (a taskset list; one worker per core); leaves the streams' lag
+# lines in $work/SIDE/lags and the server's CPU seconds per audio second
+# in $work/SIDE/cpu.
 load() {
     local side=$1 bin=$2 core=$3 dir=$work/$1 port=$((20000 + RANDOM % 20000)) i
-    local warms=() plays=() workers=(--workers 1)
+    local ps=() workers=(--workers 1)
     [ "$whole" = 1 ] && workers=()
     rm -rf "$dir" && mkdir -p "$dir"
     taskset -c "$core" "$bin" serve --port "$port" --db "$dir/db.sqlite" --log-level warn \
@@ -119,19 +115,27 @@ load() {
     local server=$!
     echo "$server" >> "$dir/pids"
     until curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null; do sleep 0.01; done
-    for i in $(seq "$n"); do warms+=("$work/warm.raw"); plays+=("$work/play/play.$i.raw"); done
-    taskset -c "$core" "$loader" bench load --url "ws://127.0.0.1:$port" --sample-rate 16000 \
-        "${warms[@]}" >/dev/null 2>&1 &
-    echo "$!" >> "$dir/pids"
-    wait "$!" || true
+    for i in $(seq "$n"); do
+        taskset -c "$core" "$bin" stream --url "ws://127.0.0.1:$port" --realtime \
+            --sample-rate 16000 "$work/warm.raw" >/dev/null 2>&1 &
+        ps+=($!)
+        echo "$!" >> "$dir/pids"
+    done
+    wait "${ps[@]}" || true
+    ps=()
     local c0; c0=$(cpu_ticks "$server")
-    taskset -c "$core" "$loader" bench load --url "ws://127.0.0.1:$port" --stagger "$stagger" \
-        --timings "$dir/timings" --chunk-ms 100 --sample-rate 16000 "${plays[@]}" \
-        > "$dir/load.out" 2>&1 &
-    local streams=$!
-    echo "$streams" >> "$dir/pids"
+    for i in $(seq "$n"); do
+        taskset -c "$core" "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
+            --chunk-ms 100 --sample-rate 16000 "$work/play/play.$i.raw" > "$dir/timings.$i" \
+            2> "$dir/stream.$i.err" &
+        ps+=($!)
+        echo "$!" >> "$dir/pids"
+        sleep "$stagger"
+    done
     local failed=0
-    wait "$streams" || { failed=1; cat "$dir/load.out" >&2; }
+    for i in $(seq "$n"); do
+        wait "${ps[i - 1]}" || { failed=1; cat "$dir/stream.$i.err" >&2; }
+    done
     local c1; c1=$(cpu_ticks "$server")
     kill "$server"; wait "$server" || true
     [ "$failed" = 0 ] || { echo "bench/ab.sh: a stream of $bin failed (above)" >&2; return 1; }

@@ -8,14 +8,14 @@
 #   STREAMS=N ROUNDS=R PROFILE=fast bench/beside.sh
 #   PACE=full                     the streams send as fast as they can
 #                                 instead of at the audio's pace
-#   CLIENTS=away                  the load generator runs on the
+#   CLIENTS=away                  the stream clients run on the
 #                                 recogniser's core, not the server's
 #
 # Each round: a server (--workers 1, refusing nothing) pinned to one core
 # is warmed up as bench/run.sh does, then plays N streams of its
-# concurrency recording (out of step, 100 ms messages, all sent by one
-# `verbatim bench load`); meanwhile `verbatim bench engine` decodes the
-# same recording ten times over on the other core.  Every 2 s the two sides trade cores (every process and thread),
+# concurrency recording (out of step, 100 ms messages); meanwhile `verbatim
+# bench engine` decodes the same recording ten times over on the other
+# core.  Every 2 s the two sides trade cores (every process and thread),
 # so that each meets both cores' speeds; the cores change sides each
 # round.  Prints each round's server CPU seconds per audio second, the
 # recogniser's, and their ratio, and the geometric mean of the ratios;
@@ -29,7 +29,7 @@ make --no-print-directory build/verbatim >/dev/null
 bin=build/verbatim
 n=${STREAMS:-4} rounds=${ROUNDS:-3} profile=${PROFILE:-accurate}
 pace=${PACE:-live} clients=${CLIENTS:-server}
-case "$pace" in live) pace_flag= ;; full) pace_flag=--full-speed ;;
+case "$pace" in live) pace_flag=--realtime ;; full) pace_flag= ;;
 *) echo "bench/beside.sh: PACE is live or full, not '$pace'" >&2; exit 2 ;; esac
 case "$clients" in server | away) ;;
 *) echo "bench/beside.sh: CLIENTS is server or away, not '$clients'" >&2; exit 2 ;; esac
@@ -42,9 +42,8 @@ head -c 96000 "$conc" > "$work/warm.raw"
 ffmpeg -loglevel error -y -f s16le -ar 16000 -ac 1 -i "$conc" "$work/conversation.wav"
 play_set "$conc" "$n" 1 96000 "$work/play"
 audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
-passes=() warms=()
+passes=()
 for _ in 1 2 3 4 5 6 7 8 9 10; do passes+=("$work/conversation.wav"); done
-for _ in $(seq "$n"); do warms+=("$work/warm.raw"); done
 
 trap kill_pids EXIT
 
@@ -63,23 +62,35 @@ for r in $(seq "$rounds"); do
     pids=("$server")
     echo "$server" >> "$work/server.pids"
     until curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null; do sleep 0.01; done
-    taskset -c "$sc" "$bin" bench load --url "ws://127.0.0.1:$port" --sample-rate 16000 \
-        "${warms[@]}" >/dev/null
+    ps=()
+    for i in $(seq "$n"); do
+        taskset -c "$sc" "$bin" stream --url "ws://127.0.0.1:$port" --realtime \
+            --sample-rate 16000 "$work/warm.raw" >/dev/null 2>&1 &
+        ps+=($!)
+    done
+    wait "${ps[@]}"
+    ps=()
     c0=$(cpu_ticks "$server")
-    # shellcheck disable=SC2086 # pace_flag is one word or none
-    taskset -c "$cc" "$bin" bench load --url "ws://127.0.0.1:$port" $pace_flag --stagger 0.05 \
-        --chunk-ms 100 --sample-rate 16000 "$work"/play/play.*.raw > "$work/load.out" 2>&1 &
-    loader=$!
-    echo "$loader" >> "$cf"
+    for i in $(seq "$n"); do
+        # shellcheck disable=SC2086 # pace_flag is one word or none
+        taskset -c "$cc" "$bin" stream --url "ws://127.0.0.1:$port" $pace_flag \
+            --chunk-ms 100 --sample-rate 16000 "$work/play/play.$i.raw" \
+            >/dev/null 2>"$work/stream.$i.err" &
+        ps+=($!)
+        echo "$!" >> "$cf"
+        sleep 0.05
+    done
     taskset -c "$ec" "$bin" bench engine --profile "$profile" "${passes[@]}" \
         > "$work/engine.json" &
     engine=$!
     echo "$engine" >> "$work/engine.pids"
     trade_cores "$work/server.pids" "$sc" "$work/engine.pids" "$ec" 2 &
     trader=$!
-    pids+=("$loader" "$engine" "$trader")
+    pids+=("${ps[@]}" "$engine" "$trader")
     failed=0
-    wait "$loader" || { failed=1; cat "$work/load.out" >&2; }
+    for i in $(seq "$n"); do
+        wait "${ps[i - 1]}" || { failed=1; cat "$work/stream.$i.err" >&2; }
+    done
     c1=$(cpu_ticks "$server")
     # The recogniser must have been busy all the while: ten passes of the
     # recording outlast the streams unless the machine is very fast.
@@ -106,7 +117,6 @@ cat > "$result" <<JSON
 {
   "date": "$stamp", "commit": "$(git rev-parse --short HEAD)", "cores": $(nproc),
   "profile": "$profile", "streams": $n, "pace": "$pace", "clients": "$clients",
-  "load_generator": "verbatim bench load",
   "rounds": [$rounds_json],
   "server_over_engine_geomean": $mean
 }

@@ -208,23 +208,27 @@ printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max"
 # decoder builds included), workers_per_audio (the same, its worker
 # threads' alone) and builds_s (CPU seconds spent building decoders).
 run_load() {
-    local n=$1 stagger=$2 refuse=$3 spread=${4:-0} i warms=() plays=()
+    local n=$1 stagger=$2 refuse=$3 spread=${4:-0}
     play_set "$conc" "$n" "$spread" "$run_on_bytes" "$work"
     start_server "$([ "$refuse" = 1 ] && echo refuse)"
     if [ "$warm" = 1 ] && [ "$refuse" = 0 ]; then
-        for i in $(seq "$n"); do warms+=("$work/warm.raw"); done
-        "$bin" bench load --url "ws://127.0.0.1:$port" --sample-rate 16000 "${warms[@]}" \
-            >/dev/null 2>&1 || true
+        for i in $(seq "$n"); do
+            "$bin" stream --url "ws://127.0.0.1:$port" --realtime --sample-rate 16000 \
+                "$work/warm.raw" >/dev/null 2>&1 &
+            pids+=($!)
+        done
+        wait "${pids[@]}" || true
     fi
     local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
     thread_ticks "$server" > "$work/threads.0"
-    # Every stream from one process (`verbatim bench load`), which wakes
-    # when a piece is due: N client processes on the server's cores cost
-    # it a few percent (README, Performance).
-    for i in $(seq "$n"); do plays+=("$work/play.$i.raw"); done
-    "$bin" bench load --url "ws://127.0.0.1:$port" --stagger "$stagger" --timings "$work/timings" \
-        --chunk-ms 100 --sample-rate 16000 "${plays[@]}" > "$work/load.out" 2> "$work/load.err" &
-    pids=($!)
+    pids=()
+    for i in $(seq "$n"); do
+        "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
+            --chunk-ms 100 --sample-rate 16000 "$work/play.$i.raw" > "$work/timings.$i" \
+            2> "$work/stream.$i.err" &
+        pids+=($!)
+        sleep "$stagger"
+    done
     peak=0
     while kill -0 "${pids[0]}" 2>/dev/null; do
         r=$(rss_kb "$server"); [ "$r" -gt "$peak" ] && peak=$r
@@ -236,12 +240,14 @@ run_load() {
     cores_busy=$(calc "$used / ($(now) - $t_start)" 2)
     thread_ticks "$server" > "$work/threads.1"
     stop_server
-    # Admitted: every stream the server did not refuse (1013); the audio
-    # they sent is what the processor time is spent on.
-    local audio_s
-    read -r admitted audio_s < <(awk '{ match($0, /"audio_s":[0-9.]+/); a = substr($0, RSTART + 10, RLENGTH - 10)
-        match($0, /"close_code":[0-9]+/); c = substr($0, RSTART + 13, RLENGTH - 13)
-        if (c != 1013) { n++; s += a } } END { printf "%d %.6f\n", n, s + 0.000001 }' "$work/load.out")
+    admitted=0
+    local audio_bytes=0
+    for i in $(seq "$n"); do
+        grep -q "code 1013" "$work/stream.$i.err" && continue
+        admitted=$((admitted + 1))
+        audio_bytes=$((audio_bytes + $(stat -c %s "$work/play.$i.raw")))
+    done
+    local audio_s; audio_s=$(calc "$audio_bytes / 32000 + 0.000001" 6)
     cpu_per_audio=$(calc "$used / $audio_s" 3)
     # The workers' share (the sessions: detector, recogniser, results), to
     # set beside the recogniser alone; and the decoders built meanwhile.
@@ -254,7 +260,7 @@ run_load() {
     read -r fp50 fp95 fmax < <(percentiles f .5 .95 1 < "$work/lags")
     read -r first fw95 fwmax < <(percentiles w .5 .95 1 < "$work/lags")
     read -r sp50 sp95 < <(percentiles s .5 .95 < "$work/lags")
-    rm -f "$work"/timings.* "$work"/load.out "$work"/load.err "$work"/play.*.raw "$work/lags" "$work"/threads.[01]
+    rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw "$work/lags" "$work"/threads.[01]
 }
 
 # kept_up: true if the last load kept up (interim lag p95 and every final

@@ -4,8 +4,9 @@
  * storage) on one worker thread, as a real-time factor: processor time
  * divided by audio time; with --realtime, the audio handed over at a live
  * stream's pace.  bench/run.sh compares it with the full server path and
- * measures the rest (accuracy, concurrency, latency, memory), loading the
- * server with `verbatim bench load` (load.c).
+ * measures the rest (accuracy, concurrency, latency, memory).  `verbatim
+ * bench load` (load.c) sends a server many live streams from one
+ * process.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
- * load.c - `verbatim bench load FILE...`: the benchmark's load generator,
- * many live streams from one process.
+ * load.c - `verbatim bench load FILE...`: a load generator, many live
+ * streams from one process.
  *
  * Each FILE is one stream, as `verbatim stream --realtime` sends it: its
  * own transcription (created over REST), its own WebSocket, 16 kHz
@@ -8,8 +8,10 @@
  * have been recorded, then CloseStream, then waiting for the server to
  * close.  One thread drives every stream from one poll() loop, so that N
  * streams cost the machine one process that wakes when a piece is due,
- * not N processes each with its own timers and buffers: the generator
- * should disturb the server it measures as little as it can.
+ * not N processes each with its own timers and buffers, so as to
+ * disturb the server it measures less.  Measured against a process per
+ * stream, that is not settled (README, Performance), and the benchmark
+ * scripts keep `verbatim stream` processes.
  *
  * Streams start --stagger seconds apart, and each a further 1/N of a
  * piece's length after the one before, so that the N streams' pieces
@@ -70,8 +72,8 @@ static void usage(FILE *to)
           "\n"
           "Streams every FILE to a Verbatim server at once, each as its own\n"
           "live client sending at the speed of the audio, all from this one\n"
-          "process; the load generator of bench/run.sh.  Files are decoded\n"
-          "to 16 kHz first (any format FFmpeg reads; raw PCM as below).\n"
+          "process.  Files are decoded to 16 kHz first (any format FFmpeg\n"
+          "reads; raw PCM as below).\n"
           "\n"
           "  --url URL          server (default ws://127.0.0.1:8000)\n"
           "  --chunk-ms N       audio per message, 10 to 1000 (default 100)\n"
