@@ -129,22 +129,29 @@ check "timings: the endpoint follows the final" awk '$1 == "T" && $4 == 1 && $7 
     $1 == "E" && f && $3 >= last { ok = 1 } END { exit !ok }' "$work/timings"
 # bench load: the same client for many streams from one process.  Each
 # stream's transcript is stored; its timings look like stream's.
+# start_gap OUT: seconds between the first two streams' starts in bench
+# load's JSON lines.
+start_gap() {
+    awk -F'"started_s":' 'NR == 1 { split($2, a, ","); first = a[1] }
+        NR == 2 { split($2, a, ","); print a[1] - first }' "$1"
+}
 "$bin" bench load --url "ws://127.0.0.1:$port" --stagger 0.5 --timings "$work/load" \
     "$work/a.wav" "$work/a.wav" > "$work/load.out" 2>&1
-# Two streams, no stagger: the second starts half a chunk (50 ms) after
-# the load (less the first's connecting), so that their chunks do not
-# arrive together.
-"$bin" bench load --url "ws://127.0.0.1:$port" "$work/a.wav" "$work/a.wav" > "$work/phases.out" 2>&1
-check "bench load: the streams' chunks leave at spread moments" \
-    awk -F'"started_s":' 'NR == 1 { split($2, a, ","); first = a[1] }
-        NR == 2 { split($2, a, ","); gap = a[1] - first } END { exit !(gap >= 0.04 && gap < 0.5) }' "$work/phases.out"
 check "bench load: both streams closed normally" \
     test "$(grep -c '"audio_s":1\.[0-9]*,"sent_s":1\.[0-9]*,"close_code":1000,"error":""' "$work/load.out")" -eq 2
+check "bench load: --stagger 0.5 starts the second stream 0.5 s (and half a chunk) later" \
+    awk -v gap="$(start_gap "$work/load.out")" 'BEGIN { exit !(gap >= 0.5 && gap < 1) }'
 for i in 1 2; do
     check "bench load: stream $i's results after their audio, its final, its endpoint" \
         awk '$1 == "T" && $2 < $3 - 0.001 { bad = 1 } $1 == "T" && $4 == 1 && $7 == 1 { f = 1 }
              $1 == "E" && f { e = 1 } END { exit bad || !e }' "$work/load.$i"
 done
+# Two streams, no stagger: the second starts half a chunk (50 ms) after
+# the load (less the first's connecting), so that their chunks do not
+# arrive together.
+"$bin" bench load --url "ws://127.0.0.1:$port" "$work/a.wav" "$work/a.wav" > "$work/phases.out" 2>&1
+check "bench load: the streams' chunks leave at spread moments" \
+    awk -v gap="$(start_gap "$work/phases.out")" 'BEGIN { exit !(gap >= 0.04 && gap < 0.5) }'
 load_id=$(curl -s "http://127.0.0.1:$port/api/transcriptions/" |
     grep -oE '"id":[0-9]+,"title":"bench load 2"' | grep -oE '[0-9]+' | head -1)
 check "bench load: each stream's transcript is stored" grep -q '"text":"Please open the window\."' \

@@ -46,7 +46,6 @@ typedef struct {
     pcm_buf pcm;          /* the whole recording, 16 kHz mono */
     size_t sent;          /* samples sent so far */
     double start_at;      /* when it connects */
-    double t0;            /* when the load began */
     double clock;         /* when its first sample was "recorded" */
     double give_up_at;    /* CloseStream sent: no close by then is a failure */
     wsclient *ws;
@@ -224,8 +223,8 @@ static void receive(load_stream *s)
     }
 }
 
-/* Drives every stream until all are done. */
-static void run(load_stream *streams, int count, const load_params *lp)
+/* Drives every stream, the first starting at t0, until all are done. */
+static void run(load_stream *streams, int count, const load_params *lp, double t0)
 {
     struct pollfd *fds = calloc((size_t)count, sizeof(*fds));
     int *owner = calloc((size_t)count, sizeof(*owner));
@@ -236,21 +235,20 @@ static void run(load_stream *streams, int count, const load_params *lp)
         free(owner);
         return;
     }
-    double t0 = vb_monotonic_s(), chunk_s = (double)lp->chunk / AUDIO_ENGINE_RATE;
-    for (int i = 0; i < count; i++) {
-        streams[i].t0 = t0;
+    double chunk_s = (double)lp->chunk / AUDIO_ENGINE_RATE;
+    for (int i = 0; i < count; i++)
         streams[i].start_at = t0 + i * (lp->stagger_s + chunk_s / count);
-    }
     for (;;) {
         double next = -1;
         int watched = 0;
         for (int i = 0; i < count; i++) {
             load_stream *s = &streams[i];
-            double now = vb_monotonic_s(), at = -1;
-            if (s->state == LOAD_WAITING && now >= s->start_at)
+            double at = -1;
+            if (s->state == LOAD_WAITING && vb_monotonic_s() >= s->start_at)
                 begin(s, i + 1, lp);
+            double now = vb_monotonic_s(); /* after begin(), which takes a while */
             if (s->state == LOAD_SENDING)
-                send_due(s, lp, vb_monotonic_s());
+                send_due(s, lp, now);
             if (s->state == LOAD_CLOSING && now >= s->give_up_at)
                 fail(s, "no close from the server before --timeout");
             if (s->state == LOAD_WAITING)
@@ -294,8 +292,9 @@ static int parse_seconds(const char *flag, const char *text, double *out)
     return 0;
 }
 
-/* One JSON line per stream; returns how many did not close normally. */
-static int report(const load_stream *streams, int count)
+/* One JSON line per stream (its start counted from t0, when the load
+ * began); returns how many did not close normally. */
+static int report(const load_stream *streams, int count, double t0)
 {
     int failed = 0;
     for (int i = 0; i < count; i++) {
@@ -304,7 +303,7 @@ static int report(const load_stream *streams, int count)
         cJSON_AddNumberToObject(line, "stream", i + 1);
         cJSON_AddStringToObject(line, "file", s->path);
         cJSON_AddNumberToObject(line, "started_s", s->clock > 0
-                                ? (double)lround((s->clock - s->t0) * 1000) / 1000 : -1);
+                                ? (double)lround((s->clock - t0) * 1000) / 1000 : -1);
         cJSON_AddNumberToObject(line, "audio_s", (double)s->pcm.len / AUDIO_ENGINE_RATE);
         cJSON_AddNumberToObject(line, "sent_s", (double)s->sent / AUDIO_ENGINE_RATE);
         cJSON_AddNumberToObject(line, "close_code", s->close_code);
@@ -394,8 +393,9 @@ int cli_bench_load(int argc, char **argv)
         }
     }
     if (rc == 0) {
-        run(streams, count, &lp);
-        rc = report(streams, count) ? 1 : 0;
+        double t0 = vb_monotonic_s();
+        run(streams, count, &lp, t0);
+        rc = report(streams, count, t0) ? 1 : 0;
     }
     for (int i = 0; i < count; i++) {
         if (streams[i].timings != NULL)

@@ -24,11 +24,10 @@ int wsclient_send(wsclient *c, int opcode, const void *data, size_t len);
 int wsclient_send_raw(wsclient *c, const void *data, size_t len);
 /*
  * Waits up to timeout_ms (-1: forever; 0: takes only what has arrived)
- * for the next message.  Returns 1
- * with *opcode, *data (malloc'd, NUL-terminated) and *len; 0 on timeout;
- * or a negative code when the connection failed.  A close from the server
- * is returned as opcode WS_CLOSE with wsclient_close_code() set; later
- * calls return VB_EIO.
+ * for the next message.  Returns 1 with *opcode, *data (malloc'd,
+ * NUL-terminated) and *len; 0 on timeout; or a negative code when the
+ * connection failed.  A close from the server is returned as opcode
+ * WS_CLOSE with wsclient_close_code() set; later calls return VB_EIO.
  */
 int wsclient_recv(wsclient *c, int timeout_ms, int *opcode, char **data,
                   size_t *len);
