@@ -115,14 +115,7 @@ load() {
     local server=$!
     echo "$server" >> "$dir/pids"
     until curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null; do sleep 0.01; done
-    for i in $(seq "$n"); do
-        taskset -c "$core" "$bin" stream --url "ws://127.0.0.1:$port" --realtime \
-            --sample-rate 16000 "$work/warm.raw" >/dev/null 2>&1 &
-        ps+=($!)
-        echo "$!" >> "$dir/pids"
-    done
-    wait "${ps[@]}" || true
-    ps=()
+    warm_up "$bin" "$port" "$n" "$work/warm.raw" "$core"
     local c0; c0=$(cpu_ticks "$server")
     for i in $(seq "$n"); do
         taskset -c "$core" "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \

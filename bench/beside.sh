@@ -10,12 +10,13 @@
 #                                 instead of at the audio's pace
 #   CLIENTS=away                  the stream clients run on the
 #                                 recogniser's core, not the server's
+#   CHUNK_MS=N                    the streams send N ms messages (100)
 #
 # Each round: a server (--workers 1, refusing nothing) pinned to one core
 # is warmed up as bench/run.sh does, then plays N streams of its
-# concurrency recording (out of step, 100 ms messages); meanwhile `verbatim
-# bench engine` decodes the same recording ten times over on the other
-# core.  Every 2 s the two sides trade cores (every process and thread),
+# concurrency recording (out of step, 100 ms messages unless CHUNK_MS
+# says); meanwhile `verbatim bench engine` decodes the same recording over
+# and over on the other core.  Every 2 s the two sides trade cores (every process and thread),
 # so that each meets both cores' speeds; the cores change sides each
 # round.  Prints each round's server CPU seconds per audio second, the
 # recogniser's, and their ratio, and the geometric mean of the ratios;
@@ -28,11 +29,13 @@ make --no-print-directory build/verbatim >/dev/null
 [ "$(nproc)" -ge 2 ] || { echo "bench/beside.sh: needs two cores" >&2; exit 1; }
 bin=build/verbatim
 n=${STREAMS:-4} rounds=${ROUNDS:-3} profile=${PROFILE:-accurate}
-pace=${PACE:-live} clients=${CLIENTS:-server}
+pace=${PACE:-live} clients=${CLIENTS:-server} chunk_ms=${CHUNK_MS:-100}
 case "$pace" in live) pace_flag=--realtime ;; full) pace_flag= ;;
 *) echo "bench/beside.sh: PACE is live or full, not '$pace'" >&2; exit 2 ;; esac
 case "$clients" in server | away) ;;
 *) echo "bench/beside.sh: CLIENTS is server or away, not '$clients'" >&2; exit 2 ;; esac
+[[ "$chunk_ms" =~ ^[1-9][0-9]*$ ]] ||
+    { echo "bench/beside.sh: CHUNK_MS is a number of milliseconds, not '$chunk_ms'" >&2; exit 2; }
 work=build/beside
 rm -rf "$work" && mkdir -p "$work/play"
 
@@ -42,12 +45,16 @@ head -c 96000 "$conc" > "$work/warm.raw"
 ffmpeg -loglevel error -y -f s16le -ar 16000 -ac 1 -i "$conc" "$work/conversation.wav"
 play_set "$conc" "$n" 1 96000 "$work/play"
 audio_s=$(cat "$work"/play/play.*.raw | wc -c | awk '{ print $1 / 32000 }')
+# Enough passes of the recording to outlast the streams (the fast
+# profile decodes it in half the time).
 passes=()
-for _ in 1 2 3 4 5 6 7 8 9 10; do passes+=("$work/conversation.wav"); done
+for _ in $(seq "$([ "$profile" = fast ] && echo 18 || echo 10)"); do
+    passes+=("$work/conversation.wav")
+done
 
 trap kill_pids EXIT
 
-echo "profile $profile, $n streams ($pace pace, clients on the $([ "$clients" = away ] && echo "recogniser" || echo "server")'s core), $rounds rounds"
+echo "profile $profile, $n streams ($pace pace, $chunk_ms ms messages, clients on the $([ "$clients" = away ] && echo "recogniser" || echo "server")'s core), $rounds rounds"
 printf '%-6s %-28s %-28s %s\n' round "server CPU s per audio s" "recogniser alone" ratio
 rounds_json="" log_ratios=0
 for r in $(seq "$rounds"); do
@@ -62,19 +69,13 @@ for r in $(seq "$rounds"); do
     pids=("$server")
     echo "$server" >> "$work/server.pids"
     until curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null; do sleep 0.01; done
-    ps=()
-    for i in $(seq "$n"); do
-        taskset -c "$sc" "$bin" stream --url "ws://127.0.0.1:$port" --realtime \
-            --sample-rate 16000 "$work/warm.raw" >/dev/null 2>&1 &
-        ps+=($!)
-    done
-    wait "${ps[@]}"
+    warm_up "$bin" "$port" "$n" "$work/warm.raw" "$sc"
     ps=()
     c0=$(cpu_ticks "$server")
     for i in $(seq "$n"); do
         # shellcheck disable=SC2086 # pace_flag is one word or none
         taskset -c "$cc" "$bin" stream --url "ws://127.0.0.1:$port" $pace_flag \
-            --chunk-ms 100 --sample-rate 16000 "$work/play/play.$i.raw" \
+            --chunk-ms "$chunk_ms" --sample-rate 16000 "$work/play/play.$i.raw" \
             >/dev/null 2>"$work/stream.$i.err" &
         ps+=($!)
         echo "$!" >> "$cf"
@@ -92,7 +93,7 @@ for r in $(seq "$rounds"); do
         wait "${ps[i - 1]}" || { failed=1; cat "$work/stream.$i.err" >&2; }
     done
     c1=$(cpu_ticks "$server")
-    # The recogniser must have been busy all the while: ten passes of the
+    # The recogniser must have been busy all the while: its passes of the
     # recording outlast the streams unless the machine is very fast.
     outlasted=$(kill -0 "$engine" 2>/dev/null && echo true || echo false)
     wait "$engine"
@@ -116,7 +117,8 @@ result="bench/results/beside-$stamp-$(git rev-parse --short HEAD).json"
 cat > "$result" <<JSON
 {
   "date": "$stamp", "commit": "$(git rev-parse --short HEAD)", "cores": $(nproc),
-  "profile": "$profile", "streams": $n, "pace": "$pace", "clients": "$clients",
+  "profile": "$profile", "streams": $n, "pace": "$pace", "chunk_ms": $chunk_ms,
+  "clients": "$clients",
   "rounds": [$rounds_json],
   "server_over_engine_geomean": $mean
 }

@@ -54,6 +54,34 @@ ticks_of() {
         $2 == name { sum += $3 - was[$1] } END { print sum + 0 }' "$2" "$3"
 }
 
+# warm_up BIN PORT N FILE [CORE]: plays FILE (16 kHz raw) on N streams at
+# once at real-time pace, on CORE if given (their ids in the array
+# warm_pids meanwhile), and again until the server on PORT has N decoders
+# built, so that N measured streams find theirs ready, as on a server
+# that has had N speakers before: one round leaves fewer when the last
+# streams to arrive get the decoders the first ones have finished with
+# (fast profile, 12 streams: 9 built, and 2.3 s of processor time went on
+# building the other 3 during the measured streams).  At most 4 rounds.
+warm_pids=()
+warm_up() {
+    local bin=$1 port=$2 n=$3 file=$4 pin=() round i built
+    [ -n "${5:-}" ] && pin=(taskset -c "$5")
+    for round in 1 2 3 4; do
+        warm_pids=()
+        for i in $(seq "$n"); do
+            "${pin[@]}" "$bin" stream --url "ws://127.0.0.1:$port" --realtime \
+                --sample-rate 16000 "$file" >/dev/null 2>&1 &
+            warm_pids+=($!)
+        done
+        wait "${warm_pids[@]}" || true
+        warm_pids=()
+        built=$(curl -sf "http://127.0.0.1:$port/api/health" |
+                sed -n 's/.*"decoders":\([0-9]*\).*/\1/p')
+        [ "${built:-0}" -ge "$n" ] && return 0
+    done
+    echo "warm-up: ${built:-no} decoders built for $n streams after $round rounds" >&2
+}
+
 # The LibriVox recordings of pocketsphinx-testdata (5 utterances, 24.7 s,
 # read speech with reference transcripts in $librivox/transcription).
 librivox=/usr/share/pocketsphinx/test/data/librivox

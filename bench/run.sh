@@ -212,12 +212,7 @@ run_load() {
     play_set "$conc" "$n" "$spread" "$run_on_bytes" "$work"
     start_server "$([ "$refuse" = 1 ] && echo refuse)"
     if [ "$warm" = 1 ] && [ "$refuse" = 0 ]; then
-        for i in $(seq "$n"); do
-            "$bin" stream --url "ws://127.0.0.1:$port" --realtime --sample-rate 16000 \
-                "$work/warm.raw" >/dev/null 2>&1 &
-            pids+=($!)
-        done
-        wait "${pids[@]}" || true
+        warm_up "$bin" "$port" "$n" "$work/warm.raw"
     fi
     local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
     thread_ticks "$server" > "$work/threads.0"
