@@ -67,6 +67,10 @@ start_server() { # [refuse]: with refusal as above (default: none)
     server=$!
     until curl -sf "$url/api/health" -o /dev/null; do sleep 0.01; done
     startup=$(calc "$(now) - $t0" 3)
+    # The recogniser's model loads meanwhile (streams that begin before it
+    # is ready wait for it).
+    until curl -sf "$url/api/health" | grep -q '"recogniser":"ready"'; do sleep 0.01; done
+    ready=$(calc "$(now) - $t0" 3)
 }
 stop_server() { kill "$server"; wait "$server" || true; server=; }
 
@@ -347,7 +351,7 @@ cat > "$result" <<JSON
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
              "per_speaking_stream_mib": ${speaking_mib:-null},
              "after_release_rss_mib": ${released_mib:-null}},
-  "startup_s": $startup
+  "startup_s": $startup, "recogniser_ready_s": $ready
 }
 JSON
 cat <<TABLE
@@ -372,6 +376,6 @@ ${drift_note:+$drift_note
 }  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag --max-load $over_load); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;
              ${released_mib:-?} MiB once they left and their decoders were released
-  start-up   ${startup} s to the first answered request
+  start-up   ${startup} s to the first answered request, ${ready} s until the recogniser is ready
 written to $result
 TABLE

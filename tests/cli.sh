@@ -76,24 +76,27 @@ expect 2 'max-load must be' env VERBATIM_MAX_LOAD=lots "$bin" serve
 expect 2 'needs a value' "$bin" serve --db
 expect 2 'log-level' "$bin" serve --log-level loud
 expect 1 'cannot (create|open)' "$bin" serve --port 1 --db /proc/nowhere/x.db
-expect 1 'PocketSphinx|not found' "$bin" serve --port 1 --db "$work/m.db" --model-dir /nonexistent
+# The model is loaded after the server begins listening (a free port,
+# then): what is wrong with it still stops the server with exit 1.
+mport=$((20000 + RANDOM % 20000))
+expect 1 'PocketSphinx|not found' "$bin" serve --port "$mport" --db "$work/m.db" --model-dir /nonexistent
 # A model folder with the right names but no model in them: PocketSphinx's
 # own reason reaches the log.
 mkdir -p "$work/model/en-us" && touch "$work/model/en-us.lm.bin" "$work/model/cmudict-en-us.dict"
-expect 1 "could not load the model" "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
+expect 1 "could not load the model" "$bin" serve --port "$mport" --db "$work/m.db" --model-dir "$work/model"
 expect 1 "\\[pocketsphinx\\] Folder '$work/model/en-us' does not contain acoustic model definition" \
-    "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
+    "$bin" serve --port "$mport" --db "$work/m.db" --model-dir "$work/model"
 # Its language model cannot be read to trim the dictionary: the decoders
 # are given the whole dictionary, and the log says so.
 expect 1 "cannot read the language model $work/model/en-us.lm.bin; decoders read the whole dictionary" \
-    "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/model"
+    "$bin" serve --port "$mport" --db "$work/m.db" --model-dir "$work/model"
 # A dictionary that is not the language model's: refused at start-up with
 # both files named, rather than a server that recognises nothing.
 en_us=/usr/share/pocketsphinx/model/en-us
 mkdir -p "$work/unpaired" && ln -s "$en_us/en-us" "$en_us/en-us.lm.bin" "$work/unpaired/" &&
     printf 'zzqxvwj Z Z K\nqqzzyxw K Z\n' > "$work/unpaired/cmudict-en-us.dict"
 expect 1 "dictionary $work/unpaired/cmudict-en-us.dict has no word of the language model .*not a pair" \
-    "$bin" serve --port 1 --db "$work/m.db" --model-dir "$work/unpaired"
+    "$bin" serve --port "$mport" --db "$work/m.db" --model-dir "$work/unpaired"
 expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
 
 # wait_healthy: until the server on $port answers (at most 20 s).
@@ -105,8 +108,12 @@ VERBATIM_PORT=$port "$bin" serve --db "$work/db.sqlite" 2>"$work/server.log" &
 server=$!
 wait_healthy
 check "the environment sets the port" curl -sf "http://127.0.0.1:$port/api/health" -o /dev/null
+# It answers while its model loads: health says which; the first stream
+# below may begin before the model is ready and waits for it.
+expect 0 '"recogniser":"(loading|ready)"' curl -sf "http://127.0.0.1:$port/api/health"
 expect 1 'cannot listen' "$bin" serve --port "$port" --db "$work/other.db"
 expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$port" --title "cli" "$work/a.wav"
+expect 0 '"recogniser":"ready"' curl -sf "http://127.0.0.1:$port/api/health"
 expect 0 '"type":"status".*|"is_final":true' "$bin" stream --url "ws://127.0.0.1:$port" --json --id 1 "$work/a.wav"
 expect 1 'code 4004.*not found' "$bin" stream --url "ws://127.0.0.1:$port" --id 999 "$work/a.wav"
 expect 1 'code 1003.*sample rate' "$bin" stream --url "ws://127.0.0.1:$port" --id 1 --sample-rate 200000 "$work/a.wav"

@@ -2,7 +2,9 @@
  * test_engine.c - the PocketSphinx engine (asr/engine.h) on its own: an
  * utterance that had words when it ended keeps them; a decoder kept
  * between phrases is the stream's own until released; a stream's words
- * do not depend on what other streams said on the same decoders.
+ * do not depend on what other streams said on the same decoders; a model
+ * loaded in the background serves the streams that began meanwhile, or
+ * fails them when it cannot be loaded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asr/engine.h"
@@ -209,12 +212,161 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
     free(pcm);
 }
 
+/* Waits up to 30 s for *flag to be set. */
+static void wait_for(_Atomic int *flag)
+{
+    for (int i = 0; i < 600 && *flag == 0; i++)
+        usleep(50 * 1000);
+    assert_int_not_equal(*flag, 0);
+}
+
+static asr_engine *engine_in_background(asr_params params, asr_failed_fn failed)
+{
+    params.load_in_background = 1;
+    params.failed = failed;
+    asr_engine *engine = NULL;
+    char err[256];
+    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    return engine;
+}
+
+/* A server answers while its model loads (load_in_background): a stream
+ * that begins meanwhile waits for the first decoder and gets the words a
+ * model loaded before it would have given; so does one created meanwhile
+ * that gets the decoder after another stream (one decoder at most): it
+ * starts from the model's cepstral mean, not the other stream's. */
+static void test_a_stream_waits_for_a_model_loading_in_the_background(void **state)
+{
+    (void)state;
+    size_t count;
+    int rate, channels;
+    int16_t *pcm = tu_read_wav(LIBRIVOX "sense_and_sensibility_01_austen_64kb-0870.wav",
+                               &count, &rate, &channels);
+    assert_non_null(pcm);
+    size_t other_count;
+    int16_t *other = tu_flite("kal16", "The river flows through the center of the town.",
+                              &other_count);
+    assert_non_null(other);
+    char before[1024], meanwhile[1024], after_other[1024], theirs[1024];
+    asr_engine *engine = engine_of("accurate", 0);
+    asr_stream *a = NULL;
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    assert_int_equal(asr_begin(a, NULL, NULL), 0);
+    decode(a, pcm, count, before, sizeof(before));
+    asr_stream_destroy(a);
+    engine->ops->destroy(engine);
+
+    asr_params params = asr_default_params();
+    params.max_decoders = 1;
+    engine = engine_in_background(params, NULL);
+    asr_stats st;
+    engine->ops->stats(engine, &st);
+    assert_int_equal(st.loading, 1); /* a decoder takes 0.2 s or more */
+    assert_int_equal(st.decoders, 0);
+    asr_stream *b = NULL, *c = NULL;
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    assert_int_equal(engine->ops->stream_create(engine, &b), 0);
+    assert_int_equal(engine->ops->stream_create(engine, &c), 0);
+    ready_calls = 0;
+    assert_int_equal(asr_begin(a, on_ready, NULL), VB_EAGAIN);
+    assert_int_equal(asr_begin(b, on_ready, NULL), VB_EAGAIN);
+    wait_for(&ready_calls); /* a's turn */
+    engine->ops->stats(engine, &st);
+    assert_int_equal(st.loading, 0);
+    assert_int_equal(st.decoders, 1);
+    assert_int_equal(st.in_use, 1);
+    assert_int_equal(st.waiting, 1);
+    decode(a, pcm, count, meanwhile, sizeof(meanwhile));
+    assert_true(strlen(before) > 20);
+    assert_string_equal(meanwhile, before);
+    /* b has the decoder now: it speaks another voice; c follows on it. */
+    for (int i = 0; i < 600 && ready_calls < 2; i++)
+        usleep(50 * 1000);
+    assert_int_equal(ready_calls, 2);
+    decode(b, other, other_count, theirs, sizeof(theirs));
+    assert_int_equal(asr_begin(c, on_ready, NULL), 0);
+    decode(c, pcm, count, after_other, sizeof(after_other));
+    assert_string_equal(after_other, before);
+    asr_stream_destroy(a);
+    asr_stream_destroy(b);
+    asr_stream_destroy(c);
+    engine->ops->destroy(engine);
+    free(other);
+    free(pcm);
+}
+
+static _Atomic int failed_calls;
+static char failed_why[1024];
+static void on_failed(void *ctx, const char *why)
+{
+    (void)ctx;
+    snprintf(failed_why, sizeof(failed_why), "%s", why);
+    failed_calls++;
+}
+
+/* A model that turns out not to load (its files are there, empty): the
+ * stream waiting for it is woken without a decoder, later ones are
+ * refused, and the owner is told why, once. */
+static void test_a_model_that_fails_in_the_background_fails_its_streams(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vb-test-model-XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/en-us", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    const char *files[] = {"en-us.lm.bin", "cmudict-en-us.dict"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    asr_params params = asr_default_params();
+    params.model_dir = dir;
+    failed_calls = 0;
+    ready_calls = 0;
+    asr_engine *engine = engine_in_background(params, on_failed);
+    asr_stream *a = NULL, *b = NULL;
+    assert_int_equal(engine->ops->stream_create(engine, &a), 0);
+    int rc = asr_begin(a, on_ready, NULL);
+    if (rc == VB_EAGAIN) { /* it waited: woken without a decoder */
+        wait_for(&ready_calls);
+        int16_t quiet[160] = {0};
+        assert_int_equal(asr_feed(a, quiet, 160), VB_EINVAL);
+    } else {
+        assert_int_equal(rc, VB_EINTERNAL); /* it failed already */
+    }
+    wait_for(&failed_calls);
+    assert_non_null(strstr(failed_why, "could not load the model"));
+    assert_non_null(strstr(failed_why, dir));
+    assert_int_equal(engine->ops->stream_create(engine, &b), 0);
+    assert_int_equal(asr_begin(b, on_ready, NULL), VB_EINTERNAL);
+    asr_stats st;
+    engine->ops->stats(engine, &st);
+    assert_int_equal(st.loading, 0);
+    assert_int_equal(st.decoders, 0);
+    assert_int_equal(st.waiting, 0);
+    asr_stream_destroy(a);
+    asr_stream_destroy(b);
+    engine->ops->destroy(engine);
+    assert_int_equal(failed_calls, 1);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/en-us", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_utterance_keeps_its_words_wherever_it_ends),
         cmocka_unit_test(test_a_kept_decoder_is_not_lent_out),
         cmocka_unit_test(test_a_streams_words_do_not_depend_on_other_streams),
+        cmocka_unit_test(test_a_stream_waits_for_a_model_loading_in_the_background),
+        cmocka_unit_test(test_a_model_that_fails_in_the_background_fails_its_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,7 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "sessions", h.sessions);
     cJSON_AddNumberToObject(json, "max_sessions", h.max_sessions);
     cJSON_AddNumberToObject(json, "workers", h.workers);
+    cJSON_AddStringToObject(json, "recogniser", h.loading ? "loading" : "ready");
     cJSON_AddNumberToObject(json, "decoders", h.decoders);
     cJSON_AddNumberToObject(json, "decoders_in_use", h.decoders_in_use);
     cJSON_AddNumberToObject(json, "decoders_waiting", h.decoders_waiting);

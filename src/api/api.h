@@ -39,6 +39,7 @@ typedef struct api_response {
 typedef struct api_health {
     int sessions, max_sessions, workers, decoders, decoders_in_use;
     int decoders_waiting;
+    int loading;          /* the recogniser's model is still loading */
     int store_queue;
     double lag;           /* seconds the decoder workers are behind */
     double load;          /* % of the workers' time busy, lately */

@@ -15,8 +15,9 @@
  *
  * begin never blocks: when no decoder is free it answers VB_EAGAIN, and
  * the engine calls the ready callback (on a thread of its own) once one
- * has been given to the stream and its utterance has begun.  Meanwhile
- * the stream must not be fed, ended or destroyed.
+ * has been given to the stream and its utterance has begun, or once the
+ * model has failed to load (load_in_background), when feeding the stream
+ * fails.  Meanwhile the stream must not be fed, ended or destroyed.
  *
  * Threading: the engine's functions are thread-safe; one stream is used
  * by one thread at a time (any thread).  Errors are negative VB_E* codes.
@@ -53,7 +54,12 @@ typedef struct asr_stats {
     int decoders;   /* built so far */
     int in_use;     /* lent to streams */
     int waiting;    /* streams waiting for one */
+    int loading;    /* the first decoder is being built (load_in_background) */
 } asr_stats;
+
+/* The model could not be loaded after all (load_in_background): why, as
+ * a sentence for the log.  Called once, on the engine's thread. */
+typedef void (*asr_failed_fn)(void *ctx, const char *why);
 
 typedef struct asr_params {
     const char *model_dir; /* folder with en-us/, en-us.lm.bin, cmudict-en-us.dict */
@@ -66,6 +72,14 @@ typedef struct asr_params {
     int release_after_s;   /* free a decoder idle this long, beyond the
                               spare ones and one kept ready; 0: never */
     int builders;          /* threads building decoders; 0: one */
+    /* Build the first decoder, which proves the model loads, on a factory
+     * thread instead of before create returns (a server answers at once;
+     * streams that begin meanwhile wait for it).  If it cannot be built,
+     * every stream waiting and every later begin fails and failed(ctx,
+     * why) is called. */
+    int load_in_background;
+    asr_failed_fn failed;
+    void *failed_ctx;
 } asr_params;
 
 asr_params asr_default_params(void);

@@ -12,7 +12,9 @@
  *
  * Building a decoder takes about a quarter of a second, too long to make
  * a worker thread wait.  The first is built at start-up (it checks the
- * model); after that factory threads (`builders` of them, one per core
+ * model), before create returns or, for a server that should answer at
+ * once (load_in_background), by a factory while streams that begin wait
+ * for it; after that factory threads (`builders` of them, one per core
  * in the server) build them: ahead of demand, so that `spare_decoders`
  * stay idle, and on demand for streams waiting in `waiters`.  A stream
  * that finds no idle decoder waits there (begin says VB_EAGAIN) and is
@@ -57,6 +59,10 @@
 #include "../util/vb.h"
 #include "lexicon.h"
 
+/* The name PocketSphinx gives the search it builds from -lm (not in its
+ * headers; ps_get_search() would tell, but leaks an iterator each call). */
+#define LM_SEARCH "_default"
+
 #define CMN_MAX 64
 
 typedef struct {
@@ -85,6 +91,10 @@ typedef struct ps_engine {
     ps_stream *waiters_head, *waiters_tail;
     int waiting;
     cmn_state initial_cmn;      /* the model's starting mean */
+    int loaded;                 /* the first decoder has been built */
+    int failed;                 /* ...and could not be (load_in_background) */
+    asr_failed_fn on_failed;
+    void *failed_ctx;
 } ps_engine;
 
 struct ps_stream {
@@ -231,6 +241,9 @@ static int attach(ps_stream *s, ps_decoder_t *ps)
         return VB_EINTERNAL;
     s->decoder = ps;
     s->last = (uintptr_t)ps;
+    /* A stream created while the model was loading has no mean yet. */
+    if (!s->cmn.valid)
+        s->cmn = ((ps_engine *)s->base.engine)->initial_cmn;
     cmn_restore(ps, &s->cmn);
     return ps_start_utt(ps) < 0 ? VB_EINTERNAL : 0;
 }
@@ -275,10 +288,15 @@ static void hand_over(ps_engine *e, ps_decoder_t *ps)
     e->waiting--;
 }
 
-/* Decoders wanted and not yet being built: one per waiting stream, and
- * enough to bring the idle ones up to `spare`. */
+/* Decoders wanted and not yet being built: the first (one factory builds
+ * it while the others wait), one per waiting stream, and enough to bring
+ * the idle ones up to `spare`.  None once the model has failed to load. */
 static int factory_has_work(const ps_engine *e)
 {
+    if (e->failed)
+        return 0;
+    if (!e->loaded)
+        return e->building == 0;
     int short_of_spare = e->spare > e->idle_count ? e->spare - e->idle_count : 0;
     return e->total < e->max_decoders &&
            e->building < e->waiting + short_of_spare;
@@ -322,12 +340,69 @@ static void wait_until(ps_engine *e, double due)
     pthread_cond_timedwait(&e->work, &e->lock, &ts);
 }
 
+/* The first decoder has been built (load_model()): its cepstral mean
+ * becomes every stream's starting one.  Called with the lock held, or
+ * before there is a factory. */
+static void first_built(ps_engine *e, ps_decoder_t *ps)
+{
+    cmn_save(ps, &e->initial_cmn);
+    e->loaded = 1;
+}
+
+static int load_model(ps_engine *e, ps_decoder_t **first, char *err, size_t errlen);
+
+/* Loads the model on a factory (load_in_background; see load_model()):
+ * the first decoder goes to the first waiting stream, or, when the model
+ * cannot be loaded, every waiting stream is woken without a decoder (its
+ * feed then fails) and the owner told.  Called with the lock held; drops
+ * it meanwhile. */
+static void load_in_background(ps_engine *e)
+{
+    char why[1024];
+    e->total++;
+    e->building++;
+    pthread_mutex_unlock(&e->lock);
+    ps_decoder_t *ps = NULL;
+    int rc = load_model(e, &ps, why, sizeof(why));
+    pthread_mutex_lock(&e->lock);
+    e->building--;
+    if (rc == 0) {
+        first_built(e, ps);
+        log_info("asr", "the recogniser is ready (model %s)", e->hmm);
+        e->in_use++; /* counted as lent until handed over */
+        hand_over(e, ps);
+        pthread_cond_broadcast(&e->work); /* the other factories' turn */
+        return;
+    }
+    e->total--;
+    e->failed = 1;
+    log_error("asr", "%s", why);
+    while (e->waiters_head != NULL) {
+        ps_stream *w = e->waiters_head;
+        e->waiters_head = w->next_waiter;
+        pthread_mutex_unlock(&e->lock);
+        w->ready(w->ready_ctx);
+        pthread_mutex_lock(&e->lock);
+        e->waiting--;
+    }
+    e->waiters_tail = NULL;
+    if (e->on_failed) {
+        pthread_mutex_unlock(&e->lock);
+        e->on_failed(e->failed_ctx, why);
+        pthread_mutex_lock(&e->lock);
+    }
+}
+
 static void *factory_main(void *arg)
 {
     ps_engine *e = arg;
     pthread_setname_np(pthread_self(), "vb-decoders");
     pthread_mutex_lock(&e->lock);
     while (!e->stopping) {
+        if (!e->loaded && factory_has_work(e)) {
+            load_in_background(e);
+            continue;
+        }
         if (!factory_has_work(e)) {
             double due = release_due(e);
             if (due == 0)
@@ -375,7 +450,9 @@ static int ps_stream_create(asr_engine *engine, asr_stream **out)
     if (s == NULL)
         return VB_ENOMEM;
     s->base.engine = engine;
-    s->cmn = e->initial_cmn;
+    pthread_mutex_lock(&e->lock);
+    s->cmn = e->initial_cmn; /* not valid yet while the model loads */
+    pthread_mutex_unlock(&e->lock);
     *out = &s->base;
     return 0;
 }
@@ -391,6 +468,10 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
     if (s->decoder != NULL)
         return VB_EINVAL;
     pthread_mutex_lock(&e->lock);
+    if (e->failed) {
+        pthread_mutex_unlock(&e->lock);
+        return VB_EINTERNAL;
+    }
     if (e->idle_count > 0) {
         /* The one it had last if it is idle, else the one idle the least
          * time.  PocketSphinx keeps its noise estimate (-remove_noise) in
@@ -469,10 +550,6 @@ static void seg_span(ps_seg_t *seg, int *base, double *start, double *end)
     *start = (first - *base) / 100.0;
     *end = (last + 1 - *base) / 100.0;
 }
-
-/* The name PocketSphinx gives the search it builds from -lm (not in its
- * headers; ps_get_search() would tell, but leaks an iterator each call). */
-#define LM_SEARCH "_default"
 
 /* A hypothesis word as the language model knows it: "read(2)" is "read". */
 static void lm_word(const char *word, char *out, size_t len)
@@ -633,6 +710,7 @@ static void ps_engine_stats(asr_engine *engine, asr_stats *out)
     out->decoders = e->total - e->building;
     out->in_use = e->in_use;
     out->waiting = e->waiting;
+    out->loading = !e->loaded && !e->failed;
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -766,6 +844,30 @@ static int use_trimmed_dictionary(ps_engine *e, char *err, size_t errlen)
     return e->search_dict ? 0 : VB_ENOMEM;
 }
 
+/* Prepares what every decoder reads and builds the first decoder, which
+ * proves the model loads: the dictionary paired with the language model
+ * (use_trimmed_dictionary()), then the decoder.  Slow (0.3-1 s, most of
+ * it the decoder); called without the lock. */
+static int load_model(ps_engine *e, ps_decoder_t **first, char *err, size_t errlen)
+{
+    int rc = use_trimmed_dictionary(e, err, errlen);
+    if (rc == VB_ENOMEM)
+        vb_seterr(err, errlen, "out of memory while loading the model");
+    if (rc != 0)
+        return rc;
+    ps_decoder_t *ps = decoder_create(e);
+    if (ps == NULL) {
+        vb_seterr(err, errlen, "PocketSphinx could not load the model "
+                  "(%s, %s, %s)", e->hmm, e->lm, e->dict);
+        return VB_EINTERNAL;
+    }
+    if (ps_get_lm(ps, LM_SEARCH) == NULL)
+        log_warn("asr", "no language model search named %s: pauses will not "
+                        "settle phrases early", LM_SEARCH);
+    *first = ps;
+    return 0;
+}
+
 /* The most decoders one engine makes when no cap is given. */
 #define POOL_LIMIT 4096
 
@@ -782,6 +884,8 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     e->spare = params->spare_decoders > 0 ? params->spare_decoders : 0;
     e->release_after = params->release_after_s > 0 ? params->release_after_s : 0;
     e->fast = params->fast;
+    e->on_failed = params->failed;
+    e->failed_ctx = params->failed_ctx;
     pthread_mutex_init(&e->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -807,27 +911,19 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
         return rc;
     }
     pthread_once(&log_route_once, route_log);
-    rc = use_trimmed_dictionary(e, err, errlen);
-    if (rc != 0) {
-        ps_engine_destroy(&e->base);
-        return rc;
+    /* Load the model now, or a factory does first thing. */
+    if (!params->load_in_background) {
+        ps_decoder_t *first = NULL;
+        rc = load_model(e, &first, err, errlen);
+        if (rc != 0) {
+            ps_engine_destroy(&e->base);
+            return rc;
+        }
+        first_built(e, first);
+        e->idle_since[0] = vb_monotonic_s();
+        e->idle[e->idle_count++] = first;
+        e->total = 1;
     }
-    /* Build the first decoder now: it proves the model loads and gives the
-     * initial cepstral mean that new streams start from. */
-    ps_decoder_t *first = decoder_create(e);
-    if (first == NULL) {
-        vb_seterr(err, errlen, "PocketSphinx could not load the model "
-                  "(%s, %s, %s)", e->hmm, e->lm, e->dict);
-        ps_engine_destroy(&e->base);
-        return VB_EINTERNAL;
-    }
-    if (ps_get_lm(first, LM_SEARCH) == NULL)
-        log_warn("asr", "no language model search named %s: pauses will not "
-                        "settle phrases early", LM_SEARCH);
-    cmn_save(first, &e->initial_cmn);
-    e->idle_since[0] = vb_monotonic_s();
-    e->idle[e->idle_count++] = first;
-    e->total = 1;
     int builders = params->builders > 0 ? params->builders : 1;
     e->factories = calloc((size_t)builders, sizeof(pthread_t));
     if (e->factories == NULL) {

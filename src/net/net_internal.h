@@ -44,9 +44,10 @@ typedef struct server {
     web_files *web;          /* the browser app, in memory */
     bus_t *bus;              /* live messages, for watchers */
 
-    pthread_mutex_t lock;    /* guards the two fields below */
+    pthread_mutex_t lock;    /* guards the three fields below */
     struct http_req *http_done; /* answered requests, for the I/O thread */
     int lws_alive;           /* net_wake() may call into lws */
+    char fatal[1024];        /* why the server must stop, or "" */
 
     upload_job *jobs;        /* uploads (under lock) */
     long long next_job_id;   /* under lock */
