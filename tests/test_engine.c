@@ -89,6 +89,14 @@ static void on_ready(void *ctx)
     ready_calls++;
 }
 
+/* Waits up to 30 s for *count to reach want; checks it is exactly that. */
+static void await_count(_Atomic int *count, int want)
+{
+    for (int i = 0; i < 600 && *count < want; i++)
+        usleep(50 * 1000);
+    assert_int_equal(*count, want);
+}
+
 /* A stream that ends a phrase keeping its decoder begins the next at
  * once, even when no other decoder is free; release gives it back. */
 static void test_a_kept_decoder_is_not_lent_out(void **state)
@@ -180,9 +188,7 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
     ready_calls = 0;
     int rc = asr_begin(b, on_ready, NULL);
     if (rc == VB_EAGAIN) { /* its decoder is being built */
-        for (int i = 0; i < 600 && ready_calls == 0; i++)
-            usleep(50 * 1000);
-        assert_int_equal(ready_calls, 1);
+        await_count(&ready_calls, 1);
     } else {
         assert_int_equal(rc, 0);
     }
@@ -210,14 +216,6 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
     engine->ops->destroy(engine);
     free(other);
     free(pcm);
-}
-
-/* Waits up to 30 s for *flag to be set. */
-static void wait_for(_Atomic int *flag)
-{
-    for (int i = 0; i < 600 && *flag == 0; i++)
-        usleep(50 * 1000);
-    assert_int_not_equal(*flag, 0);
 }
 
 static asr_engine *engine_in_background(asr_params params, asr_failed_fn failed)
@@ -270,7 +268,7 @@ static void test_a_stream_waits_for_a_model_loading_in_the_background(void **sta
     ready_calls = 0;
     assert_int_equal(asr_begin(a, on_ready, NULL), VB_EAGAIN);
     assert_int_equal(asr_begin(b, on_ready, NULL), VB_EAGAIN);
-    wait_for(&ready_calls); /* a's turn */
+    await_count(&ready_calls, 1); /* a's turn */
     engine->ops->stats(engine, &st);
     assert_int_equal(st.loading, 0);
     assert_int_equal(st.decoders, 1);
@@ -280,9 +278,7 @@ static void test_a_stream_waits_for_a_model_loading_in_the_background(void **sta
     assert_true(strlen(before) > 20);
     assert_string_equal(meanwhile, before);
     /* b has the decoder now: it speaks another voice; c follows on it. */
-    for (int i = 0; i < 600 && ready_calls < 2; i++)
-        usleep(50 * 1000);
-    assert_int_equal(ready_calls, 2);
+    await_count(&ready_calls, 2);
     decode(b, other, other_count, theirs, sizeof(theirs));
     assert_int_equal(asr_begin(c, on_ready, NULL), 0);
     decode(c, pcm, count, after_other, sizeof(after_other));
@@ -330,13 +326,13 @@ static void test_a_model_that_fails_in_the_background_fails_its_streams(void **s
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     int rc = asr_begin(a, on_ready, NULL);
     if (rc == VB_EAGAIN) { /* it waited: woken without a decoder */
-        wait_for(&ready_calls);
+        await_count(&ready_calls, 1);
         int16_t quiet[160] = {0};
         assert_int_equal(asr_feed(a, quiet, 160), VB_EINVAL);
     } else {
         assert_int_equal(rc, VB_EINTERNAL); /* it failed already */
     }
-    wait_for(&failed_calls);
+    await_count(&failed_calls, 1);
     assert_non_null(strstr(failed_why, "could not load the model"));
     assert_non_null(strstr(failed_why, dir));
     assert_int_equal(engine->ops->stream_create(engine, &b), 0);
