@@ -16,9 +16,9 @@
 # is warmed up as bench/run.sh does, then plays N streams of its
 # concurrency recording (out of step, 100 ms messages unless CHUNK_MS
 # says); meanwhile `verbatim bench engine` decodes the same recording over
-# and over on the other core.  Every 2 s the two sides trade cores (every process and thread),
-# so that each meets both cores' speeds; the cores change sides each
-# round.  Prints each round's server CPU seconds per audio second, the
+# and over on the other core.  Every 2 s the two sides trade cores (every
+# process and thread), so that each meets both cores' speeds; the cores
+# change sides each round.  Prints each round's server CPU seconds per audio second, the
 # recogniser's, and their ratio, and the geometric mean of the ratios;
 # writes them to bench/results/beside-STAMP-COMMIT.json.
 set -euo pipefail

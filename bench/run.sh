@@ -69,7 +69,11 @@ start_server() { # [refuse]: with refusal as above (default: none)
     startup=$(calc "$(now) - $t0" 3)
     # The recogniser's model loads meanwhile (streams that begin before it
     # is ready wait for it).
-    until curl -sf "$url/api/health" | grep -q '"recogniser":"ready"'; do sleep 0.01; done
+    until curl -sf "$url/api/health" | grep -q '"recogniser":"ready"'; do
+        kill -0 "$server" 2>/dev/null ||
+            { echo "bench/run.sh: the server stopped (see $work/server.log)" >&2; exit 1; }
+        sleep 0.01
+    done
     ready=$(calc "$(now) - $t0" 3)
 }
 stop_server() { kill "$server"; wait "$server" || true; server=; }

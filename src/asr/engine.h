@@ -72,11 +72,12 @@ typedef struct asr_params {
     int release_after_s;   /* free a decoder idle this long, beyond the
                               spare ones and one kept ready; 0: never */
     int builders;          /* threads building decoders; 0: one */
-    /* Build the first decoder, which proves the model loads, on a factory
-     * thread instead of before create returns (a server answers at once;
-     * streams that begin meanwhile wait for it).  If it cannot be built,
-     * every stream waiting and every later begin fails and failed(ctx,
-     * why) is called. */
+    /* Load the model (the dictionary paired with the language model, and
+     * the first decoder, which proves the model loads) on a factory thread
+     * instead of before create returns: a server answers at once, streams
+     * that begin meanwhile wait for it.  If it cannot be loaded, every
+     * stream waiting and every later begin fails and failed(ctx, why) is
+     * called. */
     int load_in_background;
     asr_failed_fn failed;
     void *failed_ctx;
