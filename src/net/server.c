@@ -263,10 +263,11 @@ static int start(server *srv, char *err, size_t errlen)
         return rc;
     if (srv->cfg.asr.builders == 0)
         srv->cfg.asr.builders = srv->cfg.workers; /* see pocketsphinx.c */
-    /* The first decoder takes most of the start-up (0.2-0.6 s, as this
-     * machine's speed goes): it is built while the server already answers,
-     * streams that begin meanwhile waiting for it.  The files are checked
-     * and the dictionary paired with the language model before that. */
+    /* Loading the model (the dictionary paired with the language model,
+     * then the first decoder) was most of the start-up: 0.3-1 s, as this
+     * machine's speed goes.  A factory does it while the server already
+     * answers, streams that begin meanwhile waiting for it; only that the
+     * files are there is checked before. */
     srv->cfg.asr.load_in_background = 1;
     srv->cfg.asr.failed = model_failed;
     srv->cfg.asr.failed_ctx = srv;
