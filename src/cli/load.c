@@ -145,15 +145,20 @@ static void begin(load_stream *s, int index, const load_params *lp)
     receive(s); /* a refusal may have come with the handshake's answer */
 }
 
+/* Samples in its next piece: a chunk, or what is left. */
+static size_t next_piece(const load_stream *s, const load_params *lp)
+{
+    size_t left = s->pcm.len - s->sent;
+    return left < lp->chunk ? left : lp->chunk;
+}
+
 /* When its next piece is due: when that piece's last sample is recorded;
  * at full speed, now. */
 static double next_due(const load_stream *s, const load_params *lp)
 {
     if (lp->full_speed)
         return s->clock;
-    size_t left = s->pcm.len - s->sent;
-    return s->clock + (double)(s->sent + (left < lp->chunk ? left : lp->chunk)) /
-                          AUDIO_ENGINE_RATE;
+    return s->clock + (double)(s->sent + next_piece(s, lp)) / AUDIO_ENGINE_RATE;
 }
 
 /* Sends every piece that is due (at full speed one, so that the streams
@@ -164,7 +169,7 @@ static void send_due(load_stream *s, const load_params *lp, double now)
     int sent_one = 0;
     while (s->state == LOAD_SENDING && s->sent < s->pcm.len &&
            next_due(s, lp) <= now && !(lp->full_speed && sent_one)) {
-        size_t n = s->pcm.len - s->sent < lp->chunk ? s->pcm.len - s->sent : lp->chunk;
+        size_t n = next_piece(s, lp);
         if (wsclient_send(s->ws, WS_BINARY, s->pcm.samples + s->sent,
                           n * sizeof(int16_t)) != 0) {
             lost(s, "the connection was lost while sending audio");
