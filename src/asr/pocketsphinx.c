@@ -351,30 +351,12 @@ static void first_built(ps_engine *e, ps_decoder_t *ps)
 
 static int load_model(ps_engine *e, ps_decoder_t **first, char *err, size_t errlen);
 
-/* Loads the model on a factory (load_in_background; see load_model()):
- * the first decoder goes to the first waiting stream, or, when the model
- * cannot be loaded, every waiting stream is woken without a decoder (its
- * feed then fails) and the owner told.  Called with the lock held; drops
- * it meanwhile. */
-static void load_in_background(ps_engine *e)
+/* The model could not be loaded on a factory (load_in_background; why
+ * says so): every waiting stream is woken without a decoder (its feed
+ * then fails), later begins are refused, and the owner is told.  Called
+ * with the lock held; drops it meanwhile. */
+static void model_failed(ps_engine *e, const char *why)
 {
-    char why[1024];
-    e->total++;
-    e->building++;
-    pthread_mutex_unlock(&e->lock);
-    ps_decoder_t *ps = NULL;
-    int rc = load_model(e, &ps, why, sizeof(why));
-    pthread_mutex_lock(&e->lock);
-    e->building--;
-    if (rc == 0) {
-        first_built(e, ps);
-        log_info("asr", "the recogniser is ready (model %s)", e->hmm);
-        e->in_use++; /* counted as lent until handed over */
-        hand_over(e, ps);
-        pthread_cond_broadcast(&e->work); /* the other factories' turn */
-        return;
-    }
-    e->total--;
     e->failed = 1;
     log_error("asr", "%s", why);
     while (e->waiters_head != NULL) {
@@ -399,10 +381,6 @@ static void *factory_main(void *arg)
     pthread_setname_np(pthread_self(), "vb-decoders");
     pthread_mutex_lock(&e->lock);
     while (!e->stopping) {
-        if (!e->loaded && factory_has_work(e)) {
-            load_in_background(e);
-            continue;
-        }
         if (!factory_has_work(e)) {
             double due = release_due(e);
             if (due == 0)
@@ -413,22 +391,37 @@ static void *factory_main(void *arg)
                 release_oldest(e);
             continue;
         }
+        /* The first build loads the model (load_in_background). */
+        int first = !e->loaded;
+        char why[1024];
         e->total++; /* counts against the cap while it is being built */
         e->building++;
         pthread_mutex_unlock(&e->lock);
-        ps_decoder_t *ps = decoder_create(e);
+        ps_decoder_t *ps = NULL;
+        if (first)
+            load_model(e, &ps, why, sizeof(why)); /* ps stays NULL on failure */
+        else
+            ps = decoder_create(e);
         pthread_mutex_lock(&e->lock);
         e->building--;
-        e->in_use++; /* counted as lent until handed over */
         if (ps == NULL) {
             e->total--;
-            e->in_use--;
+            if (first) {
+                model_failed(e, why);
+                continue;
+            }
             log_error("asr", "cannot build a PocketSphinx decoder; retrying");
             pthread_mutex_unlock(&e->lock);
             sleep(1);
             pthread_mutex_lock(&e->lock);
             continue;
         }
+        if (first) {
+            first_built(e, ps);
+            log_info("asr", "the recogniser is ready (model %s)", e->hmm);
+            pthread_cond_broadcast(&e->work); /* the other factories' turn */
+        }
+        e->in_use++; /* counted as lent until handed over */
         log_debug("asr", "decoder %d built", e->total);
         hand_over(e, ps);
     }
