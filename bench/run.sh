@@ -57,6 +57,12 @@ tick=$(getconf CLK_TCK)
 # Refusal under overload, for the overload run: --max-lag-ms and --max-load.
 over_lag=${OVERLOAD_LAG_MS:-500}
 over_load=${OVERLOAD_LOAD:-90}
+# server_alive: while waiting for the server, ends the benchmark with a
+# message if the server has stopped (a bad model stops it after it answers).
+server_alive() {
+    kill -0 "$server" 2>/dev/null ||
+        { echo "bench/run.sh: the server stopped (see $work/server.log)" >&2; exit 1; }
+}
 start_server() { # [refuse]: with refusal as above (default: none)
     rm -f "$work/db.sqlite"*
     local t0 lag=0 load=0; t0=$(now)
@@ -65,15 +71,11 @@ start_server() { # [refuse]: with refusal as above (default: none)
         --max-sessions 200 --profile "$profile" --max-lag-ms "$lag" --max-load "$load" \
         2>>"$work/server.log" &
     server=$!
-    until curl -sf "$url/api/health" -o /dev/null; do sleep 0.01; done
+    until curl -sf "$url/api/health" -o /dev/null; do server_alive; sleep 0.01; done
     startup=$(calc "$(now) - $t0" 3)
     # The recogniser's model loads meanwhile (streams that begin before it
     # is ready wait for it).
-    until curl -sf "$url/api/health" | grep -q '"recogniser":"ready"'; do
-        kill -0 "$server" 2>/dev/null ||
-            { echo "bench/run.sh: the server stopped (see $work/server.log)" >&2; exit 1; }
-        sleep 0.01
-    done
+    until curl -sf "$url/api/health" | grep -q '"recogniser":"ready"'; do server_alive; sleep 0.01; done
     ready=$(calc "$(now) - $t0" 3)
 }
 stop_server() { kill "$server"; wait "$server" || true; server=; }
