@@ -15,7 +15,7 @@
 # Counted: instructions in user space, every thread.  Not counted: time
 # in the kernel (system calls, the network's loopback), which perf puts
 # at 1-1.5 % of the server's processor time under real-time streams
-# (README, Performance).  The engine's figure is its session work, the
+# (bench/NOTES.md).  The engine's figure is its session work, the
 # same code the server runs for each stream (voice detection, phrases,
 # speaker features, the recogniser): what the pool's worker ran, model
 # loading left out.  The server's is everything it ran from just before

@@ -140,7 +140,7 @@ server_rtf_once; s2=$rtf
 # The word error rates are the first pass's, on a fresh server.  The
 # second, on decoders that have heard the first, should give the same
 # words: a stream's words do not depend on what other streams said
-# (README, Performance); both are printed, as a check.
+# (bench/NOTES.md); both are printed, as a check.
 second_libri=$wer_libri second_flite=$wer_flite
 wer_libri=$first_libri wer_flite=$first_flite
 e3=$(engine_rtf_once)
@@ -196,7 +196,7 @@ conc_rtf_busy=$(conc_engine_rtf_busy)
 # 100 ms at a time as it would be recorded, waiting between pieces as a
 # server's worker does (`bench engine --realtime`).  The server under
 # real-time load has used up to 20 % more processor time per audio
-# second than the recogniser back to back (README, Performance); this
+# second than the recogniser back to back (bench/NOTES.md); this
 # tells how much of that the pace alone costs, with no server at all.
 conc_rtf_live=$(conc_engine_rtf --realtime)
 printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \

@@ -10,14 +10,14 @@
  * streams cost the machine one process that wakes when a piece is due,
  * not N processes each with its own timers and buffers, so as to
  * disturb the server it measures less.  Measured against a process per
- * stream, that is not settled (README, Performance), and the benchmark
+ * stream, that is not settled (bench/NOTES.md), and the benchmark
  * scripts keep `verbatim stream` processes.
  *
  * Streams start --stagger seconds apart, and each a further 1/N of a
  * piece's length after the one before, so that the N streams' pieces
  * leave at evenly spread moments, as independent microphones' do, not
  * all at once: pieces arriving together cost the server more (about 4 %
- * of its processor time in bench/beside.sh, README, Performance).  With
+ * of its processor time in bench/beside.sh, bench/NOTES.md).  With
  * --timings PREFIX, stream I (from 1) writes its results to PREFIX.I as
  * `verbatim stream --timings` lines, on its own clock.  At the end one
  * JSON line per stream gives when it began, its close code (1013: refused

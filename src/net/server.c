@@ -336,7 +336,7 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     /* Two decoders sharing a core take turns on it every few ms, as the
      * scheduler slices its time: measured, 26 % more processor time per
      * audio second and far later results than one worker on that core
-     * (README, Performance). */
+     * (bench/NOTES.md). */
     int cores = usable_cores();
     if (cfg->workers > cores)
         log_warn(NULL, "%d workers but only %d core%s to run on: workers beyond "

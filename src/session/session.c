@@ -531,7 +531,7 @@ enum pause { PAUSE_NONE, PAUSE_CUT, PAUSE_END };
  * 8.3 %, halves with none added 12.1 -> 12.6 % (two words of 340), the
  * rest the same (both with 150 and 250 ms added, LibriVox, flite);
  * 1.3 % fewer instructions on LibriVox; the final after the endpoint
- * the same within this VM's noise (README, Performance).  The fast
+ * the same within this VM's noise (bench/NOTES.md).  The fast
  * profile: LibriVox 33.8 -> 32.4 %, halves with 50 ms added 22.8 ->
  * 24.4 %, pairs 16.6 -> 15.3 %, flite the same.
  *
@@ -876,7 +876,7 @@ static int handle_item(session_t *s, struct item *it)
  * 0.21-0.27 s in first-come order, p95 lower in six (median 0.38 s
  * against 0.44 s).  Without POOL_URGENT_LEAD, where many streams pause
  * at once their urgent slices held the talking ones' interims back
- * without limit; README, Performance, has the figures with it.
+ * without limit; bench/NOTES.md has the figures with it.
  */
 static int urgent(const session_t *s, enum item_kind kind)
 {
