@@ -13,7 +13,16 @@
  *   back to back  one decoder, piece after piece;
  *   after a gap   one decoder, GAP_MS of spinning after each piece (a
  *                 busy loop, not a sleep: the processor never idles);
- *   in turns      five decoders, each given the piece in turn.
+ *   in turns      five decoders, each given the piece in turn;
+ *   cold          one decoder, its data pushed out of every cache after
+ *                 each piece (EVICT_MB of memory read through): what a
+ *                 visit costs at worst.
+ *
+ * A busy loop touches almost no memory, so on a machine of its own the
+ * decoder's data would still be in the caches after the gap; if coming
+ * back after a spin costs as much as coming back cold, something else
+ * on the same core (the other hardware thread, or the host's other
+ * guests) has pushed it out meanwhile.
  *
  * In live mode (GAP_MS "live"), each way but the first at a live
  * stream's pace, sleeping until the audio it is given would have been
@@ -39,8 +48,9 @@
 #define TURNS 5             /* decoders taking turns */
 #define STRETCH_MS 2000     /* audio per stretch before the ways rotate */
 #define RATE 16000
+#define EVICT_MB 256        /* more than any cache of this machine */
 
-enum wait { NO_WAIT, SPIN_AFTER, LIVE };
+enum wait { NO_WAIT, SPIN_AFTER, EVICT_AFTER, LIVE };
 struct way {
     const char *name;
     int decoders; /* given each visit's audio in turn */
@@ -52,6 +62,7 @@ static const struct way gap_ways[] = {
     {"back to back", 1, 1, 1, NO_WAIT},
     {"after a gap", 1, 1, 1, SPIN_AFTER},
     {"in turns", TURNS, 1, 1, NO_WAIT},
+    {"cold", 1, 1, 1, EVICT_AFTER},
 };
 static const struct way live_ways[] = {
     {"back to back", 1, 1, 1, NO_WAIT},
@@ -100,6 +111,16 @@ static int16_t *read_audio(const char *path, long *samples)
     return audio;
 }
 
+/* Reads a cache line of each 64 bytes of `mem`, so that what was in the
+ * caches before is pushed out. */
+static void evict(const volatile unsigned char *mem, size_t size)
+{
+    unsigned sum = 0;
+    for (size_t i = 0; i < size; i += 64)
+        sum += mem[i];
+    (void)sum;
+}
+
 /* Sleeps until the monotonic clock reads `due`. */
 static void sleep_until(double due)
 {
@@ -123,7 +144,11 @@ int main(int argc, char **argv)
                       : (int)(sizeof(gap_ways) / sizeof(gap_ways[0]));
     long samples;
     int16_t *audio = read_audio(argv[2], &samples);
-    if (audio == NULL || passes < 1 || piece < 160 || gap < 0) {
+    size_t evict_size = (size_t)EVICT_MB << 20;
+    unsigned char *evict_mem = live ? NULL : malloc(evict_size);
+    if (evict_mem != NULL)
+        memset(evict_mem, 1, evict_size);
+    if (audio == NULL || (!live && evict_mem == NULL) || passes < 1 || piece < 160 || gap < 0) {
         fprintf(stderr, "visits: cannot read %s, or a bad number\n", argv[2]);
         return 1;
     }
@@ -164,6 +189,8 @@ int main(int argc, char **argv)
                         for (double until = clock_s(CLOCK_MONOTONIC) + gap;
                              clock_s(CLOCK_MONOTONIC) < until;)
                             ;
+                    if (way->wait == EVICT_AFTER)
+                        evict(evict_mem, evict_size);
                 }
             }
         }
@@ -185,6 +212,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < n_ways; w++)
         for (int i = 0; i < ways[w].decoders; i++)
             ps_free(decoders[w][i]);
+    free(evict_mem);
     free(audio);
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What it costs PocketSphinx to come back to a decoder after a gap or
-# after other decoders, or at a live stream's pace (bench/visits.c
-# explains the ways), on the concurrency sweep's recording (the LibriVox
+# What it costs PocketSphinx to come back to a decoder after a gap,
+# after other decoders or with its caches flushed, or at a live stream's
+# pace (bench/visits.c explains the ways), on the concurrency sweep's recording (the LibriVox
 # files, 1 s of silence after each).  Not part of bench/run.sh: the
 # server's own figures are there.
 #
