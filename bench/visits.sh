@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What it costs PocketSphinx to come back to a decoder after a gap,
 # after other decoders or with its caches flushed, or at a live stream's
-# pace (bench/visits.c explains the ways), on the concurrency sweep's recording (the LibriVox
-# files, 1 s of silence after each).  Not part of bench/run.sh: the
-# server's own figures are there.
+# pace (bench/visits.c explains the ways), on the concurrency sweep's
+# recording (the LibriVox files, 1 s of silence after each).  Not part
+# of bench/run.sh: the server's own figures are there.
 #
 #   bench/visits.sh [PASSES [PIECE_MS [GAP_MS]]]   defaults 4 100 80
 #   bench/visits.sh PASSES PIECE_MS live           the live mode (each pass
