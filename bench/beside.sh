@@ -116,7 +116,7 @@ for r in $(seq "$rounds"); do
     ceiling=$(awk -v e="$eng" 'BEGIN { printf "%.1f", 1 / e }')
     lag_lines "$work"/timings."$r".* > "$work/lags.$r"
     ip95=$(percentiles i .95 < "$work/lags.$r") fmax=$(percentiles f 1 < "$work/lags.$r")
-    ok=$(awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? "true" : "false" }')
+    ok=$(kept_up "$ip95" "$fmax")
     [ "$ok" = false ] || kept=$((kept + 1))
     printf '%-6s %-26s %-18s %-7s %-9s %s%s\n' "$r" "$srv" "$eng" "$ratio" "$ceiling" \
         "$ip95 / $fmax s $([ "$ok" = true ] && echo "kept up" || echo "did not keep up")" \

@@ -146,6 +146,11 @@ lag_lines() {
                              print "s", arr - lastword; pend = 0 }' "$@"
 }
 
+# kept_up IP95 FMAX: true if a load kept up, as the issue counts it
+# (interim lag p95 IP95 and the latest final after its endpoint FMAX
+# both under 1 s), else false.
+kept_up() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < 1.0 && b < 1.0) ? "true" : "false" }'; }
+
 # percentiles KIND Q...: the quantiles Q (0-1) of the lag lines of KIND
 # on standard input, %.3f each on one line (0 where there are none).
 percentiles() {

@@ -268,9 +268,6 @@ run_load() {
     rm -f "$work"/timings.* "$work"/stream.*.err "$work"/play.*.raw "$work/lags" "$work"/threads.[01]
 }
 
-# kept_up: true if the last load kept up (interim lag p95 and every final
-# after its endpoint under 1 s), else false.
-kept_up() { awk -v a="$ip95" -v b="$fmax" 'BEGIN { print (a < 1.0 && b < 1.0) ? "true" : "false" }'; }
 # sweep "STREAMS..." STAGGER SPREAD: a step per stream count, up to the
 # first that does not keep up; prints a row each and sets knee (the
 # largest count before that) and sweep_json.
@@ -281,7 +278,7 @@ sweep() {
         run_load "$n" "$2" 0 "$3"
         printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
             "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio ($workers_per_audio)"
-        ok=$(kept_up)
+        ok=$(kept_up "$ip95" "$fmax")
         sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"server_workers_cpu_per_audio_s\": $workers_per_audio, \"decoder_builds_cpu_s\": $builds_s, \"keeps_up\": $ok}"
         [ "$ok" = true ] || break
         knee=$n
@@ -315,7 +312,7 @@ fi
 # ---- overload: twice the knee, out of step, arriving 1 s apart, refusal on
 over_n=${OVERLOAD_STREAMS:-$(( knee > 0 ? 2 * knee : 4 ))}
 run_load "$over_n" 1 1 1
-over_ok=$(kept_up)
+over_ok=$(kept_up "$ip95" "$fmax")
 printf '\noverload: %d streams offered 1 s apart, --max-lag-ms %d --max-load %d: %d admitted, ' \
     "$over_n" "$over_lag" "$over_load" "$admitted"
 printf 'interim p95 %s s, final p95 %s s, final max %s s\n' "$ip95" "$fp95" "$fmax"
