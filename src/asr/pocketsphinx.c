@@ -210,7 +210,9 @@ static __thread int loading;
  * flite 9.4 / 9.1 % (9.4), the pause set's halves 16.1 / 15.5 % (13.9)
  * and pairs 9.4 % (8.3), for 11 % fewer instructions with 2 on a 7 s
  * file), and the phone lookahead of 5 frames (-pl_window 0: +23 %
- * instructions; 10: +5 %).
+ * instructions; 10: +5 %; 1 or 2: -9 or -6 %, but 0.7-1.9 points more
+ * on flite or the pause set, and the fast profile 3-8 points more on
+ * LibriVox or flite: bench/NOTES.md).
  *
  * The flat-lexicon pass looks for a word's successors among the words
  * the tree pass found ending within 15 frames of where it ends, not

@@ -533,7 +533,10 @@ enum pause { PAUSE_NONE, PAUSE_CUT, PAUSE_END };
  * 1.3 % fewer instructions on LibriVox; the final after the endpoint
  * the same within this VM's noise (bench/NOTES.md).  The fast
  * profile: LibriVox 33.8 -> 32.4 %, halves with 50 ms added 22.8 ->
- * 24.4 %, pairs 16.6 -> 15.3 %, flite the same.
+ * 24.4 %, pairs 16.6 -> 15.3 %, flite the same.  100 (with
+ * LATE_CUT_MS 200) leaves 70-100 ms more between the cut and the
+ * endpoint, but cost about a point on the halves in both profiles, for
+ * no gain in the final's latency that this VM let one see.
  *
  * A phrase of LONG_PHRASE_MS or more also ends at LATE_CUT_MS of quiet,
  * whatever the language model says (long_phrase_paused()): its end
