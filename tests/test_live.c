@@ -471,8 +471,13 @@ static void test_phrases_of_one_utterance(void **state)
     assert_true(s.finals[0].start < 0.8);
     assert_true(s.finals[0].end > second_at + 0.5);
     assert_true(s.utterance_end_at[0] >= s.finals[0].end);
+    /* The interims after the cut keep the first phrase's words.  Not
+     * "window": the last interim may come up to 250 ms before the second
+     * phrase ends (where it lands depends on how much audio a slice has
+     * at hand, and this client sends at full speed), and then ends
+     * "...open the way and". */
     assert_true(word_at(s.last_interim, "today") >= 0);
-    assert_true(word_at(s.last_interim, "window") > word_at(s.last_interim, "today"));
+    assert_true(word_at(s.last_interim, "open") > word_at(s.last_interim, "today"));
 }
 
 static void test_finalize(void **state)
