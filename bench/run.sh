@@ -11,6 +11,9 @@
 #                                own point, as independent speakers would,
 #                                and plays on for up to RUN_ON (3) s more,
 #                                so that they also stop at different times
+#                                (after the first count that does not keep
+#                                up, the counts between it and the last
+#                                that did are halved down to one stream)
 #   INSTEP_STREAMS="8 10"        ... and of the second, where every stream
 #                                plays it from the start, STAGGER (0.3) s
 #                                apart: all pause and end their utterances
@@ -199,10 +202,10 @@ conc_rtf_busy=$(conc_engine_rtf_busy)
 # second than the recogniser back to back (bench/NOTES.md); this
 # tells how much of that the pace alone costs, with no server at all.
 conc_rtf_live=$(conc_engine_rtf --realtime)
-printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %s\n' streams "interim lag" "final after endpoint" \
-    "after last word" "first interim after start" "RSS MiB" "server CPU"
-printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
-    "p50 / p95 / max" "" "cores / s per audio s (workers)"
+printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' streams "interim lag" "final after endpoint" \
+    "after last word" "first interim after start" "RSS MiB" "server CPU" "ceiling"
+printf '%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
+    "p50 / p95 / max" "" "cores / s per audio s (workers)" "around the step"
 # run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
 # s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
 # stream i of N plays the recording from (i - 1) / N of its length,
@@ -269,31 +272,59 @@ run_load() {
 }
 
 # sweep "STREAMS..." STAGGER SPREAD: a step per stream count, up to the
-# first that does not keep up; prints a row each and sets knee (the
-# largest count before that) and sweep_json.
+# first that does not keep up, then halving the gap between that count
+# and the last that kept up until they are one apart, so that the knee
+# is found to one stream whatever this machine's speed that hour; prints
+# a row per step and sets knee (the largest count that kept up),
+# knee_ceiling (the ceiling around that step) and sweep_json.  After
+# each step the recogniser alone runs on the recording again (step_rtf,
+# the figure before the first step being conc_rtf): this machine's speed
+# moves within minutes, so each step is set against a ceiling of its
+# own moment, cores ÷ the mean of the recogniser's figures just before
+# and just after it.
+step_rtf=
 sweep() {
-    local n ok
-    knee=0 sweep_json=""
+    local n over=0
+    knee=0 knee_ceiling=null sweep_json=""
     for n in $1; do
-        run_load "$n" "$2" 0 "$3"
-        printf '%-8s %-13s %-22s %-16s %-26s %-8s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
-            "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" "$cores_busy / $cpu_per_audio ($workers_per_audio)"
-        ok=$(kept_up "$ip95" "$fmax")
-        sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"server_workers_cpu_per_audio_s\": $workers_per_audio, \"decoder_builds_cpu_s\": $builds_s, \"keeps_up\": $ok}"
-        [ "$ok" = true ] || break
-        knee=$n
+        sweep_step "$n" "$2" "$3"
+        [ "$ok" = true ] || { over=$n; break; }
+    done
+    while [ "$over" -gt $((knee + 1)) ]; do
+        n=$(((knee + over) / 2))
+        sweep_step "$n" "$2" "$3"
+        [ "$ok" = true ] || over=$n
     done
 }
+# sweep_step N STAGGER SPREAD: one step of the sweep; sets ok, and knee
+# and knee_ceiling if it kept up and is the largest yet that did.
+sweep_step() {
+    local n=$1 before step_ceiling
+    run_load "$n" "$2" 0 "$3"
+    before=$step_rtf step_rtf=$(conc_engine_rtf)
+    step_ceiling=$(calc "2 * $cores / ($before + $step_rtf)" 1)
+    printf '%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
+        "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" \
+        "$cores_busy / $cpu_per_audio ($workers_per_audio)" "$step_ceiling"
+    ok=$(kept_up "$ip95" "$fmax")
+    sweep_json="$sweep_json${sweep_json:+, }{\"streams\": $n, \"engine_rtf_cpu_after_step\": $step_rtf, \"ceiling_streams_around_step\": $step_ceiling, \"interim_lag_p95_s\": $ip95, \"interim_lag_max_s\": $imax, \"final_lag_p50_s\": $fp50, \"final_lag_p95_s\": $fp95, \"final_lag_max_s\": $fmax, \"final_after_last_word_p50_s\": $sp50, \"final_after_last_word_p95_s\": $sp95, \"first_interim_p50_s\": $first, \"first_interim_p95_s\": $fw95, \"first_interim_max_s\": $fwmax, \"peak_rss_mib\": $((peak / 1024)), \"server_cores_busy\": $cores_busy, \"server_cpu_per_audio_s\": $cpu_per_audio, \"server_workers_cpu_per_audio_s\": $workers_per_audio, \"decoder_builds_cpu_s\": $builds_s, \"keeps_up\": $ok}"
+    if [ "$ok" = true ] && [ "$n" -gt "$knee" ]; then
+        knee=$n knee_ceiling=$step_ceiling
+    fi
+}
 echo "out of step: each stream from its own point of the recording"
+step_rtf=$conc_rtf
 sweep "$streams" 0 1
-spread_knee=$knee spread_json=$sweep_json
+spread_knee=$knee spread_json=$sweep_json spread_knee_ceiling=$knee_ceiling
 instep_knee=null instep_json=""
 if [ -n "$instep_streams" ]; then
     echo "in step: every stream from the start, $instep_stagger s apart"
     sweep "$instep_streams" "$instep_stagger" 0
     instep_knee=$knee instep_json=$sweep_json
 fi
-knee=$spread_knee
+knee=$spread_knee knee_ceiling=$spread_knee_ceiling
+knee_of_ceiling=null
+[ "$knee_ceiling" != null ] && knee_of_ceiling=$(calc "100 * $knee / $knee_ceiling" 0)
 
 # The same measure after the sweep: this virtual machine's speed can move
 # by tens of percent within a run, and then knee and ceiling disagree.
@@ -348,7 +379,8 @@ cat > "$result" <<JSON
                   "ceiling_all_cores_busy_streams": $ceiling_busy,
                   "engine_live_pace_rtf_cpu": $conc_rtf_live, "engine_live_pace_rtf_cpu_after": $conc_rtf_live_after,
                   "ceiling_live_pace_streams": $ceiling_live,
-                  "knee_streams": $knee, "sweep": [$spread_json],
+                  "knee_streams": $knee, "knee_ceiling_streams_around_step": $knee_ceiling,
+                  "knee_pct_of_ceiling_around_step": $knee_of_ceiling, "sweep": [$spread_json],
                   "in_step_knee_streams": $instep_knee, "in_step_sweep": [$instep_json],
                   "overload": $overload_json},
   "memory": {"idle_rss_mib": $((idle_rss / 1024)), "per_silent_stream_kib": ${silent_kib:-null},
@@ -374,7 +406,8 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
              hold at most $ceiling such streams; with a copy on every core at once
              RTF $conc_rtf_busy before, $conc_rtf_busy_after after: at most $ceiling_busy;
              at a live stream's pace (100 ms pieces as recorded, one core)
-             RTF $conc_rtf_live before, $conc_rtf_live_after after: at most $ceiling_live
+             RTF $conc_rtf_live before, $conc_rtf_live_after after: at most $ceiling_live;
+             measured around the knee's own step: at most $knee_ceiling (the knee $knee_of_ceiling % of it)
 ${drift_note:+$drift_note
 }  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag --max-load $over_load); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;
