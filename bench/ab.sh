@@ -214,7 +214,7 @@ cat > "$result" <<JSON
   "date": "$stamp", "cores": $(nproc), "profile": "$profile", "streams_per_build": $n,
   "layout": "$layout", "workers_per_build": $([ "$whole" = 1 ] && echo '"default"' || echo 1),
   "share_core": $([ "$share_core" = 1 ] && echo true || echo false), "swap_s": $swap_s, "whole": $([ "$whole" = 1 ] && echo true || echo false),
-  "a": "$1", "b": "$2", "rounds": [$rounds_json],
+  "a": "$1", "b": "$2", "a_binary": "$bin_a", "b_binary": "$bin_b", "rounds": [$rounds_json],
   "pooled": {"a": $(json_of "$(summary "$work/pooled.a")" ""),
              "b": $(json_of "$(summary "$work/pooled.b")" "")},
   "b_interim_p95_lower_rounds": $b_interim_lower, "b_final_p95_lower_rounds": $b_final_lower,
