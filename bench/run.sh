@@ -323,8 +323,11 @@ if [ -n "$instep_streams" ]; then
     instep_knee=$knee instep_json=$sweep_json
 fi
 knee=$spread_knee knee_ceiling=$spread_knee_ceiling
-knee_of_ceiling=null
-[ "$knee_ceiling" != null ] && knee_of_ceiling=$(calc "100 * $knee / $knee_ceiling" 0)
+knee_of_ceiling=null knee_note="no step kept up"
+if [ "$knee_ceiling" != null ]; then
+    knee_of_ceiling=$(calc "100 * $knee / $knee_ceiling" 0)
+    knee_note="at most $knee_ceiling (the knee $knee_of_ceiling % of it)"
+fi
 
 # The same measure after the sweep: this virtual machine's speed can move
 # by tens of percent within a run, and then knee and ceiling disagree.
@@ -407,7 +410,7 @@ Verbatim benchmark, commit $commit, $cores cores, profile $profile
              RTF $conc_rtf_busy before, $conc_rtf_busy_after after: at most $ceiling_busy;
              at a live stream's pace (100 ms pieces as recorded, one core)
              RTF $conc_rtf_live before, $conc_rtf_live_after after: at most $ceiling_live;
-             measured around the knee's own step: at most $knee_ceiling (the knee $knee_of_ceiling % of it)
+             measured around the knee's own step: $knee_note
 ${drift_note:+$drift_note
 }  overload   $over_n offered, $admitted admitted (--max-lag-ms $over_lag --max-load $over_load); admitted keep up: $over_ok
   memory     idle ${idle_rss:+$((idle_rss / 1024))} MiB; +${silent_kib:-?} KiB per silent stream; +${speaking_mib:-?} MiB per speaking stream;
