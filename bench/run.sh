@@ -202,9 +202,13 @@ conc_rtf_busy=$(conc_engine_rtf_busy)
 # second than the recogniser back to back (bench/NOTES.md); this
 # tells how much of that the pace alone costs, with no server at all.
 conc_rtf_live=$(conc_engine_rtf --realtime)
-printf '\n%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' streams "interim lag" "final after endpoint" \
+# ceiling_of RTF_BEFORE RTF_AFTER: the streams the cores hold at the mean
+# of the two figures.
+ceiling_of() { calc "2 * $cores / ($1 + $2)" 1; }
+row='%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' # a row of the sweep's table
+printf "\n$row" streams "interim lag" "final after endpoint" \
     "after last word" "first interim after start" "RSS MiB" "server CPU" "ceiling"
-printf '%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
+printf "$row" "" "p95 / max" "p50 / p95 / max" "p50 / p95" \
     "p50 / p95 / max" "" "cores / s per audio s (workers)" "around the step"
 # run_load N STAGGER REFUSE [SPREAD]: N real-time streams started STAGGER
 # s apart against a server refusing under overload if REFUSE=1; with SPREAD=1,
@@ -302,8 +306,8 @@ sweep_step() {
     local n=$1 before step_ceiling
     run_load "$n" "$2" 0 "$3"
     before=$step_rtf step_rtf=$(conc_engine_rtf)
-    step_ceiling=$(calc "2 * $cores / ($before + $step_rtf)" 1)
-    printf '%-8s %-13s %-22s %-16s %-26s %-8s %-32s %s\n' "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
+    step_ceiling=$(ceiling_of "$before" "$step_rtf")
+    printf "$row" "$n" "$ip95 / $imax" "$fp50 / $fp95 / $fmax" \
         "$sp50 / $sp95" "$first / $fw95 / $fwmax" "$((peak / 1024))" \
         "$cores_busy / $cpu_per_audio ($workers_per_audio)" "$step_ceiling"
     ok=$(kept_up "$ip95" "$fmax")
@@ -329,14 +333,15 @@ if [ "$knee_ceiling" != null ]; then
     knee_note="at most $knee_ceiling (the knee $knee_of_ceiling % of it)"
 fi
 
-# The same measure after the sweep: this virtual machine's speed can move
+# The same measures after the sweep: this virtual machine's speed can move
 # by tens of percent within a run, and then knee and ceiling disagree.
-conc_rtf_after=$(conc_engine_rtf)
+# The recogniser alone has just run after the sweep's last step.
+conc_rtf_after=$step_rtf
 conc_rtf_busy_after=$(conc_engine_rtf_busy)
 conc_rtf_live_after=$(conc_engine_rtf --realtime)
-ceiling=$(calc "2 * $cores / ($conc_rtf + $conc_rtf_after)" 1)
-ceiling_busy=$(calc "2 * $cores / ($conc_rtf_busy + $conc_rtf_busy_after)" 1)
-ceiling_live=$(calc "2 * $cores / ($conc_rtf_live + $conc_rtf_live_after)" 1)
+ceiling=$(ceiling_of "$conc_rtf" "$conc_rtf_after")
+ceiling_busy=$(ceiling_of "$conc_rtf_busy" "$conc_rtf_busy_after")
+ceiling_live=$(ceiling_of "$conc_rtf_live" "$conc_rtf_live_after")
 drift=$(calc "($conc_rtf_after - $conc_rtf) * 100 / $conc_rtf" 0)
 drift_note=""
 if awk -v d="$drift" 'BEGIN { exit !(d > 15 || d < -15) }'; then
