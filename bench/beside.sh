@@ -30,10 +30,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-scripts/deps.sh test
-make --no-print-directory build/verbatim >/dev/null
+build_verbatim
 [ "$(nproc)" -ge 2 ] || { echo "bench/beside.sh: needs two cores" >&2; exit 1; }
-bin=build/verbatim
 n=${STREAMS:-4} rounds=${ROUNDS:-3} profile=${PROFILE:-accurate}
 pace=${PACE:-live} clients=${CLIENTS:-server} chunk_ms=${CHUNK_MS:-100}
 case "$pace" in live) pace_flag=--realtime ;; full) pace_flag= ;;

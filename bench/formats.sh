@@ -12,9 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-scripts/deps.sh test
-make --no-print-directory build/verbatim >/dev/null
-bin=build/verbatim
+build_verbatim
 work=build/bench/formats
 mkdir -p "$work" bench/results
 formats=${FORMATS:-"pcm16k wav8k wav22k wav44k_stereo wav48k_float ogg24k webm48k \

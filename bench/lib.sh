@@ -7,6 +7,15 @@ calc() { awk "BEGIN { printf \"%.${2:-4}f\", $1 }"; }
 # `verbatim bench engine`'s output, say).
 json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
 
+# build_verbatim [DEPS]: installs the Debian packages the benchmarks need
+# (scripts/deps.sh DEPS, "test" unless given), builds the release server
+# and sets bin to it.
+build_verbatim() {
+    scripts/deps.sh "${1:-test}"
+    make --no-print-directory build/verbatim >/dev/null
+    bin=build/verbatim
+}
+
 # cpu_ticks PID: the processor time (user + system) PID has used, in
 # clock ticks (getconf CLK_TCK a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

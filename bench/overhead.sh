@@ -24,9 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-scripts/deps.sh bench
-make --no-print-directory build/verbatim >/dev/null
-bin=build/verbatim
+build_verbatim bench
 profile=${PROFILE:-accurate}
 work=build/overhead
 rm -rf "$work"

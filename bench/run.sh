@@ -24,9 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-scripts/deps.sh test
-make --no-print-directory build/verbatim >/dev/null
-bin=build/verbatim
+build_verbatim
 work=build/bench
 mkdir -p "$work" bench/results
 profile=${PROFILE:-accurate}

@@ -2,18 +2,17 @@
 # Memory per live stream: resident memory of `verbatim serve` when idle,
 # with N connected but silent streams, with N streams speaking at once,
 # and once they have gone and the unused recognisers have been released.
-# Usage: bench/stream_memory.sh [N]   (default 8; needs `make` and flite)
+# Usage: bench/stream_memory.sh [N]   (default 8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
+build_verbatim
 n=${1:-8}
-bin=build/verbatim
 work=$(mktemp -d /tmp/vbmem-XXXXXX)
 port=$((20000 + RANDOM % 20000))
-pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
-    wait 2>/dev/null || true
+    [ -n "${server:-}" ] && pids+=("$server")
+    kill_pids
     rm -rf "$work"
 }
 trap cleanup EXIT
