@@ -158,6 +158,20 @@ static void test_invalid_bodies(void **state)
                    "title");
     assert_invalid(call("POST", path, "[\"title\"]", 422),
                    "model_attributes_type", NULL);
+    /* The store keeps C strings: a NUL would cut the text short, so a body
+     * with one is refused, in a value or a name.  An escaped backslash
+     * before "u0000" is text like any other. */
+    assert_invalid(call("POST", path, "{\"title\": \"a\\u0000b\"}", 422),
+                   "value_error", NULL);
+    assert_invalid(call("POST", path, "{\"title\": \"a\", \"x\\u0000\": 1}", 422),
+                   "value_error", NULL);
+    cJSON *literal = call("POST", path, "{\"title\": \"a\\\\u0000b\"}", 200);
+    assert_string_equal(str(literal, "title"), "a\\u0000b");
+    cJSON_Delete(literal);
+    /* A name given twice: the last counts, as in Python's json module. */
+    cJSON *twice = call("POST", path, "{\"title\": \"x\", \"title\": \"y\"}", 200);
+    assert_string_equal(str(twice, "title"), "y");
+    cJSON_Delete(twice);
 
     /* 255 characters are fine, even when each takes two bytes; 256 are not. */
     char body[1024];
@@ -394,6 +408,13 @@ static void test_speaker_names(void **state)
     assert_invalid(call("PATCH", path, "{\"speaker_0\": 3}", 422), "string_type",
                    "speaker_0");
     assert_invalid(call("PATCH", path, "[]", 422), "model_attributes_type", NULL);
+    /* A name given twice: every value is checked (a number after a string
+     * once crashed the server), and the last one counts. */
+    assert_invalid(call("PATCH", path, "{\"speaker_0\": \"A\", \"speaker_0\": 5}",
+                        422), "string_type", "speaker_0");
+    names = call("PATCH", path, "{\"speaker_0\": \"A\", \"speaker_0\": \"B\"}", 200);
+    assert_string_equal(str(names, "speaker_0"), "B");
+    cJSON_Delete(names);
     char body[400] = "{\"speaker_0\": \"";
     for (int i = 0; i < 101; i++)
         strcat(body, "a");

@@ -117,6 +117,22 @@ static size_t utf8_length(const char *s)
  * Parses a body that must be a JSON object.  Returns it, or NULL after
  * filling a 422 response.  The caller cJSON_Deletes the result.
  */
+/* Does a valid JSON text hold the escape \u0000?  Every string the store
+ * keeps is a C string, which would end at it and lose the rest, so such a
+ * body is refused instead.  In valid JSON a backslash only ever starts an
+ * escape inside a string. */
+static int has_nul_escape(const char *body, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (body[i] != '\\')
+            continue;
+        if (body[i + 1] == 'u' && i + 5 < len && memcmp(body + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* the escaped character, which may be another backslash */
+    }
+    return 0;
+}
+
 static cJSON *parse_object_body(const api_request *req, api_response *out)
 {
     const char *end = NULL;
@@ -148,19 +164,21 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
         cJSON_Delete(doc);
         return NULL;
     }
+    if (has_nul_escape(req->body, req->body_len)) {
+        respond_invalid(out, "value_error", "body", NULL,
+                        "Value error, text may not contain the NUL character "
+                        "(\\u0000)", NULL);
+        cJSON_Delete(doc);
+        return NULL;
+    }
     return doc;
 }
 
-/* The string field `name` of a body, at most max_chars characters; NULL
- * after filling a 422 response. */
-static const char *string_field(const cJSON *doc, const char *name,
+/* `item`, the field `name` of a body, as a string of at most max_chars
+ * characters; NULL after filling a 422 response. */
+static const char *string_value(const cJSON *item, const char *name,
                                 size_t max_chars, api_response *out)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, name);
-    if (item == NULL) {
-        respond_invalid(out, "missing", "body", name, "Field required", doc);
-        return NULL;
-    }
     if (!cJSON_IsString(item)) {
         respond_invalid(out, "string_type", "body", name,
                         "Input should be a valid string", item);
@@ -174,6 +192,22 @@ static const char *string_field(const cJSON *doc, const char *name,
         return NULL;
     }
     return item->valuestring;
+}
+
+/* The string field `name` of a body (the last of that name, as Python's
+ * json module, the reference application's, takes it), as string_value. */
+static const char *string_field(const cJSON *doc, const char *name,
+                                size_t max_chars, api_response *out)
+{
+    const cJSON *item = NULL;
+    for (const cJSON *it = doc->child; it; it = it->next)
+        if (strcmp(it->string, name) == 0)
+            item = it;
+    if (item == NULL) {
+        respond_invalid(out, "missing", "body", name, "Field required", doc);
+        return NULL;
+    }
+    return string_value(item, name, max_chars, out);
 }
 
 /* A body {"title": "..."}: the title, or NULL after a 422.  *doc must be
@@ -398,7 +432,7 @@ static void handle_speakers_set(const route_call *call, api_response *out)
             return;
         }
         if (!cJSON_IsNull(item) &&
-            string_field(doc, item->string, 100, out) == NULL) {
+            string_value(item, item->string, 100, out) == NULL) {
             cJSON_Delete(doc);
             return;
         }
