@@ -29,11 +29,14 @@ ASAN_LIB_OBJ := $(LIB_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_CLI_OBJ := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
 TEST_BIN     := $(TEST_SRC:tests/%.c=build/asan/%)
 
-# Fuzz targets (libFuzzer, clang): the audio parsers written here.
+# Fuzz targets (libFuzzer, clang): the audio parsers written here, and the
+# REST API behind the HTTP parser.
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
              src/audio/resample.c src/audio/input.c src/util/vb.c
+FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) \
+             src/util/log.c src/util/strbuf.c src/util/vb.c
 FUZZ_SECONDS ?= 600
 
 PORT ?= 8000
@@ -65,6 +68,13 @@ build/verbatim: $(LIB_OBJ) $(CLI_OBJ)
 
 build/asan/verbatim: $(ASAN_LIB_OBJ) $(ASAN_CLI_OBJ)
 	@echo "CC $@"; $(CC) -O1 -g $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/fuzz/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_LIB)
+	@mkdir -p $(dir $@)
+	@echo "CC $@"; clang -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -std=c17 -D_GNU_SOURCE -Isrc \
+	    $(shell pkg-config --cflags libcjson sqlite3) -o $@ $^ \
+	    $(shell pkg-config --libs libcjson sqlite3) -lm -pthread
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB)
 	@mkdir -p $(dir $@)

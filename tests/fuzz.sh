@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs each fuzz target (build/fuzz/fuzz_*, libFuzzer) for FUZZ_SECONDS
 # (default 10 in `make test`; `make fuzz` runs longer), starting from the
-# audio fixtures as seeds.  Any crash, hang (a single input over 10 s),
+# audio fixtures as seeds (the API's target from a few requests written
+# here).  Any crash, hang (a single input over 10 s),
 # leak or sanitizer report fails the run; the input that caused it is kept
 # in build/fuzz/ as crash-*, leak-* or timeout-* for reproduction:
 #   build/fuzz/fuzz_webm build/fuzz/crash-...
@@ -10,13 +11,26 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-10}
 status=0
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=16:malloc_context_size=10"
-for name in fuzz_webm fuzz_ogg fuzz_input; do
+# fuzz_api's seeds: requests as fuzz/fuzz_api.c reads them (method byte,
+# path byte, "QUERY\nBODY", NUL between requests).
+api_seed() { printf "$2" > "$1"; }
+api_seeds() {
+    api_seed "$1/create" '\001\002\n{"title": "Standup"}'
+    api_seed "$1/list" '\000\002summary=true\n'
+    api_seed "$1/rename" '\002\003\n{"title": "Renamed", "title": "x"}'
+    api_seed "$1/speakers" '\002\007\n{"speaker_1": "Bob", "speaker_0": null, "speaker_1": "Rob"}\000\000\011'
+    api_seed "$1/correct" '\002\005\n{"text": "Please close the door now."}\000\000\011\000\000\012'
+    api_seed "$1/delete" '\003\003\000\000\004\000\000\013'
+    api_seed "$1/own-path" '\000\377/api/transcriptions/1/segments/2/\nx=1\n'
+}
+for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api; do
     target=build/fuzz/$name
     corpus=build/fuzz/corpus-$name
     mkdir -p "$corpus"
     case $name in
         fuzz_webm) seeds=(build/fixtures/*.webm) ;;
         fuzz_ogg) seeds=(build/fixtures/*.ogg) ;;
+        fuzz_api) seeds=(); api_seeds "$corpus" ;;
         *) seeds=(build/fixtures/*.webm build/fixtures/*.ogg build/fixtures/*.wav) ;;
     esac
     for s in "${seeds[@]}"; do
@@ -26,8 +40,11 @@ for name in fuzz_webm fuzz_ogg fuzz_input; do
             [ -f "$f" ] || { printf "\\x$(printf %02x $size)"; head -c 30000 "$s"; } > "$f"
         done
     done
+    # A target's dictionary of tokens, if it has one (fuzz/api.dict).
+    dict=()
+    [ -f "fuzz/${name#fuzz_}.dict" ] && dict=(-dict="fuzz/${name#fuzz_}.dict")
     echo "fuzzing $name for ${seconds}s"
-    if ! "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    if ! "$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
             -max_len=65536 -artifact_prefix=build/fuzz/ -print_final_stats=1 \
             "$corpus" 2>build/fuzz/$name.log; then
         echo "FAIL: $name found a problem:"; tail -40 build/fuzz/$name.log
