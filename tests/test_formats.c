@@ -366,7 +366,14 @@ static void test_upload_errors(void **state)
                   "Not Found");
     expect_refusal(id, NULL, NULL, 0, 422,
                   "empty");
-    expect_refusal(id, "?sample_rate=96000", text, sizeof(text), 422, "outside 8000-48000");
+    expect_refusal(id, "?sample_rate=96000", text, sizeof(text), 422,
+                   "from 8000 to 48000, not \\\"96000"); /* in JSON */
+    expect_refusal(id, "?sample_rate=4294983296", text, sizeof(text), 422,
+                   "not \\\"4294983296");
+    expect_refusal(id, "?channels=two", text, sizeof(text), 422,
+                   "channels must be a whole number from 1 to 8");
+    expect_refusal(id, "?min_speakers=3&max_speakers=2", text, sizeof(text), 422,
+                   "min_speakers (3) is more than max_speakers (2)");
     expect_refusal(id, "?encoding=opus", text, sizeof(text), 422, "unknown encoding");
     expect_refusal(id, "?wait=soon", text, sizeof(text), 422, "wait must be");
     size_t big_len = (1u << 20) + 1; /* the server allows 1 MiB */

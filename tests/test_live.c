@@ -565,11 +565,17 @@ static void test_bad_ids_and_params(void **state)
     long long id = tu_create(&srv, "params");
     char path[128];
     snprintf(path, sizeof(path), "/ws/transcribe/%lld?sample_rate=1000", id);
-    expect_close(path, 1003, "sample rate");
+    expect_close(path, 1003, "sample_rate must be a whole number of Hz from 8000 "
+                 "to 48000, not \"1000\"");
+    /* 2^32 + 16000 once passed for 16 kHz, cut to an int. */
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?sample_rate=4294983296", id);
+    expect_close(path, 1003, "not \"4294983296\"");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?sample_rate=16k", id);
+    expect_close(path, 1003, "not \"16k\"");
     snprintf(path, sizeof(path), "/ws/transcribe/%lld?encoding=opus", id);
     expect_close(path, 1003, "encoding");
     snprintf(path, sizeof(path), "/ws/transcribe/%lld?channels=0", id);
-    expect_close(path, 1003, "channels");
+    expect_close(path, 1003, "channels must be a whole number from 1 to 8, not \"0\"");
 }
 
 static void send_and_expect_close(long long id, const void *data, size_t len,

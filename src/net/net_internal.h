@@ -73,6 +73,15 @@ void net_wake(server *srv);
  * decoded.  I/O thread. */
 int net_admit(server *srv, char *why, size_t len);
 
+/* options.c: one key=value of a stream's URL (a socket's or an upload's)
+ * into p: encoding, sample_rate, channels (each sets *format_given),
+ * punctuate, diarize, min_speakers, max_speakers.  1 when taken, 0 when
+ * the key is none of these, VB_EINVAL with a message for the client. */
+int net_stream_option(session_params *p, int *format_given, const char *key,
+                      const char *value, char *err, size_t errlen);
+/* After the last option: 0, or VB_EINVAL when the speaker hints disagree. */
+int net_stream_options_check(const session_params *p, char *err, size_t errlen);
+
 /* http.c */
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                   net_pss *pss, void *in, size_t len);

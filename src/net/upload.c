@@ -51,9 +51,9 @@ struct upload_job {
     int64_t transcription_id;
     uint8_t *data;           /* the recording; freed when decoded */
     size_t len;
-    audio_format raw;        /* with raw_declared: raw PCM's format */
-    int raw_declared, punctuate;
-    int diarize, min_speakers, max_speakers;
+    session_params options;  /* from the URL (options.c); its format is
+                                raw PCM's, with raw_declared */
+    int raw_declared;
     speaker_seed *seeds;     /* the transcription's known voices */
     size_t nseeds;
     pthread_t thread;
@@ -189,7 +189,7 @@ static void lookup_on_runner(void *arg)
     int rc = store_transcription_get(store, job->transcription_id, &t);
     if (rc == 0)
         rc = store_transcription_end_time(store, job->transcription_id, &offset);
-    if (rc == 0 && job->diarize)
+    if (rc == 0 && job->options.diarize)
         rc = net_speaker_seeds(job->srv, job->transcription_id, &job->seeds,
                                &job->nseeds);
     pthread_mutex_lock(&job->lock);
@@ -242,9 +242,9 @@ static void event_on_runner(void *arg)
                  ev->text ? ev->text : "error");
         break;
     case SESSION_DONE:
-        if (job->diarize) /* the message reaches watchers on the bus */
-            free(net_refine_speakers(srv, tid, job->min_speakers,
-                                     job->max_speakers));
+        if (job->options.diarize) /* the message reaches watchers on the bus */
+            free(net_refine_speakers(srv, tid, job->options.min_speakers,
+                                     job->options.max_speakers));
         pthread_mutex_lock(&job->lock);
         job->session_done = 1;
         pthread_cond_broadcast(&job->cond);
@@ -335,14 +335,11 @@ static void feed_all(upload_job *job, audio_file_t *file, session_t *s)
 static void run_session(upload_job *job, audio_file_t *file)
 {
     server *srv = job->srv;
-    session_params sp = session_default_params();
+    /* The URL's options; the audio reaches the session as decoded PCM. */
+    session_params sp = job->options;
     sp.transcription_id = job->transcription_id;
     sp.format = audio_format_default();
     sp.format.pcm_only = 1;
-    sp.punctuate = job->punctuate;
-    sp.diarize = job->diarize;
-    sp.min_speakers = job->min_speakers;
-    sp.max_speakers = job->max_speakers;
     /* One second of audio per turn on a worker (about 0.2 s of work), so
      * that live sessions sharing the workers wait little for it. */
     sp.slice_bytes = ITEM_SAMPLES * sizeof(int16_t);
@@ -388,7 +385,7 @@ static void *job_main(void *arg)
     } else {
         char err[256] = "";
         rc = audio_file_open(job->data, job->len,
-                             job->raw_declared ? &job->raw : NULL, &file, err,
+                             job->raw_declared ? &job->options.format : NULL, &file, err,
                              sizeof(err));
         if (rc != 0) {
             job_fail(job, rc == VB_EUNSUPPORTED ? 415 : 422, err);
@@ -451,16 +448,15 @@ int upload_route(const char *path, int64_t *tid, long long *job_id)
     return 1;
 }
 
-/* Reads the upload's query: encoding, sample_rate, channels (raw PCM),
- * punctuate and wait.  0, or VB_EINVAL with a message. */
+/* Reads the upload's query: the stream's options (options.c; encoding,
+ * sample_rate and channels declare raw PCM) and wait.  0, or VB_EINVAL
+ * with a message. */
 static int parse_query(const char *query, upload_job *job, int *wait_s,
                        char *err, size_t errlen)
 {
     char copy[1024];
     snprintf(copy, sizeof(copy), "%s", query);
-    job->raw = audio_format_default();
-    job->punctuate = 1;
-    job->diarize = 1;
+    job->options = session_default_params();
     *wait_s = DEFAULT_WAIT_S;
     char *save = NULL;
     for (char *kv = strtok_r(copy, "&", &save); kv;
@@ -469,36 +465,14 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
         if (value == NULL)
             continue;
         *value++ = '\0';
-        char *end = NULL;
-        long v = strtol(value, &end, 10);
-        int number = *value != '\0' && *end == '\0';
-        if (strcmp(kv, "encoding") == 0) {
-            if (audio_encoding_parse(value, &job->raw.encoding) != 0) {
-                vb_seterr(err, errlen, "unknown encoding \"%.40s\"; use "
-                          "linear16, linear32 or mulaw", value);
-                return VB_EINVAL;
-            }
-            job->raw_declared = 1;
-        } else if (strcmp(kv, "sample_rate") == 0) {
-            job->raw.sample_rate = number ? (int)v : -1;
-            job->raw_declared = 1;
-        } else if (strcmp(kv, "channels") == 0) {
-            job->raw.channels = number ? (int)v : -1;
-            job->raw_declared = 1;
-        } else if (strcmp(kv, "punctuate") == 0) {
-            job->punctuate = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
-        } else if (strcmp(kv, "diarize") == 0) {
-            job->diarize = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
-        } else if (strcmp(kv, "min_speakers") == 0 ||
-                   strcmp(kv, "max_speakers") == 0) {
-            if (!number || v < 1 || v > 32) {
-                vb_seterr(err, errlen, "%s must be a whole number from 1 to 32",
-                          kv);
-                return VB_EINVAL;
-            }
-            *(kv[1] == 'i' ? &job->min_speakers : &job->max_speakers) = (int)v;
-        } else if (strcmp(kv, "wait") == 0) {
-            if (!number || v < 0 || v > MAX_WAIT_S) {
+        int taken = net_stream_option(&job->options, &job->raw_declared, kv,
+                                      value, err, errlen);
+        if (taken < 0)
+            return VB_EINVAL;
+        if (taken == 0 && strcmp(kv, "wait") == 0) {
+            char *end = NULL;
+            long v = strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || v < 0 || v > MAX_WAIT_S) {
                 vb_seterr(err, errlen, "wait must be a whole number of "
                           "seconds from 0 to %d", MAX_WAIT_S);
                 return VB_EINVAL;
@@ -506,13 +480,7 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
             *wait_s = (int)v;
         }
     }
-    if (job->min_speakers && job->max_speakers &&
-        job->min_speakers > job->max_speakers) {
-        vb_seterr(err, errlen, "min_speakers (%d) is more than max_speakers (%d)",
-                  job->min_speakers, job->max_speakers);
-        return VB_EINVAL;
-    }
-    return job->raw_declared ? audio_format_check(&job->raw, err, errlen) : 0;
+    return net_stream_options_check(&job->options, err, errlen);
 }
 
 static void job_free(upload_job *job)

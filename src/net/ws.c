@@ -395,53 +395,22 @@ static int parse_path(const char *uri, int64_t *id, int *watch, char *raw,
     return 1;
 }
 
-/* Reads encoding, sample_rate, channels and punctuate from the URL. */
+/* Reads the stream's options from the URL (options.c). */
 static int parse_query(struct lws *wsi, session_params *p, char *err,
                        size_t errlen)
 {
     char frag[256];
+    int format_given = 0;
     for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag),
                                           WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
         char *value = strchr(frag, '=');
         if (value == NULL)
             continue;
         *value++ = '\0';
-        char *end = NULL;
-        if (strcmp(frag, "encoding") == 0) {
-            if (audio_encoding_parse(value, &p->format.encoding) != 0) {
-                vb_seterr(err, errlen, "unknown encoding \"%.40s\"; use "
-                          "linear16, linear32 or mulaw", value);
-                return VB_EINVAL;
-            }
-        } else if (strcmp(frag, "sample_rate") == 0) {
-            p->format.sample_rate = (int)strtol(value, &end, 10);
-            if (*value == '\0' || *end != '\0')
-                p->format.sample_rate = -1;
-        } else if (strcmp(frag, "channels") == 0) {
-            p->format.channels = (int)strtol(value, &end, 10);
-            if (*value == '\0' || *end != '\0')
-                p->format.channels = -1;
-        } else if (strcmp(frag, "punctuate") == 0) {
-            p->punctuate = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
-        } else if (strcmp(frag, "diarize") == 0) {
-            p->diarize = strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
-        } else if (strcmp(frag, "min_speakers") == 0 ||
-                   strcmp(frag, "max_speakers") == 0) {
-            long v = strtol(value, &end, 10);
-            if (*value == '\0' || *end != '\0' || v < 1 || v > 32) {
-                vb_seterr(err, errlen, "%s must be a whole number from 1 to 32",
-                          frag);
-                return VB_EINVAL;
-            }
-            *(frag[1] == 'i' ? &p->min_speakers : &p->max_speakers) = (int)v;
-        }
+        if (net_stream_option(p, &format_given, frag, value, err, errlen) < 0)
+            return VB_EINVAL;
     }
-    if (p->min_speakers && p->max_speakers && p->min_speakers > p->max_speakers) {
-        vb_seterr(err, errlen, "min_speakers (%d) is more than max_speakers (%d)",
-                  p->min_speakers, p->max_speakers);
-        return VB_EINVAL;
-    }
-    return audio_format_check(&p->format, err, errlen);
+    return net_stream_options_check(p, err, errlen);
 }
 
 static void conn_link(server *srv, ws_conn *c)

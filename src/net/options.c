@@ -1,0 +1,85 @@
+/*
+ * options.c - a stream's options from its URL's query, the same for a
+ * live socket (/ws/transcribe/{id}?...) and an upload (POST .../audio?...):
+ * encoding, sample_rate and channels of raw PCM, punctuate, diarize and
+ * the speaker hints.  A bad value is refused with a message that names
+ * the option, what it accepts and what was sent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/vb.h"
+#include "net_internal.h"
+
+/* value as a whole number from min to max into *out; -1 otherwise (not a
+ * number, out of range, or beyond what a long holds). */
+static int whole_number(const char *value, long min, long max, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || errno == ERANGE || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int is_on(const char *value)
+{
+    return strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
+}
+
+int net_stream_option(session_params *p, int *format_given, const char *key,
+                      const char *value, char *err, size_t errlen)
+{
+    if (strcmp(key, "encoding") == 0) {
+        if (audio_encoding_parse(value, &p->format.encoding) != 0) {
+            vb_seterr(err, errlen, "unknown encoding \"%.40s\"; use "
+                      "linear16, linear32 or mulaw", value);
+            return VB_EINVAL;
+        }
+        *format_given = 1;
+    } else if (strcmp(key, "sample_rate") == 0) {
+        if (whole_number(value, AUDIO_MIN_RATE, AUDIO_MAX_RATE,
+                         &p->format.sample_rate) != 0) {
+            vb_seterr(err, errlen, "sample_rate must be a whole number of Hz "
+                      "from %d to %d, not \"%.40s\"", AUDIO_MIN_RATE,
+                      AUDIO_MAX_RATE, value);
+            return VB_EINVAL;
+        }
+        *format_given = 1;
+    } else if (strcmp(key, "channels") == 0) {
+        if (whole_number(value, 1, AUDIO_MAX_CHANNELS, &p->format.channels) != 0) {
+            vb_seterr(err, errlen, "channels must be a whole number from 1 to "
+                      "%d, not \"%.40s\"", AUDIO_MAX_CHANNELS, value);
+            return VB_EINVAL;
+        }
+        *format_given = 1;
+    } else if (strcmp(key, "punctuate") == 0) {
+        p->punctuate = is_on(value);
+    } else if (strcmp(key, "diarize") == 0) {
+        p->diarize = is_on(value);
+    } else if (strcmp(key, "min_speakers") == 0 || strcmp(key, "max_speakers") == 0) {
+        int *hint = key[1] == 'i' ? &p->min_speakers : &p->max_speakers;
+        if (whole_number(value, 1, 32, hint) != 0) {
+            vb_seterr(err, errlen, "%s must be a whole number from 1 to 32, "
+                      "not \"%.40s\"", key, value);
+            return VB_EINVAL;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int net_stream_options_check(const session_params *p, char *err, size_t errlen)
+{
+    if (p->min_speakers && p->max_speakers && p->min_speakers > p->max_speakers) {
+        vb_seterr(err, errlen, "min_speakers (%d) is more than max_speakers (%d)",
+                  p->min_speakers, p->max_speakers);
+        return VB_EINVAL;
+    }
+    return 0;
+}
