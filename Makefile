@@ -34,7 +34,8 @@ TEST_BIN     := $(TEST_SRC:tests/%.c=build/asan/%)
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
-             src/audio/resample.c src/audio/input.c src/util/vb.c
+             src/audio/resample.c src/audio/input.c src/util/vb.c \
+             src/net/chunked.c
 FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) \
              src/util/log.c src/util/strbuf.c src/util/vb.c
 FUZZ_SECONDS ?= 600

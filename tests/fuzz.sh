@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs each fuzz target (build/fuzz/fuzz_*, libFuzzer) for FUZZ_SECONDS
 # (default 10 in `make test`; `make fuzz` runs longer), starting from the
-# audio fixtures as seeds (the API's target from a few requests written
-# here).  Any crash, hang (a single input over 10 s),
+# audio fixtures as seeds (the API's and the chunked decoder's from inputs
+# written here).  Any crash, hang (a single input over 10 s),
 # leak or sanitizer report fails the run; the input that caused it is kept
 # in build/fuzz/ as crash-*, leak-* or timeout-* for reproduction:
 #   build/fuzz/fuzz_webm build/fuzz/crash-...
@@ -23,7 +23,7 @@ api_seeds() {
     api_seed "$1/delete" '\003\003\000\000\004\000\000\013'
     api_seed "$1/own-path" '\000\377/api/transcriptions/1/segments/2/\nx=1\n'
 }
-for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api; do
+for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api fuzz_chunked; do
     target=build/fuzz/$name
     corpus=build/fuzz/corpus-$name
     mkdir -p "$corpus"
@@ -31,6 +31,9 @@ for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api; do
         fuzz_webm) seeds=(build/fixtures/*.webm) ;;
         fuzz_ogg) seeds=(build/fixtures/*.ogg) ;;
         fuzz_api) seeds=(); api_seeds "$corpus" ;;
+        fuzz_chunked) # a piece size, then a body with an extension and a trailer
+            seeds=(); printf '\003%b' '5;e=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n' \
+                > "$corpus/seed" ;;
         *) seeds=(build/fixtures/*.webm build/fixtures/*.ogg build/fixtures/*.wav) ;;
     esac
     for s in "${seeds[@]}"; do

@@ -282,6 +282,36 @@ static void test_upload_every_format(void **state)
     }
 }
 
+/* A recording sent in the chunked transfer coding (as a client streaming
+ * a file of unknown length sends it) is transcribed like any other; it
+ * used to wait for an end of body that never came. */
+static void test_upload_chunked(void **state)
+{
+    long long id = tu_create(&srv, "chunked upload");
+    blob b = load("speech.mp3");
+    char head[256], size[3][32];
+    snprintf(head, sizeof(head), "POST /api/transcriptions/%lld/audio?wait=60 "
+             "HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", id);
+    size_t half = b.len / 2;
+    snprintf(size[0], sizeof(size[0]), "%zx\r\n", half);
+    snprintf(size[1], sizeof(size[1]), "\r\n%zX\r\n", b.len - half);
+    snprintf(size[2], sizeof(size[2]), "\r\n0\r\n\r\n");
+    const tu_piece pieces[] = {{head, 0}, {size[0], 0}, {b.data, half},
+                               {size[1], 0}, {b.data + half, b.len - half},
+                               {size[2], 0}};
+    char *reply;
+    assert_int_equal(tu_raw_http(&srv, pieces, 6, &reply), 1);
+    if (strstr(reply, "HTTP/1.1 200") == NULL || strstr(reply, "\"done\"") == NULL)
+        fail_msg("chunked upload: %s", reply);
+    free(reply);
+    free(b.data);
+    char text[1024];
+    int count;
+    stored_text(id, text, sizeof(text), &count);
+    assert_int_equal(count, 1);
+    assert_non_null(strstr(text, "lazy dog"));
+}
+
 /* An upload that outlasts `wait` is answered 202 when the wait is over
  * (at once with wait=0), and its job can be polled until it is done. */
 static void test_upload_poll(void **state)
@@ -413,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_stream_split_anywhere),
         cmocka_unit_test(test_stream_damage),
         cmocka_unit_test(test_upload_every_format),
+        cmocka_unit_test(test_upload_chunked),
         cmocka_unit_test(test_upload_poll),
         cmocka_unit_test(test_upload_errors),
     };

@@ -202,6 +202,55 @@ static void test_body_too_large(void **state)
     cJSON_Delete(call("GET", "/api/health", NULL, 200));
 }
 
+/* A request written as it is, its pieces arriving apart: the answer has
+ * status_line and part, and the server closes the connection. */
+static void expect_raw(const tu_piece *pieces, int count, const char *status_line,
+                       const char *part)
+{
+    char *reply;
+    int closed = tu_raw_http(&srv, pieces, count, &reply);
+    if (strstr(reply, status_line) == NULL || strstr(reply, part) == NULL)
+        fail_msg("got \"%s\"; want %s with \"%s\"", reply, status_line, part);
+    assert_int_equal(closed, 1); /* where such a body ends, only it knew */
+    free(reply);
+}
+
+/* Bodies in the chunked transfer coding (libwebsockets hands them on as
+ * they came): decoded, refused when malformed or too large. */
+static void test_chunked_bodies(void **state)
+{
+    static const char head[] = "POST /api/transcriptions/ HTTP/1.1\r\nHost: t\r\n"
+                               "Content-Type: application/json\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n";
+    /* {"title": "Chunked"} as 5 + 15 bytes, an extension, a trailer. */
+    const tu_piece ok[] = {{head, 0}, {"5;ext=1\r\n{\"tit", 0},
+                           {"\r\nf\r\nle\": \"Chunked\"}\r\n0\r\n", 0},
+                           {"X-Trailer: 1\r\n\r\n", 0}};
+    expect_raw(ok, 4, "HTTP/1.1 200", "\"title\":\"Chunked\"");
+    const tu_piece bad_size[] = {{head, 0}, {"zz\r\n{}\r\n0\r\n\r\n", 0}};
+    expect_raw(bad_size, 2, "HTTP/1.1 400", "malformed: a chunk does not begin "
+               "with its size in hex");
+    const tu_piece too_long[] = {{head, 0}, {"2\r\n{}}\r\n0\r\n\r\n", 0}};
+    expect_raw(too_long, 2, "HTTP/1.1 400", "longer than its size says");
+    /* With a Content-Length as well, libwebsockets ends the body by it. */
+    const tu_piece both[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: t\r\n"
+                              "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+                              "\r\n5\r\n{\"ti", 0}};
+    expect_raw(both, 1, "HTTP/1.1 400", "ended before its last chunk");
+    const tu_piece gzip[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: t\r\n"
+                              "Transfer-Encoding: gzip\r\n\r\nxx", 0}};
+    expect_raw(gzip, 1, "HTTP/1.1 501", "Transfer-Encoding \\\"gzip\\\" is not "
+               "supported");
+    /* Over the 1 MiB limit, whatever the chunks say. */
+    size_t n = (1u << 20) + 16;
+    char *big = malloc(n);
+    memset(big, 'a', n);
+    const tu_piece over[] = {{head, 0}, {"100010\r\n", 0}, {big, n}};
+    expect_raw(over, 3, "HTTP/1.1 413", "over the size limit");
+    free(big);
+    cJSON_Delete(call("GET", "/api/health", NULL, 200));
+}
+
 static void test_method_not_allowed(void **state)
 {
     cJSON *json = call("PUT", "/api/transcriptions/", "{}", 405);
@@ -459,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_bad_id),
         cmocka_unit_test(test_invalid_bodies),
         cmocka_unit_test(test_body_too_large),
+        cmocka_unit_test(test_chunked_bodies),
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_rename_and_delete),
         cmocka_unit_test(test_openapi),

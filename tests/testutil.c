@@ -148,6 +148,49 @@ int tu_http(const tu_server *srv, const char *method, const char *path,
     return tu_http_full(srv, method, path, NULL, body, response, NULL);
 }
 
+int tu_raw_http(const tu_server *srv, const tu_piece *pieces, int count,
+                char **reply)
+{
+    *reply = calloc(1, 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)srv->port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        if (i > 0)
+            nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+        size_t n = pieces[i].len ? pieces[i].len : strlen(pieces[i].data);
+        if (send(fd, pieces[i].data, n, MSG_NOSIGNAL) < 0)
+            break;
+    }
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t len = 0;
+    int closed = 0;
+    for (;;) {
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) {
+            closed = n == 0;
+            break;
+        }
+        char *grown = realloc(*reply, len + (size_t)n + 1);
+        if (grown == NULL)
+            break;
+        *reply = grown;
+        memcpy(*reply + len, buf, (size_t)n);
+        len += (size_t)n;
+        (*reply)[len] = '\0';
+    }
+    close(fd);
+    return closed;
+}
+
 long long tu_create(const tu_server *srv, const char *title)
 {
     char body[512], *resp;

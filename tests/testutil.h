@@ -37,6 +37,17 @@ int tu_http(const tu_server *srv, const char *method, const char *path,
 int tu_http_full(const tu_server *srv, const char *method, const char *path,
                  const char *req_headers, const char *body, char **response,
                  char **headers);
+/* Bytes written to the server as they are, each piece in a send of its
+ * own 20 ms after the last (so that the server reads them apart); the
+ * reply until the server closes the connection or 10 s pass.  Returns 1
+ * when the server closed it, 0 when the time ran out, -1 when it could
+ * not connect.  *reply (malloc'd, NUL-terminated) holds what came. */
+typedef struct tu_piece {
+    const void *data;
+    size_t len;         /* 0: data is a string, strlen(data) bytes */
+} tu_piece;
+int tu_raw_http(const tu_server *srv, const tu_piece *pieces, int count,
+                char **reply);
 /* Creates a transcription and returns its id. */
 long long tu_create(const tu_server *srv, const char *title);
 

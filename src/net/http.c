@@ -10,12 +10,19 @@
  * A client can hang up while its request is on the runner.  The request
  * is then `orphaned` and freed when its answer comes back, never touched
  * through the dead connection.
+ *
+ * A body comes with Content-Length, or in the chunked transfer coding,
+ * which libwebsockets passes on undecoded and without an end: chunked.c
+ * decodes it here and says when it has ended, and the connection closes
+ * after the answer, as nothing tells where the next request would start.
+ * Once a request is handed to the runner, no more of its body is taken.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../util/log.h"
+#include "chunked.h"
 #include "net_internal.h"
 
 #define WRITE_CHUNK 16384
@@ -44,6 +51,11 @@ typedef struct http_req {
     upload_job *job;       /* waiting for this job's outcome */
     struct http_req *next_waiter;
     char location[160];    /* a Location header, when set */
+    int chunked;           /* the body is in the chunked coding */
+    chunked_decoder chunks;
+    int close_after;       /* the body has a transfer coding: nothing but
+                              the decoder tells where it ends, so the
+                              connection closes after the answer */
 } http_req;
 
 static void req_free(http_req *req)
@@ -221,6 +233,28 @@ static int begin_upload(server *srv, struct lws *wsi, http_req *req)
     return 0;
 }
 
+/* How the request's body comes: 1 in the chunked coding (then decoded
+ * here), 0 by Content-Length or not at all, -1 in a transfer coding this
+ * server does not read (a 501 is set). */
+static int body_coding(struct lws *wsi, http_req *req)
+{
+    char coding[64] = "";
+    if (lws_hdr_copy(wsi, coding, sizeof(coding),
+                     WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)
+        return 0;
+    req->close_after = 1;
+    if (strcasecmp(coding, "chunked") == 0) {
+        req->chunked = 1;
+        chunked_init(&req->chunks);
+        return 1;
+    }
+    char msg[160];
+    snprintf(msg, sizeof(msg), "Transfer-Encoding \"%.40s\" is not supported; "
+             "send the body with Content-Length, or chunked", coding);
+    api_error_response(501, msg, &req->res);
+    return -1;
+}
+
 /* The upload routes: POST a recording, GET its jobs. */
 static int start_upload_route(server *srv, struct lws *wsi, http_req *req,
                               int64_t tid, long long job_id)
@@ -235,14 +269,16 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req,
         char length[32] = "";
         lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH);
         long long declared = atoll(length);
-        if (declared > (long long)srv->cfg.max_upload) {
+        int coding = body_coding(wsi, req);
+        if (coding < 0) {
+            /* answered below */
+        } else if (declared > (long long)srv->cfg.max_upload) {
             char msg[160];
             snprintf(msg, sizeof(msg), "the recording of %lld bytes is over "
                      "the limit of %zu bytes (--max-upload-mb)", declared,
                      srv->cfg.max_upload);
             api_error_response(413, msg, &req->res);
-        } else if (declared <= 0 &&
-                   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0) {
+        } else if (declared <= 0 && coding == 0) {
             return begin_upload(srv, wsi, req); /* no body: 422 */
         } else {
             req->upload = 1;
@@ -304,7 +340,10 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
         }
     }
     pss->req = NULL;
+    int close_after = req->close_after;
     req_free(req);
+    if (close_after)
+        return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -378,7 +417,12 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
             lws_callback_on_writable(wsi);
             return 0;
         }
-        if (declared > 0)
+        int coding = body_coding(wsi, req);
+        if (coding < 0) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        if (declared > 0 || coding > 0)
             return 0; /* wait for LWS_CALLBACK_HTTP_BODY */
     }
     return dispatch(srv, wsi, req);
@@ -404,6 +448,48 @@ static int append_body(server *srv, http_req *req, const void *in, size_t len)
     return 0;
 }
 
+static int chunk_sink(void *ctx, const char *data, size_t len)
+{
+    http_req *req = ctx;
+    return append_body(req->srv, req, data, len);
+}
+
+/* The whole body is in: answer it. */
+static int body_complete(server *srv, struct lws *wsi, http_req *req)
+{
+    if (req->upload)
+        return begin_upload(srv, wsi, req);
+    return dispatch(srv, wsi, req);
+}
+
+/* A piece of the body, as it came off the wire. */
+static int take_body(server *srv, struct lws *wsi, http_req *req,
+                     const char *in, size_t len)
+{
+    int rc;
+    if (req->chunked)
+        rc = chunked_feed(&req->chunks, in, len, chunk_sink, req);
+    else
+        rc = append_body(srv, req, in, len) != 0 ? CHUNKED_REFUSED : 0;
+    if (rc == 1)
+        return body_complete(srv, wsi, req);
+    if (rc == 0)
+        return 0;
+    free(req->body); /* not needed to answer */
+    req->body = NULL;
+    req->body_len = req->body_cap = 0;
+    if (rc == CHUNKED_REFUSED) {
+        api_error_response(413, "Request body is over the size limit", &req->res);
+    } else {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "The chunked request body is malformed: %s",
+                 req->chunks.error);
+        api_error_response(400, msg, &req->res);
+    }
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                   net_pss *pss, void *in, size_t len)
 {
@@ -415,23 +501,21 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
     case LWS_CALLBACK_HTTP:
         return start_request(srv, wsi, pss, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY:
-        if (pss->req == NULL || pss->req->res.status != 0)
+        /* Once on the runner the body is being read there: not a byte
+         * more (and res.status is the runner's to write). */
+        if (pss->req == NULL || pss->req->dispatched || pss->req->res.status != 0)
             return 0;
-        if (append_body(srv, pss->req, in, len) != 0) {
-            free(pss->req->body); /* not needed to answer */
-            pss->req->body = NULL;
-            pss->req->body_len = pss->req->body_cap = 0;
-            api_error_response(413, "Request body is over the size limit",
-                               &pss->req->res);
-            lws_callback_on_writable(wsi);
-        }
-        return 0;
+        return take_body(srv, wsi, pss->req, (const char *)in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->req == NULL || pss->req->res.status != 0 || pss->req->dispatched)
+        if (pss->req == NULL || pss->req->dispatched || pss->req->res.status != 0)
             return 0;
-        if (pss->req->upload)
-            return begin_upload(srv, wsi, pss->req);
-        return dispatch(srv, wsi, pss->req);
+        if (pss->req->chunked) { /* lws saw an end before the last chunk */
+            api_error_response(400, "The chunked request body ended before "
+                               "its last chunk", &pss->req->res);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        return body_complete(srv, wsi, pss->req);
     case LWS_CALLBACK_TIMER: /* an upload's wait is over: 202 */
         if (pss->req != NULL && pss->req->job != NULL)
             answer_upload(srv, pss->req);
