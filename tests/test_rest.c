@@ -406,6 +406,35 @@ static void test_exports(void **state)
     list = call("GET", "/api/transcriptions/", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetArrayItem(list, 0)), 3);
     cJSON_Delete(list);
+
+    /* A title with letters beyond ASCII: an ASCII name, and the UTF-8 one
+     * as filename* (RFC 6266), whole characters, percent-encoded. */
+    static const char *const titles[][3] = {
+        {"R\xc3\xa9union d'\xc3\xa9quipe \xe6\x97\xa5\xe6\x9c\xac",
+         "filename=\"r-union-d-quipe.txt\"",
+         "filename*=UTF-8''r%C3%A9union-d-%C3%A9quipe-%E6%97%A5%E6%9C%AC.txt"},
+        {"\xe6\x97\xa5\xe6\x9c\xac", "filename=\"transcript.txt\"",
+         "filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"},
+    };
+    for (int i = 0; i < 2; i++) {
+        char *headers;
+        snprintf(path, sizeof(path), "/api/transcriptions/%lld/export.txt",
+                 tu_create(&srv, titles[i][0]));
+        assert_int_equal(tu_http_full(&srv, "GET", path, NULL, NULL, &body,
+                                      &headers), 200);
+        if (!strstr(headers, titles[i][1]) || !strstr(headers, titles[i][2]))
+            fail_msg("%s: %s", titles[i][0], headers);
+        free(headers);
+        free(body);
+    }
+    /* An ASCII title has no filename*. */
+    char *headers;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/export.txt", id);
+    assert_int_equal(tu_http_full(&srv, "GET", path, NULL, NULL, &body, &headers),
+                     200);
+    assert_null(strstr(headers, "filename*"));
+    free(headers);
+    free(body);
 }
 
 static void test_segment_correction(void **state)

@@ -447,19 +447,31 @@ static void handle_speakers_set(const route_call *call, api_response *out)
         respond_speakers(call, out);
 }
 
-/* "Weekly sync!" -> "weekly-sync" for a file name. */
-static void slug(const char *title, char *out, size_t len)
+/* "Weekly sync!" -> "weekly-sync" for a file name: letters and digits,
+ * lower case, runs of anything else as one dash.  With keep_utf8, letters
+ * beyond ASCII are kept whole ("Réunion" -> "réunion"); without, they
+ * count as "anything else" ("r-union"). */
+static void slug(const char *title, int keep_utf8, char *out, size_t len)
 {
     size_t n = 0;
     int dash = 0;
-    for (const char *c = title; *c && n + 2 < len; c++) {
-        char ch = *c;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-            out[n++] = ch;
+    for (const unsigned char *c = (const unsigned char *)title; *c; c++) {
+        size_t seq = *c < 0x80 ? 1 : *c >= 0xf0 ? 4 : *c >= 0xe0 ? 3 : 2;
+        if (n + seq + 1 >= len)
+            break;
+        if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) {
+            out[n++] = (char)*c;
             dash = 0;
-        } else if (ch >= 'A' && ch <= 'Z') {
-            out[n++] = (char)(ch + 32);
+        } else if (*c >= 'A' && *c <= 'Z') {
+            out[n++] = (char)(*c + 32);
             dash = 0;
+        } else if (*c >= 0xc0 && keep_utf8) { /* a whole character */
+            for (size_t k = 0; k < seq && c[k]; k++)
+                out[n++] = (char)c[k];
+            c += strnlen((const char *)c, seq) - 1;
+            dash = 0;
+        } else if (*c >= 0x80 && *c < 0xc0) {
+            /* a continuation byte: part of a character already taken */
         } else if (!dash && n > 0) {
             out[n++] = '-';
             dash = 1;
@@ -500,9 +512,13 @@ static void handle_export(const route_call *call, api_response *out)
     out->body_len = strlen(out->body);
     out->content_type = export_content_type(fmt);
     char name[96];
-    slug(t.title, name, sizeof(name));
+    slug(t.title, 0, name, sizeof(name));
     snprintf(out->filename, sizeof(out->filename), "%s.%s",
              name[0] ? name : "transcript", ext);
+    slug(t.title, 1, name, sizeof(name));
+    if (name[0])
+        snprintf(out->filename_utf8, sizeof(out->filename_utf8), "%s.%s",
+                 name, ext);
 }
 
 const route api_routes[] = {

@@ -33,6 +33,8 @@ typedef struct api_response {
     size_t body_len;
     const char *content_type; /* static string */
     char filename[128];       /* set: send as a download with this name */
+    char filename_utf8[128];  /* the same with the title's letters beyond
+                                 ASCII kept (RFC 6266 filename*), or "" */
 } api_response;
 
 /* What /api/health reports beside the store; filled on request. */

@@ -101,14 +101,34 @@ static int add_header(struct lws *wsi, const char *name, const char *value,
                                        (int)strlen(value), p, end);
 }
 
-/* Content-Disposition for a file the client should save. */
-static int add_download(struct lws *wsi, const char *filename,
+/* Content-Disposition for a file the client should save: the ASCII name,
+ * and, when the title has letters beyond ASCII, its UTF-8 name as well
+ * (filename*, RFC 6266 and 8187), which browsers prefer. */
+static int add_download(struct lws *wsi, const api_response *res,
                         unsigned char **p, unsigned char *end)
 {
-    if (filename[0] == '\0')
+    if (res->filename[0] == '\0')
         return 0;
-    char value[200];
-    snprintf(value, sizeof(value), "attachment; filename=\"%s\"", filename);
+    char value[600];
+    int n = snprintf(value, sizeof(value), "attachment; filename=\"%s\"",
+                     res->filename);
+    if (strcmp(res->filename_utf8, res->filename) != 0 && res->filename_utf8[0]) {
+        static const char hex[] = "0123456789ABCDEF";
+        n += snprintf(value + n, sizeof(value) - (size_t)n,
+                      "; filename*=UTF-8''");
+        for (const unsigned char *c = (const unsigned char *)res->filename_utf8;
+             *c && (size_t)n + 4 < sizeof(value); c++) {
+            if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                *c == '-' || *c == '.') {
+                value[n++] = (char)*c;
+            } else {
+                value[n++] = '%';
+                value[n++] = hex[*c >> 4];
+                value[n++] = hex[*c & 15];
+            }
+        }
+        value[n] = '\0';
+    }
     return add_header(wsi, "content-disposition:", value, p, end);
 }
 
@@ -304,7 +324,7 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
                                         req->res.content_type,
                                         req->res.body_len, &p, end) ||
             http_add_cors(srv, wsi, &p, end) ||
-            add_download(wsi, req->res.filename, &p, end) ||
+            add_download(wsi, &req->res, &p, end) ||
             (req->location[0] && req->res.status == 202 &&
              add_header(wsi, "location:", req->location, &p, end)) ||
             (req->static_file && add_header(wsi, "cache-control:", "no-cache",

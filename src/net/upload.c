@@ -385,8 +385,8 @@ static void *job_main(void *arg)
     } else {
         char err[256] = "";
         rc = audio_file_open(job->data, job->len,
-                             job->raw_declared ? &job->options.format : NULL, &file, err,
-                             sizeof(err));
+                             job->raw_declared ? &job->options.format : NULL,
+                             &file, err, sizeof(err));
         if (rc != 0) {
             job_fail(job, rc == VB_EUNSUPPORTED ? 415 : 422, err);
         } else {
