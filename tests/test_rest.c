@@ -168,6 +168,19 @@ static void test_invalid_bodies(void **state)
     cJSON *literal = call("POST", path, "{\"title\": \"a\\\\u0000b\"}", 200);
     assert_string_equal(str(literal, "title"), "a\\u0000b");
     cJSON_Delete(literal);
+    /* Bytes that are not UTF-8 (a title stored with them would make the
+     * list unreadable to strict clients): a stray byte, a cut-off
+     * character, an overlong form, a surrogate, past U+10FFFF. */
+    static const char *const not_utf8[] = {
+        "{\"title\": \"bad \xff\"}", "{\"title\": \"cut \xe6\x97\"}",
+        "{\"title\": \"long \xc0\xaf\"}", "{\"title\": \"half \xed\xa0\x80\"}",
+        "{\"title\": \"far \xf4\x90\x80\x80\"}", "{\"title\": \"end \xe6\"}"};
+    for (int i = 0; i < 6; i++)
+        assert_invalid(call("POST", path, not_utf8[i], 422), "json_invalid", NULL);
+    cJSON *utf8 = call("POST", path, "{\"title\": \"caf\xc3\xa9 \xe6\x97\xa5 "
+                       "\xf0\x9f\x8e\x99\"}", 200);
+    assert_string_equal(str(utf8, "title"), "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x8e\x99");
+    cJSON_Delete(utf8);
     /* A name given twice: the last counts, as in Python's json module. */
     cJSON *twice = call("POST", path, "{\"title\": \"x\", \"title\": \"y\"}", 200);
     assert_string_equal(str(twice, "title"), "y");

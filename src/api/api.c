@@ -113,10 +113,43 @@ static size_t utf8_length(const char *s)
     return n;
 }
 
-/*
- * Parses a body that must be a JSON object.  Returns it, or NULL after
- * filling a 422 response.  The caller cJSON_Deletes the result.
- */
+/* Is s[0..len) valid UTF-8 (no overlong forms, no surrogates, nothing
+ * past U+10FFFF)?  cJSON takes any bytes in a string; a title stored with
+ * others would be sent back in every list, which clients that decode
+ * UTF-8 strictly (Python's json, say) then cannot read at all. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;         /* continuation bytes */
+        unsigned min, cp; /* the least code point n allows; the one read */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, min = 0x80, cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, min = 0x800, cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, min = 0x10000, cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len)
+            return 0; /* cut short */
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
 /* Does a valid JSON text hold the escape \u0000?  Every string the store
  * keeps is a C string, which would end at it and lose the rest, so such a
  * body is refused instead.  In valid JSON a backslash only ever starts an
@@ -133,6 +166,10 @@ static int has_nul_escape(const char *body, size_t len)
     return 0;
 }
 
+/*
+ * Parses a body that must be a JSON object.  Returns it, or NULL after
+ * filling a 422 response.  The caller cJSON_Deletes the result.
+ */
 static cJSON *parse_object_body(const api_request *req, api_response *out)
 {
     const char *end = NULL;
@@ -161,6 +198,12 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
     if (!cJSON_IsObject(doc)) {
         respond_invalid(out, "model_attributes_type", "body", NULL,
                         "Input should be a valid dictionary or object", doc);
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if (!utf8_valid((const unsigned char *)req->body, req->body_len)) {
+        respond_invalid(out, "json_invalid", "body", NULL,
+                        "JSON decode error: the body is not valid UTF-8", NULL);
         cJSON_Delete(doc);
         return NULL;
     }
