@@ -574,6 +574,10 @@ static void test_bad_ids_and_params(void **state)
     expect_close(path, 1003, "not \"16k\"");
     snprintf(path, sizeof(path), "/ws/transcribe/%lld?encoding=opus", id);
     expect_close(path, 1003, "encoding");
+    /* Bytes that are not text come back as '?': a close reason and a text
+     * message must be UTF-8. */
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?encoding=%%FF%%FEpcm", id);
+    expect_close(path, 1003, "unknown encoding \"??pcm\"");
     snprintf(path, sizeof(path), "/ws/transcribe/%lld?channels=0", id);
     expect_close(path, 1003, "channels must be a whole number from 1 to 8, not \"0\"");
 }

@@ -26,6 +26,18 @@ static int whole_number(const char *value, long min, long max, int *out)
     return 0;
 }
 
+/* value as it may be quoted back to the client: at most 40 characters of
+ * printable ASCII, anything else as '?' (a close reason and a text
+ * message must be valid UTF-8, and the URL may have held any bytes). */
+static const char *shown(const char *value, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (; *value && n < 40 && n + 1 < len; value++)
+        buf[n++] = *value >= 0x20 && *value < 0x7f ? *value : '?';
+    buf[n] = '\0';
+    return buf;
+}
+
 static int is_on(const char *value)
 {
     return strcmp(value, "false") != 0 && strcmp(value, "0") != 0;
@@ -34,10 +46,12 @@ static int is_on(const char *value)
 int net_stream_option(session_params *p, int *format_given, const char *key,
                       const char *value, char *err, size_t errlen)
 {
+    char quoted[48];
     if (strcmp(key, "encoding") == 0) {
         if (audio_encoding_parse(value, &p->format.encoding) != 0) {
-            vb_seterr(err, errlen, "unknown encoding \"%.40s\"; use "
-                      "linear16, linear32 or mulaw", value);
+            vb_seterr(err, errlen, "unknown encoding \"%s\"; use "
+                      "linear16, linear32 or mulaw",
+                      shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
         *format_given = 1;
@@ -45,15 +59,16 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         if (whole_number(value, AUDIO_MIN_RATE, AUDIO_MAX_RATE,
                          &p->format.sample_rate) != 0) {
             vb_seterr(err, errlen, "sample_rate must be a whole number of Hz "
-                      "from %d to %d, not \"%.40s\"", AUDIO_MIN_RATE,
-                      AUDIO_MAX_RATE, value);
+                      "from %d to %d, not \"%s\"", AUDIO_MIN_RATE,
+                      AUDIO_MAX_RATE, shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
         *format_given = 1;
     } else if (strcmp(key, "channels") == 0) {
         if (whole_number(value, 1, AUDIO_MAX_CHANNELS, &p->format.channels) != 0) {
             vb_seterr(err, errlen, "channels must be a whole number from 1 to "
-                      "%d, not \"%.40s\"", AUDIO_MAX_CHANNELS, value);
+                      "%d, not \"%s\"", AUDIO_MAX_CHANNELS,
+                      shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
         *format_given = 1;
@@ -65,7 +80,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         int *hint = key[1] == 'i' ? &p->min_speakers : &p->max_speakers;
         if (whole_number(value, 1, 32, hint) != 0) {
             vb_seterr(err, errlen, "%s must be a whole number from 1 to 32, "
-                      "not \"%.40s\"", key, value);
+                      "not \"%s\"", key, shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
     } else {
