@@ -140,6 +140,12 @@ static void test_bad_id(void **state)
                    "int_parsing", "transcription_id");
     assert_invalid(call("GET", "/api/transcriptions/99999999999999999999999/",
                         NULL, 422), "int_parsing", "transcription_id");
+    /* Bytes of the URL that are not UTF-8 are echoed as '?' (the answer is
+     * JSON, and must be UTF-8). */
+    cJSON *json = call("GET", "/api/transcriptions/a%FFb/", NULL, 422);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "detail"), 0);
+    assert_string_equal(str(first, "input"), "a?b");
+    cJSON_Delete(json);
 }
 
 static void test_invalid_bodies(void **state)

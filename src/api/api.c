@@ -683,6 +683,12 @@ void api_handle(const api_context *ctx, const api_request *req,
         for (int k = 0; k < 2 && names[k]; k++) {
             int is_segment = strncmp(names[k], "{sid}", 5) == 0;
             if (parse_id(caps[k], is_segment ? &call.sid : &call.id) != 0) {
+                /* Echoed in JSON, which must be UTF-8 (the URL may hold
+                 * any bytes, and caps may have cut a character short). */
+                if (!utf8_valid((const unsigned char *)caps[k], strlen(caps[k])))
+                    for (char *c = caps[k]; *c; c++)
+                        if ((unsigned char)*c >= 0x80)
+                            *c = '?';
                 cJSON *input = cJSON_CreateString(caps[k]);
                 respond_invalid(out, "int_parsing", "path",
                                 is_segment ? "segment_id" : "transcription_id",
