@@ -117,6 +117,32 @@ static void test_segments(void **state)
     store_close(s);
 }
 
+/* The list's preview is the first segment's first 200 characters, kept
+ * to STORE_PREVIEW_BYTES: cut at a character's start, never inside one. */
+static void test_preview_cut_whole(void **state)
+{
+    store_t *s = open_store();
+    store_transcription t;
+    assert_int_equal(store_transcription_create(s, "Accents", &t), 0);
+    char text[600] = "a"; /* then 150 two-byte characters: 301 bytes */
+    for (int i = 0; i < 150; i++)
+        strcat(text, "\xc3\xa9");
+    add_segment(s, t.id, text, 0.0, 1.0);
+    store_transcription *list;
+    size_t n;
+    assert_int_equal(store_transcription_list(s, &list, &n), 0);
+    const char *preview = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (list[i].id == t.id)
+            preview = list[i].preview;
+    assert_non_null(preview);
+    /* "a" and 99 whole characters: 199 bytes, where 200 would split one. */
+    assert_int_equal(strlen(preview), 199);
+    assert_memory_equal(preview, text, 199);
+    free(list);
+    store_close(s);
+}
+
 static void test_open_errors(void **state)
 {
     store_t *s;
@@ -145,6 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transcriptions),
         cmocka_unit_test(test_segments),
+        cmocka_unit_test(test_preview_cut_whole),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests_name("store", tests, setup, NULL);

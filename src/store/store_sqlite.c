@@ -135,9 +135,20 @@ static int db_error(sqlite3 *db, const char *what)
     return VB_EIO;
 }
 
+/* src into dst[len]; cut short, at a character's start, never inside
+ * one, so that what is cut is still UTF-8 (a preview is 200 characters,
+ * which may be more than its 200 bytes). */
 static void copy_text(char *dst, size_t len, const unsigned char *src)
 {
-    snprintf(dst, len, "%s", src ? (const char *)src : "");
+    size_t n = src ? strlen((const char *)src) : 0;
+    if (n >= len) {
+        n = len - 1;
+        while (n > 0 && (src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static void row_to_transcription(sqlite3_stmt *st, store_transcription *t)
