@@ -37,7 +37,7 @@ FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
              src/audio/resample.c src/audio/input.c src/util/vb.c \
              src/net/chunked.c
 FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) \
-             src/util/log.c src/util/strbuf.c src/util/vb.c
+             src/util/log.c src/util/strbuf.c src/util/utf8.c src/util/vb.c
 FUZZ_SECONDS ?= 600
 
 PORT ?= 8000

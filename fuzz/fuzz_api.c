@@ -8,7 +8,8 @@
  *               list, the path is the first line of what follows)
  *   the rest    "QUERY\nBODY" (no newline: all body, no query)
  * so that a request can change what the next one reads: a corrected text
- * then its subtitles, a deletion then its segments. */
+ * then its subtitles, a deletion then its segments.  Every answer must
+ * have a real status and a body that is UTF-8. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "api/api.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 static const char *const methods[] = {"GET", "POST", "PATCH", "DELETE", "PUT",
                                       "OPTIONS"};
@@ -88,6 +90,8 @@ static void one_request(const api_context *ctx, const uint8_t *data, size_t len)
     api_handle(ctx, &req, &res);
     if (res.status < 200 || res.status > 599)
         abort(); /* every request gets a real status */
+    if (res.body != NULL && !utf8_valid(res.body, res.body_len))
+        abort(); /* JSON and the exports are UTF-8, whatever came in */
     api_response_free(&res);
     free(rest);
 }

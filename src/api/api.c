@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../util/log.h"
+#include "../util/utf8.h"
 #include "../util/vb.h"
 #include "../format/export.h"
 #include "routes.h"
@@ -104,52 +105,6 @@ static cJSON *segment_json(const store_segment *seg)
 }
 
 /* Counts UTF-8 characters (bytes that do not continue a sequence). */
-static size_t utf8_length(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-/* Is s[0..len) valid UTF-8 (no overlong forms, no surrogates, nothing
- * past U+10FFFF)?  cJSON takes any bytes in a string; a title stored with
- * others would be sent back in every list, which clients that decode
- * UTF-8 strictly (Python's json, say) then cannot read at all. */
-static int utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;         /* continuation bytes */
-        unsigned min, cp; /* the least code point n allows; the one read */
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 1, min = 0x80, cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2, min = 0x800, cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3, min = 0x10000, cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + n >= len)
-            return 0; /* cut short */
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
 /* Does a valid JSON text hold the escape \u0000?  Every string the store
  * keeps is a C string, which would end at it and lose the rest, so such a
  * body is refused instead.  In valid JSON a backslash only ever starts an
@@ -174,6 +129,13 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
 {
     const char *end = NULL;
     cJSON *doc = NULL;
+    /* Decoded as UTF-8 first, as the reference did: cJSON takes any bytes
+     * in a string, and they would be stored, and echoed back in errors. */
+    if (req->body != NULL && !utf8_valid(req->body, req->body_len)) {
+        respond_invalid(out, "json_invalid", "body", NULL,
+                        "JSON decode error: the body is not valid UTF-8", NULL);
+        return NULL;
+    }
     if (req->body != NULL && req->body_len > 0)
         doc = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
     if (doc == NULL) {
@@ -201,12 +163,6 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
         cJSON_Delete(doc);
         return NULL;
     }
-    if (!utf8_valid((const unsigned char *)req->body, req->body_len)) {
-        respond_invalid(out, "json_invalid", "body", NULL,
-                        "JSON decode error: the body is not valid UTF-8", NULL);
-        cJSON_Delete(doc);
-        return NULL;
-    }
     if (has_nul_escape(req->body, req->body_len)) {
         respond_invalid(out, "value_error", "body", NULL,
                         "Value error, text may not contain the NUL character "
@@ -227,7 +183,7 @@ static const char *string_value(const cJSON *item, const char *name,
                         "Input should be a valid string", item);
         return NULL;
     }
-    if (utf8_length(item->valuestring) > max_chars) {
+    if (utf8_chars(item->valuestring, strlen(item->valuestring)) > max_chars) {
         char msg[96];
         snprintf(msg, sizeof(msg), "String should have at most %zu characters",
                  max_chars);
@@ -685,7 +641,7 @@ void api_handle(const api_context *ctx, const api_request *req,
             if (parse_id(caps[k], is_segment ? &call.sid : &call.id) != 0) {
                 /* Echoed in JSON, which must be UTF-8 (the URL may hold
                  * any bytes, and caps may have cut a character short). */
-                if (!utf8_valid((const unsigned char *)caps[k], strlen(caps[k])))
+                if (!utf8_valid(caps[k], strlen(caps[k])))
                     for (char *c = caps[k]; *c; c++)
                         if ((unsigned char)*c >= 0x80)
                             *c = '?';

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/strbuf.h"
+#include "../util/utf8.h"
 
 int export_format_parse(const char *ext)
 {
@@ -133,16 +134,6 @@ static size_t tokenise(const store_segment *seg, token **out, char **copy)
     return n;
 }
 
-/* Characters in a UTF-8 string (continuation bytes not counted). */
-static size_t chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 typedef struct {
     strbuf sb;
     export_format fmt;
@@ -171,9 +162,10 @@ static void write_cue(cue_writer *cw, const token *t, size_t from, size_t to,
         strbuf_printf(&cw->sb, "<v %s>", speaker);
     else if (speaker)
         strbuf_printf(&cw->sb, "%s: ", speaker);
-    size_t line = speaker && cw->fmt == EXPORT_SRT ? chars(speaker, strlen(speaker)) + 2 : 0;
+    size_t line = speaker && cw->fmt == EXPORT_SRT
+                      ? utf8_chars(speaker, strlen(speaker)) + 2 : 0;
     for (size_t i = from; i < to; i++) {
-        size_t w = chars(t[i].text, strlen(t[i].text));
+        size_t w = utf8_chars(t[i].text, strlen(t[i].text));
         if (i > from && line + 1 + w > EXPORT_LINE_CHARS) {
             strbuf_puts(&cw->sb, "\n");
             line = 0;
@@ -192,7 +184,7 @@ static size_t cue_length(const token *t, size_t from, size_t n, size_t prefix)
 {
     size_t lines = 1, line = prefix, i = from;
     for (; i < n; i++) {
-        size_t w = chars(t[i].text, strlen(t[i].text));
+        size_t w = utf8_chars(t[i].text, strlen(t[i].text));
         if (i > from && t[i].end - t[from].start > EXPORT_CUE_SECONDS)
             break;
         if (i > from && line + 1 + w > EXPORT_LINE_CHARS) {
@@ -221,7 +213,7 @@ static char *render_subtitles(const export_doc *doc, export_format fmt)
                                                   buf, sizeof(buf));
         for (size_t from = 0; from < n;) {
             size_t prefix = speaker && fmt == EXPORT_SRT && from == 0
-                                ? chars(speaker, strlen(speaker)) + 2 : 0;
+                                ? utf8_chars(speaker, strlen(speaker)) + 2 : 0;
             size_t len = cue_length(t, from, n, prefix);
             write_cue(&cw, t, from, from + len, from == 0 || fmt == EXPORT_VTT
                                                     ? speaker : NULL);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../util/log.h"
+#include "../util/utf8.h"
 #include "../util/vb.h"
 
 typedef struct {
@@ -140,12 +141,7 @@ static int db_error(sqlite3 *db, const char *what)
  * which may be more than its 200 bytes). */
 static void copy_text(char *dst, size_t len, const unsigned char *src)
 {
-    size_t n = src ? strlen((const char *)src) : 0;
-    if (n >= len) {
-        n = len - 1;
-        while (n > 0 && (src[n] & 0xC0) == 0x80)
-            n--;
-    }
+    size_t n = src ? utf8_prefix((const char *)src, len - 1) : 0;
     if (n > 0)
         memcpy(dst, src, n);
     dst[n] = '\0';
