@@ -116,7 +116,7 @@ expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$por
 expect 0 '"recogniser":"ready"' curl -sf "http://127.0.0.1:$port/api/health"
 expect 0 '"type":"status".*|"is_final":true' "$bin" stream --url "ws://127.0.0.1:$port" --json --id 1 "$work/a.wav"
 expect 1 'code 4004.*not found' "$bin" stream --url "ws://127.0.0.1:$port" --id 999 "$work/a.wav"
-expect 1 'code 1003.*sample rate' "$bin" stream --url "ws://127.0.0.1:$port" --id 1 --sample-rate 200000 "$work/a.wav"
+expect 1 'code 1003.*sample_rate must be a whole number of Hz from 8000 to 48000' "$bin" stream --url "ws://127.0.0.1:$port" --id 1 --sample-rate 200000 "$work/a.wav"
 expect 2 'not both' "$bin" stream --id 1 --title x "$work/a.wav"
 expect 0 'quick brown fox .* lazy dog' "$bin" stream --url "ws://127.0.0.1:$port" --title formats "$fx/speech.mp3"
 expect 0 'quick brown fox .* lazy dog' "$bin" stream --url "ws://127.0.0.1:$port" --title formats "$fx/speech.ogg"
