@@ -104,7 +104,6 @@ static cJSON *segment_json(const store_segment *seg)
     return json;
 }
 
-/* Counts UTF-8 characters (bytes that do not continue a sequence). */
 /* Does a valid JSON text hold the escape \u0000?  Every string the store
  * keeps is a C string, which would end at it and lose the rest, so such a
  * body is refused instead.  In valid JSON a backslash only ever starts an
@@ -114,7 +113,8 @@ static int has_nul_escape(const char *body, size_t len)
     for (size_t i = 0; i + 1 < len; i++) {
         if (body[i] != '\\')
             continue;
-        if (body[i + 1] == 'u' && i + 5 < len && memcmp(body + i + 2, "0000", 4) == 0)
+        if (body[i + 1] == 'u' && i + 5 < len &&
+            memcmp(body + i + 2, "0000", 4) == 0)
             return 1;
         i++; /* the escaped character, which may be another backslash */
     }
