@@ -886,6 +886,20 @@ static void test_watch(void **state)
 
     expect_close("/ws/watch/777777", 4004, "not found");
     expect_close("/ws/watch/x-y", 4001, "malformed");
+
+    /* Deleted while watched: the watcher is told, and closed with 4004
+     * (it used to stay open on a transcription that was gone). */
+    long long gone = tu_create(&srv, "deleted while watched");
+    snprintf(path, sizeof(path), "/ws/watch/%lld", gone);
+    watcher = tu_ws(&srv, path);
+    assert_non_null(watcher);
+    assert_int_equal(collect(watcher, 1000, &w), 0);
+    assert_string_equal(w.first_type, "status");
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/", gone);
+    char *resp;
+    assert_int_equal(tu_http(&srv, "DELETE", path, NULL, &resp), 204);
+    free(resp);
+    expect_error_close(watcher, 4004, "this transcription was deleted");
 }
 
 int main(void)

@@ -339,6 +339,8 @@ static void handle_delete(const route_call *call, api_response *out)
         return;
     }
     log_info("api", "transcription %lld deleted", (long long)call->id);
+    if (call->ctx->deleted)
+        call->ctx->deleted(call->ctx->deleted_ctx, call->id);
     out->status = 204;
     out->body = NULL;
     out->body_len = 0;

@@ -51,6 +51,10 @@ typedef struct api_context {
     store_t *store;
     void (*health)(void *ctx, api_health *out);
     void *health_ctx;
+    /* Called (on the store's thread) once a transcription is deleted, so
+     * that its watchers can be told; may be NULL. */
+    void (*deleted)(void *ctx, int64_t transcription_id);
+    void *deleted_ctx;
     const char *version;
 } api_context;
 

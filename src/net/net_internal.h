@@ -82,6 +82,10 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
 /* After the last option: 0, or VB_EINVAL when the speaker hints disagree. */
 int net_stream_options_check(const session_params *p, char *err, size_t errlen);
 
+/* ws.c: tells the watchers of a transcription that it was deleted, and
+ * closes their sockets with 4004 (api_context.deleted; runner thread). */
+void net_transcription_deleted(void *srv, int64_t transcription_id);
+
 /* http.c */
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                   net_pss *pss, void *in, size_t len);
@@ -142,6 +146,10 @@ char *wsproto_words(const session_event *ev, double offset);
 /* A stored final, for watchers catching up (with the segment's "id"). */
 char *wsproto_stored_segment(const store_segment *seg);
 char *wsproto_error(const char *text);
+/* What a socket is told, before 4004, when its transcription is deleted;
+ * and that error message as a whole, as watchers get it on the bus. */
+#define WSPROTO_DELETED "this transcription was deleted"
+extern const char wsproto_deleted[];
 char *wsproto_event(const char *type);
 /* {"type": "utterance_end", "end": seconds} on the timeline. */
 char *wsproto_utterance_end(const session_event *ev, double offset);

@@ -283,6 +283,8 @@ static int start(server *srv, char *err, size_t errlen)
     srv->api.store = srv->store;
     srv->api.health = health;
     srv->api.health_ctx = srv;
+    srv->api.deleted = net_transcription_deleted;
+    srv->api.deleted_ctx = srv;
     srv->api.version = VERBATIM_VERSION;
 
     struct lws_context_creation_info info;

@@ -191,7 +191,7 @@ static void store_final(ws_conn *c, session_event *ev)
     if (rc == VB_ENOTFOUND) {
         log_warn(c->tag, "transcription was deleted; the session ends");
         c->unknown = 1;
-        conn_error(c, 4004, "this transcription was deleted");
+        conn_error(c, 4004, WSPROTO_DELETED);
     } else {
         log_error(c->tag, "a final segment could not be stored");
         conn_error(c, 1011, "the server could not store the transcript; "
@@ -326,9 +326,18 @@ static void open_on_runner(void *arg)
 
 static void deliver_to_watcher(void *ctx, const char *text)
 {
+    ws_conn *c = ctx;
     char *copy = strdup(text);
     if (copy != NULL)
-        conn_send(ctx, copy, 0, NULL);
+        conn_send(c, copy, 0, NULL);
+    if (strcmp(text, wsproto_deleted) == 0)
+        conn_send(c, NULL, 4004, WSPROTO_DELETED);
+}
+
+void net_transcription_deleted(void *srv, int64_t transcription_id)
+{
+    server *s = srv;
+    bus_publish(s->bus, transcription_id, wsproto_deleted);
 }
 
 static void watch_on_runner(void *arg)

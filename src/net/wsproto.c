@@ -32,6 +32,9 @@ char *wsproto_status(const char *text, double time_offset)
     return out;
 }
 
+const char wsproto_deleted[] =
+    "{\"type\":\"error\",\"payload\":\"" WSPROTO_DELETED "\"}";
+
 char *wsproto_error(const char *text)
 {
     return print_message("error", cJSON_CreateString(text));
