@@ -268,7 +268,7 @@ test('a refused microphone gets a message, not silence', async () => {
   }
 });
 
-test('rename and delete from the list, with a confirmation, by keyboard', async () => {
+test('rename and delete from the list, with a confirmation, by keyboard; a page open on a transcript deleted elsewhere says so', async () => {
   const server = await startServer();
   const browser = await launch(null);
   const errors = [];
@@ -300,6 +300,19 @@ test('rename and delete from the list, with a confirmation, by keyboard', async 
     const after = await (await fetch(`${server.url}/api/transcriptions/`)).json();
     assert.deepEqual(after.map((t) => t.title), ['Keep me']);
     await screenshot(page, '7-list-after-delete');
+
+    // A transcript open in a page and deleted elsewhere: the page says so
+    // and offers no recording into it.
+    await page.locator('.item', { hasText: 'Keep me' }).getByRole('link').first().click();
+    await page.waitForURL(/\/t\/\d+$/);
+    await page.locator('.state-text', { hasText: 'Ready to record' }).waitFor();
+    const id = page.url().match(/(\d+)$/)[1];
+    await fetch(`${server.url}/api/transcriptions/${id}/`, { method: 'DELETE' });
+    await page.locator('.state-text', { hasText: 'Stopped: this transcription was deleted' })
+      .waitFor({ timeout: 10000 });
+    assert.equal(await page.getByRole('button', { name: 'Record' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Upload audio' }).isDisabled(), true);
+    await screenshot(page, '7-deleted-elsewhere');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

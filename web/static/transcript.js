@@ -342,6 +342,16 @@ export async function showTranscript(root, id, navigate) {
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === 'status' || recorder) return;
+      if (msg.type === 'error') {
+        // The transcript is gone (deleted elsewhere): say so, and offer
+        // nothing that would need it.
+        clearTimeout(quiet);
+        stateText.textContent = `Stopped: ${msg.payload}`;
+        root.dataset.state = 'failed';
+        record.disabled = true;
+        uploadButton.disabled = true;
+        return;
+      }
       // Stored finals (with an id) fill in what the page may have missed
       // while it loaded; everything else is someone recording right now.
       const stored = msg.type === 'transcript_segment' && msg.payload.id !== undefined;
