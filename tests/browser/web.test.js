@@ -312,6 +312,8 @@ test('rename and delete from the list, with a confirmation, by keyboard; a page 
       .waitFor({ timeout: 10000 });
     assert.equal(await page.getByRole('button', { name: 'Record' }).isDisabled(), true);
     assert.equal(await page.getByRole('button', { name: 'Upload audio' }).isDisabled(), true);
+    assert.equal(await page.getByRole('group', { name: 'Export' }).isVisible(), false);
+    await page.getByText('This transcript no longer exists.').waitFor();
     await screenshot(page, '7-deleted-elsewhere');
     assert.deepEqual(errors, []);
   } finally {

@@ -350,6 +350,8 @@ export async function showTranscript(root, id, navigate) {
         root.dataset.state = 'failed';
         record.disabled = true;
         uploadButton.disabled = true;
+        exports.hidden = true;  // the server has nothing left to export
+        empty.textContent = 'This transcript no longer exists.';
         return;
       }
       // Stored finals (with an id) fill in what the page may have missed
