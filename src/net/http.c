@@ -253,6 +253,14 @@ static int begin_upload(server *srv, struct lws *wsi, http_req *req)
     return 0;
 }
 
+/* The body's length as the Content-Length header gives it; 0 without. */
+static long long declared_length(struct lws *wsi)
+{
+    char length[32] = "";
+    lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    return atoll(length);
+}
+
 /* How the request's body comes: 1 in the chunked coding (then decoded
  * here), 0 by Content-Length or not at all, -1 in a transfer coding this
  * server does not read (a 501 is set). */
@@ -286,9 +294,7 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req,
     } else if (strcmp(req->method, "POST") != 0 || job_id != 0) {
         api_error_response(405, "Method Not Allowed", &req->res);
     } else {
-        char length[32] = "";
-        lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        long long declared = atoll(length);
+        long long declared = declared_length(wsi);
         int coding = body_coding(wsi, req);
         if (coding < 0) {
             /* answered below */
@@ -426,9 +432,7 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
     }
     if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0 ||
         strcmp(req->method, "PUT") == 0) {
-        char length[32] = "";
-        lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        long long declared = atoll(length);
+        long long declared = declared_length(wsi);
         if (declared > API_MAX_BODY) {
             char msg[128];
             snprintf(msg, sizeof(msg), "Request body of %lld bytes is over "

@@ -81,6 +81,10 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
                       const char *value, char *err, size_t errlen);
 /* After the last option: 0, or VB_EINVAL when the speaker hints disagree. */
 int net_stream_options_check(const session_params *p, char *err, size_t errlen);
+/* value as a whole number from min to max into *out; -1 otherwise (not a
+ * number, out of range, or beyond what a long holds).  Also for a query's
+ * other numbers (an upload's wait). */
+int net_whole_number(const char *value, long min, long max, int *out);
 
 /* ws.c: tells the watchers of a transcription that it was deleted, and
  * closes their sockets with 4004 (api_context.deleted; runner thread). */

@@ -13,9 +13,7 @@
 #include "../util/vb.h"
 #include "net_internal.h"
 
-/* value as a whole number from min to max into *out; -1 otherwise (not a
- * number, out of range, or beyond what a long holds). */
-static int whole_number(const char *value, long min, long max, int *out)
+int net_whole_number(const char *value, long min, long max, int *out)
 {
     char *end = NULL;
     errno = 0;
@@ -56,7 +54,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         }
         *format_given = 1;
     } else if (strcmp(key, "sample_rate") == 0) {
-        if (whole_number(value, AUDIO_MIN_RATE, AUDIO_MAX_RATE,
+        if (net_whole_number(value, AUDIO_MIN_RATE, AUDIO_MAX_RATE,
                          &p->format.sample_rate) != 0) {
             vb_seterr(err, errlen, "sample_rate must be a whole number of Hz "
                       "from %d to %d, not \"%s\"", AUDIO_MIN_RATE,
@@ -65,7 +63,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         }
         *format_given = 1;
     } else if (strcmp(key, "channels") == 0) {
-        if (whole_number(value, 1, AUDIO_MAX_CHANNELS, &p->format.channels) != 0) {
+        if (net_whole_number(value, 1, AUDIO_MAX_CHANNELS, &p->format.channels) != 0) {
             vb_seterr(err, errlen, "channels must be a whole number from 1 to "
                       "%d, not \"%s\"", AUDIO_MAX_CHANNELS,
                       shown(value, quoted, sizeof(quoted)));
@@ -78,7 +76,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         p->diarize = is_on(value);
     } else if (strcmp(key, "min_speakers") == 0 || strcmp(key, "max_speakers") == 0) {
         int *hint = key[1] == 'i' ? &p->min_speakers : &p->max_speakers;
-        if (whole_number(value, 1, 32, hint) != 0) {
+        if (net_whole_number(value, 1, 32, hint) != 0) {
             vb_seterr(err, errlen, "%s must be a whole number from 1 to 32, "
                       "not \"%s\"", key, shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;

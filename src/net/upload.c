@@ -469,15 +469,11 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
                                       value, err, errlen);
         if (taken < 0)
             return VB_EINVAL;
-        if (taken == 0 && strcmp(kv, "wait") == 0) {
-            char *end = NULL;
-            long v = strtol(value, &end, 10);
-            if (*value == '\0' || *end != '\0' || v < 0 || v > MAX_WAIT_S) {
-                vb_seterr(err, errlen, "wait must be a whole number of "
-                          "seconds from 0 to %d", MAX_WAIT_S);
-                return VB_EINVAL;
-            }
-            *wait_s = (int)v;
+        if (taken == 0 && strcmp(kv, "wait") == 0 &&
+            net_whole_number(value, 0, MAX_WAIT_S, wait_s) != 0) {
+            vb_seterr(err, errlen, "wait must be a whole number of "
+                      "seconds from 0 to %d", MAX_WAIT_S);
+            return VB_EINVAL;
         }
     }
     return net_stream_options_check(&job->options, err, errlen);
