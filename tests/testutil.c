@@ -152,21 +152,17 @@ int tu_raw_http(const tu_server *srv, const tu_piece *pieces, int count,
                 char **reply)
 {
     *reply = calloc(1, 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)srv->port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-        if (fd >= 0)
-            close(fd);
+    char port[16], err[256];
+    snprintf(port, sizeof(port), "%d", srv->port);
+    int fd = net_dial("127.0.0.1", port, err, sizeof(err));
+    if (fd < 0)
         return -1;
-    }
     for (int i = 0; i < count; i++) {
         if (i > 0)
             nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
         size_t n = pieces[i].len ? pieces[i].len : strlen(pieces[i].data);
-        if (send(fd, pieces[i].data, n, MSG_NOSIGNAL) < 0)
-            break;
+        if (net_send_all(fd, pieces[i].data, n) != 0)
+            break; /* the server has answered and closed, say */
     }
     struct timeval tv = {10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
