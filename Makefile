@@ -19,7 +19,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 LIB_SRC := $(wildcard src/util/*.c src/store/*.c src/asr/*.c src/audio/*.c \
              src/session/*.c src/format/*.c src/api/*.c src/net/*.c \
-             src/bus/*.c src/diarize/*.c)
+             src/bus/*.c src/diarize/*.c src/transcription/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 

@@ -525,49 +525,58 @@ static void handle_export(const route_call *call, api_response *out)
 const route api_routes[] = {
     {"GET", "/api/health", handle_health, "health",
      "Whether the server can take work, with its load", NULL, 200, "Health",
-     NULL, 0, 0},
+     NULL, 0, 0, API_ON_ANY},
     {"GET", "/api/openapi.json", handle_openapi, "openapi",
-     "This document", NULL, 200, NULL, "application/json", 0, 0},
+     "This document", NULL, 200, NULL, "application/json", 0, 0,
+     API_ON_ANY},
     {"GET", "/api/transcriptions/", handle_list, "list_transcriptions",
      "All transcriptions, newest first", NULL, 200, "[]Transcription", NULL,
-     0, 0},
+     0, 0, API_ON_READER},
     {"POST", "/api/transcriptions/", handle_create, "create_transcription",
      "Create a transcription", "TranscriptionCreate", 200, "Transcription",
-     NULL, 0, 1},
+     NULL, 0, 1,
+     API_ON_WRITER},
     {"GET", "/api/transcriptions/{id}/", handle_get, "get_transcription",
-     "One transcription", NULL, 200, "Transcription", NULL, 1, 1},
+     "One transcription", NULL, 200, "Transcription", NULL, 1, 1,
+     API_ON_READER},
     {"PATCH", "/api/transcriptions/{id}/", handle_rename,
      "update_transcription", "Rename a transcription", "TranscriptionCreate",
-     200, "Transcription", NULL, 1, 1},
+     200, "Transcription", NULL, 1, 1,
+     API_ON_WRITER},
     {"DELETE", "/api/transcriptions/{id}/", handle_delete,
      "delete_transcription", "Delete a transcription and its segments", NULL,
-     204, NULL, NULL, 1, 1},
+     204, NULL, NULL, 1, 1,
+     API_ON_WRITER},
     {"GET", "/api/transcriptions/{id}/segments/", handle_segments,
      "list_segments", "The stored final segments, ordered by start time",
-     NULL, 200, "[]Segment", NULL, 1, 1},
+     NULL, 200, "[]Segment", NULL, 1, 1, API_ON_READER},
     {"PATCH", "/api/transcriptions/{id}/segments/{sid}/", handle_segment_edit,
      "correct_segment", "Correct the text of a segment by hand",
-     "SegmentEdit", 200, "Segment", NULL, 1, 1},
+     "SegmentEdit", 200, "Segment", NULL, 1, 1,
+     API_ON_WRITER},
     {"GET", "/api/transcriptions/{id}/speakers/", handle_speakers_get,
      "get_speaker_names", "The names given to the speakers", NULL, 200,
-     "SpeakerNames", NULL, 1, 1},
+     "SpeakerNames", NULL, 1, 1, API_ON_READER},
     {"PATCH", "/api/transcriptions/{id}/speakers/", handle_speakers_set,
      "set_speaker_names", "Name speakers (\"speaker_0\": \"Alice\"); null "
-     "removes a name", "SpeakerNames", 200, "SpeakerNames", NULL, 1, 1},
+     "removes a name", "SpeakerNames", 200, "SpeakerNames", NULL, 1, 1,
+     API_ON_WRITER},
     {"GET", "/api/transcriptions/{id}/export.txt", handle_export, "export_txt",
-     "The transcript as plain text", NULL, 200, NULL, "text/plain", 1, 1},
+     "The transcript as plain text", NULL, 200, NULL, "text/plain", 1, 1,
+     API_ON_READER},
     {"GET", "/api/transcriptions/{id}/export.srt", handle_export, "export_srt",
      "The transcript as SubRip subtitles", NULL, 200, NULL,
-     "application/x-subrip", 1, 1},
+     "application/x-subrip", 1, 1, API_ON_READER},
     {"GET", "/api/transcriptions/{id}/export.vtt", handle_export, "export_vtt",
-     "The transcript as WebVTT subtitles", NULL, 200, NULL, "text/vtt", 1, 1},
+     "The transcript as WebVTT subtitles", NULL, 200, NULL, "text/vtt", 1, 1,
+     API_ON_READER},
     {"GET", "/api/transcriptions/{id}/export.json", handle_export,
      "export_json", "The transcript with speaker names and word timings",
-     NULL, 200, NULL, "application/json", 1, 1},
+     NULL, 200, NULL, "application/json", 1, 1, API_ON_READER},
     {"GET", "/api/transcriptions/{id}/export.rttm", handle_export,
      "export_rttm", "Who spoke when, as NIST RTTM (SPEAKER lines; file id "
      "verbatim_<id>), for diarization scorers", NULL, 200, NULL,
-     "text/plain", 1, 1},
+     "text/plain", 1, 1, API_ON_READER},
 };
 const int api_route_count = (int)(sizeof(api_routes) / sizeof(api_routes[0]));
 
@@ -621,6 +630,17 @@ static int parse_id(const char *text, int64_t *out)
         return VB_EINVAL;
     *out = v;
     return 0;
+}
+
+api_place api_route_place(const char *method, const char *path)
+{
+    for (int i = 0; i < api_route_count; i++) {
+        const route *r = &api_routes[i];
+        if (strcmp(r->method, method) == 0 &&
+            path_matches(r->pattern, path, (char[2][64]){"", ""}, NULL))
+            return r->place;
+    }
+    return API_ON_ANY; /* 404 or 405, answered without the store */
 }
 
 void api_handle(const api_context *ctx, const api_request *req,

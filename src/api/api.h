@@ -5,7 +5,8 @@
  * reference application's error shapes (422 {"detail": [...]} listing each
  * problem, 404 {"detail": "Not Found"}), calls the store and renders the
  * result.  It knows nothing about sockets: net/ parses HTTP, hands the
- * request to api_handle() on the store's thread, and writes the response.
+ * request to api_handle() on the thread api_route_place() names, and
+ * writes the response.
  *
  * The same route table produces /api/openapi.json, so the document lists
  * exactly the routes that are served.
@@ -58,7 +59,17 @@ typedef struct api_context {
     const char *version;
 } api_context;
 
-/* Runs on the thread that owns ctx->store.  Always fills out. */
+/* Where a request may be answered.  Reads never wait behind the writes
+ * of finals: they go to connections of their own. */
+typedef enum {
+    API_ON_WRITER = 0, /* changes the store: the writing connection */
+    API_ON_READER,     /* reads only: any reading connection */
+    API_ON_ANY         /* touches no store: any thread, at once */
+} api_place;
+api_place api_route_place(const char *method, const char *path);
+
+/* Runs on the thread that owns ctx->store (which may be a reading
+ * connection for a route placed API_ON_READER).  Always fills out. */
 void api_handle(const api_context *ctx, const api_request *req,
                 api_response *out);
 void api_response_free(api_response *res);

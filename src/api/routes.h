@@ -32,6 +32,7 @@ typedef struct route {
                                    NULL for no body */
     const char *response_type;  /* when not application/json */
     int not_found, invalid;     /* may answer 404 / 422 */
+    api_place place;            /* which connection answers it (api.h) */
 } route;
 
 extern const route api_routes[];

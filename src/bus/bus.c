@@ -70,12 +70,14 @@ void bus_unsubscribe(bus_t *b, bus_sub *sub)
     free(sub);
 }
 
-void bus_publish(bus_t *b, int64_t topic, const char *text)
+void bus_publish(bus_t *b, int64_t topic, const bus_message *msg)
 {
+    if (msg->text == NULL)
+        return;
     pthread_mutex_lock(&b->lock);
     for (bus_sub *s = b->subs; s; s = s->next)
         if (s->topic == topic)
-            s->deliver(s->ctx, text);
+            s->deliver(s->ctx, msg);
     pthread_mutex_unlock(&b->lock);
 }
 

@@ -19,6 +19,10 @@ int cli_bench(int argc, char **argv);
 /* `verbatim bench load`: many live streams from one process (load.c). */
 int cli_bench_load(int argc, char **argv);
 
+/* Feeds len bytes of data (or, with in, the file to its end) to s, at
+ * the pace of real time when pace_ms > 0, then closes its input. */
+void cli_feed_session(session_t *s, const unsigned char *data, size_t len,
+                      FILE *in, int pace_ms);
 /* Runs one session over data[0..len) or, when in is not NULL, over what
  * can be read from in; passes every event but the last (DONE) to forward,
  * on a worker thread; returns once all audio is decoded.  pace_ms > 0

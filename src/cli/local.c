@@ -1,6 +1,7 @@
 /*
- * local.c - one session run here, without a server: the shared core of
- * `verbatim transcribe` and `verbatim bench engine`.
+ * local.c - one session run here, without a server: feeding a session
+ * from memory or a file (`verbatim transcribe`, through the transcription
+ * layer) and a bare session run (`verbatim bench engine`).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,35 @@ static void sleep_until(double due)
     }
 }
 
+void cli_feed_session(session_t *s, const unsigned char *data, size_t len,
+                      FILE *in, int pace_ms)
+{
+    unsigned char buf[32768];
+    size_t pos = 0, n, piece = sizeof(buf);
+    size_t paced = (size_t)pace_ms * AUDIO_ENGINE_RATE / 1000 * sizeof(int16_t);
+    if (pace_ms > 0 && paced < piece)
+        piece = paced;
+    double start = vb_monotonic_s();
+    for (;;) {
+        if (in != NULL) {
+            n = fread(buf, 1, sizeof(buf), in);
+        } else {
+            n = len - pos < piece ? len - pos : piece;
+            memcpy(buf, data + pos, n);
+            pos += n;
+            if (pace_ms > 0)
+                sleep_until(start + (double)pos / sizeof(int16_t) / AUDIO_ENGINE_RATE);
+        }
+        if (n == 0)
+            break;
+        /* Keep the queue short: wait while a few seconds are queued. */
+        while (session_queued_bytes(s) > (1u << 20))
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+        session_feed(s, buf, n);
+    }
+    session_close(s);
+}
+
 int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
                   const unsigned char *data, size_t len, FILE *in, int pace_ms,
                   session_emit_fn forward, void *ctx)
@@ -54,30 +84,7 @@ int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
     session_t *s;
     int rc = session_create(sp, engine, pool, &sink, &s);
     if (rc == 0) {
-        unsigned char buf[32768];
-        size_t pos = 0, n, piece = sizeof(buf);
-        size_t paced = (size_t)pace_ms * AUDIO_ENGINE_RATE / 1000 * sizeof(int16_t);
-        if (pace_ms > 0 && paced < piece)
-            piece = paced;
-        double start = vb_monotonic_s();
-        for (;;) {
-            if (in != NULL) {
-                n = fread(buf, 1, sizeof(buf), in);
-            } else {
-                n = len - pos < piece ? len - pos : piece;
-                memcpy(buf, data + pos, n);
-                pos += n;
-                if (pace_ms > 0)
-                    sleep_until(start + (double)pos / sizeof(int16_t) / AUDIO_ENGINE_RATE);
-            }
-            if (n == 0)
-                break;
-            /* Keep the queue short: wait while a few seconds are queued. */
-            while (session_queued_bytes(s) > (1u << 20))
-                nanosleep(&(struct timespec){0, 2000000}, NULL);
-            session_feed(s, buf, n);
-        }
-        session_close(s);
+        cli_feed_session(s, data, len, in, pace_ms);
         pthread_mutex_lock(&w.lock);
         while (!w.done)
             pthread_cond_wait(&w.done_cond, &w.lock);

@@ -1,104 +1,135 @@
 /*
  * transcribe.c - `verbatim transcribe FILE`: recognise a recording here,
- * with no server, through the same session code the server uses, and print
- * the final segments with their times.
+ * with no server, through the same transcription layer the server's
+ * streams and uploads use (on a store in memory), and print the final
+ * segments with their times.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "../asr/engine.h"
 #include "../session/session.h"
+#include "../store/store.h"
+#include "../transcription/transcription.h"
 #include "../util/log.h"
 #include "../util/pool.h"
+#include "../util/runner.h"
 #include "cli.h"
 
 typedef struct {
-    double start, end;
-    int speaker;          /* live label's index, -1 when none */
-    voice_stats voice;
-    int has_voice;
-} printed_final;
-
-typedef struct {
     int failed, json;
-    printed_final *finals; /* kept for the re-clustering at the end */
-    size_t count, cap;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
 } printer;
 
-static void keep_final(printer *p, const session_event *ev)
+static void print_final(const session_event *ev)
 {
-    if (p->count == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        printed_final *grown = realloc(p->finals, cap * sizeof(*grown));
-        if (grown == NULL)
-            return;
-        p->finals = grown;
-        p->cap = cap;
-    }
-    printed_final *f = &p->finals[p->count++];
-    f->start = ev->start;
-    f->end = ev->end;
-    f->speaker = -1;
-    if (ev->speaker)
-        sscanf(ev->speaker, "speaker_%d", &f->speaker);
-    f->has_voice = ev->voice && voice_parse(ev->voice, &f->voice) == 0;
+    printf("{\"start\": %.3f, \"end\": %.3f, \"speaker\": ", ev->start,
+           ev->end);
+    printf(ev->speaker ? "\"%s\"" : "null", ev->speaker);
+    printf(", \"text\": \"");
+    for (const char *c = ev->text; *c; c++)
+        printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+    printf("\"}\n");
 }
 
-/* With --json, after the live results: the speakers re-clustered over the
- * whole recording, as the server does when a session ends. */
-static void print_refined(printer *p, int min_speakers, int max_speakers)
-{
-    voice_stats *voices = malloc((p->count + 1) * sizeof(*voices));
-    int *current = malloc((p->count + 1) * sizeof(int));
-    int *labels = malloc((p->count + 1) * sizeof(int));
-    size_t n = 0;
-    for (size_t i = 0; voices && current && labels && i < p->count; i++) {
-        if (!p->finals[i].has_voice)
-            continue;
-        voices[n] = p->finals[i].voice;
-        current[n++] = p->finals[i].speaker;
-    }
-    diarize_params dp = diarize_default_params();
-    dp.min_speakers = min_speakers;
-    dp.max_speakers = max_speakers;
-    if (n > 0 && diarize_refine(&dp, voices, current, n, labels) > 0) {
-        for (size_t i = 0, j = 0; i < p->count; i++) {
-            if (!p->finals[i].has_voice)
-                continue;
-            printf("{\"refined\": true, \"start\": %.3f, \"end\": %.3f, "
-                   "\"speaker\": \"speaker_%d\"}\n", p->finals[i].start,
-                   p->finals[i].end, labels[j++]);
-        }
-    }
-    free(voices);
-    free(current);
-    free(labels);
-}
-
-static void print_event(void *ctx, session_event *ev)
+/* The run's client (transcription.h): prints each final once stored. */
+static void on_result(void *ctx, const tx_result *result)
 {
     printer *p = ctx;
-    if (ev->kind == SESSION_FINAL) {
-        keep_final(p, ev);
-        if (p->json) {
-            printf("{\"start\": %.3f, \"end\": %.3f, \"speaker\": ", ev->start,
-                   ev->end);
-            printf(ev->speaker ? "\"%s\"" : "null", ev->speaker);
-            printf(", \"text\": \"");
-            for (const char *c = ev->text; *c; c++)
-                printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-            printf("\"}\n");
-        } else {
-            printf("[%8.2f - %8.2f] %s\n", ev->start, ev->end, ev->text);
-        }
-        fflush(stdout);
-    } else if (ev->kind == SESSION_ERROR) {
-        fprintf(stderr, "verbatim transcribe: %s\n", ev->text);
-        p->failed = 1;
+    const session_event *ev = result->ev;
+    if (ev->kind != SESSION_FINAL)
+        return;
+    if (p->json)
+        print_final(ev);
+    else
+        printf("[%8.2f - %8.2f] %s\n", ev->start, ev->end, ev->text);
+    fflush(stdout);
+}
+
+static void on_fault(void *ctx, tx_fault fault, const char *message)
+{
+    printer *p = ctx;
+    fprintf(stderr, "verbatim transcribe: %s\n", message);
+    p->failed = 1;
+}
+
+static void on_done(void *ctx)
+{
+    printer *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    p->done = 1;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* With --json, after the live results: each diarized segment with its
+ * speaker as the run's re-clustering over the whole recording left it. */
+static void print_refined(store_t *store, int64_t tid)
+{
+    store_segment *segs = NULL;
+    size_t n = 0;
+    if (store_segment_list(store, tid, &segs, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i].voice == NULL || segs[i].speaker == NULL)
+            continue;
+        printf("{\"refined\": true, \"start\": %.3f, \"end\": %.3f, "
+               "\"speaker\": \"%s\"}\n", segs[i].start_time, segs[i].end_time,
+               segs[i].speaker);
     }
-    session_event_free(ev);
+    store_segments_free(segs, n);
+}
+
+/* The recording through the same transcription layer as the server's
+ * streams and uploads, on a store in memory. */
+static int run_through_layer(asr_engine *engine, pool_t *pool,
+                             const session_params *sp, const pcm_buf *pcm,
+                             printer *p)
+{
+    char err[256];
+    store_t *store = NULL;
+    runner_t *writer = NULL, *slow = NULL;
+    tx_service *svc = NULL;
+    store_transcription t;
+    int rc = store_open(":memory:", &store, err, sizeof(err));
+    if (rc == 0)
+        rc = store_transcription_create(store, "transcribe", &t);
+    if (rc == 0)
+        rc = runner_start("vb-store", &writer);
+    if (rc == 0)
+        rc = runner_start("vb-slow", &slow);
+    if (rc == 0) {
+        tx_service_config cfg = {store, writer, slow, NULL};
+        rc = tx_service_create(&cfg, &svc);
+    }
+    tx_run *run = NULL;
+    tx_client client = {.result = on_result, .fault = on_fault,
+                        .done = on_done, .ctx = p};
+    if (rc == 0)
+        rc = tx_run_open(svc, t.id, sp, engine, pool, &client, &run);
+    if (rc == 0) {
+        cli_feed_session(tx_run_session(run),
+                         (const unsigned char *)pcm->samples,
+                         pcm->len * sizeof(int16_t), NULL, 0);
+        pthread_mutex_lock(&p->lock);
+        while (!p->done)
+            pthread_cond_wait(&p->cond, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+        tx_run_release(run);
+    }
+    tx_service_destroy(svc);
+    runner_stop(slow);
+    runner_stop(writer);
+    if (rc == 0 && p->json && sp->diarize)
+        print_refined(store, t.id);
+    store_close(store);
+    return rc;
 }
 
 static void usage(FILE *to)
@@ -132,6 +163,8 @@ int cli_transcribe(int argc, char **argv)
     session_params sp = session_default_params();
     const char *path = NULL, *value;
     printer p = {.json = 0};
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.cond, NULL);
     int raw = 0;
     for (int i = 1; i < argc; i++) {
         int m;
@@ -216,14 +249,12 @@ int cli_transcribe(int argc, char **argv)
     }
     rc = pool_start(1, &pool);
     if (rc == 0)
-        rc = cli_run_local(engine, pool, &sp, (const unsigned char *)pcm.samples,
-                           pcm.len * sizeof(int16_t), NULL, 0, print_event, &p);
+        rc = run_through_layer(engine, pool, &sp, &pcm, &p);
     pool_stop(pool);
     engine->ops->destroy(engine);
     pcm_buf_free(&pcm);
-    if (rc == 0 && p.json && sp.diarize)
-        print_refined(&p, sp.min_speakers, sp.max_speakers);
-    free(p.finals);
+    pthread_mutex_destroy(&p.lock);
+    pthread_cond_destroy(&p.cond);
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: cannot start: %d\n", rc);
         return 1;

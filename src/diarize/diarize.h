@@ -165,4 +165,10 @@ int diarize_tracker_speakers(const diarize_tracker *t);
 int diarize_refine(const diarize_params *params, const voice_stats *segments,
                    const int *current, size_t n, int *labels);
 
+/* The stored and sent form of speaker index i: "speaker_<i>". */
+#define DIARIZE_LABEL_MAX 24
+void diarize_label(int index, char *out, size_t len);
+/* "speaker_<i>" -> i; -1 for NULL or any other text. */
+int diarize_label_index(const char *label);
+
 #endif

@@ -143,3 +143,17 @@ int voice_parse(const char *text, voice_stats *out)
     }
     return 0;
 }
+
+void diarize_label(int index, char *out, size_t len)
+{
+    snprintf(out, len, "speaker_%d", index);
+}
+
+int diarize_label_index(const char *label)
+{
+    int n;
+    char rest;
+    if (label == NULL || sscanf(label, "speaker_%d%c", &n, &rest) != 1 || n < 0)
+        return -1;
+    return n;
+}

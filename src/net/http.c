@@ -2,8 +2,10 @@
  * http.c - the HTTP side of the server: REST requests and the landing page.
  *
  * A request is collected on the I/O thread (method, path, body up to
- * API_MAX_BODY), then handed to the store's runner thread, where
- * api_handle() answers it.  The answered request comes back through
+ * API_MAX_BODY), then answered by api_handle() where api_route_place()
+ * says: a change on the store's writer, a read on the least busy reader
+ * (a connection of its own, so that reads never wait behind finals), and
+ * what touches no store (health) at once on the I/O thread.  The answered request comes back through
  * srv->http_done and net_wake(); the I/O thread then writes the headers
  * and the body, one lws_write per writable callback.
  *
@@ -38,6 +40,7 @@ typedef struct http_req {
     size_t body_len, body_cap;
     int dispatched;        /* handed to the runner (once per request) */
     int on_runner;         /* api_handle() is running or queued */
+    const api_context *api;/* the writer's or a reader's */
     int orphaned;
     int headers_sent;
     int static_file;
@@ -186,7 +189,7 @@ static void answer_on_runner(void *arg)
     server *srv = req->srv;
     api_request areq = {req->method, req->path, req->query, req->body,
                         req->body_len};
-    api_handle(&srv->api, &areq, &req->res);
+    api_handle(req->api, &areq, &req->res);
     pthread_mutex_lock(&srv->lock);
     req->next_done = srv->http_done;
     srv->http_done = req;
@@ -199,8 +202,28 @@ static int dispatch(server *srv, struct lws *wsi, http_req *req)
     if (req->dispatched)
         return 0; /* lws may report the end of an empty body as well */
     req->dispatched = 1;
+    api_place place = api_route_place(req->method, req->path);
+    if (place == API_ON_ANY) { /* health, the document, 404 and 405 */
+        api_request areq = {req->method, req->path, req->query, req->body,
+                            req->body_len};
+        api_handle(&srv->api, &areq, &req->res);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    runner_t *runner = srv->runner;
+    req->api = &srv->api;
+    if (place == API_ON_READER && srv->reader_count > 0) {
+        /* The reader with the fewest requests waiting. */
+        net_reader *best = &srv->readers[0];
+        for (int i = 1; i < srv->reader_count; i++)
+            if (runner_pending(srv->readers[i].runner) <
+                runner_pending(best->runner))
+                best = &srv->readers[i];
+        runner = best->runner;
+        req->api = &best->api;
+    }
     req->on_runner = 1;
-    if (runner_submit(srv->runner, answer_on_runner, req) != 0) {
+    if (runner_submit(runner, answer_on_runner, req) != 0) {
         req->on_runner = 0;
         api_error_response(503, "The server is shutting down", &req->res);
         lws_callback_on_writable(wsi);

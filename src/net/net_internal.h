@@ -17,8 +17,10 @@
 
 #include "../api/api.h"
 #include "../bus/bus.h"
+#include "../format/wsproto.h"
 #include "../session/session.h"
 #include "../store/store.h"
+#include "../transcription/transcription.h"
 #include "../util/meter.h"
 #include "../util/pool.h"
 #include "../util/runner.h"
@@ -29,13 +31,27 @@ struct http_req;
 struct ws_conn;
 typedef struct upload_job upload_job;
 
+/* A reading connection to the store with its own thread: REST reads run
+ * here, never behind the writer's finals. */
+typedef struct net_reader {
+    runner_t *runner;
+    store_t *store;
+    api_context api;         /* the server's, with this store */
+} net_reader;
+#define NET_READERS 2
+
 typedef struct server {
     server_config cfg;
     char origins[8][128];    /* allowed CORS origins */
     int origin_count;
     struct lws_context *lws;
-    store_t *store;
-    runner_t *runner;        /* the store's thread */
+    store_t *store;          /* the writing connection */
+    runner_t *runner;        /* the store's writer thread */
+    runner_t *slow;          /* slow work: re-clustering */
+    tx_service *tx;          /* transcriptions' runs */
+    net_reader readers[NET_READERS];
+    int reader_count;        /* 0 for a store in memory: reads go to the
+                                writer */
     pool_t *pool;            /* decoder workers */
     meter audio;             /* seconds of audio the workers decode, with
                                 the memory of pool_busy() (admission) */
@@ -86,10 +102,6 @@ int net_stream_options_check(const session_params *p, char *err, size_t errlen);
  * other numbers (an upload's wait). */
 int net_whole_number(const char *value, long min, long max, int *out);
 
-/* ws.c: tells the watchers of a transcription that it was deleted, and
- * closes their sockets with 4004 (api_context.deleted; runner thread). */
-void net_transcription_deleted(void *srv, int64_t transcription_id);
-
 /* http.c */
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                   net_pss *pss, void *in, size_t len);
@@ -106,29 +118,6 @@ void ws_shutdown(server *srv);
  * (seconds).  I/O thread. */
 double ws_live_lag(server *srv);
 
-/* Stores a final segment of transcription tid (its times shifted by
- * offset) and publishes its message to the transcription's watchers;
- * *message (when not NULL) gets the message text (malloc'd).  Runner
- * thread.  0 or the store's error. */
-int net_store_final(server *srv, int64_t tid, double offset,
-                    const session_event *ev, char **message);
-/* Publishes text to tid's watchers and frees it. */
-void net_publish(server *srv, int64_t tid, char *text);
-
-/* speakers.c (runner thread) */
-typedef struct speaker_seed {
-    int speaker;
-    voice_stats voice;
-} speaker_seed;
-/* The voices of tid's labelled speakers so far (malloc'd array). */
-int net_speaker_seeds(server *srv, int64_t tid, speaker_seed **out,
-                      size_t *count);
-/* Re-clusters tid's speakers and stores the new labels; returns the
- * speakers_updated message (published to watchers; malloc'd) or NULL when
- * no label changed. */
-char *net_refine_speakers(server *srv, int64_t tid, int min_speakers,
-                          int max_speakers);
-
 /* upload.c */
 int upload_route(const char *path, int64_t *tid, long long *job_id);
 /* Starts a job over data (taken, also on failure).  0 with *job set, or
@@ -141,24 +130,5 @@ void upload_respond(upload_job *job, api_response *res, char *location,
                     size_t location_len);
 void upload_get(server *srv, int64_t tid, long long job_id, api_response *res);
 void upload_shutdown(server *srv);
-
-/* wsproto.c: the JSON texts of PROTOCOL section 1 (malloc'd). */
-/* time_offset < 0: not sent. */
-char *wsproto_status(const char *text, double time_offset);
-/* The words of a final as stored: the same array its message carries. */
-char *wsproto_words(const session_event *ev, double offset);
-/* A stored final, for watchers catching up (with the segment's "id"). */
-char *wsproto_stored_segment(const store_segment *seg);
-char *wsproto_error(const char *text);
-/* What a socket is told, before 4004, when its transcription is deleted;
- * and that error message as a whole, as watchers get it on the bus. */
-#define WSPROTO_DELETED "this transcription was deleted"
-extern const char wsproto_deleted[];
-char *wsproto_event(const char *type);
-/* {"type": "utterance_end", "end": seconds} on the timeline. */
-char *wsproto_utterance_end(const session_event *ev, double offset);
-/* An interim or final result; speaker NULL is sent as null. */
-char *wsproto_segment(const session_event *ev, double offset,
-                      const char *speaker);
 
 #endif

@@ -8,8 +8,9 @@
  *   1. leave the service loop on SIGINT/SIGTERM;
  *   2. end every session's input (each decodes what it has);
  *   3. destroy the lws context (closes the sockets);
- *   4. stop the worker pool (all sessions finish, events go to the runner);
- *   5. stop the runner (every final is stored);
+ *   4. stop the worker pool (all sessions finish, events go to the writer);
+ *   5. let the transcription layer finish (every final stored, speakers
+ *      re-clustered), then stop the writer and the slow runner;
  *   6. free the recogniser and close the store.
  */
 #include "server.h"
@@ -192,6 +193,13 @@ static void health(void *ctx, api_health *out)
     out->load = busy_pct(srv);
 }
 
+/* The API deleted a transcription: its watchers are told. */
+static void transcription_deleted(void *ctx, int64_t transcription_id)
+{
+    server *srv = ctx;
+    tx_transcription_deleted(srv->tx, transcription_id);
+}
+
 /* The default origins: our own and the reference front end's. */
 static void set_origins(server *srv)
 {
@@ -211,6 +219,39 @@ static void set_origins(server *srv)
         snprintf(srv->origins[srv->origin_count++], sizeof(srv->origins[0]),
                  "%.*s", (int)n, list);
         list += n + (list[n] == ',');
+    }
+}
+
+/* Reading connections, each on a thread of its own.  A database in memory
+ * is one connection's alone: its reads stay on the writer. */
+static int start_readers(server *srv, char *err, size_t errlen)
+{
+    const char *db = srv->cfg.db;
+    if (strstr(db, ":memory:") != NULL || strstr(db, "mode=memory") != NULL)
+        return 0;
+    for (int i = 0; i < NET_READERS; i++) {
+        net_reader *r = &srv->readers[i];
+        int rc = store_open(db, &r->store, err, errlen);
+        if (rc != 0)
+            return rc;
+        char name[24];
+        snprintf(name, sizeof(name), "vb-read%d", i % 10);
+        if (runner_start(name, &r->runner) != 0) {
+            vb_seterr(err, errlen, "cannot start threads");
+            return VB_EINTERNAL;
+        }
+        r->api = srv->api;
+        r->api.store = r->store;
+        srv->reader_count++;
+    }
+    return 0;
+}
+
+static void stop_readers(server *srv)
+{
+    for (int i = 0; i < NET_READERS; i++) {
+        runner_stop(srv->readers[i].runner);
+        store_close(srv->readers[i].store);
     }
 }
 
@@ -238,7 +279,10 @@ static void teardown(server *srv)
         usleep(10000);
     }
     pool_stop(srv->pool);
+    tx_service_destroy(srv->tx);
+    runner_stop(srv->slow);
     runner_stop(srv->runner);
+    stop_readers(srv);
     if (srv->engine)
         srv->engine->ops->destroy(srv->engine);
     web_free(srv->web);
@@ -276,16 +320,25 @@ static int start(server *srv, char *err, size_t errlen)
         return rc;
     if (bus_create(&srv->bus) != 0 ||
         runner_start("vb-store", &srv->runner) != 0 ||
+        runner_start("vb-slow", &srv->slow) != 0 ||
         pool_start(srv->cfg.workers, &srv->pool) != 0) {
         vb_seterr(err, errlen, "cannot start threads");
         return VB_EINTERNAL;
     }
+    tx_service_config tx = {srv->store, srv->runner, srv->slow, srv->bus};
+    if (tx_service_create(&tx, &srv->tx) != 0) {
+        vb_seterr(err, errlen, "out of memory");
+        return VB_ENOMEM;
+    }
     srv->api.store = srv->store;
     srv->api.health = health;
     srv->api.health_ctx = srv;
-    srv->api.deleted = net_transcription_deleted;
+    srv->api.deleted = transcription_deleted;
     srv->api.deleted_ctx = srv;
     srv->api.version = VERBATIM_VERSION;
+    rc = start_readers(srv, err, errlen);
+    if (rc != 0)
+        return rc;
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));

@@ -5,8 +5,9 @@
  *
  * The request body is collected by http.c (up to --max-upload bytes) and
  * handed over here.  Each upload gets a job and a thread of its own, which
- *   1. looks the transcription up on the store's runner (the timeline
- *      position where the recording's segments go: after those stored);
+ *   1. opens a run of the transcription layer (transcription.h), which
+ *      looks the transcription up (the timeline position where the
+ *      recording's segments go: after those stored);
  *   2. opens the recording (audio_file_open: WAV, WebM and Ogg through our
  *      own parsers, everything else through FFmpeg's libraries);
  *   3. decodes it five seconds at a time and feeds a session, the same as
@@ -14,16 +15,18 @@
  *      that memory stays bounded and the workers are shared fairly with
  *      live streams (the thread itself only decodes the container);
  *   4. closes the session and waits until its last final is stored.
- * Session events go to the runner like a live socket's: finals are stored
- * (and published), interim results and events are published, so that
- * /ws/watch/{id} shows the upload being transcribed.
+ * The run does with the results what it does with a live socket's: finals
+ * are stored and published, interim results and events published, so that
+ * /ws/watch/{id} shows the upload being transcribed; this file counts the
+ * stored finals and maps the run's faults to HTTP statuses.
  *
  * The request waits up to `wait` seconds (default 5) for the job: a short
  * recording is answered 200 with the finished job; a longer one 202 with
  * the job and its URL in Location, to poll with GET.  Jobs are kept in
  * memory for an hour after they finish.
  *
- * Threads: the job's own thread; the runner (lookup, events); the I/O
+ * Threads: the job's own thread; the run's callbacks (the writer, a
+ * decoder worker); the I/O
  * thread (starting jobs, reading their state for responses).  A job's
  * mutable state is under job->lock; the job list under srv->lock.
  */
@@ -54,8 +57,6 @@ struct upload_job {
     session_params options;  /* from the URL (options.c); its format is
                                 raw PCM's, with raw_declared */
     int raw_declared;
-    speaker_seed *seeds;     /* the transcription's known voices */
-    size_t nseeds;
     pthread_t thread;
     char tag[48];
     char created_at[40];
@@ -70,7 +71,7 @@ struct upload_job {
     size_t fed_bytes;
     session_t *session;      /* while it runs */
     int segments;
-    int looked_up, lookup_rc, wake, session_done, stop;
+    int looked_up, wake, session_done, stop;
     int thread_done;         /* the job's thread touches nothing more */
     time_t finished;
     struct upload_job *next; /* srv->jobs, under srv->lock */
@@ -178,110 +179,62 @@ void upload_respond(upload_job *job, api_response *res, char *location,
     json_response(o, status, res);
 }
 
-/* ---- the runner's side ---------------------------------------------- */
+/* ---- the run's client (transcription.h) ---------------------------- */
 
-static void lookup_on_runner(void *arg)
+static void run_opened(void *ctx, const char *title, double time_offset)
 {
-    upload_job *job = arg;
-    store_t *store = job->srv->store;
-    store_transcription t;
-    double offset = 0;
-    int rc = store_transcription_get(store, job->transcription_id, &t);
-    if (rc == 0)
-        rc = store_transcription_end_time(store, job->transcription_id, &offset);
-    if (rc == 0 && job->options.diarize)
-        rc = net_speaker_seeds(job->srv, job->transcription_id, &job->seeds,
-                               &job->nseeds);
+    upload_job *job = ctx;
     pthread_mutex_lock(&job->lock);
-    job->lookup_rc = rc;
-    job->time_offset = offset;
+    job->time_offset = time_offset;
     job->looked_up = 1;
     pthread_cond_broadcast(&job->cond);
     pthread_mutex_unlock(&job->lock);
 }
 
-typedef struct {
-    upload_job *job;
-    session_event *ev;
-} job_event;
-
-static void event_on_runner(void *arg)
-{
-    job_event *je = arg;
-    upload_job *job = je->job;
-    session_event *ev = je->ev;
-    server *srv = job->srv;
-    int64_t tid = job->transcription_id;
-    switch (ev->kind) {
-    case SESSION_FINAL: {
-        int rc = net_store_final(srv, tid, job->time_offset, ev, NULL);
-        pthread_mutex_lock(&job->lock);
-        if (rc == 0)
-            job->segments++;
-        else if (rc == VB_ENOTFOUND)
-            job_fail_locked(job, 404, "the transcription was deleted");
-        else
-            job_fail_locked(job, 500, "the server could not store the "
-                                      "transcript; see its log");
-        if (rc != 0)
-            job->stop = 1;
-        pthread_mutex_unlock(&job->lock);
-        break;
-    }
-    case SESSION_INTERIM:
-        net_publish(srv, tid, wsproto_segment(ev, job->time_offset, NULL));
-        break;
-    case SESSION_SPEECH_STARTED:
-        net_publish(srv, tid, wsproto_event("speech_started"));
-        break;
-    case SESSION_UTTERANCE_END:
-        net_publish(srv, tid, wsproto_utterance_end(ev, job->time_offset));
-        break;
-    case SESSION_ERROR:
-        job_fail(job, ev->close_code == 1003 ? 422 : 500,
-                 ev->text ? ev->text : "error");
-        break;
-    case SESSION_DONE:
-        if (job->options.diarize) /* the message reaches watchers on the bus */
-            free(net_refine_speakers(srv, tid, job->options.min_speakers,
-                                     job->options.max_speakers));
-        pthread_mutex_lock(&job->lock);
-        job->session_done = 1;
-        pthread_cond_broadcast(&job->cond);
-        pthread_mutex_unlock(&job->lock);
-        break;
-    }
-    session_event_free(ev);
-    free(je);
-}
-
-static void on_event(void *ctx, session_event *ev)
+static void run_result(void *ctx, const tx_result *result)
 {
     upload_job *job = ctx;
-    job_event *je = malloc(sizeof(*je));
-    if (je != NULL) {
-        je->job = job;
-        je->ev = ev;
-        if (runner_submit(job->srv->runner, event_on_runner, je) == 0)
-            return;
-        free(je);
-    }
-    /* Cannot happen while the job runs (the runner stops after jobs). */
-    log_error(job->tag, "an event could not be queued for storage");
-    if (ev->kind == SESSION_DONE) {
-        pthread_mutex_lock(&job->lock);
-        job->session_done = 1;
-        pthread_cond_broadcast(&job->cond);
-        pthread_mutex_unlock(&job->lock);
-    }
-    session_event_free(ev);
+    if (result->segment_id == 0)
+        return;
+    pthread_mutex_lock(&job->lock);
+    job->segments++;
+    pthread_mutex_unlock(&job->lock);
 }
 
-static void on_wake(void *ctx)
+static void run_fault(void *ctx, tx_fault fault, const char *message)
+{
+    upload_job *job = ctx;
+    static const int statuses[] = {
+        [TX_FAULT_NOT_FOUND] = 404, [TX_FAULT_DELETED] = 404,
+        [TX_FAULT_STORE] = 500,     [TX_FAULT_AUDIO] = 422,
+        [TX_FAULT_INTERNAL] = 500,
+    };
+    if (fault == TX_FAULT_NOT_FOUND)
+        message = "Not Found"; /* as the API answers an unknown id */
+    else if (fault == TX_FAULT_DELETED)
+        message = "the transcription was deleted";
+    pthread_mutex_lock(&job->lock);
+    job_fail_locked(job, statuses[fault], message);
+    job->stop = 1;
+    job->looked_up = 1;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void run_wake(void *ctx)
 {
     upload_job *job = ctx;
     pthread_mutex_lock(&job->lock);
     job->wake = 1;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void run_done(void *ctx)
+{
+    upload_job *job = ctx;
+    pthread_mutex_lock(&job->lock);
+    job->session_done = 1;
     pthread_cond_broadcast(&job->cond);
     pthread_mutex_unlock(&job->lock);
 }
@@ -332,39 +285,48 @@ static void feed_all(upload_job *job, audio_file_t *file, session_t *s)
     pcm_buf_free(&pcm);
 }
 
-static void run_session(upload_job *job, audio_file_t *file)
+/* Opens the run and waits for its lookup: 0 when the transcription is
+ * there, else the failure is recorded (404, 500). */
+static int open_run(upload_job *job, tx_run **run)
 {
     server *srv = job->srv;
     /* The URL's options; the audio reaches the session as decoded PCM. */
     session_params sp = job->options;
-    sp.transcription_id = job->transcription_id;
     sp.format = audio_format_default();
     sp.format.pcm_only = 1;
     /* One second of audio per turn on a worker (about 0.2 s of work), so
      * that live sessions sharing the workers wait little for it. */
     sp.slice_bytes = ITEM_SAMPLES * sizeof(int16_t);
     sp.audio_meter = &srv->audio;
-    session_sink sink = {on_event, on_wake, job};
-    session_t *s = NULL;
-    if (session_create(&sp, srv->engine, srv->pool, &sink, &s) != 0) {
+    tx_client client = {
+        .opened = run_opened, .result = run_result, .fault = run_fault,
+        .wake = run_wake, .done = run_done, .ctx = job, .tag = job->tag,
+    };
+    if (tx_run_open(srv->tx, job->transcription_id, &sp, srv->engine,
+                    srv->pool, &client, run) != 0) {
         job_fail(job, 500, "the server could not start a session");
-        return;
+        return -1;
     }
     atomic_fetch_add(&srv->sessions, 1);
-    for (size_t i = 0; i < job->nseeds; i++)
-        session_seed_speaker(s, job->seeds[i].speaker, &job->seeds[i].voice);
     pthread_mutex_lock(&job->lock);
-    job->session = s;
+    while (!job->looked_up)
+        pthread_cond_wait(&job->cond, &job->lock);
+    int ok = job->error[0] == '\0';
     pthread_mutex_unlock(&job->lock);
-    feed_all(job, file, s);
-    session_close(s);
+    return ok ? 0 : -1;
+}
+
+/* Ends the run's input and waits until its last final is stored. */
+static void close_run(upload_job *job, tx_run *run)
+{
+    session_close(tx_run_session(run));
     pthread_mutex_lock(&job->lock);
     while (!job->session_done)
         pthread_cond_wait(&job->cond, &job->lock);
     job->session = NULL;
     pthread_mutex_unlock(&job->lock);
-    session_release(s);
-    atomic_fetch_sub(&srv->sessions, 1);
+    tx_run_release(run);
+    atomic_fetch_sub(&job->srv->sessions, 1);
 }
 
 static void *job_main(void *arg)
@@ -372,33 +334,27 @@ static void *job_main(void *arg)
     upload_job *job = arg;
     server *srv = job->srv;
     audio_file_t *file = NULL;
-    int rc = runner_submit(srv->runner, lookup_on_runner, job);
-    pthread_mutex_lock(&job->lock);
-    while (rc == 0 && !job->looked_up)
-        pthread_cond_wait(&job->cond, &job->lock);
-    int lookup_rc = rc == 0 ? job->lookup_rc : rc;
-    pthread_mutex_unlock(&job->lock);
-    if (lookup_rc == VB_ENOTFOUND) {
-        job_fail(job, 404, "Not Found");
-    } else if (lookup_rc != 0) {
-        job_fail(job, 500, "the database failed");
-    } else {
+    tx_run *run = NULL;
+    if (open_run(job, &run) == 0) {
         char err[256] = "";
-        rc = audio_file_open(job->data, job->len,
-                             job->raw_declared ? &job->options.format : NULL,
-                             &file, err, sizeof(err));
+        int rc = audio_file_open(job->data, job->len,
+                                 job->raw_declared ? &job->options.format : NULL,
+                                 &file, err, sizeof(err));
         if (rc != 0) {
             job_fail(job, rc == VB_EUNSUPPORTED ? 415 : 422, err);
         } else {
             pthread_mutex_lock(&job->lock);
             snprintf(job->format, sizeof(job->format), "%s",
                      audio_file_describe(file));
+            job->session = tx_run_session(run);
             pthread_mutex_unlock(&job->lock);
             log_info(job->tag, "transcribing %zu bytes (%s) at %.3f s",
                      job->len, job->format, job->time_offset);
-            run_session(job, file);
+            feed_all(job, file, tx_run_session(run));
         }
     }
+    if (run != NULL)
+        close_run(job, run);
     audio_file_close(file);
     pthread_mutex_lock(&job->lock);
     free(job->data);
@@ -484,7 +440,6 @@ static void job_free(upload_job *job)
     pthread_mutex_destroy(&job->lock);
     pthread_cond_destroy(&job->cond);
     free(job->data);
-    free(job->seeds);
     free(job);
 }
 

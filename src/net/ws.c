@@ -1,29 +1,26 @@
 /*
  * ws.c - the live transcription socket, /ws/transcribe/{id}.
  *
- * One ws_conn per socket.  It is shared by three threads and lives until
- * the last of them lets go (refs):
- *   - the I/O thread, from ESTABLISHED to CLOSED: feeds audio and control
- *     messages to the session and writes queued messages to the socket;
- *   - the store's runner thread: looks the transcription up (open_job),
- *     then receives every session event in order (event_job), stores each
- *     final segment, and only then queues its message: a final the client
- *     sees is always already stored;
- *   - the session, through its sink, until it emits SESSION_DONE.
+ * The socket only moves bytes: what happens to the audio and its results
+ * (the lookup, storing each final before anyone sees it, publishing to
+ * watchers, re-clustering) is the transcription layer's run
+ * (transcription.h), which this file opens and feeds, and whose faults it
+ * maps to close codes.
  *
- * The session is created at once, before the transcription is looked up,
- * so that audio sent early is not lost.  Its times start at 0; the runner
- * adds the transcription's time offset, which open_job has set before any
- * event job runs (the runner is first in, first out).
+ * One ws_conn per socket.  It lives until the last of its holders lets go
+ * (refs): the I/O thread, from ESTABLISHED to CLOSED, which feeds audio and
+ * control messages to the session and writes queued messages; the run,
+ * whose callbacks queue messages until its done(); and a watcher's
+ * subscription.
  *
  * Messages for the client wait in `out` (under lock) and are written by
  * the I/O thread, one per writable callback.  A queued close is written
  * after the messages before it.
  *
  * The same connection type serves /ws/watch/{id}, read-only: watch_job
- * (on the runner) sends the stored finals and then subscribes the
- * connection to the transcription's topic on the bus, which every
- * session's event_job publishes to.  Both run on the runner thread, so a
+ * (on the store's writer) sends the stored finals and then subscribes the
+ * connection to the transcription's topic on the bus, where every run
+ * publishes each final from the writer right after storing it, so a
  * watcher sees each final exactly once: stored, or live.
  */
 #include <cJSON.h>
@@ -33,6 +30,7 @@
 #include <string.h>
 
 #include "../util/log.h"
+#include "../util/utf8.h"
 #include "../util/vb.h"
 #include "net_internal.h"
 
@@ -62,22 +60,17 @@ typedef struct ws_conn {
 
     int watch;              /* a /ws/watch/ socket */
 
-    /* runner thread only */
     int64_t transcription_id;
-    double time_offset;
-    int unknown;            /* no such transcription: drop results */
-    int close_when_done;    /* CloseStream: close with 1000 after DONE */
-    int diarize, min_speakers, max_speakers; /* set before the runner runs */
-    session_t *seed_session; /* a reference for open_job: known voices */
-    char *audio_error;      /* the client's audio failed: sent with close
-                               1003 after the finals before the damage */
+    tx_run *run;            /* a live socket's run (transcription.h); its
+                               session is `session` until the input ends */
 
     pthread_mutex_t lock;   /* guards the fields below */
     out_msg *out_head, *out_tail;
     int gone;               /* the socket is closed */
     int want_resume;
-    int close_requested;    /* CloseStream seen (set on I/O, read on runner) */
-    int want_stop;          /* the runner asks the I/O thread to end input */
+    int close_requested;    /* CloseStream seen (set on I/O, read in done) */
+    int faulted;            /* the run reported a fault (and a close) */
+    int want_stop;          /* the run asks the I/O thread to end input */
     bus_sub *sub;           /* a watcher's subscription */
 } ws_conn;
 
@@ -91,7 +84,7 @@ static void conn_unref(ws_conn *c)
         free(m);
     }
     free(c->text);
-    free(c->audio_error);
+    tx_run_release(c->run);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -130,155 +123,65 @@ static void conn_error(ws_conn *c, int close_code, const char *message)
     conn_send(c, NULL, close_code, message);
 }
 
-/* ---- runner thread ------------------------------------------------- */
+/* ---- the run's client (transcription.h): writer or worker threads ---- */
 
-/* Sends text to the transcribing client and to the transcription's
- * watchers; takes text. */
-static void conn_publish(ws_conn *c, char *text)
+/* The title as the status quotes it: at most 60 bytes, cut at a
+ * character's start so that the frame stays valid UTF-8. */
+static void status_title(const char *title, char *out, size_t len)
 {
-    if (text != NULL)
-        bus_publish(c->srv->bus, c->transcription_id, text);
-    conn_send(c, text, 0, NULL);
+    size_t n = utf8_prefix(title, 60);
+    snprintf(out, len, "%.*s", (int)n, title);
 }
 
-typedef struct {
-    ws_conn *conn;
-    session_event *ev;
-} event_job;
-
-int net_store_final(server *srv, int64_t tid, double offset,
-                    const session_event *ev, char **message)
-{
-    store_segment seg = {0};
-    seg.transcription_id = tid;
-    seg.text = ev->text;
-    seg.speaker = ev->speaker;
-    seg.voice = ev->voice;
-    seg.start_time = ev->start + offset;
-    seg.end_time = ev->end + offset;
-    seg.is_final = 1;
-    seg.words_json = wsproto_words(ev, offset);
-    int rc = store_segment_add(srv->store, &seg);
-    free(seg.words_json);
-    if (rc != 0)
-        return rc;
-    char *text = wsproto_segment(ev, offset, ev->speaker);
-    if (text != NULL)
-        bus_publish(srv->bus, tid, text);
-    if (message != NULL)
-        *message = text;
-    else
-        free(text);
-    return 0;
-}
-
-void net_publish(server *srv, int64_t tid, char *text)
-{
-    if (text != NULL)
-        bus_publish(srv->bus, tid, text);
-    free(text);
-}
-
-static void store_final(ws_conn *c, session_event *ev)
-{
-    char *message = NULL;
-    int rc = net_store_final(c->srv, c->transcription_id, c->time_offset, ev,
-                             &message);
-    if (rc == 0) {
-        conn_send(c, message, 0, NULL);
-        return;
-    }
-    if (rc == VB_ENOTFOUND) {
-        log_warn(c->tag, "transcription was deleted; the session ends");
-        c->unknown = 1;
-        conn_error(c, 4004, WSPROTO_DELETED);
-    } else {
-        log_error(c->tag, "a final segment could not be stored");
-        conn_error(c, 1011, "the server could not store the transcript; "
-                            "see its log");
-    }
-}
-
-static void event_on_runner(void *arg)
-{
-    event_job *job = arg;
-    ws_conn *c = job->conn;
-    session_event *ev = job->ev;
-    switch (ev->kind) {
-    case SESSION_FINAL:
-        if (!c->unknown)
-            store_final(c, ev);
-        break;
-    case SESSION_INTERIM:
-        if (!c->unknown)
-            conn_publish(c, wsproto_segment(ev, c->time_offset, ev->speaker));
-        break;
-    case SESSION_SPEECH_STARTED:
-        if (!c->unknown)
-            conn_publish(c, wsproto_event("speech_started"));
-        break;
-    case SESSION_UTTERANCE_END:
-        if (!c->unknown)
-            conn_publish(c, wsproto_utterance_end(ev, c->time_offset));
-        break;
-    case SESSION_ERROR:
-        if (ev->close_code != 1003) {
-            conn_error(c, ev->close_code, ev->text ? ev->text : "error");
-            break;
-        }
-        /* Bad audio: end the input, let the session settle what came
-         * before the damage, and say why only after those finals. */
-        if (c->audio_error == NULL)
-            c->audio_error = strdup(ev->text ? ev->text : "bad audio");
-        pthread_mutex_lock(&c->lock);
-        c->want_stop = 1;
-        pthread_mutex_unlock(&c->lock);
-        net_wake(c->srv);
-        break;
-    case SESSION_DONE:
-        atomic_fetch_sub(&c->srv->sessions, 1);
-        log_info(c->tag, "session ended");
-        if (c->diarize && !c->unknown) {
-            char *update = net_refine_speakers(c->srv, c->transcription_id,
-                                               c->min_speakers, c->max_speakers);
-            if (update != NULL)
-                conn_send(c, update, 0, NULL);
-        }
-        pthread_mutex_lock(&c->lock);
-        int close_now = c->close_requested;
-        pthread_mutex_unlock(&c->lock);
-        if (c->audio_error != NULL)
-            conn_error(c, 1003, c->audio_error);
-        else if (close_now)
-            conn_send(c, NULL, 1000, "stream closed");
-        conn_unref(c); /* the session's reference */
-        break;
-    }
-    session_event_free(ev);
-    free(job);
-}
-
-/* The session's sink: hands each event to the runner, in order. */
-static void on_session_event(void *ctx, session_event *ev)
+static void run_opened(void *ctx, const char *title, double time_offset)
 {
     ws_conn *c = ctx;
-    event_job *job = malloc(sizeof(*job));
-    if (job != NULL) {
-        job->conn = c;
-        job->ev = ev;
-        if (runner_submit(c->srv->runner, event_on_runner, job) == 0)
-            return;
-        free(job);
-    }
-    log_error(c->tag, "an event could not be queued for storage");
-    if (ev->kind == SESSION_DONE) {
-        atomic_fetch_sub(&c->srv->sessions, 1);
-        conn_unref(c);
-    }
-    session_event_free(ev);
+    char cut[64], text[128];
+    status_title(title, cut, sizeof(cut));
+    snprintf(text, sizeof(text), "Ready: transcribing into \"%s\"", cut);
+    conn_send(c, wsproto_status(text, time_offset), 0, NULL);
 }
 
-static void on_session_wake(void *ctx)
+static void run_result(void *ctx, const tx_result *result)
+{
+    ws_conn *c = ctx;
+    char *copy = strdup(result->message);
+    if (copy != NULL)
+        conn_send(c, copy, 0, NULL);
+}
+
+static void run_speakers(void *ctx, const char *message)
+{
+    ws_conn *c = ctx;
+    char *copy = strdup(message);
+    if (copy != NULL)
+        conn_send(c, copy, 0, NULL);
+}
+
+static void run_fault(void *ctx, tx_fault fault, const char *message)
+{
+    ws_conn *c = ctx;
+    static const int close_codes[] = {
+        [TX_FAULT_NOT_FOUND] = 4004, [TX_FAULT_DELETED] = 4004,
+        [TX_FAULT_STORE] = 1011,     [TX_FAULT_AUDIO] = 1003,
+        [TX_FAULT_INTERNAL] = 1011,
+    };
+    pthread_mutex_lock(&c->lock);
+    c->faulted = 1;
+    pthread_mutex_unlock(&c->lock);
+    conn_error(c, close_codes[fault], message);
+}
+
+static void run_stop_input(void *ctx)
+{
+    ws_conn *c = ctx;
+    pthread_mutex_lock(&c->lock);
+    c->want_stop = 1;
+    pthread_mutex_unlock(&c->lock);
+    net_wake(c->srv);
+}
+
+static void run_wake(void *ctx)
 {
     ws_conn *c = ctx;
     pthread_mutex_lock(&c->lock);
@@ -287,59 +190,34 @@ static void on_session_wake(void *ctx)
     net_wake(c->srv);
 }
 
-static void open_on_runner(void *arg)
-{
-    ws_conn *c = arg;
-    store_transcription t;
-    int rc = store_transcription_get(c->srv->store, c->transcription_id, &t);
-    if (rc == 0)
-        rc = store_transcription_end_time(c->srv->store, c->transcription_id,
-                                          &c->time_offset);
-    if (rc == 0) {
-        char text[128];
-        snprintf(text, sizeof(text), "Ready: transcribing into \"%.60s\"",
-                 t.title);
-        conn_send(c, wsproto_status(text, c->time_offset), 0, NULL);
-        log_info(c->tag, "session started at %.3f s", c->time_offset);
-        speaker_seed *seeds = NULL;
-        size_t nseeds = 0;
-        if (c->diarize && c->seed_session != NULL &&
-            net_speaker_seeds(c->srv, c->transcription_id, &seeds, &nseeds) == 0)
-            for (size_t i = 0; i < nseeds; i++)
-                session_seed_speaker(c->seed_session, seeds[i].speaker,
-                                     &seeds[i].voice);
-        free(seeds);
-    } else {
-        c->unknown = 1;
-        char text[128];
-        snprintf(text, sizeof(text), "Transcription %lld not found",
-                 (long long)c->transcription_id);
-        log_warn(c->tag, "%s", text);
-        conn_error(c, rc == VB_ENOTFOUND ? 4004 : 1011,
-                   rc == VB_ENOTFOUND ? text : "the database failed");
-    }
-    if (c->seed_session != NULL)
-        session_release(c->seed_session);
-    c->seed_session = NULL;
-    conn_unref(c);
-}
-
-static void deliver_to_watcher(void *ctx, const char *text)
+static void run_done(void *ctx)
 {
     ws_conn *c = ctx;
-    char *copy = strdup(text);
+    atomic_fetch_sub(&c->srv->sessions, 1);
+    log_info(c->tag, "session ended");
+    pthread_mutex_lock(&c->lock);
+    int close_now = c->close_requested && !c->faulted;
+    pthread_mutex_unlock(&c->lock);
+    if (close_now)
+        conn_send(c, NULL, 1000, "stream closed");
+    conn_unref(c); /* the run's reference */
+}
+
+/* ---- watchers (the writer thread, ordered with the finals) ---------- */
+
+static void deliver_to_watcher(void *ctx, const bus_message *msg)
+{
+    ws_conn *c = ctx;
+    char *copy = strdup(msg->text);
     if (copy != NULL)
         conn_send(c, copy, 0, NULL);
-    if (strcmp(text, wsproto_deleted) == 0)
+    if (msg->kind == BUS_DELETED)
         conn_send(c, NULL, 4004, WSPROTO_DELETED);
 }
 
-void net_transcription_deleted(void *srv, int64_t transcription_id)
-{
-    server *s = srv;
-    bus_publish(s->bus, transcription_id, wsproto_deleted);
-}
-
+/* Sends the stored finals, then subscribes to the live ones.  On the
+ * writer, so that no final is stored between the two: each is seen
+ * exactly once, stored or live. */
 static void watch_on_runner(void *arg)
 {
     ws_conn *c = arg;
@@ -358,8 +236,9 @@ static void watch_on_runner(void *arg)
         conn_unref(c);
         return;
     }
-    char text[128];
-    snprintf(text, sizeof(text), "Watching \"%.60s\"", t.title);
+    char cut[64], text[128];
+    status_title(t.title, cut, sizeof(cut));
+    snprintf(text, sizeof(text), "Watching \"%s\"", cut);
     conn_send(c, wsproto_status(text, -1), 0, NULL);
     for (size_t i = 0; i < n; i++)
         conn_send(c, wsproto_stored_segment(&segs[i]), 0, NULL);
@@ -498,7 +377,6 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     }
 
     session_params params = session_default_params();
-    params.transcription_id = id;
     params.audio_meter = &srv->audio;
     char err[200];
     if (parse_query(wsi, &params, err, sizeof(err)) != 0) {
@@ -512,25 +390,21 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
         conn_error(c, 1013, msg);
         return 0;
     }
-    session_sink sink = {on_session_event, on_session_wake, c};
-    if (session_create(&params, srv->engine, srv->pool, &sink, &c->session) != 0) {
+    tx_client client = {
+        .opened = run_opened, .result = run_result, .speakers = run_speakers,
+        .fault = run_fault, .stop_input = run_stop_input, .wake = run_wake,
+        .done = run_done, .ctx = c, .tag = c->tag,
+    };
+    atomic_fetch_add(&c->refs, 1); /* the run's, until done */
+    if (tx_run_open(srv->tx, id, &params, srv->engine, srv->pool, &client,
+                    &c->run) != 0) {
+        atomic_fetch_sub(&c->refs, 1);
         conn_error(c, 1011, "the server could not start a session");
         return 0;
     }
+    c->session = tx_run_session(c->run);
     atomic_fetch_add(&srv->sessions, 1);
-    atomic_fetch_add(&c->refs, 2); /* the session's and open_job's */
-    c->diarize = params.diarize;
-    c->min_speakers = params.min_speakers;
-    c->max_speakers = params.max_speakers;
-    c->seed_session = c->session;
-    session_retain(c->session); /* released by open_job */
     arm_idle_timer(srv, wsi);
-    if (runner_submit(srv->runner, open_on_runner, c) != 0) {
-        session_release(c->seed_session);
-        c->seed_session = NULL;
-        conn_unref(c);
-        conn_error(c, 1011, "the server is shutting down");
-    }
     return 0;
 }
 
@@ -539,8 +413,7 @@ static void stop_session(ws_conn *c)
 {
     if (c->session == NULL)
         return;
-    session_close(c->session);
-    session_release(c->session);
+    session_close(c->session); /* the run holds the session */
     c->session = NULL;
 }
 

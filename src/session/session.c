@@ -251,8 +251,8 @@ static double seconds(int64_t sample)
 
 static char *speaker_label(int index)
 {
-    char label[32];
-    snprintf(label, sizeof(label), "speaker_%d", index);
+    char label[DIARIZE_LABEL_MAX];
+    diarize_label(index, label, sizeof(label));
     return strdup(label);
 }
 

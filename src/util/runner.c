@@ -18,7 +18,10 @@ struct runner {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct job *head, *tail;
+    pthread_cond_t idle;
     int pending;
+    int running;          /* a job is running */
+    unsigned long ran;    /* jobs finished so far */
     int stopping;
     char name[16];
 };
@@ -38,10 +41,15 @@ static void *runner_main(void *arg)
         if (r->head == NULL)
             r->tail = NULL;
         r->pending--;
+        r->running = 1;
         pthread_mutex_unlock(&r->lock);
         job->fn(job->arg);
         free(job);
         pthread_mutex_lock(&r->lock);
+        r->running = 0;
+        r->ran++;
+        if (r->head == NULL)
+            pthread_cond_broadcast(&r->idle);
     }
     pthread_mutex_unlock(&r->lock);
     return NULL;
@@ -54,6 +62,7 @@ int runner_start(const char *name, runner_t **out)
         return VB_ENOMEM;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->wake, NULL);
+    pthread_cond_init(&r->idle, NULL);
     snprintf(r->name, sizeof(r->name), "%s", name);
     if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
         free(r);
@@ -96,6 +105,21 @@ int runner_pending(runner_t *r)
     return n;
 }
 
+unsigned long runner_wait_idle(runner_t *r)
+{
+    pthread_mutex_lock(&r->lock);
+    while (r->head != NULL || r->running)
+        pthread_cond_wait(&r->idle, &r->lock);
+    unsigned long ran = r->ran;
+    pthread_mutex_unlock(&r->lock);
+    return ran;
+}
+
+int runner_on_thread(const runner_t *r)
+{
+    return r != NULL && pthread_equal(pthread_self(), r->thread);
+}
+
 void runner_stop(runner_t *r)
 {
     if (r == NULL)
@@ -107,5 +131,6 @@ void runner_stop(runner_t *r)
     pthread_join(r->thread, NULL);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->wake);
+    pthread_cond_destroy(&r->idle);
     free(r);
 }

@@ -1,8 +1,8 @@
-/* wsproto.c - the server's WebSocket message texts (PROTOCOL.md 1, step 3). */
+/* wsproto.c - the texts of Verbatim's WebSocket messages (wsproto.h). */
+#include "wsproto.h"
+
 #include <cJSON.h>
 #include <math.h>
-
-#include "net_internal.h"
 
 static double ms(double seconds)
 {
@@ -118,4 +118,19 @@ char *wsproto_stored_segment(const store_segment *seg)
     cJSON_AddItemToObject(p, "words", words ? words : cJSON_CreateArray());
     cJSON_AddNumberToObject(p, "id", (double)seg->id);
     return print_message("transcript_segment", p);
+}
+
+char *wsproto_speakers_updated(const wsproto_relabel *changes, size_t count)
+{
+    cJSON *segments = cJSON_CreateArray();
+    for (size_t i = 0; i < count; i++) {
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddNumberToObject(item, "id", (double)changes[i].segment_id);
+        cJSON_AddStringToObject(item, "speaker", changes[i].speaker);
+        cJSON_AddItemToArray(segments, item);
+    }
+    cJSON *payload = cJSON_CreateObject();
+    cJSON_AddStringToObject(payload, "type", "speakers_updated");
+    cJSON_AddItemToObject(payload, "segments", segments);
+    return print_message("event", payload);
 }

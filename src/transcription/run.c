@@ -1,0 +1,490 @@
+/*
+ * run.c - one transcription's run (transcription.h).
+ *
+ * The session emits its events on a worker, one at a time and in order.
+ * Finals, errors and the last event (done) must be handled on the writer;
+ * interim results and events need no store.  The run keeps a backlog:
+ *
+ *   - while the lookup has not finished, or a writer job is working
+ *     through the backlog, every event joins the backlog, so nothing
+ *     overtakes a final that is still being stored;
+ *   - otherwise an event that needs no store is delivered at once, on the
+ *     worker, and one that does joins the backlog and starts a writer job.
+ *
+ * `draining` is set (under the lock) while a writer job owns the backlog;
+ * that job delivers until the backlog is empty and then clears it.  Since
+ * the worker delivers directly only when no job owns the backlog, the two
+ * never deliver for one run at the same time.
+ *
+ * The fields below the lock in struct tx_run are written by the writer
+ * before it clears `draining` or sets `opened`, and read by the worker
+ * only after it has seen those under the lock.
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "../util/vb.h"
+#include "tx_internal.h"
+
+typedef struct tx_item {
+    session_event *ev;
+    struct tx_item *next;
+} tx_item;
+
+struct tx_run {
+    tx_service *svc;
+    atomic_int refs;      /* the caller's, and the session's until done */
+    int64_t tid;
+    char tag[48];
+    tx_client client;
+    int diarize, min_speakers, max_speakers;
+    session_t *session;
+
+    pthread_mutex_t lock; /* guards the four fields below */
+    tx_item *head, *tail; /* the backlog */
+    int opened;           /* the lookup has finished */
+    int draining;         /* a writer job owns the backlog */
+
+    double time_offset;   /* set by the lookup */
+    int dead;             /* a fault was reported: drop results */
+    int silent;           /* tx_run_open failed: the client hears nothing */
+    char *audio_error;    /* reported after the finals before it */
+};
+
+int tx_service_create(const tx_service_config *cfg, tx_service **out)
+{
+    assert(cfg->store != NULL && cfg->writer != NULL && cfg->slow != NULL);
+    tx_service *svc = calloc(1, sizeof(*svc));
+    if (svc == NULL)
+        return VB_ENOMEM;
+    svc->cfg = *cfg;
+    *out = svc;
+    return 0;
+}
+
+void tx_service_destroy(tx_service *svc)
+{
+    if (svc == NULL)
+        return;
+    /* A done event on the writer queues clustering on the slow runner,
+     * which queues the new labels on the writer: wait until neither has
+     * anything left to run. */
+    unsigned long writer = 0, slow = 0;
+    for (;;) {
+        unsigned long w = runner_wait_idle(svc->cfg.writer);
+        unsigned long s = runner_wait_idle(svc->cfg.slow);
+        if (w == writer && s == slow)
+            break;
+        writer = w;
+        slow = s;
+    }
+    free(svc);
+}
+
+static void run_unref(tx_run *run)
+{
+    if (atomic_fetch_sub(&run->refs, 1) != 1)
+        return;
+    for (tx_item *it = run->head, *next; it; it = next) {
+        next = it->next;
+        session_event_free(it->ev);
+        free(it);
+    }
+    if (run->session != NULL)
+        session_release(run->session);
+    free(run->audio_error);
+    pthread_mutex_destroy(&run->lock);
+    free(run);
+}
+
+static void publish(tx_run *run, bus_kind kind, int64_t seq, const char *text)
+{
+    if (run->svc->cfg.bus == NULL || text == NULL)
+        return;
+    bus_message msg = {kind, seq, text};
+    bus_publish(run->svc->cfg.bus, run->tid, &msg);
+}
+
+/* Reports a fault once; the run then stores and sends nothing more. */
+static void fail(tx_run *run, tx_fault fault, const char *message)
+{
+    if (run->dead)
+        return;
+    run->dead = 1;
+    log_warn(run->tag, "%s", message);
+    if (run->client.stop_input)
+        run->client.stop_input(run->client.ctx);
+    run->client.fault(run->client.ctx, fault, message);
+}
+
+/* ---- the worker's side, or the writer's in a backlog ---------------- */
+
+/* An interim result or an event that is not stored. */
+static void deliver_live(tx_run *run, const session_event *ev)
+{
+    if (run->dead)
+        return;
+    char *text = NULL;
+    switch (ev->kind) {
+    case SESSION_INTERIM:
+        text = wsproto_segment(ev, run->time_offset, ev->speaker);
+        break;
+    case SESSION_SPEECH_STARTED:
+        text = wsproto_event("speech_started");
+        break;
+    case SESSION_UTTERANCE_END:
+        text = wsproto_utterance_end(ev, run->time_offset);
+        break;
+    default:
+        assert(!"only live events are delivered here");
+        return;
+    }
+    publish(run, BUS_LIVE, 0, text);
+    tx_result result = {ev, run->time_offset, 0, text};
+    run->client.result(run->client.ctx, &result);
+    free(text);
+}
+
+static int needs_writer(const session_event *ev)
+{
+    return ev->kind == SESSION_FINAL || ev->kind == SESSION_ERROR ||
+           ev->kind == SESSION_DONE;
+}
+
+/* ---- the writer's side ---------------------------------------------- */
+
+static void store_final(tx_run *run, const session_event *ev)
+{
+    if (run->dead)
+        return;
+    double offset = run->time_offset;
+    store_segment seg = {0};
+    seg.transcription_id = run->tid;
+    seg.text = ev->text;
+    seg.speaker = ev->speaker;
+    seg.voice = ev->voice;
+    seg.start_time = ev->start + offset;
+    seg.end_time = ev->end + offset;
+    seg.is_final = 1;
+    seg.words_json = wsproto_words(ev, offset);
+    int rc = seg.words_json ? store_segment_add(run->svc->cfg.store, &seg)
+                            : VB_ENOMEM;
+    free(seg.words_json);
+    if (rc == VB_ENOTFOUND) {
+        fail(run, TX_FAULT_DELETED, WSPROTO_DELETED);
+        return;
+    }
+    if (rc != 0) {
+        log_error(run->tag, "a final segment could not be stored (%s)",
+                  vb_strerror(rc));
+        fail(run, TX_FAULT_STORE, "the server could not store the "
+                                  "transcript; see its log");
+        return;
+    }
+    char *text = wsproto_segment(ev, offset, ev->speaker);
+    publish(run, BUS_FINAL, seg.id, text);
+    tx_result result = {ev, offset, seg.id, text};
+    run->client.result(run->client.ctx, &result);
+    free(text);
+}
+
+/* The last call to the client, and the session's reference let go. */
+static void finish(tx_run *run)
+{
+    if (run->silent) {
+        run_unref(run);
+        return;
+    }
+    if (run->audio_error != NULL && !run->dead) {
+        run->dead = 1;
+        run->client.fault(run->client.ctx, TX_FAULT_AUDIO, run->audio_error);
+    }
+    run->client.done(run->client.ctx);
+    run_unref(run);
+}
+
+typedef struct {
+    tx_run *run;
+    tx_refine *job;
+} refine_step;
+
+static void labels_on_writer(void *arg)
+{
+    refine_step *step = arg;
+    tx_run *run = step->run;
+    char *message = run->dead ? NULL
+                              : tx_refine_write(run->svc->cfg.store, step->job);
+    if (message != NULL) {
+        publish(run, BUS_SPEAKERS, 0, message);
+        if (run->client.speakers)
+            run->client.speakers(run->client.ctx, message);
+        free(message);
+    }
+    tx_refine_free(step->job);
+    free(step);
+    finish(run);
+}
+
+static void cluster_on_slow(void *arg)
+{
+    refine_step *step = arg;
+    tx_refine_cluster(step->job);
+    /* The writer outlives the slow runner's jobs (tx_service_destroy). */
+    int rc = runner_submit(step->run->svc->cfg.writer, labels_on_writer, step);
+    assert(rc == 0);
+    (void)rc;
+}
+
+/* The session is done: every final before this is stored. */
+static void on_done(tx_run *run)
+{
+    if (!run->diarize || run->dead) {
+        finish(run);
+        return;
+    }
+    refine_step *step = malloc(sizeof(*step));
+    tx_refine *job = step ? tx_refine_read(run->svc->cfg.store, run->tid,
+                                           run->min_speakers, run->max_speakers)
+                          : NULL;
+    if (job == NULL) {
+        free(step);
+        finish(run);
+        return;
+    }
+    step->run = run;
+    step->job = job;
+    if (runner_submit(run->svc->cfg.slow, cluster_on_slow, step) != 0) {
+        tx_refine_cluster(job); /* shutting down: cluster here */
+        labels_on_writer(step);
+    }
+}
+
+static void on_error(tx_run *run, const session_event *ev)
+{
+    const char *text = ev->text ? ev->text : "error";
+    if (ev->close_code != 1003) {
+        fail(run, TX_FAULT_INTERNAL, text);
+        return;
+    }
+    /* Damaged audio: input ends here, the session settles what came
+     * before the damage, and the fault is told after those finals. */
+    if (run->audio_error == NULL && !run->dead) {
+        run->audio_error = strdup(text);
+        log_warn(run->tag, "%s", text);
+        if (run->client.stop_input)
+            run->client.stop_input(run->client.ctx);
+    }
+}
+
+static void handle_on_writer(tx_run *run, session_event *ev)
+{
+    switch (ev->kind) {
+    case SESSION_FINAL:
+        store_final(run, ev);
+        break;
+    case SESSION_ERROR:
+        on_error(run, ev);
+        break;
+    case SESSION_DONE:
+        on_done(run);
+        break;
+    default:
+        deliver_live(run, ev);
+        break;
+    }
+}
+
+/* Works through the backlog until it is empty.  Writer thread, with
+ * `draining` set by whoever queued this. */
+static void drain(tx_run *run)
+{
+    /* A dead run touches no store: tx_run_open's failure drains inline. */
+    assert(run->dead || runner_on_thread(run->svc->cfg.writer));
+    for (;;) {
+        pthread_mutex_lock(&run->lock);
+        assert(run->draining);
+        tx_item *it = run->head;
+        if (it == NULL) {
+            run->draining = 0;
+            pthread_mutex_unlock(&run->lock);
+            return;
+        }
+        run->head = it->next;
+        if (run->head == NULL)
+            run->tail = NULL;
+        pthread_mutex_unlock(&run->lock);
+        session_event *ev = it->ev;
+        free(it);
+        int last = ev->kind == SESSION_DONE;
+        handle_on_writer(run, ev);
+        session_event_free(ev);
+        if (last)
+            return; /* the run may be gone; nothing comes after done */
+    }
+}
+
+static void drain_on_writer(void *arg)
+{
+    drain(arg);
+}
+
+static void lookup_on_writer(void *arg)
+{
+    tx_run *run = arg;
+    store_t *store = run->svc->cfg.store;
+    store_transcription t;
+    int rc = store_transcription_get(store, run->tid, &t);
+    if (rc == 0)
+        rc = store_transcription_end_time(store, run->tid, &run->time_offset);
+    tx_seed *seeds = NULL;
+    size_t nseeds = 0;
+    if (rc == 0 && run->diarize)
+        rc = tx_speaker_seeds(store, run->tid, &seeds, &nseeds);
+    if (rc == 0) {
+        for (size_t i = 0; i < nseeds; i++)
+            session_seed_speaker(run->session, seeds[i].speaker,
+                                 &seeds[i].voice);
+        log_info(run->tag, "session started at %.3f s", run->time_offset);
+        if (run->client.opened)
+            run->client.opened(run->client.ctx, t.title, run->time_offset);
+    } else if (rc == VB_ENOTFOUND) {
+        char text[96];
+        snprintf(text, sizeof(text), "Transcription %lld not found",
+                 (long long)run->tid);
+        fail(run, TX_FAULT_NOT_FOUND, text);
+    } else {
+        fail(run, TX_FAULT_STORE, "the database failed");
+    }
+    free(seeds);
+    pthread_mutex_lock(&run->lock);
+    run->opened = 1;
+    run->draining = 1;
+    pthread_mutex_unlock(&run->lock);
+    drain(run);
+}
+
+/* ---- the session's sink (a worker thread) --------------------------- */
+
+static void on_session_event(void *ctx, session_event *ev)
+{
+    tx_run *run = ctx;
+    pthread_mutex_lock(&run->lock);
+    if (run->opened && !run->draining && run->head == NULL && !needs_writer(ev)) {
+        pthread_mutex_unlock(&run->lock);
+        deliver_live(run, ev);
+        session_event_free(ev);
+        return;
+    }
+    /* An interim waiting behind a final is superseded by a newer one. */
+    if (ev->kind == SESSION_INTERIM && run->tail != NULL &&
+        run->tail->ev->kind == SESSION_INTERIM) {
+        session_event_free(run->tail->ev);
+        run->tail->ev = ev;
+        pthread_mutex_unlock(&run->lock);
+        return;
+    }
+    tx_item *it = malloc(sizeof(*it));
+    if (it == NULL) {
+        pthread_mutex_unlock(&run->lock);
+        log_error(run->tag, "out of memory: an event was dropped");
+        assert(ev->kind != SESSION_DONE);
+        session_event_free(ev);
+        return;
+    }
+    it->ev = ev;
+    it->next = NULL;
+    if (run->tail)
+        run->tail->next = it;
+    else
+        run->head = it;
+    run->tail = it;
+    int start = run->opened && !run->draining;
+    if (start)
+        run->draining = 1;
+    pthread_mutex_unlock(&run->lock);
+    /* The writer stops only after every session is done, so this fails
+     * only for a run whose open failed, which touches no store. */
+    if (start && runner_submit(run->svc->cfg.writer, drain_on_writer, run) != 0) {
+        assert(run->dead);
+        drain(run);
+    }
+}
+
+static void on_session_wake(void *ctx)
+{
+    tx_run *run = ctx;
+    if (run->client.wake)
+        run->client.wake(run->client.ctx);
+}
+
+/* ---- the caller's side ---------------------------------------------- */
+
+int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
+                asr_engine *engine, pool_t *pool, const tx_client *client,
+                tx_run **out)
+{
+    assert(client->result != NULL && client->fault != NULL &&
+           client->done != NULL);
+    tx_run *run = calloc(1, sizeof(*run));
+    if (run == NULL)
+        return VB_ENOMEM;
+    run->svc = svc;
+    run->tid = tid;
+    run->client = *client;
+    run->diarize = params->diarize;
+    run->min_speakers = params->min_speakers;
+    run->max_speakers = params->max_speakers;
+    if (client->tag != NULL)
+        snprintf(run->tag, sizeof(run->tag), "%s", client->tag);
+    else
+        snprintf(run->tag, sizeof(run->tag), "t=%lld", (long long)tid);
+    atomic_init(&run->refs, 2); /* the caller's and the session's */
+    pthread_mutex_init(&run->lock, NULL);
+    session_params sp = *params;
+    sp.transcription_id = tid;
+    session_sink sink = {on_session_event, on_session_wake, run};
+    int rc = session_create(&sp, engine, pool, &sink, &run->session);
+    if (rc == 0)
+        rc = runner_submit(svc->cfg.writer, lookup_on_writer, run);
+    if (rc != 0 && run->session == NULL) {
+        atomic_store(&run->refs, 1);
+        run_unref(run);
+        return rc;
+    }
+    if (rc != 0) {
+        /* The session exists and will emit done: let it end the run
+         * without a word to the client, whose open failed. */
+        pthread_mutex_lock(&run->lock);
+        run->opened = run->dead = run->silent = 1;
+        pthread_mutex_unlock(&run->lock);
+        session_close(run->session);
+        run_unref(run);
+        return rc;
+    }
+    *out = run;
+    return 0;
+}
+
+session_t *tx_run_session(tx_run *run)
+{
+    return run->session;
+}
+
+void tx_run_release(tx_run *run)
+{
+    if (run != NULL)
+        run_unref(run);
+}
+
+void tx_transcription_deleted(tx_service *svc, int64_t tid)
+{
+    if (svc->cfg.bus == NULL)
+        return;
+    bus_message msg = {BUS_DELETED, 0, wsproto_deleted};
+    bus_publish(svc->cfg.bus, tid, &msg);
+}

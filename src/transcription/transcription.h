@@ -1,0 +1,120 @@
+/*
+ * transcription.h - one transcription's run, whatever feeds it: a live
+ * socket (/ws/transcribe), an upload, `verbatim transcribe` (and, to come,
+ * Deepgram's /v1/listen).
+ *
+ * A tx_run joins a session (session.h) to the store and the bus.  It looks
+ * the transcription up, seeds the session with the speakers the
+ * transcription already has, stores each final and only then publishes it
+ * (to the bus, for watchers, and to the run's client), re-clusters the
+ * speakers when the session ends, and says when everything is stored.  The
+ * client (net's socket or upload job, the command line) only moves bytes
+ * and maps faults to its own close codes or statuses.
+ *
+ * Threads.  A tx_service owns three threads' worth of work:
+ *   - the writer (a runner with the store's writing connection): the
+ *     lookup, every final, the new speaker labels.  Nothing else queues
+ *     there, so a final waits only for the finals before it.
+ *   - the slow runner: re-clustering (cubic in the segments), so that it
+ *     never holds up a final of any stream.
+ *   - the session's worker: interim results and events that are not
+ *     stored are published on the thread that emitted them, unless a
+ *     final before them is still being stored: then they wait behind it
+ *     in the run (an interim that a newer one supersedes is dropped), so
+ *     every client sees a run's messages in the order they happened.
+ * A client's callbacks for one run are never called concurrently, always
+ * in order, and `done` is the last of them.
+ */
+#ifndef VB_TRANSCRIPTION_H
+#define VB_TRANSCRIPTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../asr/engine.h"
+#include "../bus/bus.h"
+#include "../session/session.h"
+#include "../store/store.h"
+#include "../util/pool.h"
+#include "../util/runner.h"
+
+typedef struct tx_service tx_service;
+typedef struct tx_run tx_run;
+
+/* What the service is given; it owns none of it. */
+typedef struct tx_service_config {
+    store_t *store;     /* the writing connection: used on `writer` only */
+    runner_t *writer;
+    runner_t *slow;     /* re-clustering */
+    bus_t *bus;         /* NULL: nothing is published (the command line) */
+} tx_service_config;
+
+int tx_service_create(const tx_service_config *cfg, tx_service **out);
+/* Waits until every run's work (stores, re-clustering) is finished; the
+ * sessions must be done (their pool stopped).  Then frees the service. */
+void tx_service_destroy(tx_service *svc);
+
+/* Why a run could not go on.  The client maps these to its wire. */
+typedef enum {
+    TX_FAULT_NOT_FOUND = 1, /* no such transcription, at the lookup */
+    TX_FAULT_DELETED,       /* deleted while the run went on */
+    TX_FAULT_STORE,         /* the store failed (lookup or a final) */
+    TX_FAULT_AUDIO,         /* the client's audio is damaged; reported
+                               after the finals before the damage */
+    TX_FAULT_INTERNAL       /* the session or recogniser failed */
+} tx_fault;
+
+/* One result as the client gets it. */
+typedef struct tx_result {
+    const session_event *ev; /* times from the session's start */
+    double time_offset;      /* add to put them on the transcription's
+                                timeline */
+    int64_t segment_id;      /* a stored final's id; 0 otherwise */
+    const char *message;     /* Verbatim's message for it, as watchers
+                                get it (wsproto.h) */
+} tx_result;
+
+typedef struct tx_client {
+    /* The transcription was found; its title and where this run's
+     * timeline starts. */
+    void (*opened)(void *ctx, const char *title, double time_offset);
+    /* An interim result, final (already stored), speech started or
+     * utterance end, in order. */
+    void (*result)(void *ctx, const tx_result *result);
+    /* The speakers were re-clustered: Verbatim's speakers_updated message
+     * (also published); only when a label changed.  May be NULL. */
+    void (*speakers)(void *ctx, const char *message);
+    /* The run cannot go on (message: for a person).  After it the run
+     * stores and sends nothing more; stop_input was called first. */
+    void (*fault)(void *ctx, tx_fault fault, const char *message);
+    /* The client should stop sending audio: it is damaged, or nothing
+     * more will be stored.  May be NULL. */
+    void (*stop_input)(void *ctx);
+    /* The session's queue went below its low-water mark (session_wake_fn).
+     * May be NULL. */
+    void (*wake)(void *ctx);
+    /* The last call: the session is done, every final is stored and the
+     * speakers are re-clustered.  The client may free ctx here. */
+    void (*done)(void *ctx);
+    void *ctx;
+    const char *tag;  /* names the run in the log ("t=12 c=3"); copied */
+} tx_client;
+
+/* Opens a run on transcription tid: creates its session at once (so that
+ * audio sent before the lookup finishes is kept) and queues the lookup.
+ * params->transcription_id is set from tid.  On success the client's
+ * callbacks run until done(); on failure none runs. */
+int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
+                asr_engine *engine, pool_t *pool, const tx_client *client,
+                tx_run **out);
+/* The run's session, for feeding (session_feed, session_finalize,
+ * session_close, session_lag); valid until tx_run_release. */
+session_t *tx_run_session(tx_run *run);
+/* The caller's reference: the run lives on until done() has been called. */
+void tx_run_release(tx_run *run);
+
+/* A transcription was deleted (the REST API): tells its watchers.  Any
+ * thread. */
+void tx_transcription_deleted(tx_service *svc, int64_t tid);
+
+#endif
