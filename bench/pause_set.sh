@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates the pause set: speech with a short pause inside one utterance
 # (shorter than the 500 ms endpoint), where the recogniser may end its
-# phrase early (README, "Phrases").  From the flite sentences:
+# phrase early (bench/NOTES.md, "When the final comes").  From the flite sentences:
 #   half_NN_VOICE  a sentence of six words or more spoken as two halves:
 #                  the pause falls inside the sentence (no cut wanted)
 #   pair_NN_VOICE  two sentences one after the other: the pause falls
