@@ -1,5 +1,5 @@
 /*
- * test_rest.c - the REST API of PROTOCOL.md, against the real server:
+ * test_rest.c - the REST API of docs/protocol.md, against the real server:
  * every route, its JSON shape, and every error it can answer.
  */
 #include <setjmp.h>

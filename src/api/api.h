@@ -1,7 +1,7 @@
 /*
  * api.h - the REST API: a parsed request in, a JSON response out.
  *
- * Knows the routes of PROTOCOL.md (1 and 2.3), validates input with the
+ * Knows the routes of docs/protocol.md (1 and 2.3), validates input with the
  * reference application's error shapes (422 {"detail": [...]} listing each
  * problem, 404 {"detail": "Not Found"}), calls the store and renders the
  * result.  It knows nothing about sockets: net/ parses HTTP, hands the

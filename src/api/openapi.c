@@ -88,8 +88,8 @@ static const char *const websocket_doc =
     "parameters encoding, sample_rate, channels, punctuate), send audio as "
     "binary frames and control messages ({\"type\": \"KeepAlive\" | "
     "\"Finalize\" | \"CloseStream\"}) as text frames; the server sends "
-    "status, transcript_segment, event and error messages.  See PROTOCOL.md "
-    "and the README.";
+    "status, transcript_segment, event and error messages.  The messages "
+    "are described in docs/protocol.md of Verbatim's repository.";
 
 #define JOB_REF "{\"$ref\":\"#/components/schemas/UploadJob\"}"
 #define ERR_REF "{\"$ref\":\"#/components/schemas/HTTPError\"}"

@@ -2,7 +2,7 @@
  * audio.h - from the bytes a client sends to 16 kHz mono 16-bit samples.
  *
  * An audio_input_t looks at the first bytes of a stream to tell what it
- * is (PROTOCOL 2.2): "RIFF....WAVE" is WAV and its header says the format;
+ * is (docs/protocol.md 2.2): "RIFF....WAVE" is WAV and its header says the format;
  * 1A 45 DF A3 is WebM/Matroska and "OggS" is Ogg, each carrying Opus
  * (webm.c, ogg.c, opus.c); anything else is raw PCM as the client
  * declared it (encoding, sample rate, channels).  Bytes may arrive split

@@ -438,7 +438,7 @@ static void on_text(ws_conn *c)
             conn_send(c, NULL, 1000, "stream closed");
         } /* else the input has ended already: the close comes after DONE */
     }
-    /* KeepAlive and anything unknown: nothing to do (PROTOCOL 1.5). */
+    /* KeepAlive and anything unknown: nothing to do (docs/protocol.md 1.5). */
     cJSON_Delete(msg);
 }
 
