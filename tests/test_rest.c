@@ -295,6 +295,21 @@ static void test_rename_and_delete(void **state)
     cJSON_Delete(call("GET", path, NULL, 404));
 }
 
+/* "{transcription_id}" and the other path parameters -> "1". */
+static void concrete_path(const char *templ, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = templ; *p && n + 2 < len; p++) {
+        if (*p == '{') {
+            out[n++] = '1';
+            p = strchr(p, '}');
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
 static void test_openapi(void **state)
 {
     cJSON *doc = call("GET", "/api/openapi.json", NULL, 200);
@@ -316,17 +331,90 @@ static void test_openapi(void **state)
         {"/api/transcriptions/{transcription_id}/export.srt", "get"},
         {"/api/transcriptions/{transcription_id}/export.vtt", "get"},
         {"/api/transcriptions/{transcription_id}/export.json", "get"},
+        {"/api/transcriptions/{transcription_id}/audio", "post"},
+        {"/api/transcriptions/{transcription_id}/audio", "get"},
+        {"/api/transcriptions/{transcription_id}/audio/{job_id}", "get"},
+        {"/ws/transcribe/{transcription_id}", "get"},
+        {"/ws/watch/{transcription_id}", "get"},
     };
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, expected[i][0]);
         assert_non_null(item);
         assert_non_null(cJSON_GetObjectItemCaseSensitive(item, expected[i][1]));
     }
+    /* The upload's and the socket's URL options are listed with the rest. */
+    const char *upload_params[] = {"wait", "encoding", "diarize",
+                                   "max_speakers"};
+    const cJSON *upload = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            paths, "/api/transcriptions/{transcription_id}/audio"), "post");
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(upload, "parameters");
+    for (size_t i = 0; i < sizeof(upload_params) / sizeof(upload_params[0]); i++) {
+        int found = 0;
+        const cJSON *p;
+        cJSON_ArrayForEach(p, params)
+            found |= strcmp(str(p, "name"), upload_params[i]) == 0;
+        assert_true(found);
+    }
+
+    /* Every operation in the document is served (405 or the router's
+     * plain 404 would mean it is not), and a method it does not list is
+     * refused: the document and the router are one table. */
+    cJSON_Delete(call("POST", "/api/transcriptions/", "{\"title\": \"doc\"}",
+                      200));
+    const cJSON *item;
+    cJSON_ArrayForEach(item, paths) {
+        char path[256];
+        concrete_path(item->string, path, sizeof(path));
+        const cJSON *op;
+        cJSON_ArrayForEach(op, item) {
+            char method[8];
+            size_t k = 0;
+            for (; op->string[k] && k + 1 < sizeof(method); k++)
+                method[k] = (char)(op->string[k] - 32);
+            method[k] = '\0';
+            /* Deleting would take id 1 from the routes after it. */
+            if (strcmp(method, "DELETE") == 0)
+                continue;
+            char *body = NULL;
+            int status = tu_http(&srv, method, path,
+                                 strcmp(method, "GET") ? "{}" : NULL, &body);
+            if (status == 405 || (status == 404 && body &&
+                                  strstr(body, "\"Not Found\"") &&
+                                  strstr(path, "/audio/") == NULL))
+                fprintf(stderr, "%s %s: %d %s\n", method, path, status, body);
+            assert_int_not_equal(status, 405);
+            if (strncmp(path, "/ws/", 4) == 0)
+                assert_int_equal(status, 426); /* served, after an upgrade */
+            free(body);
+        }
+        char *body = NULL;
+        assert_int_equal(tu_http(&srv, "PUT", path, "{}", &body), 405);
+        free(body);
+    }
     const cJSON *schemas =
         cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "components"), "schemas");
     assert_non_null(cJSON_GetObjectItem(schemas, "Segment"));
     assert_non_null(cJSON_GetObjectItem(schemas, "Transcription"));
+    assert_non_null(cJSON_GetObjectItem(schemas, "UploadJob"));
     cJSON_Delete(doc);
+}
+
+/* A WebSocket endpoint asked for without the upgrade says how to reach
+ * it; an upload's id that is not a number is no transcription of ours. */
+static void test_route_errors(void **state)
+{
+    cJSON *json = call("GET", "/ws/transcribe/1", NULL, 426);
+    assert_non_null(strstr(str(json, "detail"), "WebSocket"));
+    cJSON_Delete(json);
+    cJSON_Delete(call("GET", "/ws/watch/1", NULL, 426));
+    json = call("GET", "/api/transcriptions/abc/audio", NULL, 404);
+    assert_string_equal(str(json, "detail"), "Not Found");
+    cJSON_Delete(json);
+    cJSON_Delete(call("GET", "/api/transcriptions/1/audio/x", NULL, 404));
+    cJSON_Delete(call("GET", "/api/transcriptions/1/audio/0", NULL, 404));
+    cJSON_Delete(call("DELETE", "/api/transcriptions/1/audio", NULL, 405));
+    cJSON_Delete(call("POST", "/api/transcriptions/1/audio/3", NULL, 405));
 }
 
 static void test_cors(void **state)
@@ -560,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_rename_and_delete),
         cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_route_errors),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_segment_correction),

@@ -522,61 +522,152 @@ static void handle_export(const route_call *call, api_response *out)
                  name, ext);
 }
 
+static const route_param list_query[] = {
+    {"summary", "boolean", "true: add duration, segment_count, "
+     "speaker_count and preview"},
+    {NULL, NULL, NULL},
+};
+
+/* A stream's options, in a socket's URL or an upload's (net/options.c). */
+#define STREAM_QUERY                                                        \
+    {"encoding", "string", "raw PCM only: linear16, linear32 or mulaw"},    \
+    {"sample_rate", "integer", "raw PCM only: 8000-48000"},                 \
+    {"channels", "integer", "raw PCM only: 1-8"},                           \
+    {"punctuate", "boolean", "false: the recogniser's raw words"},          \
+    {"diarize", "boolean", "false: no speaker labels"},                     \
+    {"min_speakers", "integer", "at least this many speakers (1-32)"},      \
+    {"max_speakers", "integer", "at most this many speakers (1-32)"}
+
+static const route_param upload_query[] = {
+    {"wait", "integer", "seconds to wait for the result, 0-300 (default 5)"},
+    STREAM_QUERY,
+    {NULL, NULL, NULL},
+};
+
+static const route_param socket_query[] = {
+    STREAM_QUERY,
+    {NULL, NULL, NULL},
+};
+
+static const route_reply upload_replies[] = {
+    {202, "Still running: poll the job's url (also in Location)", "UploadJob"},
+    {413, "Over --max-upload-mb", "HTTPError"},
+    {415, "A format or codec that cannot be decoded", "HTTPError"},
+    {422, "Empty, a bad parameter, or damaged part way (the segments "
+          "before the damage are stored)", "HTTPError"},
+    {503, "At the session limit", "HTTPError"},
+    {0, NULL, NULL},
+};
+
+static const route_reply socket_replies[] = {
+    {426, "Not a WebSocket handshake", "HTTPError"},
+    {0, NULL, NULL},
+};
+
+#define EXPORT(ext, type, text)                                             \
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/export." #ext,   \
+     .kind = API_ROUTE_REST, .handler = handle_export,                      \
+     .place = API_ON_READER, .operation_id = "export_" #ext,                \
+     .summary = text, .status = 200, .response_type = type,                 \
+     .not_found = 1, .invalid = 1}
+
 const route api_routes[] = {
-    {"GET", "/api/health", handle_health, "health",
-     "Whether the server can take work, with its load", NULL, 200, "Health",
-     NULL, 0, 0, API_ON_ANY},
-    {"GET", "/api/openapi.json", handle_openapi, "openapi",
-     "This document", NULL, 200, NULL, "application/json", 0, 0,
-     API_ON_ANY},
-    {"GET", "/api/transcriptions/", handle_list, "list_transcriptions",
-     "All transcriptions, newest first", NULL, 200, "[]Transcription", NULL,
-     0, 0, API_ON_READER},
-    {"POST", "/api/transcriptions/", handle_create, "create_transcription",
-     "Create a transcription", "TranscriptionCreate", 200, "Transcription",
-     NULL, 0, 1,
-     API_ON_WRITER},
-    {"GET", "/api/transcriptions/{id}/", handle_get, "get_transcription",
-     "One transcription", NULL, 200, "Transcription", NULL, 1, 1,
-     API_ON_READER},
-    {"PATCH", "/api/transcriptions/{id}/", handle_rename,
-     "update_transcription", "Rename a transcription", "TranscriptionCreate",
-     200, "Transcription", NULL, 1, 1,
-     API_ON_WRITER},
-    {"DELETE", "/api/transcriptions/{id}/", handle_delete,
-     "delete_transcription", "Delete a transcription and its segments", NULL,
-     204, NULL, NULL, 1, 1,
-     API_ON_WRITER},
-    {"GET", "/api/transcriptions/{id}/segments/", handle_segments,
-     "list_segments", "The stored final segments, ordered by start time",
-     NULL, 200, "[]Segment", NULL, 1, 1, API_ON_READER},
-    {"PATCH", "/api/transcriptions/{id}/segments/{sid}/", handle_segment_edit,
-     "correct_segment", "Correct the text of a segment by hand",
-     "SegmentEdit", 200, "Segment", NULL, 1, 1,
-     API_ON_WRITER},
-    {"GET", "/api/transcriptions/{id}/speakers/", handle_speakers_get,
-     "get_speaker_names", "The names given to the speakers", NULL, 200,
-     "SpeakerNames", NULL, 1, 1, API_ON_READER},
-    {"PATCH", "/api/transcriptions/{id}/speakers/", handle_speakers_set,
-     "set_speaker_names", "Name speakers (\"speaker_0\": \"Alice\"); null "
-     "removes a name", "SpeakerNames", 200, "SpeakerNames", NULL, 1, 1,
-     API_ON_WRITER},
-    {"GET", "/api/transcriptions/{id}/export.txt", handle_export, "export_txt",
-     "The transcript as plain text", NULL, 200, NULL, "text/plain", 1, 1,
-     API_ON_READER},
-    {"GET", "/api/transcriptions/{id}/export.srt", handle_export, "export_srt",
-     "The transcript as SubRip subtitles", NULL, 200, NULL,
-     "application/x-subrip", 1, 1, API_ON_READER},
-    {"GET", "/api/transcriptions/{id}/export.vtt", handle_export, "export_vtt",
-     "The transcript as WebVTT subtitles", NULL, 200, NULL, "text/vtt", 1, 1,
-     API_ON_READER},
-    {"GET", "/api/transcriptions/{id}/export.json", handle_export,
-     "export_json", "The transcript with speaker names and word timings",
-     NULL, 200, NULL, "application/json", 1, 1, API_ON_READER},
-    {"GET", "/api/transcriptions/{id}/export.rttm", handle_export,
-     "export_rttm", "Who spoke when, as NIST RTTM (SPEAKER lines; file id "
-     "verbatim_<id>), for diarization scorers", NULL, 200, NULL,
-     "text/plain", 1, 1, API_ON_READER},
+    {.method = "GET", .pattern = "/api/health", .kind = API_ROUTE_REST,
+     .handler = handle_health, .place = API_ON_ANY, .operation_id = "health",
+     .summary = "Whether the server can take work, with its load",
+     .status = 200, .response_schema = "Health"},
+    {.method = "GET", .pattern = "/api/openapi.json", .kind = API_ROUTE_REST,
+     .handler = handle_openapi, .place = API_ON_ANY, .operation_id = "openapi",
+     .summary = "This document", .status = 200,
+     .response_type = "application/json"},
+    {.method = "GET", .pattern = "/api/transcriptions/", .kind = API_ROUTE_REST,
+     .handler = handle_list, .place = API_ON_READER,
+     .operation_id = "list_transcriptions",
+     .summary = "All transcriptions, newest first", .status = 200,
+     .response_schema = "[]Transcription", .query = list_query},
+    {.method = "POST", .pattern = "/api/transcriptions/",
+     .kind = API_ROUTE_REST, .handler = handle_create, .place = API_ON_WRITER,
+     .operation_id = "create_transcription",
+     .summary = "Create a transcription",
+     .request_schema = "TranscriptionCreate", .status = 200,
+     .response_schema = "Transcription", .invalid = 1},
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/",
+     .kind = API_ROUTE_REST, .handler = handle_get, .place = API_ON_READER,
+     .operation_id = "get_transcription", .summary = "One transcription",
+     .status = 200, .response_schema = "Transcription", .not_found = 1,
+     .invalid = 1},
+    {.method = "PATCH", .pattern = "/api/transcriptions/{id}/",
+     .kind = API_ROUTE_REST, .handler = handle_rename, .place = API_ON_WRITER,
+     .operation_id = "update_transcription",
+     .summary = "Rename a transcription",
+     .request_schema = "TranscriptionCreate", .status = 200,
+     .response_schema = "Transcription", .not_found = 1, .invalid = 1},
+    {.method = "DELETE", .pattern = "/api/transcriptions/{id}/",
+     .kind = API_ROUTE_REST, .handler = handle_delete, .place = API_ON_WRITER,
+     .operation_id = "delete_transcription",
+     .summary = "Delete a transcription and its segments", .status = 204,
+     .not_found = 1, .invalid = 1},
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/segments/",
+     .kind = API_ROUTE_REST, .handler = handle_segments,
+     .place = API_ON_READER, .operation_id = "list_segments",
+     .summary = "The stored final segments, ordered by start time",
+     .status = 200, .response_schema = "[]Segment", .not_found = 1,
+     .invalid = 1},
+    {.method = "PATCH", .pattern = "/api/transcriptions/{id}/segments/{sid}/",
+     .kind = API_ROUTE_REST, .handler = handle_segment_edit,
+     .place = API_ON_WRITER, .operation_id = "correct_segment",
+     .summary = "Correct the text of a segment by hand",
+     .request_schema = "SegmentEdit", .status = 200,
+     .response_schema = "Segment", .not_found = 1, .invalid = 1},
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/speakers/",
+     .kind = API_ROUTE_REST, .handler = handle_speakers_get,
+     .place = API_ON_READER, .operation_id = "get_speaker_names",
+     .summary = "The names given to the speakers", .status = 200,
+     .response_schema = "SpeakerNames", .not_found = 1, .invalid = 1},
+    {.method = "PATCH", .pattern = "/api/transcriptions/{id}/speakers/",
+     .kind = API_ROUTE_REST, .handler = handle_speakers_set,
+     .place = API_ON_WRITER, .operation_id = "set_speaker_names",
+     .summary = "Name speakers (\"speaker_0\": \"Alice\"); null removes a "
+                "name",
+     .request_schema = "SpeakerNames", .status = 200,
+     .response_schema = "SpeakerNames", .not_found = 1, .invalid = 1},
+    EXPORT(txt, "text/plain", "The transcript as plain text"),
+    EXPORT(srt, "application/x-subrip", "The transcript as SubRip subtitles"),
+    EXPORT(vtt, "text/vtt", "The transcript as WebVTT subtitles"),
+    EXPORT(json, "application/json",
+           "The transcript with speaker names and word timings"),
+    EXPORT(rttm, "text/plain",
+           "Who spoke when, as NIST RTTM (SPEAKER lines; file id "
+           "verbatim_<id>), for diarization scorers"),
+    /* Served by net/upload.c: a recording's body and its job outlive one
+     * request.  An id that is not a number answers 404 here. */
+    {.method = "POST", .pattern = "/api/transcriptions/{id}/audio",
+     .kind = API_ROUTE_UPLOAD, .operation_id = "upload_audio",
+     .summary = "Transcribe a whole recording (WAV, FLAC, MP3, Ogg, WebM, "
+                "M4A/AAC, ...) into the transcription, after its stored "
+                "segments",
+     .body_type = "application/octet-stream", .status = 200,
+     .response_schema = "UploadJob", .not_found = 1,
+     .query = upload_query, .replies = upload_replies},
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/audio",
+     .kind = API_ROUTE_UPLOAD_JOBS, .operation_id = "list_uploads",
+     .summary = "The transcription's upload jobs, newest first",
+     .status = 200, .response_schema = "[]UploadJob"},
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/audio/{job}",
+     .kind = API_ROUTE_UPLOAD_JOBS, .operation_id = "get_upload",
+     .summary = "An upload job's state", .status = 200,
+     .response_schema = "UploadJob", .not_found = 1},
+    /* Served by net/ws.c after the upgrade (docs/protocol.md). */
+    {.method = "GET", .pattern = "/ws/transcribe/{id}",
+     .kind = API_ROUTE_WEBSOCKET, .operation_id = "transcribe_live",
+     .summary = "Live transcription over a WebSocket: binary frames of "
+                "audio in, JSON messages out",
+     .status = 101, .query = socket_query, .replies = socket_replies},
+    {.method = "GET", .pattern = "/ws/watch/{id}",
+     .kind = API_ROUTE_WEBSOCKET, .operation_id = "watch_live",
+     .summary = "Follow a transcription's live results over a WebSocket, "
+                "read-only",
+     .status = 101, .replies = socket_replies},
 };
 const int api_route_count = (int)(sizeof(api_routes) / sizeof(api_routes[0]));
 
@@ -632,15 +723,26 @@ static int parse_id(const char *text, int64_t *out)
     return 0;
 }
 
-api_place api_route_place(const char *method, const char *path)
+void api_route_match(const char *method, const char *path, api_match *out)
 {
+    memset(out, 0, sizeof(*out));
+    out->place = API_ON_ANY; /* 404 and 405 touch no store */
     for (int i = 0; i < api_route_count; i++) {
         const route *r = &api_routes[i];
-        if (strcmp(r->method, method) == 0 &&
-            path_matches(r->pattern, path, (char[2][64]){"", ""}, NULL))
-            return r->place;
+        const char *names[2] = {NULL, NULL};
+        char caps[2][64] = {"", ""};
+        if (!path_matches(r->pattern, path, caps, names))
+            continue;
+        out->path_known = 1;
+        if (strcmp(r->method, method) != 0)
+            continue;
+        out->kind = r->kind;
+        out->place = r->place;
+        out->operation_id = r->operation_id;
+        memcpy(out->param, caps, sizeof(caps));
+        out->params = (names[0] != NULL) + (names[1] != NULL);
+        return;
     }
-    return API_ON_ANY; /* 404 or 405, answered without the store */
 }
 
 void api_handle(const api_context *ctx, const api_request *req,
@@ -655,7 +757,7 @@ void api_handle(const api_context *ctx, const api_request *req,
         if (!path_matches(r->pattern, req->path, caps, names))
             continue;
         path_known = 1;
-        if (strcmp(r->method, req->method) != 0)
+        if (strcmp(r->method, req->method) != 0 || r->kind != API_ROUTE_REST)
             continue;
         route_call call = {ctx, req, r, 0, 0};
         for (int k = 0; k < 2 && names[k]; k++) {

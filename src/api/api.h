@@ -5,7 +5,7 @@
  * reference application's error shapes (422 {"detail": [...]} listing each
  * problem, 404 {"detail": "Not Found"}), calls the store and renders the
  * result.  It knows nothing about sockets: net/ parses HTTP, hands the
- * request to api_handle() on the thread api_route_place() names, and
+ * request to api_handle() on the thread api_route_match() names, and
  * writes the response.
  *
  * The same route table produces /api/openapi.json, so the document lists
@@ -66,7 +66,31 @@ typedef enum {
     API_ON_READER,     /* reads only: any reading connection */
     API_ON_ANY         /* touches no store: any thread, at once */
 } api_place;
-api_place api_route_place(const char *method, const char *path);
+
+/* What serves a route of the one route table (routes.h). */
+typedef enum {
+    API_ROUTE_NONE = 0,   /* no route */
+    API_ROUTE_REST,       /* api_handle() */
+    API_ROUTE_UPLOAD,     /* POST a recording (net/upload.c) */
+    API_ROUTE_UPLOAD_JOBS,/* an upload job's state (net/upload.c) */
+    API_ROUTE_WEBSOCKET   /* /ws/transcribe/{id}, /ws/watch/{id} (net/ws.c) */
+} api_route_kind;
+
+typedef struct api_match {
+    api_route_kind kind;  /* the route of this method and path */
+    api_place place;      /* where a REST route is answered */
+    int path_known;       /* some route has this path (another method:
+                             405, not 404) */
+    const char *operation_id; /* for logs; NULL without a route */
+    /* The path's "{...}" segments as sent ({id}, then {sid} or {job}),
+     * unparsed: each route kind answers a malformed one its own way. */
+    char param[2][64];
+    int params;
+} api_match;
+
+/* The route of a request (method and path without the query).  Any
+ * thread. */
+void api_route_match(const char *method, const char *path, api_match *out);
 
 /* Runs on the thread that owns ctx->store (which may be a reading
  * connection for a route placed API_ON_READER).  Always fills out. */

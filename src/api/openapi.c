@@ -1,11 +1,10 @@
 /*
  * openapi.c - the OpenAPI 3 document of the REST API, built from the same
  * route table that api.c routes with, so it cannot list a route that is
- * not served or miss one that is.  The schemas below describe the JSON
- * that api.c writes; change them together.  The upload routes are served
- * by the network layer (net/upload.c, because a recording's body and its
- * job outlive one request), so their description is written here by hand
- * (upload_paths_json) and must change with that file.
+ * not served or miss one that is: the REST routes, the uploads (served by
+ * net/upload.c) and the two WebSocket endpoints (net/ws.c).  The schemas
+ * below describe the JSON that api.c and net/upload.c write; change them
+ * together.
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -85,54 +84,11 @@ static const char *const schemas_json =
 
 static const char *const websocket_doc =
     "Live transcription: open a WebSocket to /ws/transcribe/{id} (query "
-    "parameters encoding, sample_rate, channels, punctuate), send audio as "
+    "parameters as listed there), send audio as "
     "binary frames and control messages ({\"type\": \"KeepAlive\" | "
     "\"Finalize\" | \"CloseStream\"}) as text frames; the server sends "
     "status, transcript_segment, event and error messages.  The messages "
     "are described in docs/protocol.md of Verbatim's repository.";
-
-#define JOB_REF "{\"$ref\":\"#/components/schemas/UploadJob\"}"
-#define ERR_REF "{\"$ref\":\"#/components/schemas/HTTPError\"}"
-#define JSON_OF(ref) "{\"application/json\":{\"schema\":" ref "}}"
-#define ID_PARAM "{\"name\":\"transcription_id\",\"in\":\"path\"," \
-                 "\"required\":true,\"schema\":{\"type\":\"integer\"}}"
-#define QUERY(name, type, desc) "{\"name\":\"" name "\",\"in\":\"query\"," \
-                 "\"schema\":{\"type\":\"" type "\"},\"description\":\"" desc "\"}"
-
-static const char *const upload_paths_json =
-    "{\"/api/transcriptions/{transcription_id}/audio\":{"
-    " \"post\":{\"operationId\":\"upload_audio\","
-    "  \"summary\":\"Transcribe a whole recording (WAV, FLAC, MP3, Ogg, WebM, "
-    "M4A/AAC, ...) into the transcription, after its stored segments\","
-    "  \"parameters\":[" ID_PARAM ","
-    QUERY("wait", "integer", "seconds to wait for the result, 0-300 (default 5)") ","
-    QUERY("punctuate", "boolean", "false: the recogniser's raw words") ","
-    QUERY("encoding", "string", "raw PCM only: linear16, linear32 or mulaw") ","
-    QUERY("sample_rate", "integer", "raw PCM only: 8000-48000") ","
-    QUERY("channels", "integer", "raw PCM only: 1-8") "],"
-    "  \"requestBody\":{\"required\":true,\"content\":{\"application/octet-stream\":"
-    "{\"schema\":{\"type\":\"string\",\"format\":\"binary\"}}}},"
-    "  \"responses\":{"
-    "   \"200\":{\"description\":\"Transcribed\",\"content\":" JSON_OF(JOB_REF) "},"
-    "   \"202\":{\"description\":\"Still running: poll the job's url (also in "
-    "Location)\",\"content\":" JSON_OF(JOB_REF) "},"
-    "   \"404\":{\"description\":\"No such transcription\",\"content\":" JSON_OF(ERR_REF) "},"
-    "   \"413\":{\"description\":\"Over --max-upload-mb\",\"content\":" JSON_OF(ERR_REF) "},"
-    "   \"415\":{\"description\":\"A format or codec that cannot be decoded\","
-    "\"content\":" JSON_OF(ERR_REF) "},"
-    "   \"422\":{\"description\":\"Empty, a bad parameter, or damaged part way "
-    "(the segments before the damage are stored)\",\"content\":" JSON_OF(ERR_REF) "},"
-    "   \"503\":{\"description\":\"At the session limit\",\"content\":" JSON_OF(ERR_REF) "}}},"
-    " \"get\":{\"operationId\":\"list_uploads\",\"summary\":\"The transcription's "
-    "upload jobs, newest first\",\"parameters\":[" ID_PARAM "],"
-    "  \"responses\":{\"200\":{\"description\":\"Success\",\"content\":"
-    "{\"application/json\":{\"schema\":{\"type\":\"array\",\"items\":" JOB_REF "}}}}}}},"
-    "\"/api/transcriptions/{transcription_id}/audio/{job_id}\":{"
-    " \"get\":{\"operationId\":\"get_upload\",\"summary\":\"An upload job's state\","
-    "  \"parameters\":[" ID_PARAM ",{\"name\":\"job_id\",\"in\":\"path\","
-    "\"required\":true,\"schema\":{\"type\":\"integer\"}}],"
-    "  \"responses\":{\"200\":{\"description\":\"Success\",\"content\":" JSON_OF(JOB_REF) "},"
-    "   \"404\":{\"description\":\"No such job\",\"content\":" JSON_OF(ERR_REF) "}}}}}";
 
 static cJSON *schema_ref(const char *name)
 {
@@ -178,32 +134,50 @@ static cJSON *path_parameter(const char *name)
     return p;
 }
 
+static cJSON *query_parameter(const route_param *q)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "name", q->name);
+    cJSON_AddStringToObject(p, "in", "query");
+    cJSON_AddStringToObject(p, "description", q->description);
+    cJSON *schema = cJSON_AddObjectToObject(p, "schema");
+    cJSON_AddStringToObject(schema, "type", q->type);
+    return p;
+}
+
 static cJSON *operation(const route *r)
 {
     cJSON *op = cJSON_CreateObject();
     cJSON_AddStringToObject(op, "operationId", r->operation_id);
     cJSON_AddStringToObject(op, "summary", r->summary);
+    if (r->kind == API_ROUTE_WEBSOCKET)
+        cJSON_AddStringToObject(op, "description", "Open a WebSocket "
+                                "here (a GET without the upgrade is answered "
+                                "426).  The messages are described in "
+                                "docs/protocol.md of Verbatim's repository.");
     cJSON *params = cJSON_AddArrayToObject(op, "parameters");
     if (strstr(r->pattern, "{id}"))
         cJSON_AddItemToArray(params, path_parameter("transcription_id"));
     if (strstr(r->pattern, "{sid}"))
         cJSON_AddItemToArray(params, path_parameter("segment_id"));
-    if (r->handler == api_routes[2].handler) { /* the list */
-        cJSON *q = cJSON_CreateObject();
-        cJSON_AddStringToObject(q, "name", "summary");
-        cJSON_AddStringToObject(q, "in", "query");
-        cJSON_AddStringToObject(q, "description", "true: add duration, "
-                                "segment_count, speaker_count and preview");
-        cJSON *schema = cJSON_AddObjectToObject(q, "schema");
-        cJSON_AddStringToObject(schema, "type", "boolean");
-        cJSON_AddItemToArray(params, q);
-    }
+    if (strstr(r->pattern, "{job}"))
+        cJSON_AddItemToArray(params, path_parameter("job_id"));
+    for (const route_param *q = r->query; q && q->name; q++)
+        cJSON_AddItemToArray(params, query_parameter(q));
     if (r->request_schema) {
         cJSON *body = cJSON_AddObjectToObject(op, "requestBody");
         cJSON_AddBoolToObject(body, "required", 1);
         cJSON_AddItemToObject(body, "content",
                               json_content("application/json",
                                            schema_ref(r->request_schema)));
+    } else if (r->body_type) {
+        cJSON *body = cJSON_AddObjectToObject(op, "requestBody");
+        cJSON_AddBoolToObject(body, "required", 1);
+        cJSON *schema = cJSON_CreateObject();
+        cJSON_AddStringToObject(schema, "type", "string");
+        cJSON_AddStringToObject(schema, "format", "binary");
+        cJSON_AddItemToObject(body, "content",
+                              json_content(r->body_type, schema));
     }
     cJSON *responses = cJSON_AddObjectToObject(op, "responses");
     cJSON *schema = NULL;
@@ -212,15 +186,23 @@ static cJSON *operation(const route *r)
     else if (r->response_type)
         schema = cJSON_CreateObject();
     add_response(responses, r->status,
-                 r->status == 204 ? "Done, no content" : "Success",
+                 r->status == 204   ? "Done, no content"
+                 : r->status == 101 ? "Switching to the WebSocket protocol"
+                                    : "Success",
                  r->response_type ? r->response_type : "application/json",
                  schema);
     if (r->not_found)
-        add_response(responses, 404, "No such transcription",
+        add_response(responses, 404,
+                     strstr(r->pattern, "{job}") ? "No such transcription "
+                                                   "or upload job"
+                                                 : "No such transcription",
                      "application/json", schema_ref("HTTPError"));
     if (r->invalid)
         add_response(responses, 422, "Invalid input", "application/json",
                      schema_ref("HTTPValidationError"));
+    for (const route_reply *e = r->replies; e && e->status; e++)
+        add_response(responses, e->status, e->description, "application/json",
+                     e->schema ? schema_ref(e->schema) : NULL);
     return op;
 }
 
@@ -234,6 +216,9 @@ static void openapi_path(const char *pattern, char *out, size_t len)
             p += 3;
         } else if (strncmp(p, "{sid}", 5) == 0) {
             n += (size_t)snprintf(out + n, len - n, "{segment_id}");
+            p += 4;
+        } else if (strncmp(p, "{job}", 5) == 0) {
+            n += (size_t)snprintf(out + n, len - n, "{job_id}");
             p += 4;
         } else {
             out[n++] = *p;
@@ -264,13 +249,6 @@ char *api_openapi_json(const char *version)
                                    ? r->method[k] + 32 : r->method[k]);
         cJSON_AddItemToObject(item, method, operation(r));
     }
-    cJSON *uploads = cJSON_Parse(upload_paths_json);
-    for (cJSON *item = uploads ? uploads->child : NULL, *next; item; item = next) {
-        next = item->next;
-        cJSON_AddItemToObject(paths, item->string,
-                              cJSON_DetachItemViaPointer(uploads, item));
-    }
-    cJSON_Delete(uploads);
     cJSON *components = cJSON_AddObjectToObject(doc, "components");
     cJSON_AddItemToObject(components, "schemas", cJSON_Parse(schemas_json));
     char *text = cJSON_PrintUnformatted(doc);

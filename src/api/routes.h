@@ -1,6 +1,9 @@
 /*
- * routes.h - the table of REST routes, shared by the router (api.c) and
- * the OpenAPI document (openapi.c).  Internal to the api module.
+ * routes.h - the one table of the server's routes: the REST API, uploads
+ * and the two WebSocket endpoints.  The router (api_route_match, used by
+ * net/ for every request and handshake) and the OpenAPI document
+ * (openapi.c) both read it, so the document lists exactly what is served.
+ * Internal to the api module.
  */
 #ifndef VB_API_ROUTES_H
 #define VB_API_ROUTES_H
@@ -19,20 +22,37 @@ typedef struct route_call {
 
 typedef void (*route_handler)(const route_call *call, api_response *out);
 
+/* A query parameter, for the document. */
+typedef struct route_param {
+    const char *name, *type, *description;
+} route_param;
+
+/* An answer beside the success, 404 and 422, for the document. */
+typedef struct route_reply {
+    int status;
+    const char *description;
+    const char *schema;         /* component name, or NULL */
+} route_reply;
+
 typedef struct route {
     const char *method;
     const char *pattern;        /* "{id}": a transcription id, "{sid}": a
-                                   segment id */
-    route_handler handler;
+                                   segment id, "{job}": an upload job id */
+    api_route_kind kind;
+    route_handler handler;      /* API_ROUTE_REST only; the others are
+                                   served by net/ */
+    api_place place;            /* API_ROUTE_REST: where it is answered */
     const char *operation_id;
     const char *summary;
     const char *request_schema; /* component name of the JSON body, or NULL */
+    const char *body_type;      /* a body that is not JSON (an upload's) */
     int status;                 /* on success */
     const char *response_schema;/* component name, "[]Name" for an array,
                                    NULL for no body */
     const char *response_type;  /* when not application/json */
     int not_found, invalid;     /* may answer 404 / 422 */
-    api_place place;            /* which connection answers it (api.h) */
+    const route_param *query;   /* ends with a NULL name; may be NULL */
+    const route_reply *replies; /* ends with status 0; may be NULL */
 } route;
 
 extern const route api_routes[];

@@ -1,8 +1,9 @@
 /*
  * http.c - the HTTP side of the server: REST requests and the landing page.
  *
- * A request is collected on the I/O thread (method, path, body up to
- * API_MAX_BODY), then answered by api_handle() where api_route_place()
+ * A request is read and routed by request.c (the route table's match and
+ * the access check), its body collected on the I/O thread (up to
+ * API_MAX_BODY), then answered by api_handle() where the route's place
  * says: a change on the store's writer, a read on the least busy reader
  * (a connection of its own, so that reads never wait behind finals), and
  * what touches no store (health) at once on the I/O thread.  The answered request comes back through
@@ -32,10 +33,7 @@
 typedef struct http_req {
     server *srv;
     struct lws *wsi;       /* NULL once orphaned */
-    char method[8];
-    char path[1024];
-    char query[1024];
-    char origin[256];
+    net_request rq;        /* rq.wsi is not used once orphaned */
     char *body;
     size_t body_len, body_cap;
     int dispatched;        /* handed to the runner (once per request) */
@@ -68,23 +66,6 @@ static void req_free(http_req *req)
     free(req->body);
     api_response_free(&req->res);
     free(req);
-}
-
-static const char *method_of(struct lws *wsi)
-{
-    static const struct {
-        enum lws_token_indexes token;
-        const char *name;
-    } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
-        {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_PUT_URI, "PUT"},
-        {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
-        {WSI_TOKEN_HEAD_URI, "HEAD"},
-    };
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-        if (lws_hdr_total_length(wsi, methods[i].token) > 0)
-            return methods[i].name;
-    return "GET";
 }
 
 static int origin_allowed(server *srv, const char *origin)
@@ -187,7 +168,7 @@ static void answer_on_runner(void *arg)
 {
     http_req *req = arg;
     server *srv = req->srv;
-    api_request areq = {req->method, req->path, req->query, req->body,
+    api_request areq = {req->rq.method, req->rq.path, req->rq.query, req->body,
                         req->body_len};
     api_handle(req->api, &areq, &req->res);
     pthread_mutex_lock(&srv->lock);
@@ -202,9 +183,9 @@ static int dispatch(server *srv, struct lws *wsi, http_req *req)
     if (req->dispatched)
         return 0; /* lws may report the end of an empty body as well */
     req->dispatched = 1;
-    api_place place = api_route_place(req->method, req->path);
+    api_place place = req->rq.route.place;
     if (place == API_ON_ANY) { /* health, the document, 404 and 405 */
-        api_request areq = {req->method, req->path, req->query, req->body,
+        api_request areq = {req->rq.method, req->rq.path, req->rq.query, req->body,
                             req->body_len};
         api_handle(&srv->api, &areq, &req->res);
         lws_callback_on_writable(wsi);
@@ -261,7 +242,7 @@ static int begin_upload(server *srv, struct lws *wsi, http_req *req)
     uint8_t *data = (uint8_t *)req->body;
     req->body = NULL;
     req->dispatched = 1;
-    if (upload_start(srv, req->upload_tid, req->query, data, req->body_len,
+    if (upload_start(srv, req->upload_tid, req->rq.query, data, req->body_len,
                      &job, &wait_s, &req->res) != 0) {
         lws_callback_on_writable(wsi);
         return 0;
@@ -306,16 +287,17 @@ static int body_coding(struct lws *wsi, http_req *req)
     return -1;
 }
 
-/* The upload routes: POST a recording, GET its jobs. */
-static int start_upload_route(server *srv, struct lws *wsi, http_req *req,
-                              int64_t tid, long long job_id)
+/* The upload routes: POST a recording, GET its jobs.  An id that is not
+ * a number is not a transcription or a job of this server: 404. */
+static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
 {
-    if (tid < 0 || job_id < 0) {
+    const api_match *m = &req->rq.route;
+    int64_t tid = 0, job_id = 0;
+    if (net_path_id(m->param[0], &tid) != 0 ||
+        (m->params > 1 && net_path_id(m->param[1], &job_id) != 0)) {
         api_error_response(404, "Not Found", &req->res);
-    } else if (strcmp(req->method, "GET") == 0) {
+    } else if (m->kind == API_ROUTE_UPLOAD_JOBS) {
         upload_get(srv, tid, job_id, &req->res);
-    } else if (strcmp(req->method, "POST") != 0 || job_id != 0) {
-        api_error_response(405, "Method Not Allowed", &req->res);
     } else {
         long long declared = declared_length(wsi);
         int coding = body_coding(wsi, req);
@@ -328,6 +310,7 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req,
                      srv->cfg.max_upload);
             api_error_response(413, msg, &req->res);
         } else if (declared <= 0 && coding == 0) {
+            req->upload_tid = tid;
             return begin_upload(srv, wsi, req); /* no body: 422 */
         } else {
             req->upload = 1;
@@ -358,7 +341,7 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
              add_header(wsi, "location:", req->location, &p, end)) ||
             (req->static_file && add_header(wsi, "cache-control:", "no-cache",
                                             &p, end)) ||
-            (strcmp(req->method, "OPTIONS") == 0 &&
+            (strcmp(req->rq.method, "OPTIONS") == 0 &&
              (add_header(wsi, "access-control-allow-methods:",
                          "GET, POST, PATCH, DELETE, OPTIONS", &p, end) ||
               add_header(wsi, "access-control-allow-headers:",
@@ -367,8 +350,8 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         req->headers_sent = 1;
-        log_info("http", "%s %s %d", req->method, req->path, req->res.status);
-        if (req->res.body_len > 0 && strcmp(req->method, "HEAD") != 0) {
+        log_info("http", "%s %s %d", req->rq.method, req->rq.path, req->res.status);
+        if (req->res.body_len > 0 && strcmp(req->rq.method, "HEAD") != 0) {
             lws_callback_on_writable(wsi);
             return 0;
         }
@@ -412,8 +395,7 @@ static void detach(server *srv, net_pss *pss)
     }
 }
 
-static int start_request(server *srv, struct lws *wsi, net_pss *pss,
-                         const char *uri)
+static int start_request(server *srv, struct lws *wsi, net_pss *pss)
 {
     detach(srv, pss);
     http_req *req = calloc(1, sizeof(*req));
@@ -422,39 +404,37 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss,
     req->srv = srv;
     req->wsi = wsi;
     pss->req = req;
-    snprintf(req->method, sizeof(req->method), "%s", method_of(wsi));
-    snprintf(req->path, sizeof(req->path), "%s", uri);
-    /* The arguments come as fragments; join them as they were sent. */
-    size_t qlen = 0;
-    char frag[512];
-    for (int i = 0; qlen + 1 < sizeof(req->query) &&
-                    lws_hdr_copy_fragment(wsi, frag, sizeof(frag),
-                                          WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
-        qlen += (size_t)snprintf(req->query + qlen, sizeof(req->query) - qlen,
-                                 "%s%s", i ? "&" : "", frag);
-    lws_hdr_copy(wsi, req->origin, sizeof(req->origin), WSI_TOKEN_ORIGIN);
+    net_request_read(wsi, 0, &req->rq);
 
-    if (strcmp(req->method, "OPTIONS") == 0)
+    /* A CORS preflight carries no credentials: answered before the
+     * check, with what the answer to the real request will allow. */
+    if (strcmp(req->rq.method, "OPTIONS") == 0)
         return respond_now(wsi, req, 204, "text/plain", NULL, 0);
+    char why[200];
+    int status = net_request_check(srv, &req->rq, why, sizeof(why));
+    if (status != 0) {
+        api_error_response(status, why, &req->res);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     const web_file *file = NULL;
-    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
-        file = web_lookup(srv->web, req->path);
+    if (strcmp(req->rq.method, "GET") == 0 || strcmp(req->rq.method, "HEAD") == 0)
+        file = web_lookup(srv->web, req->rq.path);
     if (file != NULL) { /* web files stay in memory until shutdown */
         req->static_file = 1;
         return respond_now(wsi, req, 200, file->content_type,
                            (const char *)file->data, file->len);
     }
-    int64_t upload_tid;
-    long long job_id;
-    if (upload_route(req->path, &upload_tid, &job_id))
-        return start_upload_route(srv, wsi, req, upload_tid, job_id);
-    if (!api_owns_path(req->path)) {
+    api_route_kind kind = req->rq.route.kind;
+    if (kind == API_ROUTE_UPLOAD || kind == API_ROUTE_UPLOAD_JOBS)
+        return start_upload_route(srv, wsi, req);
+    if (!req->rq.route.path_known && !api_owns_path(req->rq.path)) {
         static const char not_found[] = "{\"detail\":\"Not Found\"}";
         return respond_now(wsi, req, 404, "application/json", not_found,
                            sizeof(not_found) - 1);
     }
-    if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0 ||
-        strcmp(req->method, "PUT") == 0) {
+    if (strcmp(req->rq.method, "POST") == 0 || strcmp(req->rq.method, "PATCH") == 0 ||
+        strcmp(req->rq.method, "PUT") == 0) {
         long long declared = declared_length(wsi);
         if (declared > API_MAX_BODY) {
             char msg[128];
@@ -546,7 +526,7 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
         return reason == LWS_CALLBACK_HTTP ? -1 : 0;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return start_request(srv, wsi, pss, (const char *)in);
+        return start_request(srv, wsi, pss);
     case LWS_CALLBACK_HTTP_BODY:
         /* Once on the runner the body is being read there: not a byte
          * more (and res.status is the runner's to write). */

@@ -75,6 +75,35 @@ typedef struct server {
     atomic_int next_conn_id;
 } server;
 
+/* request.c: a request as the router sees it, before any handler runs:
+ * an HTTP request or a WebSocket handshake.  Every request passes
+ * net_request_read() and net_request_check(); the handlers then serve
+ * req->route. */
+typedef struct net_request {
+    struct lws *wsi;       /* for headers not copied here (I/O thread) */
+    int websocket;         /* a WebSocket handshake */
+    char method[8];
+    char path[1024];       /* without the query */
+    char query[1024];      /* "a=1&b=2", as sent */
+    char origin[256];      /* "" without */
+    char host[256];
+    char peer[64];         /* the client's address */
+    api_match route;
+    /* Who is asking.  No one is authenticated yet: every request is
+     * anonymous, and the access check lets it through. */
+    const void *principal;
+} net_request;
+
+void net_request_read(struct lws *wsi, int websocket, net_request *out);
+/* The access check, before any handler: 0 to go on, or an HTTP status
+ * with why (for the client).  A handshake on a path that is not a
+ * WebSocket endpoint is refused (404); a plain HTTP request to one is
+ * told to upgrade (426). */
+int net_request_check(server *srv, const net_request *req, char *why,
+                      size_t len);
+/* A path segment ("{id}", "{job}") as a positive id: 0, or -1. */
+int net_path_id(const char *segment, int64_t *out);
+
 /* Per-connection storage that libwebsockets allocates for us. */
 typedef struct net_pss {
     struct http_req *req;
@@ -119,7 +148,6 @@ void ws_shutdown(server *srv);
 double ws_live_lag(server *srv);
 
 /* upload.c */
-int upload_route(const char *path, int64_t *tid, long long *job_id);
 /* Starts a job over data (taken, also on failure).  0 with *job set, or
  * -1 with res filled (422, 503, 500). */
 int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,

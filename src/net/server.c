@@ -151,12 +151,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLOSED:
         return ws_callback(srv, wsi, reason, pss, in, len);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[64] = "";
-        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-        /* Other paths are refused before the upgrade (HTTP 403). */
-        return strncmp(uri, "/ws/transcribe/", 15) == 0 ||
-                       strncmp(uri, "/ws/watch/", 10) == 0
-                   ? 0 : 1;
+        /* A handshake passes the same check as an HTTP request; one that
+         * fails is refused before the upgrade. */
+        net_request req;
+        char why[200];
+        net_request_read(wsi, 1, &req);
+        int status = net_request_check(srv, &req, why, sizeof(why));
+        if (status != 0)
+            log_info("ws", "%s %s refused before the upgrade: %d %s",
+                     req.peer, req.path, status, why);
+        return status != 0;
     }
     default:
         return http_callback(srv, wsi, reason, pss, in, len);

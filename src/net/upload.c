@@ -375,35 +375,6 @@ static void *job_main(void *arg)
 
 /* ---- the I/O thread's side ------------------------------------------ */
 
-/* "/api/transcriptions/12/audio" (job 0) or ".../audio/3" (job 3); 1 when
- * the path is an upload route, *tid -1 when the id is not a number. */
-int upload_route(const char *path, int64_t *tid, long long *job_id)
-{
-    static const char prefix[] = "/api/transcriptions/";
-    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
-        return 0;
-    const char *p = path + sizeof(prefix) - 1;
-    const char *slash = strchr(p, '/');
-    if (slash == NULL || strncmp(slash, "/audio", 6) != 0)
-        return 0;
-    const char *rest = slash + 6;
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    *tid = end == slash && end != p ? v : -1;
-    *job_id = 0;
-    if (*rest == '/' && rest[1] != '\0') {
-        v = strtoll(rest + 1, &end, 10);
-        if (*end == '/')
-            end++;
-        if (*end != '\0' || end == rest + 1)
-            return 0;
-        *job_id = v > 0 ? v : -1;
-    } else if (*rest != '\0' && strcmp(rest, "/") != 0) {
-        return 0;
-    }
-    return 1;
-}
-
 /* Reads the upload's query: the stream's options (options.c; encoding,
  * sample_rate and channels declare raw PCM) and wait.  0, or VB_EINVAL
  * with a message. */

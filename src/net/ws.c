@@ -255,21 +255,10 @@ static void watch_on_runner(void *arg)
 
 /* ---- I/O thread ---------------------------------------------------- */
 
-/* "/ws/transcribe/12" or "/ws/watch/12" -> 12 (*watch set for the
- * latter).  1: ok, 0: malformed, -1: not a number. */
-static int parse_path(const char *uri, int64_t *id, int *watch, char *raw,
-                      size_t rawlen)
+/* The path's {id} (the router matched the rest) -> 12.  1: ok,
+ * 0: malformed, -1: not a number. */
+static int parse_id(const char *s, int64_t *id)
 {
-    static const char transcribe[] = "/ws/transcribe/", watching[] = "/ws/watch/";
-    const char *s;
-    *watch = strncmp(uri, watching, sizeof(watching) - 1) == 0;
-    if (*watch)
-        s = uri + sizeof(watching) - 1;
-    else if (strncmp(uri, transcribe, sizeof(transcribe) - 1) == 0)
-        s = uri + sizeof(transcribe) - 1;
-    else
-        return 0;
-    snprintf(raw, rawlen, "%.200s", s);
     if (*s == '\0')
         return 0;
     for (const char *p = s; *p; p++)
@@ -349,13 +338,15 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     pss->conn = c;
     conn_link(srv, c);
 
-    char uri[512] = "", raw[256] = "", peer[64] = "?";
-    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    /* Checked by the filter before the upgrade (request.c). */
+    net_request req;
+    net_request_read(wsi, 1, &req);
+    const char *raw = req.route.param[0];
+    c->watch = strncmp(req.path, "/ws/watch/", 10) == 0;
     int64_t id = 0;
-    int parsed = parse_path(uri, &id, &c->watch, raw, sizeof(raw));
+    int parsed = parse_id(raw, &id);
     snprintf(c->tag, sizeof(c->tag), "t=%.20s c=%d", raw, c->id);
-    log_info(c->tag, "connection from %s to %s", peer, uri);
+    log_info(c->tag, "connection from %s to %s", req.peer, req.path);
     if (parsed == 0) {
         conn_error(c, 4001, "malformed transcription id in the URL");
         return 0;
