@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store.h"
+#include "util/vb.h"
 #include "testutil.h"
 
 static double now_s(void)
@@ -435,6 +437,89 @@ static void test_upload_errors(void **state)
     free(resp);
 }
 
+/* GETs path and returns the job's JSON (status 200 or the test fails). */
+static cJSON *get_job(const char *path)
+{
+    char *resp = NULL;
+    int status = tu_http(&srv, "GET", path, NULL, &resp);
+    if (status != 200)
+        fail_msg("GET %s: %d %s", path, status, resp);
+    cJSON *job = cJSON_Parse(resp);
+    free(resp);
+    return job;
+}
+
+/* Upload jobs are rows in the store: a finished job reads the same after
+ * a restart, and one whose server stopped saving it while it ran (a
+ * crash) reads as failed, not as running for ever. */
+static void test_upload_jobs_outlive_the_server(void **state)
+{
+    long long id = tu_create(&srv, "restart");
+    blob b = load("speech.wav");
+    char *resp;
+    assert_int_equal(post_audio(id, "?wait=60", b.data, b.len, &resp, NULL), 200);
+    cJSON *before = cJSON_Parse(resp);
+    free(resp);
+    free(b.data);
+    char url[128];
+    snprintf(url, sizeof(url), "%s", cJSON_GetStringValue(field(before, "url")));
+
+    static const char *const flags[] = {"--max-upload-mb", "1", NULL};
+    tu_server_restart(&srv, flags);
+    cJSON *after = get_job(url);
+    static const char *const same[] = {"id", "status", "progress", "segments",
+                                       "audio_seconds", "format", "created_at"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        assert_true(cJSON_Compare(field(before, same[i]), field(after, same[i]), 1));
+    assert_string_equal(cJSON_GetStringValue(field(after, "status")), "done");
+    assert_true(cJSON_GetNumberValue(field(after, "segments")) >= 1);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+
+    /* Rows as a server that stopped mid-job, and one that is alive, left
+     * them (written beside the running server, as another instance
+     * would). */
+    char db[300], err[200];
+    snprintf(db, sizeof(db), "%s/verbatim.db", srv.dir);
+    store_t *store = NULL;
+    assert_int_equal(store_open(db, &store, err, sizeof(err)), 0);
+    store_upload dead = {.transcription_id = id, .status = "running",
+                         .progress = 0.4, .segments = 2,
+                         .updated_at = (double)time(NULL) - 120};
+    store_upload alive = dead;
+    alive.updated_at = (double)time(NULL);
+    assert_int_equal(store_upload_create(store, &dead), 0);
+    assert_int_equal(store_upload_create(store, &alive), 0);
+    store_upload orphan = alive;
+    orphan.transcription_id = 999999;
+    assert_int_equal(store_upload_create(store, &orphan), VB_ENOTFOUND);
+    store_close(store);
+
+    snprintf(url, sizeof(url), "/api/transcriptions/%lld/audio/%lld", id,
+             (long long)dead.id);
+    cJSON *job = get_job(url);
+    assert_string_equal(cJSON_GetStringValue(field(job, "status")), "failed");
+    assert_non_null(strstr(cJSON_GetStringValue(field(job, "error")),
+                           "stopped before it finished"));
+    assert_true(cJSON_GetNumberValue(field(job, "segments")) == 2);
+    cJSON_Delete(job);
+    snprintf(url, sizeof(url), "/api/transcriptions/%lld/audio/%lld", id,
+             (long long)alive.id);
+    job = get_job(url);
+    assert_string_equal(cJSON_GetStringValue(field(job, "status")), "running");
+    assert_true(cJSON_IsNull(field(job, "error")));
+    cJSON_Delete(job);
+
+    /* Deleting the transcription takes its jobs with it. */
+    snprintf(url, sizeof(url), "/api/transcriptions/%lld/", id);
+    assert_int_equal(tu_http(&srv, "DELETE", url, NULL, &resp), 204);
+    free(resp);
+    snprintf(url, sizeof(url), "/api/transcriptions/%lld/audio/%lld", id,
+             (long long)alive.id);
+    assert_int_equal(tu_http(&srv, "GET", url, NULL, &resp), 404);
+    free(resp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_upload_chunked),
         cmocka_unit_test(test_upload_poll),
         cmocka_unit_test(test_upload_errors),
+        cmocka_unit_test(test_upload_jobs_outlive_the_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -166,6 +166,53 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "newer"));
 }
 
+/* Upload jobs: created, saved over, read back one and all (newest
+ * first), refused for a transcription that does not exist, and deleted
+ * with their transcription. */
+static void test_uploads(void **state)
+{
+    store_t *s = open_store();
+    store_transcription t;
+    assert_int_equal(store_transcription_create(s, "uploads", &t), 0);
+    store_upload a = {.transcription_id = t.id, .status = "running",
+                      .updated_at = 100};
+    assert_int_equal(store_upload_create(s, &a), 0);
+    assert_true(a.id > 0);
+    assert_true(a.created_at[0] != '\0');
+    store_upload b = a;
+    assert_int_equal(store_upload_create(s, &b), 0);
+    snprintf(a.status, sizeof(a.status), "failed");
+    a.http_status = 422;
+    a.progress = 0.5;
+    a.segments = 3;
+    a.updated_at = 200;
+    snprintf(a.format, sizeof(a.format), "MP3");
+    snprintf(a.error, sizeof(a.error), "damaged at 3.2 s");
+    assert_int_equal(store_upload_save(s, &a), 0);
+    store_upload got;
+    assert_int_equal(store_upload_get(s, t.id, a.id, &got), 0);
+    assert_string_equal(got.status, "failed");
+    assert_int_equal(got.http_status, 422);
+    assert_true(got.progress == 0.5 && got.segments == 3 && got.updated_at == 200);
+    assert_string_equal(got.format, "MP3");
+    assert_string_equal(got.error, "damaged at 3.2 s");
+    assert_string_equal(got.created_at, a.created_at);
+    /* Another transcription's id does not reach it. */
+    assert_int_equal(store_upload_get(s, t.id + 1, a.id, &got), VB_ENOTFOUND);
+    store_upload *list = NULL;
+    size_t n = 0;
+    assert_int_equal(store_upload_list(s, t.id, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(list[0].id == b.id && list[1].id == a.id);
+    free(list);
+    store_upload orphan = {.transcription_id = t.id + 100, .status = "running"};
+    assert_int_equal(store_upload_create(s, &orphan), VB_ENOTFOUND);
+    assert_int_equal(store_transcription_delete(s, t.id), 0);
+    assert_int_equal(store_upload_get(s, t.id, a.id, &got), VB_ENOTFOUND);
+    assert_int_equal(store_upload_save(s, &a), VB_ENOTFOUND);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_segments),
         cmocka_unit_test(test_preview_cut_whole),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_uploads),
     };
     return cmocka_run_group_tests_name("store", tests, setup, NULL);
 }

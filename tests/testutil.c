@@ -36,12 +36,26 @@ static int free_port(void)
     return port;
 }
 
+static void start_in_dir(tu_server *srv, const char *const *extra_flags);
+
 void tu_server_start(tu_server *srv, const char *const *extra_flags)
 {
     memset(srv, 0, sizeof(*srv));
     snprintf(srv->dir, sizeof(srv->dir), "/tmp/vbtest-XXXXXX");
     if (mkdtemp(srv->dir) == NULL)
         die("mkdtemp");
+    start_in_dir(srv, extra_flags);
+}
+
+void tu_server_restart(tu_server *srv, const char *const *extra_flags)
+{
+    if (srv->pid > 0 && tu_server_stop(srv) != 0)
+        die("the server did not stop cleanly");
+    start_in_dir(srv, extra_flags);
+}
+
+static void start_in_dir(tu_server *srv, const char *const *extra_flags)
+{
     snprintf(srv->log_path, sizeof(srv->log_path), "%s/server.log", srv->dir);
     srv->port = free_port();
     const char *bin = getenv("VERBATIM_BIN");
@@ -63,7 +77,7 @@ void tu_server_start(tu_server *srv, const char *const *extra_flags)
     if (srv->pid < 0)
         die("fork");
     if (srv->pid == 0) {
-        int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
         execv(bin, (char *const *)argv);

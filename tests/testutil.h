@@ -25,6 +25,9 @@ typedef struct tu_server {
  * --max-load 0 and extra flags (NULL-terminated; they win), waits until
  * /api/health answers.  Aborts the test on failure. */
 void tu_server_start(tu_server *srv, const char *const *extra_flags);
+/* Stops it (cleanly, or the test fails) and starts it again on the same
+ * database, on another port. */
+void tu_server_restart(tu_server *srv, const char *const *extra_flags);
 /* SIGTERM, waits, and returns the exit status (0 for a clean stop). */
 int tu_server_stop(tu_server *srv);
 /* Prints the server's log (for failures). */

@@ -26,7 +26,7 @@ void api_response_free(api_response *res)
     res->body = NULL;
 }
 
-static void respond_json(api_response *out, int status, cJSON *json)
+void route_respond_json(api_response *out, int status, cJSON *json)
 {
     out->status = status;
     out->content_type = "application/json";
@@ -44,7 +44,7 @@ void api_error_response(int status, const char *message, api_response *out)
 {
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "detail", message);
-    respond_json(out, status, json);
+    route_respond_json(out, status, json);
 }
 
 /* A 422 with one problem, FastAPI style.  input may be NULL. */
@@ -64,10 +64,10 @@ static void respond_invalid(api_response *out, const char *type,
     cJSON_AddStringToObject(problem, "msg", msg);
     cJSON_AddItemToObject(problem, "input",
                           input ? cJSON_Duplicate(input, 1) : cJSON_CreateNull());
-    respond_json(out, 422, json);
+    route_respond_json(out, 422, json);
 }
 
-static void respond_store_error(api_response *out, int rc)
+void route_store_error(api_response *out, int rc)
 {
     if (rc == VB_ENOTFOUND)
         api_error_response(404, "Not Found", out);
@@ -250,7 +250,7 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "lag", (double)(int)(h.lag * 1000) / 1000);
     cJSON_AddNumberToObject(json, "load", (double)(int)(h.load * 10) / 10);
     cJSON_AddNumberToObject(json, "store_queue", h.store_queue);
-    respond_json(out, 200, json);
+    route_respond_json(out, 200, json);
 }
 
 static void handle_openapi(const route_call *call, api_response *out)
@@ -269,7 +269,7 @@ static void handle_list(const route_call *call, api_response *out)
     size_t n = 0;
     int rc = store_transcription_list(call->ctx->store, &items, &n);
     if (rc != 0) {
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
         return;
     }
     int summary = query_has(call->req->query, "summary", "true");
@@ -285,7 +285,7 @@ static void handle_list(const route_call *call, api_response *out)
         cJSON_AddItemToArray(json, t);
     }
     free(items);
-    respond_json(out, 200, json);
+    route_respond_json(out, 200, json);
 }
 
 static void handle_create(const route_call *call, api_response *out)
@@ -297,9 +297,9 @@ static void handle_create(const route_call *call, api_response *out)
         int rc = store_transcription_create(call->ctx->store, title, &t);
         if (rc == 0) {
             log_info("api", "transcription %lld created", (long long)t.id);
-            respond_json(out, 200, transcription_json(&t));
+            route_respond_json(out, 200, transcription_json(&t));
         } else {
-            respond_store_error(out, rc);
+            route_store_error(out, rc);
         }
     }
     cJSON_Delete(doc);
@@ -310,9 +310,9 @@ static void handle_get(const route_call *call, api_response *out)
     store_transcription t;
     int rc = store_transcription_get(call->ctx->store, call->id, &t);
     if (rc != 0)
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
     else
-        respond_json(out, 200, transcription_json(&t));
+        route_respond_json(out, 200, transcription_json(&t));
 }
 
 static void handle_rename(const route_call *call, api_response *out)
@@ -324,9 +324,9 @@ static void handle_rename(const route_call *call, api_response *out)
         int rc = store_transcription_rename(call->ctx->store, call->id, title,
                                             &t);
         if (rc != 0)
-            respond_store_error(out, rc);
+            route_store_error(out, rc);
         else
-            respond_json(out, 200, transcription_json(&t));
+            route_respond_json(out, 200, transcription_json(&t));
     }
     cJSON_Delete(doc);
 }
@@ -335,7 +335,7 @@ static void handle_delete(const route_call *call, api_response *out)
 {
     int rc = store_transcription_delete(call->ctx->store, call->id);
     if (rc != 0) {
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
         return;
     }
     log_info("api", "transcription %lld deleted", (long long)call->id);
@@ -356,14 +356,14 @@ static void handle_segments(const route_call *call, api_response *out)
     if (rc == 0)
         rc = store_segment_list(call->ctx->store, call->id, &segs, &n);
     if (rc != 0) {
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
         return;
     }
     cJSON *json = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(json, segment_json(&segs[i]));
     store_segments_free(segs, n);
-    respond_json(out, 200, json);
+    route_respond_json(out, 200, json);
 }
 
 static void handle_segment_edit(const route_call *call, api_response *out)
@@ -376,11 +376,11 @@ static void handle_segment_edit(const route_call *call, api_response *out)
         int rc = store_segment_set_text(call->ctx->store, call->id, call->sid,
                                         text, &seg);
         if (rc != 0) {
-            respond_store_error(out, rc);
+            route_store_error(out, rc);
         } else {
             log_info("api", "segment %lld of transcription %lld corrected",
                      (long long)call->sid, (long long)call->id);
-            respond_json(out, 200, segment_json(&seg));
+            route_respond_json(out, 200, segment_json(&seg));
         }
         store_segment_clear(&seg);
     }
@@ -393,14 +393,14 @@ static void respond_speakers(const route_call *call, api_response *out)
     size_t n = 0;
     int rc = store_speakers_get(call->ctx->store, call->id, &names, &n);
     if (rc != 0) {
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
         return;
     }
     cJSON *json = cJSON_CreateObject();
     for (size_t i = 0; i < n; i++)
         cJSON_AddStringToObject(json, names[i].label, names[i].name);
     free(names);
-    respond_json(out, 200, json);
+    route_respond_json(out, 200, json);
 }
 
 static void handle_speakers_get(const route_call *call, api_response *out)
@@ -408,7 +408,7 @@ static void handle_speakers_get(const route_call *call, api_response *out)
     store_transcription t;
     int rc = store_transcription_get(call->ctx->store, call->id, &t);
     if (rc != 0)
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
     else
         respond_speakers(call, out);
 }
@@ -419,7 +419,7 @@ static void handle_speakers_set(const route_call *call, api_response *out)
     store_transcription t;
     int rc = store_transcription_get(call->ctx->store, call->id, &t);
     if (rc != 0) {
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
         return;
     }
     cJSON *doc = parse_object_body(call->req, out);
@@ -443,7 +443,7 @@ static void handle_speakers_set(const route_call *call, api_response *out)
                                cJSON_IsNull(item) ? "" : item->valuestring);
     cJSON_Delete(doc);
     if (rc != 0)
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
     else
         respond_speakers(call, out);
 }
@@ -498,7 +498,7 @@ static void handle_export(const route_call *call, api_response *out)
         rc = store_speakers_get(call->ctx->store, call->id, &names, &nnames);
     if (rc != 0) {
         store_segments_free(segs, nsegs);
-        respond_store_error(out, rc);
+        route_store_error(out, rc);
         return;
     }
     export_doc doc = {&t, segs, nsegs, names, nnames};
@@ -639,8 +639,10 @@ const route api_routes[] = {
     EXPORT(rttm, "text/plain",
            "Who spoke when, as NIST RTTM (SPEAKER lines; file id "
            "verbatim_<id>), for diarization scorers"),
-    /* Served by net/upload.c: a recording's body and its job outlive one
-     * request.  An id that is not a number answers 404 here. */
+    /* POST is served by net/upload.c: a recording's body and its job
+     * outlive one request.  The jobs are read from the store (uploads.c).
+     * An id that is not a number answers 404 on these routes, which do
+     * not declare 422. */
     {.method = "POST", .pattern = "/api/transcriptions/{id}/audio",
      .kind = API_ROUTE_UPLOAD, .operation_id = "upload_audio",
      .summary = "Transcribe a whole recording (WAV, FLAC, MP3, Ogg, WebM, "
@@ -650,11 +652,13 @@ const route api_routes[] = {
      .response_schema = "UploadJob", .not_found = 1,
      .query = upload_query, .replies = upload_replies},
     {.method = "GET", .pattern = "/api/transcriptions/{id}/audio",
-     .kind = API_ROUTE_UPLOAD_JOBS, .operation_id = "list_uploads",
+     .kind = API_ROUTE_REST, .handler = handle_upload_list,
+     .place = API_ON_READER, .operation_id = "list_uploads",
      .summary = "The transcription's upload jobs, newest first",
      .status = 200, .response_schema = "[]UploadJob"},
     {.method = "GET", .pattern = "/api/transcriptions/{id}/audio/{job}",
-     .kind = API_ROUTE_UPLOAD_JOBS, .operation_id = "get_upload",
+     .kind = API_ROUTE_REST, .handler = handle_upload_get,
+     .place = API_ON_READER, .operation_id = "get_upload",
      .summary = "An upload job's state", .status = 200,
      .response_schema = "UploadJob", .not_found = 1},
     /* Served by net/ws.c after the upgrade (docs/protocol.md). */
@@ -761,8 +765,13 @@ void api_handle(const api_context *ctx, const api_request *req,
             continue;
         route_call call = {ctx, req, r, 0, 0};
         for (int k = 0; k < 2 && names[k]; k++) {
+            /* the second parameter: {sid} or {job} */
             int is_segment = strncmp(names[k], "{sid}", 5) == 0;
-            if (parse_id(caps[k], is_segment ? &call.sid : &call.id) != 0) {
+            if (parse_id(caps[k], k ? &call.sid : &call.id) != 0) {
+                if (!r->invalid) {
+                    api_error_response(404, "Not Found", out);
+                    return;
+                }
                 /* Echoed in JSON, which must be UTF-8 (the URL may hold
                  * any bytes, and caps may have cut a character short). */
                 if (!utf8_valid(caps[k], strlen(caps[k])))

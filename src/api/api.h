@@ -72,7 +72,6 @@ typedef enum {
     API_ROUTE_NONE = 0,   /* no route */
     API_ROUTE_REST,       /* api_handle() */
     API_ROUTE_UPLOAD,     /* POST a recording (net/upload.c) */
-    API_ROUTE_UPLOAD_JOBS,/* an upload job's state (net/upload.c) */
     API_ROUTE_WEBSOCKET   /* /ws/transcribe/{id}, /ws/watch/{id} (net/ws.c) */
 } api_route_kind;
 
@@ -101,6 +100,18 @@ void api_response_free(api_response *res);
 /* A ready response for errors found before the request reaches the API
  * (body too large, ...): {"detail": message}. */
 void api_error_response(int status, const char *message, api_response *out);
+
+/* A running upload job whose runner has not saved it for this long has
+ * lost it (the server running it stopped): it is shown as failed.  The
+ * runner saves at least every UPLOAD_HEARTBEAT_S. */
+#define API_UPLOAD_HEARTBEAT_S 1
+#define API_UPLOAD_STALE_S 30
+
+/* An upload job as its JSON (docs/api.md) with `status`; detail: a
+ * failed job's error is also given as "detail", as FastAPI's errors are
+ * (for the answer to the POST).  now: Unix time, for the staleness. */
+void api_upload_response(const store_upload *u, double now, int detail,
+                         int status, api_response *out);
 
 /* The OpenAPI 3 document (malloc'd JSON text). */
 char *api_openapi_json(const char *version);

@@ -8,6 +8,7 @@
 #ifndef VB_API_ROUTES_H
 #define VB_API_ROUTES_H
 
+#include <cJSON.h>
 #include <stdint.h>
 
 #include "api.h"
@@ -17,7 +18,7 @@ typedef struct route_call {
     const api_request *req;
     const struct route *route;
     int64_t id;  /* {id}: a transcription */
-    int64_t sid; /* {sid}: a segment */
+    int64_t sid; /* {sid}: a segment; {job}: an upload job */
 } route_call;
 
 typedef void (*route_handler)(const route_call *call, api_response *out);
@@ -50,12 +51,23 @@ typedef struct route {
     const char *response_schema;/* component name, "[]Name" for an array,
                                    NULL for no body */
     const char *response_type;  /* when not application/json */
-    int not_found, invalid;     /* may answer 404 / 422 */
+    int not_found, invalid;     /* may answer 404 / 422; without invalid,
+                                   a path id that is not a number is
+                                   answered 404 */
     const route_param *query;   /* ends with a NULL name; may be NULL */
     const route_reply *replies; /* ends with status 0; may be NULL */
 } route;
 
 extern const route api_routes[];
+/* json as the response's body (taken). */
+void route_respond_json(api_response *out, int status, cJSON *json);
+/* 404 for VB_ENOTFOUND, else 500 (the log has the cause). */
+void route_store_error(api_response *out, int rc);
+
+/* uploads.c */
+void handle_upload_list(const route_call *call, api_response *out);
+void handle_upload_get(const route_call *call, api_response *out);
+
 extern const int api_route_count;
 
 #endif

@@ -50,6 +50,8 @@ typedef struct http_req {
     int upload;            /* POST .../audio: the body is a recording */
     int64_t upload_tid;
     upload_job *job;       /* waiting for this job's outcome */
+    int wait_over;         /* its `wait` is over: answer 202 once the job
+                              has its id */
     struct http_req *next_waiter;
     char location[160];    /* a Location header, when set */
     int chunked;           /* the body is in the chunked coding */
@@ -229,7 +231,7 @@ void http_on_wake(server *srv)
     }
     for (http_req *req = srv->upload_waiters, *next; req; req = next) {
         next = req->next_waiter;
-        if (upload_finished(req->job))
+        if (upload_answerable(req->job, req->wait_over))
             answer_upload(srv, req);
     }
 }
@@ -250,9 +252,10 @@ static int begin_upload(server *srv, struct lws *wsi, http_req *req)
     req->job = job;
     req->next_waiter = srv->upload_waiters;
     srv->upload_waiters = req;
-    if (wait_s == 0)
+    req->wait_over = wait_s == 0;
+    if (upload_answerable(job, req->wait_over))
         answer_upload(srv, req);
-    else
+    else if (wait_s > 0)
         lws_set_timer_usecs(wsi, (lws_usec_t)wait_s * LWS_US_PER_SEC);
     return 0;
 }
@@ -287,17 +290,13 @@ static int body_coding(struct lws *wsi, http_req *req)
     return -1;
 }
 
-/* The upload routes: POST a recording, GET its jobs.  An id that is not
- * a number is not a transcription or a job of this server: 404. */
+/* POST a recording.  An id that is not a number is not a transcription
+ * of this server: 404. */
 static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
 {
-    const api_match *m = &req->rq.route;
-    int64_t tid = 0, job_id = 0;
-    if (net_path_id(m->param[0], &tid) != 0 ||
-        (m->params > 1 && net_path_id(m->param[1], &job_id) != 0)) {
+    int64_t tid = 0;
+    if (net_path_id(req->rq.route.param[0], &tid) != 0) {
         api_error_response(404, "Not Found", &req->res);
-    } else if (m->kind == API_ROUTE_UPLOAD_JOBS) {
-        upload_get(srv, tid, job_id, &req->res);
     } else {
         long long declared = declared_length(wsi);
         int coding = body_coding(wsi, req);
@@ -426,7 +425,7 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss)
                            (const char *)file->data, file->len);
     }
     api_route_kind kind = req->rq.route.kind;
-    if (kind == API_ROUTE_UPLOAD || kind == API_ROUTE_UPLOAD_JOBS)
+    if (kind == API_ROUTE_UPLOAD)
         return start_upload_route(srv, wsi, req);
     if (!req->rq.route.path_known && !api_owns_path(req->rq.path)) {
         static const char not_found[] = "{\"detail\":\"Not Found\"}";
@@ -544,8 +543,11 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
         }
         return body_complete(srv, wsi, pss->req);
     case LWS_CALLBACK_TIMER: /* an upload's wait is over: 202 */
-        if (pss->req != NULL && pss->req->job != NULL)
-            answer_upload(srv, pss->req);
+        if (pss->req != NULL && pss->req->job != NULL) {
+            pss->req->wait_over = 1;
+            if (upload_answerable(pss->req->job, 1))
+                answer_upload(srv, pss->req);
+        }
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return write_response(srv, wsi, pss);

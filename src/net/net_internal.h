@@ -66,7 +66,6 @@ typedef struct server {
     char fatal[1024];        /* why the server must stop, or "" */
 
     upload_job *jobs;        /* uploads (under lock) */
-    long long next_job_id;   /* under lock */
     struct http_req *upload_waiters; /* I/O thread only: requests waiting
                                         for their upload job */
 
@@ -152,11 +151,12 @@ double ws_live_lag(server *srv);
  * -1 with res filled (422, 503, 500). */
 int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
                  size_t len, upload_job **job, int *wait_s, api_response *res);
-int upload_finished(upload_job *job);
+/* May the request waiting for job be answered: the job is over, or its
+ * wait is and the job has its id (for the 202's Location). */
+int upload_answerable(upload_job *job, int wait_over);
 /* The job's state as a response: 200 done, 202 running, 4xx/5xx failed. */
 void upload_respond(upload_job *job, api_response *res, char *location,
                     size_t location_len);
-void upload_get(server *srv, int64_t tid, long long job_id, api_response *res);
 void upload_shutdown(server *srv);
 
 #endif

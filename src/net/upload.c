@@ -20,10 +20,16 @@
  * /ws/watch/{id} shows the upload being transcribed; this file counts the
  * stored finals and maps the run's faults to HTTP statuses.
  *
- * The request waits up to `wait` seconds (default 5) for the job: a short
- * recording is answered 200 with the finished job; a longer one 202 with
- * the job and its URL in Location, to poll with GET.  Jobs are kept in
- * memory for an hour after they finish.
+ * The job is a row in the store (store_upload), created once the
+ * transcription is found and saved by the job's thread at least every
+ * API_UPLOAD_HEARTBEAT_S while it runs and when it ends, so that GET
+ * .../audio/{job} (api/uploads.c, on a reading connection) can be answered
+ * by any instance and after a restart; a running row nobody saves any more
+ * is shown as failed.  The request waits up to `wait` seconds (default 5)
+ * for the job: a short recording is answered 200 with the finished job; a
+ * longer one 202 with the job and its URL in Location, to poll with GET.
+ * The job stays in memory, for the requests waiting for it, for an hour
+ * after it finishes.
  *
  * Threads: the job's own thread; the run's callbacks (the writer, a
  * decoder worker); the I/O
@@ -50,7 +56,7 @@ typedef enum { JOB_RUNNING, JOB_DONE, JOB_FAILED } job_status;
 
 struct upload_job {
     server *srv;
-    long long id;
+    int64_t id;              /* the store's, once registered (under lock) */
     int64_t transcription_id;
     uint8_t *data;           /* the recording; freed when decoded */
     size_t len;
@@ -72,6 +78,9 @@ struct upload_job {
     session_t *session;      /* while it runs */
     int segments;
     int looked_up, wake, session_done, stop;
+    int registered;          /* its row exists: id is set */
+    int over;                /* ended, and its last state saved */
+    double saved_at;         /* when its row was last saved (job thread) */
     int thread_done;         /* the job's thread touches nothing more */
     time_t finished;
     struct upload_job *next; /* srv->jobs, under srv->lock */
@@ -95,15 +104,23 @@ static void job_fail(upload_job *job, int http_status, const char *msg)
     log_warn(job->tag, "%s", msg);
 }
 
-int upload_finished(upload_job *job)
+int upload_answerable(upload_job *job, int wait_over)
 {
     pthread_mutex_lock(&job->lock);
-    int done = job->status != JOB_RUNNING;
+    int yes = job->over || (wait_over && job->registered);
     pthread_mutex_unlock(&job->lock);
-    return done;
+    return yes;
 }
 
-static cJSON *job_json_locked(upload_job *job)
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The job's state as its row. */
+static void job_row_locked(upload_job *job, store_upload *u)
 {
     static const char *const names[] = {"running", "done", "failed"};
     double progress = 1.0;
@@ -121,62 +138,114 @@ static cJSON *job_json_locked(upload_job *job)
             progress = job->progress_shown;
         job->progress_shown = progress;
     }
-    char url[128];
-    snprintf(url, sizeof(url), "/api/transcriptions/%lld/audio/%lld",
-             (long long)job->transcription_id, job->id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)job->id);
-    cJSON_AddNumberToObject(o, "transcription_id", (double)job->transcription_id);
-    cJSON_AddStringToObject(o, "status", names[job->status]);
-    cJSON_AddNumberToObject(o, "progress", (double)(int)(progress * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "audio_seconds",
-                            (double)(int)(job->audio_seconds * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "time_offset",
-                            (double)(int)(job->time_offset * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "segments", job->segments);
-    if (job->format[0])
-        cJSON_AddStringToObject(o, "format", job->format);
-    else
-        cJSON_AddNullToObject(o, "format");
-    if (job->error[0])
-        cJSON_AddStringToObject(o, "error", job->error);
-    else
-        cJSON_AddNullToObject(o, "error");
-    cJSON_AddStringToObject(o, "created_at", job->created_at);
-    cJSON_AddStringToObject(o, "url", url);
-    return o;
-}
-
-static void json_response(cJSON *o, int status, api_response *res)
-{
-    res->status = status;
-    res->content_type = "application/json";
-    res->body = cJSON_PrintUnformatted(o);
-    res->body_len = res->body ? strlen(res->body) : 0;
-    cJSON_Delete(o);
-    if (res->body == NULL)
-        api_error_response(500, "out of memory", res);
+    memset(u, 0, sizeof(*u));
+    u->id = job->id;
+    u->transcription_id = job->transcription_id;
+    snprintf(u->status, sizeof(u->status), "%s", names[job->status]);
+    u->http_status = job->status == JOB_FAILED ? job->http_status : 0;
+    u->progress = progress;
+    u->audio_seconds = job->audio_seconds;
+    u->time_offset = job->time_offset;
+    u->segments = job->segments;
+    snprintf(u->format, sizeof(u->format), "%s", job->format);
+    snprintf(u->error, sizeof(u->error), "%s", job->error);
+    snprintf(u->created_at, sizeof(u->created_at), "%s", job->created_at);
+    u->updated_at = wall_now();
 }
 
 void upload_respond(upload_job *job, api_response *res, char *location,
                     size_t location_len)
 {
     pthread_mutex_lock(&job->lock);
-    if (job->status == JOB_FAILED && job->http_status == 404) {
+    if (job->over && !job->registered) { /* no row: no transcription */
+        char error[sizeof(job->error)];
+        int status = job->http_status;
+        snprintf(error, sizeof(error), "%s", job->error);
         pthread_mutex_unlock(&job->lock);
-        api_error_response(404, "Not Found", res);
+        api_error_response(status, error, res);
         return;
     }
-    cJSON *o = job_json_locked(job);
-    int status = job->status == JOB_RUNNING ? 202
-                 : job->status == JOB_DONE  ? 200
-                                            : job->http_status;
-    if (job->status == JOB_FAILED) /* FastAPI's shape, for clients of it */
-        cJSON_AddStringToObject(o, "detail", job->error);
+    store_upload u;
+    job_row_locked(job, &u);
+    if (!job->over) { /* ended but not yet saved: still running to GET */
+        snprintf(u.status, sizeof(u.status), "running");
+        u.progress = u.progress > 0.99 ? 0.99 : u.progress;
+    }
+    int status = !job->over ? 202
+                 : job->status == JOB_DONE ? 200
+                                           : job->http_status;
     snprintf(location, location_len, "/api/transcriptions/%lld/audio/%lld",
-             (long long)job->transcription_id, job->id);
+             (long long)job->transcription_id, (long long)job->id);
     pthread_mutex_unlock(&job->lock);
-    json_response(o, status, res);
+    api_upload_response(&u, u.updated_at, status >= 400, status, res);
+}
+
+/* ---- the job's row ---------------------------------------------------- */
+
+typedef struct row_call {
+    upload_job *job;
+    store_upload row;
+    int create;
+    int rc;
+    int done;
+} row_call;
+
+static void save_on_writer(void *arg)
+{
+    row_call *call = arg;
+    store_t *store = call->job->srv->store;
+    call->rc = call->create ? store_upload_create(store, &call->row)
+                            : store_upload_save(store, &call->row);
+    pthread_mutex_lock(&call->job->lock);
+    call->done = 1;
+    pthread_cond_broadcast(&call->job->cond);
+    pthread_mutex_unlock(&call->job->lock);
+}
+
+/* Creates (create) or saves the job's row on the store's writer, and
+ * waits for it: ordered after the finals the run has queued there.  The
+ * job's thread only. */
+static int job_save(upload_job *job, int create)
+{
+    row_call call = {.job = job, .create = create};
+    pthread_mutex_lock(&job->lock);
+    job_row_locked(job, &call.row);
+    pthread_mutex_unlock(&job->lock);
+    job->saved_at = call.row.updated_at;
+    if (runner_submit(job->srv->runner, save_on_writer, &call) != 0)
+        return VB_EINTERNAL; /* the writer has stopped: shutting down */
+    pthread_mutex_lock(&job->lock);
+    while (!call.done)
+        pthread_cond_wait(&job->cond, &job->lock);
+    if (create && call.rc == 0) {
+        job->id = call.row.id;
+        snprintf(job->created_at, sizeof(job->created_at), "%s",
+                 call.row.created_at);
+        snprintf(job->tag, sizeof(job->tag), "t=%lld upload=%lld",
+                 (long long)job->transcription_id, (long long)job->id);
+        job->registered = 1;
+    }
+    pthread_mutex_unlock(&job->lock);
+    if (call.rc != 0 && !create)
+        log_warn(job->tag, "its state could not be saved (%d)", call.rc);
+    return call.rc;
+}
+
+/* Saves a running job's row if its heartbeat is due.  Job thread. */
+static void job_heartbeat(upload_job *job)
+{
+    if (job->registered && wall_now() - job->saved_at >= API_UPLOAD_HEARTBEAT_S)
+        job_save(job, 0);
+}
+
+/* Waits on job->cond for at most a second (the heartbeat's grain).
+ * Called with job->lock. */
+static void job_wait_locked(upload_job *job)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_cond_timedwait(&job->cond, &job->lock, &until);
 }
 
 /* ---- the run's client (transcription.h) ---------------------------- */
@@ -264,10 +333,15 @@ static void feed_all(upload_job *job, audio_file_t *file, session_t *s)
         job->input_read = audio_file_progress(file);
         snprintf(job->format, sizeof(job->format), "%s",
                  audio_file_describe(file));
-        while (full == 1 && !job->wake && !job->stop)
-            pthread_cond_wait(&job->cond, &job->lock);
+        while (full == 1 && !job->wake && !job->stop) {
+            job_wait_locked(job);
+            pthread_mutex_unlock(&job->lock);
+            job_heartbeat(job);
+            pthread_mutex_lock(&job->lock);
+        }
         int stop = job->stop;
         pthread_mutex_unlock(&job->lock);
+        job_heartbeat(job);
         pcm.len = 0;
         if (full < 0) {
             job_fail(job, 500, "out of memory");
@@ -321,8 +395,12 @@ static void close_run(upload_job *job, tx_run *run)
 {
     session_close(tx_run_session(run));
     pthread_mutex_lock(&job->lock);
-    while (!job->session_done)
-        pthread_cond_wait(&job->cond, &job->lock);
+    while (!job->session_done) {
+        job_wait_locked(job);
+        pthread_mutex_unlock(&job->lock);
+        job_heartbeat(job);
+        pthread_mutex_lock(&job->lock);
+    }
     job->session = NULL;
     pthread_mutex_unlock(&job->lock);
     tx_run_release(run);
@@ -335,7 +413,18 @@ static void *job_main(void *arg)
     server *srv = job->srv;
     audio_file_t *file = NULL;
     tx_run *run = NULL;
-    if (open_run(job, &run) == 0) {
+    int found = open_run(job, &run) == 0;
+    if (found) { /* the job's row, which GET reads, from now on */
+        int rc = job_save(job, 1);
+        if (rc != 0)
+            job_fail(job, rc == VB_ENOTFOUND ? 404 : 500,
+                     rc == VB_ENOTFOUND ? "Not Found"
+                                        : "the database failed; see the "
+                                          "server log");
+        found = rc == 0;
+        net_wake(srv); /* a request that does not wait gets its 202 */
+    }
+    if (found) {
         char err[256] = "";
         int rc = audio_file_open(job->data, job->len,
                                  job->raw_declared ? &job->options.format : NULL,
@@ -364,6 +453,13 @@ static void *job_main(void *arg)
     log_info(job->tag, "%s: %.1f s of audio, %d segments",
              job->status == JOB_DONE ? "done" : "failed", job->audio_seconds,
              job->segments);
+    pthread_mutex_unlock(&job->lock);
+    /* Saved before anyone is told, so that a GET after the answer finds
+     * the job as the answer said. */
+    if (job->registered)
+        job_save(job, 0);
+    pthread_mutex_lock(&job->lock);
+    job->over = 1;
     pthread_mutex_unlock(&job->lock);
     net_wake(srv);
     pthread_mutex_lock(&job->lock);
@@ -465,16 +561,9 @@ int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
         job_free(job);
         return -1;
     }
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(job->created_at, sizeof(job->created_at), "%Y-%m-%dT%H:%M:%S+00:00",
-             &tm);
     pthread_mutex_lock(&srv->lock);
     prune_locked(srv);
-    job->id = ++srv->next_job_id;
-    snprintf(job->tag, sizeof(job->tag), "t=%lld upload=%lld", (long long)tid,
-             job->id);
+    snprintf(job->tag, sizeof(job->tag), "t=%lld upload", (long long)tid);
     if (pthread_create(&job->thread, NULL, job_main, job) != 0) {
         pthread_mutex_unlock(&srv->lock);
         api_error_response(500, "cannot start a thread", res);
@@ -488,35 +577,6 @@ int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
     log_info(job->tag, "upload of %zu bytes", len);
     *out = job;
     return 0;
-}
-
-/* GET .../audio (every job of the transcription) or .../audio/{job}. */
-void upload_get(server *srv, int64_t tid, long long job_id, api_response *res)
-{
-    cJSON *list = cJSON_CreateArray();
-    cJSON *found = NULL;
-    pthread_mutex_lock(&srv->lock);
-    for (upload_job *job = srv->jobs; job; job = job->next) {
-        if (job->transcription_id != tid || (job_id && job->id != job_id))
-            continue;
-        pthread_mutex_lock(&job->lock);
-        found = job_json_locked(job);
-        pthread_mutex_unlock(&job->lock);
-        cJSON_AddItemToArray(list, found);
-    }
-    pthread_mutex_unlock(&srv->lock);
-    if (job_id == 0) {
-        json_response(list, 200, res);
-        return;
-    }
-    if (found == NULL) {
-        cJSON_Delete(list);
-        api_error_response(404, "Not Found", res);
-        return;
-    }
-    cJSON_DetachItemViaPointer(list, found);
-    cJSON_Delete(list);
-    json_response(found, 200, res);
 }
 
 /* At shutdown: every job stops feeding, finishes what its session has,

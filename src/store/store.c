@@ -120,3 +120,24 @@ void store_segments_free(store_segment *segs, size_t count)
         store_segment_clear(&segs[i]);
     free(segs);
 }
+
+int store_upload_create(store_t *s, store_upload *u)
+{
+    return s->ops->upload_create(s, u);
+}
+
+int store_upload_save(store_t *s, const store_upload *u)
+{
+    return s->ops->upload_save(s, u);
+}
+
+int store_upload_get(store_t *s, int64_t tid, int64_t id, store_upload *out)
+{
+    return s->ops->upload_get(s, tid, id, out);
+}
+
+int store_upload_list(store_t *s, int64_t tid, store_upload **out,
+                      size_t *count)
+{
+    return s->ops->upload_list(s, tid, out, count);
+}

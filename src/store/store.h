@@ -101,6 +101,36 @@ int store_speakers_get(store_t *store, int64_t tid, store_speaker **out,
 int store_speaker_set(store_t *store, int64_t tid, const char *label,
                       const char *name);
 
+/* An upload's job (POST .../audio): kept in the store so that it outlives
+ * the process that ran it and any instance can answer for it. */
+typedef struct store_upload {
+    int64_t id;
+    int64_t transcription_id;
+    char status[12];        /* "running", "done" or "failed" */
+    int http_status;        /* a failed job's status (422, 415, 500...) */
+    double progress;        /* 0..1 */
+    double audio_seconds;   /* decoded so far */
+    double time_offset;     /* where its segments start on the timeline */
+    int segments;           /* finals stored */
+    char format[128];       /* "" until known */
+    char error[320];        /* "" unless failed */
+    char created_at[40];    /* set by store_upload_create */
+    double updated_at;      /* Unix time of the runner's last save: a
+                               running job's heartbeat */
+} store_upload;
+
+/* Adds the job; sets u->id and u->created_at. */
+int store_upload_create(store_t *store, store_upload *u);
+/* Writes u's state over the row u->id (VB_ENOTFOUND once the
+ * transcription, and so the job, is deleted). */
+int store_upload_save(store_t *store, const store_upload *u);
+/* Job `id` of transcription tid. */
+int store_upload_get(store_t *store, int64_t tid, int64_t id,
+                     store_upload *out);
+/* The transcription's jobs, newest first (free with free()). */
+int store_upload_list(store_t *store, int64_t tid, store_upload **out,
+                      size_t *count);
+
 /* The operations of one backend; store.c dispatches to them. */
 struct store_ops {
     const char *name;
@@ -119,6 +149,10 @@ struct store_ops {
     int (*segment_set_speaker)(store_t *, int64_t, int64_t, const char *);
     int (*speakers_get)(store_t *, int64_t, store_speaker **, size_t *);
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
+    int (*upload_create)(store_t *, store_upload *);
+    int (*upload_save)(store_t *, const store_upload *);
+    int (*upload_get)(store_t *, int64_t, int64_t, store_upload *);
+    int (*upload_list)(store_t *, int64_t, store_upload **, size_t *);
 };
 
 /* Every backend's handle starts with this. */

@@ -58,6 +58,22 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (transcription_id, label));",
     /* 3: a segment's voice statistics, for re-clustering speakers */
     "ALTER TABLE segments ADD COLUMN voice TEXT;",
+    /* 4: upload jobs, which outlive the process that ran them */
+    "CREATE TABLE uploads ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  transcription_id INTEGER NOT NULL"
+    "    REFERENCES transcriptions(id) ON DELETE CASCADE,"
+    "  status TEXT NOT NULL,"
+    "  http_status INTEGER NOT NULL DEFAULT 0,"
+    "  progress REAL NOT NULL DEFAULT 0,"
+    "  audio_seconds REAL NOT NULL DEFAULT 0,"
+    "  time_offset REAL NOT NULL DEFAULT 0,"
+    "  segments INTEGER NOT NULL DEFAULT 0,"
+    "  format TEXT NOT NULL DEFAULT '',"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at REAL NOT NULL);"
+    "CREATE INDEX uploads_by_transcription ON uploads(transcription_id, id);",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -516,6 +532,142 @@ static int sq_speaker_set(store_t *s, int64_t tid, const char *label,
     return rc == SQLITE_DONE ? 0 : db_error(db, "name speaker");
 }
 
+#define UPLOAD_COLUMNS "id, transcription_id, status, http_status, progress, " \
+    "audio_seconds, time_offset, segments, format, error, created_at, updated_at"
+
+static void row_to_upload(sqlite3_stmt *st, store_upload *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(st, 0);
+    u->transcription_id = sqlite3_column_int64(st, 1);
+    copy_text(u->status, sizeof(u->status), sqlite3_column_text(st, 2));
+    u->http_status = sqlite3_column_int(st, 3);
+    u->progress = sqlite3_column_double(st, 4);
+    u->audio_seconds = sqlite3_column_double(st, 5);
+    u->time_offset = sqlite3_column_double(st, 6);
+    u->segments = sqlite3_column_int(st, 7);
+    copy_text(u->format, sizeof(u->format), sqlite3_column_text(st, 8));
+    copy_text(u->error, sizeof(u->error), sqlite3_column_text(st, 9));
+    copy_text(u->created_at, sizeof(u->created_at), sqlite3_column_text(st, 10));
+    u->updated_at = sqlite3_column_double(st, 11);
+}
+
+/* The job's state into parameters first..first+8 of st. */
+static void bind_upload_state(sqlite3_stmt *st, int first, const store_upload *u)
+{
+    sqlite3_bind_text(st, first, u->status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, first + 1, u->http_status);
+    sqlite3_bind_double(st, first + 2, u->progress);
+    sqlite3_bind_double(st, first + 3, u->audio_seconds);
+    sqlite3_bind_double(st, first + 4, u->time_offset);
+    sqlite3_bind_int(st, first + 5, u->segments);
+    sqlite3_bind_text(st, first + 6, u->format, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 7, u->error, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, first + 8, u->updated_at);
+}
+
+static int sq_upload_create(store_t *s, store_upload *u)
+{
+    sqlite3 *db = db_of(s);
+    now_iso8601(u->created_at, sizeof(u->created_at));
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO uploads (transcription_id, status, "
+                           "http_status, progress, audio_seconds, time_offset, "
+                           "segments, format, error, updated_at, created_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "create upload");
+    sqlite3_bind_int64(st, 1, u->transcription_id);
+    bind_upload_state(st, 2, u);
+    sqlite3_bind_text(st, 11, u->created_at, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return VB_ENOTFOUND; /* no such transcription (any more) */
+    if (rc != SQLITE_DONE)
+        return db_error(db, "create upload");
+    u->id = sqlite3_last_insert_rowid(db);
+    return 0;
+}
+
+static int sq_upload_save(store_t *s, const store_upload *u)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE uploads SET status = ?, http_status = ?, "
+                           "progress = ?, audio_seconds = ?, time_offset = ?, "
+                           "segments = ?, format = ?, error = ?, updated_at = ? "
+                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "save upload");
+    bind_upload_state(st, 1, u);
+    sqlite3_bind_int64(st, 10, u->id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "save upload");
+    return sqlite3_changes(db) == 0 ? VB_ENOTFOUND : 0;
+}
+
+static int sq_upload_get(store_t *s, int64_t tid, int64_t id, store_upload *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT " UPLOAD_COLUMNS " FROM uploads "
+                           "WHERE transcription_id = ? AND id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "get upload");
+    sqlite3_bind_int64(st, 1, tid);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    int result = 0;
+    if (rc == SQLITE_ROW)
+        row_to_upload(st, out);
+    else if (rc == SQLITE_DONE)
+        result = VB_ENOTFOUND;
+    else
+        result = db_error(db, "get upload");
+    sqlite3_finalize(st);
+    return result;
+}
+
+static int sq_upload_list(store_t *s, int64_t tid, store_upload **out,
+                          size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT " UPLOAD_COLUMNS " FROM uploads "
+                           "WHERE transcription_id = ? ORDER BY id DESC", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(db, "list uploads");
+    sqlite3_bind_int64(st, 1, tid);
+    store_upload *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4;
+            store_upload *grown = realloc(items, cap * sizeof(*items));
+            if (grown == NULL) {
+                free(items);
+                sqlite3_finalize(st);
+                return VB_ENOMEM;
+            }
+            items = grown;
+        }
+        row_to_upload(st, &items[n++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return db_error(db, "list uploads");
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
 static void sq_close(store_t *s)
 {
     sqlite3_close(db_of(s));
@@ -537,6 +689,10 @@ static const struct store_ops sqlite_ops = {
     .segment_set_text = sq_segment_set_text,
     .speakers_get = sq_speakers_get,
     .speaker_set = sq_speaker_set,
+    .upload_create = sq_upload_create,
+    .upload_save = sq_upload_save,
+    .upload_get = sq_upload_get,
+    .upload_list = sq_upload_list,
 };
 
 int store_sqlite_open(const char *path, store_t **out, char *err,
