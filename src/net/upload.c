@@ -238,14 +238,18 @@ static void job_heartbeat(upload_job *job)
         job_save(job, 0);
 }
 
-/* Waits on job->cond for at most a second (the heartbeat's grain).
- * Called with job->lock. */
+/* Waits on job->cond for at most a second (the heartbeat's grain), then
+ * saves the row if due.  Called with job->lock, which it lets go of
+ * meanwhile. */
 static void job_wait_locked(upload_job *job)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 1;
     pthread_cond_timedwait(&job->cond, &job->lock, &until);
+    pthread_mutex_unlock(&job->lock);
+    job_heartbeat(job);
+    pthread_mutex_lock(&job->lock);
 }
 
 /* ---- the run's client (transcription.h) ---------------------------- */
@@ -290,22 +294,25 @@ static void run_fault(void *ctx, tx_fault fault, const char *message)
     pthread_mutex_unlock(&job->lock);
 }
 
+/* Raises one of the job's flags and wakes its thread. */
+static void job_signal(upload_job *job, int *flag)
+{
+    pthread_mutex_lock(&job->lock);
+    *flag = 1;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
 static void run_wake(void *ctx)
 {
     upload_job *job = ctx;
-    pthread_mutex_lock(&job->lock);
-    job->wake = 1;
-    pthread_cond_broadcast(&job->cond);
-    pthread_mutex_unlock(&job->lock);
+    job_signal(job, &job->wake);
 }
 
 static void run_done(void *ctx)
 {
     upload_job *job = ctx;
-    pthread_mutex_lock(&job->lock);
-    job->session_done = 1;
-    pthread_cond_broadcast(&job->cond);
-    pthread_mutex_unlock(&job->lock);
+    job_signal(job, &job->session_done);
 }
 
 /* ---- the job's thread ----------------------------------------------- */
@@ -333,12 +340,8 @@ static void feed_all(upload_job *job, audio_file_t *file, session_t *s)
         job->input_read = audio_file_progress(file);
         snprintf(job->format, sizeof(job->format), "%s",
                  audio_file_describe(file));
-        while (full == 1 && !job->wake && !job->stop) {
+        while (full == 1 && !job->wake && !job->stop)
             job_wait_locked(job);
-            pthread_mutex_unlock(&job->lock);
-            job_heartbeat(job);
-            pthread_mutex_lock(&job->lock);
-        }
         int stop = job->stop;
         pthread_mutex_unlock(&job->lock);
         job_heartbeat(job);
@@ -395,12 +398,8 @@ static void close_run(upload_job *job, tx_run *run)
 {
     session_close(tx_run_session(run));
     pthread_mutex_lock(&job->lock);
-    while (!job->session_done) {
+    while (!job->session_done)
         job_wait_locked(job);
-        pthread_mutex_unlock(&job->lock);
-        job_heartbeat(job);
-        pthread_mutex_lock(&job->lock);
-    }
     job->session = NULL;
     pthread_mutex_unlock(&job->lock);
     tx_run_release(run);

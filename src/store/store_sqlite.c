@@ -163,6 +163,23 @@ static void copy_text(char *dst, size_t len, const unsigned char *src)
     dst[n] = '\0';
 }
 
+/* Room for item n of an array that grows by doubling: 0, or VB_ENOMEM
+ * (the array is left as it was). */
+static int make_room(void *items_p, size_t *cap, size_t n, size_t size,
+                     size_t first)
+{
+    void **items = items_p;
+    if (n < *cap)
+        return 0;
+    size_t want = *cap ? *cap * 2 : first;
+    void *grown = realloc(*items, want * size);
+    if (grown == NULL)
+        return VB_ENOMEM;
+    *items = grown;
+    *cap = want;
+    return 0;
+}
+
 static void row_to_transcription(sqlite3_stmt *st, store_transcription *t)
 {
     memset(t, 0, sizeof(*t));
@@ -236,15 +253,10 @@ static int sq_transcription_list(store_t *s, store_transcription **out,
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            store_transcription *grown = realloc(items, cap * sizeof(*items));
-            if (grown == NULL) {
-                free(items);
-                sqlite3_finalize(st);
-                return VB_ENOMEM;
-            }
-            items = grown;
+        if (make_room(&items, &cap, n, sizeof(*items), 16) != 0) {
+            free(items);
+            sqlite3_finalize(st);
+            return VB_ENOMEM;
         }
         store_transcription *t = &items[n++];
         row_to_transcription(st, t);
@@ -389,14 +401,9 @@ static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
     size_t n = 0, cap = 0;
     int rc, result = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            store_segment *grown = realloc(items, cap * sizeof(*items));
-            if (grown == NULL) {
-                result = VB_ENOMEM;
-                break;
-            }
-            items = grown;
+        if (make_room(&items, &cap, n, sizeof(*items), 32) != 0) {
+            result = VB_ENOMEM;
+            break;
         }
         store_segment *seg = &items[n++];
         row_to_segment(st, seg);
@@ -486,15 +493,10 @@ static int sq_speakers_get(store_t *s, int64_t tid, store_speaker **out,
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            store_speaker *grown = realloc(items, cap * sizeof(*items));
-            if (grown == NULL) {
-                free(items);
-                sqlite3_finalize(st);
-                return VB_ENOMEM;
-            }
-            items = grown;
+        if (make_room(&items, &cap, n, sizeof(*items), 8) != 0) {
+            free(items);
+            sqlite3_finalize(st);
+            return VB_ENOMEM;
         }
         copy_text(items[n].label, sizeof(items[n].label), sqlite3_column_text(st, 0));
         copy_text(items[n].name, sizeof(items[n].name), sqlite3_column_text(st, 1));
@@ -646,15 +648,10 @@ static int sq_upload_list(store_t *s, int64_t tid, store_upload **out,
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4;
-            store_upload *grown = realloc(items, cap * sizeof(*items));
-            if (grown == NULL) {
-                free(items);
-                sqlite3_finalize(st);
-                return VB_ENOMEM;
-            }
-            items = grown;
+        if (make_room(&items, &cap, n, sizeof(*items), 4) != 0) {
+            free(items);
+            sqlite3_finalize(st);
+            return VB_ENOMEM;
         }
         row_to_upload(st, &items[n++]);
     }
