@@ -293,7 +293,7 @@ static void test_upload_chunked(void **state)
     blob b = load("speech.mp3");
     char head[256], size[3][32];
     snprintf(head, sizeof(head), "POST /api/transcriptions/%lld/audio?wait=60 "
-             "HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", id);
+             "HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n", id);
     size_t half = b.len / 2;
     snprintf(size[0], sizeof(size[0]), "%zx\r\n", half);
     snprintf(size[1], sizeof(size[1]), "\r\n%zX\r\n", b.len - half);

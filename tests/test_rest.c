@@ -19,7 +19,9 @@ static tu_server srv;
 
 static int setup(void **state)
 {
-    tu_server_start(&srv, NULL);
+    static const char *const flags[] = {"--cors-origins", "http://app.example",
+                                        NULL};
+    tu_server_start(&srv, flags);
     return 0;
 }
 
@@ -174,6 +176,25 @@ static void test_invalid_bodies(void **state)
     cJSON *literal = call("POST", path, "{\"title\": \"a\\\\u0000b\"}", 200);
     assert_string_equal(str(literal, "title"), "a\\u0000b");
     cJSON_Delete(literal);
+    /* A raw NUL byte (which would cut the title short) or a raw control
+     * character in a string is not JSON: 422. */
+    static const struct {
+        const char *body;
+        size_t len;
+    } raw[] = {{"{\"title\": \"a\0b\"}", 16}, {"{\"title\": \"a\nb\"}", 16},
+               {"{\"title\": \"ab\"}\0", 16}};
+    for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+        char head[160];
+        snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: localhost\r\n"
+                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", path,
+                 raw[i].len);
+        const tu_piece pieces[] = {{head, 0}, {raw[i].body, raw[i].len}};
+        char *reply = NULL;
+        tu_raw_http(&srv, pieces, 2, &reply);
+        if (strstr(reply, " 422 ") == NULL || strstr(reply, "control character") == NULL)
+            fail_msg("raw body %zu: %s", i, reply);
+        free(reply);
+    }
     /* Bytes that are not UTF-8 (a title stored with them would make the
      * list unreadable to strict clients): a stray byte, a cut-off
      * character, an overlong form, a surrogate, past U+10FFFF. */
@@ -238,7 +259,7 @@ static void expect_raw(const tu_piece *pieces, int count, const char *status_lin
  * they came): decoded, refused when malformed or too large. */
 static void test_chunked_bodies(void **state)
 {
-    static const char head[] = "POST /api/transcriptions/ HTTP/1.1\r\nHost: t\r\n"
+    static const char head[] = "POST /api/transcriptions/ HTTP/1.1\r\nHost: localhost\r\n"
                                "Content-Type: application/json\r\n"
                                "Transfer-Encoding: chunked\r\n\r\n";
     /* {"title": "Chunked"} as 5 + 15 bytes, an extension, a trailer. */
@@ -252,14 +273,18 @@ static void test_chunked_bodies(void **state)
     const tu_piece too_long[] = {{head, 0}, {"2\r\n{}}\r\n0\r\n\r\n", 0}};
     expect_raw(too_long, 2, "HTTP/1.1 400", "longer than its size says");
     /* With a Content-Length as well, libwebsockets ends the body by it. */
-    const tu_piece both[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: t\r\n"
+    const tu_piece both[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: localhost\r\n"
                               "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"
                               "\r\n5\r\n{\"ti", 0}};
     expect_raw(both, 1, "HTTP/1.1 400", "ended before its last chunk");
-    const tu_piece gzip[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: t\r\n"
+    const tu_piece gzip[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: localhost\r\n"
                               "Transfer-Encoding: gzip\r\n\r\nxx", 0}};
     expect_raw(gzip, 1, "HTTP/1.1 501", "Transfer-Encoding \\\"gzip\\\" is not "
                "supported");
+    /* A coding that is not UTF-8 is quoted with '?' (answers are UTF-8). */
+    const tu_piece odd[] = {{"POST /api/transcriptions/ HTTP/1.1\r\nHost: localhost\r\n"
+                             "Transfer-Encoding: g\xffz\r\n\r\nxx", 0}};
+    expect_raw(odd, 1, "HTTP/1.1 501", "Transfer-Encoding \\\"g?z\\\" is not");
     /* Over the 1 MiB limit, whatever the chunks say. */
     size_t n = (1u << 20) + 16;
     char *big = malloc(n);
@@ -421,11 +446,11 @@ static void test_cors(void **state)
 {
     char *body, *headers;
     int status = tu_http_full(&srv, "GET", "/api/transcriptions/",
-                              "Origin: http://localhost:3000\r\n", NULL, &body,
+                              "Origin: http://app.example\r\n", NULL, &body,
                               &headers);
     assert_int_equal(status, 200);
     assert_non_null(strcasestr(headers, "access-control-allow-origin: "
-                                        "http://localhost:3000"));
+                                        "http://app.example"));
     free(body);
     free(headers);
     status = tu_http_full(&srv, "GET", "/api/transcriptions/",
@@ -436,13 +461,141 @@ static void test_cors(void **state)
     free(body);
     free(headers);
     status = tu_http_full(&srv, "OPTIONS", "/api/transcriptions/",
-                          "Origin: http://localhost:3000\r\n"
+                          "Origin: http://app.example\r\n"
                           "Access-Control-Request-Method: POST\r\n", NULL,
                           &body, &headers);
     assert_int_equal(status, 204);
     assert_non_null(strcasestr(headers, "access-control-allow-methods:"));
     free(body);
     free(headers);
+}
+
+/* The number of transcriptions in the list. */
+static int transcription_count(void)
+{
+    cJSON *list = call("GET", "/api/transcriptions/", NULL, 200);
+    int n = cJSON_GetArraySize(list);
+    cJSON_Delete(list);
+    return n;
+}
+
+/* A web page of another origin cannot change anything through the
+ * user's browser, whatever its Content-Type, nor open a socket; the
+ * server's own pages and listed origins can.  A Host the server does not
+ * answer for (DNS rebinding) is refused before anything else. */
+static void test_same_origin(void **state)
+{
+    char own[64], *body, *headers;
+    snprintf(own, sizeof(own), "Origin: http://127.0.0.1:%d\r\n", srv.port);
+    const struct {
+        const char *origin_header; /* NULL: our own */
+        int status;
+    } posts[] = {
+        {"Origin: http://evil.example\r\nContent-Type: text/plain\r\n", 403},
+        {"Origin: null\r\n", 403},
+        /* the reference front end's address is trusted only when listed */
+        {"Origin: http://localhost:3000\r\n", 403},
+        {"Origin: http://app.example\r\n", 200},
+        {NULL, 200},
+    };
+    for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++) {
+        int before = transcription_count();
+        const char *h = posts[i].origin_header ? posts[i].origin_header : own;
+        int status = tu_http_full(&srv, "POST", "/api/transcriptions/", h,
+                                  "{\"title\": \"from a page\"}", &body,
+                                  &headers);
+        if (status != posts[i].status)
+            fprintf(stderr, "%s: %d %s\n", h, status, body);
+        assert_int_equal(status, posts[i].status);
+        if (status == 403)
+            assert_non_null(strstr(body, "--cors-origins"));
+        assert_int_equal(transcription_count(), before + (status == 200));
+        free(body);
+        free(headers);
+    }
+    /* No Origin (curl, SDKs, other servers): not a browser page. */
+    cJSON_Delete(call("POST", "/api/transcriptions/", "{\"title\": \"cli\"}",
+                      200));
+    assert_int_equal(tu_http_full(&srv, "DELETE", "/api/transcriptions/1/",
+                                  "Origin: http://evil.example\r\n", NULL,
+                                  &body, &headers), 403);
+    free(body);
+    free(headers);
+
+    /* Handshakes: refused with a status and a reason before the
+     * upgrade. */
+    long long id = tu_create(&srv, "socket");
+    const struct {
+        const char *path_fmt, *headers;
+        const char *want;
+    } shakes[] = {
+        {"/ws/transcribe/%lld", "Origin: http://evil.example\r\n", " 403 "},
+        {"/ws/watch/%lld", "Origin: http://evil.example\r\n", " 403 "},
+        {"/ws/watch/%lld", "Host: rebind.example:8000\r\n", " 421 "},
+        {"/ws/other/%lld", "", " 404 "},
+    };
+    for (size_t i = 0; i < sizeof(shakes) / sizeof(shakes[0]); i++) {
+        char path[64], req[512];
+        snprintf(path, sizeof(path), shakes[i].path_fmt, id);
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\n%s%s"
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Version: 13\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                 path, strstr(shakes[i].headers, "Host:") ? "" : "Host: 127.0.0.1\r\n",
+                 shakes[i].headers);
+        tu_piece piece = {req, 0};
+        char *reply = NULL;
+        tu_raw_http(&srv, &piece, 1, &reply);
+        if (strstr(reply, shakes[i].want) == NULL)
+            fprintf(stderr, "%s %s-> %s\n", path, shakes[i].headers, reply);
+        assert_non_null(strstr(reply, shakes[i].want));
+        assert_non_null(strstr(reply, "\"detail\""));
+        assert_null(strstr(reply, " 101 "));
+        free(reply);
+    }
+
+    /* A rebinding Host gets 421 on any request; our names are answered. */
+    const struct {
+        const char *host;
+        const char *want;
+    } hosts[] = {
+        {"rebind.example:8000", " 421 "},
+        {"localhost", " 200 "},
+        {"LOCALHOST.:1234", " 200 "},
+        {"[::1]:8000", " 200 "},
+        {"127.0.0.1", " 200 "},
+    };
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        char req[256];
+        snprintf(req, sizeof(req), "GET /api/transcriptions/ HTTP/1.1\r\n"
+                 "Host: %s\r\nConnection: close\r\n\r\n", hosts[i].host);
+        tu_piece piece = {req, 0};
+        char *reply = NULL;
+        tu_raw_http(&srv, &piece, 1, &reply);
+        if (strstr(reply, hosts[i].want) == NULL)
+            fprintf(stderr, "Host %s -> %s\n", hosts[i].host, reply);
+        assert_non_null(strstr(reply, hosts[i].want));
+        free(reply);
+    }
+}
+
+/* Every answer says what a browser may load and run. */
+static void test_security_headers(void **state)
+{
+    const char *paths[] = {"/", "/static/app.js", "/api/transcriptions/",
+                           "/api/nothing", "/api/docs"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char *body, *headers;
+        tu_http_full(&srv, "GET", paths[i], NULL, NULL, &body, &headers);
+        assert_non_null(strcasestr(headers, "content-security-policy: "
+                                            "default-src 'self'"));
+        assert_non_null(strcasestr(headers, "frame-ancestors 'none'"));
+        assert_non_null(strcasestr(headers, "x-content-type-options: nosniff"));
+        assert_non_null(strcasestr(headers, "referrer-policy: no-referrer"));
+        free(body);
+        free(headers);
+    }
 }
 
 /* Adds a segment the way a session does, through the live socket. */
@@ -650,6 +803,8 @@ int main(void)
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_route_errors),
         cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_same_origin),
+        cmocka_unit_test(test_security_headers),
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_segment_correction),
         cmocka_unit_test(test_speaker_names),

@@ -121,6 +121,24 @@ static int has_nul_escape(const char *body, size_t len)
     return 0;
 }
 
+/* Does the text hold a raw control character inside a string, or a NUL
+ * byte anywhere?  JSON allows neither (they must be escaped), but cJSON
+ * takes them, and a NUL would cut the stored C string short. */
+static int has_raw_control(const char *body, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)body[i];
+        if (c == 0 || (in_string && c < 0x20))
+            return 1;
+        if (in_string && c == '\\')
+            i++; /* the escaped character */
+        else if (c == '"')
+            in_string = !in_string;
+    }
+    return 0;
+}
+
 /*
  * Parses a body that must be a JSON object.  Returns it, or NULL after
  * filling a 422 response.  The caller cJSON_Deletes the result.
@@ -134,6 +152,13 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
     if (req->body != NULL && !utf8_valid(req->body, req->body_len)) {
         respond_invalid(out, "json_invalid", "body", NULL,
                         "JSON decode error: the body is not valid UTF-8", NULL);
+        return NULL;
+    }
+    if (req->body != NULL && has_raw_control(req->body, req->body_len)) {
+        respond_invalid(out, "json_invalid", "body", NULL,
+                        "JSON decode error: a control character (such as a "
+                        "NUL byte) is not escaped; write it as \\u00XX",
+                        NULL);
         return NULL;
     }
     if (req->body != NULL && req->body_len > 0)

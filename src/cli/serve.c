@@ -46,9 +46,14 @@ static void usage(FILE *to, const server_config *d)
             "  --idle-timeout S    close a live socket that sent nothing (no audio,\n"
             "                      no KeepAlive) for S seconds, with 1008; 0: never\n"
             "                      (default %d)                  VERBATIM_IDLE_TIMEOUT\n"
-            "  --cors-origins LIST comma-separated origins allowed to call the API\n"
-            "                      from a browser, or * (default: this server and\n"
-            "                      http://localhost:3000)      VERBATIM_CORS_ORIGINS\n"
+            "  --cors-origins LIST comma-separated origins of other web pages\n"
+            "                      allowed to call the API from a browser, or *\n"
+            "                      (default: none; the server's own pages always\n"
+            "                      may)                        VERBATIM_CORS_ORIGINS\n"
+            "  --allowed-hosts LIST comma-separated host names the server answers\n"
+            "                      for beside its own addresses and localhost\n"
+            "                      (a proxy's public name), or *; other Host\n"
+            "                      headers get 421         VERBATIM_ALLOWED_HOSTS\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
             "                      %s)  VERBATIM_MODEL_DIR\n"
             "  --profile NAME      accurate (default): two search passes; fast: one,\n"
@@ -100,10 +105,11 @@ int cli_serve(int argc, char **argv)
         {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
         {"--release-decoders-after", "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
         {"--max-load", "VERBATIM_MAX_LOAD", NULL},
+        {"--allowed-hosts", "VERBATIM_ALLOWED_HOSTS", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
            WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE,
-           MAX_LOAD };
+           MAX_LOAD, HOSTS };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -134,6 +140,8 @@ int cli_serve(int argc, char **argv)
         cfg.db = settings[DB].value;
     if (settings[CORS].value)
         cfg.cors_origins = settings[CORS].value;
+    if (settings[HOSTS].value)
+        cfg.allowed_hosts = settings[HOSTS].value;
     if (settings[MODEL].value)
         cfg.asr.model_dir = settings[MODEL].value;
     if (settings[WEB].value)

@@ -93,6 +93,9 @@ static char *render_txt(const export_doc *doc)
 
 /* ---- subtitles ------------------------------------------------------ */
 
+/* Every line break splits words, so no word carries one into a cue. */
+#define WORD_BREAKS " \t\n\r\v\f"
+
 typedef struct {
     const char *text; /* points into a copy of the segment text */
     double start, end;
@@ -112,8 +115,8 @@ static size_t tokenise(const store_segment *seg, token **out, char **copy)
     if (*copy == NULL || *out == NULL)
         return 0;
     size_t total = strlen(*copy);
-    for (char *save = NULL, *w = strtok_r(*copy, " \t\n", &save); w;
-         w = strtok_r(NULL, " \t\n", &save)) {
+    for (char *save = NULL, *w = strtok_r(*copy, WORD_BREAKS, &save); w;
+         w = strtok_r(NULL, WORD_BREAKS, &save)) {
         double from = (double)(w - *copy) / (double)(total ? total : 1);
         double to = (double)(w - *copy + (long)strlen(w)) / (double)(total ? total : 1);
         double span = seg->end_time - seg->start_time;
@@ -141,6 +144,31 @@ typedef struct {
     double last_end;
 } cue_writer;
 
+/* Text from people (a corrected segment, a speaker's name) in a cue, so
+ * that it cannot end the cue or start another: control characters become
+ * spaces; in WebVTT, & < > are written as entities (which also takes care
+ * of "-->", not allowed in a cue); SubRip has no escapes, so "-->" there
+ * becomes "->". */
+static void put_cue_text(cue_writer *cw, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch < 0x20 || ch == 0x7f)
+            strbuf_puts(&cw->sb, " ");
+        else if (cw->fmt == EXPORT_VTT && ch == '&')
+            strbuf_puts(&cw->sb, "&amp;");
+        else if (cw->fmt == EXPORT_VTT && ch == '<')
+            strbuf_puts(&cw->sb, "&lt;");
+        else if (cw->fmt == EXPORT_VTT && ch == '>')
+            strbuf_puts(&cw->sb, "&gt;");
+        else if (cw->fmt == EXPORT_SRT && strncmp(c, "-->", 3) == 0) {
+            strbuf_puts(&cw->sb, "->");
+            c += 2;
+        } else
+            strbuf_append(&cw->sb, c, 1);
+    }
+}
+
 /* Writes one cue of words [from, to) with its lines broken at 42. */
 static void write_cue(cue_writer *cw, const token *t, size_t from, size_t to,
                       const char *speaker)
@@ -158,10 +186,11 @@ static void write_cue(cue_writer *cw, const token *t, size_t from, size_t to,
     strbuf_puts(&cw->sb, " --> ");
     put_time(&cw->sb, end, sep);
     strbuf_puts(&cw->sb, "\n");
-    if (speaker && cw->fmt == EXPORT_VTT)
-        strbuf_printf(&cw->sb, "<v %s>", speaker);
-    else if (speaker)
-        strbuf_printf(&cw->sb, "%s: ", speaker);
+    if (speaker) {
+        strbuf_puts(&cw->sb, cw->fmt == EXPORT_VTT ? "<v " : "");
+        put_cue_text(cw, speaker);
+        strbuf_puts(&cw->sb, cw->fmt == EXPORT_VTT ? ">" : ": ");
+    }
     size_t line = speaker && cw->fmt == EXPORT_SRT
                       ? utf8_chars(speaker, strlen(speaker)) + 2 : 0;
     for (size_t i = from; i < to; i++) {
@@ -173,7 +202,7 @@ static void write_cue(cue_writer *cw, const token *t, size_t from, size_t to,
             strbuf_puts(&cw->sb, " ");
             line++;
         }
-        strbuf_puts(&cw->sb, t[i].text);
+        put_cue_text(cw, t[i].text);
         line += w;
     }
     strbuf_puts(&cw->sb, "\n\n");

@@ -70,15 +70,6 @@ static void req_free(http_req *req)
     free(req);
 }
 
-static int origin_allowed(server *srv, const char *origin)
-{
-    for (int i = 0; i < srv->origin_count; i++)
-        if (strcmp(srv->origins[i], "*") == 0 ||
-            strcmp(srv->origins[i], origin) == 0)
-            return 1;
-    return 0;
-}
-
 static int add_header(struct lws *wsi, const char *name, const char *value,
                       unsigned char **p, unsigned char *end)
 {
@@ -123,7 +114,7 @@ int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
 {
     char origin[256];
     if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
-        !origin_allowed(srv, origin))
+        !net_origin_listed(srv, origin))
         return 0;
     if (add_header(wsi, "access-control-allow-origin:", origin, p, end) ||
         add_header(wsi, "access-control-allow-credentials:", "true", p, end) ||
@@ -283,9 +274,10 @@ static int body_coding(struct lws *wsi, http_req *req)
         chunked_init(&req->chunks);
         return 1;
     }
-    char msg[160];
-    snprintf(msg, sizeof(msg), "Transfer-Encoding \"%.40s\" is not supported; "
-             "send the body with Content-Length, or chunked", coding);
+    char msg[200], quoted[64];
+    snprintf(msg, sizeof(msg), "Transfer-Encoding \"%s\" is not supported; "
+             "send the body with Content-Length, or chunked",
+             net_shown(coding, quoted, sizeof(quoted)));
     api_error_response(501, msg, &req->res);
     return -1;
 }
@@ -335,6 +327,7 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
                                         req->res.content_type,
                                         req->res.body_len, &p, end) ||
             http_add_cors(srv, wsi, &p, end) ||
+            net_add_security_headers(wsi, &p, end) ||
             add_download(wsi, &req->res, &p, end) ||
             (req->location[0] && req->res.status == 202 &&
              add_header(wsi, "location:", req->location, &p, end)) ||
@@ -409,7 +402,7 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss)
      * check, with what the answer to the real request will allow. */
     if (strcmp(req->rq.method, "OPTIONS") == 0)
         return respond_now(wsi, req, 204, "text/plain", NULL, 0);
-    char why[200];
+    char why[300];
     int status = net_request_check(srv, &req->rq, why, sizeof(why));
     if (status != 0) {
         api_error_response(status, why, &req->res);

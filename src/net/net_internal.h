@@ -42,8 +42,11 @@ typedef struct net_reader {
 
 typedef struct server {
     server_config cfg;
-    char origins[8][128];    /* allowed CORS origins */
+    char origins[8][128];    /* other pages' origins allowed (CORS) */
     int origin_count;
+    char hosts[32][128];     /* Host names answered (request.c) */
+    int host_count;
+    int any_host;            /* --allowed-hosts '*' */
     struct lws_context *lws;
     store_t *store;          /* the writing connection */
     runner_t *runner;        /* the store's writer thread */
@@ -93,13 +96,32 @@ typedef struct net_request {
     const void *principal;
 } net_request;
 
+/* The origins and host names the server trusts, from its config and its
+ * own addresses.  At start-up. */
+void net_access_init(server *srv);
+/* Is origin one of --cors-origins (or are they "*")? */
+int net_origin_listed(const server *srv, const char *origin);
 void net_request_read(struct lws *wsi, int websocket, net_request *out);
 /* The access check, before any handler: 0 to go on, or an HTTP status
- * with why (for the client).  A handshake on a path that is not a
- * WebSocket endpoint is refused (404); a plain HTTP request to one is
- * told to upgrade (426). */
+ * with why (for the client):
+ *   421  a Host the server does not answer for (DNS rebinding);
+ *   403  a handshake, or a request that changes something, from a web
+ *        page of another origin (not the server's own, not listed);
+ *   404  a handshake on a path that is not a WebSocket endpoint;
+ *   426  a plain HTTP request to a WebSocket endpoint. */
 int net_request_check(server *srv, const net_request *req, char *why,
                       size_t len);
+/* Answers a refused WebSocket handshake with status and why as JSON,
+ * before the upgrade (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE).  Returns 1, the
+ * value that callback must return then. */
+int net_refuse_upgrade(struct lws *wsi, int status, const char *why);
+/* The headers every answer carries: what the browser may load and run
+ * (Content-Security-Policy), no sniffing, no referrer. */
+int net_add_security_headers(struct lws *wsi, unsigned char **p,
+                             unsigned char *end);
+/* A value from the client quoted in a message: its first 60 bytes, each
+ * byte that is not printable ASCII as '?' (messages must be UTF-8). */
+const char *net_shown(const char *value, char *buf, size_t len);
 /* A path segment ("{id}", "{job}") as a positive id: 0, or -1. */
 int net_path_id(const char *segment, int64_t *out);
 

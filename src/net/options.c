@@ -27,10 +27,10 @@ int net_whole_number(const char *value, long min, long max, int *out)
 /* value as it may be quoted back to the client: at most 40 characters of
  * printable ASCII, anything else as '?' (a close reason and a text
  * message must be valid UTF-8, and the URL may have held any bytes). */
-static const char *shown(const char *value, char *buf, size_t len)
+const char *net_shown(const char *value, char *buf, size_t len)
 {
     size_t n = 0;
-    for (; *value && n < 40 && n + 1 < len; value++)
+    for (; *value && n < 60 && n + 1 < len; value++)
         buf[n++] = *value >= 0x20 && *value < 0x7f ? *value : '?';
     buf[n] = '\0';
     return buf;
@@ -49,7 +49,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         if (audio_encoding_parse(value, &p->format.encoding) != 0) {
             vb_seterr(err, errlen, "unknown encoding \"%s\"; use "
                       "linear16, linear32 or mulaw",
-                      shown(value, quoted, sizeof(quoted)));
+                      net_shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
         *format_given = 1;
@@ -58,7 +58,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
                          &p->format.sample_rate) != 0) {
             vb_seterr(err, errlen, "sample_rate must be a whole number of Hz "
                       "from %d to %d, not \"%s\"", AUDIO_MIN_RATE,
-                      AUDIO_MAX_RATE, shown(value, quoted, sizeof(quoted)));
+                      AUDIO_MAX_RATE, net_shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
         *format_given = 1;
@@ -66,7 +66,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         if (net_whole_number(value, 1, AUDIO_MAX_CHANNELS, &p->format.channels) != 0) {
             vb_seterr(err, errlen, "channels must be a whole number from 1 to "
                       "%d, not \"%s\"", AUDIO_MAX_CHANNELS,
-                      shown(value, quoted, sizeof(quoted)));
+                      net_shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
         *format_given = 1;
@@ -78,7 +78,7 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         int *hint = key[1] == 'i' ? &p->min_speakers : &p->max_speakers;
         if (net_whole_number(value, 1, 32, hint) != 0) {
             vb_seterr(err, errlen, "%s must be a whole number from 1 to 32, "
-                      "not \"%s\"", key, shown(value, quoted, sizeof(quoted)));
+                      "not \"%s\"", key, net_shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
     } else {

@@ -4,11 +4,26 @@
  * upgrade) are read into the same net_request and routed by the one route
  * table (api_route_match), then checked here before any handler runs.
  * This is where authentication will decide req->principal.
+ *
+ * Also with no authentication, a web page the user happens to visit must
+ * not reach the server through the user's browser: a browser sends the
+ * page's Origin with every request that can change something and with
+ * every WebSocket handshake, and those from another origin are refused;
+ * and a Host the server does not answer for is refused, which stops DNS
+ * rebinding (a hostile name made to point at 127.0.0.1, whose pages
+ * would otherwise count as the server's own).
  */
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
+#include "../util/log.h"
 #include "net_internal.h"
 
 /* lws keeps the URI under its method's token. */
@@ -49,10 +64,157 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out)
     api_route_match(out->method, out->path, &out->route);
 }
 
+/* Adds the entries of a comma-separated list. */
+static void add_list(char (*items)[128], int *count, int max, const char *list)
+{
+    while (list && *list && *count < max) {
+        size_t n = strcspn(list, ",");
+        while (n > 0 && *list == ' ') {
+            list++;
+            n--;
+        }
+        if (n > 0)
+            snprintf(items[(*count)++], sizeof(items[0]), "%.*s", (int)n, list);
+        list += n + (list[n] == ',');
+    }
+}
+
+static void add_host(server *srv, const char *name)
+{
+    for (int i = 0; i < srv->host_count; i++)
+        if (strcasecmp(srv->hosts[i], name) == 0)
+            return;
+    if (srv->host_count < (int)(sizeof(srv->hosts) / sizeof(srv->hosts[0])))
+        snprintf(srv->hosts[srv->host_count++], sizeof(srv->hosts[0]), "%s",
+                 name);
+}
+
+void net_access_init(server *srv)
+{
+    srv->origin_count = 0;
+    add_list(srv->origins, &srv->origin_count,
+             (int)(sizeof(srv->origins) / sizeof(srv->origins[0])),
+             srv->cfg.cors_origins);
+    srv->host_count = 0;
+    add_host(srv, "localhost");
+    add_host(srv, "127.0.0.1");
+    add_host(srv, "::1");
+    const char *listen = srv->cfg.host;
+    int wildcard = strcmp(listen, "0.0.0.0") == 0 || strcmp(listen, "::") == 0 ||
+                   listen[0] == '\0';
+    if (!wildcard) {
+        add_host(srv, listen);
+    } else { /* every address of this machine, and its name */
+        struct ifaddrs *all = NULL;
+        if (getifaddrs(&all) == 0) {
+            for (struct ifaddrs *a = all; a; a = a->ifa_next) {
+                char text[INET6_ADDRSTRLEN] = "";
+                if (a->ifa_addr == NULL)
+                    continue;
+                if (a->ifa_addr->sa_family == AF_INET)
+                    inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr,
+                              text, sizeof(text));
+                else if (a->ifa_addr->sa_family == AF_INET6)
+                    inet_ntop(AF_INET6,
+                              &((struct sockaddr_in6 *)a->ifa_addr)->sin6_addr,
+                              text, sizeof(text));
+                if (text[0])
+                    add_host(srv, text);
+            }
+            freeifaddrs(all);
+        }
+        char name[128];
+        if (gethostname(name, sizeof(name)) == 0) {
+            name[sizeof(name) - 1] = '\0';
+            add_host(srv, name);
+        }
+    }
+    char (*extra)[128] = calloc(32, sizeof(*extra));
+    int n = 0;
+    if (extra != NULL) {
+        add_list(extra, &n, 32, srv->cfg.allowed_hosts);
+        for (int i = 0; i < n; i++) {
+            if (strcmp(extra[i], "*") == 0)
+                srv->any_host = 1;
+            else
+                add_host(srv, extra[i]);
+        }
+        free(extra);
+    }
+}
+
+int net_origin_listed(const server *srv, const char *origin)
+{
+    for (int i = 0; i < srv->origin_count; i++)
+        if (strcmp(srv->origins[i], "*") == 0 ||
+            strcmp(srv->origins[i], origin) == 0)
+            return 1;
+    return 0;
+}
+
+/* "Example.com:8000", "[::1]:8000" -> the name, without the port. */
+static void host_name(const char *host, char *out, size_t len)
+{
+    size_t n;
+    if (host[0] == '[') {
+        host++;
+        n = strcspn(host, "]");
+    } else {
+        n = strcspn(host, ":");
+    }
+    if (n > 0 && host[n - 1] == '.') /* "localhost." is localhost */
+        n--;
+    snprintf(out, len, "%.*s", (int)n, host);
+}
+
+static int host_known(const server *srv, const char *host)
+{
+    char name[256];
+    host_name(host, name, sizeof(name));
+    for (int i = 0; i < srv->host_count; i++)
+        if (strcasecmp(srv->hosts[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is the page's origin this server, as the browser reached it? */
+static int same_origin(const net_request *req)
+{
+    const char *o = req->origin;
+    if (strncasecmp(o, "http://", 7) == 0)
+        o += 7;
+    else if (strncasecmp(o, "https://", 8) == 0)
+        o += 8;
+    else
+        return 0; /* "null": a sandboxed page or a file */
+    return req->host[0] && strcasecmp(o, req->host) == 0;
+}
+
+static int changes_state(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
 int net_request_check(server *srv, const net_request *req, char *why,
                       size_t len)
 {
-    (void)srv;
+    char quoted[96];
+    if (!srv->any_host && req->host[0] && !host_known(srv, req->host)) {
+        net_shown(req->host, quoted, sizeof(quoted));
+        snprintf(why, len, "this server does not answer for the host name "
+                 "\"%s\"; its operator can allow it with --allowed-hosts",
+                 quoted);
+        return 421;
+    }
+    if ((req->websocket || changes_state(req->method)) && req->origin[0] &&
+        !same_origin(req) && !net_origin_listed(srv, req->origin)) {
+        net_shown(req->origin, quoted, sizeof(quoted));
+        snprintf(why, len, "a web page from %s may not %s here; the server's "
+                 "operator can allow that origin with --cors-origins", quoted,
+                 req->websocket ? "open a WebSocket" : "change anything");
+        return 403;
+    }
     if (req->websocket && req->route.kind != API_ROUTE_WEBSOCKET) {
         snprintf(why, len, "No WebSocket endpoint at this path");
         return 404;
@@ -75,4 +237,47 @@ int net_path_id(const char *segment, int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int net_add_security_headers(struct lws *wsi, unsigned char **p,
+                             unsigned char *end)
+{
+    static const char *const headers[][2] = {
+        /* The web app is files of its own: no inline script or style, no
+         * other site's, and no framing (clickjacking). */
+        {"content-security-policy:",
+         "default-src 'self'; script-src 'self'; style-src 'self'; "
+         "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+        {"x-content-type-options:", "nosniff"},
+        {"referrer-policy:", "no-referrer"},
+    };
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)headers[i][0],
+                                        (const unsigned char *)headers[i][1],
+                                        (int)strlen(headers[i][1]), p, end))
+            return 1;
+    return 0;
+}
+
+int net_refuse_upgrade(struct lws *wsi, int status, const char *why)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "detail", why);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    size_t n = body ? strlen(body) : 0;
+    unsigned char buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start;
+    unsigned char *end = buf + sizeof(buf) - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
+                                    n, &p, end) == 0 &&
+        net_add_security_headers(wsi, &p, end) == 0 &&
+        lws_finalize_write_http_header(wsi, start, &p, end) == 0 && n > 0 &&
+        n <= sizeof(buf) - LWS_PRE) {
+        memcpy(start, body, n);
+        lws_write(wsi, start, n, LWS_WRITE_HTTP_FINAL);
+    }
+    free(body);
+    return 1;
 }

@@ -150,17 +150,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
         return ws_callback(srv, wsi, reason, pss, in, len);
     case LWS_CALLBACK_CLOSED:
         return ws_callback(srv, wsi, reason, pss, in, len);
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* A handshake passes the same check as an HTTP request; one that
-         * fails is refused before the upgrade. */
+         * fails is answered (401, 403, 404, 421) before the upgrade. */
         net_request req;
-        char why[200];
+        char why[300];
         net_request_read(wsi, 1, &req);
         int status = net_request_check(srv, &req, why, sizeof(why));
-        if (status != 0)
-            log_info("ws", "%s %s refused before the upgrade: %d %s",
-                     req.peer, req.path, status, why);
-        return status != 0;
+        if (status == 0)
+            return 0;
+        log_info("ws", "%s %s refused before the upgrade: %d %s", req.peer,
+                 req.path, status, why);
+        return net_refuse_upgrade(wsi, status, why);
     }
     default:
         return http_callback(srv, wsi, reason, pss, in, len);
@@ -202,28 +203,6 @@ static void transcription_deleted(void *ctx, int64_t transcription_id)
 {
     server *srv = ctx;
     tx_transcription_deleted(srv->tx, transcription_id);
-}
-
-/* The default origins: our own and the reference front end's. */
-static void set_origins(server *srv)
-{
-    const char *list = srv->cfg.cors_origins;
-    if (list == NULL) {
-        snprintf(srv->origins[0], sizeof(srv->origins[0]), "http://%s:%d",
-                 srv->cfg.host, srv->cfg.port);
-        snprintf(srv->origins[1], sizeof(srv->origins[1]),
-                 "http://localhost:%d", srv->cfg.port);
-        snprintf(srv->origins[2], sizeof(srv->origins[2]),
-                 "http://localhost:3000");
-        srv->origin_count = 3;
-        return;
-    }
-    while (*list && srv->origin_count < 8) {
-        size_t n = strcspn(list, ",");
-        snprintf(srv->origins[srv->origin_count++], sizeof(srv->origins[0]),
-                 "%.*s", (int)n, list);
-        list += n + (list[n] == ',');
-    }
 }
 
 /* Reading connections, each on a thread of its own.  A database in memory
@@ -373,7 +352,7 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     srv->cfg = *cfg;
     pthread_mutex_init(&srv->lock, NULL);
     meter_init(&srv->audio, POOL_BUSY_TAU);
-    set_origins(srv);
+    net_access_init(srv);
 
     int rc = start(srv, err, errlen);
     if (rc != 0) {

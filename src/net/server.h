@@ -29,7 +29,10 @@ typedef struct server_config {
     size_t max_upload;       /* bytes in one uploaded recording */
     int idle_timeout;        /* seconds without a message before a live
                                 socket is closed; 0: never */
-    const char *cors_origins;/* comma-separated; NULL for the defaults */
+    const char *cors_origins;/* other pages' origins, comma-separated, or
+                                "*"; NULL: none */
+    const char *allowed_hosts;/* Host names answered beside the server's
+                                own addresses and localhost; "*": any */
     const char *web_dir;     /* the browser app; NULL: web/ by the program */
     asr_params asr;
 } server_config;
