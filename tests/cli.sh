@@ -112,6 +112,9 @@ check "the environment sets the port" curl -sf "http://127.0.0.1:$port/api/healt
 # below may begin before the model is ready and waits for it.
 expect 0 '"recogniser":"(loading|ready)"' curl -sf "http://127.0.0.1:$port/api/health"
 expect 1 'cannot listen' "$bin" serve --port "$port" --db "$work/other.db"
+# A second server on the same database file would take streams too.
+expect 1 "database $work/db.sqlite is in use by another Verbatim server \\(process $server\\)" \
+    "$bin" serve --port "$((port + 1))" --db "$work/db.sqlite"
 expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$port" --title "cli" "$work/a.wav"
 expect 0 '"recogniser":"ready"' curl -sf "http://127.0.0.1:$port/api/health"
 expect 0 '"type":"status".*|"is_final":true' "$bin" stream --url "ws://127.0.0.1:$port" --json --id 1 "$work/a.wav"

@@ -49,6 +49,7 @@ typedef struct server {
     int any_host;            /* --allowed-hosts '*' */
     struct lws_context *lws;
     store_t *store;          /* the writing connection */
+    int db_claim;            /* store_claim()'s, or -1 */
     runner_t *runner;        /* the store's writer thread */
     runner_t *slow;          /* slow work: re-clustering */
     tx_service *tx;          /* transcriptions' runs */

@@ -271,13 +271,17 @@ static void teardown(server *srv)
     web_free(srv->web);
     bus_destroy(srv->bus);
     store_close(srv->store);
+    store_release_claim(srv->db_claim);
     pthread_mutex_destroy(&srv->lock);
     meter_destroy(&srv->audio);
 }
 
 static int start(server *srv, char *err, size_t errlen)
 {
-    int rc = store_open(srv->cfg.db, &srv->store, err, errlen);
+    int rc = store_claim(srv->cfg.db, &srv->db_claim, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = store_open(srv->cfg.db, &srv->store, err, errlen);
     if (rc != 0)
         return rc;
     char web_dir[1024];
@@ -350,6 +354,7 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     if (srv == NULL)
         return VB_ENOMEM;
     srv->cfg = *cfg;
+    srv->db_claim = -1;
     pthread_mutex_init(&srv->lock, NULL);
     meter_init(&srv->audio, POOL_BUSY_TAU);
     net_access_init(srv);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/vb.h"
 
@@ -22,6 +23,21 @@ int store_open(const char *url, store_t **out, char *err, size_t errlen)
         return VB_EUNSUPPORTED;
     }
     return store_sqlite_open(url, out, err, errlen);
+}
+
+int store_claim(const char *url, int *claim, char *err, size_t errlen)
+{
+    *claim = -1;
+    if (url == NULL || strncmp(url, "postgres", 8) == 0)
+        return 0; /* shared by design; store_open says what is wrong */
+    return store_sqlite_claim(strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url,
+                              claim, err, errlen);
+}
+
+void store_release_claim(int claim)
+{
+    if (claim >= 0)
+        close(claim);
 }
 
 void store_close(store_t *s)

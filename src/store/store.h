@@ -59,6 +59,13 @@ typedef struct store_segment {
 } store_segment;
 
 int store_open(const char *url, store_t **out, char *err, size_t errlen);
+/* Claims the database for this process, for a server that must be its
+ * only writer (a SQLite file: two servers on one file would both take
+ * streams).  0 with *claim set (-1 when the backend needs no claim), or
+ * VB_EBUSY with a message naming the process that holds it.  The claim
+ * lasts until store_release_claim() or the process ends. */
+int store_claim(const char *url, int *claim, char *err, size_t errlen);
+void store_release_claim(int claim);
 void store_close(store_t *store);
 /* A short name of the backend for logs and /api/health ("sqlite"). */
 const char *store_backend(const store_t *store);
@@ -162,5 +169,6 @@ struct store {
 
 int store_sqlite_open(const char *path, store_t **out, char *err,
                       size_t errlen);
+int store_sqlite_claim(const char *path, int *claim, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "../util/utf8.h"
@@ -728,5 +730,44 @@ int store_sqlite_open(const char *path, store_t **out, char *err,
     s->base.ops = &sqlite_ops;
     s->db = db;
     *out = &s->base;
+    return 0;
+}
+
+/* A lock on PATH.lock (not on the database file, whose locks are
+ * SQLite's), held by this process: another server started on the same
+ * file sees who holds it. */
+int store_sqlite_claim(const char *path, int *claim, char *err, size_t errlen)
+{
+    *claim = -1;
+    if (strstr(path, ":memory:") != NULL || strstr(path, "mode=memory") != NULL)
+        return 0;
+    int rc = make_parent_dir(path, err, errlen);
+    if (rc != 0)
+        return rc;
+    char lock_path[4200];
+    snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        vb_seterr(err, errlen, "cannot create %s: %s", lock_path,
+                  strerror(errno));
+        return VB_EIO;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        long pid = fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK
+                       ? (long)who.l_pid : 0;
+        close(fd);
+        if (pid > 0)
+            vb_seterr(err, errlen, "the database %s is in use by another "
+                      "Verbatim server (process %ld); stop it, or give this "
+                      "one another --db", path, pid);
+        else
+            vb_seterr(err, errlen, "the database %s is in use by another "
+                      "Verbatim server; stop it, or give this one another "
+                      "--db", path);
+        return VB_EBUSY;
+    }
+    *claim = fd;
     return 0;
 }
