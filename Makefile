@@ -9,7 +9,7 @@
 
 CC      ?= cc
 PKGS    := libwebsockets pocketsphinx libcjson sqlite3 soxr opus libavformat \
-           libavcodec libavutil libswresample
+           libavcodec libavutil libswresample libsodium
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 BASE    := -std=c17 -D_GNU_SOURCE $(WARN) -pthread -MMD -MP
@@ -19,7 +19,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 LIB_SRC := $(wildcard src/util/*.c src/store/*.c src/asr/*.c src/audio/*.c \
              src/session/*.c src/format/*.c src/api/*.c src/net/*.c \
-             src/bus/*.c src/diarize/*.c src/transcription/*.c)
+             src/bus/*.c src/diarize/*.c src/transcription/*.c src/auth/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 

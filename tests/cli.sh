@@ -76,6 +76,21 @@ expect 2 'max-load must be' env VERBATIM_MAX_LOAD=lots "$bin" serve
 expect 2 'needs a value' "$bin" serve --db
 expect 2 'log-level' "$bin" serve --log-level loud
 expect 1 'cannot (create|open)' "$bin" serve --port 1 --db /proc/nowhere/x.db
+# API keys: a server that needs them starts only with some; on an address
+# other machines reach it needs them unless told --auth off.
+expect 2 '--auth must be required or off' "$bin" serve --auth maybe
+expect 1 'auth required, but the database .* has no API keys: make one with' \
+    "$bin" serve --port 1 --auth required --db "$work/keys.db"
+expect 1 'listening on 0.0.0.0 lets other machines in, so API keys are required.*--auth off' \
+    "$bin" serve --port 1 --host 0.0.0.0 --db "$work/keys.db"
+expect 2 'scope must be read, write or admin, not "root"' "$bin" keys create --name a --scope root --db "$work/keys.db"
+expect 2 '--name and --scope are needed' "$bin" keys create --scope read --db "$work/keys.db"
+expect 2 'a name is 1 to 64 letters' "$bin" keys create --name 'a b' --scope read --db "$work/keys.db"
+expect 2 'which key' "$bin" keys revoke --db "$work/keys.db"
+expect 2 'unknown action "make"' "$bin" keys make --db "$work/keys.db"
+expect 0 '^vb_[A-Za-z0-9_-]{43}$' "$bin" keys create --name ci --scope write --db "$work/keys.db"
+expect 1 'no key is named "nobody"' "$bin" keys revoke nobody --db "$work/keys.db"
+expect 0 '^ci +write +vb_' "$bin" keys list --db "$work/keys.db"
 # The model is loaded after the server begins listening (a free port,
 # then): what is wrong with it still stops the server with exit 1.
 mport=$((20000 + RANDOM % 20000))
@@ -236,6 +251,22 @@ wait "$loader"; rc=$?
 check "bench load: a server that dies is reported, exit 1" \
     grep -qE '"close_code":0,"error":"the (server dropped the connection without a close|connection was lost while sending)' "$work/killed.out"
 check "bench load: ... and it exits 1" test "$rc" -eq 1
+
+# stream with an API key: --key or VERBATIM_API_KEY; without one, the
+# server's reason.
+key=$("$bin" keys create --name streamer --scope write --db "$work/keys.db" 2>/dev/null)
+port=$((20000 + RANDOM % 20000))
+"$bin" serve --port "$port" --db "$work/keys.db" --auth required 2>"$work/keys.log" &
+server=$!
+wait_healthy
+expect 1 'cannot create a transcription \(HTTP 401\).*API key is required' \
+    "$bin" stream --url "ws://127.0.0.1:$port" "$work/a.wav"
+expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$port" --key "$key" "$work/a.wav"
+expect 0 '\] Please open the window\.$' env VERBATIM_API_KEY="$key" "$bin" stream --url "ws://127.0.0.1:$port" --id 1 "$work/a.wav"
+expect 1 'refused the WebSocket \(HTTP 401: the API key is not valid' \
+    "$bin" stream --url "ws://127.0.0.1:$port" --key vb_wrong --id 1 "$work/a.wav"
+stop_server
+check "no key in the server's log" bash -c "! grep -qF -- '${key#vb_}' '$work/keys.log'"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

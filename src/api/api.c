@@ -598,11 +598,13 @@ static const route_reply socket_replies[] = {
 
 const route api_routes[] = {
     {.method = "GET", .pattern = "/api/health", .kind = API_ROUTE_REST,
-     .handler = handle_health, .place = API_ON_ANY, .operation_id = "health",
+     .handler = handle_health, .place = API_ON_ANY, .public_route = 1,
+     .operation_id = "health",
      .summary = "Whether the server can take work, with its load",
      .status = 200, .response_schema = "Health"},
     {.method = "GET", .pattern = "/api/openapi.json", .kind = API_ROUTE_REST,
-     .handler = handle_openapi, .place = API_ON_ANY, .operation_id = "openapi",
+     .handler = handle_openapi, .place = API_ON_ANY, .public_route = 1,
+     .operation_id = "openapi",
      .summary = "This document", .status = 200,
      .response_type = "application/json"},
     {.method = "GET", .pattern = "/api/transcriptions/", .kind = API_ROUTE_REST,
@@ -688,7 +690,8 @@ const route api_routes[] = {
      .response_schema = "UploadJob", .not_found = 1},
     /* Served by net/ws.c after the upgrade (docs/protocol.md). */
     {.method = "GET", .pattern = "/ws/transcribe/{id}",
-     .kind = API_ROUTE_WEBSOCKET, .operation_id = "transcribe_live",
+     .kind = API_ROUTE_WEBSOCKET, .scope = API_SCOPE_WRITE,
+     .operation_id = "transcribe_live",
      .summary = "Live transcription over a WebSocket: binary frames of "
                 "audio in, JSON messages out",
      .status = 101, .query = socket_query, .replies = socket_replies},
@@ -752,10 +755,26 @@ static int parse_id(const char *text, int64_t *out)
     return 0;
 }
 
+api_scope route_scope(const route *r)
+{
+    if (r->public_route)
+        return API_SCOPE_PUBLIC;
+    if (r->scope != 0)
+        return r->scope;
+    if (strcmp(r->method, "GET") == 0)
+        return API_SCOPE_READ;
+    return strcmp(r->method, "DELETE") == 0 ? API_SCOPE_ADMIN : API_SCOPE_WRITE;
+}
+
 void api_route_match(const char *method, const char *path, api_match *out)
 {
     memset(out, 0, sizeof(*out));
     out->place = API_ON_ANY; /* 404 and 405 touch no store */
+    /* No route: under /api/ and /ws/ a caller without a key learns
+     * nothing (not even 404 against 405); elsewhere are the web app's
+     * files, which hold no data. */
+    out->scope = api_owns_path(path) || strncmp(path, "/ws/", 4) == 0
+                     ? API_SCOPE_READ : API_SCOPE_PUBLIC;
     for (int i = 0; i < api_route_count; i++) {
         const route *r = &api_routes[i];
         const char *names[2] = {NULL, NULL};
@@ -767,6 +786,7 @@ void api_route_match(const char *method, const char *path, api_match *out)
             continue;
         out->kind = r->kind;
         out->place = r->place;
+        out->scope = route_scope(r);
         out->operation_id = r->operation_id;
         memcpy(out->param, caps, sizeof(caps));
         out->params = (names[0] != NULL) + (names[1] != NULL);

@@ -75,9 +75,21 @@ typedef enum {
     API_ROUTE_WEBSOCKET   /* /ws/transcribe/{id}, /ws/watch/{id} (net/ws.c) */
 } api_route_kind;
 
+/* What a caller's key must allow for a route (auth.h's scopes, with the
+ * same values). */
+typedef enum {
+    API_SCOPE_PUBLIC = 0, /* no key: health, this document */
+    API_SCOPE_READ = 1,
+    API_SCOPE_WRITE = 2,
+    API_SCOPE_ADMIN = 3
+} api_scope;
+
 typedef struct api_match {
     api_route_kind kind;  /* the route of this method and path */
     api_place place;      /* where a REST route is answered */
+    api_scope scope;      /* what the caller's key must allow; READ for a
+                             path without a route (so that a caller
+                             without a key learns nothing) */
     int path_known;       /* some route has this path (another method:
                              405, not 404) */
     const char *operation_id; /* for logs; NULL without a route */

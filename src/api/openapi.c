@@ -179,6 +179,17 @@ static cJSON *operation(const route *r)
         cJSON_AddItemToObject(body, "content",
                               json_content(r->body_type, schema));
     }
+    api_scope scope = route_scope(r);
+    if (scope != API_SCOPE_PUBLIC) {
+        /* When the server requires keys (--auth required): which scope
+         * this operation needs. */
+        static const char *const names[] = {"", "read", "write", "admin"};
+        cJSON *security = cJSON_AddArrayToObject(op, "security");
+        cJSON *req = cJSON_CreateObject();
+        cJSON_AddItemToObject(req, "token", cJSON_CreateArray());
+        cJSON_AddItemToArray(security, req);
+        cJSON_AddStringToObject(op, "x-verbatim-scope", names[scope]);
+    }
     cJSON *responses = cJSON_AddObjectToObject(op, "responses");
     cJSON *schema = NULL;
     if (r->response_schema)
@@ -251,6 +262,16 @@ char *api_openapi_json(const char *version)
     }
     cJSON *components = cJSON_AddObjectToObject(doc, "components");
     cJSON_AddItemToObject(components, "schemas", cJSON_Parse(schemas_json));
+    cJSON *schemes = cJSON_AddObjectToObject(components, "securitySchemes");
+    cJSON *token = cJSON_AddObjectToObject(schemes, "token");
+    cJSON_AddStringToObject(token, "type", "apiKey");
+    cJSON_AddStringToObject(token, "in", "header");
+    cJSON_AddStringToObject(token, "name", "Authorization");
+    cJSON_AddStringToObject(token, "description",
+                            "\"Token KEY\" or \"Bearer KEY\", a key made with "
+                            "`verbatim keys create`; needed when the server "
+                            "runs with --auth required.  A WebSocket may send "
+                            "it as the subprotocols \"token, KEY\" instead.");
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     return text;

@@ -43,6 +43,10 @@ typedef struct route {
     route_handler handler;      /* API_ROUTE_REST only; the others are
                                    served by net/ */
     api_place place;            /* API_ROUTE_REST: where it is answered */
+    int public_route;           /* no key needed */
+    api_scope scope;            /* the key's scope needed; 0 (and not
+                                   public): by the method, GET read,
+                                   DELETE admin, others write */
     const char *operation_id;
     const char *summary;
     const char *request_schema; /* component name of the JSON body, or NULL */
@@ -59,6 +63,8 @@ typedef struct route {
 } route;
 
 extern const route api_routes[];
+/* The scope a route needs (its own, or its method's). */
+api_scope route_scope(const route *r);
 /* json as the response's body (taken). */
 void route_respond_json(api_response *out, int status, cJSON *json);
 /* 404 for VB_ENOTFOUND, else 500 (the log has the cause). */

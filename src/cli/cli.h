@@ -16,6 +16,7 @@ int cli_serve(int argc, char **argv);
 int cli_stream(int argc, char **argv);
 int cli_transcribe(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_keys(int argc, char **argv);
 /* `verbatim bench load`: many live streams from one process (load.c). */
 int cli_bench_load(int argc, char **argv);
 
@@ -48,9 +49,10 @@ int cli_decode(const char *command, const char *path, const audio_format *raw,
 
 /* Creates a transcription titled `title` over REST on the server of the
  * WebSocket URL ws_url, for a live stream to fill; returns its id, or -1
- * after printing why ("verbatim COMMAND: ..."). */
+ * after printing why ("verbatim COMMAND: ...").  auth: request headers
+ * carrying an API key ("Authorization: Token KEY\r\n"), or NULL. */
 long long cli_create_transcription(const char *command, const char *ws_url,
-                                   const char *title);
+                                   const char *title, const char *auth);
 /* Writes the benchmark's timings line for a server message of this type
  * and payload: "T arrival sent final start end speech_final" for a
  * transcript_segment, "E arrival end" for an utterance_end event (seconds;

@@ -127,7 +127,7 @@ static void begin(load_stream *s, int index, const load_params *lp)
 {
     char title[64], url[2048], err[512];
     snprintf(title, sizeof(title), "bench load %d", index);
-    long long id = cli_create_transcription("bench load", lp->url, title);
+    long long id = cli_create_transcription("bench load", lp->url, title, NULL);
     if (id <= 0) {
         fail(s, "cannot create a transcription");
         return;

@@ -50,6 +50,10 @@ static void usage(FILE *to, const server_config *d)
             "                      allowed to call the API from a browser, or *\n"
             "                      (default: none; the server's own pages always\n"
             "                      may)                        VERBATIM_CORS_ORIGINS\n"
+            "  --auth MODE         required: every request but /api/health needs\n"
+            "                      an API key (verbatim keys); off: none does.\n"
+            "                      Default: off on a loopback address, else\n"
+            "                      required                       VERBATIM_AUTH\n"
             "  --allowed-hosts LIST comma-separated host names the server answers\n"
             "                      for beside its own addresses and localhost\n"
             "                      (a proxy's public name), or *; other Host\n"
@@ -106,10 +110,11 @@ int cli_serve(int argc, char **argv)
         {"--release-decoders-after", "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
         {"--max-load", "VERBATIM_MAX_LOAD", NULL},
         {"--allowed-hosts", "VERBATIM_ALLOWED_HOSTS", NULL},
+        {"--auth", "VERBATIM_AUTH", NULL},
     };
     enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
            WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE,
-           MAX_LOAD, HOSTS };
+           MAX_LOAD, HOSTS, AUTH };
     const int count = (int)(sizeof(settings) / sizeof(settings[0]));
     for (int k = 0; k < count; k++)
         settings[k].value = getenv(settings[k].env);
@@ -142,6 +147,17 @@ int cli_serve(int argc, char **argv)
         cfg.cors_origins = settings[CORS].value;
     if (settings[HOSTS].value)
         cfg.allowed_hosts = settings[HOSTS].value;
+    if (settings[AUTH].value) {
+        if (strcmp(settings[AUTH].value, "required") == 0) {
+            cfg.auth = SERVER_AUTH_REQUIRED;
+        } else if (strcmp(settings[AUTH].value, "off") == 0) {
+            cfg.auth = SERVER_AUTH_OFF;
+        } else {
+            fprintf(stderr, "verbatim serve: --auth must be required or off, "
+                    "not \"%s\"\n", settings[AUTH].value);
+            return 2;
+        }
+    }
     if (settings[MODEL].value)
         cfg.asr.model_dir = settings[MODEL].value;
     if (settings[WEB].value)

@@ -46,6 +46,8 @@ static void usage(FILE *to)
           "is 16 kHz, 16-bit, mono unless told otherwise.\n"
           "\n"
           "  --url URL          server (default ws://127.0.0.1:8000)\n"
+          "  --key KEY          API key, for a server with --auth required\n"
+          "                     (default $VERBATIM_API_KEY)\n"
           "  --id N             transcribe into transcription N\n"
           "  --title T          create a transcription titled T (default: the\n"
           "                     file's name)\n"
@@ -176,7 +178,7 @@ static int pump(wsclient *ws, view *v, int timeout_ms, int *close_code)
 
 /* A transcription created over REST for a live stream; see cli.h. */
 long long cli_create_transcription(const char *command, const char *ws_url,
-                                   const char *title)
+                                   const char *title, const char *auth)
 {
     char host[256], port[16], path[1024], url[600];
     if (net_split_url(ws_url, "ws", host, sizeof(host), port, sizeof(port),
@@ -191,7 +193,7 @@ long long cli_create_transcription(const char *command, const char *ws_url,
     cJSON_Delete(body);
     http_result res;
     char err[512];
-    int rc = http_fetch(url, "POST", "application/json", NULL, text, strlen(text),
+    int rc = http_fetch(url, "POST", "application/json", auth, text, strlen(text),
                         &res, err, sizeof(err));
     free(text);
     if (rc != 0) {
@@ -303,6 +305,7 @@ int cli_stream(int argc, char **argv)
 {
     const char *url = "ws://127.0.0.1:8000", *title = NULL, *path = NULL;
     const char *encoding = "linear16", *value;
+    const char *key = getenv("VERBATIM_API_KEY");
     long id = -1, chunk_ms = 100, rate = 16000, channels = 1, timeout_s = 120;
     int realtime = 0, punctuate = 1, raw = 0;
     view v = {0};
@@ -323,6 +326,10 @@ int cli_stream(int argc, char **argv)
             if (m < 0)
                 return 2;
             url = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--key", &value))) {
+            if (m < 0)
+                return 2;
+            key = value;
         } else if ((m = cli_flag_value(argc, argv, &i, "--title", &value))) {
             if (m < 0)
                 return 2;
@@ -378,11 +385,15 @@ int cli_stream(int argc, char **argv)
         encoding = "linear16";
     }
     v.tty = !v.json && isatty(STDOUT_FILENO);
+    char auth[400] = "";
+    if (key != NULL && *key != '\0')
+        snprintf(auth, sizeof(auth), "Authorization: Token %.300s\r\n", key);
     if (id <= 0) {
         const char *base = strrchr(path, '/');
         id = cli_create_transcription("stream", url, title ? title
                                       : strcmp(path, "-") == 0 ? "stdin"
-                                      : base ? base + 1 : path);
+                                      : base ? base + 1 : path,
+                                      auth[0] ? auth : NULL);
         if (id <= 0) {
             if (in != stdin)
                 fclose(in);
@@ -396,7 +407,7 @@ int cli_stream(int argc, char **argv)
              "&channels=%ld&encoding=%s%s", url, id, rate, channels, encoding,
              punctuate ? "" : "&punctuate=false");
     wsclient *ws;
-    if (wsclient_connect(full, &ws, err, sizeof(err)) != 0) {
+    if (wsclient_connect_with(full, auth, &ws, err, sizeof(err)) != 0) {
         fprintf(stderr, "verbatim stream: %s\n", err);
         if (in != stdin)
             fclose(in);

@@ -327,7 +327,7 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
                                         req->res.content_type,
                                         req->res.body_len, &p, end) ||
             http_add_cors(srv, wsi, &p, end) ||
-            net_add_security_headers(wsi, &p, end) ||
+            net_add_security_headers(wsi, req->res.status, &p, end) ||
             add_download(wsi, &req->res, &p, end) ||
             (req->location[0] && req->res.status == 202 &&
              add_header(wsi, "location:", req->location, &p, end)) ||

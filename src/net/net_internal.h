@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "../api/api.h"
+#include "../auth/auth.h"
 #include "../bus/bus.h"
 #include "../format/wsproto.h"
 #include "../session/session.h"
@@ -47,6 +48,7 @@ typedef struct server {
     char hosts[32][128];     /* Host names answered (request.c) */
     int host_count;
     int any_host;            /* --allowed-hosts '*' */
+    auth_keys *keys;         /* NULL when keys are not required */
     struct lws_context *lws;
     store_t *store;          /* the writing connection */
     int db_claim;            /* store_claim()'s, or -1 */
@@ -92,9 +94,11 @@ typedef struct net_request {
     char host[256];
     char peer[64];         /* the client's address */
     api_match route;
-    /* Who is asking.  No one is authenticated yet: every request is
-     * anonymous, and the access check lets it through. */
-    const void *principal;
+    /* Who is asking, set by the access check: the key's name and scope
+     * (AUTH_NONE and "" when keys are not required, or for a public
+     * route). */
+    char principal[65];
+    auth_scope scope;
 } net_request;
 
 /* The origins and host names the server trusts, from its config and its
@@ -109,16 +113,18 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out);
  *   403  a handshake, or a request that changes something, from a web
  *        page of another origin (not the server's own, not listed);
  *   404  a handshake on a path that is not a WebSocket endpoint;
- *   426  a plain HTTP request to a WebSocket endpoint. */
-int net_request_check(server *srv, const net_request *req, char *why,
-                      size_t len);
+ *   426  a plain HTTP request to a WebSocket endpoint;
+ *   401  keys are required and none valid was given (the answer needs
+ *        WWW-Authenticate: net_add_security_headers adds it);
+ *   403  the key's scope is too small for the route. */
+int net_request_check(server *srv, net_request *req, char *why, size_t len);
 /* Answers a refused WebSocket handshake with status and why as JSON,
  * before the upgrade (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE).  Returns 1, the
  * value that callback must return then. */
 int net_refuse_upgrade(struct lws *wsi, int status, const char *why);
 /* The headers every answer carries: what the browser may load and run
  * (Content-Security-Policy), no sniffing, no referrer. */
-int net_add_security_headers(struct lws *wsi, unsigned char **p,
+int net_add_security_headers(struct lws *wsi, int status, unsigned char **p,
                              unsigned char *end);
 /* A value from the client quoted in a message: its first 60 bytes, each
  * byte that is not printable ASCII as '?' (messages must be UTF-8). */

@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <cJSON.h>
+#include <sodium.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -196,8 +197,61 @@ static int changes_state(const char *method)
            strcmp(method, "OPTIONS") != 0;
 }
 
-int net_request_check(server *srv, const net_request *req, char *why,
-                      size_t len)
+/* The key the client sent: "Authorization: Token KEY" (or Bearer), or,
+ * on a handshake, the subprotocols "token, KEY" (browsers cannot set
+ * headers on a WebSocket).  0 with key set, -1 when none. */
+static int presented_key(const net_request *req, char *key, size_t len)
+{
+    char value[256] = "";
+    const char *k = NULL;
+    if (lws_hdr_copy(req->wsi, value, sizeof(value),
+                     WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
+        if (strncasecmp(value, "Token ", 6) == 0)
+            k = value + 6;
+        else if (strncasecmp(value, "Bearer ", 7) == 0)
+            k = value + 7;
+    } else if (req->websocket &&
+               lws_hdr_copy(req->wsi, value, sizeof(value),
+                            WSI_TOKEN_PROTOCOL) > 0 &&
+               strncmp(value, "token,", 6) == 0) {
+        k = value + 6;
+    }
+    while (k && *k == ' ')
+        k++;
+    if (k == NULL || *k == '\0')
+        return -1;
+    snprintf(key, len, "%.*s", (int)strcspn(k, " ,"), k);
+    sodium_memzero(value, sizeof(value));
+    return 0;
+}
+
+/* With keys required: who the key is, and whether it may do this. */
+static int check_key(server *srv, net_request *req, char *why, size_t len)
+{
+    char key[256];
+    if (presented_key(req, key, sizeof(key)) != 0) {
+        snprintf(why, len, "an API key is required: send \"Authorization: "
+                 "Token KEY\"%s (make a key with `verbatim keys create`)",
+                 req->websocket ? " or the subprotocols \"token, KEY\"" : "");
+        return 401;
+    }
+    req->scope = auth_keys_check(srv->keys, key, req->principal,
+                                 sizeof(req->principal));
+    sodium_memzero(key, sizeof(key));
+    if (req->scope == AUTH_NONE) {
+        snprintf(why, len, "the API key is not valid (mistyped, or revoked)");
+        return 401;
+    }
+    if ((int)req->scope < (int)req->route.scope) {
+        snprintf(why, len, "the key \"%s\" has the scope %s; this needs %s",
+                 req->principal, auth_scope_name(req->scope),
+                 auth_scope_name((auth_scope)req->route.scope));
+        return 403;
+    }
+    return 0;
+}
+
+int net_request_check(server *srv, net_request *req, char *why, size_t len)
 {
     char quoted[96];
     if (!srv->any_host && req->host[0] && !host_known(srv, req->host)) {
@@ -224,6 +278,8 @@ int net_request_check(server *srv, const net_request *req, char *why,
                  "WebSocket client (Upgrade: websocket)");
         return 426;
     }
+    if (srv->keys != NULL && req->route.scope != API_SCOPE_PUBLIC)
+        return check_key(srv, req, why, len);
     return 0;
 }
 
@@ -239,9 +295,15 @@ int net_path_id(const char *segment, int64_t *out)
     return 0;
 }
 
-int net_add_security_headers(struct lws *wsi, unsigned char **p,
+int net_add_security_headers(struct lws *wsi, int status, unsigned char **p,
                              unsigned char *end)
 {
+    static const char challenge[] = "Token realm=\"verbatim\"";
+    if (status == 401 &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                    (const unsigned char *)challenge,
+                                    (int)sizeof(challenge) - 1, p, end))
+        return 1;
     static const char *const headers[][2] = {
         /* The web app is files of its own: no inline script or style, no
          * other site's, and no framing (clickjacking). */
@@ -272,7 +334,7 @@ int net_refuse_upgrade(struct lws *wsi, int status, const char *why)
     unsigned char *end = buf + sizeof(buf) - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
                                     n, &p, end) == 0 &&
-        net_add_security_headers(wsi, &p, end) == 0 &&
+        net_add_security_headers(wsi, status, &p, end) == 0 &&
         lws_finalize_write_http_header(wsi, start, &p, end) == 0 && n > 0 &&
         n <= sizeof(buf) - LWS_PRE) {
         memcpy(start, body, n);

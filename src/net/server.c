@@ -168,8 +168,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     }
 }
 
+/* "token": a browser's WebSocket cannot send headers, so it offers its
+ * key as the subprotocols "token, KEY" (as Deepgram's clients do); the
+ * handshake picks "token" and echoes it. */
 static const struct lws_protocols protocols[] = {
     {"verbatim", callback, sizeof(net_pss), 65536, 0, NULL, 0},
+    {"token", callback, sizeof(net_pss), 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -270,10 +274,44 @@ static void teardown(server *srv)
         srv->engine->ops->destroy(srv->engine);
     web_free(srv->web);
     bus_destroy(srv->bus);
+    auth_keys_stop(srv->keys);
     store_close(srv->store);
     store_release_claim(srv->db_claim);
     pthread_mutex_destroy(&srv->lock);
     meter_destroy(&srv->audio);
+}
+
+static int is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+/* Keys are required when asked for, or by default on an address other
+ * machines can reach; a server that requires them starts only with some
+ * in its store. */
+static int start_auth(server *srv, char *err, size_t errlen)
+{
+    int mode = srv->cfg.auth;
+    if (mode == SERVER_AUTH_OFF ||
+        (mode == SERVER_AUTH_DEFAULT && is_loopback(srv->cfg.host)))
+        return 0;
+    int rc = auth_keys_start(srv->cfg.db, &srv->keys, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (auth_keys_count(srv->keys) > 0)
+        return 0;
+    if (mode == SERVER_AUTH_REQUIRED)
+        vb_seterr(err, errlen, "--auth required, but the database %s has no "
+                  "API keys: make one with `verbatim keys create --name NAME "
+                  "--scope admin --db %s`", srv->cfg.db, srv->cfg.db);
+    else
+        vb_seterr(err, errlen, "listening on %s lets other machines in, so "
+                  "API keys are required, and the database %s has none: make "
+                  "one with `verbatim keys create --name NAME --scope admin "
+                  "--db %s`, or start with --auth off to let anyone who can "
+                  "reach the port in", srv->cfg.host, srv->cfg.db, srv->cfg.db);
+    return VB_EINVAL;
 }
 
 static int start(server *srv, char *err, size_t errlen)
@@ -282,6 +320,9 @@ static int start(server *srv, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     rc = store_open(srv->cfg.db, &srv->store, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = start_auth(srv, err, errlen);
     if (rc != 0)
         return rc;
     char web_dir[1024];

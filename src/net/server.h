@@ -34,8 +34,16 @@ typedef struct server_config {
     const char *allowed_hosts;/* Host names answered beside the server's
                                 own addresses and localhost; "*": any */
     const char *web_dir;     /* the browser app; NULL: web/ by the program */
+    int auth;                /* SERVER_AUTH_* */
     asr_params asr;
 } server_config;
+
+/* Whether requests need an API key. */
+enum {
+    SERVER_AUTH_DEFAULT = 0, /* off on a loopback address, else required */
+    SERVER_AUTH_REQUIRED,
+    SERVER_AUTH_OFF
+};
 
 server_config server_default_config(void);
 /* Returns 0 after a clean shutdown, or a negative VB_E* code with a

@@ -63,7 +63,8 @@ static int read_more(wsclient *c, int timeout_ms)
 
 /* Sends the upgrade request and checks the server's answer. */
 static int handshake(wsclient *c, const char *host, const char *port,
-                     const char *path, char *err, size_t errlen)
+                     const char *path, const char *headers, char *err,
+                     size_t errlen)
 {
     uint8_t nonce[16];
     if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
@@ -73,7 +74,8 @@ static int handshake(wsclient *c, const char *host, const char *port,
     int n = snprintf(request, sizeof(request),
                      "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n", path, host, port, key);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n", path, host, port, key,
+                     headers ? headers : "");
     if (n >= (int)sizeof(request) || net_send_all(c->fd, request, (size_t)n) != 0) {
         vb_seterr(err, errlen, "cannot send the WebSocket handshake");
         return VB_EIO;
@@ -95,7 +97,7 @@ static int handshake(wsclient *c, const char *host, const char *port,
     if (head == NULL)
         return VB_ENOMEM;
     int status = 0;
-    sscanf(head, "HTTP/1.1 %d", &status);
+    sscanf(head, "HTTP/1.%*d %d", &status);
 
     char accept_src[128], expected[64];
     unsigned char digest[20];
@@ -108,14 +110,30 @@ static int handshake(wsclient *c, const char *host, const char *port,
     memmove(c->in, c->in + head_len, c->in_len - head_len);
     c->in_len -= head_len;
     if (!accepted) {
-        vb_seterr(err, errlen, "the server refused the WebSocket (HTTP %d)",
-                  status);
+        /* The server's reason, when its JSON body came with the head. */
+        char detail[300] = "";
+        const char *d = memmem(c->in, c->in_len, "\"detail\":\"", 10);
+        if (d != NULL) {
+            d += 10;
+            size_t k = 0, left = c->in_len - (size_t)(d - (const char *)c->in);
+            while (k < left && k + 1 < sizeof(detail) && d[k] != '"')
+                k++;
+            snprintf(detail, sizeof(detail), ": %.*s", (int)k, d);
+        }
+        vb_seterr(err, errlen, "the server refused the WebSocket (HTTP %d%s)",
+                  status, detail);
         return VB_EIO;
     }
     return 0;
 }
 
 int wsclient_connect(const char *url, wsclient **out, char *err, size_t errlen)
+{
+    return wsclient_connect_with(url, NULL, out, err, errlen);
+}
+
+int wsclient_connect_with(const char *url, const char *headers, wsclient **out,
+                          char *err, size_t errlen)
 {
     char host[256], port[16], path[2048];
     if (net_split_url(url, "ws", host, sizeof(host), port, sizeof(port), path,
@@ -132,7 +150,7 @@ int wsclient_connect(const char *url, wsclient **out, char *err, size_t errlen)
         free(c);
         return rc;
     }
-    int rc = handshake(c, host, port, path, err, errlen);
+    int rc = handshake(c, host, port, path, headers, err, errlen);
     if (rc != 0) {
         wsclient_abort(c);
         return rc;

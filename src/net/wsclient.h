@@ -18,6 +18,10 @@ typedef struct wsclient wsclient;
 /* url: ws://HOST[:PORT]/PATH[?QUERY] */
 int wsclient_connect(const char *url, wsclient **out, char *err,
                      size_t errlen);
+/* The same with more handshake headers ("Name: value\r\n" each), as an
+ * API key; a refusal's message has the status and the server's reason. */
+int wsclient_connect_with(const char *url, const char *headers, wsclient **out,
+                          char *err, size_t errlen);
 /* Sends one message (WS_TEXT or WS_BINARY) as one frame. */
 int wsclient_send(wsclient *c, int opcode, const void *data, size_t len);
 /* Sends raw bytes as they are (tests of malformed frames). */

@@ -25,6 +25,26 @@ int store_open(const char *url, store_t **out, char *err, size_t errlen)
     return store_sqlite_open(url, out, err, errlen);
 }
 
+int store_key_create(store_t *s, store_key *key)
+{
+    return s->ops->key_create(s, key);
+}
+
+int store_key_list(store_t *s, store_key **out, size_t *count)
+{
+    return s->ops->key_list(s, out, count);
+}
+
+int store_key_revoke(store_t *s, const char *name)
+{
+    return s->ops->key_revoke(s, name);
+}
+
+int store_key_touch(store_t *s, const char *hash)
+{
+    return s->ops->key_touch(s, hash);
+}
+
 int store_claim(const char *url, int *claim, char *err, size_t errlen)
 {
     *claim = -1;

@@ -138,6 +138,25 @@ int store_upload_get(store_t *store, int64_t tid, int64_t id,
 int store_upload_list(store_t *store, int64_t tid, store_upload **out,
                       size_t *count);
 
+/* An API key as the store keeps it: never the key itself. */
+typedef struct store_key {
+    char name[65];
+    char scope[8];          /* "read", "write" or "admin" */
+    char prefix[16];        /* the key's first characters */
+    char hash[65];          /* its SHA-256, hex */
+    char created_at[40];    /* set by store_key_create */
+    char last_used_at[40];  /* "" when never used */
+} store_key;
+
+/* Adds the key (sets created_at); VB_EBUSY when the name is taken. */
+int store_key_create(store_t *store, store_key *key);
+/* Every key, by name. */
+int store_key_list(store_t *store, store_key **out, size_t *count);
+/* Removes key `name`: it no longer opens anything. */
+int store_key_revoke(store_t *store, const char *name);
+/* Records that the key with this hash was used now. */
+int store_key_touch(store_t *store, const char *hash);
+
 /* The operations of one backend; store.c dispatches to them. */
 struct store_ops {
     const char *name;
@@ -160,6 +179,10 @@ struct store_ops {
     int (*upload_save)(store_t *, const store_upload *);
     int (*upload_get)(store_t *, int64_t, int64_t, store_upload *);
     int (*upload_list)(store_t *, int64_t, store_upload **, size_t *);
+    int (*key_create)(store_t *, store_key *);
+    int (*key_list)(store_t *, store_key **, size_t *);
+    int (*key_revoke)(store_t *, const char *);
+    int (*key_touch)(store_t *, const char *);
 };
 
 /* Every backend's handle starts with this. */

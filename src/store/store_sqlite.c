@@ -76,6 +76,14 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL,"
     "  updated_at REAL NOT NULL);"
     "CREATE INDEX uploads_by_transcription ON uploads(transcription_id, id);",
+    /* 5: API keys, as hashes */
+    "CREATE TABLE api_keys ("
+    "  name TEXT PRIMARY KEY,"
+    "  scope TEXT NOT NULL,"
+    "  prefix TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  created_at TEXT NOT NULL,"
+    "  last_used_at TEXT NOT NULL DEFAULT '');",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -667,6 +675,94 @@ static int sq_upload_list(store_t *s, int64_t tid, store_upload **out,
     return 0;
 }
 
+static int sq_key_create(store_t *s, store_key *key)
+{
+    sqlite3 *db = db_of(s);
+    now_iso8601(key->created_at, sizeof(key->created_at));
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO api_keys (name, scope, prefix, "
+                           "hash, created_at) VALUES (?, ?, ?, ?, ?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(db, "create key");
+    sqlite3_bind_text(st, 1, key->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, key->scope, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, key->prefix, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, key->hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, key->created_at, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return VB_EBUSY;
+    return rc == SQLITE_DONE ? 0 : db_error(db, "create key");
+}
+
+static int sq_key_list(store_t *s, store_key **out, size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT name, scope, prefix, hash, created_at, "
+                           "last_used_at FROM api_keys ORDER BY name", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "list keys");
+    store_key *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (make_room(&items, &cap, n, sizeof(*items), 8) != 0) {
+            free(items);
+            sqlite3_finalize(st);
+            return VB_ENOMEM;
+        }
+        store_key *k = &items[n++];
+        copy_text(k->name, sizeof(k->name), sqlite3_column_text(st, 0));
+        copy_text(k->scope, sizeof(k->scope), sqlite3_column_text(st, 1));
+        copy_text(k->prefix, sizeof(k->prefix), sqlite3_column_text(st, 2));
+        copy_text(k->hash, sizeof(k->hash), sqlite3_column_text(st, 3));
+        copy_text(k->created_at, sizeof(k->created_at), sqlite3_column_text(st, 4));
+        copy_text(k->last_used_at, sizeof(k->last_used_at),
+                  sqlite3_column_text(st, 5));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return db_error(db, "list keys");
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
+/* Runs sql with one text parameter; VB_ENOTFOUND when no row changed. */
+static int exec_on_one(store_t *s, const char *sql, const char *value,
+                       const char *what)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, what);
+    sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, what);
+    return sqlite3_changes(db) == 0 ? VB_ENOTFOUND : 0;
+}
+
+static int sq_key_revoke(store_t *s, const char *name)
+{
+    return exec_on_one(s, "DELETE FROM api_keys WHERE name = ?", name,
+                       "revoke key");
+}
+
+static int sq_key_touch(store_t *s, const char *hash)
+{
+    char now[40], sql[160];
+    now_iso8601(now, sizeof(now));
+    snprintf(sql, sizeof(sql), "UPDATE api_keys SET last_used_at = '%s' "
+             "WHERE hash = ?", now);
+    return exec_on_one(s, sql, hash, "key used");
+}
+
 static void sq_close(store_t *s)
 {
     sqlite3_close(db_of(s));
@@ -692,6 +788,10 @@ static const struct store_ops sqlite_ops = {
     .upload_save = sq_upload_save,
     .upload_get = sq_upload_get,
     .upload_list = sq_upload_list,
+    .key_create = sq_key_create,
+    .key_list = sq_key_list,
+    .key_revoke = sq_key_revoke,
+    .key_touch = sq_key_touch,
 };
 
 int store_sqlite_open(const char *path, store_t **out, char *err,

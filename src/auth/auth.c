@@ -1,0 +1,220 @@
+/*
+ * auth.c - API keys (auth.h): made with libsodium's randomness, kept as
+ * SHA-256 hashes, and the set a server accepts, refreshed from the store.
+ */
+#include "auth.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../store/store.h"
+#include "../util/log.h"
+#include "../util/vb.h"
+
+static const char *const scope_names[] = {"none", "read", "write", "admin"};
+
+const char *auth_scope_name(auth_scope scope)
+{
+    return scope >= AUTH_NONE && scope <= AUTH_ADMIN ? scope_names[scope] : "?";
+}
+
+int auth_scope_parse(const char *name, auth_scope *out)
+{
+    for (int s = AUTH_READ; s <= AUTH_ADMIN; s++) {
+        if (strcmp(name, scope_names[s]) == 0) {
+            *out = (auth_scope)s;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int auth_key_new(char *key)
+{
+    if (sodium_init() < 0)
+        return -1;
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(key, "vb_", 3);
+    sodium_bin2base64(key + 3, AUTH_KEY_LEN - 3 + 1, raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    return 0;
+}
+
+void auth_key_hash(const char *key, char *hex)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)key, strlen(key));
+    sodium_bin2hex(hex, AUTH_HASH_HEX + 1, digest, sizeof(digest));
+}
+
+void auth_key_prefix(const char *key, char *prefix)
+{
+    snprintf(prefix, AUTH_PREFIX_LEN + 1, "%s", key);
+}
+
+/* ---- the accepted keys -------------------------------------------- */
+
+typedef struct key_entry {
+    char hash[AUTH_HASH_HEX + 1];
+    char name[65];
+    auth_scope scope;
+    int used; /* since the last refresh */
+} key_entry;
+
+struct auth_keys {
+    store_t *store;          /* the refresh thread's own connection */
+    pthread_t thread;
+    pthread_mutex_t lock;    /* guards everything below */
+    pthread_cond_t cond;
+    key_entry *entries;
+    int count;
+    int stop;
+};
+
+/* Reads the store's keys into keys->entries, and writes the last use of
+ * those used since.  The refresh thread (or start). */
+static int refresh(auth_keys *keys)
+{
+    pthread_mutex_lock(&keys->lock);
+    int n_used = 0;
+    char (*used)[AUTH_HASH_HEX + 1] = NULL;
+    if (keys->count > 0)
+        used = calloc((size_t)keys->count, sizeof(*used));
+    for (int i = 0; used && i < keys->count; i++)
+        if (keys->entries[i].used)
+            memcpy(used[n_used++], keys->entries[i].hash, AUTH_HASH_HEX + 1);
+    pthread_mutex_unlock(&keys->lock);
+    for (int i = 0; i < n_used; i++)
+        store_key_touch(keys->store, used[i]); /* gone meanwhile: fine */
+    free(used);
+
+    store_key *rows = NULL;
+    size_t n = 0;
+    int rc = store_key_list(keys->store, &rows, &n);
+    if (rc != 0)
+        return rc; /* the old set stays */
+    key_entry *fresh = calloc(n ? n : 1, sizeof(*fresh));
+    if (fresh == NULL) {
+        free(rows);
+        return VB_ENOMEM;
+    }
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        auth_scope scope;
+        if (auth_scope_parse(rows[i].scope, &scope) != 0)
+            continue; /* a scope this version does not know opens nothing */
+        memcpy(fresh[count].hash, rows[i].hash, sizeof(fresh[count].hash));
+        snprintf(fresh[count].name, sizeof(fresh[count].name), "%s", rows[i].name);
+        fresh[count].scope = scope;
+        count++;
+    }
+    free(rows);
+    pthread_mutex_lock(&keys->lock);
+    key_entry *old = keys->entries;
+    keys->entries = fresh;
+    keys->count = count;
+    pthread_mutex_unlock(&keys->lock);
+    free(old);
+    return 0;
+}
+
+static void *refresh_main(void *arg)
+{
+    auth_keys *keys = arg;
+    pthread_setname_np(pthread_self(), "vb-keys");
+    pthread_mutex_lock(&keys->lock);
+    while (!keys->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += AUTH_REFRESH_S;
+        pthread_cond_timedwait(&keys->cond, &keys->lock, &until);
+        if (keys->stop)
+            break;
+        pthread_mutex_unlock(&keys->lock);
+        refresh(keys);
+        pthread_mutex_lock(&keys->lock);
+    }
+    pthread_mutex_unlock(&keys->lock);
+    refresh(keys); /* the last uses */
+    return NULL;
+}
+
+int auth_keys_start(const char *url, auth_keys **out, char *err,
+                    size_t errlen)
+{
+    if (sodium_init() < 0) {
+        vb_seterr(err, errlen, "libsodium could not start");
+        return VB_EINTERNAL;
+    }
+    auth_keys *keys = calloc(1, sizeof(*keys));
+    if (keys == NULL)
+        return VB_ENOMEM;
+    pthread_mutex_init(&keys->lock, NULL);
+    pthread_cond_init(&keys->cond, NULL);
+    int rc = store_open(url, &keys->store, err, errlen);
+    if (rc == 0 && (rc = refresh(keys)) != 0)
+        vb_seterr(err, errlen, "cannot read the API keys from %s", url);
+    if (rc == 0 && pthread_create(&keys->thread, NULL, refresh_main, keys) != 0) {
+        vb_seterr(err, errlen, "cannot start a thread");
+        rc = VB_EINTERNAL;
+    }
+    if (rc != 0) {
+        store_close(keys->store);
+        free(keys->entries);
+        pthread_mutex_destroy(&keys->lock);
+        pthread_cond_destroy(&keys->cond);
+        free(keys);
+        return rc;
+    }
+    *out = keys;
+    return 0;
+}
+
+int auth_keys_count(auth_keys *keys)
+{
+    pthread_mutex_lock(&keys->lock);
+    int n = keys->count;
+    pthread_mutex_unlock(&keys->lock);
+    return n;
+}
+
+auth_scope auth_keys_check(auth_keys *keys, const char *key, char *name,
+                           size_t len)
+{
+    char hash[AUTH_HASH_HEX + 1];
+    auth_key_hash(key, hash);
+    auth_scope scope = AUTH_NONE;
+    pthread_mutex_lock(&keys->lock);
+    for (int i = 0; i < keys->count; i++) {
+        if (sodium_memcmp(keys->entries[i].hash, hash, AUTH_HASH_HEX) == 0) {
+            scope = keys->entries[i].scope;
+            keys->entries[i].used = 1;
+            snprintf(name, len, "%s", keys->entries[i].name);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&keys->lock);
+    return scope;
+}
+
+void auth_keys_stop(auth_keys *keys)
+{
+    if (keys == NULL)
+        return;
+    pthread_mutex_lock(&keys->lock);
+    keys->stop = 1;
+    pthread_cond_broadcast(&keys->cond);
+    pthread_mutex_unlock(&keys->lock);
+    pthread_join(keys->thread, NULL);
+    store_close(keys->store);
+    free(keys->entries);
+    pthread_mutex_destroy(&keys->lock);
+    pthread_cond_destroy(&keys->cond);
+    free(keys);
+}

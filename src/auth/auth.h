@@ -1,0 +1,58 @@
+/*
+ * auth.h - API keys: making them, and the set a server accepts.
+ *
+ * A key is "vb_" and 43 characters of base64url (32 random bytes).  It is
+ * shown once, when made; the store keeps only its SHA-256 (keys are random
+ * enough that a plain hash cannot be searched back) and its first
+ * characters, so that a person can recognise it in `verbatim keys list`.
+ *
+ * A server keeps the accepted keys' hashes in memory (auth_keys), read
+ * from the store at start and again every AUTH_REFRESH_S on a thread of
+ * its own: a key made or revoked with `verbatim keys`, or by another
+ * instance sharing the database, counts within that time.  The same thread
+ * writes when each key was last used.
+ */
+#ifndef VB_AUTH_H
+#define VB_AUTH_H
+
+#include <stddef.h>
+
+#define AUTH_KEY_LEN 46        /* "vb_" + 43 */
+#define AUTH_PREFIX_LEN 10     /* what a list shows of a key */
+#define AUTH_HASH_HEX 64
+#define AUTH_REFRESH_S 5
+
+/* What a key may do; each scope includes those below it. */
+typedef enum {
+    AUTH_NONE = 0,  /* no key needed (public), or no valid key */
+    AUTH_READ = 1,  /* GET, /ws/watch */
+    AUTH_WRITE = 2, /* also create, record, upload, correct, rename */
+    AUTH_ADMIN = 3  /* also delete */
+} auth_scope;
+
+const char *auth_scope_name(auth_scope scope);
+/* "read", "write" or "admin"; -1 for anything else. */
+int auth_scope_parse(const char *name, auth_scope *out);
+
+/* A new key into key[AUTH_KEY_LEN + 1].  0, or -1 when no randomness. */
+int auth_key_new(char *key);
+/* Its SHA-256 in hex, hex[AUTH_HASH_HEX + 1]. */
+void auth_key_hash(const char *key, char *hex);
+/* Its first AUTH_PREFIX_LEN characters, prefix[AUTH_PREFIX_LEN + 1]. */
+void auth_key_prefix(const char *key, char *prefix);
+
+typedef struct auth_keys auth_keys;
+
+/* Reads the keys of the store at url and keeps them fresh.  0, or a
+ * VB_E* code with a message. */
+int auth_keys_start(const char *url, auth_keys **out, char *err,
+                    size_t errlen);
+/* How many keys there are now. */
+int auth_keys_count(auth_keys *keys);
+/* The scope of key (AUTH_NONE when it is not one), with its name in
+ * name[len]; the key is marked used.  Any thread. */
+auth_scope auth_keys_check(auth_keys *keys, const char *key, char *name,
+                           size_t len);
+void auth_keys_stop(auth_keys *keys);
+
+#endif

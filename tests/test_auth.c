@@ -1,0 +1,251 @@
+/*
+ * test_auth.c - API keys against the real server with --auth required:
+ * keys made with `verbatim keys`, every route of the route table (read
+ * from the OpenAPI document the server generates from it) refused without
+ * a key (401), with a key of too small a scope (403), and served with
+ * one that suffices; the header forms, sockets with the "token"
+ * subprotocol, revocation, last use, and no key in the log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static tu_server srv;
+static char keys[4][64]; /* by scope: [1] read, [2] write, [3] admin */
+static const char *const scope_names[] = {"", "read", "write", "admin"};
+
+static const char *bin(void)
+{
+    const char *b = getenv("VERBATIM_BIN");
+    return b ? b : "build/asan/verbatim";
+}
+
+/* Runs `verbatim keys ARGS --db` on the server's database; its stdout
+ * into out (may be NULL), its exit status returned. */
+static int keys_cli(const char *args, char *out, size_t len)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s keys %s --db %s/verbatim.db 2>/dev/null",
+             bin(), args, srv.dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = 0;
+    char buf[512];
+    while (fgets(buf, sizeof(buf), p))
+        if (out && n + strlen(buf) < len)
+            n += (size_t)snprintf(out + n, len - n, "%s", buf);
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int setup(void **state)
+{
+    memset(&srv, 0, sizeof(srv));
+    snprintf(srv.dir, sizeof(srv.dir), "/tmp/vbtest-XXXXXX");
+    assert_non_null(mkdtemp(srv.dir));
+    for (int s = 1; s <= 3; s++) {
+        char args[64];
+        snprintf(args, sizeof(args), "create --name k-%s --scope %s",
+                 scope_names[s], scope_names[s]);
+        assert_int_equal(keys_cli(args, keys[s], sizeof(keys[s])), 0);
+        keys[s][strcspn(keys[s], "\n")] = '\0';
+        assert_int_equal(strncmp(keys[s], "vb_", 3), 0);
+        assert_int_equal(strlen(keys[s]), 46);
+    }
+    /* A name is a key's once. */
+    assert_int_equal(keys_cli("create --name k-read --scope read", NULL, 0), 1);
+    static const char *const flags[] = {"--auth", "required", NULL};
+    tu_server_restart(&srv, flags); /* starts it: nothing runs yet */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    assert_int_equal(tu_server_stop(&srv), 0);
+    return 0;
+}
+
+static int http_as(int scope, const char *method, const char *path,
+                   const char *body, char **headers)
+{
+    char auth[128] = "", *resp = NULL;
+    if (scope > 0)
+        snprintf(auth, sizeof(auth), "Authorization: Token %s\r\n", keys[scope]);
+    int status = tu_http_full(&srv, method, path, auth, body, &resp, headers);
+    free(resp);
+    return status;
+}
+
+/* A handshake with the key in the subprotocols, as a browser sends it:
+ * 101, or the refusal's status. */
+static int socket_as(int scope, const char *path)
+{
+    char url[256], hdr[160] = "", err[300];
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", srv.port, path);
+    if (scope > 0)
+        snprintf(hdr, sizeof(hdr), "Sec-WebSocket-Protocol: token, %s\r\n",
+                 keys[scope]);
+    wsclient *ws = NULL;
+    if (wsclient_connect_with(url, hdr, &ws, err, sizeof(err)) == 0) {
+        wsclient_close(ws, 1000);
+        return 101;
+    }
+    int status = 0;
+    const char *s = strstr(err, "HTTP ");
+    if (s)
+        status = atoi(s + 5);
+    return status;
+}
+
+/* Every operation the document lists needs the scope it states: 401
+ * without a key, 403 with the scope below, served with its own. */
+static void test_every_route_needs_its_scope(void **state)
+{
+    assert_int_equal(http_as(2, "POST", "/api/transcriptions/",
+                             "{\"title\": \"t\"}", NULL), 200);
+    char *body = NULL;
+    assert_int_equal(tu_http(&srv, "GET", "/api/openapi.json", NULL, &body), 200);
+    cJSON *doc = cJSON_Parse(body);
+    free(body);
+    const cJSON *paths = cJSON_GetObjectItem(doc, "paths"), *item;
+    int checked = 0, deletes = 0;
+    for (int pass = 0; pass < 2; pass++) { /* deletions last */
+        cJSON_ArrayForEach(item, paths) {
+            char path[256];
+            size_t n = 0;
+            for (const char *p = item->string; *p && n + 2 < sizeof(path); p++) {
+                if (*p == '{') {
+                    path[n++] = '1';
+                    p = strchr(p, '}');
+                } else {
+                    path[n++] = *p;
+                }
+            }
+            path[n] = '\0';
+            const cJSON *op;
+            cJSON_ArrayForEach(op, item) {
+                char method[8];
+                size_t k = 0;
+                for (; op->string[k] && k + 1 < sizeof(method); k++)
+                    method[k] = (char)(op->string[k] - 32);
+                method[k] = '\0';
+                if ((strcmp(method, "DELETE") == 0) != pass)
+                    continue;
+                const char *want = cJSON_GetStringValue(
+                    cJSON_GetObjectItem(op, "x-verbatim-scope"));
+                if (want == NULL) { /* public: health, the document */
+                    assert_int_not_equal(http_as(0, method, path, NULL, NULL), 401);
+                    continue;
+                }
+                int scope = 0;
+                for (int s = 1; s <= 3; s++)
+                    if (strcmp(want, scope_names[s]) == 0)
+                        scope = s;
+                assert_true(scope > 0);
+                assert_non_null(cJSON_GetObjectItem(op, "security"));
+                int is_ws = strncmp(path, "/ws/", 4) == 0;
+                const char *b = strcmp(method, "GET") ? "{}" : NULL;
+                int none = is_ws ? socket_as(0, path) : http_as(0, method, path, b, NULL);
+                int below = scope > 1 ? (is_ws ? socket_as(scope - 1, path)
+                                               : http_as(scope - 1, method, path, b, NULL))
+                                      : 403;
+                int enough = is_ws ? socket_as(scope, path)
+                                   : http_as(scope, method, path, b, NULL);
+                if (none != 401 || below != 403 || enough == 401 || enough == 403)
+                    fail_msg("%s %s (%s): no key %d, below %d, enough %d",
+                             method, path, want, none, below, enough);
+                checked++;
+                deletes += pass;
+            }
+        }
+    }
+    assert_true(checked >= 19);
+    assert_true(deletes >= 1);
+    cJSON_Delete(doc);
+}
+
+/* Both header forms; a wrong key and no key are told how to authenticate. */
+static void test_key_forms(void **state)
+{
+    char auth[128], *resp, *headers;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", keys[1]);
+    assert_int_equal(tu_http_full(&srv, "GET", "/api/transcriptions/", auth,
+                                  NULL, &resp, &headers), 200);
+    free(resp);
+    free(headers);
+    snprintf(auth, sizeof(auth), "Authorization: token %s\r\n", keys[1]);
+    assert_int_equal(tu_http_full(&srv, "GET", "/api/transcriptions/", auth,
+                                  NULL, &resp, &headers), 200);
+    free(resp);
+    free(headers);
+    const char *wrong[] = {"Authorization: Token vb_not-a-key\r\n",
+                           "Authorization: Basic dXNlcjpwYXNz\r\n", ""};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        assert_int_equal(tu_http_full(&srv, "GET", "/api/transcriptions/",
+                                      wrong[i], NULL, &resp, &headers), 401);
+        assert_non_null(strcasestr(headers, "www-authenticate: Token"));
+        assert_non_null(strstr(resp, "\"detail\""));
+        free(resp);
+        free(headers);
+    }
+    /* The web app's files hold no data, health is for load balancers. */
+    assert_int_equal(http_as(0, "GET", "/", NULL, NULL), 200);
+    assert_int_equal(http_as(0, "GET", "/api/health", NULL, NULL), 200);
+    /* Paths without a route tell a stranger nothing. */
+    assert_int_equal(http_as(0, "GET", "/api/nothing", NULL, NULL), 401);
+    assert_int_equal(http_as(1, "GET", "/api/nothing", NULL, NULL), 404);
+}
+
+/* A revoked key stops working within the refresh time; a used one shows
+ * when; no key is ever written to the log. */
+static void test_revoke_and_log(void **state)
+{
+    assert_int_equal(http_as(1, "GET", "/api/transcriptions/", NULL, NULL), 200);
+    assert_int_equal(keys_cli("revoke k-read", NULL, 0), 0);
+    assert_int_equal(keys_cli("revoke k-read", NULL, 0), 1); /* gone */
+    int status = 200;
+    for (int i = 0; i < 80 && status == 200; i++) {
+        usleep(100000);
+        status = http_as(1, "GET", "/api/transcriptions/", NULL, NULL);
+    }
+    assert_int_equal(status, 401);
+    char list[2048] = "";
+    assert_int_equal(keys_cli("list", list, sizeof(list)), 0);
+    assert_null(strstr(list, "k-read"));
+    /* k-write was used above and its use written since */
+    char *w = strstr(list, "k-write");
+    assert_non_null(w);
+    w[strcspn(w, "\n")] = '\0';
+    assert_null(strstr(w, "never"));
+    for (int s = 1; s <= 3; s++)
+        assert_null(strstr(list, keys[s]));
+
+    FILE *f = fopen(srv.log_path, "r");
+    assert_non_null(f);
+    char line[2048];
+    while (fgets(line, sizeof(line), f))
+        for (int s = 1; s <= 3; s++)
+            if (strstr(line, keys[s] + 3) != NULL)
+                fail_msg("a key in the log: %s", line);
+    fclose(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_needs_its_scope),
+        cmocka_unit_test(test_key_forms),
+        cmocka_unit_test(test_revoke_and_log),
+    };
+    return cmocka_run_group_tests_name("auth", tests, setup, teardown);
+}
