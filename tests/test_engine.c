@@ -24,16 +24,19 @@
 
 #define LIBRIVOX "/usr/share/pocketsphinx/test/data/librivox/"
 
-/* An engine of the given profile; max_decoders 0 keeps the default. */
-static asr_engine *engine_of(const char *profile, int max_decoders)
+/* A PocketSphinx engine of the given profile, through the registry;
+ * max_streams 0 keeps the default (no cap). */
+static asr_engine *engine_of(const char *profile, int max_streams)
 {
     asr_params params = asr_default_params();
-    assert_int_equal(asr_profile_parse(profile, &params), 0);
-    if (max_decoders > 0)
-        params.max_decoders = max_decoders;
+    params.max_streams = max_streams;
+    char option[64];
+    snprintf(option, sizeof(option), "profile=%s", profile);
+    const char *options[] = {option, NULL};
     asr_engine *engine = NULL;
     char err[256];
-    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    assert_int_equal(asr_engine_create("pocketsphinx", &params, options,
+                                       &engine, err, sizeof(err)), 0);
     return engine;
 }
 #define RECORDING LIBRIVOX "sense_and_sensibility_01_austen_64kb-0930.wav"
@@ -218,13 +221,16 @@ static void test_a_streams_words_do_not_depend_on_other_streams(void **state)
     free(pcm);
 }
 
-static asr_engine *engine_in_background(asr_params params, asr_failed_fn failed)
+static asr_engine *engine_in_background(asr_params params,
+                                        const char *const *options,
+                                        asr_failed_fn failed)
 {
     params.load_in_background = 1;
     params.failed = failed;
     asr_engine *engine = NULL;
     char err[256];
-    assert_int_equal(asr_pocketsphinx_create(&params, &engine, err, sizeof(err)), 0);
+    assert_int_equal(asr_engine_create("pocketsphinx", &params, options,
+                                       &engine, err, sizeof(err)), 0);
     return engine;
 }
 
@@ -255,8 +261,8 @@ static void test_a_stream_waits_for_a_model_loading_in_the_background(void **sta
     engine->ops->destroy(engine);
 
     asr_params params = asr_default_params();
-    params.max_decoders = 1;
-    engine = engine_in_background(params, NULL);
+    params.max_streams = 1;
+    engine = engine_in_background(params, NULL, NULL);
     asr_stats st;
     engine->ops->stats(engine, &st);
     assert_int_equal(st.loading, 1); /* a decoder takes 0.2 s or more */
@@ -317,11 +323,13 @@ static void test_a_model_that_fails_in_the_background_fails_its_streams(void **s
         assert_non_null(f);
         fclose(f);
     }
-    asr_params params = asr_default_params();
-    params.model_dir = dir;
+    char model_dir[512];
+    snprintf(model_dir, sizeof(model_dir), "model-dir=%s", dir);
+    const char *options[] = {model_dir, NULL};
     failed_calls = 0;
     ready_calls = 0;
-    asr_engine *engine = engine_in_background(params, on_failed);
+    asr_engine *engine = engine_in_background(asr_default_params(), options,
+                                              on_failed);
     asr_stream *a = NULL, *b = NULL;
     assert_int_equal(engine->ops->stream_create(engine, &a), 0);
     int rc = asr_begin(a, on_ready, NULL);

@@ -61,31 +61,47 @@ typedef struct asr_stats {
  * a sentence for the log.  Called once, on the engine's thread. */
 typedef void (*asr_failed_fn)(void *ctx, const char *why);
 
+/* What every engine takes; an engine's own settings come as options
+ * (asr_engine_create()). */
 typedef struct asr_params {
-    const char *model_dir; /* folder with en-us/, en-us.lm.bin, cmudict-en-us.dict */
-    const char *hmm;       /* overrides model_dir/en-us */
-    const char *lm;        /* overrides model_dir/en-us.lm.bin */
-    const char *dict;      /* overrides model_dir/cmudict-en-us.dict */
-    int max_decoders;      /* streams inside an utterance at once; 0: no cap */
-    int fast;              /* the "fast" profile: one search pass only */
-    int spare_decoders;    /* kept built and idle, ahead of demand */
-    int release_after_s;   /* free a decoder idle this long, beyond the
-                              spare ones and one kept ready; 0: never */
-    int builders;          /* threads building decoders; 0: one */
-    /* Load the model (the dictionary paired with the language model, and
-     * the first decoder, which proves the model loads) on a factory thread
-     * instead of before create returns: a server answers at once, streams
-     * that begin meanwhile wait for it.  If it cannot be loaded, every
-     * stream waiting and every later begin fails and failed(ctx, why) is
-     * called. */
+    int max_streams;       /* streams inside an utterance at once; 0: no cap */
+    int threads;           /* threads of the engine's own (PocketSphinx:
+                              building decoders); 0: one */
+    /* Load the model (PocketSphinx: the dictionary paired with the
+     * language model, and the first decoder, which proves the model loads)
+     * on a thread of the engine's instead of before create returns: a
+     * server answers at once, streams that begin meanwhile wait for it.
+     * If it cannot be loaded, every stream waiting and every later begin
+     * fails and failed(ctx, why) is called. */
     int load_in_background;
     asr_failed_fn failed;
     void *failed_ctx;
 } asr_params;
 
 asr_params asr_default_params(void);
-/* "accurate" (the default) or "fast" into params; VB_EINVAL otherwise. */
-int asr_profile_parse(const char *name, asr_params *params);
+
+/*
+ * The engines, by name (registry.c).  options is a NULL-terminated list
+ * of "KEY=VALUE" strings, the engine's own settings (PocketSphinx:
+ * model-dir, profile...); a key given twice counts as its last value.
+ * name NULL is ASR_DEFAULT_ENGINE.
+ *
+ * asr_engine_check() says whether name and options would be accepted,
+ * without loading anything, so that a command can refuse a mistake as
+ * bad usage before it starts.  Both answer VB_EINVAL for an unknown name
+ * (the message lists the known engines) or a bad option (it names the
+ * option and what the engine accepts); asr_engine_create() answers other
+ * errors when the engine cannot start (a model that does not load).
+ */
+#define ASR_DEFAULT_ENGINE "pocketsphinx"
+
+int asr_engine_check(const char *name, const char *const *options, char *err,
+                     size_t errlen);
+int asr_engine_create(const char *name, const asr_params *params,
+                      const char *const *options, asr_engine **out, char *err,
+                      size_t errlen);
+/* The known engines' names, comma-separated, for help texts. */
+const char *asr_engine_names(void);
 
 struct asr_engine_ops {
     const char *name;
@@ -155,9 +171,5 @@ static inline void asr_stream_destroy(asr_stream *s)
     if (s != NULL)
         s->engine->ops->stream_destroy(s);
 }
-
-/* Loads the models and checks them by building the first decoder. */
-int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
-                            char *err, size_t errlen);
 
 #endif

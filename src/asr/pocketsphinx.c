@@ -14,19 +14,19 @@
  * a worker thread wait.  The first is built at start-up (it checks the
  * model), before create returns or, for a server that should answer at
  * once (load_in_background), by a factory while streams that begin wait
- * for it; after that factory threads (`builders` of them, one per core
- * in the server) build them: ahead of demand, so that `spare_decoders`
- * stay idle, and on demand for streams waiting in `waiters`.  A stream
- * that finds no idle decoder waits there (begin says VB_EAGAIN) and is
+ * for it; after that factory threads (asr_params' `threads`, one per
+ * core in the server) build them: ahead of demand, so that the option
+ * `spare-decoders` of them stay idle, and on demand for streams waiting
+ * in `waiters`.  A stream that finds no idle decoder waits there (begin says VB_EAGAIN) and is
  * handed the next decoder that is built or given back, first come, first
  * served; its ready callback then tells the session.  When many people
  * start at once, the builds are most of the work of the first seconds
  * (12 streams on a fresh server: 12 builds of 1.2 G instructions each),
  * so they run on every core while the workers have little else to do.
  *
- * Decoders left idle for `release_after` seconds are freed (the longest
- * idle first, keeping the spare ones and at least one ready) and their
- * memory given back to the system, so that a server's memory follows the
+ * Decoders left idle for `release-decoders-after` seconds are freed (the
+ * longest idle first, keeping the spare ones and at least one ready) and
+ * their memory given back to the system, so that a server's memory follows the
  * number of people speaking now, not the most it ever had.
  *
  * What a decoder learns about a voice between utterances is its running
@@ -41,8 +41,9 @@
  * PocketSphinx's messages are routed once, before the first build, into
  * Verbatim's log (its errors say why a model does not load).
  */
-#include "engine.h"
+#include "pocketsphinx.h"
 
+#include <errno.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
 #include <malloc.h>
@@ -109,36 +110,88 @@ struct ps_stream {
     ps_stream *next_waiter;
 };
 
-void asr_result_free(asr_result *result)
-{
-    free(result->words);
-    result->words = NULL;
-    result->count = 0;
-}
+/* The engine's own settings, from its options (pocketsphinx.h). */
+typedef struct {
+    const char *model_dir, *hmm, *lm, *dict;
+    int fast, spare, release_after;
+} ps_options;
 
-asr_params asr_default_params(void)
-{
-    asr_params p = {
-        .model_dir = "/usr/share/pocketsphinx/model/en-us",
-        .hmm = NULL,
-        .lm = NULL,
-        .dict = NULL,
-        .max_decoders = 0,
-        .spare_decoders = 0,
-        .release_after_s = 0,
-    };
-    return p;
-}
+#define OPTION_NAMES \
+    "model-dir, hmm, lm, dict, profile, spare-decoders, release-decoders-after"
 
-int asr_profile_parse(const char *name, asr_params *params)
+/* A whole number in [min, max] for option `key`; VB_EINVAL otherwise. */
+static int option_int(const char *key, const char *text, long min, long max,
+                      int *out, char *err, size_t errlen)
 {
-    if (strcmp(name, "accurate") == 0)
-        params->fast = 0;
-    else if (strcmp(name, "fast") == 0)
-        params->fast = 1;
-    else
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || *text == '\0' || *end != '\0' || v < min || v > max) {
+        vb_seterr(err, errlen, "pocketsphinx option %s must be a whole number "
+                  "from %ld to %ld, not \"%s\"", key, min, max, text);
         return VB_EINVAL;
+    }
+    *out = (int)v;
     return 0;
+}
+
+/*
+ * The options over the defaults.  The defaults are the server's: a
+ * decoder idle for five minutes is freed (a command's one stream keeps
+ * its one decoder ready, so never loses it), none is built ahead.
+ * Values point into the options, which outlive the parse.
+ */
+static int parse_options(const char *const *options, ps_options *o, char *err,
+                         size_t errlen)
+{
+    *o = (ps_options){.model_dir = "/usr/share/pocketsphinx/model/en-us",
+                      .release_after = 300};
+    for (size_t i = 0; options != NULL && options[i] != NULL; i++) {
+        const char *eq = strchr(options[i], '=');
+        size_t n = (size_t)(eq - options[i]);
+        const char *value = eq + 1;
+        char key[64];
+        snprintf(key, sizeof(key), "%.*s", (int)n, options[i]);
+        const char **path = strcmp(key, "model-dir") == 0 ? &o->model_dir
+                            : strcmp(key, "hmm") == 0     ? &o->hmm
+                            : strcmp(key, "lm") == 0      ? &o->lm
+                            : strcmp(key, "dict") == 0    ? &o->dict
+                                                          : NULL;
+        int rc = 0;
+        if (path != NULL && *value == '\0') {
+            vb_seterr(err, errlen, "pocketsphinx option %s needs a path", key);
+            rc = VB_EINVAL;
+        } else if (path != NULL) {
+            *path = value;
+        } else if (strcmp(key, "profile") == 0) {
+            if (strcmp(value, "accurate") == 0 || strcmp(value, "fast") == 0) {
+                o->fast = strcmp(value, "fast") == 0;
+            } else {
+                vb_seterr(err, errlen, "pocketsphinx option profile must be "
+                          "accurate or fast, not \"%s\"", value);
+                rc = VB_EINVAL;
+            }
+        } else if (strcmp(key, "spare-decoders") == 0) {
+            rc = option_int(key, value, 0, 64, &o->spare, err, errlen);
+        } else if (strcmp(key, "release-decoders-after") == 0) {
+            rc = option_int(key, value, 0, 86400L * 365, &o->release_after,
+                            err, errlen);
+        } else {
+            vb_seterr(err, errlen, "pocketsphinx has no option \"%s\" (its "
+                      "options: %s)", key, OPTION_NAMES);
+            rc = VB_EINVAL;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int asr_pocketsphinx_check(const char *const *options, char *err,
+                           size_t errlen)
+{
+    ps_options o;
+    return parse_options(options, &o, err, errlen);
 }
 
 static void cmn_save(ps_decoder_t *ps, cmn_state *out)
@@ -887,19 +940,24 @@ static int load_model(ps_engine *e, ps_decoder_t **first, char *err, size_t errl
 /* The most decoders one engine makes when no cap is given. */
 #define POOL_LIMIT 4096
 
-int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
+int asr_pocketsphinx_create(const asr_params *params,
+                            const char *const *options, asr_engine **out,
                             char *err, size_t errlen)
 {
+    ps_options o;
+    int rc = parse_options(options, &o, err, errlen);
+    if (rc != 0)
+        return rc;
     ps_engine *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return VB_ENOMEM;
     e->base.ops = &ps_ops;
     e->dict_fd = -1;
-    e->max_decoders = params->max_decoders > 0 && params->max_decoders < POOL_LIMIT
-                          ? params->max_decoders : POOL_LIMIT;
-    e->spare = params->spare_decoders > 0 ? params->spare_decoders : 0;
-    e->release_after = params->release_after_s > 0 ? params->release_after_s : 0;
-    e->fast = params->fast;
+    e->max_decoders = params->max_streams > 0 && params->max_streams < POOL_LIMIT
+                          ? params->max_streams : POOL_LIMIT;
+    e->spare = o.spare;
+    e->release_after = o.release_after;
+    e->fast = o.fast;
     e->on_failed = params->failed;
     e->failed_ctx = params->failed_ctx;
     pthread_mutex_init(&e->lock, NULL);
@@ -908,16 +966,16 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* see wait_until */
     pthread_cond_init(&e->work, &attr);
     pthread_condattr_destroy(&attr);
-    e->hmm = model_path(params->hmm, params->model_dir, "en-us");
-    e->lm = model_path(params->lm, params->model_dir, "en-us.lm.bin");
-    e->dict = model_path(params->dict, params->model_dir, "cmudict-en-us.dict");
+    e->hmm = model_path(o.hmm, o.model_dir, "en-us");
+    e->lm = model_path(o.lm, o.model_dir, "en-us.lm.bin");
+    e->dict = model_path(o.dict, o.model_dir, "cmudict-en-us.dict");
     e->idle = calloc((size_t)e->max_decoders, sizeof(ps_decoder_t *));
     e->idle_since = calloc((size_t)e->max_decoders, sizeof(double));
     if (!e->hmm || !e->lm || !e->dict || !e->idle || !e->idle_since) {
         ps_engine_destroy(&e->base);
         return VB_ENOMEM;
     }
-    int rc = check_exists("acoustic model", e->hmm, err, errlen);
+    rc = check_exists("acoustic model", e->hmm, err, errlen);
     if (rc == 0)
         rc = check_exists("language model", e->lm, err, errlen);
     if (rc == 0)
@@ -940,7 +998,7 @@ int asr_pocketsphinx_create(const asr_params *params, asr_engine **out,
         e->idle[e->idle_count++] = first;
         e->total = 1;
     }
-    int builders = params->builders > 0 ? params->builders : 1;
+    int builders = params->threads > 0 ? params->threads : 1;
     e->factories = calloc((size_t)builders, sizeof(pthread_t));
     if (e->factories == NULL) {
         ps_engine_destroy(&e->base);

@@ -1,7 +1,7 @@
 /*
  * bench.c - `verbatim bench engine FILE...`: the speed of the recogniser
- * alone (voice activity detection and PocketSphinx, no network, no
- * storage) on one worker thread, as a real-time factor: processor time
+ * alone (voice activity detection and the engine, PocketSphinx unless
+ * --engine says otherwise; no network, no storage) on one worker thread, as a real-time factor: processor time
  * divided by audio time; with --realtime, the audio handed over at a live
  * stream's pace.  bench/run.sh compares it with the full server path and
  * measures the rest (accuracy, concurrency, latency, memory).  `verbatim
@@ -35,10 +35,8 @@ static void count_words(void *ctx, session_event *ev)
     session_event_free(ev);
 }
 
-static int bench_engine(int argc, char **argv)
+static int bench_engine(int argc, char **argv, cli_engine *choice)
 {
-    asr_params asr = asr_default_params();
-    asr.spare_decoders = 0; /* one stream: no decoder built ahead */
     int first = 0, realtime = 0;
     long chunk_ms = 0;
     for (int i = 0; i < argc && argv[i][0] == '-'; i++) {
@@ -52,15 +50,11 @@ static int bench_engine(int argc, char **argv)
         } else if ((m = cli_flag_value(argc, argv, &i, "--model-dir", &value))) {
             if (m < 0)
                 return 2;
-            asr.model_dir = value;
+            cli_engine_flag(choice, "model-dir", value);
         } else if ((m = cli_flag_value(argc, argv, &i, "--profile", &value))) {
             if (m < 0)
                 return 2;
-            if (asr_profile_parse(value, &asr) != 0) {
-                fprintf(stderr, "verbatim bench: --profile must be accurate or fast, "
-                        "not \"%s\"\n", value);
-                return 2;
-            }
+            cli_engine_flag(choice, "profile", value);
         } else {
             fprintf(stderr, "verbatim bench: unknown option \"%s\"\n", argv[i]);
             return 2;
@@ -76,10 +70,15 @@ static int bench_engine(int argc, char **argv)
               "[--realtime [--chunk-ms N]] FILE...\n", stderr);
         return 2;
     }
+    int rc = cli_engine_ready(choice, "bench");
+    if (rc != 0)
+        return rc;
     log_set_level(LOG_WARN);
     char err[512];
     asr_engine *engine;
-    if (asr_pocketsphinx_create(&asr, &engine, err, sizeof(err)) != 0) {
+    asr_params common = asr_default_params();
+    if (asr_engine_create(choice->name, &common, cli_engine_options(choice),
+                          &engine, err, sizeof(err)) != 0) {
         fprintf(stderr, "verbatim bench: %s\n", err);
         return 1;
     }
@@ -90,7 +89,6 @@ static int bench_engine(int argc, char **argv)
     }
     double audio = 0, cpu = 0, wall = 0;
     size_t words = 0;
-    int rc = 0;
     for (int i = first; i < argc && rc == 0; i++) {
         pcm_buf pcm = {0};
         audio_format raw = audio_format_default(); /* 16 kHz 16-bit mono */
@@ -121,8 +119,12 @@ static int bench_engine(int argc, char **argv)
 
 int cli_bench(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "engine") == 0)
-        return bench_engine(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "engine") == 0) {
+        cli_engine choice = {0};
+        int rc = bench_engine(argc - 2, argv + 2, &choice);
+        cli_engine_free(&choice);
+        return rc;
+    }
     if (argc >= 2 && strcmp(argv[1], "load") == 0)
         return cli_bench_load(argc - 2, argv + 2);
     fputs("usage: verbatim bench engine [--model-dir DIR] [--profile NAME]\n"

@@ -74,4 +74,26 @@ int cli_flag_value(int argc, char **argv, int *i, const char *name,
 int cli_int(const char *flag, const char *text, long min, long max,
             long *out);
 
+/*
+ * The recogniser a command runs (serve, transcribe, bench engine): its
+ * name (NULL: the default) and its options, from the flags that stand
+ * for PocketSphinx's (--profile fast: "profile=fast").  The engine checks
+ * them (asr_engine_check()) before anything starts.
+ */
+typedef struct cli_engine {
+    const char *name;
+    char **from_flags, **given, **list; /* NULL-terminated */
+    size_t flag_count, given_count, count;
+    int oom;
+} cli_engine;
+
+/* An older flag's value as the engine option `key`. */
+void cli_engine_flag(cli_engine *e, const char *key, const char *value);
+/* The final list, checked: 0; 2 (bad usage) or 1 (out of memory) after
+ * printing "verbatim COMMAND: why". */
+int cli_engine_ready(cli_engine *e, const char *command);
+/* What asr_engine_create() takes, once ready. */
+const char *const *cli_engine_options(const cli_engine *e);
+void cli_engine_free(cli_engine *e);
+
 #endif

@@ -40,3 +40,63 @@ int cli_int(const char *flag, const char *text, long min, long max, long *out)
     *out = v;
     return 0;
 }
+
+/* Appends to a NULL-terminated list grown one at a time (few items). */
+static void push(cli_engine *e, char ***list, size_t *count, char *item)
+{
+    char **grown = item ? realloc(*list, (*count + 2) * sizeof(char *)) : NULL;
+    if (grown == NULL) {
+        free(item);
+        e->oom = 1;
+        return;
+    }
+    grown[(*count)++] = item;
+    grown[*count] = NULL;
+    *list = grown;
+}
+
+void cli_engine_flag(cli_engine *e, const char *key, const char *value)
+{
+    char *option = NULL;
+    if (asprintf(&option, "%s=%s", key, value) < 0)
+        option = NULL;
+    push(e, &e->from_flags, &e->flag_count, option);
+}
+
+int cli_engine_ready(cli_engine *e, const char *command)
+{
+    for (size_t k = 0; k < e->flag_count; k++)
+        push(e, &e->list, &e->count, strdup(e->from_flags[k]));
+    for (size_t k = 0; k < e->given_count; k++)
+        push(e, &e->list, &e->count, strdup(e->given[k]));
+    if (e->oom) {
+        fprintf(stderr, "verbatim %s: out of memory\n", command);
+        return 1;
+    }
+    char err[512];
+    if (asr_engine_check(e->name, cli_engine_options(e), err, sizeof(err)) != 0) {
+        fprintf(stderr, "verbatim %s: %s\n", command, err);
+        return 2;
+    }
+    return 0;
+}
+
+const char *const *cli_engine_options(const cli_engine *e)
+{
+    return (const char *const *)e->list;
+}
+
+static void free_list(char **list, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        free(list[k]);
+    free(list);
+}
+
+void cli_engine_free(cli_engine *e)
+{
+    free_list(e->from_flags, e->flag_count);
+    free_list(e->given, e->given_count);
+    free_list(e->list, e->count);
+    memset(e, 0, sizeof(*e));
+}

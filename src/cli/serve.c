@@ -59,18 +59,19 @@ static void usage(FILE *to, const server_config *d)
             "                      (a proxy's public name), or *; other Host\n"
             "                      headers get 421         VERBATIM_ALLOWED_HOSTS\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
-            "                      %s)  VERBATIM_MODEL_DIR\n"
+            "                      /usr/share/pocketsphinx/model/en-us)\n"
+            "                                                    VERBATIM_MODEL_DIR\n"
             "  --profile NAME      accurate (default): two search passes; fast: one,\n"
             "                      less work and quicker finals, a few points of\n"
             "                      word error rate worse        VERBATIM_PROFILE\n"
             "  --spare-decoders N  recognisers kept built ahead of demand, so that\n"
             "                      a new speaker never waits the ~0.25 s it takes\n"
-            "                      to build one; each costs ~75 MB (default %d)\n"
+            "                      to build one; each costs ~75 MB (default 0)\n"
             "                                                    VERBATIM_SPARE_DECODERS\n"
             "  --release-decoders-after S\n"
             "                      free a recogniser left unused for S seconds\n"
             "                      (the spare ones and one ready stay), giving\n"
-            "                      its memory back; 0: never (default %d)\n"
+            "                      its memory back; 0: never (default 300)\n"
             "                                           VERBATIM_RELEASE_DECODERS_AFTER\n"
             "  --web-dir DIR       the browser app's files (default: web/ beside\n"
             "                      the program's folder)        VERBATIM_WEB_DIR\n"
@@ -79,8 +80,7 @@ static void usage(FILE *to, const server_config *d)
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
             d->max_load, d->max_frame,
-            d->max_upload >> 20, d->idle_timeout, d->asr.model_dir, d->asr.spare_decoders,
-            d->asr.release_after_s);
+            d->max_upload >> 20, d->idle_timeout);
 }
 
 struct setting {
@@ -88,139 +88,135 @@ struct setting {
     const char *value;
 };
 
-int cli_serve(int argc, char **argv)
+enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
+       WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
+       HOSTS, AUTH, SETTINGS };
+
+/* The flags and environment into cfg and engine; returns the exit code,
+ * or -1 to go on serving. */
+static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
 {
-    server_config cfg = server_default_config();
-    struct setting settings[] = {
-        {"--host", "VERBATIM_HOST", NULL},
-        {"--port", "VERBATIM_PORT", NULL},
-        {"--db", "VERBATIM_DB", NULL},
-        {"--workers", "VERBATIM_WORKERS", NULL},
-        {"--max-sessions", "VERBATIM_MAX_SESSIONS", NULL},
-        {"--max-frame", "VERBATIM_MAX_FRAME", NULL},
-        {"--cors-origins", "VERBATIM_CORS_ORIGINS", NULL},
-        {"--model-dir", "VERBATIM_MODEL_DIR", NULL},
-        {"--log-level", "VERBATIM_LOG_LEVEL", NULL},
-        {"--web-dir", "VERBATIM_WEB_DIR", NULL},
-        {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
-        {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
-        {"--profile", "VERBATIM_PROFILE", NULL},
-        {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
-        {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
-        {"--release-decoders-after", "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
-        {"--max-load", "VERBATIM_MAX_LOAD", NULL},
-        {"--allowed-hosts", "VERBATIM_ALLOWED_HOSTS", NULL},
-        {"--auth", "VERBATIM_AUTH", NULL},
+    struct setting settings[SETTINGS] = {
+        [HOST] = {"--host", "VERBATIM_HOST", NULL},
+        [PORT] = {"--port", "VERBATIM_PORT", NULL},
+        [DB] = {"--db", "VERBATIM_DB", NULL},
+        [WORKERS] = {"--workers", "VERBATIM_WORKERS", NULL},
+        [MAX_SESSIONS] = {"--max-sessions", "VERBATIM_MAX_SESSIONS", NULL},
+        [MAX_FRAME] = {"--max-frame", "VERBATIM_MAX_FRAME", NULL},
+        [CORS] = {"--cors-origins", "VERBATIM_CORS_ORIGINS", NULL},
+        [MODEL] = {"--model-dir", "VERBATIM_MODEL_DIR", NULL},
+        [LOG] = {"--log-level", "VERBATIM_LOG_LEVEL", NULL},
+        [WEB] = {"--web-dir", "VERBATIM_WEB_DIR", NULL},
+        [IDLE] = {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
+        [SPARE] = {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
+        [PROFILE] = {"--profile", "VERBATIM_PROFILE", NULL},
+        [MAX_UPLOAD] = {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
+        [MAX_LAG] = {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
+        [RELEASE] = {"--release-decoders-after",
+                     "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
+        [MAX_LOAD] = {"--max-load", "VERBATIM_MAX_LOAD", NULL},
+        [HOSTS] = {"--allowed-hosts", "VERBATIM_ALLOWED_HOSTS", NULL},
+        [AUTH] = {"--auth", "VERBATIM_AUTH", NULL},
     };
-    enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
-           WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE,
-           MAX_LOAD, HOSTS, AUTH };
-    const int count = (int)(sizeof(settings) / sizeof(settings[0]));
-    for (int k = 0; k < count; k++)
+    for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout, &cfg);
+            usage(stdout, cfg);
             return 0;
         }
         int matched = 0;
-        for (int k = 0; k < count && !matched; k++) {
+        for (int k = 0; k < SETTINGS && !matched; k++)
             matched = cli_flag_value(argc, argv, &i, settings[k].flag,
                                      &settings[k].value);
-            if (matched < 0)
-                return 2;
-        }
+        if (matched < 0)
+            return 2;
         if (!matched) {
             fprintf(stderr, "verbatim serve: unknown option \"%s\" (see "
                     "--help)\n", argv[i]);
             return 2;
         }
     }
-
     long v;
     if (settings[HOST].value)
-        cfg.host = settings[HOST].value;
+        cfg->host = settings[HOST].value;
     if (settings[DB].value)
-        cfg.db = settings[DB].value;
+        cfg->db = settings[DB].value;
     if (settings[CORS].value)
-        cfg.cors_origins = settings[CORS].value;
+        cfg->cors_origins = settings[CORS].value;
     if (settings[HOSTS].value)
-        cfg.allowed_hosts = settings[HOSTS].value;
+        cfg->allowed_hosts = settings[HOSTS].value;
     if (settings[AUTH].value) {
         if (strcmp(settings[AUTH].value, "required") == 0) {
-            cfg.auth = SERVER_AUTH_REQUIRED;
+            cfg->auth = SERVER_AUTH_REQUIRED;
         } else if (strcmp(settings[AUTH].value, "off") == 0) {
-            cfg.auth = SERVER_AUTH_OFF;
+            cfg->auth = SERVER_AUTH_OFF;
         } else {
             fprintf(stderr, "verbatim serve: --auth must be required or off, "
                     "not \"%s\"\n", settings[AUTH].value);
             return 2;
         }
     }
-    if (settings[MODEL].value)
-        cfg.asr.model_dir = settings[MODEL].value;
     if (settings[WEB].value)
-        cfg.web_dir = settings[WEB].value;
+        cfg->web_dir = settings[WEB].value;
     if (settings[PORT].value) {
         if (cli_int("--port", settings[PORT].value, 1, 65535, &v) != 0)
             return 2;
-        cfg.port = (int)v;
+        cfg->port = (int)v;
     }
     if (settings[WORKERS].value) {
         if (cli_int("--workers", settings[WORKERS].value, 1, 256, &v) != 0)
             return 2;
-        cfg.workers = (int)v;
+        cfg->workers = (int)v;
     }
     if (settings[MAX_SESSIONS].value) {
         if (cli_int("--max-sessions", settings[MAX_SESSIONS].value, 1, 100000,
                     &v) != 0)
             return 2;
-        cfg.max_sessions = (int)v;
+        cfg->max_sessions = (int)v;
     }
     if (settings[MAX_FRAME].value) {
         if (cli_int("--max-frame", settings[MAX_FRAME].value, 1024,
                     64L * 1024 * 1024, &v) != 0)
             return 2;
-        cfg.max_frame = (size_t)v;
+        cfg->max_frame = (size_t)v;
     }
     if (settings[MAX_LAG].value) {
         if (cli_int("--max-lag-ms", settings[MAX_LAG].value, 0, 600000, &v) != 0)
             return 2;
-        cfg.max_lag_ms = (int)v;
+        cfg->max_lag_ms = (int)v;
     }
     if (settings[MAX_LOAD].value) {
         if (cli_int("--max-load", settings[MAX_LOAD].value, 0, 100, &v) != 0)
             return 2;
-        cfg.max_load = (int)v;
+        cfg->max_load = (int)v;
     }
     if (settings[MAX_UPLOAD].value) {
         if (cli_int("--max-upload-mb", settings[MAX_UPLOAD].value, 1, 65536,
                     &v) != 0)
             return 2;
-        cfg.max_upload = (size_t)v << 20;
+        cfg->max_upload = (size_t)v << 20;
     }
     if (settings[IDLE].value) {
         if (cli_int("--idle-timeout", settings[IDLE].value, 0, 86400, &v) != 0)
             return 2;
-        cfg.idle_timeout = (int)v;
+        cfg->idle_timeout = (int)v;
     }
-    if (settings[SPARE].value) {
-        if (cli_int("--spare-decoders", settings[SPARE].value, 0, 64, &v) != 0)
-            return 2;
-        cfg.asr.spare_decoders = (int)v;
-    }
-    if (settings[RELEASE].value) {
-        if (cli_int("--release-decoders-after", settings[RELEASE].value, 0,
-                    86400 * 365, &v) != 0)
-            return 2;
-        cfg.asr.release_after_s = (int)v;
-    }
-    if (settings[PROFILE].value &&
-        asr_profile_parse(settings[PROFILE].value, &cfg.asr) != 0) {
-        fprintf(stderr, "verbatim serve: --profile must be accurate or fast\n");
-        return 2;
-    }
+    /* The PocketSphinx flags are its options; the engine checks them. */
+    static const struct { int setting; const char *key; } engine_flags[] = {
+        {MODEL, "model-dir"}, {PROFILE, "profile"},
+        {SPARE, "spare-decoders"}, {RELEASE, "release-decoders-after"},
+    };
+    for (size_t k = 0; k < sizeof(engine_flags) / sizeof(engine_flags[0]); k++)
+        if (settings[engine_flags[k].setting].value)
+            cli_engine_flag(engine, engine_flags[k].key,
+                            settings[engine_flags[k].setting].value);
+    int rc = cli_engine_ready(engine, "serve");
+    if (rc != 0)
+        return rc;
+    cfg->engine = engine->name;
+    cfg->engine_options = cli_engine_options(engine);
     if (settings[LOG].value) {
         int level = log_parse_level(settings[LOG].value);
         if (level < 0) {
@@ -231,11 +227,21 @@ int cli_serve(int argc, char **argv)
         log_set_level((enum log_level)level);
     }
 
-    char err[512] = "";
-    int rc = server_run(&cfg, err, sizeof(err));
-    if (rc != 0) {
-        fprintf(stderr, "verbatim serve: %s\n", err[0] ? err : "cannot start");
-        return 1;
+    return -1; /* go on */
+}
+
+int cli_serve(int argc, char **argv)
+{
+    server_config cfg = server_default_config();
+    cli_engine engine = {0};
+    int rc = parse(argc, argv, &cfg, &engine);
+    if (rc < 0) {
+        char err[512] = "";
+        rc = server_run(&cfg, err, sizeof(err));
+        if (rc != 0)
+            fprintf(stderr, "verbatim serve: %s\n", err[0] ? err : "cannot start");
+        rc = rc != 0 ? 1 : 0;
     }
-    return 0;
+    cli_engine_free(&engine);
+    return rc;
 }

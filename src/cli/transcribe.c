@@ -156,10 +156,18 @@ static void usage(FILE *to)
           "  --profile NAME    accurate (default) or fast\n", to);
 }
 
+static int transcribe(int argc, char **argv, cli_engine *choice);
+
 int cli_transcribe(int argc, char **argv)
 {
-    asr_params asr = asr_default_params();
-    asr.spare_decoders = 0; /* one stream: no decoder built ahead */
+    cli_engine engine = {0};
+    int rc = transcribe(argc, argv, &engine);
+    cli_engine_free(&engine);
+    return rc;
+}
+
+static int transcribe(int argc, char **argv, cli_engine *choice)
+{
     session_params sp = session_default_params();
     const char *path = NULL, *value;
     printer p = {.json = 0};
@@ -189,13 +197,11 @@ int cli_transcribe(int argc, char **argv)
         } else if ((m = cli_flag_value(argc, argv, &i, "--model-dir", &value))) {
             if (m < 0)
                 return 2;
-            asr.model_dir = value;
+            cli_engine_flag(choice, "model-dir", value);
         } else if ((m = cli_flag_value(argc, argv, &i, "--profile", &value))) {
-            if (m < 0 || asr_profile_parse(value, &asr) != 0) {
-                fprintf(stderr, "verbatim transcribe: --profile must be "
-                        "accurate or fast\n");
+            if (m < 0)
                 return 2;
-            }
+            cli_engine_flag(choice, "profile", value);
         } else if ((m = cli_flag_value(argc, argv, &i, "--sample-rate", &value))) {
             if (m < 0 || cli_int("--sample-rate", value, AUDIO_MIN_RATE,
                                  AUDIO_MAX_RATE, &v) != 0)
@@ -230,6 +236,9 @@ int cli_transcribe(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    int rc = cli_engine_ready(choice, "transcribe");
+    if (rc != 0)
+        return rc;
     pcm_buf pcm = {0};
     int damaged = cli_decode("transcribe", path, raw ? &sp.format : NULL,
                              &sp.format, &pcm);
@@ -239,9 +248,11 @@ int cli_transcribe(int argc, char **argv)
     sp.format.pcm_only = 1;
     log_set_level(LOG_WARN);
     char err[512] = "";
-    asr_engine *engine = NULL;
+    asr_params common = asr_default_params();
     pool_t *pool = NULL;
-    int rc = asr_pocketsphinx_create(&asr, &engine, err, sizeof(err));
+    asr_engine *engine = NULL;
+    rc = asr_engine_create(choice->name, &common, cli_engine_options(choice),
+                           &engine, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "verbatim transcribe: %s\n", err);
         pcm_buf_free(&pcm);

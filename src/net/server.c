@@ -59,9 +59,10 @@ server_config server_default_config(void)
         .idle_timeout = 30,
         .cors_origins = NULL,
         .web_dir = NULL,
+        .engine = NULL,
+        .engine_options = NULL,
         .asr = asr_default_params(),
     };
-    cfg.asr.release_after_s = 300;
     return cfg;
 }
 
@@ -333,8 +334,8 @@ static int start(server *srv, char *err, size_t errlen)
     rc = web_load(web_dir, &srv->web);
     if (rc != 0)
         return rc;
-    if (srv->cfg.asr.builders == 0)
-        srv->cfg.asr.builders = srv->cfg.workers; /* see pocketsphinx.c */
+    if (srv->cfg.asr.threads == 0)
+        srv->cfg.asr.threads = srv->cfg.workers; /* see pocketsphinx.c */
     /* Loading the model (the dictionary paired with the language model,
      * then the first decoder) was most of the start-up: 0.3-1 s, as this
      * machine's speed goes.  A factory does it while the server already
@@ -343,7 +344,8 @@ static int start(server *srv, char *err, size_t errlen)
     srv->cfg.asr.load_in_background = 1;
     srv->cfg.asr.failed = model_failed;
     srv->cfg.asr.failed_ctx = srv;
-    rc = asr_pocketsphinx_create(&srv->cfg.asr, &srv->engine, err, errlen);
+    rc = asr_engine_create(srv->cfg.engine, &srv->cfg.asr,
+                           srv->cfg.engine_options, &srv->engine, err, errlen);
     if (rc != 0)
         return rc;
     if (bus_create(&srv->bus) != 0 ||

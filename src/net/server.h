@@ -35,6 +35,10 @@ typedef struct server_config {
                                 own addresses and localhost; "*": any */
     const char *web_dir;     /* the browser app; NULL: web/ by the program */
     int auth;                /* SERVER_AUTH_* */
+    const char *engine;      /* the recogniser by name (asr_engine_create());
+                                NULL: the default */
+    const char *const *engine_options; /* its KEY=VALUE settings, NULL-
+                                terminated; NULL: none */
     asr_params asr;
 } server_config;
 
