@@ -37,6 +37,23 @@ expect 0 '"text": "please open the window"' "$bin" transcribe --json --no-punctu
 expect 0 '\] Please open the window\.$' "$bin" transcribe --profile fast "$work/a.wav"
 expect 2 'profile must be' "$bin" transcribe --profile quick "$work/a.wav"
 expect 2 'profile must be' "$bin" serve --profile quick
+# The recogniser by name (--engine, VERBATIM_ENGINE) and its own settings
+# (--engine-option KEY=VALUE, after the flags that stand for them).
+expect 0 '\] Please open the window\.$' "$bin" transcribe --engine pocketsphinx --engine-option profile=fast "$work/a.wav"
+expect 0 '\] Please open the window\.$' "$bin" transcribe --model-dir /nonexistent \
+    --engine-option model-dir=/usr/share/pocketsphinx/model/en-us "$work/a.wav"
+expect 0 '"words": 4, "rtf_cpu"' "$bin" bench engine --engine=pocketsphinx --engine-option profile=fast "$work/a.wav"
+expect 0 '\] Please open the window\.$' env VERBATIM_ENGINE=nope "$bin" transcribe --engine pocketsphinx "$work/a.wav"
+expect 2 '^verbatim serve: unknown engine "nope" \(known engines: pocketsphinx\)$' "$bin" serve --engine nope
+expect 2 '^verbatim serve: unknown engine "nope" \(known engines: pocketsphinx\)$' env VERBATIM_ENGINE=nope "$bin" serve
+expect 2 '^verbatim transcribe: unknown engine "whisper"' "$bin" transcribe --engine whisper "$work/a.wav"
+expect 2 '^verbatim bench: unknown engine "whisper"' env VERBATIM_ENGINE=whisper "$bin" bench engine "$work/a.wav"
+expect 2 'engine option "fast" is not KEY=VALUE' "$bin" transcribe --engine-option fast "$work/a.wav"
+expect 2 'pocketsphinx has no option "beam" \(its options: model-dir, ' "$bin" bench engine --engine-option beam=1e-40 "$work/a.wav"
+expect 2 'pocketsphinx option spare-decoders must be a whole number from 0 to 64, not "65"' \
+    "$bin" serve --engine-option spare-decoders=65
+expect 2 'profile must be accurate or fast, not "quick"' "$bin" serve --profile fast --engine-option profile=quick
+expect 2 '--engine-option needs a value' "$bin" serve --engine-option
 expect 1 'no such file' "$bin" transcribe "$work/missing.wav"
 # Every format (tests/fixtures/make.sh made them); damage keeps what came before.
 fx=build/fixtures
@@ -95,6 +112,8 @@ expect 0 '^ci +write +vb_' "$bin" keys list --db "$work/keys.db"
 # then): what is wrong with it still stops the server with exit 1.
 mport=$((20000 + RANDOM % 20000))
 expect 1 'PocketSphinx|not found' "$bin" serve --port "$mport" --db "$work/m.db" --model-dir /nonexistent
+expect 1 'acoustic model not found at /nonexistent/en-us' "$bin" serve --port "$mport" --db "$work/m.db" \
+    --engine-option model-dir=/nonexistent
 # A model folder with the right names but no model in them: PocketSphinx's
 # own reason reaches the log.
 mkdir -p "$work/model/en-us" && touch "$work/model/en-us.lm.bin" "$work/model/cmudict-en-us.dict"

@@ -55,6 +55,9 @@ static int bench_engine(int argc, char **argv, cli_engine *choice)
             if (m < 0)
                 return 2;
             cli_engine_flag(choice, "profile", value);
+        } else if ((m = cli_engine_flags(argc, argv, &i, choice))) {
+            if (m < 0)
+                return 2;
         } else {
             fprintf(stderr, "verbatim bench: unknown option \"%s\"\n", argv[i]);
             return 2;
@@ -66,7 +69,9 @@ static int bench_engine(int argc, char **argv, cli_engine *choice)
         return 2;
     }
     if (first >= argc) {
-        fputs("usage: verbatim bench engine [--model-dir DIR] [--profile NAME] "
+        fputs("usage: verbatim bench engine [--engine NAME] [--engine-option "
+              "KEY=VALUE]...\n"
+              "                             [--model-dir DIR] [--profile NAME] "
               "[--realtime [--chunk-ms N]] FILE...\n", stderr);
         return 2;
     }
@@ -127,14 +132,18 @@ int cli_bench(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "load") == 0)
         return cli_bench_load(argc - 2, argv + 2);
-    fputs("usage: verbatim bench engine [--model-dir DIR] [--profile NAME]\n"
+    fputs("usage: verbatim bench engine [--engine NAME] [--engine-option KEY=VALUE]...\n"
+          "                              [--model-dir DIR] [--profile NAME]\n"
           "                              [--realtime [--chunk-ms N]] FILE...\n"
           "       verbatim bench load [options] FILE...\n"
           "\n"
           "engine prints the real-time factor of the recogniser alone on one\n"
           "thread as JSON.  --realtime hands it the audio as a live stream\n"
           "would, N ms (default 100) at a time when each piece would have been\n"
-          "recorded, instead of as fast as it decodes.\n"
+          "recorded, instead of as fast as it decodes.  --engine picks the\n"
+          "recogniser (default: VERBATIM_ENGINE, else " ASR_DEFAULT_ENGINE "), and each\n"
+          "--engine-option sets one of its own settings, after --model-dir\n"
+          "and --profile (PocketSphinx's options model-dir and profile).\n"
           "load streams every FILE to a server at once, in real time, from\n"
           "one process (verbatim bench load --help).\n"
           "bench/run.sh runs the whole benchmark (accuracy, server overhead,\n"

@@ -75,9 +75,11 @@ int cli_int(const char *flag, const char *text, long min, long max,
             long *out);
 
 /*
- * The recogniser a command runs (serve, transcribe, bench engine): its
- * name (NULL: the default) and its options, from the flags that stand
- * for PocketSphinx's (--profile fast: "profile=fast").  The engine checks
+ * The recogniser a command runs (serve, transcribe, bench engine):
+ * --engine NAME (else VERBATIM_ENGINE, else the default) and its options.
+ * The options are the older flags that stand for PocketSphinx's
+ * (--profile fast: "profile=fast"), then every --engine-option in order,
+ * so that an explicit option wins over such a flag.  The engine checks
  * them (asr_engine_check()) before anything starts.
  */
 typedef struct cli_engine {
@@ -89,6 +91,10 @@ typedef struct cli_engine {
 
 /* An older flag's value as the engine option `key`. */
 void cli_engine_flag(cli_engine *e, const char *key, const char *value);
+/* An --engine-option value. */
+void cli_engine_option(cli_engine *e, const char *option);
+/* --engine and --engine-option at argv[*i], as cli_flag_value() answers. */
+int cli_engine_flags(int argc, char **argv, int *i, cli_engine *e);
 /* The final list, checked: 0; 2 (bad usage) or 1 (out of memory) after
  * printing "verbatim COMMAND: why". */
 int cli_engine_ready(cli_engine *e, const char *command);

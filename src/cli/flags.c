@@ -63,8 +63,29 @@ void cli_engine_flag(cli_engine *e, const char *key, const char *value)
     push(e, &e->from_flags, &e->flag_count, option);
 }
 
+void cli_engine_option(cli_engine *e, const char *option)
+{
+    push(e, &e->given, &e->given_count, strdup(option));
+}
+
+int cli_engine_flags(int argc, char **argv, int *i, cli_engine *e)
+{
+    const char *value;
+    int m = cli_flag_value(argc, argv, i, "--engine", &value);
+    if (m > 0)
+        e->name = value;
+    if (m != 0)
+        return m;
+    m = cli_flag_value(argc, argv, i, "--engine-option", &value);
+    if (m > 0)
+        cli_engine_option(e, value);
+    return m;
+}
+
 int cli_engine_ready(cli_engine *e, const char *command)
 {
+    if (e->name == NULL)
+        e->name = getenv("VERBATIM_ENGINE");
     for (size_t k = 0; k < e->flag_count; k++)
         push(e, &e->list, &e->count, strdup(e->from_flags[k]));
     for (size_t k = 0; k < e->given_count; k++)

@@ -58,6 +58,15 @@ static void usage(FILE *to, const server_config *d)
             "                      for beside its own addresses and localhost\n"
             "                      (a proxy's public name), or *; other Host\n"
             "                      headers get 421         VERBATIM_ALLOWED_HOSTS\n"
+            "  --engine NAME       the recogniser: %s (default %s)\n"
+            "                                                    VERBATIM_ENGINE\n"
+            "  --engine-option KEY=VALUE\n"
+            "                      one of the engine's own settings; repeatable,\n"
+            "                      and it wins over the flags below, which set\n"
+            "                      PocketSphinx's options model-dir, profile,\n"
+            "                      spare-decoders and release-decoders-after\n"
+            "                      (it also takes hmm, lm and dict: files kept\n"
+            "                      outside the model folder)\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
             "                      /usr/share/pocketsphinx/model/en-us)\n"
             "                                                    VERBATIM_MODEL_DIR\n"
@@ -80,7 +89,8 @@ static void usage(FILE *to, const server_config *d)
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
             d->max_load, d->max_frame,
-            d->max_upload >> 20, d->idle_timeout);
+            d->max_upload >> 20, d->idle_timeout, asr_engine_names(),
+            ASR_DEFAULT_ENGINE);
 }
 
 struct setting {
@@ -90,7 +100,7 @@ struct setting {
 
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
-       HOSTS, AUTH, SETTINGS };
+       HOSTS, AUTH, ENGINE, SETTINGS };
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
@@ -117,6 +127,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [MAX_LOAD] = {"--max-load", "VERBATIM_MAX_LOAD", NULL},
         [HOSTS] = {"--allowed-hosts", "VERBATIM_ALLOWED_HOSTS", NULL},
         [AUTH] = {"--auth", "VERBATIM_AUTH", NULL},
+        [ENGINE] = {"--engine", "VERBATIM_ENGINE", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -126,7 +137,10 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
             usage(stdout, cfg);
             return 0;
         }
-        int matched = 0;
+        const char *option;
+        int matched = cli_flag_value(argc, argv, &i, "--engine-option", &option);
+        if (matched > 0) /* repeatable, unlike the settings */
+            cli_engine_option(engine, option);
         for (int k = 0; k < SETTINGS && !matched; k++)
             matched = cli_flag_value(argc, argv, &i, settings[k].flag,
                                      &settings[k].value);
@@ -212,6 +226,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         if (settings[engine_flags[k].setting].value)
             cli_engine_flag(engine, engine_flags[k].key,
                             settings[engine_flags[k].setting].value);
+    engine->name = settings[ENGINE].value;
     int rc = cli_engine_ready(engine, "serve");
     if (rc != 0)
         return rc;

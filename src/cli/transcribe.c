@@ -152,6 +152,10 @@ static void usage(FILE *to)
           "  --sample-rate N   FILE is raw PCM at this rate\n"
           "  --channels N      channels of raw PCM input (default 1)\n"
           "  --encoding E      linear16 (default), linear32 or mulaw\n"
+          "  --engine NAME     the recogniser (default: VERBATIM_ENGINE, else\n"
+          "                    " ASR_DEFAULT_ENGINE ")\n"
+          "  --engine-option KEY=VALUE   one of the engine's own settings;\n"
+          "                    repeatable, and wins over the two flags below\n"
           "  --model-dir DIR   PocketSphinx model folder\n"
           "  --profile NAME    accurate (default) or fast\n", to);
 }
@@ -202,6 +206,9 @@ static int transcribe(int argc, char **argv, cli_engine *choice)
             if (m < 0)
                 return 2;
             cli_engine_flag(choice, "profile", value);
+        } else if ((m = cli_engine_flags(argc, argv, &i, choice))) {
+            if (m < 0)
+                return 2;
         } else if ((m = cli_flag_value(argc, argv, &i, "--sample-rate", &value))) {
             if (m < 0 || cli_int("--sample-rate", value, AUDIO_MIN_RATE,
                                  AUDIO_MAX_RATE, &v) != 0)
