@@ -19,6 +19,11 @@
  * model has failed to load (load_in_background), when feeding the stream
  * fails.  Meanwhile the stream must not be fed, ended or destroyed.
  *
+ * end need not block either: an engine whose last words take time (a
+ * remote service's final answer) may answer VB_EAGAIN and deliver them
+ * later through the ended callback, with the same rule meanwhile.
+ * PocketSphinx always answers at once.
+ *
  * Threading: the engine's functions are thread-safe; one stream is used
  * by one thread at a time (any thread).  Errors are negative VB_E* codes.
  */
@@ -49,6 +54,11 @@ void asr_result_free(asr_result *result);
 
 /* A stream told VB_EAGAIN by begin now has its decoder. */
 typedef void (*asr_ready_fn)(void *ctx);
+/* A stream told VB_EAGAIN by end has its utterance's words: rc 0 and the
+ * words in *result, which the callee takes (asr_result_free()), or a
+ * negative VB_E* code and no words.  Called once, on any thread, perhaps
+ * before end has returned. */
+typedef void (*asr_ended_fn)(void *ctx, asr_result *result, int rc);
 
 typedef struct asr_stats {
     int decoders;   /* built so far */
@@ -116,12 +126,16 @@ struct asr_engine_ops {
      * NULL): the language model's probability that a sentence ends after
      * the hypothesis's last words (0 without a word). */
     int (*last_word_end)(asr_stream *stream, double *end, double *sentence_end);
-    /* Ends the utterance; out gets its words (free with asr_result_free).
-     * keep: the stream keeps its decoder for the next begin (which then
-     * cannot wait) until release. */
-    int (*end)(asr_stream *stream, asr_result *out, int keep);
+    /* Ends the utterance: 0 with its words in out (free with
+     * asr_result_free), or VB_EAGAIN when they come later through
+     * ended(ctx, ...).  ended NULL: the caller cannot wait, and an engine
+     * that would answer later blocks instead.  keep: the stream keeps its
+     * decoder for the next begin (which then cannot wait) until release. */
+    int (*end)(asr_stream *stream, asr_result *out, int keep,
+               asr_ended_fn ended, void *ctx);
     /* Gives back a decoder kept by end(keep); nothing otherwise. */
     void (*release)(asr_stream *stream);
+    /* Also ends an utterance left open, dropping its words. */
     void (*stream_destroy)(asr_stream *stream);
     void (*stats)(asr_engine *engine, asr_stats *out);
     void (*destroy)(asr_engine *engine);
@@ -153,14 +167,22 @@ static inline int asr_last_word_end(asr_stream *s, double *end,
 {
     return s->engine->ops->last_word_end(s, end, sentence_end);
 }
+/* Ends the utterance, waiting for its words if the engine must. */
 static inline int asr_end(asr_stream *s, asr_result *out)
 {
-    return s->engine->ops->end(s, out, 0);
+    return s->engine->ops->end(s, out, 0, NULL, NULL);
 }
 /* Ends the utterance but keeps the decoder for the next asr_begin(). */
 static inline int asr_end_keep(asr_stream *s, asr_result *out)
 {
-    return s->engine->ops->end(s, out, 1);
+    return s->engine->ops->end(s, out, 1, NULL, NULL);
+}
+/* Ends the utterance (keep as above) without waiting: VB_EAGAIN when its
+ * words come later through ended(ctx, ...). */
+static inline int asr_end_async(asr_stream *s, asr_result *out, int keep,
+                                asr_ended_fn ended, void *ctx)
+{
+    return s->engine->ops->end(s, out, keep, ended, ctx);
 }
 static inline void asr_release(asr_stream *s)
 {

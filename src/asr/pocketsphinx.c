@@ -701,8 +701,13 @@ static int ps_stream_last_word_end(asr_stream *stream, double *end,
     return 0;
 }
 
-static int ps_stream_end(asr_stream *stream, asr_result *out, int keep)
+/* Always at once (the end passes run here, on the caller's thread):
+ * ended is never called. */
+static int ps_stream_end(asr_stream *stream, asr_result *out, int keep,
+                         asr_ended_fn ended, void *ctx)
 {
+    (void)ended;
+    (void)ctx;
     ps_stream *s = (ps_stream *)stream;
     ps_engine *e = (ps_engine *)stream->engine;
     out->words = NULL;

@@ -21,6 +21,12 @@
  * Times are counted in samples from the start of
  * this session's audio and shifted by time_offset onto the
  * transcription's timeline.
+ *
+ * The recogniser may make the session wait twice in a phrase: at its
+ * beginning for a decoder (begin answers VB_EAGAIN), and at its end for
+ * the words (end answers VB_EAGAIN: a remote engine's last answer).
+ * Either way the session stops where it is, keeps its input queued, and
+ * goes on from there (resume()) when the engine's callback says so.
  */
 #include "session.h"
 
@@ -52,6 +58,11 @@
 enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
 /* What begins when a decoder comes (0: nothing waits for one). */
 enum begin_mode { BEGIN_PHRASE = 1, BEGIN_UTTERANCE, BEGIN_ANNOUNCED };
+/* What follows when an ended phrase's words come (0: none are awaited):
+ * a cut inside an utterance, the utterance's end (speech_final), its end
+ * at max_utterance_ms (a new one begins, not speech_final), or nothing
+ * (a failed session giving its decoder back). */
+enum then { THEN_CUT = 1, THEN_END, THEN_SPLIT, THEN_DROP };
 #define MAX_PARTS 8            /* speaker turns one utterance may split into */
 
 struct item {
@@ -72,10 +83,12 @@ struct session {
     struct item *head, *tail;
     size_t queued_bytes;
     int scheduled, closed, was_high;
-    int waiting;          /* for a decoder: input waits until it comes */
+    int waiting;          /* for a decoder or for words: input waits */
     int urgent;           /* the next slice may hold the endpoint (urgent()) */
     int parked;           /* waiting, and no slice is running */
     int refs;
+    asr_result ended;     /* words delivered by the engine's callback */
+    int ended_rc;
 
     /* Worker side: touched only by the worker running the session. */
     asr_stream *stream;
@@ -88,6 +101,8 @@ struct session {
     int feed_len;
     int64_t frames_done;      /* 10 ms frames through the detector */
     enum begin_mode begin_pending; /* begins when the decoder comes */
+    enum then end_pending;    /* follows when the words come */
+    int flush_rc;             /* the last feed before that end failed */
     int in_utterance;         /* from speech_started to the final */
     int decoding;             /* the recogniser has a phrase of it open */
     int64_t utt_start_sample;
@@ -422,33 +437,47 @@ static int settle(session_t *s, const asr_result *phrase)
     return 0;
 }
 
-/* Ends the recogniser's phrase; its words join the settled ones.  keep:
- * the stream keeps its decoder for the utterance's next phrase, so that
- * it never waits for one when the voice comes back. */
-static int end_phrase(session_t *s, int keep)
-{
-    int rc = flush_feed(s);
-    asr_result phrase = {0};
-    int end_rc = keep ? asr_end_keep(s->stream, &phrase)
-                      : asr_end(s->stream, &phrase);
-    s->decoding = 0;
-    if (rc == 0)
-        rc = end_rc;
-    if (rc == 0)
-        rc = settle(s, &phrase);
-    asr_result_free(&phrase);
-    return rc;
-}
+static void phrase_ended(void *arg, asr_result *words, int rc);
+static int phrase_came(session_t *s, enum then then, int rc,
+                       asr_result *words);
 
-/* Ends the utterance; emits its final result (when it has words) and, when
- * speech_final, the utterance end. */
-static int end_utterance(session_t *s, int speech_final)
+/*
+ * Ends the recogniser's phrase: its words join the settled ones, then
+ * `then` follows (phrase_came()), at once or, when the engine answers
+ * later (VB_EAGAIN, passed on), once they have come (resume()).  keep:
+ * the stream keeps its decoder for the utterance's next phrase, so that
+ * it never waits for one when the voice comes back.
+ */
+static int end_phrase(session_t *s, int keep, enum then then)
 {
     int rc = 0;
-    if (s->decoding)
-        rc = end_phrase(s, 0);
+    if (then == THEN_DROP)
+        s->feed_len = 0; /* a failed session's audio: not worth decoding */
     else
-        asr_release(s->stream); /* kept since the last phrase */
+        rc = flush_feed(s);
+    asr_result words = {0};
+    pthread_mutex_lock(&s->lock);
+    s->waiting = 1; /* before end: ended may come at once, on any thread */
+    pthread_mutex_unlock(&s->lock);
+    int end_rc = asr_end_async(s->stream, &words, keep, phrase_ended, s);
+    s->decoding = 0;
+    if (end_rc == VB_EAGAIN) {
+        s->end_pending = then;
+        s->flush_rc = rc;
+        return end_rc;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->waiting = 0;
+    pthread_mutex_unlock(&s->lock);
+    return phrase_came(s, then, rc != 0 ? rc : end_rc, &words);
+}
+
+/* The utterance's last phrase has ended (rc: how): emits its final result
+ * (when it has words) and, for THEN_END, the utterance end (speech_final);
+ * for THEN_SPLIT the next utterance begins. */
+static int utterance_ended(session_t *s, int rc, enum then then)
+{
+    int speech_final = then == THEN_END;
     s->in_utterance = 0;
     s->preroll_count = 0; /* the next utterance's pre-roll comes after it */
     diarize_part parts[MAX_PARTS];
@@ -469,7 +498,17 @@ static int end_utterance(session_t *s, int speech_final)
         double now = timeline(s, s->utt_start_sample + s->utt_samples);
         emit(s, SESSION_UTTERANCE_END, NULL, now, now);
     }
-    return 0;
+    return then == THEN_SPLIT ? begin_utterance(s, BEGIN_UTTERANCE) : 0;
+}
+
+/* Ends the utterance (THEN_END or THEN_SPLIT); VB_EAGAIN while its last
+ * phrase's words are awaited. */
+static int end_utterance(session_t *s, enum then then)
+{
+    if (s->decoding)
+        return end_phrase(s, 0, then);
+    asr_release(s->stream); /* kept since the last phrase */
+    return utterance_ended(s, 0, then);
 }
 
 static void preroll_push(session_t *s, const int16_t *frame)
@@ -595,33 +634,57 @@ static int between_phrases(session_t *s, const int16_t *frame, vad_event ev)
 {
     preroll_push(s, frame);
     if (ev == VAD_SPEECH_END)
-        return end_utterance(s, 1);
+        return end_utterance(s, THEN_END);
     if (vad_voice_heard(&s->vad))
         return begin_utterance(s, BEGIN_PHRASE);
     enum pause pause;
     int rc = heard_pause(s, &pause);
     if (rc == 0 && pause == PAUSE_END) {
         vad_reset_to_silence(&s->vad);
-        return end_utterance(s, 1);
+        return end_utterance(s, THEN_END);
     }
     return rc;
 }
 
-/* Ends the recogniser's phrase at a pause.  The pause's audio since the
- * last word stays in the pre-roll: the next phrase, if the voice comes
- * back, begins with it, as an utterance begins with the quiet before it. */
+/* Ends the recogniser's phrase at a pause (cut_done() follows). */
 static int cut_phrase(session_t *s)
 {
-    int rc = end_phrase(s, 1);
+    return end_phrase(s, 1, THEN_CUT);
+}
+
+/* After a cut: the pause's audio since the last word stays in the
+ * pre-roll, so the next phrase, if the voice comes back, begins with it,
+ * as an utterance begins with the quiet before it. */
+static void cut_done(session_t *s)
+{
     if (s->settled.count == 0)
-        return rc;
+        return;
     int64_t quiet = current_sample(s) -
                     (int64_t)(settled_end(s) * AUDIO_ENGINE_RATE);
     if (quiet < 0)
         quiet = 0;
     if (s->preroll_count > quiet / VAD_FRAME)
         s->preroll_count = (int)(quiet / VAD_FRAME);
-    return rc;
+}
+
+/* An ended phrase's words (rc: how it ended), then what follows them. */
+static int phrase_came(session_t *s, enum then then, int rc,
+                       asr_result *words)
+{
+    if (rc == 0 && then != THEN_DROP)
+        rc = settle(s, words);
+    asr_result_free(words);
+    switch (then) {
+    case THEN_CUT:
+        if (rc == 0)
+            cut_done(s);
+        return rc;
+    case THEN_END:
+    case THEN_SPLIT:
+        return utterance_ended(s, rc, then);
+    default: /* THEN_DROP: the session has failed already */
+        return 0;
+    }
 }
 
 /* One 10 ms frame; `left`: whole frames after it in the audio at hand. */
@@ -660,7 +723,7 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
     if (rc != 0)
         return rc;
     if (ev == VAD_SPEECH_END)
-        return end_utterance(s, 1);
+        return end_utterance(s, THEN_END);
     enum pause pause;
     rc = heard_pause(s, &pause);
     if (rc != 0)
@@ -668,7 +731,7 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
     switch (pause) {
     case PAUSE_END:
         vad_reset_to_silence(&s->vad);
-        return end_utterance(s, 1);
+        return end_utterance(s, THEN_END);
     case PAUSE_CUT:
         return cut_phrase(s);
     case PAUSE_NONE:
@@ -677,16 +740,14 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
     if (s->utt_samples * 1000 >=
         (int64_t)s->params.max_utterance_ms * AUDIO_ENGINE_RATE) {
         /* A long stretch with no pause: settle it, carry on listening. */
-        rc = end_utterance(s, 0);
-        if (rc == 0)
-            rc = begin_utterance(s, BEGIN_UTTERANCE);
+        return end_utterance(s, THEN_SPLIT);
     }
     return rc;
 }
 
 /* Runs whole frames through the detector and the recogniser.  Returns
- * VB_EAGAIN when it stopped to wait for a decoder (the rest stays in
- * s->pcm). */
+ * VB_EAGAIN when it stopped to wait for a decoder or for a phrase's words
+ * (the rest stays in s->pcm). */
 static int process_pcm(session_t *s)
 {
     size_t pos = 0;
@@ -712,7 +773,7 @@ static void fail(session_t *s, int rc, const char *what)
     emit_error(s, 1011, msg);
 }
 
-/* Returns VB_EAGAIN when it stopped to wait for a decoder, else 0. */
+/* Returns VB_EAGAIN when it stopped to wait for the engine, else 0. */
 static int handle_audio(session_t *s, const uint8_t *data, size_t len)
 {
     char err[256] = "";
@@ -731,19 +792,25 @@ static int handle_audio(session_t *s, const uint8_t *data, size_t len)
     return rc == VB_EAGAIN ? rc : 0;
 }
 
-static void handle_finalize(session_t *s)
+/* Returns VB_EAGAIN while the utterance's last words are awaited: it
+ * runs again after them, and finds the utterance ended. */
+static int handle_finalize(session_t *s)
 {
     if (!s->in_utterance)
-        return;
-    int rc = end_utterance(s, 1);
+        return 0;
     vad_reset_to_silence(&s->vad);
+    int rc = end_utterance(s, THEN_END);
+    if (rc == VB_EAGAIN)
+        return rc;
     if (rc != 0)
         fail(s, rc, "decoding failed");
+    return 0;
 }
 
 /* The end of the input: flush the resampler, decode the last partial
  * frame, settle the open utterance, then announce the end.  Returns
- * VB_EAGAIN when it has to wait for a decoder first (it runs again). */
+ * VB_EAGAIN when it has to wait for a decoder or for words first (it
+ * runs again, and goes on from where it stopped). */
 static int handle_close(session_t *s)
 {
     if (!s->closing) { /* once, even when it runs again after a wait */
@@ -766,16 +833,15 @@ static int handle_close(session_t *s)
             rc = feed_frame(s, s->pcm.samples, (int)s->pcm.len);
         s->pcm.len = 0;
         if (rc == 0 && s->in_utterance)
-            rc = end_utterance(s, 1);
+            rc = end_utterance(s, THEN_END);
+        if (rc == VB_EAGAIN)
+            return rc;
         if (rc != 0)
             fail(s, rc, "decoding failed");
     }
-    if (s->decoding) { /* failed mid-utterance: give the decoder back */
-        asr_result dropped = {0};
-        asr_end(s->stream, &dropped);
-        asr_result_free(&dropped);
-        s->decoding = 0;
-    }
+    /* Failed mid-utterance: give the decoder back. */
+    if (s->decoding && end_phrase(s, 0, THEN_DROP) == VB_EAGAIN)
+        return VB_EAGAIN;
     asr_release(s->stream);
     s->in_utterance = 0;
     s->done = 1;
@@ -785,13 +851,9 @@ static int handle_close(session_t *s)
 
 static void session_free(session_t *s)
 {
-    if (s->decoding) {
-        asr_result dropped = {0};
-        asr_end(s->stream, &dropped);
-        asr_result_free(&dropped);
-    }
     asr_result_free(&s->settled);
-    asr_stream_destroy(s->stream);
+    asr_result_free(&s->ended);
+    asr_stream_destroy(s->stream); /* ends an utterance left open */
     audio_input_destroy(s->input);
     diarize_features_destroy(s->features);
     diarize_tracker_destroy(s->tracker);
@@ -816,12 +878,10 @@ static int unref_locked(session_t *s)
     return 1;
 }
 
-/* A decoder came for the utterance that was waiting for one (this runs
- * on the engine's thread): put the session back on the pool. */
-static void decoder_ready(void *arg)
+/* The engine's wait is over: the session goes back on the pool, if its
+ * slice has parked.  Called with the lock held; unlocks. */
+static void unpark(session_t *s)
 {
-    session_t *s = arg;
-    pthread_mutex_lock(&s->lock);
     s->waiting = 0;
     int submit = s->parked; /* else run_slice is still on it, and sees */
     s->parked = 0;
@@ -830,14 +890,51 @@ static void decoder_ready(void *arg)
         pool_submit(s->pool, run_slice, s); /* the parked slice's reference */
 }
 
-/* Carries on after a wait for a decoder: the utterance has begun. */
+/* A decoder came for the utterance that was waiting for one (this runs
+ * on the engine's thread). */
+static void decoder_ready(void *arg)
+{
+    session_t *s = arg;
+    pthread_mutex_lock(&s->lock);
+    unpark(s);
+}
+
+/* The words of a phrase whose end answered VB_EAGAIN (on the engine's
+ * thread): kept for resume(). */
+static void phrase_ended(void *arg, asr_result *words, int rc)
+{
+    session_t *s = arg;
+    pthread_mutex_lock(&s->lock);
+    if (words != NULL) {
+        s->ended = *words;
+        *words = (asr_result){0};
+    }
+    s->ended_rc = rc;
+    unpark(s);
+}
+
+/* Carries on after a wait: the utterance has begun, or the phrase's words
+ * have come. */
 static int resume(session_t *s)
 {
-    if (!s->begin_pending)
+    int rc;
+    if (s->end_pending) {
+        enum then then = s->end_pending;
+        s->end_pending = 0;
+        pthread_mutex_lock(&s->lock);
+        asr_result words = s->ended;
+        int end_rc = s->ended_rc;
+        s->ended = (asr_result){0};
+        pthread_mutex_unlock(&s->lock);
+        rc = phrase_came(s, then, s->flush_rc != 0 ? s->flush_rc : end_rc,
+                         &words);
+    } else if (s->begin_pending) {
+        enum begin_mode mode = s->begin_pending;
+        s->begin_pending = 0;
+        rc = phrase_begun(s, mode);
+    } else {
         return 0;
-    enum begin_mode mode = s->begin_pending;
-    s->begin_pending = 0;
-    int rc = phrase_begun(s, mode);
+    }
     if (rc == 0 && !s->broken)
         rc = process_pcm(s);
     if (rc != 0 && rc != VB_EAGAIN)
@@ -845,8 +942,8 @@ static int resume(session_t *s)
     return rc == VB_EAGAIN ? rc : 0;
 }
 
-/* 0 when the item is done with; VB_EAGAIN when the session waits for a
- * decoder (audio items are then consumed already, others run again). */
+/* 0 when the item is done with; VB_EAGAIN when the session waits for the
+ * engine (audio items are then consumed already, others run again). */
 static int handle_item(session_t *s, struct item *it)
 {
     if (s->done)
@@ -858,8 +955,7 @@ static int handle_item(session_t *s, struct item *it)
         return 0;
     if (it->kind == ITEM_AUDIO)
         return handle_audio(s, it->data, it->len);
-    handle_finalize(s);
-    return 0;
+    return handle_finalize(s);
 }
 
 /*
@@ -929,7 +1025,7 @@ static void run_slice(void *arg)
         struct item *next = it->next;
         paused = handle_item(s, it) == VB_EAGAIN;
         if (paused && it->kind != ITEM_AUDIO)
-            break; /* it runs again once the decoder has come */
+            break; /* it runs again once the engine has answered */
         taken -= it->len;
         free(it);
         it = next;
@@ -950,15 +1046,15 @@ static void run_slice(void *arg)
         s->queued_bytes += taken;
     }
     if (s->waiting) {
-        /* Parked until decoder_ready(); it stays scheduled (so enqueue
-         * does not run it) and keeps its reference. */
+        /* Parked until decoder_ready() or phrase_ended(); it stays
+         * scheduled (so enqueue does not run it) and keeps its reference. */
         s->parked = 1;
         pthread_mutex_unlock(&s->lock);
         return;
     }
     s->urgent = s->in_utterance &&
                 vad_quiet_ms(&s->vad) >= s->params.endpoint_ms - URGENT_BEFORE_MS;
-    if (s->head != NULL || s->begin_pending) {
+    if (s->head != NULL || s->begin_pending || s->end_pending) {
         int first = s->head != NULL && urgent(s, s->tail->kind);
         pthread_mutex_unlock(&s->lock);
         schedule(s, first); /* keeps the scheduled reference */
