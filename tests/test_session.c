@@ -370,9 +370,9 @@ static void engine_stop(fake_engine *e)
     pthread_cond_destroy(&e->changed);
 }
 
-/* A session on e; interim_ms 0 keeps the default. */
+/* A session on e; interim_ms, max_utterance_ms 0 keep the defaults. */
 static session_t *start_session_with(fake_engine *e, pool_t *pool, heard *h,
-                                     int interim_ms)
+                                     int interim_ms, int max_utterance_ms)
 {
     memset(h, 0, sizeof(*h));
     pthread_mutex_init(&h->lock, NULL);
@@ -382,6 +382,8 @@ static session_t *start_session_with(fake_engine *e, pool_t *pool, heard *h,
     p.diarize = 0;
     if (interim_ms > 0)
         p.interim_ms = interim_ms;
+    if (max_utterance_ms > 0)
+        p.max_utterance_ms = max_utterance_ms;
     session_sink sink = {on_event, NULL, h};
     session_t *s;
     assert_int_equal(session_create(&p, &e->base, pool, &sink, &s), 0);
@@ -390,7 +392,7 @@ static session_t *start_session_with(fake_engine *e, pool_t *pool, heard *h,
 
 static session_t *start_session(fake_engine *e, pool_t *pool, heard *h)
 {
-    return start_session_with(e, pool, h, 0);
+    return start_session_with(e, pool, h, 0, 0);
 }
 
 static void feed_parts(session_t *s, const int *parts)
@@ -421,18 +423,25 @@ static void finish_session(session_t *s, heard *h)
 }
 
 /* Runs audio made of `parts` (loud or not, milliseconds; ... -1) through
- * a session on `e`; fills h. */
-static void run(fake_engine *e, const int *parts, heard *h)
+ * a session on `e` whose utterances are split after max_utterance_ms (0:
+ * the default); fills h. */
+static void run_split(fake_engine *e, const int *parts, heard *h,
+                      int max_utterance_ms)
 {
     engine_start(e);
     pool_t *pool;
     assert_int_equal(pool_start(1, &pool), 0);
-    session_t *s = start_session(e, pool, h);
+    session_t *s = start_session_with(e, pool, h, 0, max_utterance_ms);
     feed_parts(s, parts);
     finish_session(s, h);
     pool_stop(pool);
     engine_stop(e);
     show(e, h);
+}
+
+static void run(fake_engine *e, const int *parts, heard *h)
+{
+    run_split(e, parts, h, 0);
 }
 
 /* A long phrase (4 s) and a pause: the recogniser's phrase ends 300 ms
@@ -542,14 +551,16 @@ static void test_a_stream_near_its_endpoint_goes_first(void **state)
     engine_stop(&e);
 }
 
-/* The scripts above again, with an engine whose end answers VB_EAGAIN
- * and whose words come from its own thread: the session stops at each
- * end and goes on once they come, so the phrases end where they did and
- * the finals are the same; the stream is never used while it waits. */
+/* The scripts above again (and one split at max_utterance_ms), with an
+ * engine whose end answers VB_EAGAIN and whose words come from its own
+ * thread: the session stops at each end and goes on once they come, so
+ * the phrases end where they did and the finals are the same; the stream
+ * is never used while it waits. */
 static void test_an_end_answered_later_gives_the_same_results(void **state)
 {
     (void)state;
     const int scripts[][12] = {
+        {0, 500, 1, 5000, 0, 1500, -1}, /* split twice (max 2 s) */
         {0, 500, 1, 4000, 0, 1500, -1},
         {0, 500, 1, 1000, 0, 1500, -1},
         {0, 500, 1, 4000, 0, 450, 1, 1000, 0, 1500, -1},
@@ -560,8 +571,9 @@ static void test_an_end_answered_later_gives_the_same_results(void **state)
         fake_engine now = {.tail_ms = 0};
         fake_engine later = {.tail_ms = 0, .async_end = 1, .deliverer_on = 1};
         heard hn, hl;
-        run(&now, scripts[i], &hn);
-        run(&later, scripts[i], &hl);
+        int max_ms = i == 0 ? 2000 : 0;
+        run_split(&now, scripts[i], &hn, max_ms);
+        run_split(&later, scripts[i], &hl, max_ms);
         assert_int_equal(later.misuse, 0);
         assert_int_equal(hl.errors, 0);
         assert_true(hn.finals > 0);
@@ -675,7 +687,7 @@ static void test_a_failed_end_answered_later_fails_the_session(void **state)
         assert_int_equal(pool_start(1, &pool), 0);
         heard h;
         /* No interims: none flushes the last feed before the end. */
-        session_t *s = start_session_with(&e, pool, &h, 100000);
+        session_t *s = start_session_with(&e, pool, &h, 100000, 0);
         feed_parts(s, (const int[]){0, 500, 1, 1000, -1});
         pool_wait_idle(pool);
         e.fail_feeds = feed_fails;
@@ -703,7 +715,7 @@ static void test_a_session_failed_mid_utterance_ends_it_at_the_close(void **stat
     pool_t *pool;
     assert_int_equal(pool_start(1, &pool), 0);
     heard h;
-    session_t *s = start_session_with(&e, pool, &h, 100000);
+    session_t *s = start_session_with(&e, pool, &h, 100000, 0);
     feed_parts(s, (const int[]){0, 500, 1, 1000, -1});
     pool_wait_idle(pool);
     e.fail_feeds = 1;
