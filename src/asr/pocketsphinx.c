@@ -41,7 +41,7 @@
  * PocketSphinx's messages are routed once, before the first build, into
  * Verbatim's log (its errors say why a model does not load).
  */
-#include "pocketsphinx.h"
+#include "ps_engine.h"
 
 #include <errno.h>
 #include <pocketsphinx.h>
@@ -110,7 +110,7 @@ struct ps_stream {
     ps_stream *next_waiter;
 };
 
-/* The engine's own settings, from its options (pocketsphinx.h). */
+/* The engine's own settings, from its options (ps_engine.h). */
 typedef struct {
     const char *model_dir, *hmm, *lm, *dict;
     int fast, spare, release_after;

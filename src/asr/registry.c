@@ -14,7 +14,7 @@
 
 #include "../util/vb.h"
 #include "engine.h"
-#include "pocketsphinx.h"
+#include "ps_engine.h"
 
 typedef struct {
     const char *name;

@@ -1,7 +1,8 @@
 /*
- * pocketsphinx.h - the PocketSphinx engine's entry points, for the
+ * ps_engine.h - the PocketSphinx engine's entry points, for the
  * registry (registry.c) only: everyone else names the engine
- * "pocketsphinx" through asr_engine_create().
+ * "pocketsphinx" through asr_engine_create().  (Not pocketsphinx.h,
+ * which is the library's own header, included beside it.)
  *
  * Its options (KEY=VALUE; the registry has checked the shape):
  *   model-dir=DIR     folder with en-us/, en-us.lm.bin, cmudict-en-us.dict
@@ -11,8 +12,8 @@
  *   release-decoders-after=S  free a decoder idle this long, beyond the
  *                     spare ones and one kept ready; 0: never (default 300)
  */
-#ifndef VB_ASR_POCKETSPHINX_H
-#define VB_ASR_POCKETSPHINX_H
+#ifndef VB_ASR_PS_ENGINE_H
+#define VB_ASR_PS_ENGINE_H
 
 #include "engine.h"
 
