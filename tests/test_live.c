@@ -902,6 +902,120 @@ static void test_watch(void **state)
     expect_error_close(watcher, 4004, "this transcription was deleted");
 }
 
+/* ---- the timeline ------------------------------------------------- */
+
+/* Reads messages until the status and returns its time_offset.  Fails
+ * the test if the socket closes first or nothing comes for timeout_ms. */
+static double await_status(wsclient *ws, int timeout_ms)
+{
+    for (;;) {
+        int op;
+        char *data;
+        size_t len;
+        int r = wsclient_recv(ws, timeout_ms, &op, &data, &len);
+        if (r != 1 || op != WS_TEXT)
+            fprintf(stderr, "no status: recv %d, opcode %d, close %d \"%s\"\n",
+                    r, r == 1 ? op : -1, wsclient_close_code(ws),
+                    wsclient_close_reason(ws));
+        assert_int_equal(r, 1);
+        assert_int_equal(op, WS_TEXT);
+        cJSON *m = cJSON_Parse(data);
+        free(data);
+        const cJSON *type = cJSON_GetObjectItem(m, "type");
+        if (strcmp(type->valuestring, "status") != 0) {
+            cJSON_Delete(m);
+            continue;
+        }
+        double offset = num(m, "time_offset");
+        cJSON_Delete(m);
+        return offset;
+    }
+}
+
+/* The stored segments of transcription id, parsed. */
+static cJSON *stored_segments(long long id)
+{
+    char path[96], *body;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &body), 200);
+    cJSON *segs = cJSON_Parse(body);
+    free(body);
+    assert_non_null(segs);
+    return segs;
+}
+
+/* A 16 kHz mono 16-bit WAV of pcm (malloc'd). */
+static uint8_t *wav_of(const int16_t *pcm, size_t n, size_t *len)
+{
+    *len = 44 + n * 2;
+    uint8_t *wav = malloc(*len);
+    memcpy(wav, "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x80\x3e\0\0"
+                "\0\x7d\0\0\x02\0\x10\0data\0\0\0\0", 44);
+    uint32_t data = (uint32_t)(n * 2), riff = data + 36;
+    memcpy(wav + 4, &riff, 4);
+    memcpy(wav + 40, &data, 4);
+    memcpy(wav + 44, pcm, n * 2);
+    return wav;
+}
+
+/* A session's times start where the stored transcript ends at its first
+ * final, not when it opened: an upload stored in between comes before
+ * it.  Sessions in turn follow each other on the timeline. */
+static void test_offset_at_first_final(void **state)
+{
+    long long id = tu_create(&srv, "offset at the first final");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    assert_float_equal(await_status(ws, 5000), 0, 1e-9);
+
+    /* An upload while the session is open. */
+    size_t n, wav_len;
+    int16_t *pcm = tu_padded_speech("I would like a cup of coffee.", 2000, 800, &n);
+    uint8_t *wav = wav_of(pcm, n, &wav_len);
+    free(pcm);
+    char url[160], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/transcriptions/%lld/"
+             "audio?wait=60", srv.port, id);
+    http_result res;
+    assert_int_equal(http_fetch(url, "POST", "audio/wav", NULL, wav, wav_len,
+                                &res, err, sizeof(err)), 0);
+    free(wav);
+    assert_int_equal(res.status, 200);
+    http_result_free(&res);
+    cJSON *segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    double upload_end = num(cJSON_GetArrayItem(segs, 0), "end_time");
+    cJSON_Delete(segs);
+    assert_true(upload_end > 2.0);
+
+    /* The session opened at 0 but stores its first final after that. */
+    pcm = tu_padded_speech("Please open the window.", 200, 800, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    close_stream(ws);
+    summary s;
+    assert_int_equal(collect(ws, 30000, &s), 1000);
+    wsclient_abort(ws);
+    assert_int_equal(s.final_count, 1);
+    if (s.finals[0].start < upload_end)
+        fprintf(stderr, "final at %.3f, upload ends at %.3f\n",
+                s.finals[0].start, upload_end);
+    assert_true(s.finals[0].start >= upload_end);
+
+    /* The next session, in turn, starts after this one's end. */
+    summary s2;
+    assert_int_equal(run_stream(id, NULL, pcm, n, &s2), 1000);
+    free(pcm);
+    assert_int_equal(s2.final_count, 1);
+    assert_true(s2.finals[0].start >= s.finals[0].end);
+    segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 3);
+    for (int i = 1; i < 3; i++)
+        assert_true(num(cJSON_GetArrayItem(segs, i), "start_time") >=
+                    num(cJSON_GetArrayItem(segs, i - 1), "end_time"));
+    cJSON_Delete(segs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -920,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_keeps_audio),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_offset_at_first_final),
         cmocka_unit_test(test_concurrent_streams),
         cmocka_unit_test(test_spare_decoders),
         cmocka_unit_test(test_release_decoders),

@@ -50,7 +50,8 @@ struct tx_run {
     int opened;           /* the lookup has finished */
     int draining;         /* a writer job owns the backlog */
 
-    double time_offset;   /* set by the lookup */
+    double time_offset;   /* the lookup's, then the first final's */
+    int offset_fixed;     /* the first final took its offset (writer) */
     int dead;             /* a fault was reported: drop results */
     int silent;           /* tx_run_open failed: the client hears nothing */
     char *audio_error;    /* reported after the finals before it */
@@ -162,6 +163,18 @@ static void store_final(tx_run *run, const session_event *ev)
 {
     if (run->dead)
         return;
+    store_t *store = run->svc->cfg.store;
+    int rc = 0;
+    if (!run->offset_fixed) {
+        /* Taken here, not at the lookup: whatever was stored meanwhile (an
+         * upload's finals, say) comes before this run's segments instead
+         * of among them. */
+        rc = store_transcription_end_time(store, run->tid, &run->time_offset);
+        run->offset_fixed = rc == 0;
+        if (rc == 0)
+            log_info(run->tag, "first final: the session's times start at "
+                     "%.3f s", run->time_offset);
+    }
     double offset = run->time_offset;
     store_segment seg = {0};
     seg.transcription_id = run->tid;
@@ -171,9 +184,10 @@ static void store_final(tx_run *run, const session_event *ev)
     seg.start_time = ev->start + offset;
     seg.end_time = ev->end + offset;
     seg.is_final = 1;
-    seg.words_json = wsproto_words(ev, offset);
-    int rc = seg.words_json ? store_segment_add(run->svc->cfg.store, &seg)
-                            : VB_ENOMEM;
+    if (rc == 0) {
+        seg.words_json = wsproto_words(ev, offset);
+        rc = seg.words_json ? store_segment_add(store, &seg) : VB_ENOMEM;
+    }
     free(seg.words_json);
     if (rc == VB_ENOTFOUND) {
         fail(run, TX_FAULT_DELETED, WSPROTO_DELETED);
@@ -349,7 +363,8 @@ static void lookup_on_writer(void *arg)
         for (size_t i = 0; i < nseeds; i++)
             session_seed_speaker(run->session, seeds[i].speaker,
                                  &seeds[i].voice);
-        log_info(run->tag, "session started at %.3f s", run->time_offset);
+        log_info(run->tag, "session started; the transcription ends at "
+                 "%.3f s", run->time_offset);
         if (run->client.opened)
             run->client.opened(run->client.ctx, t.title, run->time_offset);
     } else if (rc == VB_ENOTFOUND) {

@@ -24,6 +24,13 @@
  *     every client sees a run's messages in the order they happened.
  * A client's callbacks for one run are never called concurrently, always
  * in order, and `done` is the last of them.
+ *
+ * The time offset.  `opened` reports the end of the transcription's stored
+ * segments at the lookup; interims and events use it until the run's
+ * first final.  That final takes the end again on the writer, just before
+ * it is stored, and it and everything after use that: a run's segments
+ * therefore start after whatever was stored before its first final (an
+ * upload that stored some in between, say), never among them.
  */
 #ifndef VB_TRANSCRIPTION_H
 #define VB_TRANSCRIPTION_H
