@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "transcription/transcription.h" /* TX_TOKEN_LEN */
+#include "util/vb.h"
 
 static tu_server srv;
 
@@ -670,7 +672,11 @@ static void test_idle_timeout(void **state)
         assert_int_equal(wsclient_send(kept, WS_TEXT, keep, strlen(keep)), 0);
         assert_int_equal(collect(kept, 400, &s), 0); /* still open */
     }
-    wsclient *idle = tu_ws(&quick, "/ws/transcribe/1");
+    /* Another transcription: a second session on the first is refused. */
+    assert_int_equal(tu_http(&quick, "POST", "/api/transcriptions/",
+                             "{\"title\": \"idle too\"}", &resp), 200);
+    free(resp);
+    wsclient *idle = tu_ws(&quick, "/ws/transcribe/2");
     assert_non_null(idle);
     usleep(200000);
     expect_error_close(idle, 1008, "KeepAlive");
@@ -902,11 +908,13 @@ static void test_watch(void **state)
     expect_error_close(watcher, 4004, "this transcription was deleted");
 }
 
-/* ---- the timeline ------------------------------------------------- */
+/* ---- one live session per transcription, and resuming it ----------- */
 
-/* Reads messages until the status and returns its time_offset.  Fails
- * the test if the socket closes first or nothing comes for timeout_ms. */
-static double await_status(wsclient *ws, int timeout_ms)
+/* Reads messages until the status; returns its time_offset and copies its
+ * resume_token into token.  Fails the test if the socket closes first or
+ * nothing comes for timeout_ms. */
+static double await_status(wsclient *ws, int timeout_ms,
+                           char token[TX_TOKEN_LEN + 1])
 {
     for (;;) {
         int op;
@@ -926,6 +934,12 @@ static double await_status(wsclient *ws, int timeout_ms)
             cJSON_Delete(m);
             continue;
         }
+        const cJSON *t = cJSON_GetObjectItem(m, "resume_token");
+        assert_true(cJSON_IsString(t));
+        assert_int_equal(strlen(t->valuestring), TX_TOKEN_LEN);
+        for (const char *c = t->valuestring; *c; c++)
+            assert_non_null(strchr("0123456789abcdef", *c));
+        snprintf(token, TX_TOKEN_LEN + 1, "%s", t->valuestring);
         double offset = num(m, "time_offset");
         cJSON_Delete(m);
         return offset;
@@ -942,6 +956,133 @@ static cJSON *stored_segments(long long id)
     free(body);
     assert_non_null(segs);
     return segs;
+}
+
+static void test_one_live_session(void **state)
+{
+    long long id = tu_create(&srv, "one at a time");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *first = tu_ws(&srv, path);
+    char token[TX_TOKEN_LEN + 1];
+    assert_float_equal(await_status(first, 5000, token), 0, 1e-9);
+
+    /* A second session is refused, with what to do about it. */
+    expect_close(path, 4409, "already has a live session; wait until it "
+                 "closes, or resume your own with ?resume=");
+    /* So is one with a wrong token, told so; a cut or overlong one too. */
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%032d", id, 0);
+    expect_close(path, 4409, "the resume token sent is not its");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%.31s", id, token);
+    expect_close(path, 4409, "not its");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%sa", id, token);
+    expect_close(path, 4409, "not its");
+    /* Another transcription's token is no token for this one. */
+    long long other = tu_create(&srv, "someone else's");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", other);
+    wsclient *elsewhere = tu_ws(&srv, path);
+    char other_token[TX_TOKEN_LEN + 1];
+    await_status(elsewhere, 5000, other_token);
+    assert_string_not_equal(other_token, token);
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id, other_token);
+    expect_close(path, 4409, "not its");
+    close_stream(elsewhere);
+    summary s;
+    assert_int_equal(collect(elsewhere, 10000, &s), 1000);
+    wsclient_abort(elsewhere);
+
+    /* The first never noticed: it transcribes and stores as before. */
+    size_t n;
+    int16_t *pcm = tu_padded_speech("Please open the window.", 200, 800, &n);
+    tu_ws_send_pcm(first, pcm, n, 100);
+    free(pcm);
+    close_stream(first);
+    assert_int_equal(collect(first, 30000, &s), 1000);
+    wsclient_abort(first);
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(s.final_count, 1);
+    assert_true(contains_word(s.finals[0].text, "window"));
+    cJSON *segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    cJSON_Delete(segs);
+
+    /* Once it has closed, the next is admitted at once, even with the
+     * ended session's token (a client that reconnects after a server
+     * restart brings one), and gets a token of its own. */
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id, token);
+    wsclient *next = tu_ws(&srv, path);
+    char next_token[TX_TOKEN_LEN + 1];
+    assert_true(await_status(next, 5000, next_token) > 1.0);
+    assert_string_not_equal(next_token, token);
+    close_stream(next);
+    assert_int_equal(collect(next, 10000, &s), 1000);
+    wsclient_abort(next);
+}
+
+/* A client whose connection dropped (the server has not noticed: the old
+ * socket is still open) reconnects with its token: the new socket is
+ * admitted at once, the old session's last audio is still transcribed and
+ * stored, and the new session's timeline starts after it. */
+static void test_resume_takes_over(void **state)
+{
+    long long id = tu_create(&srv, "resumed");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *old = tu_ws(&srv, path);
+    char token[TX_TOKEN_LEN + 1];
+    await_status(old, 5000, token);
+    /* Speech and 300 ms of quiet: too short a pause for the endpoint, so
+     * the utterance is still open when the connection "drops". */
+    size_t n;
+    int16_t *pcm = tu_padded_speech("The weather is nice today.", 200, 300, &n);
+    tu_ws_send_pcm(old, pcm, n, 100);
+    free(pcm);
+    usleep(300000);
+
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id, token);
+    wsclient *again = tu_ws(&srv, path);
+    char again_token[TX_TOKEN_LEN + 1];
+    double t0 = vb_monotonic_s();
+    double offset = await_status(again, 5000, again_token);
+    double waited = vb_monotonic_s() - t0;
+    /* The status comes once the old session's last final is stored: its
+     * offset is that final's end. */
+    assert_string_equal(again_token, token); /* the same session, resumed */
+    cJSON *segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    const cJSON *first = cJSON_GetArrayItem(segs, 0);
+    assert_true(contains_word(cJSON_GetObjectItem(first, "text")->valuestring,
+                              "weather"));
+    double first_end = num(first, "end_time");
+    assert_float_equal(offset, first_end, 0.0011);
+    cJSON_Delete(segs);
+    if (waited > 3.0)
+        fprintf(stderr, "the resumed session's status took %.2f s\n", waited);
+    assert_true(waited < 3.0);
+
+    /* The old socket got its final, then is closed and told why. */
+    summary s;
+    assert_int_equal(collect(old, 5000, &s), 4409);
+    wsclient_abort(old);
+    assert_int_equal(s.final_count, 1);
+    assert_int_equal(s.errors, 1);
+    assert_non_null(strstr(s.last_error, "another connection resumed this "
+                                         "session"));
+
+    /* The new one goes on where it ended. */
+    pcm = tu_padded_speech("Please open the window.", 200, 800, &n);
+    tu_ws_send_pcm(again, pcm, n, 100);
+    free(pcm);
+    close_stream(again);
+    assert_int_equal(collect(again, 30000, &s), 1000);
+    wsclient_abort(again);
+    assert_int_equal(s.final_count, 1);
+    assert_true(s.finals[0].start >= first_end);
+    segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 2);
+    assert_true(contains_word(cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 1),
+                                                  "text")->valuestring, "window"));
+    cJSON_Delete(segs);
 }
 
 /* A 16 kHz mono 16-bit WAV of pcm (malloc'd). */
@@ -967,9 +1108,10 @@ static void test_offset_at_first_final(void **state)
     char path[160];
     snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
     wsclient *ws = tu_ws(&srv, path);
-    assert_float_equal(await_status(ws, 5000), 0, 1e-9);
+    char token[TX_TOKEN_LEN + 1];
+    assert_float_equal(await_status(ws, 5000, token), 0, 1e-9);
 
-    /* An upload while the session is open. */
+    /* An upload is no live session: it is not refused. */
     size_t n, wav_len;
     int16_t *pcm = tu_padded_speech("I would like a cup of coffee.", 2000, 800, &n);
     uint8_t *wav = wav_of(pcm, n, &wav_len);
@@ -1034,6 +1176,8 @@ int main(void)
         cmocka_unit_test(test_shutdown_keeps_audio),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_one_live_session),
+        cmocka_unit_test(test_resume_takes_over),
         cmocka_unit_test(test_offset_at_first_final),
         cmocka_unit_test(test_concurrent_streams),
         cmocka_unit_test(test_spare_decoders),

@@ -571,6 +571,8 @@ static const route_param upload_query[] = {
 
 static const route_param socket_query[] = {
     STREAM_QUERY,
+    {"resume", "string", "the resume_token of this transcription's open "
+     "session, to take it over (docs/protocol.md 2.8)"},
     {NULL, NULL, NULL},
 };
 

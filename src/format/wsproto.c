@@ -19,14 +19,20 @@ static char *print_message(const char *type, cJSON *payload)
     return text;
 }
 
-char *wsproto_status(const char *text, double time_offset)
+char *wsproto_status(const char *text, double time_offset,
+                     const char *resume_token)
 {
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "type", "status");
     cJSON_AddStringToObject(msg, "payload", text);
-    /* Verbatim's addition: where this session's times start. */
+    /* Verbatim's additions: where the stored transcript ends as the
+     * session opens (its times start there unless something else is
+     * stored before its first final), and what takes the session over
+     * after a dropped connection (protocol.md 2.8). */
     if (time_offset >= 0)
         cJSON_AddNumberToObject(msg, "time_offset", ms(time_offset));
+    if (resume_token != NULL)
+        cJSON_AddStringToObject(msg, "resume_token", resume_token);
     char *out = cJSON_PrintUnformatted(msg);
     cJSON_Delete(msg);
     return out;

@@ -15,9 +15,10 @@
 #include "../session/session.h"
 #include "../store/store.h"
 
-/* {"type": "status", "payload": text, "time_offset": s}; time_offset < 0:
- * not sent. */
-char *wsproto_status(const char *text, double time_offset);
+/* {"type": "status", "payload": text, "time_offset": s, "resume_token": t};
+ * time_offset < 0 or resume_token NULL: that field is not sent. */
+char *wsproto_status(const char *text, double time_offset,
+                     const char *resume_token);
 /* The words of a final as stored: the same array its message carries. */
 char *wsproto_words(const session_event *ev, double offset);
 /* A stored final, for watchers catching up (with the segment's "id"). */

@@ -17,6 +17,12 @@
  * the I/O thread, one per writable callback.  A queued close is written
  * after the messages before it.
  *
+ * A live socket claims its transcription (one live session at a time; a
+ * second gets 4409) and tells its client the claim's resume token in
+ * `status`.  A socket that brings that token in ?resume= takes the
+ * session over: the old socket's input ends, its last finals are stored,
+ * and it is closed with 4409 after them (its client is presumably gone).
+ *
  * The same connection type serves /ws/watch/{id}, read-only: watch_job
  * (on the store's writer) sends the stored finals and then subscribes the
  * connection to the transcription's topic on the bus, where every run
@@ -61,6 +67,9 @@ typedef struct ws_conn {
     int watch;              /* a /ws/watch/ socket */
 
     int64_t transcription_id;
+    tx_live live;           /* the resume token sent and the claim's (set
+                               before the run's first callback) */
+    char resume[TX_TOKEN_LEN + 2]; /* ?resume=, cut one past a real one */
     tx_run *run;            /* a live socket's run (transcription.h); its
                                session is `session` until the input ends */
 
@@ -70,6 +79,7 @@ typedef struct ws_conn {
     int want_resume;
     int close_requested;    /* CloseStream seen (set on I/O, read in done) */
     int faulted;            /* the run reported a fault (and a close) */
+    int superseded;         /* another socket resumed this session */
     int want_stop;          /* the run asks the I/O thread to end input */
     bus_sub *sub;           /* a watcher's subscription */
 } ws_conn;
@@ -139,7 +149,7 @@ static void run_opened(void *ctx, const char *title, double time_offset)
     char cut[64], text[128];
     status_title(title, cut, sizeof(cut));
     snprintf(text, sizeof(text), "Ready: transcribing into \"%s\"", cut);
-    conn_send(c, wsproto_status(text, time_offset), 0, NULL);
+    conn_send(c, wsproto_status(text, time_offset, c->live.token), 0, NULL);
 }
 
 static void run_result(void *ctx, const tx_result *result)
@@ -181,6 +191,17 @@ static void run_stop_input(void *ctx)
     net_wake(c->srv);
 }
 
+/* Any thread, so it only notes it: ws_on_wake ends the input. */
+static void run_superseded(void *ctx)
+{
+    ws_conn *c = ctx;
+    pthread_mutex_lock(&c->lock);
+    c->superseded = 1;
+    c->want_stop = 1;
+    pthread_mutex_unlock(&c->lock);
+    net_wake(c->srv);
+}
+
 static void run_wake(void *ctx)
 {
     ws_conn *c = ctx;
@@ -197,9 +218,13 @@ static void run_done(void *ctx)
     log_info(c->tag, "session ended");
     pthread_mutex_lock(&c->lock);
     int close_now = c->close_requested && !c->faulted;
+    int superseded = c->superseded && !c->faulted;
     pthread_mutex_unlock(&c->lock);
     if (close_now)
         conn_send(c, NULL, 1000, "stream closed");
+    else if (superseded) /* after its last finals, should anyone read them */
+        conn_error(c, 4409, "another connection resumed this session with "
+                            "its resume token; this one is closed");
     conn_unref(c); /* the run's reference */
 }
 
@@ -239,7 +264,7 @@ static void watch_on_runner(void *arg)
     char cut[64], text[128];
     status_title(t.title, cut, sizeof(cut));
     snprintf(text, sizeof(text), "Watching \"%s\"", cut);
-    conn_send(c, wsproto_status(text, -1), 0, NULL);
+    conn_send(c, wsproto_status(text, -1, NULL), 0, NULL);
     for (size_t i = 0; i < n; i++)
         conn_send(c, wsproto_stored_segment(&segs[i]), 0, NULL);
     store_segments_free(segs, n);
@@ -272,9 +297,10 @@ static int parse_id(const char *s, int64_t *id)
     return 1;
 }
 
-/* Reads the stream's options from the URL (options.c). */
-static int parse_query(struct lws *wsi, session_params *p, char *err,
-                       size_t errlen)
+/* Reads the stream's options from the URL (options.c), and the resume
+ * token into c->resume. */
+static int parse_query(struct lws *wsi, ws_conn *c, session_params *p,
+                       char *err, size_t errlen)
 {
     char frag[256];
     int format_given = 0;
@@ -284,6 +310,12 @@ static int parse_query(struct lws *wsi, session_params *p, char *err,
         if (value == NULL)
             continue;
         *value++ = '\0';
+        if (strcmp(frag, "resume") == 0) {
+            /* Any other length is no token: cut it where it shows. */
+            snprintf(c->resume, sizeof(c->resume), "%s", value);
+            c->live.resume = c->resume;
+            continue;
+        }
         if (net_stream_option(p, &format_given, frag, value, err, errlen) < 0)
             return VB_EINVAL;
     }
@@ -370,12 +402,12 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     session_params params = session_default_params();
     params.audio_meter = &srv->audio;
     char err[200];
-    if (parse_query(wsi, &params, err, sizeof(err)) != 0) {
+    if (parse_query(wsi, c, &params, err, sizeof(err)) != 0) {
         log_warn(c->tag, "rejected: %s", err);
         conn_error(c, 1003, err);
         return 0;
     }
-    char msg[200];
+    char msg[256];
     if (net_admit(srv, msg, sizeof(msg)) != 0) {
         log_warn(c->tag, "refused: %s", msg);
         conn_error(c, 1013, msg);
@@ -383,12 +415,25 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     }
     tx_client client = {
         .opened = run_opened, .result = run_result, .speakers = run_speakers,
-        .fault = run_fault, .stop_input = run_stop_input, .wake = run_wake,
-        .done = run_done, .ctx = c, .tag = c->tag,
+        .fault = run_fault, .stop_input = run_stop_input,
+        .superseded = run_superseded, .wake = run_wake, .done = run_done,
+        .ctx = c, .tag = c->tag,
     };
     atomic_fetch_add(&c->refs, 1); /* the run's, until done */
-    if (tx_run_open(srv->tx, id, &params, srv->engine, srv->pool, &client,
-                    &c->run) != 0) {
+    int rc = tx_run_open_live(srv->tx, id, &params, srv->engine, srv->pool,
+                              &client, &c->live, &c->run);
+    if (rc == VB_EBUSY) {
+        atomic_fetch_sub(&c->refs, 1);
+        snprintf(msg, sizeof(msg), "transcription %lld already has a live "
+                 "session%s; wait until it closes, or resume your own with "
+                 "?resume= and the resume_token of its status message",
+                 (long long)id, c->live.resume ? ", and the resume token sent "
+                 "is not its" : "");
+        log_warn(c->tag, "refused: %s", msg);
+        conn_error(c, 4409, msg);
+        return 0;
+    }
+    if (rc != 0) {
         atomic_fetch_sub(&c->refs, 1);
         conn_error(c, 1011, "the server could not start a session");
         return 0;

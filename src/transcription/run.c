@@ -19,6 +19,11 @@
  * The fields below the lock in struct tx_run are written by the writer
  * before it clears `draining` or sets `opened`, and read by the worker
  * only after it has seen those under the lock.
+ *
+ * A live run that takes another over (transcription.h) does not queue its
+ * lookup: the old run does, on the writer, once its done event shows that
+ * its last final is stored (`finals_stored`, `successor`).  Until then the
+ * new run's events wait in its backlog as they would for any lookup.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -45,11 +50,17 @@ struct tx_run {
     int diarize, min_speakers, max_speakers;
     session_t *session;
 
-    pthread_mutex_t lock; /* guards the four fields below */
+    pthread_mutex_t lock; /* guards the seven fields below */
     tx_item *head, *tail; /* the backlog */
     int opened;           /* the lookup has finished */
     int draining;         /* a writer job owns the backlog */
 
+    int finals_stored;    /* done reached the writer: no final to come */
+    int finished;         /* done() is called or about to be */
+    tx_run *successor;    /* took the claim over; its lookup waits for
+                             finals_stored (it cannot end before that) */
+
+    int live;             /* tx_run_open_live: holds (or held) a claim */
     double time_offset;   /* the lookup's, then the first final's */
     int offset_fixed;     /* the first final took its offset (writer) */
     int dead;             /* a fault was reported: drop results */
@@ -64,6 +75,10 @@ int tx_service_create(const tx_service_config *cfg, tx_service **out)
     if (svc == NULL)
         return VB_ENOMEM;
     svc->cfg = *cfg;
+    if (tx_claims_create(&svc->claims) != 0) {
+        free(svc);
+        return VB_ENOMEM;
+    }
     *out = svc;
     return 0;
 }
@@ -84,7 +99,13 @@ void tx_service_destroy(tx_service *svc)
         writer = w;
         slow = s;
     }
+    tx_claims_destroy(svc->claims);
     free(svc);
+}
+
+void tx_run_retain(tx_run *run)
+{
+    atomic_fetch_add(&run->refs, 1);
 }
 
 static void run_unref(tx_run *run)
@@ -167,8 +188,8 @@ static void store_final(tx_run *run, const session_event *ev)
     int rc = 0;
     if (!run->offset_fixed) {
         /* Taken here, not at the lookup: whatever was stored meanwhile (an
-         * upload's finals, say) comes before this run's segments instead
-         * of among them. */
+         * upload's finals, or a run this one took over) comes before this
+         * run's segments instead of among them. */
         rc = store_transcription_end_time(store, run->tid, &run->time_offset);
         run->offset_fixed = rc == 0;
         if (rc == 0)
@@ -210,6 +231,13 @@ static void store_final(tx_run *run, const session_event *ev)
 /* The last call to the client, and the session's reference let go. */
 static void finish(tx_run *run)
 {
+    /* Before done(): a client that saw the close may open the next session
+     * at once, and superseded() must not come after done(). */
+    if (run->live)
+        tx_claims_release(run->svc->claims, run->tid, run);
+    pthread_mutex_lock(&run->lock);
+    run->finished = 1;
+    pthread_mutex_unlock(&run->lock);
     if (run->silent) {
         run_unref(run);
         return;
@@ -254,9 +282,18 @@ static void cluster_on_slow(void *arg)
     (void)rc;
 }
 
+static void lookup_on_writer(void *arg);
+
 /* The session is done: every final before this is stored. */
 static void on_done(tx_run *run)
 {
+    pthread_mutex_lock(&run->lock);
+    run->finals_stored = 1;
+    tx_run *next = run->successor;
+    run->successor = NULL;
+    pthread_mutex_unlock(&run->lock);
+    if (next != NULL)
+        lookup_on_writer(next); /* on the writer already, after our finals */
     if (!run->diarize || run->dead) {
         finish(run);
         return;
@@ -439,12 +476,30 @@ static void on_session_wake(void *ctx)
 
 /* ---- the caller's side ---------------------------------------------- */
 
-int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
-                asr_engine *engine, pool_t *pool, const tx_client *client,
-                tx_run **out)
+/* run takes prev's claim over: prev's input ends, and run's lookup waits
+ * for prev's last final unless it is stored already.  Returns 1 when it
+ * waits (prev's on_done will look it up). */
+static int take_over(tx_run *prev, tx_run *run)
+{
+    log_info(run->tag, "resumed: taking the session over from %s", prev->tag);
+    pthread_mutex_lock(&prev->lock);
+    if (!prev->finished)
+        prev->client.superseded(prev->client.ctx);
+    int waits = !prev->finals_stored;
+    if (waits)
+        prev->successor = run;
+    pthread_mutex_unlock(&prev->lock);
+    run_unref(prev); /* tx_claims_take's reference */
+    return waits;
+}
+
+static int open_run(tx_service *svc, int64_t tid, const session_params *params,
+                    asr_engine *engine, pool_t *pool, const tx_client *client,
+                    tx_live *live, tx_run **out)
 {
     assert(client->result != NULL && client->fault != NULL &&
            client->done != NULL);
+    assert(live == NULL || client->superseded != NULL);
     tx_run *run = calloc(1, sizeof(*run));
     if (run == NULL)
         return VB_ENOMEM;
@@ -464,7 +519,29 @@ int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
     sp.transcription_id = tid;
     session_sink sink = {on_session_event, on_session_wake, run};
     int rc = session_create(&sp, engine, pool, &sink, &run->session);
-    if (rc == 0)
+    int waits = 0;
+    if (rc == 0 && live != NULL) {
+        /* Claimed once the session exists, so that a refusal needs no
+         * undoing: the session ends silently below like any failed open. */
+        tx_run *prev;
+        switch (tx_claims_take(svc->claims, tid, run, live->resume,
+                               live->token, &prev)) {
+        case TX_CLAIM_BUSY:
+            rc = VB_EBUSY;
+            break;
+        case TX_CLAIM_FAILED:
+            rc = VB_EIO;
+            break;
+        case TX_CLAIM_RESUMED:
+            run->live = 1;
+            waits = take_over(prev, run);
+            break;
+        case TX_CLAIM_TAKEN:
+            run->live = 1;
+            break;
+        }
+    }
+    if (rc == 0 && !waits)
         rc = runner_submit(svc->cfg.writer, lookup_on_writer, run);
     if (rc != 0 && run->session == NULL) {
         atomic_store(&run->refs, 1);
@@ -473,7 +550,8 @@ int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
     }
     if (rc != 0) {
         /* The session exists and will emit done: let it end the run
-         * without a word to the client, whose open failed. */
+         * without a word to the client, whose open failed (and release
+         * the claim, if it took one). */
         pthread_mutex_lock(&run->lock);
         run->opened = run->dead = run->silent = 1;
         pthread_mutex_unlock(&run->lock);
@@ -483,6 +561,20 @@ int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
     }
     *out = run;
     return 0;
+}
+
+int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
+                asr_engine *engine, pool_t *pool, const tx_client *client,
+                tx_run **out)
+{
+    return open_run(svc, tid, params, engine, pool, client, NULL, out);
+}
+
+int tx_run_open_live(tx_service *svc, int64_t tid, const session_params *params,
+                     asr_engine *engine, pool_t *pool, const tx_client *client,
+                     tx_live *live, tx_run **out)
+{
+    return open_run(svc, tid, params, engine, pool, client, live, out);
 }
 
 session_t *tx_run_session(tx_run *run)

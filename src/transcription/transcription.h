@@ -23,7 +23,15 @@
  *     in the run (an interim that a newer one supersedes is dropped), so
  *     every client sees a run's messages in the order they happened.
  * A client's callbacks for one run are never called concurrently, always
- * in order, and `done` is the last of them.
+ * in order, and `done` is the last of them; `superseded` alone may come
+ * from another thread at any moment before `done`.
+ *
+ * Live sessions (tx_run_open_live) hold a claim on their transcription
+ * (claim.h): one at a time, so that two never write its timeline at once.
+ * A client that lost its connection takes its own session over with the
+ * claim's resume token: the old run's input ends, its queued audio is
+ * still decoded and its finals stored, and the new run opens (its lookup,
+ * then `opened`) only once they are, so its timeline comes after them.
  *
  * The time offset.  `opened` reports the end of the transcription's stored
  * segments at the lookup; interims and events use it until the run's
@@ -97,6 +105,11 @@ typedef struct tx_client {
     /* The client should stop sending audio: it is damaged, or nothing
      * more will be stored.  May be NULL. */
     void (*stop_input)(void *ctx);
+    /* Another client took this live run over with its resume token: end
+     * the input (as stop_input), and tell the socket once done() comes.
+     * Any thread, under a lock of the run's: it must only note it and
+     * wake its own thread.  Needed by tx_run_open_live's clients. */
+    void (*superseded)(void *ctx);
     /* The session's queue went below its low-water mark (session_wake_fn).
      * May be NULL. */
     void (*wake)(void *ctx);
@@ -114,6 +127,26 @@ typedef struct tx_client {
 int tx_run_open(tx_service *svc, int64_t tid, const session_params *params,
                 asr_engine *engine, pool_t *pool, const tx_client *client,
                 tx_run **out);
+/* A resume token: 128 random bits as 32 lowercase hex digits. */
+#define TX_TOKEN_LEN 32
+
+/* What a live session brings and gets back. */
+typedef struct tx_live {
+    const char *resume;              /* the client's resume token, or NULL */
+    char token[TX_TOKEN_LEN + 1];    /* set by tx_run_open_live before any
+                                        callback: the claim's token, for
+                                        the client's status message */
+} tx_live;
+
+/* tx_run_open for a live session, which claims transcription tid.  When
+ * another live session holds it: VB_EBUSY, unless live->resume is that
+ * session's token, which takes it over (see above; the token stays the
+ * same).  With no live session on tid, resume is ignored.  live is used
+ * during the call only.  An upload or the command line uses tx_run_open,
+ * which claims nothing. */
+int tx_run_open_live(tx_service *svc, int64_t tid, const session_params *params,
+                     asr_engine *engine, pool_t *pool, const tx_client *client,
+                     tx_live *live, tx_run **out);
 /* The run's session, for feeding (session_feed, session_finalize,
  * session_close, session_lag); valid until tx_run_release. */
 session_t *tx_run_session(tx_run *run);

@@ -7,11 +7,16 @@
 
 #include "../diarize/diarize.h"
 #include "../format/wsproto.h"
+#include "claim.h"
 #include "transcription.h"
 
 struct tx_service {
     tx_service_config cfg;
+    tx_claims *claims;
 };
+
+/* Another reference to run (claim.c keeps a run it hands over alive). */
+void tx_run_retain(tx_run *run);
 
 /* A voice the transcription already has, for a new session to keep. */
 typedef struct tx_seed {
