@@ -126,3 +126,50 @@ export async function createTranscription(server, title) {
   });
   return r.json();
 }
+
+// A TCP relay in front of server, to lose a connection the way a network
+// does: cut() closes the browser's side of every live socket and leaves
+// the server's side open and silent, so the server does not notice.  The
+// request lines that came through are kept in `requests`.
+export async function startRelay(server) {
+  const port = await freePort();
+  const live = [];
+  const requests = [];
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(server.port, '127.0.0.1');
+    let tracked = false;
+    client.on('data', (chunk) => {
+      // A connection may carry several requests before it upgrades.
+      for (const line of chunk.toString('latin1').split('\r\n')) {
+        if (!/^(GET|POST|PATCH|DELETE|PUT) \//.test(line)) continue;
+        requests.push(line);
+        if (line.includes(' /ws/transcribe/') && !tracked) {
+          tracked = true;
+          live.push({ client, upstream });
+        }
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => { if (!client.cut) upstream.destroy(); });
+  });
+  await new Promise((resolve) => relay.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    cut() {
+      for (const { client, upstream } of live.splice(0)) {
+        client.cut = true;
+        upstream.removeAllListeners('data');
+        upstream.on('data', () => {}); // whatever the server says is lost
+        client.destroy();
+      }
+    },
+    close() {
+      relay.close();
+    },
+  };
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   createTranscription, launch, openPage, screenshot, segmentsOf, silence, sleep, speak,
-  startServer, stopServer, writeWav,
+  startRelay, startServer, stopServer, writeWav,
 } from './helpers.js';
 
 const count = (text, word) => (text.toLowerCase().match(new RegExp(`\\b${word}\\b`, 'g')) || []).length;
@@ -165,6 +165,57 @@ test('the page survives the server being killed mid-recording', async () => {
     assert.deepEqual(unexpected, []);
   } finally {
     await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
+test('a dropped connection the server has not noticed resumes at once with the token', async () => {
+  const server = await startServer();
+  const relay = await startRelay(server);
+  const words = ['window', 'coffee', 'weather'];
+  const wav = writeWav('resume.wav', [
+    silence(1.0), speak('Please open the window.'), silence(2.5),
+    speak('I would like a cup of coffee.'), silence(1.5),
+    speak('The weather is nice today.'), silence(3.0)]);
+  const browser = await launch(wav);
+  const errors = [];
+  try {
+    const t = await createTranscription(server, 'Resume');
+    const page = await openPage(browser, errors);
+    await page.goto(`${relay.url}/t/${t.id}`);
+    await page.getByRole('button', { name: 'Record' }).click();
+    await page.locator('.segment', { hasText: 'window' }).waitFor({ timeout: 30000 });
+    // The network drops: the page sees it, the server does not (its
+    // socket stays open until the idle timeout, 30 s away).
+    relay.cut();
+    await page.locator('.state-text', { hasText: 'Connection lost' }).waitFor({ timeout: 5000 });
+    const lost = Date.now();
+    // Without the token the server would refuse a second session (4409)
+    // until it noticed; with it, the page is recording again at once.
+    await page.locator('.state-text', { hasText: /^Recording$/ }).waitFor({ timeout: 5000 });
+    const resumed = (Date.now() - lost) / 1000;
+    assert.ok(resumed < 5, `resumed after ${resumed} s`);
+    const again = relay.requests.filter((r) => r.includes(' /ws/transcribe/'));
+    assert.equal(again.length, 2, again.join('\n'));
+    assert.match(again[1], new RegExp(`/ws/transcribe/${t.id}\\?resume=[0-9a-f]{32} `));
+    await page.locator('.segment', { hasText: 'weather' }).waitFor({ timeout: 40000 });
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 20000 });
+    await screenshot(page, '3-resumed');
+    // Every sentence stored once, in order, none overlapping the next.
+    const segs = await segmentsOf(server, t.id);
+    const stored = segs.map((s) => s.text).join(' ');
+    for (const w of words) assert.equal(count(stored, w), 1, `"${w}" in: ${stored}`);
+    for (let i = 1; i < segs.length; i++) assert.ok(segs[i].start_time >= segs[i - 1].end_time, stored);
+    const shown = await page.locator('.turns').innerText();
+    for (const w of words) assert.equal(count(shown, w), 1, `"${w}" shown in: ${shown}`);
+    const log = fs.readFileSync(path.join(server.dir, 'server.log'), 'utf8');
+    assert.match(log, /resumed: taking the session over/);
+    const unexpected = errors.filter((e) => !/WebSocket/.test(e));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await browser.close();
+    relay.close();
     assert.equal(await stopServer(server), 0);
   }
 });

@@ -3,9 +3,12 @@
 //
 // Audio is kept from the end of the last final result the page received:
 // if the socket drops (the network, or the server restarting), capture goes
-// on into that buffer, the page reconnects with backoff, asks the server
-// where its stored transcript ends, skips audio the server already turned
-// into stored text, and sends the rest to the new session.  Nothing said
+// on into that buffer and the page reconnects with backoff.  It brings the
+// session's resume token, so that a server which has not yet noticed the
+// drop hands the session over at once instead of refusing a second one
+// (4409).  The new session's status says where the stored transcript ends
+// (after the old session's last finals); the page skips the audio the
+// server already turned into stored text and sends the rest.  Nothing said
 // is lost, and nothing is transcribed twice.
 import { api, socketUrl } from './api.js';
 
@@ -48,6 +51,7 @@ export class Recorder {
     this.sessionStart = 0;   // capture sample index where the session began
     this.offset = 0;         // server time of sessionStart
     this.socket = null;
+    this.resumeToken = null; // from the status: takes our session over
     this.stopping = false;
     this.attempt = 0;
   }
@@ -110,25 +114,12 @@ export class Recorder {
     return this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0;
   }
 
-  async connect() {
+  connect() {
     this.on.state(this.attempt ? 'reconnecting' : 'connecting');
     this.ready = false;
-    if (this.attempt > 0) {
-      // Where does the stored transcript end?  Audio before that point was
-      // already turned into stored text by the previous session.
-      try {
-        await new Promise((r) => setTimeout(r, 1000)); // let it finish storing
-        const segments = await api.segments(this.id);
-        const storedEnd = segments.reduce((e, s) => Math.max(e, s.end_time), 0);
-        if (this.lastFinalEnd === undefined || storedEnd > this.lastFinalEnd) {
-          this.on.message({ type: 'resync', segments });
-          if (this.hadSession) this.settle(this.sampleAt(storedEnd));
-        }
-      } catch (err) {
-        return this.retry();
-      }
-    }
-    const ws = new WebSocket(socketUrl(`/ws/transcribe/${this.id}`));
+    this.opening = false;
+    const resume = this.resumeToken ? `?resume=${this.resumeToken}` : '';
+    const ws = new WebSocket(socketUrl(`/ws/transcribe/${this.id}${resume}`));
     ws.binaryType = 'arraybuffer';
     this.socket = ws;
     ws.onmessage = (event) => this.onMessage(ws, event);
@@ -139,18 +130,9 @@ export class Recorder {
     if (ws !== this.socket || typeof event.data !== 'string') return;
     let msg;
     try { msg = JSON.parse(event.data); } catch { return; }
-    if (msg.type === 'status' && !this.ready) {
-      // A new session: its times start at time_offset, at the first sample
-      // not yet settled.
-      this.ready = true;
-      this.hadSession = true;
-      this.attempt = 0;
-      this.offset = typeof msg.time_offset === 'number' ? msg.time_offset : 0;
-      this.sessionStart = this.keptFrom;
-      this.sentUpTo = this.keptFrom;
-      this.on.state('recording');
-      this.pump();
-      if (this.stopping) this.sendClose();
+    if (msg.type === 'status' && !this.ready && !this.opening) {
+      this.opening = true;
+      this.begin(ws, msg);
     }
     if (msg.type === 'transcript_segment' && msg.payload && msg.payload.is_final) {
       this.lastFinalEnd = msg.payload.end;
@@ -159,10 +141,42 @@ export class Recorder {
     this.on.message(msg);
   }
 
+  // A new session opened.  Its time_offset is where the stored transcript
+  // ends: after a drop, finals this page never received (the old session
+  // settled its last words as it ended) may end later than ours did.
+  async begin(ws, msg) {
+    if (typeof msg.resume_token === 'string') this.resumeToken = msg.resume_token;
+    const storedEnd = typeof msg.time_offset === 'number' ? msg.time_offset : 0;
+    if (this.hadSession && storedEnd > (this.lastFinalEnd ?? 0) + 0.0005) {
+      // Their audio is not sent again (on the old session's clock), and
+      // the page shows them before the new session's words arrive.
+      this.settle(this.sampleAt(storedEnd));
+      this.lastFinalEnd = storedEnd;
+      try {
+        const segments = await api.segments(this.id);
+        if (ws === this.socket) this.on.message({ type: 'resync', segments });
+      } catch { /* the next final's id refresh fetches them */ }
+      if (ws !== this.socket) return;
+    }
+    // The session's times start at storedEnd, at the first sample not yet
+    // settled.
+    this.ready = true;
+    this.opening = false;
+    this.hadSession = true;
+    this.attempt = 0;
+    this.offset = storedEnd;
+    this.sessionStart = this.keptFrom;
+    this.sentUpTo = this.keptFrom;
+    this.on.state('recording');
+    this.pump();
+    if (this.stopping) this.sendClose();
+  }
+
   onClose(ws, event) {
     if (ws !== this.socket) return;
     this.socket = null;
     this.ready = false;
+    this.opening = false;
     if (this.stopping && event.code === 1000) {
       this.cleanup();
       this.on.state('saved');
@@ -173,7 +187,10 @@ export class Recorder {
       this.on.state('failed', event.reason || `closed with code ${event.code}`);
       return;
     }
-    this.retry(event.code === 1013 ? 'the server is busy' : null);
+    // 4409: another session holds the transcript (not ours: our token
+    // would have taken it over); it is admitted once that one ends.
+    this.retry(event.code === 1013 ? 'the server is busy'
+      : event.code === 4409 ? 'someone else is recording into this transcript' : null);
   }
 
   retry(why) {
