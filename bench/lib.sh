@@ -9,9 +9,16 @@ json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
 
 # build_verbatim [DEPS]: installs the Debian packages the benchmarks need
 # (scripts/deps.sh DEPS, "test" unless given), builds the release server
-# and sets bin to it.
+# and sets bin to it.  VERBATIM_BIN=PATH sets bin to PATH instead and
+# builds nothing: another checkout's build, say an older commit's for a
+# "before" figure (`git worktree add`, `make build/verbatim` there).
 build_verbatim() {
     scripts/deps.sh "${1:-test}"
+    if [ -n "${VERBATIM_BIN:-}" ]; then
+        bin=$VERBATIM_BIN
+        [ -x "$bin" ] || { echo "VERBATIM_BIN: $bin is not a program" >&2; exit 1; }
+        return 0
+    fi
     make --no-print-directory build/verbatim >/dev/null
     bin=build/verbatim
 }
