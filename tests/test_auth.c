@@ -121,24 +121,11 @@ static void test_every_route_needs_its_scope(void **state)
     int checked = 0, deletes = 0;
     for (int pass = 0; pass < 2; pass++) { /* deletions last */
         cJSON_ArrayForEach(item, paths) {
-            char path[256];
-            size_t n = 0;
-            for (const char *p = item->string; *p && n + 2 < sizeof(path); p++) {
-                if (*p == '{') {
-                    path[n++] = '1';
-                    p = strchr(p, '}');
-                } else {
-                    path[n++] = *p;
-                }
-            }
-            path[n] = '\0';
+            char path[256], method[8];
             const cJSON *op;
             cJSON_ArrayForEach(op, item) {
-                char method[8];
-                size_t k = 0;
-                for (; op->string[k] && k + 1 < sizeof(method); k++)
-                    method[k] = (char)(op->string[k] - 32);
-                method[k] = '\0';
+                tu_openapi_request(item->string, op->string, path,
+                                   sizeof(path), method);
                 if ((strcmp(method, "DELETE") == 0) != pass)
                     continue;
                 const char *want = cJSON_GetStringValue(

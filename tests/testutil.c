@@ -1,6 +1,7 @@
 /* testutil.c - see testutil.h. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <cJSON.h>
 #include <fcntl.h>
@@ -199,6 +200,27 @@ int tu_raw_http(const tu_server *srv, const tu_piece *pieces, int count,
     }
     close(fd);
     return closed;
+}
+
+void tu_openapi_request(const char *templ, const char *op, char *path,
+                        size_t path_len, char method[8])
+{
+    size_t n = 0;
+    for (const char *p = templ; *p && n + 2 < path_len; p++) {
+        if (*p == '{') {
+            path[n++] = '1';
+            p = strchr(p, '}');
+            if (p == NULL)
+                break;
+        } else {
+            path[n++] = *p;
+        }
+    }
+    path[n] = '\0';
+    size_t k = 0;
+    for (; op[k] && k + 1 < 8; k++)
+        method[k] = (char)toupper((unsigned char)op[k]);
+    method[k] = '\0';
 }
 
 long long tu_create(const tu_server *srv, const char *title)

@@ -51,6 +51,10 @@ typedef struct tu_piece {
 } tu_piece;
 int tu_raw_http(const tu_server *srv, const tu_piece *pieces, int count,
                 char **reply);
+/* An OpenAPI document's path and operation as a request: its path with
+ * each "{parameter}" as 1, and its method in capitals ("get" -> "GET"). */
+void tu_openapi_request(const char *templ, const char *op, char *path,
+                        size_t path_len, char method[8]);
 /* Creates a transcription and returns its id. */
 long long tu_create(const tu_server *srv, const char *title);
 

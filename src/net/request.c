@@ -65,23 +65,36 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out)
     api_route_match(out->method, out->path, &out->route);
 }
 
-/* Adds the entries of a comma-separated list. */
-static void add_list(char (*items)[128], int *count, int max, const char *list)
+/* Calls take(srv, item) for each entry of a comma-separated list, its
+ * leading spaces dropped (up to 127 bytes of it). */
+static void each_item(server *srv, const char *list,
+                      void (*take)(server *srv, const char *item))
 {
-    while (list && *list && *count < max) {
+    while (list && *list) {
         size_t n = strcspn(list, ",");
-        while (n > 0 && *list == ' ') {
-            list++;
-            n--;
-        }
-        if (n > 0)
-            snprintf(items[(*count)++], sizeof(items[0]), "%.*s", (int)n, list);
+        size_t skip = strspn(list, " ");
+        skip = skip < n ? skip : n;
+        char item[128];
+        snprintf(item, sizeof(item), "%.*s", (int)(n - skip), list + skip);
+        if (item[0])
+            take(srv, item);
         list += n + (list[n] == ',');
     }
 }
 
+static void add_origin(server *srv, const char *origin)
+{
+    if (srv->origin_count < (int)(sizeof(srv->origins) / sizeof(srv->origins[0])))
+        snprintf(srv->origins[srv->origin_count++], sizeof(srv->origins[0]),
+                 "%s", origin);
+}
+
 static void add_host(server *srv, const char *name)
 {
+    if (strcmp(name, "*") == 0) { /* --allowed-hosts '*' */
+        srv->any_host = 1;
+        return;
+    }
     for (int i = 0; i < srv->host_count; i++)
         if (strcasecmp(srv->hosts[i], name) == 0)
             return;
@@ -93,9 +106,7 @@ static void add_host(server *srv, const char *name)
 void net_access_init(server *srv)
 {
     srv->origin_count = 0;
-    add_list(srv->origins, &srv->origin_count,
-             (int)(sizeof(srv->origins) / sizeof(srv->origins[0])),
-             srv->cfg.cors_origins);
+    each_item(srv, srv->cfg.cors_origins, add_origin);
     srv->host_count = 0;
     add_host(srv, "localhost");
     add_host(srv, "127.0.0.1");
@@ -130,18 +141,7 @@ void net_access_init(server *srv)
             add_host(srv, name);
         }
     }
-    char (*extra)[128] = calloc(32, sizeof(*extra));
-    int n = 0;
-    if (extra != NULL) {
-        add_list(extra, &n, 32, srv->cfg.allowed_hosts);
-        for (int i = 0; i < n; i++) {
-            if (strcmp(extra[i], "*") == 0)
-                srv->any_host = 1;
-            else
-                add_host(srv, extra[i]);
-        }
-        free(extra);
-    }
+    each_item(srv, srv->cfg.allowed_hosts, add_host);
 }
 
 int net_origin_listed(const server *srv, const char *origin)
