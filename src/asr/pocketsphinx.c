@@ -43,6 +43,7 @@
  */
 #include "ps_engine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
@@ -221,70 +222,12 @@ static __thread int loading;
 /*
  * Builds a decoder; slow (about 0.25 s).  Called without the lock.
  *
- * The accurate profile is PocketSphinx's default search: a lexicon-tree
- * pass while the audio arrives, then at the end of each utterance a
- * flat-lexicon pass and a best path through the word lattice.  Measured
- * with callgrind on a 7 s utterance, those two end passes are a third of
- * the decoding work, and all of it lands between the endpoint and the
- * final result.  The fast profile skips the flat-lexicon pass, scores
- * the acoustic model on every other frame (-ds 2: the senone scores of
- * one frame serve the next) and keeps at most 4000 active HMMs a frame
- * (-maxhmmpf; PocketSphinx's default is 30000).  On that 7 s utterance:
- * 5.95 G instructions accurate, 4.37 G without the flat pass alone,
- * 3.04 G with all three; on the benchmark's 148 s, processor time per
- * audio second 0.09-0.11 against 0.25-0.34 accurate (runs alternated on
- * a slow hour of this virtual machine), WER 33.8 % on
- * LibriVox (36.6 % accurate; 5 utterances, so +-1.4 points a word) and
- * 11.4 % on the flite set (9.4 %).  Fewer HMMs (3000) or every third
- * frame cost 1-9 points for little more speed; skipping the best path
- * too cost 4 points on both sets.  It also prunes word ends harder
- * (-wbeam 1e-20 instead of 7e-29, at most 20 distinct words ending in a
- * frame instead of no limit): on the same utterance 1.65 G -> 1.35 G
- * instructions while audio arrives and 107 M -> 70 M at its end (-18 %),
- * WER unchanged on LibriVox, 12.2 % instead of 11.4 % on flite and two
- * more words wrong of 21 on pocketsphinx-testdata's `cards` recordings
- * (where it matches the accurate profile).  A narrower beam for all
- * states (-beam 1e-40) or for last phones (-lpbeam 1e-30) cost 4-25
- * points.
- *
- * The accurate profile keeps at most 8000 active HMMs a frame instead of
- * PocketSphinx's 30000: on that utterance the search while audio arrives
- * went from 2.66 G to 2.16 G instructions and the end-of-utterance passes
- * from 1.01 G to 0.85 G, with the same word error rate on both sets
- * (36.6 % LibriVox, 9.4 % flite).  4000 still gave the same rates,
- * 2500 cost 5.7 points on LibriVox; 8000 keeps a margin for harder audio.
- * It too keeps at most 20 distinct words ending in a frame: 2.16 G ->
- * 2.02 G while audio arrives, 0.85 G -> 0.81 G at the end (-6 %), the
- * same word error rate on LibriVox, flite and `cards`.  Its word-end
- * beam stays PocketSphinx's: 1e-20 cost 5.7 points on LibriVox, 1e-25
- * one more word wrong on flite for another 7 %.  Also PocketSphinx's
- * defaults, for both: the top 4 Gaussians of a codebook scored (-topn 2
- * or 3, accurate, through the server: LibriVox 36.6 % instead of 33.8,
- * flite 9.4 / 9.1 % (9.4), the pause set's halves 16.1 / 15.5 % (13.9)
- * and pairs 9.4 % (8.3), for 11 % fewer instructions with 2 on a 7 s
- * file), and the phone lookahead of 5 frames (-pl_window 0: +23 %
- * instructions; 10: +5 %; 1 or 2: -9 or -6 %, but 0.7-1.9 points more
- * on flite or the pause set, and the fast profile 3-8 points more on
- * LibriVox or flite: bench/NOTES.md).
- *
- * The flat-lexicon pass looks for a word's successors among the words
- * the tree pass found ending within 15 frames of where it ends, not
- * PocketSphinx's 25 (-fwdflatsfwin; the fast profile has no flat pass):
- * callgrind, `transcribe` of LibriVox 0870 (7 s), 1.766 G -> 1.464 G
- * instructions in ps_end_utt (-17 %), 7.00 G -> 6.69 G in all, the
- * same words; through the server LibriVox 33.8 % (33.8), flite 9.9 %
- * (9.4, two words), the pause set's halves 13.4 % (13.9) and pairs
- * 8.1 % (8.3), `cards` 47.6 % (47.6).  10 cost a point on flite, and
- * a minimum of 6 or 8 end frames for a word to be searched
- * (-fwdflatefwid, 4) cost 0.5-2 points on flite or the pairs.
- *
- * It also keeps fewer word ends: those within 1e-23 of a frame's best,
- * not 7e-29 (-fwdflatwbeam): 1.464 G -> 1.360 G in ps_end_utt (-7 %),
- * 6.50 G in all, the same words on that file; the same word error
- * rates on every set above and the pause set with 250 ms added, with
- * none added two words fewer wrong (halves 12.1 %, 12.6).  1e-20 cost
- * 1.4 points on LibriVox; a narrower beam for all its states
- * (-fwdflatbeam 1e-50, of 1e-64) 2.8.
+ * The fast profile skips the flat-lexicon pass and scores every other
+ * frame: the passes at an utterance's end are a third of the accurate
+ * search's work, and all of it lands between the endpoint and the final.
+ * Both profiles prune harder than PocketSphinx's defaults where that cost
+ * no measured words.  Each setting's figures, and what was tried and not
+ * taken: bench/NOTES.md, "PocketSphinx's search settings".
  */
 static ps_decoder_t *decoder_create(ps_engine *e)
 {
@@ -342,10 +285,12 @@ static double release_due(const ps_engine *e)
  */
 static void hand_over(ps_engine *e, ps_decoder_t *ps)
 {
+    assert(vb_mutex_held(&e->lock));
     ps_stream *w = e->waiters_head;
     if (w == NULL) {
         e->idle_since[e->idle_count] = vb_monotonic_s();
-        e->idle[e->idle_count++] = ps; /* room: max_decoders bounds total */
+        assert(e->idle_count < e->max_decoders); /* total bounds it */
+        e->idle[e->idle_count++] = ps;
         e->in_use--;
         if (release_due(e) != 0)
             pthread_cond_signal(&e->work); /* a factory times its release */
@@ -369,6 +314,7 @@ static void hand_over(ps_engine *e, ps_decoder_t *ps)
  * the idle ones up to `spare`.  None once the model has failed to load. */
 static int factory_has_work(const ps_engine *e)
 {
+    assert(e->total <= e->max_decoders && e->idle_count <= e->total);
     if (e->failed)
         return 0;
     if (!e->loaded)
@@ -382,6 +328,7 @@ static int factory_has_work(const ps_engine *e)
  * Called with the lock held. */
 static ps_decoder_t *take_idle(ps_engine *e, int i)
 {
+    assert(vb_mutex_held(&e->lock) && i >= 0 && i < e->idle_count);
     ps_decoder_t *ps = e->idle[i];
     e->idle_count--;
     memmove(e->idle + i, e->idle + i + 1,

@@ -28,24 +28,10 @@
  *              and the clusters are matched to the live labels so that
  *              as few labels as possible change.
  *
- * The penalty weights were tuned on bench/diarization.sh: live 1.35 to
- * rank the known speakers, 1.5 for a new speaker, re-clustering 2.0; the
- * change points are searched with 2 s windows, which always take the
- * diagonal fallback and its own weight (2.5, voice.c).  A higher re-clustering
- * weight helped the AMI meetings but merged the real voices' two speakers
- * into one; the flite sets hardly moved.  The separate new-speaker weight
- * stopped one LibriVox reader, recorded on two days, from getting a second
- * label live (real voices live DER 27.3 -> 21.4 %, flite-4 3.6 -> 3.1 %);
- * from 1.4 to 2.5 it gave the same real-voice figure, above 2.0 flite-4
- * got worse (8.7 % at 2.5: distinct voices merged).  The shorter minimum
- * for cut-off parts: in two of the four real-voice conversations the CMU
- * speaker's 1.6-1.9 s reply followed the reader after a 0.2-0.3 s pause,
- * inside one utterance; the cut was found (exactly at the change) but
- * the reply could not found a speaker and joined the reader's, whose
- * model then drew in everything (live DER 21.4 %).  At 1.4 s: 7.5 %
- * live, 2.7 % refined; at 1.0 s real voices did a little better but the
- * AMI meetings' live DER rose 3.7 points (more short parts founding
- * speakers); at 1.4 s AMI moved by 1 point.
+ * The penalty weights (live 1.35 to rank known speakers, 1.5 for a new
+ * one, re-clustering 2.0; change points 2.5, voice.c) and the shorter
+ * minimum for cut-off parts were tuned on bench/diarization.sh; the
+ * figures: bench/NOTES.md, "Diarization's weights".
  *
  * Why not i-vectors or a GMM-UBM: they need a background model trained on
  * many speakers, which we do not have; the per-speaker Gaussian needs

@@ -36,6 +36,7 @@
  * thread (starting jobs, reading their state for responses).  A job's
  * mutable state is under job->lock; the job list under srv->lock.
  */
+#include <assert.h>
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,7 @@ static void job_heartbeat(upload_job *job)
  * meanwhile. */
 static void job_wait_locked(upload_job *job)
 {
+    assert(vb_mutex_held(&job->lock));
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 1;
@@ -512,6 +514,7 @@ static void job_free(upload_job *job)
 /* Drops jobs that finished over an hour ago.  Called with srv->lock. */
 static void prune_locked(server *srv)
 {
+    assert(vb_mutex_held(&srv->lock));
     time_t now = time(NULL);
     for (upload_job **pp = &srv->jobs; *pp;) {
         upload_job *job = *pp;

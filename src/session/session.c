@@ -30,6 +30,7 @@
  */
 #include "session.h"
 
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -543,56 +544,25 @@ static double since_last_word(session_t *s, int *in_phrase,
 enum pause { PAUSE_NONE, PAUSE_CUT, PAUSE_END };
 
 /*
- * What a pause means.  The endpoint, heard sooner than the detector's
- * own: it has had QUIET_MS of quiet and the last word ended the endpoint
- * setting ago.  Breath, lip noise and room echo after the last word keep
- * the detector in speech, not the recogniser: on the LibriVox recordings
- * the detector's last voiced frame came 0.20-0.35 s after the last word
- * in 3 utterances of 5, and the final that much later.
+ * What a pause means.  The endpoint comes sooner than the detector's
+ * own: QUIET_MS of quiet and the last word ended the endpoint setting
+ * ago (breath and room echo keep the detector in speech, not the
+ * recogniser).
  *
  * Before that, at CUT_MS after the last word, the recogniser's phrase
- * ends (PAUSE_CUT) if the language model gives a sentence end after its
- * last words a probability of CUT_SENTENCE_END or more: the passes
- * PocketSphinx runs at the end of an utterance (a third of the accurate
- * profile's work, all of it after the endpoint until now) then run
- * during the rest of the pause.  If the voice comes back, the next
- * phrase starts afresh, without the words before it as context; so only
- * where a sentence may well end.  On flite sentences spoken in two
- * halves with a pause of 250-350 ms between them, cutting at every such
- * pause cost 2-3 points of word error rate; with the language model's
- * say, 0-0.5 (at most two words of 340), and pairs of sentences with the
- * same pause gained 0.8-1.6 points (each sentence decoded on its own).
- * CUT_MS was 250 until the recogniser's word ends were traced: its last
- * word ends about 0.2 s later in the live search than in the final, so
- * a cut at 250 ms came only 30-200 ms before the endpoint while its end
- * passes took 0.15-0.36 s, and the final waited for them.  At 150,
- * through the server: pairs with 0 / 50 ms added 10.1 / 9.6 -> 8.3 /
- * 8.3 %, halves with none added 12.1 -> 12.6 % (two words of 340), the
- * rest the same (both with 150 and 250 ms added, LibriVox, flite);
- * 1.3 % fewer instructions on LibriVox; the final after the endpoint
- * the same within this VM's noise (bench/NOTES.md).  The fast
- * profile: LibriVox 33.8 -> 32.4 %, halves with 50 ms added 22.8 ->
- * 24.4 %, pairs 16.6 -> 15.3 %, flite the same.  100 (with
- * LATE_CUT_MS 200) leaves 70-100 ms more between the cut and the
- * endpoint, but cost about a point on the halves in both profiles, for
- * no gain in the final's latency that this VM let one see.
+ * ends (PAUSE_CUT) where the language model gives a sentence end a
+ * probability of CUT_SENTENCE_END or more, so that the passes run at an
+ * utterance's end run in the rest of the pause instead of after the
+ * endpoint.  Only where a sentence may end: the next phrase starts
+ * without the words before it as context.  A phrase of LONG_PHRASE_MS
+ * or more also ends at LATE_CUT_MS of quiet whatever the model says
+ * (long_phrase_paused()), since its end passes are long.
  *
- * A phrase of LONG_PHRASE_MS or more also ends at LATE_CUT_MS of quiet,
- * whatever the language model says (long_phrase_paused()): its end
- * passes are long (0.3-0.4 s of processor time for 7 s) and would land
- * after the endpoint, and 300 ms into a pause it has its context.  The
- * quiet is the recogniser's since its last word or the detector's, the
- * longer: a soft last syllable can keep the recogniser's last word going
- * until after the detector has heard most of its endpoint (the 7 s
- * LibriVox sentence: the detector ends it 170 ms after the last word).
- * Measured through the server, every word the same on LibriVox, flite,
- * cards, the pause set (50-200 ms added) and LibriVox sentences with
- * 200-400 ms of pause put in after their first 3-5 s.
- *
- * Asked only while the detector hears quiet; while a phrase is open, at
- * every 100 ms of the utterance's audio (not when a client's messages
- * happen to end, so the same audio is cut at the same places), once the
- * recogniser has decoded it.
+ * Asked only while the detector hears quiet, at every 100 ms of the
+ * utterance's audio (not when a client's messages happen to end, so the
+ * same audio is cut at the same places).  The figures behind each
+ * threshold: bench/NOTES.md, "When the final comes" and "Where a
+ * phrase is cut".
  */
 static int long_phrase_paused(session_t *s, double quiet)
 {
@@ -871,6 +841,7 @@ static void session_free(session_t *s)
  * returns 1 when the session is gone (the lock with it). */
 static int unref_locked(session_t *s)
 {
+    assert(vb_mutex_held(&s->lock) && s->refs > 0);
     if (--s->refs > 0)
         return 0;
     pthread_mutex_unlock(&s->lock);
@@ -882,6 +853,7 @@ static int unref_locked(session_t *s)
  * slice has parked.  Called with the lock held; unlocks. */
 static void unpark(session_t *s)
 {
+    assert(vb_mutex_held(&s->lock));
     s->waiting = 0;
     int submit = s->parked; /* else run_slice is still on it, and sees */
     s->parked = 0;
@@ -969,16 +941,12 @@ static int handle_item(session_t *s, struct item *it)
  * which the speaker waits for, would wait behind them all.  Only while
  * little waits in the session's queue: a client sending faster than real
  * time (an upload) takes its turn like everyone.  Called with the lock
- * held; s->urgent is set at the end of each slice.  Measured at 10
- * streams out of step (the accurate profile's knee), seven alternated
- * pairs that kept up: final after the endpoint p50 0.18-0.20 s against
- * 0.21-0.27 s in first-come order, p95 lower in six (median 0.38 s
- * against 0.44 s).  Without POOL_URGENT_LEAD, where many streams pause
- * at once their urgent slices held the talking ones' interims back
- * without limit; bench/NOTES.md has the figures with it.
+ * held; s->urgent is set at the end of each slice.  Figures:
+ * bench/NOTES.md, "Urgent slices: measured".
  */
 static int urgent(const session_t *s, enum item_kind kind)
 {
+    assert(vb_mutex_held((pthread_mutex_t *)&s->lock));
     if (s->queued_bytes > URGENT_BYTES)
         return 0;
     return kind != ITEM_AUDIO || s->urgent;

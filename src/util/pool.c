@@ -1,4 +1,5 @@
 /* pool.c - worker threads over one queue of tasks (see pool.h). */
+#include <assert.h>
 #include "pool.h"
 
 #include <math.h>
@@ -33,6 +34,7 @@ struct pool {
  * constant of about two seconds.  Called with the lock held. */
 static void note_wait(pool_t *p, double wait, double now)
 {
+    assert(vb_mutex_held(&p->lock));
     double keep = exp(-(now - p->wait_avg_at) / 2.0);
     double weight = keep > 0.8 ? 0.2 : 1.0 - keep; /* at least 1/5 per task */
     p->wait_avg = p->wait_avg * (1.0 - weight) + wait * weight;

@@ -1,4 +1,5 @@
-/* vb.c - error code names, the error-buffer helper and the clock of vb.h. */
+/* vb.c - error code names, the error-buffer helper, the clock and the
+ * lock check of vb.h. */
 #include "vb.h"
 
 #include <stdarg.h>
@@ -37,4 +38,12 @@ double vb_monotonic_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int vb_mutex_held(pthread_mutex_t *m)
+{
+    if (pthread_mutex_trylock(m) != 0)
+        return 1;
+    pthread_mutex_unlock(m);
+    return 0;
 }

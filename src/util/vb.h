@@ -9,6 +9,7 @@
 #ifndef VB_H
 #define VB_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 enum {
@@ -33,5 +34,10 @@ void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
 /* Seconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and
  * deadlines, never for dates. */
 double vb_monotonic_s(void);
+
+/* For assert(): whether some thread holds m (a default mutex, whose
+ * trylock fails while it is held, by the caller too).  Where a comment
+ * says "called with the lock held", this checks it in debug builds. */
+int vb_mutex_held(pthread_mutex_t *m);
 
 #endif
