@@ -193,6 +193,188 @@ static void test_key_forms(void **state)
     assert_int_equal(http_as(1, "GET", "/api/nothing", NULL, NULL), 404);
 }
 
+/* The cookie's value from a response's Set-Cookie header, in out. */
+static void session_cookie(const char *headers, char *out, size_t len)
+{
+    const char *c = strcasestr(headers, "set-cookie: verbatim_session=");
+    assert_non_null(c);
+    c += strlen("set-cookie: verbatim_session=");
+    snprintf(out, len, "%.*s", (int)strcspn(c, ";\r\n"), c);
+}
+
+/* A request with the cookie (and any other headers) as a browser sends it. */
+static int http_cookie(const char *cookie, const char *method, const char *path,
+                       const char *extra, char **body)
+{
+    char hdr[512], *resp = NULL, *headers = NULL;
+    snprintf(hdr, sizeof(hdr), "Cookie: theme=dark; verbatim_session=%s\r\n%s",
+             cookie, extra ? extra : "");
+    int status = tu_http_full(&srv, method, path, hdr, NULL, &resp, &headers);
+    free(headers);
+    if (body)
+        *body = resp;
+    else
+        free(resp);
+    return status;
+}
+
+/* Waits (up to 8 s, past a keys refresh) for the cookie to stop working. */
+static int cookie_refused_within(const char *cookie)
+{
+    for (int i = 0; i < 80; i++) {
+        if (http_cookie(cookie, "GET", "/api/transcriptions/", NULL, NULL) == 401)
+            return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
+/* The web app signs in: a key traded for a session cookie that opens what
+ * the key opens, from the server's own pages only, until sign-out, the
+ * key's revocation; it survives a restart. */
+static void test_web_sign_in(void **state)
+{
+    char *body = NULL, *headers = NULL, auth[256], cookie[128];
+    /* Nobody yet: the page is told to ask for a key. */
+    assert_int_equal(tu_http(&srv, "GET", "/api/session", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"auth\":\"required\""));
+    assert_non_null(strstr(body, "\"signed_in\":false"));
+    free(body);
+
+    /* From another site's page: refused, key or not. */
+    snprintf(auth, sizeof(auth), "Authorization: Token %s\r\n"
+             "Origin: http://evil.example\r\n", keys[2]);
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/session", auth, NULL,
+                                  &body, &headers), 403);
+    assert_null(strcasestr(headers, "set-cookie"));
+    free(body);
+    free(headers);
+    /* Without a key, or with a wrong one: 401. */
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/session",
+                                  "Authorization: Token vb_wrong\r\n", NULL,
+                                  &body, &headers), 401);
+    assert_null(strcasestr(headers, "set-cookie"));
+    free(body);
+    free(headers);
+
+    char origin[96];
+    snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", srv.port);
+    snprintf(auth, sizeof(auth), "Authorization: Token %s\r\nOrigin: %s\r\n",
+             keys[2], origin);
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/session", auth, NULL,
+                                  &body, &headers), 200);
+    assert_non_null(strstr(body, "\"key\":\"k-write\""));
+    assert_non_null(strstr(body, "\"via\":\"session\""));
+    assert_non_null(strstr(body, "\"expires_at\""));
+    assert_non_null(strcasestr(headers, "HttpOnly"));
+    assert_non_null(strcasestr(headers, "SameSite=Strict"));
+    assert_non_null(strcasestr(headers, "Max-Age=43200"));
+    assert_non_null(strcasestr(headers, "Path=/"));
+    assert_null(strcasestr(headers, "Secure")); /* plain HTTP here */
+    session_cookie(headers, cookie, sizeof(cookie));
+    assert_int_equal(strncmp(cookie, "vbs_", 4), 0);
+    assert_int_equal(strlen(cookie), 47);
+    free(body);
+    free(headers);
+    /* Behind a TLS proxy the cookie is for HTTPS only. */
+    char proxied[400];
+    snprintf(proxied, sizeof(proxied), "%sX-Forwarded-Proto: https\r\n", auth);
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/session", proxied, NULL,
+                                  &body, &headers), 200);
+    assert_non_null(strcasestr(headers, "; Secure"));
+    free(body);
+    free(headers);
+
+    /* The cookie opens what k-write opens, and no more. */
+    assert_int_equal(http_cookie(cookie, "GET", "/api/session", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"signed_in\":true"));
+    assert_non_null(strstr(body, "\"scope\":\"write\""));
+    free(body);
+    assert_int_equal(http_cookie(cookie, "GET", "/api/transcriptions/", NULL,
+                                 NULL), 200);
+    char extra[160], hdr[400];
+    snprintf(hdr, sizeof(hdr), "Cookie: verbatim_session=%s\r\nOrigin: %s\r\n",
+             cookie, origin);
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/transcriptions/", hdr,
+                                  "{\"title\":\"by cookie\"}", &body, &headers),
+                     200);
+    long long id = atoll(strstr(body, "\"id\":") + 5);
+    free(body);
+    free(headers);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/", id);
+    assert_int_equal(tu_http_full(&srv, "DELETE", path, hdr, NULL, &body,
+                                  &headers), 403); /* admin's */
+    free(body);
+    free(headers);
+    /* Another site's page cannot ride it: the browser sends the cookie
+     * only to its own site, and a forged Origin is refused anyway. */
+    snprintf(hdr, sizeof(hdr), "Cookie: verbatim_session=%s\r\n"
+             "Origin: http://evil.example\r\n", cookie);
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/transcriptions/", hdr,
+                                  "{\"title\":\"forged\"}", &body, &headers),
+                     403);
+    free(body);
+    free(headers);
+    /* A session cannot make another. */
+    assert_int_equal(http_cookie(cookie, "POST", "/api/session", NULL, NULL), 401);
+
+    /* The WebSockets take it too (a browser sends cookies on handshakes). */
+    char url[128], err[300];
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws/watch/%lld", srv.port, id);
+    snprintf(hdr, sizeof(hdr), "Cookie: verbatim_session=%s\r\nOrigin: %s\r\n",
+             cookie, origin);
+    wsclient *ws = NULL;
+    assert_int_equal(wsclient_connect_with(url, hdr, &ws, err, sizeof(err)), 0);
+    wsclient_close(ws, 1000);
+
+    /* It outlives a restart: sessions are rows in the store. */
+    static const char *const flags[] = {"--auth", "required", NULL};
+    tu_server_restart(&srv, flags);
+    assert_int_equal(http_cookie(cookie, "GET", "/api/transcriptions/", NULL,
+                                 NULL), 200);
+
+    /* Sign-out ends it at once and clears the cookie. */
+    snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", srv.port);
+    snprintf(extra, sizeof(extra), "Origin: %s\r\n", origin);
+    snprintf(hdr, sizeof(hdr), "Cookie: verbatim_session=%s\r\n%s", cookie,
+             extra);
+    assert_int_equal(tu_http_full(&srv, "DELETE", "/api/session", hdr, NULL,
+                                  &body, &headers), 204);
+    assert_non_null(strcasestr(headers, "set-cookie: verbatim_session=;"));
+    assert_non_null(strcasestr(headers, "Max-Age=0"));
+    free(body);
+    free(headers);
+    assert_int_equal(http_cookie(cookie, "GET", "/api/transcriptions/", NULL,
+                                 &body), 401);
+    assert_non_null(strstr(body, "sign in again"));
+    free(body);
+
+    /* Revoking the key ends its sessions, on every instance within the
+     * keys' refresh. */
+    char temp[64];
+    assert_int_equal(keys_cli("create --name k-temp --scope admin", temp,
+                              sizeof(temp)), 0);
+    temp[strcspn(temp, "\n")] = '\0';
+    int status = 401;
+    for (int i = 0; i < 80 && status != 200; i++) { /* the key counts */
+        usleep(100000);
+        snprintf(auth, sizeof(auth), "Authorization: Token %s\r\nOrigin: %s\r\n",
+                 temp, origin);
+        status = tu_http_full(&srv, "POST", "/api/session", auth, NULL, &body,
+                              &headers);
+        if (status == 200)
+            session_cookie(headers, cookie, sizeof(cookie));
+        free(body);
+        free(headers);
+    }
+    assert_int_equal(status, 200);
+    assert_int_equal(http_cookie(cookie, "GET", "/api/transcriptions/", NULL,
+                                 NULL), 200);
+    assert_int_equal(keys_cli("revoke k-temp", NULL, 0), 0);
+    assert_true(cookie_refused_within(cookie));
+}
+
 /* A revoked key stops working within the refresh time; a used one shows
  * when; no key is ever written to the log. */
 static void test_revoke_and_log(void **state)
@@ -220,10 +402,13 @@ static void test_revoke_and_log(void **state)
     FILE *f = fopen(srv.log_path, "r");
     assert_non_null(f);
     char line[2048];
-    while (fgets(line, sizeof(line), f))
+    while (fgets(line, sizeof(line), f)) {
         for (int s = 1; s <= 3; s++)
             if (strstr(line, keys[s] + 3) != NULL)
                 fail_msg("a key in the log: %s", line);
+        if (strstr(line, "vbs_") != NULL)
+            fail_msg("a session cookie in the log: %s", line);
+    }
     fclose(f);
 }
 
@@ -232,6 +417,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_route_needs_its_scope),
         cmocka_unit_test(test_key_forms),
+        cmocka_unit_test(test_web_sign_in),
         cmocka_unit_test(test_revoke_and_log),
     };
     return cmocka_run_group_tests_name("auth", tests, setup, teardown);

@@ -213,6 +213,46 @@ static void test_uploads(void **state)
     store_close(s);
 }
 
+/* Web sessions: listed while they last and their key exists; expired
+ * ones are deleted when listed; revoking the key ends them. */
+static void test_web_sessions(void **state)
+{
+    store_t *s = open_store();
+    store_key k = {.name = "browser", .scope = "write", .prefix = "vb_abc",
+                   .hash = "00"};
+    assert_int_equal(store_key_create(s, &k), 0);
+    store_web_session a = {.hash = "aa", .key_name = "browser",
+                           .created_at = 100, .expires_at = 200};
+    store_web_session b = {.hash = "bb", .key_name = "browser",
+                           .created_at = 100, .expires_at = 300};
+    store_web_session orphan = {.hash = "cc", .key_name = "nobody",
+                                .created_at = 100, .expires_at = 300};
+    assert_int_equal(store_session_add(s, &a), 0);
+    assert_int_equal(store_session_add(s, &b), 0);
+    assert_int_equal(store_session_add(s, &orphan), 0);
+    assert_int_not_equal(store_session_add(s, &a), 0); /* one hash, once */
+    store_web_session *list = NULL;
+    size_t n = 0;
+    assert_int_equal(store_session_list(s, 150, &list, &n), 0);
+    assert_int_equal(n, 2); /* not the orphan: its key does not exist */
+    free(list);
+    assert_int_equal(store_session_list(s, 250, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].hash, "bb");
+    assert_int_equal(list[0].expires_at, 300);
+    free(list);
+    /* a expired: deleted on the way, so ending it finds nothing */
+    assert_int_equal(store_session_end(s, "aa"), VB_ENOTFOUND);
+    assert_int_equal(store_key_revoke(s, "browser"), 0);
+    assert_int_equal(store_session_end(s, "bb"), VB_ENOTFOUND);
+    /* A key made again under the name does not inherit them. */
+    assert_int_equal(store_key_create(s, &k), 0);
+    assert_int_equal(store_session_list(s, 150, &list, &n), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_preview_cut_whole),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_uploads),
+        cmocka_unit_test(test_web_sessions),
     };
     return cmocka_run_group_tests_name("store", tests, setup, NULL);
 }

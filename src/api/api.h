@@ -26,6 +26,13 @@ typedef struct api_request {
     const char *query;  /* "a=1&b=2" (no '?'), or NULL */
     const char *body;   /* may be NULL */
     size_t body_len;
+    /* Who asks, as net's access check found (for /api/session). */
+    int auth_required;         /* the server wants keys */
+    const char *principal;     /* the key's name, or "" */
+    int scope;                 /* api_scope of the key; 0 without */
+    int via_session;           /* the credential was the session cookie */
+    const char *session_token; /* the cookie's value as sent, or "" */
+    int secure;                /* over TLS (the cookie gets Secure) */
 } api_request;
 
 typedef struct api_response {
@@ -36,6 +43,7 @@ typedef struct api_response {
     char filename[128];       /* set: send as a download with this name */
     char filename_utf8[128];  /* the same with the title's letters beyond
                                  ASCII kept (RFC 6266 filename*), or "" */
+    char set_cookie[256];     /* a Set-Cookie header's value, or "" */
 } api_response;
 
 /* What /api/health reports beside the store; filled on request. */
@@ -56,6 +64,12 @@ typedef struct api_context {
      * that its watchers can be told; may be NULL. */
     void (*deleted)(void *ctx, int64_t transcription_id);
     void *deleted_ctx;
+    /* Called (on the store's thread) once a web session is stored
+     * (expires_at > 0) or ended (0), so that it counts at once; may be
+     * NULL.  hash: the cookie value's SHA-256 in hex. */
+    void (*session_changed)(void *ctx, const char *hash, const char *key_name,
+                            int64_t expires_at);
+    void *session_ctx;
     const char *version;
 } api_context;
 

@@ -70,6 +70,17 @@ static const char *const schemas_json =
     "  \"detail\":{\"type\":\"string\",\"description\":\"a failed job's error\"},"
     "  \"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
     "  \"url\":{\"type\":\"string\"}}},"
+    "\"Session\":{\"type\":\"object\","
+    " \"required\":[\"auth\",\"signed_in\"],"
+    " \"properties\":{\"auth\":{\"type\":\"string\","
+    "   \"enum\":[\"required\",\"off\"]},"
+    "  \"signed_in\":{\"type\":\"boolean\",\"description\":\"a valid key or "
+    "session came with the request\"},"
+    "  \"key\":{\"type\":\"string\",\"description\":\"the key's name\"},"
+    "  \"scope\":{\"type\":\"string\",\"enum\":[\"read\",\"write\",\"admin\"]},"
+    "  \"via\":{\"type\":\"string\",\"enum\":[\"key\",\"session\"]},"
+    "  \"expires_at\":{\"type\":\"string\",\"format\":\"date-time\","
+    "   \"description\":\"when a session made by this request ends\"}}},"
     "\"HTTPError\":{\"type\":\"object\",\"required\":[\"detail\"],"
     " \"properties\":{\"detail\":{\"type\":\"string\"}}},"
     "\"ValidationError\":{\"type\":\"object\","
@@ -188,6 +199,11 @@ static cJSON *operation(const route *r)
         cJSON *req = cJSON_CreateObject();
         cJSON_AddItemToObject(req, "token", cJSON_CreateArray());
         cJSON_AddItemToArray(security, req);
+        if (r->handler != handle_session_create) { /* that one takes a key */
+            cJSON *alt = cJSON_CreateObject();
+            cJSON_AddItemToObject(alt, "session", cJSON_CreateArray());
+            cJSON_AddItemToArray(security, alt);
+        }
         cJSON_AddStringToObject(op, "x-verbatim-scope", names[scope]);
     }
     cJSON *responses = cJSON_AddObjectToObject(op, "responses");
@@ -272,6 +288,13 @@ char *api_openapi_json(const char *version)
                             "`verbatim keys create`; needed when the server "
                             "runs with --auth required.  A WebSocket may send "
                             "it as the subprotocols \"token, KEY\" instead.");
+    cJSON *cookie = cJSON_AddObjectToObject(schemes, "session");
+    cJSON_AddStringToObject(cookie, "type", "apiKey");
+    cJSON_AddStringToObject(cookie, "in", "cookie");
+    cJSON_AddStringToObject(cookie, "name", "verbatim_session");
+    cJSON_AddStringToObject(cookie, "description",
+                            "The web app's session, from POST /api/session; "
+                            "it opens what its key opens.");
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     return text;

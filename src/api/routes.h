@@ -70,6 +70,11 @@ void route_respond_json(api_response *out, int status, cJSON *json);
 /* 404 for VB_ENOTFOUND, else 500 (the log has the cause). */
 void route_store_error(api_response *out, int rc);
 
+/* session.c: the web app's sign-in */
+void handle_session_get(const route_call *call, api_response *out);
+void handle_session_create(const route_call *call, api_response *out);
+void handle_session_end(const route_call *call, api_response *out);
+
 /* uploads.c */
 void handle_upload_list(const route_call *call, api_response *out);
 void handle_upload_get(const route_call *call, api_response *out);

@@ -33,17 +33,29 @@ int auth_scope_parse(const char *name, auth_scope *out)
     return -1;
 }
 
-int auth_key_new(char *key)
+/* prefix and 32 random bytes in base64url: 3 + 43 or 4 + 43 characters. */
+static int random_token(const char *prefix, char *out, size_t len)
 {
     if (sodium_init() < 0)
         return -1;
     unsigned char raw[32];
     randombytes_buf(raw, sizeof(raw));
-    memcpy(key, "vb_", 3);
-    sodium_bin2base64(key + 3, AUTH_KEY_LEN - 3 + 1, raw, sizeof(raw),
+    size_t n = strlen(prefix);
+    memcpy(out, prefix, n);
+    sodium_bin2base64(out + n, len - n, raw, sizeof(raw),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof(raw));
     return 0;
+}
+
+int auth_key_new(char *key)
+{
+    return random_token("vb_", key, AUTH_KEY_LEN + 1);
+}
+
+int auth_session_new(char *token)
+{
+    return random_token("vbs_", token, AUTH_KEY_LEN + 2);
 }
 
 void auth_key_hash(const char *key, char *hex)
@@ -67,6 +79,13 @@ typedef struct key_entry {
     int used; /* since the last refresh */
 } key_entry;
 
+typedef struct session_entry {
+    char hash[AUTH_HASH_HEX + 1];
+    char key_name[65];
+    int64_t expires_at;
+    unsigned long added;   /* keys->added when added here; 0: read */
+} session_entry;
+
 struct auth_keys {
     store_t *store;          /* the refresh thread's own connection */
     pthread_t thread;
@@ -74,8 +93,54 @@ struct auth_keys {
     pthread_cond_t cond;
     key_entry *entries;
     int count;
+    session_entry *sessions;
+    int session_count, session_cap;
+    unsigned long added;     /* sessions added here so far */
     int stop;
 };
+
+/* Reads the store's sessions (those of keys that exist, not expired). */
+static void refresh_sessions(auth_keys *keys)
+{
+    pthread_mutex_lock(&keys->lock);
+    unsigned long added_before = keys->added;
+    pthread_mutex_unlock(&keys->lock);
+    store_web_session *rows = NULL;
+    size_t n = 0;
+    if (store_session_list(keys->store, (int64_t)time(NULL), &rows, &n) != 0)
+        return; /* the old set stays */
+    pthread_mutex_lock(&keys->lock);
+    /* Room for those added here while the store was read: the read may
+     * have begun before they were stored. */
+    size_t cap = n + (size_t)(keys->added - added_before) + 1;
+    session_entry *fresh = calloc(cap, sizeof(*fresh));
+    if (fresh == NULL) {
+        pthread_mutex_unlock(&keys->lock);
+        free(rows);
+        return;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++, count++) {
+        memcpy(fresh[i].hash, rows[i].hash, sizeof(fresh[i].hash));
+        memcpy(fresh[i].key_name, rows[i].key_name, sizeof(fresh[i].key_name));
+        fresh[i].expires_at = rows[i].expires_at;
+    }
+    for (int i = 0; i < keys->session_count; i++) {
+        session_entry *s = &keys->sessions[i];
+        int listed = 0;
+        for (size_t j = 0; j < n && !listed; j++)
+            listed = strcmp(fresh[j].hash, s->hash) == 0;
+        if (s->added > added_before && !listed && count < cap)
+            fresh[count++] = *s;
+    }
+    free(rows);
+    session_entry *old = keys->sessions;
+    keys->sessions = fresh;
+    keys->session_count = (int)count;
+    keys->session_cap = (int)cap;
+    pthread_mutex_unlock(&keys->lock);
+    free(old);
+}
 
 /* Reads the store's keys into keys->entries, and writes the last use of
  * those used since.  The refresh thread (or start). */
@@ -121,6 +186,7 @@ static int refresh(auth_keys *keys)
     keys->count = count;
     pthread_mutex_unlock(&keys->lock);
     free(old);
+    refresh_sessions(keys);
     return 0;
 }
 
@@ -167,6 +233,7 @@ int auth_keys_start(const char *url, auth_keys **out, char *err,
     if (rc != 0) {
         store_close(keys->store);
         free(keys->entries);
+        free(keys->sessions);
         pthread_mutex_destroy(&keys->lock);
         pthread_cond_destroy(&keys->cond);
         free(keys);
@@ -203,6 +270,69 @@ auth_scope auth_keys_check(auth_keys *keys, const char *key, char *name,
     return scope;
 }
 
+auth_scope auth_sessions_check(auth_keys *keys, const char *token, char *name,
+                               size_t len)
+{
+    char hash[AUTH_HASH_HEX + 1];
+    auth_key_hash(token, hash);
+    int64_t now = (int64_t)time(NULL);
+    auth_scope scope = AUTH_NONE;
+    pthread_mutex_lock(&keys->lock);
+    for (int i = 0; i < keys->session_count; i++) {
+        session_entry *s = &keys->sessions[i];
+        if (sodium_memcmp(s->hash, hash, AUTH_HASH_HEX) != 0)
+            continue;
+        if (s->expires_at <= now)
+            break;
+        /* Its key as it is now: a revoked key's sessions open nothing. */
+        for (int k = 0; k < keys->count; k++) {
+            if (strcmp(keys->entries[k].name, s->key_name) == 0) {
+                scope = keys->entries[k].scope;
+                keys->entries[k].used = 1;
+                snprintf(name, len, "%s", s->key_name);
+                break;
+            }
+        }
+        break;
+    }
+    pthread_mutex_unlock(&keys->lock);
+    return scope;
+}
+
+void auth_sessions_add(auth_keys *keys, const char *hash, const char *key_name,
+                       int64_t expires_at)
+{
+    pthread_mutex_lock(&keys->lock);
+    if (keys->session_count == keys->session_cap) {
+        int cap = keys->session_cap ? keys->session_cap * 2 : 8;
+        session_entry *grown = realloc(keys->sessions, (size_t)cap * sizeof(*grown));
+        if (grown == NULL) { /* counted at the next refresh instead */
+            pthread_mutex_unlock(&keys->lock);
+            return;
+        }
+        keys->sessions = grown;
+        keys->session_cap = cap;
+    }
+    session_entry *s = &keys->sessions[keys->session_count++];
+    snprintf(s->hash, sizeof(s->hash), "%s", hash);
+    snprintf(s->key_name, sizeof(s->key_name), "%s", key_name);
+    s->expires_at = expires_at;
+    s->added = ++keys->added;
+    pthread_mutex_unlock(&keys->lock);
+}
+
+void auth_sessions_remove(auth_keys *keys, const char *hash)
+{
+    pthread_mutex_lock(&keys->lock);
+    for (int i = 0; i < keys->session_count; i++) {
+        if (strcmp(keys->sessions[i].hash, hash) == 0) {
+            keys->sessions[i] = keys->sessions[--keys->session_count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&keys->lock);
+}
+
 void auth_keys_stop(auth_keys *keys)
 {
     if (keys == NULL)
@@ -214,6 +344,7 @@ void auth_keys_stop(auth_keys *keys)
     pthread_join(keys->thread, NULL);
     store_close(keys->store);
     free(keys->entries);
+    free(keys->sessions);
     pthread_mutex_destroy(&keys->lock);
     pthread_cond_destroy(&keys->cond);
     free(keys);

@@ -11,16 +11,24 @@
  * its own: a key made or revoked with `verbatim keys`, or by another
  * instance sharing the database, counts within that time.  The same thread
  * writes when each key was last used.
+ *
+ * The web app signs in by trading a key for a session cookie ("vbs_" and
+ * 43 characters), kept the same way: the store holds its hash and the
+ * key's name; it opens what the key opens for AUTH_SESSION_S, unless it
+ * is ended first (sign-out) or its key is revoked.
  */
 #ifndef VB_AUTH_H
 #define VB_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define AUTH_KEY_LEN 46        /* "vb_" + 43 */
 #define AUTH_PREFIX_LEN 10     /* what a list shows of a key */
 #define AUTH_HASH_HEX 64
 #define AUTH_REFRESH_S 5
+#define AUTH_SESSION_S (12 * 3600) /* a working day, then sign in again */
+#define AUTH_COOKIE "verbatim_session"
 
 /* What a key may do; each scope includes those below it. */
 typedef enum {
@@ -36,6 +44,8 @@ int auth_scope_parse(const char *name, auth_scope *out);
 
 /* A new key into key[AUTH_KEY_LEN + 1].  0, or -1 when no randomness. */
 int auth_key_new(char *key);
+/* A new session cookie value, the same length (prefix "vbs_"). */
+int auth_session_new(char *token);
 /* Its SHA-256 in hex, hex[AUTH_HASH_HEX + 1]. */
 void auth_key_hash(const char *key, char *hex);
 /* Its first AUTH_PREFIX_LEN characters, prefix[AUTH_PREFIX_LEN + 1]. */
@@ -53,6 +63,15 @@ int auth_keys_count(auth_keys *keys);
  * name[len]; the key is marked used.  Any thread. */
 auth_scope auth_keys_check(auth_keys *keys, const char *key, char *name,
                            size_t len);
+/* The same for a session cookie's value: the scope of its key while the
+ * session lasts, with the key's name.  Any thread. */
+auth_scope auth_sessions_check(auth_keys *keys, const char *token, char *name,
+                               size_t len);
+/* A session this server just stored (or ended): counted at once, not at
+ * the next refresh.  hash: auth_key_hash() of the cookie's value. */
+void auth_sessions_add(auth_keys *keys, const char *hash, const char *key_name,
+                       int64_t expires_at);
+void auth_sessions_remove(auth_keys *keys, const char *hash);
 void auth_keys_stop(auth_keys *keys);
 
 #endif

@@ -157,12 +157,24 @@ static void answer_upload(server *srv, http_req *req)
     lws_callback_on_writable(req->wsi);
 }
 
+/* The request as the API sees it: with who asks. */
+static api_request api_request_of(const server *srv, const http_req *req)
+{
+    api_request areq = {
+        .method = req->rq.method, .path = req->rq.path, .query = req->rq.query,
+        .body = req->body, .body_len = req->body_len,
+        .auth_required = srv->keys != NULL, .principal = req->rq.principal,
+        .scope = (int)req->rq.scope, .via_session = req->rq.via_session,
+        .session_token = req->rq.session_token, .secure = req->rq.secure,
+    };
+    return areq;
+}
+
 static void answer_on_runner(void *arg)
 {
     http_req *req = arg;
     server *srv = req->srv;
-    api_request areq = {req->rq.method, req->rq.path, req->rq.query, req->body,
-                        req->body_len};
+    api_request areq = api_request_of(srv, req);
     api_handle(req->api, &areq, &req->res);
     pthread_mutex_lock(&srv->lock);
     req->next_done = srv->http_done;
@@ -178,8 +190,7 @@ static int dispatch(server *srv, struct lws *wsi, http_req *req)
     req->dispatched = 1;
     api_place place = req->rq.route.place;
     if (place == API_ON_ANY) { /* health, the document, 404 and 405 */
-        api_request areq = {req->rq.method, req->rq.path, req->rq.query, req->body,
-                            req->body_len};
+        api_request areq = api_request_of(srv, req);
         api_handle(&srv->api, &areq, &req->res);
         lws_callback_on_writable(wsi);
         return 0;
@@ -329,6 +340,8 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
             http_add_cors(srv, wsi, &p, end) ||
             net_add_security_headers(wsi, req->res.status, &p, end) ||
             add_download(wsi, &req->res, &p, end) ||
+            (req->res.set_cookie[0] &&
+             add_header(wsi, "set-cookie:", req->res.set_cookie, &p, end)) ||
             (req->location[0] && req->res.status == 202 &&
              add_header(wsi, "location:", req->location, &p, end)) ||
             (req->static_file && add_header(wsi, "cache-control:", "no-cache",

@@ -99,6 +99,12 @@ typedef struct net_request {
      * route). */
     char principal[65];
     auth_scope scope;
+    /* The web app's session cookie as sent ("" without), and whether it
+     * (not a key) was the credential. */
+    char session_token[64];
+    int via_session;
+    int secure;            /* came over TLS (here, or at a proxy that says
+                              so with X-Forwarded-Proto) */
 } net_request;
 
 /* The origins and host names the server trusts, from its config and its

@@ -63,6 +63,12 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out)
     lws_hdr_copy(wsi, out->host, sizeof(out->host), WSI_TOKEN_HOST);
     lws_get_peer_simple(wsi, out->peer, sizeof(out->peer));
     api_route_match(out->method, out->path, &out->route);
+    size_t n = sizeof(out->session_token);
+    if (lws_http_cookie_get(wsi, AUTH_COOKIE, out->session_token, &n) != 0)
+        out->session_token[0] = '\0';
+    char proto[16] = "";
+    lws_hdr_custom_copy(wsi, proto, sizeof(proto), "x-forwarded-proto:", 18);
+    out->secure = lws_is_ssl(wsi) || strcasecmp(proto, "https") == 0;
 }
 
 /* Calls take(srv, item) for each entry of a comma-separated list, its
@@ -225,11 +231,23 @@ static int presented_key(const net_request *req, char *key, size_t len)
     return 0;
 }
 
-/* With keys required: who the key is, and whether it may do this. */
+/* With keys required: who the key (or the web app's session) is, and
+ * whether it may do this.  A key sent wins over a cookie. */
 static int check_key(server *srv, net_request *req, char *why, size_t len)
 {
     char key[256];
     if (presented_key(req, key, sizeof(key)) != 0) {
+        if (req->session_token[0]) {
+            req->via_session = 1;
+            req->scope = auth_sessions_check(srv->keys, req->session_token,
+                                             req->principal,
+                                             sizeof(req->principal));
+            if (req->scope != AUTH_NONE)
+                goto scope;
+            snprintf(why, len, "the session has ended (it expired, was signed "
+                     "out, or its key was revoked): sign in again");
+            return 401;
+        }
         snprintf(why, len, "an API key is required: send \"Authorization: "
                  "Token KEY\"%s (make a key with `verbatim keys create`)",
                  req->websocket ? " or the subprotocols \"token, KEY\"" : "");
@@ -242,6 +260,7 @@ static int check_key(server *srv, net_request *req, char *why, size_t len)
         snprintf(why, len, "the API key is not valid (mistyped, or revoked)");
         return 401;
     }
+scope:
     if ((int)req->scope < (int)req->route.scope) {
         snprintf(why, len, "the key \"%s\" has the scope %s; this needs %s",
                  req->principal, auth_scope_name(req->scope),
@@ -280,6 +299,13 @@ int net_request_check(server *srv, net_request *req, char *why, size_t len)
     }
     if (srv->keys != NULL && req->route.scope != API_SCOPE_PUBLIC)
         return check_key(srv, req, why, len);
+    if (srv->keys != NULL) { /* public: who asks, if anyone (GET /api/session) */
+        char ignored[256];
+        if (check_key(srv, req, ignored, sizeof(ignored)) != 0) {
+            req->principal[0] = '\0';
+            req->scope = AUTH_NONE;
+        }
+    }
     return 0;
 }
 

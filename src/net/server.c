@@ -210,6 +210,20 @@ static void transcription_deleted(void *ctx, int64_t transcription_id)
     tx_transcription_deleted(srv->tx, transcription_id);
 }
 
+/* A web session stored or ended here counts at once, not at the keys'
+ * next refresh. */
+static void session_changed(void *ctx, const char *hash, const char *key_name,
+                            int64_t expires_at)
+{
+    server *srv = ctx;
+    if (srv->keys == NULL)
+        return;
+    if (expires_at > 0)
+        auth_sessions_add(srv->keys, hash, key_name, expires_at);
+    else
+        auth_sessions_remove(srv->keys, hash);
+}
+
 /* Reading connections, each on a thread of its own.  A database in memory
  * is one connection's alone: its reads stay on the writer. */
 static int start_readers(server *srv, char *err, size_t errlen)
@@ -365,6 +379,8 @@ static int start(server *srv, char *err, size_t errlen)
     srv->api.health_ctx = srv;
     srv->api.deleted = transcription_deleted;
     srv->api.deleted_ctx = srv;
+    srv->api.session_changed = session_changed;
+    srv->api.session_ctx = srv;
     srv->api.version = VERBATIM_VERSION;
     rc = start_readers(srv, err, errlen);
     if (rc != 0)

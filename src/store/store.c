@@ -45,6 +45,22 @@ int store_key_touch(store_t *s, const char *hash)
     return s->ops->key_touch(s, hash);
 }
 
+int store_session_add(store_t *s, const store_web_session *ws)
+{
+    return s->ops->session_add(s, ws);
+}
+
+int store_session_end(store_t *s, const char *hash)
+{
+    return s->ops->session_end(s, hash);
+}
+
+int store_session_list(store_t *s, int64_t now, store_web_session **out,
+                       size_t *count)
+{
+    return s->ops->session_list(s, now, out, count);
+}
+
 int store_claim(const char *url, int *claim, char *err, size_t errlen)
 {
     *claim = -1;

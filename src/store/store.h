@@ -157,6 +157,23 @@ int store_key_revoke(store_t *store, const char *name);
 /* Records that the key with this hash was used now. */
 int store_key_touch(store_t *store, const char *hash);
 
+/* A browser's signed-in session (the web app's cookie): never the cookie
+ * itself, only its SHA-256.  It opens what its key opens, until it
+ * expires, it is ended, or the key is revoked (which ends it). */
+typedef struct store_web_session {
+    char hash[65];
+    char key_name[65];
+    int64_t created_at, expires_at; /* Unix seconds */
+} store_web_session;
+
+int store_session_add(store_t *store, const store_web_session *ws);
+/* Ends the session with this hash; VB_ENOTFOUND when there is none. */
+int store_session_end(store_t *store, const char *hash);
+/* Every session that has not expired at `now` (and whose key exists);
+ * the expired ones are deleted on the way. */
+int store_session_list(store_t *store, int64_t now, store_web_session **out,
+                       size_t *count);
+
 /* The operations of one backend; store.c dispatches to them. */
 struct store_ops {
     const char *name;
@@ -183,6 +200,9 @@ struct store_ops {
     int (*key_list)(store_t *, store_key **, size_t *);
     int (*key_revoke)(store_t *, const char *);
     int (*key_touch)(store_t *, const char *);
+    int (*session_add)(store_t *, const store_web_session *);
+    int (*session_end)(store_t *, const char *);
+    int (*session_list)(store_t *, int64_t, store_web_session **, size_t *);
 };
 
 /* Every backend's handle starts with this. */

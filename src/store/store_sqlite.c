@@ -84,6 +84,13 @@ static const char *const migrations[] = {
     "  hash TEXT NOT NULL UNIQUE,"
     "  created_at TEXT NOT NULL,"
     "  last_used_at TEXT NOT NULL DEFAULT '');",
+    /* 6: the web app's signed-in sessions, as hashes */
+    "CREATE TABLE web_sessions ("
+    "  hash TEXT PRIMARY KEY,"
+    "  key_name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL);"
+    "CREATE INDEX web_sessions_by_key ON web_sessions(key_name);",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -750,8 +757,78 @@ static int exec_on_one(store_t *s, const char *sql, const char *value,
 
 static int sq_key_revoke(store_t *s, const char *name)
 {
+    /* Its sessions first: a key made again under the same name must not
+     * inherit them. */
+    int rc = exec_on_one(s, "DELETE FROM web_sessions WHERE key_name = ?",
+                         name, "revoke key");
+    if (rc != 0 && rc != VB_ENOTFOUND)
+        return rc;
     return exec_on_one(s, "DELETE FROM api_keys WHERE name = ?", name,
                        "revoke key");
+}
+
+static int sq_session_add(store_t *s, const store_web_session *ws)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO web_sessions (hash, key_name, "
+                           "created_at, expires_at) VALUES (?, ?, ?, ?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(db, "sign in");
+    sqlite3_bind_text(st, 1, ws->hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, ws->key_name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, ws->created_at);
+    sqlite3_bind_int64(st, 4, ws->expires_at);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_error(db, "sign in");
+}
+
+static int sq_session_end(store_t *s, const char *hash)
+{
+    return exec_on_one(s, "DELETE FROM web_sessions WHERE hash = ?", hash,
+                       "sign out");
+}
+
+static int sq_session_list(store_t *s, int64_t now, store_web_session **out,
+                           size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    char sql[200];
+    snprintf(sql, sizeof(sql), "DELETE FROM web_sessions WHERE expires_at <= "
+             "%lld", (long long)now);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        log_warn("store", "expired sessions not deleted: %s", sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, "SELECT w.hash, w.key_name, w.created_at, "
+                           "w.expires_at FROM web_sessions w JOIN api_keys k "
+                           "ON k.name = w.key_name WHERE w.expires_at > ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "list sessions");
+    sqlite3_bind_int64(st, 1, now);
+    store_web_session *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (make_room(&items, &cap, n, sizeof(*items), 8) != 0) {
+            free(items);
+            sqlite3_finalize(st);
+            return VB_ENOMEM;
+        }
+        store_web_session *w = &items[n++];
+        copy_text(w->hash, sizeof(w->hash), sqlite3_column_text(st, 0));
+        copy_text(w->key_name, sizeof(w->key_name), sqlite3_column_text(st, 1));
+        w->created_at = sqlite3_column_int64(st, 2);
+        w->expires_at = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return db_error(db, "list sessions");
+    }
+    *out = items;
+    *count = n;
+    return 0;
 }
 
 static int sq_key_touch(store_t *s, const char *hash)
@@ -792,6 +869,9 @@ static const struct store_ops sqlite_ops = {
     .key_list = sq_key_list,
     .key_revoke = sq_key_revoke,
     .key_touch = sq_key_touch,
+    .session_add = sq_session_add,
+    .session_end = sq_session_end,
+    .session_list = sq_session_list,
 };
 
 int store_sqlite_open(const char *path, store_t **out, char *err,

@@ -23,13 +23,14 @@ export function freePort() {
   });
 }
 
-export async function startServer({ port, dir } = {}) {
+// args: more flags for `verbatim serve` (e.g. ['--auth', 'required']).
+export async function startServer({ port, dir, args = [] } = {}) {
   port = port || await freePort();
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'vbweb-'));
   const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
   const proc = spawn(bin, ['serve', '--port', String(port), '--db', path.join(dir, 'db.sqlite'),
-                           '--workers', '2'], { stdio: ['ignore', log, log] });
+                           '--workers', '2', ...args], { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     try {

@@ -1,7 +1,7 @@
 // api.js - the REST API of the server this page came from.
 
-async function request(method, path, body) {
-  const options = { method, headers: {} };
+async function request(method, path, body, headers = {}) {
+  const options = { method, headers };
   if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
@@ -14,12 +14,23 @@ async function request(method, path, body) {
     const message = Array.isArray(detail)
       ? detail.map((d) => d.msg).join('; ')
       : detail || `HTTP ${response.status}`;
-    throw new Error(message);
+    const error = new Error(message);
+    error.status = response.status;
+    // The server wants a key and this page has none (or its session
+    // ended): the app asks for one (app.js).
+    if (response.status === 401) window.dispatchEvent(new Event('verbatim:signin'));
+    throw error;
   }
   return data;
 }
 
 export const api = {
+  session: () => request('GET', '/api/session'),
+  // The key goes to the server once; the page keeps only the HttpOnly
+  // session cookie the answer sets, which its scripts cannot read.
+  signIn: (key) => request('POST', '/api/session', undefined,
+                           { Authorization: `Token ${key}` }),
+  signOut: () => request('DELETE', '/api/session'),
   list: () => request('GET', '/api/transcriptions/?summary=true'),
   create: (title) => request('POST', '/api/transcriptions/', { title }),
   get: (id) => request('GET', `/api/transcriptions/${id}/`),

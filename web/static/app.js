@@ -1,9 +1,39 @@
 // app.js - the page router: "/" lists transcripts, "/t/{id}" shows one.
+import { api, h } from './api.js';
 import { showList } from './list.js';
+import { showSignIn } from './signin.js';
 import { showTranscript } from './transcript.js';
 
 const app = document.getElementById('app');
+const nav = document.querySelector('.topbar nav');
 let current = null; // the view on screen, with an optional leave()
+let signingIn = false;
+
+// A sign-out button while this browser holds a session.
+function showAccount(session) {
+  const old = nav.querySelector('.account');
+  if (old) old.remove();
+  if (session.via !== 'session') return;
+  nav.append(h('span', { class: 'account' },
+    h('span', { class: 'muted' }, session.key),
+    h('button', { type: 'button', onclick: signOut }, 'Sign out')));
+}
+
+async function signOut() {
+  await api.signOut().catch(() => {});
+  route();
+}
+
+function askForKey() {
+  if (signingIn) return;
+  signingIn = true;
+  if (current && current.leave) current.leave();
+  current = null;
+  showAccount({});
+  app.replaceChildren();
+  showSignIn(app, () => { signingIn = false; route(); });
+}
+window.addEventListener('verbatim:signin', askForKey);
 
 export function navigate(path) {
   history.pushState(null, '', path);
@@ -16,9 +46,16 @@ async function route() {
   app.replaceChildren();
   const match = location.pathname.match(/^\/t\/(\d+)\/?$/);
   try {
+    const session = await api.session();
+    if (session.auth === 'required' && !session.signed_in) {
+      askForKey();
+      return;
+    }
+    showAccount(session);
     current = match ? await showTranscript(app, Number(match[1]), navigate)
                     : await showList(app, navigate);
   } catch (err) {
+    if (err.status === 401) return; // askForKey() has taken the page
     app.replaceChildren();
     const p = document.createElement('p');
     p.className = 'error';
