@@ -2,6 +2,11 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <arpa/inet.h>
 #include <cJSON.h>
 #include <fcntl.h>
@@ -474,4 +479,13 @@ void tu_open_gate(void)
     gate_.open = 1;
     pthread_cond_broadcast(&gate_.changed);
     pthread_mutex_unlock(&gate_.lock);
+}
+
+/* VB_TEST=PATTERN runs only the tests whose names match (cmocka's
+ * wildcards), e.g. VB_TEST='test_watch*' build/asan/test_live. */
+__attribute__((constructor)) static void tu_filter_from_env(void)
+{
+    const char *pattern = getenv("VB_TEST");
+    if (pattern != NULL && *pattern != '\0')
+        cmocka_set_test_filter(pattern);
 }
