@@ -11,11 +11,15 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "testutil.h"
 #include "transcription/transcription.h" /* TX_TOKEN_LEN */
@@ -908,6 +912,168 @@ static void test_watch(void **state)
     expect_error_close(watcher, 4004, "this transcription was deleted");
 }
 
+/* count segments stored straight into server's database (as many finals
+ * as a long meeting has), starting at 0.5 s, one a second. */
+static void store_many(const tu_server *server, long long id, int count)
+{
+    char db_path[300];
+    snprintf(db_path, sizeof(db_path), "%s/verbatim.db", server->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < count; i++) {
+        char sql[400];
+        snprintf(sql, sizeof(sql), "INSERT INTO segments (transcription_id, "
+                 "text, speaker, start_time, end_time, is_final, words) VALUES "
+                 "(%lld, 'stored number %d', 'speaker_0', %d.5, %d.9, 1, '[]')",
+                 id, i, i, i);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A watcher of a long transcript gets every stored final once, in order
+ * (sent a page at a time), then what a live session says meanwhile. */
+static void test_watch_paged(void **state)
+{
+    long long id = tu_create(&srv, "long meeting");
+    store_many(&srv, id, 350);
+    char path[64];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *live = tu_ws(&srv, path);
+    assert_non_null(live);
+    snprintf(path, sizeof(path), "/ws/watch/%lld", id);
+    wsclient *watcher = tu_ws(&srv, path);
+    assert_non_null(watcher);
+    size_t n;
+    int16_t *pcm = tu_padded_speech("Please open the window.", 200, 1000, &n);
+    tu_ws_send_pcm(live, pcm, n, 100);
+    free(pcm);
+    close_stream(live);
+    summary s;
+    assert_int_equal(collect(live, 30000, &s), 1000);
+    wsclient_abort(live);
+    assert_int_equal(s.final_count, 1);
+
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(watcher, 3000, &msgs, &close_code);
+    assert_int_equal(close_code, 0);
+    int stored = 0, live_finals = 0;
+    for (int i = 0; i < count; i++) {
+        cJSON *m = cJSON_Parse(msgs[i].text);
+        const cJSON *p = cJSON_GetObjectItem(m, "payload");
+        if (strcmp(cJSON_GetObjectItem(m, "type")->valuestring,
+                   "transcript_segment") == 0 &&
+            cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final"))) {
+            const char *text = cJSON_GetObjectItem(p, "text")->valuestring;
+            char want[32];
+            snprintf(want, sizeof(want), "stored number %d", stored);
+            if (strncmp(text, "stored number", 13) == 0) {
+                assert_int_equal(live_finals, 0); /* all before the live one */
+                assert_string_equal(text, want);
+                stored++;
+            } else {
+                assert_true(contains_word(text, "window"));
+                assert_true(num(p, "start") > 350.0);
+                live_finals++;
+            }
+        }
+        cJSON_Delete(m);
+    }
+    tu_msgs_free(msgs, count);
+    assert_int_equal(stored, 350);
+    assert_int_equal(live_finals, 1);
+    wsclient_close(watcher, 1000);
+}
+
+/* A watcher handshake on a raw socket that will never read: its receive
+ * buffer is made tiny, so that the server's messages pile up. */
+static int stuck_watcher(const tu_server *server, long long id)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(server->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char req[400];
+    int len = snprintf(req, sizeof(req),
+                       "GET /ws/watch/%lld HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n", id, server->port);
+    assert_int_equal(send(fd, req, (size_t)len, 0), len);
+    return fd;
+}
+
+/* Watchers are bounded: --max-watchers of them (then 1013), and a client
+ * that reads nothing is closed with 1008 once --ws-queue-kb of messages
+ * wait for it, instead of the server keeping them all. */
+static void test_watch_limits(void **state)
+{
+    tu_server server;
+    const char *flags[] = {"--max-watchers", "2", "--ws-queue-kb", "16", NULL};
+    tu_server_start(&server, flags);
+    char *resp;
+    assert_int_equal(tu_http(&server, "POST", "/api/transcriptions/",
+                             "{\"title\": \"watched a lot\"}", &resp), 200);
+    free(resp);
+    store_many(&server, 1, 300);
+    int stuck = stuck_watcher(&server, 1);
+    wsclient *reader = tu_ws(&server, "/ws/watch/1");
+    assert_non_null(reader);
+    assert_int_equal(await_health(&server, "watchers", 2), 2);
+    wsclient *third = tu_ws(&server, "/ws/watch/1");
+    assert_non_null(third);
+    summary s;
+    assert_int_equal(collect(third, 5000, &s), 1013);
+    wsclient_abort(third);
+    assert_non_null(strstr(s.last_error, "limit of 2 watchers"));
+
+    /* A live session: a few hundred kilobytes of interims and finals. */
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "The weather is nice today and I would "
+                            "like a cup of coffee while we open the window "
+                            "and talk about the plans for the spring, the "
+                            "garden, the roof and the long summer holiday "
+                            "by the sea with all of our friends.", &n);
+    wsclient *live = tu_ws(&server, "/ws/transcribe/1");
+    assert_non_null(live);
+    tu_ws_send_pcm(live, pcm, n, 100);
+    tu_ws_send_pcm(live, pcm, n, 100);
+    free(pcm);
+    close_stream(live);
+    assert_int_equal(collect(live, 60000, &s), 1000);
+    wsclient_abort(live);
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(reader, 2000, &msgs, &close_code);
+    size_t bytes = 0;
+    for (int i = 0; i < count; i++)
+        bytes += strlen(msgs[i].text);
+    assert_true(bytes > 64 * 1024); /* four times the limit */
+    /* The stuck one is gone; the one that reads got everything. */
+    assert_int_equal(await_health(&server, "watchers", 1), 1);
+    assert_int_equal(close_code, 0);
+    assert_true(count > 300);
+    tu_msgs_free(msgs, count);
+    wsclient_close(reader, 1000);
+    close(stuck);
+    FILE *f = fopen(server.log_path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int closed = 0;
+    while (fgets(line, sizeof(line), f))
+        closed |= strstr(line, "over --ws-queue-kb") != NULL;
+    fclose(f);
+    assert_true(closed);
+    assert_int_equal(tu_server_stop(&server), 0);
+}
+
 /* ---- one live session per transcription, and resuming it ----------- */
 
 /* Reads messages until the status; returns its time_offset and copies its
@@ -1017,6 +1183,65 @@ static void test_one_live_session(void **state)
     close_stream(next);
     assert_int_equal(collect(next, 10000, &s), 1000);
     wsclient_abort(next);
+}
+
+/* Another process holds the database's write lock.  For a few seconds:
+ * the final is tried again and comes late, stored.  For longer: the
+ * session ends with 1011 saying where the transcript is stored up to, and
+ * nothing after the failed final is stored, so there is no hole a
+ * resuming client would skip; every final the client saw is stored. */
+static void test_store_locked(void **state)
+{
+    char db_path[300];
+    snprintf(db_path, sizeof(db_path), "%s/verbatim.db", srv.dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    long long id = tu_create(&srv, "locked");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+    double held = vb_monotonic_s();
+    size_t n;
+    int16_t *pcm = tu_padded_speech("Please open the window.", 200, 1000, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    summary s;
+    assert_int_equal(collect(ws, 1000, &s), 0);
+    assert_int_equal(s.final_count, 0); /* not stored, so not sent */
+    while (vb_monotonic_s() - held < 8.0)
+        usleep(100000);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(collect(ws, 8000, &s), 0); /* still open */
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(s.final_count, 1);
+    assert_true(contains_word(s.finals[0].text, "window"));
+    cJSON *segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    cJSON_Delete(segs);
+
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+    pcm = tu_padded_speech("I would like a cup of coffee.", 200, 1000, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    pcm = tu_padded_speech("The weather is nice today.", 200, 1000, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    assert_int_equal(collect(ws, 45000, &s), 1011);
+    wsclient_abort(ws);
+    assert_int_equal(s.final_count, 0);
+    assert_int_equal(s.errors, 1);
+    assert_non_null(strstr(s.last_error, "could not store"));
+    assert_non_null(strstr(s.last_error, "resume from there"));
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    sleep(1); /* had anything been queued behind the failure, it would land */
+    segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    cJSON_Delete(segs);
 }
 
 /* A client whose connection dropped (the server has not noticed: the old
@@ -1178,6 +1403,9 @@ int main(void)
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_one_live_session),
         cmocka_unit_test(test_resume_takes_over),
+        cmocka_unit_test(test_store_locked),
+        cmocka_unit_test(test_watch_paged),
+        cmocka_unit_test(test_watch_limits),
         cmocka_unit_test(test_offset_at_first_final),
         cmocka_unit_test(test_concurrent_streams),
         cmocka_unit_test(test_spare_decoders),

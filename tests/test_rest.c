@@ -423,6 +423,72 @@ static void test_route_errors(void **state)
     cJSON_Delete(call("POST", "/api/transcriptions/1/audio/3", NULL, 405));
 }
 
+static int transcription_count(void);
+
+/* The list comes in pages: limit and offset, X-Total-Count, a Link to the
+ * next page; without limit, up to 1,000 (the reference's clients read one
+ * array); bad values get 422 naming the parameter. */
+static void test_list_pages(void **state)
+{
+    for (int i = 0; i < 5; i++)
+        cJSON_Delete(call("POST", "/api/transcriptions/", "{\"title\": \"paged\"}",
+                          200));
+    int total = transcription_count();
+    assert_true(total >= 5);
+    char *body, *headers, want[64];
+    assert_int_equal(tu_http_full(&srv, "GET", "/api/transcriptions/?limit=2",
+                                  "", NULL, &body, &headers), 200);
+    cJSON *page = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(page), 2);
+    int first = (int)cJSON_GetNumberValue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(page, 1), "id"));
+    cJSON_Delete(page);
+    snprintf(want, sizeof(want), "x-total-count: %d\r\n", total);
+    assert_non_null(strcasestr(headers, want));
+    assert_non_null(strcasestr(headers, "link: </api/transcriptions/?limit=2&"
+                                        "offset=2>; rel=\"next\""));
+    free(body);
+    free(headers);
+    /* The next page starts where the first ended; the last has no next. */
+    assert_int_equal(tu_http_full(&srv, "GET", "/api/transcriptions/?limit=2&"
+                                  "offset=2&summary=true", "", NULL, &body,
+                                  &headers), 200);
+    page = cJSON_Parse(body);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(page, 0), "id")), first - 1);
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(page, 0), "preview"));
+    cJSON_Delete(page);
+    assert_non_null(strcasestr(headers, "offset=4&summary=true>"));
+    free(body);
+    free(headers);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/transcriptions/?offset=%d", total - 1);
+    assert_int_equal(tu_http_full(&srv, "GET", path, "", NULL, &body, &headers),
+                     200);
+    page = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(page), 1);
+    cJSON_Delete(page);
+    assert_null(strcasestr(headers, "\r\nlink:"));
+    free(body);
+    free(headers);
+    static const char *const bad[][2] = {
+        {"limit=0", "greater than or equal to 1"},
+        {"limit=1001", "less than or equal to 1000"},
+        {"limit=ten", "valid integer"},
+        {"offset=-1", "greater than or equal to 0"},
+        {"limit=", "valid integer"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(path, sizeof(path), "/api/transcriptions/?%s", bad[i][0]);
+        cJSON *err = call("GET", path, NULL, 422);
+        char *text = cJSON_PrintUnformatted(err);
+        assert_non_null(strstr(text, bad[i][1]));
+        assert_non_null(strstr(text, "\"query\""));
+        free(text);
+        cJSON_Delete(err);
+    }
+}
+
 static void test_cors(void **state)
 {
     char *body, *headers;
@@ -783,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_rename_and_delete),
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_route_errors),
+        cmocka_unit_test(test_list_pages),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_same_origin),
         cmocka_unit_test(test_security_headers),

@@ -66,9 +66,21 @@ static void test_transcriptions(void **state)
 
     store_transcription *list;
     size_t n;
-    assert_int_equal(store_transcription_list(s, &list, &n), 0);
+    int64_t total = 0;
+    assert_int_equal(store_transcription_list(s, 10, 0, &list, &n, &total), 0);
     assert_int_equal(n, 2);
+    assert_int_equal(total, 2);
     assert_int_equal(list[0].id, b.id); /* newest first */
+    free(list);
+    /* Pages: the first, the second, past the end. */
+    assert_int_equal(store_transcription_list(s, 1, 0, &list, &n, &total), 0);
+    assert_true(n == 1 && list[0].id == b.id && total == 2);
+    free(list);
+    assert_int_equal(store_transcription_list(s, 1, 1, &list, &n, NULL), 0);
+    assert_true(n == 1 && list[0].id == a.id);
+    free(list);
+    assert_int_equal(store_transcription_list(s, 1, 2, &list, &n, &total), 0);
+    assert_true(n == 0 && total == 2);
     free(list);
 
     assert_int_equal(store_transcription_rename(s, a.id, "Renamed", &got), 0);
@@ -130,7 +142,7 @@ static void test_preview_cut_whole(void **state)
     add_segment(s, t.id, text, 0.0, 1.0);
     store_transcription *list;
     size_t n;
-    assert_int_equal(store_transcription_list(s, &list, &n), 0);
+    assert_int_equal(store_transcription_list(s, 100, 0, &list, &n, NULL), 0);
     const char *preview = NULL;
     for (size_t i = 0; i < n; i++)
         if (list[i].id == t.id)

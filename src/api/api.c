@@ -267,6 +267,7 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddStringToObject(json, "store", store_backend(call->ctx->store));
     cJSON_AddNumberToObject(json, "sessions", h.sessions);
     cJSON_AddNumberToObject(json, "max_sessions", h.max_sessions);
+    cJSON_AddNumberToObject(json, "watchers", h.watchers);
     cJSON_AddNumberToObject(json, "workers", h.workers);
     cJSON_AddStringToObject(json, "recogniser", h.loading ? "loading" : "ready");
     cJSON_AddNumberToObject(json, "decoders", h.decoders);
@@ -288,11 +289,54 @@ static void handle_openapi(const route_call *call, api_response *out)
         api_error_response(500, "Out of memory", out);
 }
 
+/* The integer value of key in the query string, within [min, max]: 0 with
+ * *value set, 1 when absent, -1 after a 422. */
+static int query_int(const char *query, const char *key, long min, long max,
+                     long *value, api_response *out)
+{
+    size_t klen = strlen(key);
+    for (const char *q = query; q && *q; q += strcspn(q, "&"), q += (*q == '&')) {
+        if (strncmp(q, key, klen) != 0 || q[klen] != '=')
+            continue;
+        char text[32];
+        size_t n = strcspn(q + klen + 1, "&");
+        snprintf(text, sizeof(text), "%.*s", (int)(n < 31 ? n : 31), q + klen + 1);
+        cJSON *input = cJSON_CreateString(utf8_valid(text, strlen(text)) ? text : "?");
+        char *end;
+        long v = strtol(text, &end, 10);
+        char msg[96];
+        if (text[0] == '\0' || *end != '\0' || n > 18) {
+            respond_invalid(out, "int_parsing", "query", key, "Input should be "
+                            "a valid integer, unable to parse string as an "
+                            "integer", input);
+        } else if (v < min || v > max) {
+            snprintf(msg, sizeof(msg), "Input should be %s %ld",
+                     v < min ? "greater than or equal to" : "less than or "
+                     "equal to", v < min ? min : max);
+            respond_invalid(out, v < min ? "greater_than_equal" : "less_than_equal",
+                            "query", key, msg, input);
+        } else {
+            cJSON_Delete(input);
+            *value = v;
+            return 0;
+        }
+        cJSON_Delete(input);
+        return -1;
+    }
+    return 1;
+}
+
 static void handle_list(const route_call *call, api_response *out)
 {
+    long limit = API_LIST_MAX, offset = 0;
+    if (query_int(call->req->query, "limit", 1, API_LIST_MAX, &limit, out) < 0 ||
+        query_int(call->req->query, "offset", 0, 1000000000L, &offset, out) < 0)
+        return;
     store_transcription *items = NULL;
     size_t n = 0;
-    int rc = store_transcription_list(call->ctx->store, &items, &n);
+    int64_t total = 0;
+    int rc = store_transcription_list(call->ctx->store, (int)limit, (int)offset,
+                                      &items, &n, &total);
     if (rc != 0) {
         route_store_error(out, rc);
         return;
@@ -311,6 +355,12 @@ static void handle_list(const route_call *call, api_response *out)
     }
     free(items);
     route_respond_json(out, 200, json);
+    out->has_total = 1;
+    out->total_count = total;
+    if (offset + (long)n < total)
+        snprintf(out->next_link, sizeof(out->next_link),
+                 "</api/transcriptions/?limit=%ld&offset=%ld%s>; rel=\"next\"",
+                 limit, offset + (long)n, summary ? "&summary=true" : "");
 }
 
 static void handle_create(const route_call *call, api_response *out)
@@ -550,6 +600,10 @@ static void handle_export(const route_call *call, api_response *out)
 static const route_param list_query[] = {
     {"summary", "boolean", "true: add duration, segment_count, "
      "speaker_count and preview"},
+    {"limit", "integer", "at most this many, 1-1000 (default 1000); the "
+     "X-Total-Count header says how many there are, and a Link header "
+     "(rel=\"next\") where the next page is"},
+    {"offset", "integer", "skip this many of the newest first (default 0)"},
     {NULL, NULL, NULL},
 };
 

@@ -15,10 +15,15 @@
 #define VB_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../store/store.h"
 
 #define API_MAX_BODY (1024 * 1024)
+/* The list of transcriptions comes in pages of at most this many (also
+ * without ?limit=, for the reference application's clients, which read
+ * one array). */
+#define API_LIST_MAX 1000
 
 typedef struct api_request {
     const char *method; /* "GET", "POST", ... */
@@ -44,11 +49,14 @@ typedef struct api_response {
     char filename_utf8[128];  /* the same with the title's letters beyond
                                  ASCII kept (RFC 6266 filename*), or "" */
     char set_cookie[256];     /* a Set-Cookie header's value, or "" */
+    int has_total;            /* a list page: send X-Total-Count */
+    int64_t total_count;
+    char next_link[320];      /* a Link header's rel="next" target, or "" */
 } api_response;
 
 /* What /api/health reports beside the store; filled on request. */
 typedef struct api_health {
-    int sessions, max_sessions, workers, decoders, decoders_in_use;
+    int sessions, max_sessions, watchers, workers, decoders, decoders_in_use;
     int decoders_waiting;
     int loading;          /* the recogniser's model is still loading */
     int store_queue;

@@ -42,6 +42,8 @@ static const char *const schemas_json =
     "  \"version\":{\"type\":\"string\"},\"store\":{\"type\":\"string\"},"
     "  \"sessions\":{\"type\":\"integer\"},"
     "  \"max_sessions\":{\"type\":\"integer\"},"
+    "  \"watchers\":{\"type\":\"integer\",\"description\":\"open "
+    "/ws/watch sockets\"},"
     "  \"workers\":{\"type\":\"integer\"},"
     "  \"recogniser\":{\"type\":\"string\",\"enum\":[\"loading\",\"ready\"],"
     "\"description\":\"loading: its model is still being loaded (for a "

@@ -39,6 +39,12 @@ static void usage(FILE *to, const server_config *d)
             "                      of their time, at what a second of audio has\n"
             "                      cost them over the last seconds; 0: never\n"
             "                      (default %d)                  VERBATIM_MAX_LOAD\n"
+            "  --max-watchers N    /ws/watch sockets at once; more are refused\n"
+            "                      with close code 1013 (default %d)\n"
+            "                                                    VERBATIM_MAX_WATCHERS\n"
+            "  --ws-queue-kb N     what may wait for a WebSocket client to read\n"
+            "                      it; a client further behind is closed with\n"
+            "                      1008 (default %zu)         VERBATIM_WS_QUEUE_KB\n"
             "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
             "  --max-upload-mb N   largest recording POSTed to .../audio; larger\n"
@@ -88,7 +94,7 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
-            d->max_load, d->max_frame,
+            d->max_load, d->max_watchers, d->ws_queue >> 10, d->max_frame,
             d->max_upload >> 20, d->idle_timeout, asr_engine_names(),
             ASR_DEFAULT_ENGINE);
 }
@@ -100,7 +106,7 @@ struct setting {
 
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
-       HOSTS, AUTH, ENGINE, SETTINGS };
+       HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, SETTINGS };
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
@@ -128,6 +134,8 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [HOSTS] = {"--allowed-hosts", "VERBATIM_ALLOWED_HOSTS", NULL},
         [AUTH] = {"--auth", "VERBATIM_AUTH", NULL},
         [ENGINE] = {"--engine", "VERBATIM_ENGINE", NULL},
+        [MAX_WATCHERS] = {"--max-watchers", "VERBATIM_MAX_WATCHERS", NULL},
+        [WS_QUEUE] = {"--ws-queue-kb", "VERBATIM_WS_QUEUE_KB", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -189,6 +197,18 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
                     &v) != 0)
             return 2;
         cfg->max_sessions = (int)v;
+    }
+    if (settings[MAX_WATCHERS].value) {
+        if (cli_int("--max-watchers", settings[MAX_WATCHERS].value, 1, 100000,
+                    &v) != 0)
+            return 2;
+        cfg->max_watchers = (int)v;
+    }
+    if (settings[WS_QUEUE].value) {
+        if (cli_int("--ws-queue-kb", settings[WS_QUEUE].value, 16, 1024 * 1024,
+                    &v) != 0)
+            return 2;
+        cfg->ws_queue = (size_t)v << 10;
     }
     if (settings[MAX_FRAME].value) {
         if (cli_int("--max-frame", settings[MAX_FRAME].value, 1024,

@@ -118,7 +118,9 @@ int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
         return 0;
     if (add_header(wsi, "access-control-allow-origin:", origin, p, end) ||
         add_header(wsi, "access-control-allow-credentials:", "true", p, end) ||
-        add_header(wsi, "vary:", "Origin", p, end))
+        add_header(wsi, "vary:", "Origin", p, end) ||
+        add_header(wsi, "access-control-expose-headers:",
+                   "X-Total-Count, Link, Location", p, end))
         return 1;
     return 0;
 }
@@ -331,6 +333,8 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
     if (req == NULL || req->on_runner || req->res.status == 0 || req->job)
         return 0;
     if (!req->headers_sent) {
+        char total[24];
+        snprintf(total, sizeof(total), "%lld", (long long)req->res.total_count);
         unsigned char buf[LWS_PRE + 2048];
         unsigned char *start = buf + LWS_PRE, *p = start;
         unsigned char *end = buf + sizeof(buf) - 1;
@@ -340,6 +344,10 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
             http_add_cors(srv, wsi, &p, end) ||
             net_add_security_headers(wsi, req->res.status, &p, end) ||
             add_download(wsi, &req->res, &p, end) ||
+            (req->res.has_total &&
+             add_header(wsi, "x-total-count:", total, &p, end)) ||
+            (req->res.next_link[0] &&
+             add_header(wsi, "link:", req->res.next_link, &p, end)) ||
             (req->res.set_cookie[0] &&
              add_header(wsi, "set-cookie:", req->res.set_cookie, &p, end)) ||
             (req->location[0] && req->res.status == 202 &&

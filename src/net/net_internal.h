@@ -77,6 +77,7 @@ typedef struct server {
 
     struct ws_conn *conns;   /* I/O thread only: open sockets */
     atomic_int sessions;     /* sessions decoding (also after a disconnect) */
+    atomic_int watchers;     /* /ws/watch sockets open */
     atomic_int next_conn_id;
 } server;
 

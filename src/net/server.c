@@ -52,6 +52,8 @@ server_config server_default_config(void)
         .db = "data/verbatim.db",
         .workers = usable_cores(),
         .max_sessions = 64,
+        .max_watchers = 256,
+        .ws_queue = (size_t)1 << 20,
         .max_frame = 1024 * 1024,
         .max_upload = (size_t)512 << 20,
         .max_lag_ms = 500,
@@ -191,6 +193,7 @@ static void health(void *ctx, api_health *out)
     server *srv = ctx;
     out->sessions = atomic_load(&srv->sessions);
     out->max_sessions = srv->cfg.max_sessions;
+    out->watchers = atomic_load(&srv->watchers);
     out->workers = pool_workers(srv->pool);
     asr_stats st;
     srv->engine->ops->stats(srv->engine, &st);

@@ -25,6 +25,8 @@ typedef struct server_config {
                                 take the workers past this percentage of
                                 their time, at what a second of audio has
                                 cost them lately; 0: never */
+    int max_watchers;        /* /ws/watch sockets at once */
+    size_t ws_queue;         /* bytes a WebSocket client may leave unread */
     size_t max_frame;        /* bytes in one WebSocket message */
     size_t max_upload;       /* bytes in one uploaded recording */
     int idle_timeout;        /* seconds without a message before a live

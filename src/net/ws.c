@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../util/log.h"
 #include "../util/utf8.h"
@@ -42,12 +43,41 @@
 
 #define TEXT_LIMIT 65536
 
+/* A watcher's stored segments are sent a page at a time, the next when
+ * the last has been written, so that what waits for a socket does not
+ * grow with the transcript. */
+#define WATCH_PAGE 100
+
 typedef struct out_msg {
     char *text;        /* NULL for a close */
+    size_t bytes;      /* counted against the queue's limit (0: replay) */
     int close_code;
     char reason[124];
     struct out_msg *next;
 } out_msg;
+
+typedef struct msg_queue {
+    out_msg *head, *tail;
+} msg_queue;
+
+static void queue_push(msg_queue *q, out_msg *m)
+{
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+}
+
+static void queue_free(msg_queue *q)
+{
+    for (out_msg *m = q->head, *next; m; m = next) {
+        next = m->next;
+        free(m->text);
+        free(m);
+    }
+    q->head = q->tail = NULL;
+}
 
 typedef struct ws_conn {
     server *srv;
@@ -65,6 +95,7 @@ typedef struct ws_conn {
     struct ws_conn *next;
 
     int watch;              /* a /ws/watch/ socket */
+    int counted;            /* ... counted in srv->watchers */
 
     int64_t transcription_id;
     tx_live live;           /* the resume token sent and the claim's (set
@@ -74,7 +105,14 @@ typedef struct ws_conn {
                                session is `session` until the input ends */
 
     pthread_mutex_t lock;   /* guards the fields below */
-    out_msg *out_head, *out_tail;
+    msg_queue out;          /* to write, in order */
+    msg_queue held;         /* a watcher's live messages while its stored
+                               segments are still being sent */
+    size_t queued;          /* bytes of live messages in out and held */
+    int overflow;           /* over the limit: closing with 1008 */
+    int replaying;          /* stored segments still to send */
+    int page_pending;       /* the next page is being read */
+    store_page page;        /* where the next page starts */
     int gone;               /* the socket is closed */
     int want_resume;
     int close_requested;    /* CloseStream seen (set on I/O, read in done) */
@@ -88,41 +126,67 @@ static void conn_unref(ws_conn *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
-    for (out_msg *m = c->out_head, *next; m; m = next) {
-        next = m->next;
-        free(m->text);
-        free(m);
-    }
+    queue_free(&c->out);
+    queue_free(&c->held);
     free(c->text);
     tx_run_release(c->run);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
-/* Queues a text (taking it) or, with text NULL, a close.  Any thread. */
-static void conn_send(ws_conn *c, char *text, int close_code,
-                      const char *reason)
+static out_msg *new_msg(char *text, int close_code, const char *reason)
 {
     out_msg *m = calloc(1, sizeof(*m));
     if (m == NULL) {
         free(text);
-        return;
+        return NULL;
     }
     m->text = text;
     m->close_code = close_code;
     snprintf(m->reason, sizeof(m->reason), "%s", reason ? reason : "");
+    return m;
+}
+
+/*
+ * Queues a text (taking it) or, with text NULL, a close.  Any thread.
+ * A client that does not read what it is sent would have the server keep
+ * it all: past the --ws-queue-kb limit, what waits is dropped and the
+ * socket closed with 1008 (ws_on_wake ends it should the close frame not
+ * get out either).
+ */
+static void conn_send(ws_conn *c, char *text, int close_code,
+                      const char *reason)
+{
+    out_msg *m = new_msg(text, close_code, reason);
+    if (m == NULL)
+        return;
+    m->bytes = m->text ? strlen(m->text) : 0;
     pthread_mutex_lock(&c->lock);
-    if (c->gone) {
+    if (c->gone || c->overflow) {
         pthread_mutex_unlock(&c->lock);
         free(m->text);
         free(m);
         return;
     }
-    if (c->out_tail)
-        c->out_tail->next = m;
-    else
-        c->out_head = m;
-    c->out_tail = m;
+    c->queued += m->bytes;
+    if (c->queued > c->srv->cfg.ws_queue) {
+        queue_free(&c->out);
+        queue_free(&c->held);
+        c->overflow = 1;
+        log_warn(c->tag, "the client has not read %zu bytes sent to it "
+                 "(over --ws-queue-kb): closing with 1008", c->queued);
+        c->queued = 0;
+        free(m->text);
+        m->text = NULL;
+        m->bytes = 0;
+        m->close_code = 1008;
+        snprintf(m->reason, sizeof(m->reason), "too slow: over %zu KiB of "
+                 "messages were waiting for this client to read them",
+                 c->srv->cfg.ws_queue / 1024);
+        queue_push(&c->out, m);
+    } else {
+        queue_push(c->replaying ? &c->held : &c->out, m);
+    }
     pthread_mutex_unlock(&c->lock);
     net_wake(c->srv);
 }
@@ -240,18 +304,118 @@ static void deliver_to_watcher(void *ctx, const bus_message *msg)
         conn_send(c, NULL, 4004, WSPROTO_DELETED);
 }
 
-/* Sends the stored finals, then subscribes to the live ones.  On the
- * writer, so that no final is stored between the two: each is seen
- * exactly once, stored or live. */
+/* The replay is over (or failed): the live messages held meanwhile follow
+ * the stored ones.  Called with c->lock. */
+static void end_replay_locked(ws_conn *c)
+{
+    c->replaying = 0;
+    if (c->held.head) {
+        if (c->out.tail)
+            c->out.tail->next = c->held.head;
+        else
+            c->out.head = c->held.head;
+        c->out.tail = c->held.tail;
+        c->held.head = c->held.tail = NULL;
+    }
+}
+
+/* Queues the next page of stored segments (on store's thread).  The last
+ * page lets the live messages held meanwhile follow.  Returns 0, or a
+ * VB_E* code. */
+static int send_page(ws_conn *c, store_t *store)
+{
+    pthread_mutex_lock(&c->lock);
+    store_page page = c->page;
+    pthread_mutex_unlock(&c->lock);
+    store_segment *segs = NULL;
+    size_t n = 0;
+    int rc = store_segment_page(store, c->transcription_id, &page, &segs, &n);
+    if (rc != 0) {
+        pthread_mutex_lock(&c->lock);
+        end_replay_locked(c);
+        pthread_mutex_unlock(&c->lock);
+        return rc;
+    }
+    msg_queue q = {NULL, NULL};
+    for (size_t i = 0; i < n; i++) {
+        out_msg *m = new_msg(wsproto_stored_segment(&segs[i]), 0, NULL);
+        if (m != NULL)
+            queue_push(&q, m); /* bytes 0: replay is paced, not limited */
+        page.after_start = segs[i].start_time;
+        page.after_id = segs[i].id;
+    }
+    store_segments_free(segs, n);
+    pthread_mutex_lock(&c->lock);
+    if (q.head && !c->overflow && !c->gone) {
+        if (c->out.tail)
+            c->out.tail->next = q.head;
+        else
+            c->out.head = q.head;
+        c->out.tail = q.tail;
+    } else {
+        queue_free(&q);
+    }
+    c->page = page;
+    c->page_pending = 0;
+    if (n < (size_t)page.limit) /* the last page */
+        end_replay_locked(c);
+    pthread_mutex_unlock(&c->lock);
+    net_wake(c->srv);
+    return 0;
+}
+
+typedef struct {
+    ws_conn *c;
+    store_t *store;
+} page_job;
+
+static void page_on_runner(void *arg)
+{
+    page_job *job = arg;
+    if (send_page(job->c, job->store) != 0)
+        conn_error(job->c, 1011, "the database failed");
+    conn_unref(job->c);
+    free(job);
+}
+
+/* The next page, on a reading connection (the writer's when there is
+ * none).  I/O thread, once the last page has been written. */
+static void request_page(ws_conn *c)
+{
+    server *srv = c->srv;
+    page_job *job = malloc(sizeof(*job));
+    runner_t *runner = srv->runner;
+    if (job == NULL)
+        return; /* the next writable callback asks again */
+    job->c = c;
+    job->store = srv->store;
+    if (srv->reader_count > 0) {
+        net_reader *r = &srv->readers[c->id % srv->reader_count];
+        runner = r->runner;
+        job->store = r->store;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->page_pending = 1;
+    pthread_mutex_unlock(&c->lock);
+    atomic_fetch_add(&c->refs, 1);
+    if (runner_submit(runner, page_on_runner, job) != 0) {
+        conn_unref(c);
+        free(job);
+    }
+}
+
+/* Subscribes to the live results, then sends the stored ones, a page at
+ * a time.  On the writer, so that no final is stored between the
+ * subscription and the last id read: the stored ones are those up to that
+ * id, the live ones all come after, and each is seen exactly once. */
 static void watch_on_runner(void *arg)
 {
     ws_conn *c = arg;
     store_transcription t;
-    store_segment *segs = NULL;
-    size_t n = 0;
+    int64_t last = 0;
     int rc = store_transcription_get(c->srv->store, c->transcription_id, &t);
     if (rc == 0)
-        rc = store_segment_list(c->srv->store, c->transcription_id, &segs, &n);
+        rc = store_segment_last_id(c->srv->store, c->transcription_id, &last);
     if (rc != 0) {
         char text[128];
         snprintf(text, sizeof(text), "Transcription %lld not found",
@@ -265,17 +429,21 @@ static void watch_on_runner(void *arg)
     status_title(t.title, cut, sizeof(cut));
     snprintf(text, sizeof(text), "Watching \"%s\"", cut);
     conn_send(c, wsproto_status(text, -1, NULL), 0, NULL);
-    for (size_t i = 0; i < n; i++)
-        conn_send(c, wsproto_stored_segment(&segs[i]), 0, NULL);
-    store_segments_free(segs, n);
     pthread_mutex_lock(&c->lock);
-    if (!c->gone && bus_subscribe(c->srv->bus, c->transcription_id,
-                                  deliver_to_watcher, c, &c->sub) == 0) {
+    c->replaying = 1;
+    c->page_pending = 1;
+    c->page = (store_page){.max_id = last, .after_start = -1e300,
+                           .after_id = 0, .limit = WATCH_PAGE};
+    if (c->gone || bus_subscribe(c->srv->bus, c->transcription_id,
+                                 deliver_to_watcher, c, &c->sub) != 0) {
         pthread_mutex_unlock(&c->lock);
-        return; /* the subscription keeps open_job's reference */
+        conn_unref(c);
+        return;
     }
     pthread_mutex_unlock(&c->lock);
-    conn_unref(c);
+    /* The subscription keeps open_job's reference. */
+    if (send_page(c, c->srv->store) != 0)
+        conn_error(c, 1011, "the database failed");
 }
 
 /* ---- I/O thread ---------------------------------------------------- */
@@ -369,6 +537,13 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     pthread_mutex_init(&c->lock, NULL);
     pss->conn = c;
     conn_link(srv, c);
+    /* The kernel would otherwise grow the socket's send buffer to
+     * megabytes for a client that does not read (tcp_wmem), beyond what
+     * --ws-queue-kb bounds; Linux doubles the value set. */
+    int sndbuf = (int)(srv->cfg.ws_queue / 4);
+    int fd = (int)lws_get_socket_fd(wsi);
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
     /* Checked by the filter before the upgrade (request.c). */
     net_request req;
@@ -391,6 +566,16 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     }
     c->transcription_id = id;
     if (c->watch) {
+        if (atomic_fetch_add(&srv->watchers, 1) >= srv->cfg.max_watchers) {
+            atomic_fetch_sub(&srv->watchers, 1);
+            char msg[128];
+            snprintf(msg, sizeof(msg), "the server is at its limit of %d "
+                     "watchers; try again later", srv->cfg.max_watchers);
+            log_warn(c->tag, "refused: %s", msg);
+            conn_error(c, 1013, msg);
+            return 0;
+        }
+        c->counted = 1;
         atomic_fetch_add(&c->refs, 1); /* watch_job's, then the subscription's */
         if (runner_submit(srv->runner, watch_on_runner, c) != 0) {
             conn_unref(c);
@@ -525,14 +710,18 @@ static int on_receive(server *srv, struct lws *wsi, ws_conn *c, void *in,
 static int on_writeable(struct lws *wsi, ws_conn *c)
 {
     pthread_mutex_lock(&c->lock);
-    out_msg *m = c->out_head;
+    out_msg *m = c->out.head;
     if (m) {
-        c->out_head = m->next;
-        if (c->out_head == NULL)
-            c->out_tail = NULL;
+        c->out.head = m->next;
+        if (c->out.head == NULL)
+            c->out.tail = NULL;
+        c->queued -= m->bytes;
     }
-    int more = c->out_head != NULL;
+    int more = c->out.head != NULL;
+    int next_page = !more && c->replaying && !c->page_pending;
     pthread_mutex_unlock(&c->lock);
+    if (next_page)
+        request_page(c);
     if (m == NULL)
         return 0;
     int rc = 0;
@@ -563,6 +752,8 @@ static int on_writeable(struct lws *wsi, ws_conn *c)
 static void on_closed(server *srv, ws_conn *c)
 {
     log_info(c->tag, "connection closed");
+    if (c->counted)
+        atomic_fetch_sub(&srv->watchers, 1);
     pthread_mutex_lock(&c->lock);
     c->gone = 1;
     bus_sub *sub = c->sub;
@@ -582,7 +773,11 @@ void ws_on_wake(server *srv)
 {
     for (ws_conn *c = srv->conns; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
-        int pending = c->out_head != NULL;
+        int pending = c->out.head != NULL;
+        if (c->overflow == 1) { /* should the close frame not get out */
+            c->overflow = 2;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+        }
         int resume = c->want_resume;
         int stop = c->want_stop;
         c->want_resume = c->want_stop = 0;

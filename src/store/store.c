@@ -45,6 +45,17 @@ int store_key_touch(store_t *s, const char *hash)
     return s->ops->key_touch(s, hash);
 }
 
+int store_segment_page(store_t *s, int64_t tid, const store_page *page,
+                       store_segment **out, size_t *count)
+{
+    return s->ops->segment_page(s, tid, page, out, count);
+}
+
+int store_segment_last_id(store_t *s, int64_t tid, int64_t *out)
+{
+    return s->ops->segment_last_id(s, tid, out);
+}
+
 int store_session_add(store_t *s, const store_web_session *ws)
 {
     return s->ops->session_add(s, ws);
@@ -98,10 +109,11 @@ int store_transcription_get(store_t *s, int64_t id, store_transcription *out)
     return s->ops->transcription_get(s, id, out);
 }
 
-int store_transcription_list(store_t *s, store_transcription **out,
-                             size_t *count)
+int store_transcription_list(store_t *s, int limit, int offset,
+                             store_transcription **out, size_t *count,
+                             int64_t *total)
 {
-    return s->ops->transcription_list(s, out, count);
+    return s->ops->transcription_list(s, limit, offset, out, count, total);
 }
 
 int store_transcription_rename(store_t *s, int64_t id, const char *title,

@@ -74,9 +74,12 @@ int store_transcription_create(store_t *store, const char *title,
                                store_transcription *out);
 int store_transcription_get(store_t *store, int64_t id,
                             store_transcription *out);
-/* Newest first, with the summary fields filled. */
-int store_transcription_list(store_t *store, store_transcription **out,
-                             size_t *count);
+/* Newest first, with the summary fields filled: at most limit of them
+ * after skipping offset; *total gets how many there are in all (may be
+ * NULL). */
+int store_transcription_list(store_t *store, int limit, int offset,
+                             store_transcription **out, size_t *count,
+                             int64_t *total);
 int store_transcription_rename(store_t *store, int64_t id, const char *title,
                                store_transcription *out);
 /* Deletes the transcription and its segments. */
@@ -91,6 +94,21 @@ int store_segment_add(store_t *store, store_segment *seg);
 int store_segment_list(store_t *store, int64_t transcription_id,
                        store_segment **out, size_t *count);
 void store_segments_free(store_segment *segs, size_t count);
+/* A page of the same list, for a reader that takes it in parts: the
+ * segments after (after_start, after_id) in that order whose id is at most
+ * max_id, at most limit of them. */
+typedef struct store_page {
+    int64_t max_id;
+    double after_start;
+    int64_t after_id;
+    int limit;
+} store_page;
+int store_segment_page(store_t *store, int64_t transcription_id,
+                       const store_page *page, store_segment **out,
+                       size_t *count);
+/* The largest segment id of the transcription (0 when it has none). */
+int store_segment_last_id(store_t *store, int64_t transcription_id,
+                          int64_t *out);
 /* Replaces the text of segment segment_id of transcription tid (a person's
  * correction); the word timings are kept.  out gets the updated segment;
  * free its strings with store_segment_clear(). */
@@ -180,13 +198,17 @@ struct store_ops {
     void (*close)(store_t *);
     int (*transcription_create)(store_t *, const char *, store_transcription *);
     int (*transcription_get)(store_t *, int64_t, store_transcription *);
-    int (*transcription_list)(store_t *, store_transcription **, size_t *);
+    int (*transcription_list)(store_t *, int, int, store_transcription **,
+                              size_t *, int64_t *);
     int (*transcription_rename)(store_t *, int64_t, const char *,
                                 store_transcription *);
     int (*transcription_delete)(store_t *, int64_t);
     int (*transcription_end_time)(store_t *, int64_t, double *);
     int (*segment_add)(store_t *, store_segment *);
     int (*segment_list)(store_t *, int64_t, store_segment **, size_t *);
+    int (*segment_page)(store_t *, int64_t, const store_page *, store_segment **,
+                        size_t *);
+    int (*segment_last_id)(store_t *, int64_t, int64_t *);
     int (*segment_set_text)(store_t *, int64_t, int64_t, const char *,
                             store_segment *);
     int (*segment_set_speaker)(store_t *, int64_t, int64_t, const char *);

@@ -249,11 +249,23 @@ static int sq_transcription_create(store_t *s, const char *title,
     return 0;
 }
 
-static int sq_transcription_list(store_t *s, store_transcription **out,
-                                 size_t *count)
+static int sq_transcription_list(store_t *s, int limit, int offset,
+                                 store_transcription **out, size_t *count,
+                                 int64_t *total)
 {
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
+    if (total != NULL) {
+        if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM transcriptions", -1,
+                               &st, NULL) != SQLITE_OK)
+            return db_error(db, "count transcriptions");
+        int rc = sqlite3_step(st);
+        *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW)
+            return db_error(db, "count transcriptions");
+    }
+    /* The page first, then the summaries of its rows only. */
     if (sqlite3_prepare_v2(
             db,
             "SELECT t.id, t.title, t.created_at,"
@@ -262,10 +274,13 @@ static int sq_transcription_list(store_t *s, store_transcription **out,
             " (SELECT substr(f.text, 1, 200) FROM segments f"
             "  WHERE f.transcription_id = t.id"
             "  ORDER BY f.start_time, f.id LIMIT 1)"
-            " FROM transcriptions t"
+            " FROM (SELECT * FROM transcriptions ORDER BY id DESC"
+            "       LIMIT ? OFFSET ?) t"
             " LEFT JOIN segments s ON s.transcription_id = t.id"
             " GROUP BY t.id ORDER BY t.id DESC", -1, &st, NULL) != SQLITE_OK)
         return db_error(db, "list transcriptions");
+    sqlite3_bind_int(st, 1, limit);
+    sqlite3_bind_int(st, 2, offset);
     store_transcription *items = NULL;
     size_t n = 0, cap = 0;
     int rc;
@@ -401,19 +416,34 @@ static void row_to_segment(sqlite3_stmt *st, store_segment *seg)
         seg->voice = column_strdup(st, 7);
 }
 
-static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
-                           size_t *count)
+/* The list, or a page of it (page NULL: all). */
+static int sq_segment_page(store_t *s, int64_t tid, const store_page *page,
+                           store_segment **out, size_t *count)
 {
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT id, text, speaker, start_time, end_time, "
-                           "is_final, words, voice FROM segments "
-                           "WHERE transcription_id = ? "
-                           "ORDER BY start_time, id", -1, &st, NULL) !=
-        SQLITE_OK)
+                           page == NULL
+                               ? "SELECT id, text, speaker, start_time, "
+                                 "end_time, is_final, words, voice FROM "
+                                 "segments WHERE transcription_id = ? "
+                                 "ORDER BY start_time, id"
+                               : "SELECT id, text, speaker, start_time, "
+                                 "end_time, is_final, words, voice FROM "
+                                 "segments WHERE transcription_id = ? "
+                                 "AND id <= ? AND (start_time > ? OR "
+                                 "(start_time = ? AND id > ?)) "
+                                 "ORDER BY start_time, id LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
         return db_error(db, "list segments");
     sqlite3_bind_int64(st, 1, tid);
+    if (page != NULL) {
+        sqlite3_bind_int64(st, 2, page->max_id);
+        sqlite3_bind_double(st, 3, page->after_start);
+        sqlite3_bind_double(st, 4, page->after_start);
+        sqlite3_bind_int64(st, 5, page->after_id);
+        sqlite3_bind_int(st, 6, page->limit);
+    }
     store_segment *items = NULL;
     size_t n = 0, cap = 0;
     int rc, result = 0;
@@ -440,6 +470,28 @@ static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
     *out = items;
     *count = n;
     return 0;
+}
+
+static int sq_segment_list(store_t *s, int64_t tid, store_segment **out,
+                           size_t *count)
+{
+    return sq_segment_page(s, tid, NULL, out, count);
+}
+
+static int sq_segment_last_id(store_t *s, int64_t tid, int64_t *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM segments "
+                           "WHERE transcription_id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(db, "last segment");
+    sqlite3_bind_int64(st, 1, tid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_error(db, "last segment");
 }
 
 static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
@@ -858,6 +910,8 @@ static const struct store_ops sqlite_ops = {
     .segment_add = sq_segment_add,
     .segment_set_speaker = sq_segment_set_speaker,
     .segment_list = sq_segment_list,
+    .segment_page = sq_segment_page,
+    .segment_last_id = sq_segment_last_id,
     .segment_set_text = sq_segment_set_text,
     .speakers_get = sq_speakers_get,
     .speaker_set = sq_speaker_set,

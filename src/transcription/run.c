@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "../util/vb.h"
@@ -64,6 +65,7 @@ struct tx_run {
     double time_offset;   /* the lookup's, then the first final's */
     int offset_fixed;     /* the first final took its offset (writer) */
     int dead;             /* a fault was reported: drop results */
+    double stored_end;    /* where the last stored final ends (s) */
     int silent;           /* tx_run_open failed: the client hears nothing */
     char *audio_error;    /* reported after the finals before it */
 };
@@ -180,10 +182,62 @@ static int needs_writer(const session_event *ev)
 
 /* ---- the writer's side ---------------------------------------------- */
 
+/* How long a final that the store refuses (a full disk; another process
+ * holding the database's write lock past its busy timeout) is tried again
+ * before the session ends there.  The writer waits meanwhile: while the
+ * store fails, nothing else could be stored either. */
+#define STORE_RETRY_S 20.0
+
+static int store_final_once(tx_run *run, const session_event *ev,
+                            store_segment *seg);
+
 static void store_final(tx_run *run, const session_event *ev)
 {
     if (run->dead)
         return;
+    store_segment seg = {0};
+    double first = vb_monotonic_s(), pause = 0.25;
+    int rc;
+    while ((rc = store_final_once(run, ev, &seg)) != 0 && rc != VB_ENOTFOUND &&
+           vb_monotonic_s() - first + pause < STORE_RETRY_S) {
+        log_warn(run->tag, "a final could not be stored (%s); trying again in "
+                 "%.2f s", vb_strerror(rc), pause);
+        usleep((useconds_t)(pause * 1e6));
+        pause = pause * 2 < 2.0 ? pause * 2 : 2.0;
+    }
+    if (rc == VB_ENOTFOUND) {
+        fail(run, TX_FAULT_DELETED, WSPROTO_DELETED);
+        return;
+    }
+    if (rc != 0) {
+        /* Nothing after it is stored either (run->dead): a transcript
+         * never has a hole that a resuming client would skip. */
+        log_error(run->tag, "a final segment could not be stored for %.0f s "
+                  "(%s); the session ends", vb_monotonic_s() - first,
+                  vb_strerror(rc));
+        char message[160];
+        snprintf(message, sizeof(message), "the server could not store the "
+                 "transcript (see its log); it is stored up to %.2f s: "
+                 "resume from there", run->stored_end > 0 ? run->stored_end
+                                                          : run->time_offset);
+        fail(run, TX_FAULT_STORE, message);
+        return;
+    }
+    if (seg.end_time > run->stored_end)
+        run->stored_end = seg.end_time;
+    double offset = run->time_offset;
+    char *text = wsproto_segment(ev, offset, ev->speaker);
+    publish(run, BUS_FINAL, seg.id, text);
+    tx_result result = {ev, offset, seg.id, text};
+    run->client.result(run->client.ctx, &result);
+    free(text);
+}
+
+/* One try at storing a final (and, for a run's first, at taking the time
+ * offset); seg gets its id. */
+static int store_final_once(tx_run *run, const session_event *ev,
+                            store_segment *seg)
+{
     store_t *store = run->svc->cfg.store;
     int rc = 0;
     if (!run->offset_fixed) {
@@ -197,35 +251,21 @@ static void store_final(tx_run *run, const session_event *ev)
                      "%.3f s", run->time_offset);
     }
     double offset = run->time_offset;
-    store_segment seg = {0};
-    seg.transcription_id = run->tid;
-    seg.text = ev->text;
-    seg.speaker = ev->speaker;
-    seg.voice = ev->voice;
-    seg.start_time = ev->start + offset;
-    seg.end_time = ev->end + offset;
-    seg.is_final = 1;
+    memset(seg, 0, sizeof(*seg));
+    seg->transcription_id = run->tid;
+    seg->text = ev->text;
+    seg->speaker = ev->speaker;
+    seg->voice = ev->voice;
+    seg->start_time = ev->start + offset;
+    seg->end_time = ev->end + offset;
+    seg->is_final = 1;
     if (rc == 0) {
-        seg.words_json = wsproto_words(ev, offset);
-        rc = seg.words_json ? store_segment_add(store, &seg) : VB_ENOMEM;
+        seg->words_json = wsproto_words(ev, offset);
+        rc = seg->words_json ? store_segment_add(store, seg) : VB_ENOMEM;
     }
-    free(seg.words_json);
-    if (rc == VB_ENOTFOUND) {
-        fail(run, TX_FAULT_DELETED, WSPROTO_DELETED);
-        return;
-    }
-    if (rc != 0) {
-        log_error(run->tag, "a final segment could not be stored (%s)",
-                  vb_strerror(rc));
-        fail(run, TX_FAULT_STORE, "the server could not store the "
-                                  "transcript; see its log");
-        return;
-    }
-    char *text = wsproto_segment(ev, offset, ev->speaker);
-    publish(run, BUS_FINAL, seg.id, text);
-    tx_result result = {ev, offset, seg.id, text};
-    run->client.result(run->client.ctx, &result);
-    free(text);
+    free(seg->words_json);
+    seg->words_json = NULL;
+    return rc;
 }
 
 /* The last call to the client, and the session's reference let go. */

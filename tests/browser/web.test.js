@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  createTranscription, launch, openPage, screenshot, segmentsOf, silence, sleep, speak,
+  createTranscription, launch, openPage, outDir, screenshot, segmentsOf, silence, sleep, speak,
   startRelay, startServer, stopServer, writeWav,
 } from './helpers.js';
 
@@ -366,6 +366,38 @@ test('rename and delete from the list, with a confirmation, by keyboard; a page 
     assert.equal(await page.getByRole('group', { name: 'Export' }).isVisible(), false);
     await page.getByText('This transcript no longer exists.').waitFor();
     await screenshot(page, '7-deleted-elsewhere');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
+test('a long list comes a page at a time, older pages on demand', async () => {
+  const server = await startServer();
+  const browser = await launch(null);
+  const errors = [];
+  try {
+    for (let i = 1; i <= 120; i++) await createTranscription(server, `Meeting ${i}`);
+    const page = await openPage(browser, errors);
+    await page.goto(server.url);
+    await page.locator('.item', { hasText: 'Meeting 120' }).waitFor();
+    assert.equal(await page.locator('.item').count(), 50);
+    const more = page.getByRole('button', { name: 'Show 50 more (70 older)' });
+    await more.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(outDir, '8-show-more.png') });
+    await more.click();
+    await page.locator('.item', { hasText: 'Meeting 21' }).waitFor();
+    assert.equal(await page.locator('.item').count(), 100);
+    await page.getByRole('button', { name: 'Show 20 more (20 older)' }).click();
+    await page.locator('.item .title', { hasText: /^Meeting 1$/ }).waitFor();
+    assert.equal(await page.locator('.item').count(), 120);
+    assert.equal(await page.locator('.more').isVisible(), false);
+    // Newest first, each once.
+    const titles = await page.locator('.item .title').allTextContents();
+    assert.deepEqual(titles, Array.from({ length: 120 }, (_, i) => `Meeting ${120 - i}`));
+    await page.setViewportSize({ width: 360, height: 640 });
+    await page.screenshot({ path: path.join(outDir, '8-long-list-360.png') });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

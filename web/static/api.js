@@ -1,13 +1,14 @@
 // api.js - the REST API of the server this page came from.
 
-async function request(method, path, body, headers = {}) {
+// The answer's JSON, and the response for its headers.
+async function send(method, path, body, headers = {}) {
   const options = { method, headers };
   if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
   }
   const response = await fetch(path, options);
-  if (response.status === 204) return null;
+  if (response.status === 204) return { data: null, response };
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = data && data.detail;
@@ -21,8 +22,14 @@ async function request(method, path, body, headers = {}) {
     if (response.status === 401) window.dispatchEvent(new Event('verbatim:signin'));
     throw error;
   }
-  return data;
+  return { data, response };
 }
+
+async function request(method, path, body, headers) {
+  return (await send(method, path, body, headers)).data;
+}
+
+export const PAGE = 50;
 
 export const api = {
   session: () => request('GET', '/api/session'),
@@ -31,7 +38,12 @@ export const api = {
   signIn: (key) => request('POST', '/api/session', undefined,
                            { Authorization: `Token ${key}` }),
   signOut: () => request('DELETE', '/api/session'),
-  list: () => request('GET', '/api/transcriptions/?summary=true'),
+  // A page of the list, newest first, and how many there are in all.
+  list: async (offset = 0) => {
+    const { data, response } = await send(
+      'GET', `/api/transcriptions/?summary=true&limit=${PAGE}&offset=${offset}`);
+    return { items: data, total: Number(response.headers.get('X-Total-Count')) };
+  },
   create: (title) => request('POST', '/api/transcriptions/', { title }),
   get: (id) => request('GET', `/api/transcriptions/${id}/`),
   rename: (id, title) => request('PATCH', `/api/transcriptions/${id}/`, { title }),

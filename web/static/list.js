@@ -1,6 +1,6 @@
 // list.js - the home page: every transcript, newest first; create, rename,
 // delete.
-import { api, clock, h } from './api.js';
+import { PAGE, api, clock, h } from './api.js';
 
 export async function showList(root, navigate) {
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -73,10 +73,24 @@ export async function showList(root, navigate) {
     }
   }
 
-  const items = await api.list();
-  if (items.length === 0)
+  // Pages of the list, the next on demand: thousands of transcripts do
+  // not all load at once.
+  const more = h('button', { type: 'button', class: 'more', hidden: true,
+                             onclick: () => showPage().catch((err) => {
+                               status.textContent = `Could not load more: ${err.message}`;
+                             }) });
+  root.append(more);
+  async function showPage() {
+    const shown = list.querySelectorAll('.item').length;
+    const { items, total } = await api.list(shown);
+    for (const t of items) list.append(row(t));
+    const left = total - shown - items.length;
+    more.hidden = left <= 0;
+    more.textContent = `Show ${Math.min(left, PAGE)} more (${left} older)`;
+    return total;
+  }
+  if (await showPage() === 0)
     list.append(h('li', { class: 'empty' }, 'No transcripts yet. Create one to start recording.'));
-  for (const t of items) list.append(row(t));
   title.focus();
   return {};
 }
