@@ -3,7 +3,12 @@
  * transcription with segments, word timings and speaker names.
  *
  * An input is up to four requests, each ended by a NUL byte:
- *   byte 0      the method (GET, POST, PATCH, DELETE, PUT, OPTIONS)
+ *   byte 0      the method (GET, POST, PATCH, DELETE, PUT, OPTIONS), and
+ *               in what is left above them (byte / 6): keys required
+ *               (bit 0), the caller's scope (bits 1-2), signed in by
+ *               cookie (bit 3; the query is the cookie), and bit 4: the
+ *               body is also read as "AUTHORIZATION\nPROTOCOLS" headers
+ *               by auth_key_from_headers()
  *   byte 1      one of the API's paths for transcription 1 (or, past the
  *               list, the path is the first line of what follows)
  *   the rest    "QUERY\nBODY" (no newline: all body, no query)
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
@@ -28,6 +34,7 @@ static const char *const paths[] = {
     "/api/transcriptions/1/speakers/", "/api/transcriptions/1/export.txt",
     "/api/transcriptions/1/export.srt", "/api/transcriptions/1/export.vtt",
     "/api/transcriptions/1/export.json", "/api/transcriptions/1/export.rttm",
+    "/api/session", "/api/transcriptions/?limit=2&offset=1",
 };
 #define N_METHODS (sizeof(methods) / sizeof(methods[0]))
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
@@ -68,7 +75,12 @@ static void one_request(const api_context *ctx, const uint8_t *data, size_t len)
 {
     if (len < 2)
         return;
-    api_request req = {.method = methods[data[0] % N_METHODS]};
+    unsigned flags = data[0] / N_METHODS;
+    api_request req = {.method = methods[data[0] % N_METHODS],
+                       .auth_required = flags & 1,
+                       .scope = (int)(flags >> 1) & 3,
+                       .via_session = (flags >> 3) & 1};
+    req.principal = req.auth_required && req.scope > 0 ? "fuzz-key" : "";
     char *rest = strndup((const char *)data + 2, len - 2);
     char *path = NULL;
     char *cursor = rest;
@@ -86,6 +98,19 @@ static void one_request(const api_context *ctx, const uint8_t *data, size_t len)
     }
     req.body = cursor;
     req.body_len = cursor ? strlen(cursor) : 0;
+    req.session_token = req.via_session && req.query ? req.query : "";
+    if ((flags & 16) && cursor != NULL) { /* the credentials' parser */
+        char *headers = strdup(cursor), *protocols = strchr(headers, '\n');
+        if (protocols != NULL)
+            *protocols++ = '\0';
+        char key[64];
+        if (auth_key_from_headers(headers, protocols, key, sizeof(key)) == 0 &&
+            (key[0] == '\0' || strpbrk(key, " ,") != NULL ||
+             (strstr(headers, key) == NULL &&
+              (protocols == NULL || strstr(protocols, key) == NULL))))
+            abort(); /* a key is a non-empty word of what was sent */
+        free(headers);
+    }
     api_response res;
     api_handle(ctx, &req, &res);
     if (res.status < 200 || res.status > 599)

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-10}
 status=0
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=16:malloc_context_size=10"
-# fuzz_api's seeds: requests as fuzz/fuzz_api.c reads them (method byte,
-# path byte, "QUERY\nBODY", NUL between requests).
+# fuzz_api's seeds: requests as fuzz/fuzz_api.c reads them (method and
+# flags byte, path byte, "QUERY\nBODY", NUL between requests).
 api_seed() { printf "$2" > "$1"; }
 api_seeds() {
     api_seed "$1/create" '\001\002\n{"title": "Standup"}'
@@ -22,6 +22,10 @@ api_seeds() {
     api_seed "$1/correct" '\002\005\n{"text": "Please close the door now."}\000\000\011\000\000\012'
     api_seed "$1/delete" '\003\003\000\000\004\000\000\013'
     api_seed "$1/own-path" '\000\377/api/transcriptions/1/segments/2/\nx=1\n'
+    # keys required, scope write: sign in, then sign out by cookie
+    api_seed "$1/sign-in" '\037\015\000\121\015vbs_cookie\n'
+    # the credentials' parser on "Authorization" and "Sec-WebSocket-Protocol"
+    api_seed "$1/headers" '\146\000\nBearer vb_abc, x\ntoken, vb_def'
 }
 for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api fuzz_chunked; do
     target=build/fuzz/$name

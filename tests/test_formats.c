@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "store/store.h"
 #include "util/vb.h"
@@ -437,6 +438,126 @@ static void test_upload_errors(void **state)
     free(resp);
 }
 
+/* The server's anonymous resident memory (heap, not file pages), KiB. */
+static long rss_anon_kib(pid_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    long kib = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "RssAnon: %ld", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* Sends a POST's headers declaring length bytes, and nothing more. */
+static void post_headers(int fd, const tu_server *server, const char *path,
+                         long long length)
+{
+    char head[400];
+    int n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d"
+                     "\r\nContent-Type: application/octet-stream\r\n"
+                     "Content-Length: %lld\r\n\r\n", path, server->port, length);
+    assert_int_equal(send(fd, head, (size_t)n, 0), n);
+}
+
+/* An upload of 100 MB, headers only: the answer comes anyway, with status
+ * and words. */
+static void refused_on_headers(const tu_server *server, const char *query,
+                               const char *status, const char *words)
+{
+    char path[128], reply[2048] = "";
+    snprintf(path, sizeof(path), "/api/transcriptions/1/audio%s", query);
+    int fd = tu_connect(server, 0);
+    post_headers(fd, server, path, 100LL << 20);
+    size_t got = 0;
+    ssize_t n;
+    while (strstr(reply, words) == NULL && got < sizeof(reply) - 1 &&
+           (n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0)) > 0)
+        got += (size_t)n; /* the headers and the body may come apart */
+    close(fd);
+    assert_non_null(strstr(reply, status));
+    assert_non_null(strstr(reply, words));
+}
+
+/* An upload larger than 1 MiB goes to a temporary file, not memory, and
+ * still transcribes; a refusal (503 at --max-sessions, 422 for its query)
+ * comes on the headers, before the body is sent. */
+static void test_upload_spooled_and_admitted_early(void **state)
+{
+    tu_server big;
+    static const char *const flags[] = {"--max-sessions", "1", NULL};
+    tu_server_start(&big, flags);
+    char *resp;
+    assert_int_equal(tu_http(&big, "POST", "/api/transcriptions/",
+                             "{\"title\": \"big\"}", &resp), 200);
+    free(resp);
+
+    /* 40 s of audio: a 1.28 MB WAV. */
+    size_t n;
+    int16_t *pcm = tu_padded_speech("The quick brown fox jumps over the lazy dog.",
+                                    500, 36000, &n);
+    size_t bytes = n * 2;
+    uint8_t *wav = malloc(44 + bytes);
+    memcpy(wav, "RIFF", 4);
+    uint32_t v = (uint32_t)(36 + bytes);
+    memcpy(wav + 4, &v, 4);
+    memcpy(wav + 8, "WAVEfmt ", 8);
+    uint8_t fmt[20] = {16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0,
+                       2, 0, 16, 0};
+    memcpy(wav + 16, fmt, 20);
+    memcpy(wav + 36, "data", 4);
+    v = (uint32_t)bytes;
+    memcpy(wav + 40, &v, 4);
+    memcpy(wav + 44, pcm, bytes);
+    free(pcm);
+    char url[160], err[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/transcriptions/1/audio"
+             "?wait=120", big.port);
+    http_result res;
+    assert_int_equal(http_fetch(url, "POST", "audio/wav", NULL, wav, 44 + bytes,
+                                &res, err, sizeof(err)), 0);
+    free(wav);
+    assert_int_equal(res.status, 200);
+    free(res.body);
+    free(res.headers);
+    assert_int_equal(tu_http(&big, "GET", "/api/transcriptions/1/segments/",
+                             NULL, &resp), 200);
+    assert_non_null(strstr(resp, "quick"));
+    free(resp);
+
+    /* 48 MB that is no recording: the server's heap does not grow with it. */
+    long before = rss_anon_kib(big.pid), peak = before;
+    int fd = tu_connect(&big, 0);
+    long long total = 48LL << 20;
+    post_headers(fd, &big, "/api/transcriptions/1/audio", total);
+    char *chunk = malloc(1 << 20);
+    memset(chunk, 'x', 1 << 20);
+    for (long long sent = 0; sent < total; sent += 1 << 20) {
+        assert_int_equal(send(fd, chunk, 1 << 20, 0), 1 << 20);
+        long now = rss_anon_kib(big.pid);
+        peak = now > peak ? now : peak;
+    }
+    free(chunk);
+    char reply[2048] = "";
+    assert_true(recv(fd, reply, sizeof(reply) - 1, 0) > 0);
+    close(fd);
+    assert_non_null(strstr(reply, "HTTP/1.1 415"));
+    if (peak - before > 24 * 1024)
+        fail_msg("the heap grew by %ld KiB while 48 MiB came in", peak - before);
+
+    /* The only session slot taken: refused before the body. */
+    wsclient *live = tu_ws(&big, "/ws/transcribe/1");
+    assert_non_null(live);
+    refused_on_headers(&big, "", "HTTP/1.1 503", "limit of 1 live sessions");
+    wsclient_close(live, 1000);
+    refused_on_headers(&big, "?channels=two", "HTTP/1.1 422", "channels");
+    assert_int_equal(tu_server_stop(&big), 0);
+}
+
 /* GETs path and returns the job's JSON (status 200 or the test fails). */
 static cJSON *get_job(const char *path)
 {
@@ -532,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_upload_poll),
         cmocka_unit_test(test_upload_errors),
         cmocka_unit_test(test_upload_jobs_outlive_the_server),
+        cmocka_unit_test(test_upload_spooled_and_admitted_early),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "testutil.h"
@@ -941,20 +943,15 @@ static void test_watch_paged(void **state)
     long long id = tu_create(&srv, "long meeting");
     store_many(&srv, id, 350);
     char path[64];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *live = tu_ws(&srv, path);
-    assert_non_null(live);
     snprintf(path, sizeof(path), "/ws/watch/%lld", id);
     wsclient *watcher = tu_ws(&srv, path);
     assert_non_null(watcher);
+    /* A live session while the stored ones are still going out. */
     size_t n;
     int16_t *pcm = tu_padded_speech("Please open the window.", 200, 1000, &n);
-    tu_ws_send_pcm(live, pcm, n, 100);
-    free(pcm);
-    close_stream(live);
     summary s;
-    assert_int_equal(collect(live, 30000, &s), 1000);
-    wsclient_abort(live);
+    assert_int_equal(run_stream(id, NULL, pcm, n, &s), 1000);
+    free(pcm);
     assert_int_equal(s.final_count, 1);
 
     tu_msg *msgs;
@@ -993,13 +990,7 @@ static void test_watch_paged(void **state)
  * buffer is made tiny, so that the server's messages pile up. */
 static int stuck_watcher(const tu_server *server, long long id)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    int small = 1024;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(server->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    int fd = tu_connect(server, 1024);
     char req[400];
     int len = snprintf(req, sizeof(req),
                        "GET /ws/watch/%lld HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
@@ -1074,6 +1065,66 @@ static void test_watch_limits(void **state)
     assert_int_equal(tu_server_stop(&server), 0);
 }
 
+/* The server's processor time so far, in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    unsigned long utime = 0, stime = 0;
+    const char *p = strrchr(buf, ')'); /* past the command's name */
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                            "%*u %lu %lu", &utime, &stime), 2);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Started with few file descriptors, the server meets more connections
+ * than it can hold: it stops accepting for a while instead of spinning
+ * on accept() and logging each failure, and serves again once they go. */
+static void test_out_of_descriptors(void **state)
+{
+    tu_server server;
+    tu_server_nofile = 128;
+    tu_server_start(&server, NULL);
+    tu_server_nofile = 0;
+    int conns[200], open_count = 0;
+    for (int i = 0; i < 200; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            break;
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons(server.port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connect(fd, (struct sockaddr *)&a, sizeof(a)); /* EINPROGRESS */
+        conns[open_count++] = fd;
+    }
+    sleep(1);
+    double cpu = cpu_seconds(server.pid);
+    sleep(3);
+    double spent = cpu_seconds(server.pid) - cpu;
+    for (int i = 0; i < open_count; i++)
+        close(conns[i]);
+    if (spent > 0.3)
+        fail_msg("the server spent %.2f s of processor time in 3 s while "
+                 "out of connections", spent);
+    /* It serves again (the dropped connections time out or close). */
+    assert_int_equal(await_health(&server, "sessions", 0), 0);
+    FILE *f = fopen(server.log_path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int accept_lines = 0;
+    while (fgets(line, sizeof(line), f))
+        accept_lines += strstr(line, "accept") != NULL;
+    fclose(f);
+    assert_true(accept_lines <= 5);
+    assert_int_equal(tu_server_stop(&server), 0);
+}
+
 /* ---- one live session per transcription, and resuming it ----------- */
 
 /* Reads messages until the status; returns its time_offset and copies its
@@ -1124,6 +1175,18 @@ static cJSON *stored_segments(long long id)
     return segs;
 }
 
+/* s holds one final with "window", no error, and it is id's only stored
+ * segment. */
+static void expect_one_window(const summary *s, long long id)
+{
+    assert_int_equal(s->errors, 0);
+    assert_int_equal(s->final_count, 1);
+    assert_true(contains_word(s->finals[0].text, "window"));
+    cJSON *segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 1);
+    cJSON_Delete(segs);
+}
+
 static void test_one_live_session(void **state)
 {
     long long id = tu_create(&srv, "one at a time");
@@ -1165,12 +1228,7 @@ static void test_one_live_session(void **state)
     close_stream(first);
     assert_int_equal(collect(first, 30000, &s), 1000);
     wsclient_abort(first);
-    assert_int_equal(s.errors, 0);
-    assert_int_equal(s.final_count, 1);
-    assert_true(contains_word(s.finals[0].text, "window"));
-    cJSON *segs = stored_segments(id);
-    assert_int_equal(cJSON_GetArraySize(segs), 1);
-    cJSON_Delete(segs);
+    expect_one_window(&s, id);
 
     /* Once it has closed, the next is admitted at once, even with the
      * ended session's token (a client that reconnects after a server
@@ -1215,12 +1273,7 @@ static void test_store_locked(void **state)
         usleep(100000);
     assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(collect(ws, 8000, &s), 0); /* still open */
-    assert_int_equal(s.errors, 0);
-    assert_int_equal(s.final_count, 1);
-    assert_true(contains_word(s.finals[0].text, "window"));
-    cJSON *segs = stored_segments(id);
-    assert_int_equal(cJSON_GetArraySize(segs), 1);
-    cJSON_Delete(segs);
+    expect_one_window(&s, id);
 
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
                      SQLITE_OK);
@@ -1239,7 +1292,7 @@ static void test_store_locked(void **state)
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     sleep(1); /* had anything been queued behind the failure, it would land */
-    segs = stored_segments(id);
+    cJSON *segs = stored_segments(id);
     assert_int_equal(cJSON_GetArraySize(segs), 1);
     cJSON_Delete(segs);
 }
@@ -1406,6 +1459,7 @@ int main(void)
         cmocka_unit_test(test_store_locked),
         cmocka_unit_test(test_watch_paged),
         cmocka_unit_test(test_watch_limits),
+        cmocka_unit_test(test_out_of_descriptors),
         cmocka_unit_test(test_offset_at_first_final),
         cmocka_unit_test(test_concurrent_streams),
         cmocka_unit_test(test_spare_decoders),

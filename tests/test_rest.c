@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -424,6 +425,42 @@ static void test_route_errors(void **state)
 }
 
 static int transcription_count(void);
+
+/* --rate-limit: a minute's worth at once, then 429 with Retry-After (for
+ * requests and handshakes alike) until a token comes back; /api/health
+ * (for load balancers) and the web app's files are not counted. */
+static void test_rate_limit(void **state)
+{
+    tu_server limited;
+    static const char *const flags[] = {"--rate-limit", "30", NULL};
+    tu_server_start(&limited, flags);
+    char *body, *headers;
+    for (int i = 0; i < 30; i++) {
+        assert_int_equal(tu_http(&limited, "GET", "/api/transcriptions/", NULL,
+                                 &body), 200);
+        free(body);
+    }
+    assert_int_equal(tu_http_full(&limited, "GET", "/api/transcriptions/", "",
+                                  NULL, &body, &headers), 429);
+    assert_non_null(strstr(body, "at most 30 a minute"));
+    assert_non_null(strcasestr(headers, "retry-after: 2\r\n"));
+    free(body);
+    free(headers);
+    assert_int_equal(tu_http(&limited, "GET", "/api/health", NULL, &body), 200);
+    free(body);
+    assert_int_equal(tu_http(&limited, "GET", "/", NULL, &body), 200);
+    free(body);
+    char url[96], err[300];
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws/watch/1", limited.port);
+    wsclient *ws = NULL;
+    assert_int_not_equal(wsclient_connect_with(url, "", &ws, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "429"));
+    sleep(2);
+    assert_int_equal(tu_http(&limited, "GET", "/api/transcriptions/", NULL,
+                             &body), 200);
+    free(body);
+    assert_int_equal(tu_server_stop(&limited), 0);
+}
 
 /* The list comes in pages: limit and offset, X-Total-Count, a Link to the
  * next page; without limit, up to 1,000 (the reference's clients read one
@@ -850,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_route_errors),
         cmocka_unit_test(test_list_pages),
+        cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_same_origin),
         cmocka_unit_test(test_security_headers),

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +61,8 @@ void tu_server_restart(tu_server *srv, const char *const *extra_flags)
     start_in_dir(srv, extra_flags);
 }
 
+int tu_server_nofile;
+
 static void start_in_dir(tu_server *srv, const char *const *extra_flags)
 {
     snprintf(srv->log_path, sizeof(srv->log_path), "%s/server.log", srv->dir);
@@ -83,6 +86,10 @@ static void start_in_dir(tu_server *srv, const char *const *extra_flags)
     if (srv->pid < 0)
         die("fork");
     if (srv->pid == 0) {
+        if (tu_server_nofile > 0) {
+            struct rlimit rl = {(rlim_t)tu_server_nofile, (rlim_t)tu_server_nofile};
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
         int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
@@ -488,4 +495,20 @@ __attribute__((constructor)) static void tu_filter_from_env(void)
     const char *pattern = getenv("VB_TEST");
     if (pattern != NULL && *pattern != '\0')
         cmocka_set_test_filter(pattern);
+}
+
+int tu_connect(const tu_server *srv, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        die("socket");
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(srv->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        die("connect");
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
 }

@@ -25,6 +25,12 @@ typedef struct tu_server {
  * --max-load 0 and extra flags (NULL-terminated; they win), waits until
  * /api/health answers.  Aborts the test on failure. */
 void tu_server_start(tu_server *srv, const char *const *extra_flags);
+/* A TCP connection to the server (reads time out after 10 s); rcvbuf > 0
+ * makes its receive buffer that small (a client that reads slowly). */
+int tu_connect(const tu_server *srv, int rcvbuf);
+/* > 0: servers started from now on may open at most this many files
+ * (soft and hard limit). */
+extern int tu_server_nofile;
 /* Stops it (cleanly, or the test fails) and starts it again on the same
  * database, on another port. */
 void tu_server_restart(tu_server *srv, const char *const *extra_flags);

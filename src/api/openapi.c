@@ -103,6 +103,17 @@ static const char *const websocket_doc =
     "status, transcript_segment, event and error messages.  The messages "
     "are described in docs/protocol.md of Verbatim's repository.";
 
+/* A security scheme of type apiKey. */
+static void add_api_key_scheme(cJSON *schemes, const char *id, const char *in,
+                               const char *name, const char *description)
+{
+    cJSON *s = cJSON_AddObjectToObject(schemes, id);
+    cJSON_AddStringToObject(s, "type", "apiKey");
+    cJSON_AddStringToObject(s, "in", in);
+    cJSON_AddStringToObject(s, "name", name);
+    cJSON_AddStringToObject(s, "description", description);
+}
+
 static cJSON *schema_ref(const char *name)
 {
     char ref[128];
@@ -281,22 +292,14 @@ char *api_openapi_json(const char *version)
     cJSON *components = cJSON_AddObjectToObject(doc, "components");
     cJSON_AddItemToObject(components, "schemas", cJSON_Parse(schemas_json));
     cJSON *schemes = cJSON_AddObjectToObject(components, "securitySchemes");
-    cJSON *token = cJSON_AddObjectToObject(schemes, "token");
-    cJSON_AddStringToObject(token, "type", "apiKey");
-    cJSON_AddStringToObject(token, "in", "header");
-    cJSON_AddStringToObject(token, "name", "Authorization");
-    cJSON_AddStringToObject(token, "description",
-                            "\"Token KEY\" or \"Bearer KEY\", a key made with "
-                            "`verbatim keys create`; needed when the server "
-                            "runs with --auth required.  A WebSocket may send "
-                            "it as the subprotocols \"token, KEY\" instead.");
-    cJSON *cookie = cJSON_AddObjectToObject(schemes, "session");
-    cJSON_AddStringToObject(cookie, "type", "apiKey");
-    cJSON_AddStringToObject(cookie, "in", "cookie");
-    cJSON_AddStringToObject(cookie, "name", "verbatim_session");
-    cJSON_AddStringToObject(cookie, "description",
-                            "The web app's session, from POST /api/session; "
-                            "it opens what its key opens.");
+    add_api_key_scheme(schemes, "token", "header", "Authorization",
+                       "\"Token KEY\" or \"Bearer KEY\", a key made with "
+                       "`verbatim keys create`; needed when the server runs "
+                       "with --auth required.  A WebSocket may send it as the "
+                       "subprotocols \"token, KEY\" instead.");
+    add_api_key_scheme(schemes, "session", "cookie", "verbatim_session",
+                       "The web app's session, from POST /api/session; it "
+                       "opens what its key opens.");
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     return text;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../store/store.h"
@@ -31,6 +32,26 @@ int auth_scope_parse(const char *name, auth_scope *out)
         }
     }
     return -1;
+}
+
+int auth_key_from_headers(const char *authorization, const char *protocols,
+                          char *key, size_t len)
+{
+    const char *k = NULL;
+    if (authorization != NULL && authorization[0] != '\0') {
+        if (strncasecmp(authorization, "Token ", 6) == 0)
+            k = authorization + 6;
+        else if (strncasecmp(authorization, "Bearer ", 7) == 0)
+            k = authorization + 7;
+    } else if (protocols != NULL && strncmp(protocols, "token,", 6) == 0) {
+        k = protocols + 6;
+    }
+    while (k && *k == ' ')
+        k++;
+    if (k == NULL || *k == '\0' || *k == ',' || len == 0)
+        return -1;
+    snprintf(key, len, "%.*s", (int)strcspn(k, " ,"), k);
+    return 0;
 }
 
 /* prefix and 32 random bytes in base64url: 3 + 43 or 4 + 43 characters. */

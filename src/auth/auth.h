@@ -42,6 +42,12 @@ const char *auth_scope_name(auth_scope scope);
 /* "read", "write" or "admin"; -1 for anything else. */
 int auth_scope_parse(const char *name, auth_scope *out);
 
+/* The key a request presents: "Token KEY" or "Bearer KEY" in
+ * authorization (any case; may be NULL), else, from a WebSocket
+ * handshake's protocols "token, KEY" (NULL for a plain request).  0 with
+ * key[len] set (the key ends at a space or comma), -1 when none. */
+int auth_key_from_headers(const char *authorization, const char *protocols,
+                          char *key, size_t len);
 /* A new key into key[AUTH_KEY_LEN + 1].  0, or -1 when no randomness. */
 int auth_key_new(char *key);
 /* A new session cookie value, the same length (prefix "vbs_"). */

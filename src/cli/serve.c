@@ -45,6 +45,10 @@ static void usage(FILE *to, const server_config *d)
             "  --ws-queue-kb N     what may wait for a WebSocket client to read\n"
             "                      it; a client further behind is closed with\n"
             "                      1008 (default %zu)         VERBATIM_WS_QUEUE_KB\n"
+            "  --rate-limit N      at most N requests and handshakes a minute\n"
+            "                      from one client address, then 429 with\n"
+            "                      Retry-After; 0: none (default %d)\n"
+            "                                                    VERBATIM_RATE_LIMIT\n"
             "  --max-frame BYTES   largest WebSocket message; larger ones close\n"
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
             "  --max-upload-mb N   largest recording POSTed to .../audio; larger\n"
@@ -94,7 +98,8 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
-            d->max_load, d->max_watchers, d->ws_queue >> 10, d->max_frame,
+            d->max_load, d->max_watchers, d->ws_queue >> 10, d->rate_limit,
+            d->max_frame,
             d->max_upload >> 20, d->idle_timeout, asr_engine_names(),
             ASR_DEFAULT_ENGINE);
 }
@@ -106,7 +111,7 @@ struct setting {
 
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
-       HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, SETTINGS };
+       HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, SETTINGS };
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
@@ -136,6 +141,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [ENGINE] = {"--engine", "VERBATIM_ENGINE", NULL},
         [MAX_WATCHERS] = {"--max-watchers", "VERBATIM_MAX_WATCHERS", NULL},
         [WS_QUEUE] = {"--ws-queue-kb", "VERBATIM_WS_QUEUE_KB", NULL},
+        [RATE_LIMIT] = {"--rate-limit", "VERBATIM_RATE_LIMIT", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -209,6 +215,12 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
                     &v) != 0)
             return 2;
         cfg->ws_queue = (size_t)v << 10;
+    }
+    if (settings[RATE_LIMIT].value) {
+        if (cli_int("--rate-limit", settings[RATE_LIMIT].value, 0, 1000000,
+                    &v) != 0)
+            return 2;
+        cfg->rate_limit = (int)v;
     }
     if (settings[MAX_FRAME].value) {
         if (cli_int("--max-frame", settings[MAX_FRAME].value, 1024,

@@ -78,6 +78,7 @@ typedef struct server {
     struct ws_conn *conns;   /* I/O thread only: open sockets */
     atomic_int sessions;     /* sessions decoding (also after a disconnect) */
     atomic_int watchers;     /* /ws/watch sockets open */
+    struct rate_limiter *limiter; /* --rate-limit; NULL: none */
     atomic_int next_conn_id;
 } server;
 
@@ -106,6 +107,7 @@ typedef struct net_request {
     int via_session;
     int secure;            /* came over TLS (here, or at a proxy that says
                               so with X-Forwarded-Proto) */
+    int retry_after;       /* seconds, with a 429 */
 } net_request;
 
 /* The origins and host names the server trusts, from its config and its
@@ -123,16 +125,20 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out);
  *   426  a plain HTTP request to a WebSocket endpoint;
  *   401  keys are required and none valid was given (the answer needs
  *        WWW-Authenticate: net_add_security_headers adds it);
+ *   429  the client's address is over --rate-limit (req->retry_after
+ *        says when to come back);
  *   403  the key's scope is too small for the route. */
 int net_request_check(server *srv, net_request *req, char *why, size_t len);
 /* Answers a refused WebSocket handshake with status and why as JSON,
  * before the upgrade (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE).  Returns 1, the
  * value that callback must return then. */
-int net_refuse_upgrade(struct lws *wsi, int status, const char *why);
+int net_refuse_upgrade(struct lws *wsi, int status, const char *why,
+                       int retry_after);
 /* The headers every answer carries: what the browser may load and run
- * (Content-Security-Policy), no sniffing, no referrer. */
-int net_add_security_headers(struct lws *wsi, int status, unsigned char **p,
-                             unsigned char *end);
+ * (Content-Security-Policy), no sniffing, no referrer; and Retry-After
+ * when retry_after > 0. */
+int net_add_security_headers(struct lws *wsi, int status, int retry_after,
+                             unsigned char **p, unsigned char *end);
 /* A value from the client quoted in a message: its first 60 bytes, each
  * byte that is not printable ASCII as '?' (messages must be UTF-8). */
 const char *net_shown(const char *value, char *buf, size_t len);
@@ -183,10 +189,22 @@ void ws_shutdown(server *srv);
 double ws_live_lag(server *srv);
 
 /* upload.c */
-/* Starts a job over data (taken, also on failure).  0 with *job set, or
+/* A recording's bytes: in memory (malloc'd), or a spooled file mapped
+ * read-only (mapped: its length, to unmap). */
+typedef struct upload_body {
+    uint8_t *data;
+    size_t len;
+    int mapped;
+} upload_body;
+void upload_body_release(upload_body *body);
+/* Would an upload with this query be taken now?  Asked on the headers,
+ * before the body is read: 0, or -1 with res filled (422, 503). */
+int upload_admit(server *srv, const char *query, api_response *res);
+/* Starts a job over body (taken, also on failure).  0 with *job set, or
  * -1 with res filled (422, 503, 500). */
-int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
-                 size_t len, upload_job **job, int *wait_s, api_response *res);
+int upload_start(server *srv, int64_t tid, const char *query,
+                 upload_body body, upload_job **job, int *wait_s,
+                 api_response *res);
 /* May the request waiting for job be answered: the job is over, or its
  * wait is and the job has its id (for the 202's Location). */
 int upload_answerable(upload_job *job, int wait_over);

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/vb.h"
+#include "ratelimit.h"
 #include "net_internal.h"
 
 /* lws keeps the URI under its method's token. */
@@ -208,27 +210,16 @@ static int changes_state(const char *method)
  * headers on a WebSocket).  0 with key set, -1 when none. */
 static int presented_key(const net_request *req, char *key, size_t len)
 {
-    char value[256] = "";
-    const char *k = NULL;
-    if (lws_hdr_copy(req->wsi, value, sizeof(value),
-                     WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
-        if (strncasecmp(value, "Token ", 6) == 0)
-            k = value + 6;
-        else if (strncasecmp(value, "Bearer ", 7) == 0)
-            k = value + 7;
-    } else if (req->websocket &&
-               lws_hdr_copy(req->wsi, value, sizeof(value),
-                            WSI_TOKEN_PROTOCOL) > 0 &&
-               strncmp(value, "token,", 6) == 0) {
-        k = value + 6;
-    }
-    while (k && *k == ' ')
-        k++;
-    if (k == NULL || *k == '\0')
-        return -1;
-    snprintf(key, len, "%.*s", (int)strcspn(k, " ,"), k);
-    sodium_memzero(value, sizeof(value));
-    return 0;
+    char authorization[256] = "", protocols[256] = "";
+    lws_hdr_copy(req->wsi, authorization, sizeof(authorization),
+                 WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (req->websocket)
+        lws_hdr_copy(req->wsi, protocols, sizeof(protocols), WSI_TOKEN_PROTOCOL);
+    int rc = auth_key_from_headers(authorization, req->websocket ? protocols : NULL,
+                                   key, len);
+    sodium_memzero(authorization, sizeof(authorization));
+    sodium_memzero(protocols, sizeof(protocols));
+    return rc;
 }
 
 /* With keys required: who the key (or the web app's session) is, and
@@ -288,6 +279,17 @@ int net_request_check(server *srv, net_request *req, char *why, size_t len)
                  req->websocket ? "open a WebSocket" : "change anything");
         return 403;
     }
+    int limited = srv->limiter != NULL &&
+                  (strncmp(req->path, "/api/", 5) == 0 ||
+                   strncmp(req->path, "/ws/", 4) == 0) &&
+                  strcmp(req->path, "/api/health") != 0;
+    if (limited && rate_limiter_take(srv->limiter, req->peer, vb_monotonic_s(),
+                                     &req->retry_after) != 0) {
+        snprintf(why, len, "too many requests from %s: at most %d a minute "
+                 "(--rate-limit); try again in %d s", req->peer,
+                 srv->cfg.rate_limit, req->retry_after);
+        return 429;
+    }
     if (req->websocket && req->route.kind != API_ROUTE_WEBSOCKET) {
         snprintf(why, len, "No WebSocket endpoint at this path");
         return 404;
@@ -321,14 +323,20 @@ int net_path_id(const char *segment, int64_t *out)
     return 0;
 }
 
-int net_add_security_headers(struct lws *wsi, int status, unsigned char **p,
-                             unsigned char *end)
+int net_add_security_headers(struct lws *wsi, int status, int retry_after,
+                             unsigned char **p, unsigned char *end)
 {
     static const char challenge[] = "Token realm=\"verbatim\"";
     if (status == 401 &&
         lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
                                     (const unsigned char *)challenge,
                                     (int)sizeof(challenge) - 1, p, end))
+        return 1;
+    char seconds[16];
+    int n = snprintf(seconds, sizeof(seconds), "%d", retry_after);
+    if (retry_after > 0 &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                    (const unsigned char *)seconds, n, p, end))
         return 1;
     static const char *const headers[][2] = {
         /* The web app is files of its own: no inline script or style, no
@@ -348,7 +356,8 @@ int net_add_security_headers(struct lws *wsi, int status, unsigned char **p,
     return 0;
 }
 
-int net_refuse_upgrade(struct lws *wsi, int status, const char *why)
+int net_refuse_upgrade(struct lws *wsi, int status, const char *why,
+                       int retry_after)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "detail", why);
@@ -360,7 +369,7 @@ int net_refuse_upgrade(struct lws *wsi, int status, const char *why)
     unsigned char *end = buf + sizeof(buf) - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
                                     n, &p, end) == 0 &&
-        net_add_security_headers(wsi, status, &p, end) == 0 &&
+        net_add_security_headers(wsi, status, retry_after, &p, end) == 0 &&
         lws_finalize_write_http_header(wsi, start, &p, end) == 0 && n > 0 &&
         n <= sizeof(buf) - LWS_PRE) {
         memcpy(start, body, n);

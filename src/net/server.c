@@ -20,11 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../util/log.h"
 #include "../util/vb.h"
 #include "net_internal.h"
+#include "ratelimit.h"
 
 #ifndef VERBATIM_VERSION
 #define VERBATIM_VERSION "0.1.0"
@@ -164,7 +168,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
             return 0;
         log_info("ws", "%s %s refused before the upgrade: %d %s", req.peer,
                  req.path, status, why);
-        return net_refuse_upgrade(wsi, status, why);
+        return net_refuse_upgrade(wsi, status, why, req.retry_after);
     }
     default:
         return http_callback(srv, wsi, reason, pss, in, len);
@@ -213,6 +217,69 @@ static void transcription_deleted(void *ctx, int64_t transcription_id)
     tx_transcription_deleted(srv->tx, transcription_id);
 }
 
+/*
+ * How many sockets libwebsockets may hold.  Past that it stops accepting
+ * until one closes, instead of accepting until the process is out of file
+ * descriptors, where accept() fails at once every time it is asked and
+ * the service loop spins (53 % of a core, and 128,000 log lines, in one
+ * try).  The soft limit is first raised towards the hard one; what is
+ * left over is for the database, uploads being received, the log and the
+ * model files.
+ */
+static unsigned socket_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0; /* libwebsockets' own default */
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536
+                      ? 65536 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t reserve = rl.rlim_cur / 8 > 64 ? rl.rlim_cur / 8 : 64;
+    if (rl.rlim_cur <= reserve + 16)
+        return 16;
+    log_info(NULL, "up to %lu connections at once (of %lu file descriptors)",
+             (unsigned long)(rl.rlim_cur - reserve), (unsigned long)rl.rlim_cur);
+    return (unsigned)(rl.rlim_cur - reserve);
+}
+
+/* libwebsockets' errors and warnings, in Verbatim's log.  One that repeats
+ * is written at most once a second, with how often it came meanwhile. */
+static void log_from_lws(int level, const char *line)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char last[200];
+    static double last_at;
+    static long repeats;
+    const char *text = strstr(line, ": ");
+    text = text && text - line < 40 ? text + 2 : line; /* its own prefix */
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(text, "\n"), text);
+    double now = vb_monotonic_s();
+    pthread_mutex_lock(&lock);
+    if (strcmp(msg, last) == 0 && now - last_at < 1.0) {
+        repeats++;
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    long before = strcmp(msg, last) == 0 ? repeats : 0;
+    snprintf(last, sizeof(last), "%s", msg);
+    last_at = now;
+    repeats = 0;
+    pthread_mutex_unlock(&lock);
+    enum log_level as = level == LLL_ERR ? LOG_ERROR : LOG_WARN;
+    if (before > 0)
+        log_msg(as, "lws", "%s (and %ld times more in the last second)", msg,
+                before);
+    else
+        log_msg(as, "lws", "%s", msg);
+}
+
+#define READER_NICE 10
+
 /* A web session stored or ended here counts at once, not at the keys'
  * next refresh. */
 static void session_changed(void *ctx, const char *hash, const char *key_name,
@@ -229,6 +296,20 @@ static void session_changed(void *ctx, const char *hash, const char *key_name,
 
 /* Reading connections, each on a thread of its own.  A database in memory
  * is one connection's alone: its reads stay on the writer. */
+/*
+ * A reader's thread gives way to the decoder workers: reads can wait a
+ * little, a live stream's words cannot.  With 15 clients reading pages of
+ * the list as fast as they could, the finals of a live stream came 8 s
+ * after their endpoint (p95) at the same priority (bench/NOTES.md).
+ * Linux applies nice to the calling thread alone.
+ */
+static void lower_priority(void *arg)
+{
+    (void)arg;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0)
+        log_warn(NULL, "a reader keeps the workers' priority (errno %d)", errno);
+}
+
 static int start_readers(server *srv, char *err, size_t errlen)
 {
     const char *db = srv->cfg.db;
@@ -247,6 +328,7 @@ static int start_readers(server *srv, char *err, size_t errlen)
         }
         r->api = srv->api;
         r->api.store = r->store;
+        runner_submit(r->runner, lower_priority, NULL);
         srv->reader_count++;
     }
     return 0;
@@ -293,6 +375,7 @@ static void teardown(server *srv)
     web_free(srv->web);
     bus_destroy(srv->bus);
     auth_keys_stop(srv->keys);
+    rate_limiter_free(srv->limiter);
     store_close(srv->store);
     store_release_claim(srv->db_claim);
     pthread_mutex_destroy(&srv->lock);
@@ -388,6 +471,11 @@ static int start(server *srv, char *err, size_t errlen)
     rc = start_readers(srv, err, errlen);
     if (rc != 0)
         return rc;
+    if (srv->cfg.rate_limit > 0 &&
+        (srv->limiter = rate_limiter_new(srv->cfg.rate_limit)) == NULL) {
+        vb_seterr(err, errlen, "out of memory");
+        return VB_ENOMEM;
+    }
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
@@ -397,7 +485,8 @@ static int start(server *srv, char *err, size_t errlen)
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.timeout_secs = 30;
-    lws_set_log_level(LLL_ERR, NULL);
+    info.fd_limit_per_thread = socket_limit();
+    lws_set_log_level(LLL_ERR | LLL_WARN, log_from_lws);
     srv->lws = lws_create_context(&info);
     if (srv->lws == NULL) {
         vb_seterr(err, errlen, "cannot listen on %s:%d (is the port in use?)",

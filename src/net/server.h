@@ -26,6 +26,8 @@ typedef struct server_config {
                                 their time, at what a second of audio has
                                 cost them lately; 0: never */
     int max_watchers;        /* /ws/watch sockets at once */
+    int rate_limit;          /* requests a minute per client address; 0:
+                                no limit */
     size_t ws_queue;         /* bytes a WebSocket client may leave unread */
     size_t max_frame;        /* bytes in one WebSocket message */
     size_t max_upload;       /* bytes in one uploaded recording */

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "../util/log.h"
@@ -59,7 +60,7 @@ struct upload_job {
     server *srv;
     int64_t id;              /* the store's, once registered (under lock) */
     int64_t transcription_id;
-    uint8_t *data;           /* the recording; freed when decoded */
+    upload_body body;        /* the recording; let go of when decoded */
     size_t len;
     session_params options;  /* from the URL (options.c); its format is
                                 raw PCM's, with raw_declared */
@@ -427,7 +428,7 @@ static void *job_main(void *arg)
     }
     if (found) {
         char err[256] = "";
-        int rc = audio_file_open(job->data, job->len,
+        int rc = audio_file_open(job->body.data, job->len,
                                  job->raw_declared ? &job->options.format : NULL,
                                  &file, err, sizeof(err));
         if (rc != 0) {
@@ -447,8 +448,7 @@ static void *job_main(void *arg)
         close_run(job, run);
     audio_file_close(file);
     pthread_mutex_lock(&job->lock);
-    free(job->data);
-    job->data = NULL;
+    upload_body_release(&job->body);
     job->status = job->error[0] ? JOB_FAILED : JOB_DONE;
     job->finished = time(NULL);
     log_info(job->tag, "%s: %.1f s of audio, %d segments",
@@ -503,11 +503,20 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
     return net_stream_options_check(&job->options, err, errlen);
 }
 
+void upload_body_release(upload_body *body)
+{
+    if (body->data != NULL && body->mapped)
+        munmap(body->data, body->len);
+    else
+        free(body->data);
+    body->data = NULL;
+}
+
 static void job_free(upload_job *job)
 {
     pthread_mutex_destroy(&job->lock);
     pthread_cond_destroy(&job->cond);
-    free(job->data);
+    upload_body_release(&job->body);
     free(job);
 }
 
@@ -530,18 +539,37 @@ static void prune_locked(server *srv)
     }
 }
 
-int upload_start(server *srv, int64_t tid, const char *query, uint8_t *data,
-                 size_t len, upload_job **out, int *wait_s, api_response *res)
+int upload_admit(server *srv, const char *query, api_response *res)
 {
+    upload_job probe;
+    memset(&probe, 0, sizeof(probe));
+    int wait_s;
+    char err[200];
+    if (parse_query(query, &probe, &wait_s, err, sizeof(err)) != 0) {
+        api_error_response(422, err, res);
+        return -1;
+    }
+    if (net_admit(srv, err, sizeof(err)) != 0) {
+        api_error_response(503, err, res);
+        return -1;
+    }
+    return 0;
+}
+
+int upload_start(server *srv, int64_t tid, const char *query,
+                 upload_body body, upload_job **out, int *wait_s,
+                 api_response *res)
+{
+    size_t len = body.len;
     upload_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
-        free(data);
+        upload_body_release(&body);
         api_error_response(500, "out of memory", res);
         return -1;
     }
     job->srv = srv;
     job->transcription_id = tid;
-    job->data = data;
+    job->body = body;
     job->len = len;
     pthread_mutex_init(&job->lock, NULL);
     pthread_cond_init(&job->cond, NULL);

@@ -197,6 +197,34 @@ static int make_room(void *items_p, size_t *cap, size_t n, size_t size,
     return 0;
 }
 
+/* Steps st to its end, each row into a new item of item_size bytes filled
+ * by fill(); finalizes st.  0 with *out (malloc'd) and *count, or a VB_E*
+ * code (what: for the log). */
+static int collect_rows(sqlite3 *db, sqlite3_stmt *st, size_t item_size,
+                        void (*fill)(sqlite3_stmt *st, void *item),
+                        void **out, size_t *count, const char *what)
+{
+    void *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (make_room(&items, &cap, n, item_size, 8) != 0) {
+            free(items);
+            sqlite3_finalize(st);
+            return VB_ENOMEM;
+        }
+        fill(st, (char *)items + n++ * item_size);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return db_error(db, what);
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
 static void row_to_transcription(sqlite3_stmt *st, store_transcription *t)
 {
     memset(t, 0, sizeof(*t));
@@ -249,6 +277,17 @@ static int sq_transcription_create(store_t *s, const char *title,
     return 0;
 }
 
+/* A transcription with its summary (sq_transcription_list's columns). */
+static void fill_summary(sqlite3_stmt *st, void *item)
+{
+    store_transcription *t = item;
+    row_to_transcription(st, t);
+    t->duration = sqlite3_column_double(st, 3);
+    t->segment_count = sqlite3_column_int(st, 4);
+    t->speaker_count = sqlite3_column_int(st, 5);
+    copy_text(t->preview, sizeof(t->preview), sqlite3_column_text(st, 6));
+}
+
 static int sq_transcription_list(store_t *s, int limit, int offset,
                                  store_transcription **out, size_t *count,
                                  int64_t *total)
@@ -281,30 +320,8 @@ static int sq_transcription_list(store_t *s, int limit, int offset,
         return db_error(db, "list transcriptions");
     sqlite3_bind_int(st, 1, limit);
     sqlite3_bind_int(st, 2, offset);
-    store_transcription *items = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (make_room(&items, &cap, n, sizeof(*items), 16) != 0) {
-            free(items);
-            sqlite3_finalize(st);
-            return VB_ENOMEM;
-        }
-        store_transcription *t = &items[n++];
-        row_to_transcription(st, t);
-        t->duration = sqlite3_column_double(st, 3);
-        t->segment_count = sqlite3_column_int(st, 4);
-        t->speaker_count = sqlite3_column_int(st, 5);
-        copy_text(t->preview, sizeof(t->preview), sqlite3_column_text(st, 6));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(items);
-        return db_error(db, "list transcriptions");
-    }
-    *out = items;
-    *count = n;
-    return 0;
+    return collect_rows(db, st, sizeof(**out), fill_summary, (void **)out,
+                        count, "list transcriptions");
 }
 
 static int sq_transcription_rename(store_t *s, int64_t id, const char *title,
@@ -703,6 +720,11 @@ static int sq_upload_get(store_t *s, int64_t tid, int64_t id, store_upload *out)
     return result;
 }
 
+static void fill_upload(sqlite3_stmt *st, void *item)
+{
+    row_to_upload(st, item);
+}
+
 static int sq_upload_list(store_t *s, int64_t tid, store_upload **out,
                           size_t *count)
 {
@@ -713,25 +735,8 @@ static int sq_upload_list(store_t *s, int64_t tid, store_upload **out,
                            &st, NULL) != SQLITE_OK)
         return db_error(db, "list uploads");
     sqlite3_bind_int64(st, 1, tid);
-    store_upload *items = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (make_room(&items, &cap, n, sizeof(*items), 4) != 0) {
-            free(items);
-            sqlite3_finalize(st);
-            return VB_ENOMEM;
-        }
-        row_to_upload(st, &items[n++]);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(items);
-        return db_error(db, "list uploads");
-    }
-    *out = items;
-    *count = n;
-    return 0;
+    return collect_rows(db, st, sizeof(**out), fill_upload, (void **)out,
+                        count, "list uploads");
 }
 
 static int sq_key_create(store_t *s, store_key *key)
@@ -755,6 +760,18 @@ static int sq_key_create(store_t *s, store_key *key)
     return rc == SQLITE_DONE ? 0 : db_error(db, "create key");
 }
 
+static void fill_key(sqlite3_stmt *st, void *item)
+{
+    store_key *k = item;
+    copy_text(k->name, sizeof(k->name), sqlite3_column_text(st, 0));
+    copy_text(k->scope, sizeof(k->scope), sqlite3_column_text(st, 1));
+    copy_text(k->prefix, sizeof(k->prefix), sqlite3_column_text(st, 2));
+    copy_text(k->hash, sizeof(k->hash), sqlite3_column_text(st, 3));
+    copy_text(k->created_at, sizeof(k->created_at), sqlite3_column_text(st, 4));
+    copy_text(k->last_used_at, sizeof(k->last_used_at),
+              sqlite3_column_text(st, 5));
+}
+
 static int sq_key_list(store_t *s, store_key **out, size_t *count)
 {
     sqlite3 *db = db_of(s);
@@ -763,32 +780,8 @@ static int sq_key_list(store_t *s, store_key **out, size_t *count)
                            "last_used_at FROM api_keys ORDER BY name", -1, &st,
                            NULL) != SQLITE_OK)
         return db_error(db, "list keys");
-    store_key *items = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (make_room(&items, &cap, n, sizeof(*items), 8) != 0) {
-            free(items);
-            sqlite3_finalize(st);
-            return VB_ENOMEM;
-        }
-        store_key *k = &items[n++];
-        copy_text(k->name, sizeof(k->name), sqlite3_column_text(st, 0));
-        copy_text(k->scope, sizeof(k->scope), sqlite3_column_text(st, 1));
-        copy_text(k->prefix, sizeof(k->prefix), sqlite3_column_text(st, 2));
-        copy_text(k->hash, sizeof(k->hash), sqlite3_column_text(st, 3));
-        copy_text(k->created_at, sizeof(k->created_at), sqlite3_column_text(st, 4));
-        copy_text(k->last_used_at, sizeof(k->last_used_at),
-                  sqlite3_column_text(st, 5));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(items);
-        return db_error(db, "list keys");
-    }
-    *out = items;
-    *count = n;
-    return 0;
+    return collect_rows(db, st, sizeof(**out), fill_key, (void **)out, count,
+                        "list keys");
 }
 
 /* Runs sql with one text parameter; VB_ENOTFOUND when no row changed. */
@@ -842,6 +835,15 @@ static int sq_session_end(store_t *s, const char *hash)
                        "sign out");
 }
 
+static void fill_session(sqlite3_stmt *st, void *item)
+{
+    store_web_session *w = item;
+    copy_text(w->hash, sizeof(w->hash), sqlite3_column_text(st, 0));
+    copy_text(w->key_name, sizeof(w->key_name), sqlite3_column_text(st, 1));
+    w->created_at = sqlite3_column_int64(st, 2);
+    w->expires_at = sqlite3_column_int64(st, 3);
+}
+
 static int sq_session_list(store_t *s, int64_t now, store_web_session **out,
                            size_t *count)
 {
@@ -858,29 +860,8 @@ static int sq_session_list(store_t *s, int64_t now, store_web_session **out,
                            -1, &st, NULL) != SQLITE_OK)
         return db_error(db, "list sessions");
     sqlite3_bind_int64(st, 1, now);
-    store_web_session *items = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (make_room(&items, &cap, n, sizeof(*items), 8) != 0) {
-            free(items);
-            sqlite3_finalize(st);
-            return VB_ENOMEM;
-        }
-        store_web_session *w = &items[n++];
-        copy_text(w->hash, sizeof(w->hash), sqlite3_column_text(st, 0));
-        copy_text(w->key_name, sizeof(w->key_name), sqlite3_column_text(st, 1));
-        w->created_at = sqlite3_column_int64(st, 2);
-        w->expires_at = sqlite3_column_int64(st, 3);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(items);
-        return db_error(db, "list sessions");
-    }
-    *out = items;
-    *count = n;
-    return 0;
+    return collect_rows(db, st, sizeof(**out), fill_session, (void **)out,
+                        count, "list sessions");
 }
 
 static int sq_key_touch(store_t *s, const char *hash)
