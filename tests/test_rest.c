@@ -9,9 +9,11 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -425,6 +427,60 @@ static void test_route_errors(void **state)
 }
 
 static int transcription_count(void);
+
+/* Answers waiting for clients that do not read them are held, in all, to
+ * --http-queue-mb: one big answer always goes (nothing else waits), the
+ * next that would pass the limit gets 503 with Retry-After, and once the
+ * first client has gone the next request is answered again. */
+static void test_http_queue(void **state)
+{
+    tu_server server;
+    static const char *const flags[] = {"--http-queue-mb", "16", NULL};
+    tu_server_start(&server, flags);
+    char *body, *headers;
+    assert_int_equal(tu_http(&server, "POST", "/api/transcriptions/",
+                             "{\"title\": \"long\"}", &body), 200);
+    free(body);
+    char db_path[300];
+    snprintf(db_path, sizeof(db_path), "%s/verbatim.db", server.dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    /* 3,000 segments of 3 KB: an export of about 9 MB. */
+    assert_int_equal(sqlite3_exec(db,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+        "WHERE i < 3000) INSERT INTO segments (transcription_id, text, "
+        "speaker, start_time, end_time, is_final, words) SELECT 1, "
+        "printf('%.3000c', 'a'), 'speaker_0', i, i + 0.5, 1, '[]' FROM n",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    static const char request[] = "GET /api/transcriptions/1/export.json "
+                                  "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    int stuck = tu_connect(&server, 1024);
+    assert_int_equal(send(stuck, request, sizeof(request) - 1, 0),
+                     (ssize_t)sizeof(request) - 1);
+    char first[64] = "";
+    assert_true(recv(stuck, first, sizeof(first) - 1, 0) > 0);
+    assert_non_null(strstr(first, "HTTP/1.1 200"));
+    sleep(1); /* what the kernel takes of it is taken */
+    assert_int_equal(tu_http_full(&server, "GET",
+                                  "/api/transcriptions/1/export.json", "", NULL,
+                                  &body, &headers), 503);
+    assert_non_null(strstr(body, "--http-queue-mb"));
+    assert_non_null(strcasestr(headers, "retry-after: 2"));
+    free(body);
+    free(headers);
+    close(stuck);
+    int status = 503;
+    for (int i = 0; i < 50 && status != 200; i++) {
+        usleep(100000);
+        status = tu_http(&server, "GET", "/api/transcriptions/1/export.json",
+                         NULL, &body);
+        free(body);
+    }
+    assert_int_equal(status, 200);
+    assert_int_equal(tu_server_stop(&server), 0);
+}
 
 /* --rate-limit: a minute's worth at once, then 429 with Retry-After (for
  * requests and handshakes alike) until a token comes back; /api/health
@@ -888,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_route_errors),
         cmocka_unit_test(test_list_pages),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_http_queue),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_same_origin),
         cmocka_unit_test(test_security_headers),

@@ -45,6 +45,9 @@ static void usage(FILE *to, const server_config *d)
             "  --ws-queue-kb N     what may wait for a WebSocket client to read\n"
             "                      it; a client further behind is closed with\n"
             "                      1008 (default %zu)         VERBATIM_WS_QUEUE_KB\n"
+            "  --http-queue-mb N   HTTP answers that may wait, in all, for their\n"
+            "                      clients to read them; past it requests get\n"
+            "                      503 (default %zu)          VERBATIM_HTTP_QUEUE_MB\n"
             "  --rate-limit N      at most N requests and handshakes a minute\n"
             "                      from one client address, then 429 with\n"
             "                      Retry-After; 0: none (default %d)\n"
@@ -98,7 +101,8 @@ static void usage(FILE *to, const server_config *d)
             "                                                    VERBATIM_LOG_LEVEL\n"
             "  --help              this text\n",
             d->host, d->port, d->db, d->workers, d->max_sessions, d->max_lag_ms,
-            d->max_load, d->max_watchers, d->ws_queue >> 10, d->rate_limit,
+            d->max_load, d->max_watchers, d->ws_queue >> 10,
+            d->http_queue >> 20, d->rate_limit,
             d->max_frame,
             d->max_upload >> 20, d->idle_timeout, asr_engine_names(),
             ASR_DEFAULT_ENGINE);
@@ -111,7 +115,8 @@ struct setting {
 
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
-       HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, SETTINGS };
+       HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
+       SETTINGS };
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
@@ -142,6 +147,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [MAX_WATCHERS] = {"--max-watchers", "VERBATIM_MAX_WATCHERS", NULL},
         [WS_QUEUE] = {"--ws-queue-kb", "VERBATIM_WS_QUEUE_KB", NULL},
         [RATE_LIMIT] = {"--rate-limit", "VERBATIM_RATE_LIMIT", NULL},
+        [HTTP_QUEUE] = {"--http-queue-mb", "VERBATIM_HTTP_QUEUE_MB", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -215,6 +221,12 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
                     &v) != 0)
             return 2;
         cfg->ws_queue = (size_t)v << 10;
+    }
+    if (settings[HTTP_QUEUE].value) {
+        if (cli_int("--http-queue-mb", settings[HTTP_QUEUE].value, 1, 1024 * 1024,
+                    &v) != 0)
+            return 2;
+        cfg->http_queue = (size_t)v << 20;
     }
     if (settings[RATE_LIMIT].value) {
         if (cli_int("--rate-limit", settings[RATE_LIMIT].value, 0, 1000000,

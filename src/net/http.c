@@ -43,6 +43,9 @@ typedef struct http_req {
     int spool_fd;          /* an upload's body past SPOOL_AT, in an unlinked
                               temporary file; -1 while it is in body */
     int spool_failed;      /* ... which could not be written: 507 */
+    int answer_counted;    /* admit_answer() has seen the answer */
+    size_t queued_bytes;   /* the answer's body, counted in
+                              srv->http_queued until it is written */
     int dispatched;        /* handed to the runner (once per request) */
     int on_runner;         /* api_handle() is running or queued */
     const api_context *api;/* the writer's or a reader's */
@@ -72,6 +75,8 @@ static void req_free(http_req *req)
 {
     if (req == NULL)
         return;
+    if (req->queued_bytes > 0)
+        atomic_fetch_sub(&req->srv->http_queued, req->queued_bytes);
     if (req->spool_fd >= 0)
         close(req->spool_fd);
     free(req->body);
@@ -353,12 +358,44 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
     return 0;
 }
 
+/*
+ * Answers wait in memory until their clients have read them; clients that
+ * ask and do not read would make the server keep any amount (60 of them
+ * asking for a long list added 190 MiB).  All answers waiting together
+ * are held to --http-queue-mb: past it a request gets 503 instead, until
+ * some have been read.  1 to go on, 0 when req now holds the 503.
+ */
+static int admit_answer(server *srv, http_req *req)
+{
+    req->answer_counted = 1; /* once: a 503 in its place is not judged */
+    size_t n = req->res.body_len;
+    size_t before = atomic_fetch_add(&srv->http_queued, n);
+    if (before + n <= srv->cfg.http_queue || before == 0) {
+        req->queued_bytes = n;
+        return 1;
+    }
+    atomic_fetch_sub(&srv->http_queued, n);
+    char msg[200];
+    snprintf(msg, sizeof(msg), "the server has %zu MiB of answers waiting for "
+             "their clients to read them (--http-queue-mb); try again shortly",
+             before >> 20);
+    log_warn("http", "%s %s refused: %s", req->rq.method, req->rq.path, msg);
+    api_response_free(&req->res);
+    api_error_response(503, msg, &req->res);
+    req->rq.retry_after = 2;
+    lws_callback_on_writable(req->wsi);
+    return 0;
+}
+
 /* Headers first, then the body in chunks; returns -1 to close. */
 static int write_response(server *srv, struct lws *wsi, net_pss *pss)
 {
     http_req *req = pss->req;
     if (req == NULL || req->on_runner || req->res.status == 0 || req->job)
         return 0;
+    if (!req->answer_counted && req->res.body != NULL && !req->fixed_body &&
+        req->res.body_len > 0 && !admit_answer(srv, req))
+        return 0; /* answered 503 on the next writable callback */
     if (!req->headers_sent) {
         char total[24];
         snprintf(total, sizeof(total), "%lld", (long long)req->res.total_count);

@@ -78,6 +78,7 @@ typedef struct server {
     struct ws_conn *conns;   /* I/O thread only: open sockets */
     atomic_int sessions;     /* sessions decoding (also after a disconnect) */
     atomic_int watchers;     /* /ws/watch sockets open */
+    atomic_size_t http_queued; /* bytes of HTTP answers not yet written */
     struct rate_limiter *limiter; /* --rate-limit; NULL: none */
     atomic_int next_conn_id;
 } server;

@@ -58,6 +58,7 @@ server_config server_default_config(void)
         .max_sessions = 64,
         .max_watchers = 256,
         .ws_queue = (size_t)1 << 20,
+        .http_queue = (size_t)256 << 20,
         .max_frame = 1024 * 1024,
         .max_upload = (size_t)512 << 20,
         .max_lag_ms = 500,

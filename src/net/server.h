@@ -29,6 +29,7 @@ typedef struct server_config {
     int rate_limit;          /* requests a minute per client address; 0:
                                 no limit */
     size_t ws_queue;         /* bytes a WebSocket client may leave unread */
+    size_t http_queue;       /* bytes of HTTP answers waiting, in all */
     size_t max_frame;        /* bytes in one WebSocket message */
     size_t max_upload;       /* bytes in one uploaded recording */
     int idle_timeout;        /* seconds without a message before a live
