@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
+#include "format/deepgram.h"
 #include "format/export.h"
 #include "format/format.h"
 
@@ -95,9 +98,56 @@ static void test_subtitles_keep_text_in_its_cue(void **state)
     free(vtt);
 }
 
+/* Deepgram's Results: each word keeps its recognised form, and takes its
+ * shown form from the final's text when the two have as many words;
+ * speakers as numbers only when asked. */
+static void test_deepgram_results(void **state)
+{
+    asr_word words[3] = {{"hello", 0.1, 0.4, 0.9f}, {"world", 0.5, 0.9, 0.8f},
+                         {"again", 1.0, 1.3, 0.7f}};
+    session_event ev = {.kind = SESSION_FINAL, .text = "Hello world, again.",
+                        .words = words, .word_count = 3, .start = 0.1,
+                        .end = 1.3, .speech_final = 1, .speaker = "speaker_2"};
+    dg_stream s = {.request_id = "00000000-0000-4000-8000-000000000000",
+                   .model = "nova-2", .diarize = 1};
+    char *text = dg_results(&s, &ev, 1);
+    cJSON *msg = cJSON_Parse(text);
+    free(text);
+    assert_string_equal(cJSON_GetObjectItem(msg, "type")->valuestring, "Results");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(msg, "from_finalize")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(msg, "speech_final")));
+    cJSON *alt = cJSON_GetArrayItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(msg, "channel"), "alternatives"), 0);
+    assert_float_equal(cJSON_GetObjectItem(alt, "confidence")->valuedouble, 0.8, 1e-6);
+    cJSON *w1 = cJSON_GetArrayItem(cJSON_GetObjectItem(alt, "words"), 1);
+    assert_string_equal(cJSON_GetObjectItem(w1, "word")->valuestring, "world");
+    assert_string_equal(cJSON_GetObjectItem(w1, "punctuated_word")->valuestring,
+                        "world,");
+    assert_int_equal(cJSON_GetObjectItem(w1, "speaker")->valueint, 2);
+    cJSON_Delete(msg);
+    /* A text that does not split into the same words: recognised forms. */
+    ev.text = "Hello-world again.";
+    s.diarize = 0;
+    text = dg_results(&s, &ev, 0);
+    msg = cJSON_Parse(text);
+    free(text);
+    alt = cJSON_GetArrayItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(msg, "channel"), "alternatives"), 0);
+    w1 = cJSON_GetArrayItem(cJSON_GetObjectItem(alt, "words"), 1);
+    assert_string_equal(cJSON_GetObjectItem(w1, "punctuated_word")->valuestring,
+                        "world");
+    assert_null(cJSON_GetObjectItem(w1, "speaker"));
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(msg, "from_finalize")));
+    cJSON_Delete(msg);
+    assert_int_equal(dg_speaker_number("speaker_12"), 12);
+    assert_int_equal(dg_speaker_number("speaker_x"), -1);
+    assert_int_equal(dg_speaker_number(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deepgram_results),
         cmocka_unit_test(test_sentence),
         cmocka_unit_test(test_pronoun_i),
         cmocka_unit_test(test_empty_and_single),

@@ -769,6 +769,14 @@ const route api_routes[] = {
      .summary = "Live transcription over a WebSocket: binary frames of "
                 "audio in, JSON messages out",
      .status = 101, .query = socket_query, .replies = socket_replies},
+    {.method = "GET", .pattern = "/v1/listen",
+     .kind = API_ROUTE_WEBSOCKET, .scope = API_SCOPE_WRITE,
+     .operation_id = "deepgram_listen_live",
+     .summary = "Deepgram's live transcription API (its query parameters, "
+                "Results, SpeechStarted, UtteranceEnd and Metadata messages), "
+                "for Deepgram's SDKs; each stream is stored as a new "
+                "transcription",
+     .status = 101, .replies = socket_replies},
     {.method = "GET", .pattern = "/ws/watch/{id}",
      .kind = API_ROUTE_WEBSOCKET, .operation_id = "watch_live",
      .summary = "Follow a transcription's live results over a WebSocket, "

@@ -38,6 +38,7 @@
 
 #include "../util/log.h"
 #include "../util/utf8.h"
+#include "dglisten.h"
 #include "../util/vb.h"
 #include "net_internal.h"
 
@@ -95,6 +96,8 @@ typedef struct ws_conn {
     struct ws_conn *next;
 
     int watch;              /* a /ws/watch/ socket */
+    dg_listen *dg;          /* a /v1/listen socket: Deepgram's messages */
+    session_params params;  /* ... its session's, until the run opens */
     int counted;            /* ... counted in srv->watchers */
 
     int64_t transcription_id;
@@ -119,6 +122,8 @@ typedef struct ws_conn {
     int faulted;            /* the run reported a fault (and a close) */
     int superseded;         /* another socket resumed this session */
     int want_stop;          /* the run asks the I/O thread to end input */
+    int64_t created_tid;    /* /v1/listen: its transcription, made on the
+                               writer (-1: that failed); 0: not yet */
     bus_sub *sub;           /* a watcher's subscription */
 } ws_conn;
 
@@ -129,6 +134,7 @@ static void conn_unref(ws_conn *c)
     queue_free(&c->out);
     queue_free(&c->held);
     free(c->text);
+    dg_listen_free(c->dg);
     tx_run_release(c->run);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -210,6 +216,8 @@ static void status_title(const char *title, char *out, size_t len)
 static void run_opened(void *ctx, const char *title, double time_offset)
 {
     ws_conn *c = ctx;
+    if (c->dg != NULL)
+        return; /* Deepgram's streams have no such message */
     char cut[64], text[128];
     status_title(title, cut, sizeof(cut));
     snprintf(text, sizeof(text), "Ready: transcribing into \"%s\"", cut);
@@ -219,14 +227,16 @@ static void run_opened(void *ctx, const char *title, double time_offset)
 static void run_result(void *ctx, const tx_result *result)
 {
     ws_conn *c = ctx;
-    char *copy = strdup(result->message);
-    if (copy != NULL)
-        conn_send(c, copy, 0, NULL);
+    char *text = c->dg ? dg_listen_render(c->dg, result) : strdup(result->message);
+    if (text != NULL)
+        conn_send(c, text, 0, NULL);
 }
 
 static void run_speakers(void *ctx, const char *message)
 {
     ws_conn *c = ctx;
+    if (c->dg != NULL)
+        return;
     char *copy = strdup(message);
     if (copy != NULL)
         conn_send(c, copy, 0, NULL);
@@ -243,7 +253,10 @@ static void run_fault(void *ctx, tx_fault fault, const char *message)
     pthread_mutex_lock(&c->lock);
     c->faulted = 1;
     pthread_mutex_unlock(&c->lock);
-    conn_error(c, close_codes[fault], message);
+    if (c->dg != NULL) /* Deepgram closes with a reason, no message */
+        conn_send(c, NULL, fault == TX_FAULT_AUDIO ? 1008 : 1011, message);
+    else
+        conn_error(c, close_codes[fault], message);
 }
 
 static void run_stop_input(void *ctx)
@@ -284,6 +297,8 @@ static void run_done(void *ctx)
     int close_now = c->close_requested && !c->faulted;
     int superseded = c->superseded && !c->faulted;
     pthread_mutex_unlock(&c->lock);
+    if (close_now && c->dg != NULL)
+        conn_send(c, dg_listen_metadata(c->dg), 0, NULL);
     if (close_now)
         conn_send(c, NULL, 1000, "stream closed");
     else if (superseded) /* after its last finals, should anyone read them */
@@ -507,22 +522,78 @@ static void conn_unlink(server *srv, ws_conn *c)
 }
 
 /* (Re)starts the countdown that closes a live socket nobody uses. */
-static void arm_idle_timer(server *srv, struct lws *wsi)
+static void arm_idle_timer(server *srv, ws_conn *c)
 {
-    if (srv->cfg.idle_timeout > 0)
-        lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg.idle_timeout * LWS_US_PER_SEC);
+    if (c->dg != NULL)
+        lws_set_timer_usecs(c->wsi, (lws_usec_t)DG_IDLE_S * LWS_US_PER_SEC);
+    else if (srv->cfg.idle_timeout > 0)
+        lws_set_timer_usecs(c->wsi, (lws_usec_t)srv->cfg.idle_timeout * LWS_US_PER_SEC);
 }
 
 static void on_idle(server *srv, ws_conn *c)
 {
     if (c->session == NULL || c->stream_closed)
         return;
+    if (c->dg != NULL) {
+        log_info(c->tag, "idle: closing");
+        conn_send(c, NULL, 1011, "NET-0001: did not receive audio data or a "
+                  "text message within the timeout window");
+        return;
+    }
     char msg[160];
     snprintf(msg, sizeof(msg), "no audio or KeepAlive for %d s; send "
              "{\"type\": \"KeepAlive\"} to keep a quiet stream open",
              srv->cfg.idle_timeout);
     log_info(c->tag, "idle: closing");
     conn_error(c, 1008, msg);
+}
+
+static void start_run(server *srv, ws_conn *c, int64_t id,
+                      const session_params *params);
+
+/* Makes /v1/listen's transcription (the writer's thread). */
+static void create_on_runner(void *arg)
+{
+    ws_conn *c = arg;
+    char title[160];
+    dg_listen_title(c->dg, title, sizeof(title));
+    store_transcription t;
+    int rc = store_transcription_create(c->srv->store, title, &t);
+    pthread_mutex_lock(&c->lock);
+    c->created_tid = rc == 0 ? t.id : -1;
+    pthread_mutex_unlock(&c->lock);
+    net_wake(c->srv);
+    conn_unref(c);
+}
+
+/* A Deepgram client: its options, then its transcription is made on the
+ * writer and the run opened once it exists (ws_on_wake); meanwhile its
+ * audio waits in the socket. */
+static int open_deepgram(server *srv, ws_conn *c, const net_request *req)
+{
+    snprintf(c->tag, sizeof(c->tag), "dg c=%d", c->id);
+    log_info(c->tag, "connection from %s to %s", req->peer, req->path);
+    c->params = session_default_params();
+    c->params.audio_meter = &srv->audio;
+    char err[200];
+    c->dg = dg_listen_open(c->wsi, &c->params, err, sizeof(err));
+    if (c->dg == NULL) {
+        log_warn(c->tag, "rejected: %s", err);
+        conn_send(c, NULL, 1008, err);
+        return 0;
+    }
+    if (net_admit(srv, err, sizeof(err)) != 0) {
+        log_warn(c->tag, "refused: %s", err);
+        conn_send(c, NULL, 1013, err);
+        return 0;
+    }
+    lws_rx_flow_control(c->wsi, 0);
+    atomic_fetch_add(&c->refs, 1); /* the job's */
+    if (runner_submit(srv->runner, create_on_runner, c) != 0) {
+        conn_unref(c);
+        conn_send(c, NULL, 1011, "the server is shutting down");
+    }
+    return 0;
 }
 
 static int on_established(server *srv, struct lws *wsi, net_pss *pss)
@@ -548,6 +619,8 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     /* Checked by the filter before the upgrade (request.c). */
     net_request req;
     net_request_read(wsi, 1, &req);
+    if (strcmp(req.path, "/v1/listen") == 0)
+        return open_deepgram(srv, c, &req);
     const char *raw = req.route.param[0];
     c->watch = strncmp(req.path, "/ws/watch/", 10) == 0;
     int64_t id = 0;
@@ -598,6 +671,15 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
         conn_error(c, 1013, msg);
         return 0;
     }
+    start_run(srv, c, id, &params);
+    return 0;
+}
+
+/* Opens the live run of transcription id for c (I/O thread). */
+static void start_run(server *srv, ws_conn *c, int64_t id,
+                      const session_params *params)
+{
+    char msg[320];
     tx_client client = {
         .opened = run_opened, .result = run_result, .speakers = run_speakers,
         .fault = run_fault, .stop_input = run_stop_input,
@@ -605,7 +687,7 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
         .ctx = c, .tag = c->tag,
     };
     atomic_fetch_add(&c->refs, 1); /* the run's, until done */
-    int rc = tx_run_open_live(srv->tx, id, &params, srv->engine, srv->pool,
+    int rc = tx_run_open_live(srv->tx, id, params, srv->engine, srv->pool,
                               &client, &c->live, &c->run);
     if (rc == VB_EBUSY) {
         atomic_fetch_sub(&c->refs, 1);
@@ -616,17 +698,16 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
                  "is not its" : "");
         log_warn(c->tag, "refused: %s", msg);
         conn_error(c, 4409, msg);
-        return 0;
+        return;
     }
     if (rc != 0) {
         atomic_fetch_sub(&c->refs, 1);
         conn_error(c, 1011, "the server could not start a session");
-        return 0;
+        return;
     }
     c->session = tx_run_session(c->run);
     atomic_fetch_add(&srv->sessions, 1);
-    arm_idle_timer(srv, wsi);
-    return 0;
+    arm_idle_timer(srv, c);
 }
 
 /* Ends the session's input (it goes on decoding what it has). */
@@ -644,6 +725,8 @@ static void on_text(ws_conn *c)
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
     const char *name = cJSON_IsString(type) ? type->valuestring : "";
     if (strcmp(name, "Finalize") == 0) {
+        if (c->session && c->dg)
+            dg_listen_finalize(c->dg);
         if (c->session)
             session_finalize(c->session);
     } else if (strcmp(name, "CloseStream") == 0) {
@@ -672,7 +755,7 @@ static int on_receive(server *srv, struct lws *wsi, ws_conn *c, void *in,
         c->msg_bytes = 0;
     c->msg_bytes += len;
     if (c->session != NULL && !c->stream_closed)
-        arm_idle_timer(srv, wsi);
+        arm_idle_timer(srv, c);
     if (c->msg_bytes > srv->cfg.max_frame) {
         char reason[120];
         snprintf(reason, sizeof(reason), "message over the limit of %zu bytes",
@@ -773,6 +856,9 @@ void ws_on_wake(server *srv)
 {
     for (ws_conn *c = srv->conns; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
+        int64_t created = c->created_tid;
+        if (created != 0)
+            c->created_tid = 0;
         int pending = c->out.head != NULL;
         if (c->overflow == 1) { /* should the close frame not get out */
             c->overflow = 2;
@@ -782,6 +868,16 @@ void ws_on_wake(server *srv)
         int stop = c->want_stop;
         c->want_resume = c->want_stop = 0;
         pthread_mutex_unlock(&c->lock);
+        if (created > 0 && !c->stream_closed) {
+            c->transcription_id = created;
+            snprintf(c->tag, sizeof(c->tag), "t=%lld c=%d", (long long)created,
+                     c->id);
+            log_info(c->tag, "Deepgram stream into a new transcription");
+            start_run(srv, c, created, &c->params);
+            lws_rx_flow_control(c->wsi, 1);
+        } else if (created < 0) {
+            conn_send(c, NULL, 1011, "the server could not store the stream");
+        }
         if (stop && c->session != NULL) {
             c->stream_closed = 1; /* later audio is ignored */
             lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);

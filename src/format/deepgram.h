@@ -1,0 +1,34 @@
+/*
+ * deepgram.h - the texts of Deepgram's live transcription messages
+ * (/v1/listen), as Deepgram documents them and its SDKs parse them:
+ * Results, SpeechStarted, UtteranceEnd and Metadata.  Times are seconds
+ * from the start of the connection's audio.  All return malloc'd JSON
+ * text, or NULL when out of memory.  Any thread.
+ */
+#ifndef VB_FORMAT_DEEPGRAM_H
+#define VB_FORMAT_DEEPGRAM_H
+
+#include "../session/session.h"
+
+/* What every message of one connection carries. */
+typedef struct dg_stream {
+    char request_id[37];   /* a UUID */
+    const char *model;     /* the model asked for ("nova-2"...) */
+    int diarize;           /* words carry speaker numbers */
+} dg_stream;
+
+/* A new random UUID (version 4) in out[37]. */
+void dg_uuid(char out[37]);
+/* An interim (is_final false) or final result; from_finalize: the final
+ * answers the client's Finalize. */
+char *dg_results(const dg_stream *s, const session_event *ev, int from_finalize);
+char *dg_speech_started(double timestamp);
+char *dg_utterance_end(double last_word_end);
+/* The last message before the close: the audio's duration in seconds,
+ * created: ISO 8601; warnings: NULL-terminated texts, or NULL. */
+char *dg_metadata(const dg_stream *s, double duration, const char *created,
+                  const char *const *warnings);
+/* The speaker number of a "speaker_N" label, or -1. */
+int dg_speaker_number(const char *label);
+
+#endif
