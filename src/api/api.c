@@ -769,6 +769,14 @@ const route api_routes[] = {
      .summary = "Live transcription over a WebSocket: binary frames of "
                 "audio in, JSON messages out",
      .status = 101, .query = socket_query, .replies = socket_replies},
+    {.method = "POST", .pattern = "/v1/listen",
+     .kind = API_ROUTE_UPLOAD, .scope = API_SCOPE_WRITE,
+     .operation_id = "deepgram_listen_prerecorded",
+     .summary = "Deepgram's prerecorded transcription API: a recording in, "
+                "Deepgram's JSON (metadata, results with words, paragraphs "
+                "and utterances) out; stored as a new transcription",
+     .body_type = "application/octet-stream", .status = 200,
+     .response_type = "application/json"},
     {.method = "GET", .pattern = "/v1/listen",
      .kind = API_ROUTE_WEBSOCKET, .scope = API_SCOPE_WRITE,
      .operation_id = "deepgram_listen_live",

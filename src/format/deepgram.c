@@ -153,14 +153,14 @@ char *dg_utterance_end(double last_word_end)
     return print(msg);
 }
 
-char *dg_metadata(const dg_stream *s, double duration, const char *created,
-                  const char *const *warnings)
+/* The fields a live stream's Metadata and a prerecorded answer's metadata
+ * share. */
+static void add_metadata(cJSON *msg, const dg_stream *s, double duration,
+                         const char *created, const char *const *warnings)
 {
-    cJSON *msg = cJSON_CreateObject();
-    cJSON_AddStringToObject(msg, "type", "Metadata");
     cJSON_AddStringToObject(msg, "transaction_key", "deprecated");
     cJSON_AddStringToObject(msg, "request_id", s->request_id);
-    cJSON_AddStringToObject(msg, "sha256", "");
+    cJSON_AddStringToObject(msg, "sha256", s->sha256);
     cJSON_AddStringToObject(msg, "created", created);
     cJSON_AddNumberToObject(msg, "duration", ms(duration));
     cJSON_AddNumberToObject(msg, "channels", 1);
@@ -177,5 +177,210 @@ char *dg_metadata(const dg_stream *s, double duration, const char *created,
             cJSON_AddItemToArray(list, w);
         }
     }
+}
+
+char *dg_metadata(const dg_stream *s, double duration, const char *created,
+                  const char *const *warnings)
+{
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "type", "Metadata");
+    add_metadata(msg, s, duration, created, warnings);
     return print(msg);
+}
+
+/* ---- prerecorded ----------------------------------------------------- */
+
+struct dg_transcript {
+    cJSON *words;       /* every word */
+    cJSON *utterances;  /* one a final */
+    cJSON *paragraphs;  /* one a final, its sentences split */
+    char *text;         /* the finals' texts joined */
+    size_t text_len;
+    double confidence_sum;
+    size_t word_count;
+};
+
+dg_transcript *dg_transcript_new(void)
+{
+    dg_transcript *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->words = cJSON_CreateArray();
+    t->utterances = cJSON_CreateArray();
+    t->paragraphs = cJSON_CreateArray();
+    return t;
+}
+
+void dg_transcript_free(dg_transcript *t)
+{
+    if (t == NULL)
+        return;
+    cJSON_Delete(t->words);
+    cJSON_Delete(t->utterances);
+    cJSON_Delete(t->paragraphs);
+    free(t->text);
+    free(t);
+}
+
+static void append_text(dg_transcript *t, const char *text)
+{
+    size_t n = strlen(text), sep = t->text_len > 0;
+    char *grown = realloc(t->text, t->text_len + sep + n + 1);
+    if (grown == NULL)
+        return;
+    t->text = grown;
+    if (sep)
+        t->text[t->text_len++] = ' ';
+    memcpy(t->text + t->text_len, text, n + 1);
+    t->text_len += n;
+}
+
+/* A final's sentences: its shown words cut after each one that ends in
+ * . ? or !, each sentence with the times of its first and last words. */
+static cJSON *sentences(const cJSON *words)
+{
+    cJSON *list = cJSON_CreateArray();
+    char text[4096] = "";
+    size_t len = 0;
+    double start = -1, end = 0;
+    int n = cJSON_GetArraySize(words), i = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, words) {
+        i++;
+        const char *shown = cJSON_GetObjectItem(w, "punctuated_word")->valuestring;
+        if (start < 0)
+            start = cJSON_GetObjectItem(w, "start")->valuedouble;
+        end = cJSON_GetObjectItem(w, "end")->valuedouble;
+        if (len + 1 < sizeof(text)) { /* a longer sentence is cut short */
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s",
+                                    len ? " " : "", shown);
+            if (len >= sizeof(text))
+                len = sizeof(text) - 1;
+        }
+        size_t sl = strlen(shown);
+        int stop = sl > 0 && strchr(".?!", shown[sl - 1]) != NULL;
+        if (stop || i == n) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "text", text);
+            cJSON_AddNumberToObject(s, "start", start);
+            cJSON_AddNumberToObject(s, "end", end);
+            cJSON_AddItemToArray(list, s);
+            text[0] = '\0';
+            len = 0;
+            start = -1;
+        }
+    }
+    return list;
+}
+
+void dg_transcript_add(dg_transcript *t, const dg_stream *s,
+                       const session_event *ev)
+{
+    if (t == NULL || ev->text == NULL || ev->text[0] == '\0')
+        return;
+    cJSON *words = words_array(s, ev);
+    cJSON *w;
+    cJSON_ArrayForEach(w, words)
+        cJSON_AddItemToArray(t->words, cJSON_Duplicate(w, 1));
+    for (size_t i = 0; i < ev->word_count; i++)
+        t->confidence_sum += ev->words[i].confidence;
+    t->word_count += ev->word_count;
+    append_text(t, ev->text);
+    int speaker = dg_speaker_number(ev->speaker);
+
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddNumberToObject(u, "start", ms(ev->start));
+    cJSON_AddNumberToObject(u, "end", ms(ev->end));
+    cJSON_AddNumberToObject(u, "confidence", mean_confidence(ev));
+    cJSON_AddNumberToObject(u, "channel", 0);
+    cJSON_AddStringToObject(u, "transcript", ev->text);
+    cJSON_AddItemToObject(u, "words", cJSON_Duplicate(words, 1));
+    if (s->diarize && speaker >= 0)
+        cJSON_AddNumberToObject(u, "speaker", speaker);
+    char id[37];
+    dg_uuid(id);
+    cJSON_AddStringToObject(u, "id", id);
+    cJSON_AddItemToArray(t->utterances, u);
+
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddItemToObject(p, "sentences", sentences(words));
+    cJSON_AddNumberToObject(p, "num_words", (double)ev->word_count);
+    cJSON_AddNumberToObject(p, "start", ms(ev->start));
+    cJSON_AddNumberToObject(p, "end", ms(ev->end));
+    if (s->diarize && speaker >= 0)
+        cJSON_AddNumberToObject(p, "speaker", speaker);
+    cJSON_AddItemToArray(t->paragraphs, p);
+    cJSON_Delete(words);
+}
+
+/* paragraphs.transcript: each paragraph on a line of its own after a
+ * blank one, "Speaker N: " before it when there are speakers. */
+static char *paragraphs_text(const cJSON *paragraphs)
+{
+    size_t cap = 256, len = 0;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    const cJSON *p;
+    cJSON_ArrayForEach(p, paragraphs) {
+        char head[32] = "";
+        const cJSON *speaker = cJSON_GetObjectItem(p, "speaker");
+        if (speaker != NULL)
+            snprintf(head, sizeof(head), "Speaker %d: ", speaker->valueint);
+        const cJSON *s;
+        size_t want = len + strlen(head) + 3;
+        cJSON_ArrayForEach(s, cJSON_GetObjectItem(p, "sentences"))
+            want += strlen(cJSON_GetObjectItem(s, "text")->valuestring) + 1;
+        if (want + 1 > cap) {
+            cap = (want + 1) * 2;
+            char *grown = realloc(out, cap);
+            if (grown == NULL)
+                break;
+            out = grown;
+        }
+        len += (size_t)sprintf(out + len, "%s%s", len ? "\n\n" : "\n", head);
+        int first = 1;
+        cJSON_ArrayForEach(s, cJSON_GetObjectItem(p, "sentences")) {
+            len += (size_t)sprintf(out + len, "%s%s", first ? "" : " ",
+                                   cJSON_GetObjectItem(s, "text")->valuestring);
+            first = 0;
+        }
+    }
+    return out;
+}
+
+char *dg_transcript_json(const dg_transcript *t, const dg_stream *s,
+                         double duration, const char *created,
+                         int paragraphs, int utterances,
+                         const char *const *warnings)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(doc, "metadata");
+    add_metadata(meta, s, duration, created, warnings);
+    cJSON *results = cJSON_AddObjectToObject(doc, "results");
+    cJSON *alt = cJSON_CreateObject();
+    cJSON_AddStringToObject(alt, "transcript", t->text ? t->text : "");
+    cJSON_AddNumberToObject(alt, "confidence",
+                            t->word_count ? round(t->confidence_sum /
+                                                  (double)t->word_count * 1000.0) / 1000.0
+                                          : 0);
+    cJSON_AddItemToObject(alt, "words", cJSON_Duplicate(t->words, 1));
+    if (paragraphs) {
+        cJSON *p = cJSON_AddObjectToObject(alt, "paragraphs");
+        char *text = paragraphs_text(t->paragraphs);
+        cJSON_AddStringToObject(p, "transcript", text ? text : "");
+        free(text);
+        cJSON_AddItemToObject(p, "paragraphs", cJSON_Duplicate(t->paragraphs, 1));
+    }
+    cJSON *alternatives = cJSON_CreateArray();
+    cJSON_AddItemToArray(alternatives, alt);
+    cJSON *channel = cJSON_CreateObject();
+    cJSON_AddItemToObject(channel, "alternatives", alternatives);
+    cJSON *channels = cJSON_AddArrayToObject(results, "channels");
+    cJSON_AddItemToArray(channels, channel);
+    if (utterances)
+        cJSON_AddItemToObject(results, "utterances",
+                              cJSON_Duplicate(t->utterances, 1));
+    return print(doc);
 }

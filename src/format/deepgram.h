@@ -15,6 +15,7 @@ typedef struct dg_stream {
     char request_id[37];   /* a UUID */
     const char *model;     /* the model asked for ("nova-2"...) */
     int diarize;           /* words carry speaker numbers */
+    char sha256[65];       /* of a prerecorded body, in hex; "" live */
 } dg_stream;
 
 /* A new random UUID (version 4) in out[37]. */
@@ -30,5 +31,20 @@ char *dg_metadata(const dg_stream *s, double duration, const char *created,
                   const char *const *warnings);
 /* The speaker number of a "speaker_N" label, or -1. */
 int dg_speaker_number(const char *label);
+
+/* A prerecorded answer, built from the finals as they come. */
+typedef struct dg_transcript dg_transcript;
+dg_transcript *dg_transcript_new(void);
+void dg_transcript_free(dg_transcript *t);
+/* A final result, in order. */
+void dg_transcript_add(dg_transcript *t, const dg_stream *s,
+                       const session_event *ev);
+/* Deepgram's answer to POST /v1/listen: metadata, and results with the
+ * one channel's transcript, words and (asked for) paragraphs and
+ * utterances. */
+char *dg_transcript_json(const dg_transcript *t, const dg_stream *s,
+                         double duration, const char *created,
+                         int paragraphs, int utterances,
+                         const char *const *warnings);
 
 #endif

@@ -2,6 +2,7 @@
 #include "dglisten.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ struct dg_listen {
     char model[48];
     char tag[128];
     int interim_results, vad_events, utterance_end;
+    int utterances, paragraphs;  /* prerecorded: what the answer holds */
+    dg_transcript *transcript;   /* prerecorded: the finals so far */
     char *warnings[MAX_WARNINGS + 1];
     int warning_count;
     pthread_mutex_t lock;   /* guards the fields below (run threads) */
@@ -50,8 +53,10 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
         return net_stream_option(p, format_given, key, value, err, errlen) < 0
                    ? -1 : 0;
     if (strcmp(key, "smart_format") == 0) {
-        if (on(value))
+        if (on(value)) {
             p->punctuate = 1; /* the part of it this server does */
+            dg->paragraphs = 1; /* as Deepgram's smart_format does */
+        }
     } else if (strcmp(key, "interim_results") == 0) {
         dg->interim_results = on(value);
     } else if (strcmp(key, "vad_events") == 0) {
@@ -78,6 +83,10 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
             /* The recogniser's own endpoint needs 200 ms of quiet. */
             p->endpoint_ms = ms < 200 ? 200 : ms;
         }
+    } else if (strcmp(key, "utterances") == 0) {
+        dg->utterances = on(value);
+    } else if (strcmp(key, "paragraphs") == 0) {
+        dg->paragraphs = on(value);
     } else if (strcmp(key, "model") == 0) {
         snprintf(dg->model, sizeof(dg->model), "%s", value);
     } else if (strcmp(key, "tag") == 0) {
@@ -91,7 +100,7 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
     return 0;
 }
 
-dg_listen *dg_listen_open(struct lws *wsi, session_params *p, char *err,
+dg_listen *dg_listen_open(const char *query, session_params *p, char *err,
                           size_t errlen)
 {
     dg_listen *dg = calloc(1, sizeof(*dg));
@@ -105,15 +114,16 @@ dg_listen *dg_listen_open(struct lws *wsi, session_params *p, char *err,
     p->punctuate = 0;
     p->diarize = 0;
     int format_given = 0;
-    char frag[512];
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag),
-                                          WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
-        char *value = strchr(frag, '=');
+    while (query != NULL && *query) {
+        size_t n = strcspn(query, "&");
+        char pair[512];
+        snprintf(pair, sizeof(pair), "%.*s", (int)(n < 511 ? n : 511), query);
+        query += n + (query[n] == '&');
+        char *value = strchr(pair, '=');
         if (value == NULL)
             continue;
-        *value++ = '\0';
-        lws_urldecode(value, value, (int)strlen(value) + 1);
-        if (take(dg, p, &format_given, frag, value, err, errlen) != 0) {
+        *value++ = '\0'; /* libwebsockets has decoded %XX already */
+        if (take(dg, p, &format_given, pair, value, err, errlen) != 0) {
             dg_listen_free(dg);
             return NULL;
         }
@@ -133,6 +143,7 @@ void dg_listen_free(dg_listen *dg)
         return;
     for (int i = 0; i < dg->warning_count; i++)
         free(dg->warnings[i]);
+    dg_transcript_free(dg->transcript);
     pthread_mutex_destroy(&dg->lock);
     free(dg);
 }
@@ -197,4 +208,51 @@ char *dg_listen_metadata(dg_listen *dg)
     pthread_mutex_unlock(&dg->lock);
     return dg_metadata(&dg->stream, duration, created,
                        (const char *const *)dg->warnings);
+}
+
+void dg_listen_collect(dg_listen *dg, const tx_result *result)
+{
+    const session_event *ev = result->ev;
+    pthread_mutex_lock(&dg->lock);
+    if (ev->end > dg->audio_end)
+        dg->audio_end = ev->end;
+    if (ev->kind == SESSION_FINAL) {
+        if (dg->transcript == NULL)
+            dg->transcript = dg_transcript_new();
+        dg_transcript_add(dg->transcript, &dg->stream, ev);
+    }
+    pthread_mutex_unlock(&dg->lock);
+}
+
+char *dg_listen_prerecorded(dg_listen *dg, double duration)
+{
+    char created[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    pthread_mutex_lock(&dg->lock);
+    if (dg->transcript == NULL)
+        dg->transcript = dg_transcript_new();
+    char *text = dg->transcript
+                     ? dg_transcript_json(dg->transcript, &dg->stream, duration,
+                                          created, dg->paragraphs,
+                                          dg->utterances,
+                                          (const char *const *)dg->warnings)
+                     : NULL;
+    pthread_mutex_unlock(&dg->lock);
+    return text;
+}
+
+const char *dg_listen_request_id(const dg_listen *dg)
+{
+    return dg->stream.request_id;
+}
+
+void dg_listen_body(dg_listen *dg, const unsigned char *data, size_t len)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, data, len);
+    sodium_bin2hex(dg->stream.sha256, sizeof(dg->stream.sha256), digest,
+                   sizeof(digest));
 }

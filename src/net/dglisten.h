@@ -19,11 +19,11 @@
 
 typedef struct dg_listen dg_listen;
 
-/* Reads the handshake's query into params (Deepgram's defaults: no
- * punctuation, no speakers, no interim results unless asked).  NULL with
- * err set when a value is bad (the socket is then closed with 1008, as
- * Deepgram closes it). */
-dg_listen *dg_listen_open(struct lws *wsi, session_params *params, char *err,
+/* Reads a query ("a=1&b=2", as sent) into params (Deepgram's defaults:
+ * no punctuation, no speakers, no interim results unless asked).  NULL
+ * with err set when a value is bad (a socket is then closed with 1008,
+ * as Deepgram closes it). */
+dg_listen *dg_listen_open(const char *query, session_params *params, char *err,
                           size_t errlen);
 void dg_listen_free(dg_listen *dg);
 /* The transcription's title: the tag, else the time. */
@@ -35,6 +35,15 @@ void dg_listen_finalize(dg_listen *dg);
 char *dg_listen_render(dg_listen *dg, const tx_result *result);
 /* The Metadata message, sent before the close. */
 char *dg_listen_metadata(dg_listen *dg);
+
+/* Prerecorded (POST /v1/listen): each result of the upload's run, in
+ * order (the finals are kept), then the answer; duration: the audio's
+ * seconds.  Any thread. */
+void dg_listen_collect(dg_listen *dg, const tx_result *result);
+char *dg_listen_prerecorded(dg_listen *dg, double duration);
+const char *dg_listen_request_id(const dg_listen *dg);
+/* The recording a prerecorded request sent (its SHA-256 is reported). */
+void dg_listen_body(dg_listen *dg, const unsigned char *data, size_t len);
 
 /* Deepgram closes a stream that sent nothing, not even KeepAlive, for
  * about 10 s (its error NET-0001). */

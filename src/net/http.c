@@ -330,7 +330,8 @@ static int body_coding(struct lws *wsi, http_req *req)
 static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
 {
     int64_t tid = 0;
-    if (net_path_id(req->rq.route.param[0], &tid) != 0) {
+    int deepgram = strcmp(req->rq.path, "/v1/listen") == 0; /* tid 0 */
+    if (!deepgram && net_path_id(req->rq.route.param[0], &tid) != 0) {
         api_error_response(404, "Not Found", &req->res);
     } else {
         long long declared = declared_length(wsi);
@@ -346,7 +347,7 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
         } else if (declared <= 0 && coding == 0) {
             req->upload_tid = tid;
             return begin_upload(srv, wsi, req); /* no body: 422 */
-        } else if (upload_admit(srv, req->rq.query, &req->res) != 0) {
+        } else if (upload_admit(srv, deepgram, req->rq.query, &req->res) != 0) {
             /* refused on the headers: the body is not read at all */
         } else {
             req->upload = 1;

@@ -200,9 +200,11 @@ typedef struct upload_body {
 void upload_body_release(upload_body *body);
 /* Would an upload with this query be taken now?  Asked on the headers,
  * before the body is read: 0, or -1 with res filled (422, 503). */
-int upload_admit(server *srv, const char *query, api_response *res);
+int upload_admit(server *srv, int deepgram, const char *query,
+                 api_response *res);
 /* Starts a job over body (taken, also on failure).  0 with *job set, or
- * -1 with res filled (422, 503, 500). */
+ * -1 with res filled (422, 503, 500).  tid 0: POST /v1/listen, which
+ * makes a transcription of its own and answers as Deepgram does. */
 int upload_start(server *srv, int64_t tid, const char *query,
                  upload_body body, upload_job **job, int *wait_s,
                  api_response *res);

@@ -46,6 +46,7 @@
 
 #include "../util/log.h"
 #include "../util/vb.h"
+#include "dglisten.h"
 #include "net_internal.h"
 
 #define FEED_SAMPLES (AUDIO_ENGINE_RATE * 5)  /* decoded per step */
@@ -61,6 +62,8 @@ struct upload_job {
     int64_t id;              /* the store's, once registered (under lock) */
     int64_t transcription_id;
     upload_body body;        /* the recording; let go of when decoded */
+    dg_listen *dg;           /* POST /v1/listen: Deepgram's options and
+                                answer (its transcription is made here) */
     size_t len;
     session_params options;  /* from the URL (options.c); its format is
                                 raw PCM's, with raw_declared */
@@ -155,9 +158,44 @@ static void job_row_locked(upload_job *job, store_upload *u)
     u->updated_at = wall_now();
 }
 
+/* A Deepgram client's answer: Deepgram's transcript, or its error shape. */
+static void respond_deepgram(upload_job *job, api_response *res)
+{
+    pthread_mutex_lock(&job->lock);
+    int failed = job->status != JOB_DONE;
+    int status = job->http_status ? job->http_status : 500;
+    char error[sizeof(job->error)];
+    snprintf(error, sizeof(error), "%s", job->error);
+    double seconds = job->audio_seconds;
+    pthread_mutex_unlock(&job->lock);
+    if (failed) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "err_code", status == 415 || status == 422
+                                                   ? "Bad Request" : "INTERNAL_SERVER_ERROR");
+        cJSON_AddStringToObject(o, "err_msg", error);
+        cJSON_AddStringToObject(o, "request_id", dg_listen_request_id(job->dg));
+        res->status = status;
+        res->content_type = "application/json";
+        res->body = cJSON_PrintUnformatted(o);
+        res->body_len = res->body ? strlen(res->body) : 0;
+        cJSON_Delete(o);
+        return;
+    }
+    res->status = 200;
+    res->content_type = "application/json";
+    res->body = dg_listen_prerecorded(job->dg, seconds);
+    res->body_len = res->body ? strlen(res->body) : 0;
+    if (res->body == NULL)
+        api_error_response(500, "out of memory", res);
+}
+
 void upload_respond(upload_job *job, api_response *res, char *location,
                     size_t location_len)
 {
+    if (job->dg != NULL && upload_answerable(job, 0)) {
+        respond_deepgram(job, res);
+        return;
+    }
     pthread_mutex_lock(&job->lock);
     if (job->over && !job->registered) { /* no row: no transcription */
         char error[sizeof(job->error)];
@@ -270,6 +308,8 @@ static void run_opened(void *ctx, const char *title, double time_offset)
 static void run_result(void *ctx, const tx_result *result)
 {
     upload_job *job = ctx;
+    if (job->dg != NULL)
+        dg_listen_collect(job->dg, result);
     if (result->segment_id == 0)
         return;
     pthread_mutex_lock(&job->lock);
@@ -409,13 +449,56 @@ static void close_run(upload_job *job, tx_run *run)
     atomic_fetch_sub(&job->srv->sessions, 1);
 }
 
+typedef struct create_call {
+    upload_job *job;
+    char title[160];
+    int64_t tid;
+    int done;
+} create_call;
+
+static void create_on_writer(void *arg)
+{
+    create_call *call = arg;
+    store_transcription t;
+    int rc = store_transcription_create(call->job->srv->store, call->title, &t);
+    pthread_mutex_lock(&call->job->lock);
+    call->tid = rc == 0 ? t.id : -1;
+    call->done = 1;
+    pthread_cond_broadcast(&call->job->cond);
+    pthread_mutex_unlock(&call->job->lock);
+}
+
+/* POST /v1/listen: a transcription of its own, made on the writer. */
+static int create_transcription(upload_job *job)
+{
+    create_call call = {.job = job};
+    dg_listen_title(job->dg, call.title, sizeof(call.title));
+    if (runner_submit(job->srv->runner, create_on_writer, &call) != 0)
+        return -1;
+    pthread_mutex_lock(&job->lock);
+    while (!call.done)
+        pthread_cond_wait(&job->cond, &job->lock);
+    pthread_mutex_unlock(&job->lock);
+    if (call.tid <= 0)
+        return -1;
+    job->transcription_id = call.tid;
+    snprintf(job->tag, sizeof(job->tag), "t=%lld listen", (long long)call.tid);
+    return 0;
+}
+
 static void *job_main(void *arg)
 {
     upload_job *job = arg;
     server *srv = job->srv;
     audio_file_t *file = NULL;
     tx_run *run = NULL;
-    int found = open_run(job, &run) == 0;
+    int found;
+    if (job->transcription_id == 0 && create_transcription(job) != 0) {
+        job_fail(job, 500, "the server could not store the recording");
+        found = 0;
+    } else {
+        found = open_run(job, &run) == 0;
+    }
     if (found) { /* the job's row, which GET reads, from now on */
         int rc = job_save(job, 1);
         if (rc != 0)
@@ -517,6 +600,7 @@ static void job_free(upload_job *job)
     pthread_mutex_destroy(&job->lock);
     pthread_cond_destroy(&job->cond);
     upload_body_release(&job->body);
+    dg_listen_free(job->dg);
     free(job);
 }
 
@@ -539,13 +623,22 @@ static void prune_locked(server *srv)
     }
 }
 
-int upload_admit(server *srv, const char *query, api_response *res)
+int upload_admit(server *srv, int deepgram, const char *query,
+                 api_response *res)
 {
     upload_job probe;
     memset(&probe, 0, sizeof(probe));
     int wait_s;
     char err[200];
-    if (parse_query(query, &probe, &wait_s, err, sizeof(err)) != 0) {
+    if (deepgram) {
+        session_params p = session_default_params();
+        dg_listen *dg = dg_listen_open(query, &p, err, sizeof(err));
+        if (dg == NULL) {
+            api_error_response(400, err, res);
+            return -1;
+        }
+        dg_listen_free(dg);
+    } else if (parse_query(query, &probe, &wait_s, err, sizeof(err)) != 0) {
         api_error_response(422, err, res);
         return -1;
     }
@@ -574,7 +667,25 @@ int upload_start(server *srv, int64_t tid, const char *query,
     pthread_mutex_init(&job->lock, NULL);
     pthread_cond_init(&job->cond, NULL);
     char err[200];
-    if (parse_query(query, job, wait_s, err, sizeof(err)) != 0) {
+    if (tid == 0) { /* POST /v1/listen */
+        job->options = session_default_params();
+        job->dg = dg_listen_open(query, &job->options, err, sizeof(err));
+        job->raw_declared = job->dg != NULL && strstr(query, "encoding=") != NULL;
+        *wait_s = MAX_WAIT_S; /* Deepgram answers with the transcript */
+        if (job->dg == NULL) {
+            api_error_response(400, err, res);
+            job_free(job);
+            return -1;
+        }
+        dg_listen_body(job->dg, body.data, len);
+        if (len > 0 && body.data[0] == '{') {
+            api_error_response(400, "this server does not fetch audio from a "
+                               "URL: send the recording itself as the body",
+                               res);
+            job_free(job);
+            return -1;
+        }
+    } else if (parse_query(query, job, wait_s, err, sizeof(err)) != 0) {
         api_error_response(422, err, res);
         job_free(job);
         return -1;

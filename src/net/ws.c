@@ -576,7 +576,7 @@ static int open_deepgram(server *srv, ws_conn *c, const net_request *req)
     c->params = session_default_params();
     c->params.audio_meter = &srv->audio;
     char err[200];
-    c->dg = dg_listen_open(c->wsi, &c->params, err, sizeof(err));
+    c->dg = dg_listen_open(req->query, &c->params, err, sizeof(err));
     if (c->dg == NULL) {
         log_warn(c->tag, "rejected: %s", err);
         conn_send(c, NULL, 1008, err);

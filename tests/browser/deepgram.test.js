@@ -288,3 +288,86 @@ test('Deepgram\'s closes: a bad option 1008, NET-0001 after 10 s without audio o
     assert.equal(await stopServer(server), 0);
   }
 });
+
+// Prerecorded: a recording in, Deepgram's JSON out.
+function checkPrerecorded(res, { diarize, utterances, paragraphs }) {
+  const meta = res.metadata;
+  assert.match(meta.request_id, /^[0-9a-f-]{36}$/);
+  assert.match(meta.sha256, /^[0-9a-f]{64}$/);
+  assert.ok(meta.duration > 3 && meta.duration < 5, String(meta.duration));
+  assert.equal(meta.channels, 1);
+  assert.deepEqual(meta.models, [meta.request_id]);
+  assert.equal(typeof meta.created, 'string');
+  const alt = res.results.channels[0].alternatives[0];
+  assert.match(alt.transcript, /quick brown fox/i);
+  assert.ok(alt.confidence > 0 && alt.confidence <= 1);
+  assert.ok(alt.words.length >= 8);
+  for (const w of alt.words) {
+    assert.equal(typeof w.word, 'string');
+    assert.equal(typeof w.punctuated_word, 'string');
+    assert.ok(w.end >= w.start);
+    if (diarize) assert.equal(w.speaker, 0);
+  }
+  if (paragraphs) {
+    assert.match(alt.paragraphs.transcript, /^\n(Speaker 0: )?The quick/);
+    const p = alt.paragraphs.paragraphs[0];
+    assert.ok(p.num_words >= 8 && p.end > p.start);
+    assert.match(p.sentences[0].text, /^The quick.*\.$/);
+  } else {
+    assert.equal(alt.paragraphs, undefined);
+  }
+  if (utterances) {
+    const u = res.results.utterances[0];
+    assert.equal(u.channel, 0);
+    assert.match(u.transcript, /quick/);
+    assert.match(u.id, /^[0-9a-f-]{36}$/);
+    assert.ok(Array.isArray(u.words) && u.end > u.start && u.confidence > 0);
+  } else {
+    assert.equal(res.results.utterances, undefined);
+  }
+}
+
+test('Deepgram SDK v5 and v4: prerecorded WAV, MP3 and WebM; a URL body is refused; stored as transcriptions', async () => {
+  const server = await startServer();
+  try {
+    const client = new DeepgramClient({ apiKey: 'k', environment: environment(server.port),
+      maxRetries: 0 });
+    for (const file of ['speech.wav', 'speech.mp3', 'speech.webm']) {
+      const res = await client.listen.v1.media.transcribeFile(
+        fs.readFileSync(path.join(fixtures, file)), { model: 'nova-2', smart_format: true,
+          diarize: true, utterances: true, tag: [`prerecorded ${file}`] });
+      checkPrerecorded(res, { diarize: true, utterances: true, paragraphs: true });
+    }
+    // Deepgram's defaults: no speakers, no utterances, no paragraphs.
+    const plain = await client.listen.v1.media.transcribeFile(
+      fs.readFileSync(path.join(fixtures, 'speech.wav')), { model: 'nova-2' });
+    checkPrerecorded(plain, { diarize: false, utterances: false, paragraphs: false });
+    const v4 = createClient('k', { global: { fetch: { options: {
+      url: `http://127.0.0.1:${server.port}` } } } });
+    const { result, error } = await v4.listen.prerecorded.transcribeFile(
+      fs.readFileSync(path.join(fixtures, 'speech.mp3')), { model: 'nova-2', punctuate: true,
+        paragraphs: true, utterances: true });
+    assert.equal(error, null);
+    checkPrerecorded(result, { diarize: false, utterances: true, paragraphs: true });
+    // A URL to fetch: this server fetches nothing, and says so.
+    const { error: urlError } = await v4.listen.prerecorded.transcribeUrl(
+      { url: 'https://example.com/a.wav' }, { model: 'nova-2' });
+    assert.ok(urlError);
+    assert.equal(urlError.status, 400);
+    // Audio that is not audio: Deepgram's error shape.
+    let failed = null;
+    try {
+      await client.listen.v1.media.transcribeFile(Buffer.from('not a recording at all'), {});
+    } catch (e) {
+      failed = e;
+    }
+    assert.ok(failed && failed.statusCode === 415, String(failed));
+    assert.match(failed.body.err_msg, /not recognised|format/);
+    assert.match(failed.body.request_id, /^[0-9a-f-]{36}$/);
+    const list = await (await fetch(`${server.url}/api/transcriptions/`)).json();
+    for (const file of ['speech.wav', 'speech.mp3', 'speech.webm'])
+      assert.ok(list.some((t) => t.title === `prerecorded ${file}`), file);
+  } finally {
+    assert.equal(await stopServer(server), 0);
+  }
+});
