@@ -48,7 +48,7 @@ void handle_session_create(const route_call *call, api_response *out)
         route_respond_json(out, 200, describe(req));
         return;
     }
-    if (req->via_session) {
+    if (req->via_session || req->principal == NULL || req->principal[0] == '\0') {
         api_error_response(401, "sign in with a key: send \"Authorization: "
                            "Token KEY\" (a session cannot make another)", out);
         return;
@@ -80,7 +80,8 @@ void handle_session_create(const route_call *call, api_response *out)
     gmtime_r(&t, &tm);
     strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
     cJSON *json = describe(req);
-    cJSON_ReplaceItemInObject(json, "via", cJSON_CreateString("session"));
+    cJSON_DeleteItemFromObject(json, "via");
+    cJSON_AddStringToObject(json, "via", "session");
     cJSON_AddStringToObject(json, "expires_at", expires);
     log_info("auth", "key \"%s\" signed in a browser session", ws.key_name);
     route_respond_json(out, 200, json);

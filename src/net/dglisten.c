@@ -89,8 +89,9 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
         dg->paragraphs = on(value);
     } else if (strcmp(key, "model") == 0) {
         snprintf(dg->model, sizeof(dg->model), "%s", value);
-    } else if (strcmp(key, "tag") == 0) {
-        snprintf(dg->tag, sizeof(dg->tag), "%s", value);
+    } else if (strcmp(key, "tag") == 0) { /* repeated: all of them */
+        size_t n = strlen(dg->tag);
+        snprintf(dg->tag + n, sizeof(dg->tag) - n, "%s%s", n ? ", " : "", value);
     } else if (strcmp(key, "language") == 0) {
         if (strncmp(value, "en", 2) != 0)
             warn(dg, "language (this server's recogniser knows English)");

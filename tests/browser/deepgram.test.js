@@ -340,7 +340,8 @@ test('Deepgram SDK v5 and v4: prerecorded WAV, MP3 and WebM; a URL body is refus
     }
     // Deepgram's defaults: no speakers, no utterances, no paragraphs.
     const plain = await client.listen.v1.media.transcribeFile(
-      fs.readFileSync(path.join(fixtures, 'speech.wav')), { model: 'nova-2' });
+      fs.readFileSync(path.join(fixtures, 'speech.wav')), { model: 'nova-2',
+        tag: ['first tag', 'second'] });
     checkPrerecorded(plain, { diarize: false, utterances: false, paragraphs: false });
     const v4 = createClient('k', { global: { fetch: { options: {
       url: `http://127.0.0.1:${server.port}` } } } });
@@ -367,6 +368,7 @@ test('Deepgram SDK v5 and v4: prerecorded WAV, MP3 and WebM; a URL body is refus
     const list = await (await fetch(`${server.url}/api/transcriptions/`)).json();
     for (const file of ['speech.wav', 'speech.mp3', 'speech.webm'])
       assert.ok(list.some((t) => t.title === `prerecorded ${file}`), file);
+    assert.ok(list.some((t) => t.title === 'first tag, second'), 'tags joined');
   } finally {
     assert.equal(await stopServer(server), 0);
   }
