@@ -197,13 +197,19 @@ char *dg_listen_render(dg_listen *dg, const tx_result *result)
     }
 }
 
-char *dg_listen_metadata(dg_listen *dg)
+/* Now, as Deepgram's `created` has it. */
+static void created_now(char *out, size_t len)
 {
-    char created[40];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+char *dg_listen_metadata(dg_listen *dg)
+{
+    char created[40];
+    created_now(created, sizeof(created));
     pthread_mutex_lock(&dg->lock);
     double duration = dg->audio_end;
     pthread_mutex_unlock(&dg->lock);
@@ -228,10 +234,7 @@ void dg_listen_collect(dg_listen *dg, const tx_result *result)
 char *dg_listen_prerecorded(dg_listen *dg, double duration)
 {
     char created[40];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    created_now(created, sizeof(created));
     pthread_mutex_lock(&dg->lock);
     if (dg->transcript == NULL)
         dg->transcript = dg_transcript_new();
