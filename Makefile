@@ -42,9 +42,15 @@ FUZZ_SECONDS ?= 600
 
 PORT ?= 8000
 
-.PHONY: all run test deps deps-test unit clean fuzz
+.PHONY: all run test deps deps-test unit clean fuzz install
 
-all: deps build/verbatim
+# Builds use every core; ARGS passes more flags to `make run`, e.g.
+# make run ARGS="--profile fast".
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+ARGS ?=
+
+all: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build/verbatim
 
 deps:
 	@scripts/deps.sh build
@@ -53,11 +59,27 @@ deps-test:
 	@scripts/deps.sh test
 
 run: all
-	build/verbatim serve --port $(PORT) --db data/verbatim.db
+	build/verbatim serve --port $(PORT) --db data/verbatim.db $(ARGS)
+
+# The manual page and bash completion, made from the program's --help.
+build/verbatim.1: build/verbatim scripts/manpage.sh
+	@echo "GEN $@"; scripts/manpage.sh build/verbatim > $@.tmp && mv $@.tmp $@
+
+build/verbatim.bash: build/verbatim scripts/completion.sh
+	@echo "GEN $@"; scripts/completion.sh build/verbatim > $@.tmp && mv $@.tmp $@
+
+PREFIX ?= /usr/local
+install: all build/verbatim.1 build/verbatim.bash
+	install -D -m 755 build/verbatim $(DESTDIR)$(PREFIX)/bin/verbatim
+	mkdir -p $(DESTDIR)$(PREFIX)/share/verbatim
+	cp -r web $(DESTDIR)$(PREFIX)/share/verbatim/
+	install -D -m 644 build/verbatim.1 $(DESTDIR)$(PREFIX)/share/man/man1/verbatim.1
+	install -D -m 644 build/verbatim.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/verbatim
 
 test: deps-test
-	@$(MAKE) --no-print-directory build/verbatim build/asan/verbatim $(TEST_BIN) \
-	    $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) build/verbatim build/asan/verbatim \
+	    $(TEST_BIN) $(FUZZ_BIN)
 	@tests/run.sh
 
 # Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600

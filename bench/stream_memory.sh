@@ -32,7 +32,8 @@ sleep 1
 idle=$(rss_kb)
 
 for i in $(seq "$n"); do
-    "$bin" stream --url "ws://127.0.0.1:$port" --realtime "$work/silence.raw" >/dev/null &
+    "$bin" stream --url "ws://127.0.0.1:$port" --realtime --sample-rate 16000 \
+        "$work/silence.raw" >/dev/null &
     pids+=($!)
 done
 sleep 5

@@ -60,7 +60,11 @@ fx=build/fixtures
 for f in speech.mp3 speech.flac speech.m4a speech_vorbis.ogg speech_live.webm; do
     expect 0 'quick brown fox .* lazy dog' "$bin" transcribe "$fx/$f"
 done
-expect 0 'not a format FFmpeg knows: reading it as raw 16000 Hz' "$bin" transcribe tests/cli.sh
+# A file that is no recording is not read as raw PCM unless flags say so;
+# a pipe may be raw.
+expect 1 'cli.sh is not a recording in a format .* it looks like text.* --encoding' "$bin" transcribe tests/cli.sh
+head -c 64 /dev/urandom > "$work/noise.bin"
+expect 1 'begins with the bytes [0-9a-f]{2} ' "$bin" transcribe "$work/noise.bin"
 expect 0 'quick brown fox' "$bin" transcribe <(tail -c +45 "$fx/speech.wav")
 expect 1 'cut off inside an element at byte' "$bin" transcribe "$fx/truncated.webm"
 expect 1 'going on with the 1\.[0-9] s decoded' "$bin" transcribe "$fx/truncated.webm"
@@ -69,6 +73,25 @@ expect 0 'quick brown fox' "$bin" transcribe --sample-rate 16000 <(tail -c +45 "
 expect 2 'usage' "$bin" transcribe
 expect 0 '"files": 1, "audio_s": 1\.[0-9]+, .*"words": 4, "rtf_cpu"' "$bin" bench engine "$work/a.wav"
 expect 0 'reading it as raw 16000 Hz' "$bin" bench engine <(tail -c +45 "$work/a.wav")
+expect 0 '^usage: verbatim bench engine' "$bin" bench engine --help
+# make install: the program, its web app, a manual page and completion,
+# the last two made from --help.
+make -s install PREFIX="$work/prefix" >/dev/null 2>&1
+expect 0 '^verbatim [0-9]' "$work/prefix/bin/verbatim" --version
+check "the manual page documents serve's flags" \
+    grep -q -- 'max\\-watchers' "$work/prefix/share/man/man1/verbatim.1"
+if command -v man >/dev/null; then
+    expect 0 'ws-queue-kb' man -l "$work/prefix/share/man/man1/verbatim.1"
+fi
+expect 0 '^--max-watchers$' bash -c ". '$work/prefix/share/bash-completion/completions/verbatim'
+    COMP_WORDS=(verbatim serve --max-w); COMP_CWORD=2; _verbatim; printf '%s\n' \"\${COMPREPLY[@]}\""
+iport=$((20000 + RANDOM % 20000))
+"$work/prefix/bin/verbatim" serve --port "$iport" --db "$work/installed.db" 2>/dev/null &
+installed=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$iport/api/health" >/dev/null && break; sleep 0.2; done
+expect 0 '<title>Verbatim</title>' curl -sf "http://127.0.0.1:$iport/"
+kill "$installed"; wait "$installed" 2>/dev/null
+expect 0 'usage: verbatim bench engine' "$bin" bench --help
 expect 1 'no such file' "$bin" bench engine "$work/missing.wav"
 expect 2 'usage: verbatim bench engine' "$bin" bench engine
 # --realtime: handed over as a live stream sends it, so no sooner than the
@@ -145,12 +168,22 @@ check "the environment sets the port" curl -sf "http://127.0.0.1:$port/api/healt
 # It answers while its model loads: health says which; the first stream
 # below may begin before the model is ready and waits for it.
 expect 0 '"recogniser":"(loading|ready)"' curl -sf "http://127.0.0.1:$port/api/health"
-expect 1 'cannot listen' "$bin" serve --port "$port" --db "$work/other.db"
+expect 1 'cannot listen on 127.0.0.1:[0-9]+: the port is in use' "$bin" serve --port "$port" --db "$work/other.db"
+# ... said once, before any model is loaded, with no lines of libwebsockets'
+inuse=$("$bin" serve --port "$port" --db "$work/other.db" 2>&1)
+check "a port in use is one line" test "$(grep -c . <<<"$inuse")" -eq 1
 # A second server on the same database file would take streams too.
 expect 1 "database $work/db.sqlite is in use by another Verbatim server \\(process $server\\)" \
     "$bin" serve --port "$((port + 1))" --db "$work/db.sqlite"
 expect 0 '\] Please open the window\.$' "$bin" stream --url "ws://127.0.0.1:$port" --title "cli" "$work/a.wav"
 expect 0 '"recogniser":"ready"' curl -sf "http://127.0.0.1:$port/api/health"
+# The server's address as people type it; and where to see the transcript.
+expect 0 "transcript [0-9]+, http://localhost:$port/t/[0-9]+" "$bin" stream --url "localhost:$port" "$work/a.wav"
+expect 0 '\] Please open the window\.$' "$bin" stream --url "http://127.0.0.1:$port/" "$work/a.wav"
+expect 2 'not a server address; give HOST:PORT, http://HOST:PORT or ws://HOST:PORT' \
+    "$bin" stream --url "127.0.0.1:port" "$work/a.wav"
+expect 2 'plain HTTP and ws:// only' "$bin" stream --url "https://example.com" "$work/a.wav"
+expect 1 'cli.sh is not a recording in a format' "$bin" stream --url "127.0.0.1:$port" tests/cli.sh
 expect 0 '"type":"status".*|"is_final":true' "$bin" stream --url "ws://127.0.0.1:$port" --json --id 1 "$work/a.wav"
 expect 1 'code 4004.*not found' "$bin" stream --url "ws://127.0.0.1:$port" --id 999 "$work/a.wav"
 expect 1 'code 1003.*sample_rate must be a whole number of Hz from 8000 to 48000' "$bin" stream --url "ws://127.0.0.1:$port" --id 1 --sample-rate 200000 "$work/a.wav"
@@ -211,7 +244,8 @@ expect 1 'no such file' "$bin" bench load --url "ws://127.0.0.1:$port" "$work/mi
 expect 1 'missing/t\.1: no such file' "$bin" bench load --url "ws://127.0.0.1:$port" --timings "$work/missing/t" "$work/a.wav"
 head -c 44 "$work/a.wav" > "$work/header_only.wav"
 expect 1 'header_only\.wav holds no audio' "$bin" bench load --url "ws://127.0.0.1:$port" "$work/header_only.wav"
-expect 1 'verbatim bench load: bad --url http://127\.0\.0\.1:1' "$bin" bench load --url http://127.0.0.1:1 "$work/a.wav"
+expect 1 'verbatim bench load: cannot connect to 127\.0\.0\.1:1' "$bin" bench load --url http://127.0.0.1:1 "$work/a.wav"
+expect 2 'verbatim bench load: --url 127.0.0.1:x is not a server address' "$bin" bench load --url 127.0.0.1:x "$work/a.wav"
 expect 1 '"close_code":0,"error":"cannot create a transcription"' \
     "$bin" bench load --url ws://127.0.0.1:1 "$work/a.wav"
 segments=$(curl -s "http://127.0.0.1:$port/api/transcriptions/1/segments/")

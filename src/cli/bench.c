@@ -122,16 +122,8 @@ static int bench_engine(int argc, char **argv, cli_engine *choice)
     return 0;
 }
 
-int cli_bench(int argc, char **argv)
+static void usage(FILE *to)
 {
-    if (argc >= 2 && strcmp(argv[1], "engine") == 0) {
-        cli_engine choice = {0};
-        int rc = bench_engine(argc - 2, argv + 2, &choice);
-        cli_engine_free(&choice);
-        return rc;
-    }
-    if (argc >= 2 && strcmp(argv[1], "load") == 0)
-        return cli_bench_load(argc - 2, argv + 2);
     fputs("usage: verbatim bench engine [--engine NAME] [--engine-option KEY=VALUE]...\n"
           "                              [--model-dir DIR] [--profile NAME]\n"
           "                              [--realtime [--chunk-ms N]] FILE...\n"
@@ -147,7 +139,27 @@ int cli_bench(int argc, char **argv)
           "load streams every FILE to a server at once, in real time, from\n"
           "one process (verbatim bench load --help).\n"
           "bench/run.sh runs the whole benchmark (accuracy, server overhead,\n"
-          "concurrency, latency, memory, start-up).\n",
-          argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-    return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+          "concurrency, latency, memory, start-up).\n", to);
+}
+
+int cli_bench(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "engine") == 0) {
+        for (int i = 2; i < argc && argv[i][0] == '-'; i++) {
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                usage(stdout);
+                return 0;
+            }
+        }
+        cli_engine choice = {0};
+        int rc = bench_engine(argc - 2, argv + 2, &choice);
+        cli_engine_free(&choice);
+        return rc;
+    }
+    if (argc >= 2 && strcmp(argv[1], "load") == 0)
+        return cli_bench_load(argc - 2, argv + 2);
+    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+                             strcmp(argv[1], "-h") == 0);
+    usage(help ? stdout : stderr);
+    return help ? 0 : 2;
 }

@@ -37,13 +37,16 @@ int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
 /* Reads a whole file ("-": stdin) into a malloc'd buffer; prints and
  * returns -1 on failure. */
 int cli_read_all(const char *path, unsigned char **data, size_t *len);
+/* stdin ("-"), a pipe or a device: where raw PCM may come undeclared. */
+int cli_is_pipe(const char *path);
 /* Decodes a recording in any format audio_file_open() knows (raw PCM in
  * `raw` when it is not NULL) to 16 kHz mono.  Returns 0; 1 when the file
  * is damaged part way (out holds what came before, and a message was
  * printed); -1 when nothing could be decoded (printed too).  When raw is
  * NULL and the format is not one FFmpeg knows, the data is read as raw PCM
- * in `fallback` (with a note), or, with fallback NULL, -2 is returned
- * without a message (it may be raw PCM: the caller decides). */
+ * in `fallback` (with a note), or, with fallback NULL, -1 is returned with
+ * a message saying what the file looks like (raw PCM is assumed only when
+ * the caller knows: flags, or stdin). */
 int cli_decode(const char *command, const char *path, const audio_format *raw,
                const audio_format *fallback, pcm_buf *out);
 
@@ -71,6 +74,10 @@ int cli_flag_value(int argc, char **argv, int *i, const char *name,
                    const char **value);
 /* Parses a whole decimal integer in [min, max]; prints and returns -1
  * otherwise. */
+/* A server's address as a person types it (host:port, http://host:port,
+ * ws://host:port; a path or a slash at the end is dropped) as
+ * "ws://host:port" in out.  0, or -1 after a message naming the forms. */
+int cli_server_url(const char *command, const char *in, char *out, size_t len);
 int cli_int(const char *flag, const char *text, long min, long max,
             long *out);
 

@@ -121,3 +121,36 @@ void cli_engine_free(cli_engine *e)
     free_list(e->list, e->count);
     memset(e, 0, sizeof(*e));
 }
+
+int cli_server_url(const char *command, const char *in, char *out, size_t len)
+{
+    const char *rest = in;
+    if (strncmp(in, "ws://", 5) == 0)
+        rest = in + 5;
+    else if (strncmp(in, "http://", 7) == 0)
+        rest = in + 7;
+    else if (strncmp(in, "https://", 8) == 0 || strncmp(in, "wss://", 6) == 0) {
+        fprintf(stderr, "verbatim %s: --url %s: this client speaks plain "
+                "HTTP and ws:// only; give the server's own address (behind "
+                "a TLS proxy, the port it listens on)\n", command, in);
+        return -1;
+    }
+    size_t host = strcspn(rest, ":/");
+    const char *port = rest + host;
+    size_t digits = *port == ':' ? strspn(port + 1, "0123456789") : 0;
+    const char *end = port + (digits ? 1 + digits : 0);
+    if (host == 0 || strchr(rest, '@') != NULL ||
+        (*port == ':' && (digits == 0 || digits > 5)) ||
+        (*end != '\0' && *end != '/')) {
+        fprintf(stderr, "verbatim %s: --url %s is not a server address; give "
+                "HOST:PORT, http://HOST:PORT or ws://HOST:PORT (for example "
+                "localhost:8000)\n", command, in);
+        return -1;
+    }
+    if (digits == 0 && rest == in) /* a bare host name: Verbatim's port */
+        snprintf(out, len, "ws://%.*s:8000", (int)host, rest);
+    else
+        snprintf(out, len, "ws://%.*s%s%.*s", (int)host, rest,
+                 digits ? ":" : "", (int)digits, port + 1);
+    return 0;
+}

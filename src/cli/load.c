@@ -326,6 +326,7 @@ static int report(const load_stream *streams, int count, double t0)
 int cli_bench_load(int argc, char **argv)
 {
     load_params lp = {.url = "ws://127.0.0.1:8000", .timeout_s = 120, .punctuate = 1};
+    char url_buf[600];
     long chunk_ms = 100, rate = 0;
     int first = argc;
     for (int i = 0; i < argc; i++) {
@@ -342,6 +343,9 @@ int cli_bench_load(int argc, char **argv)
             if (m < 0)
                 return 2;
             lp.url = value;
+            if (cli_server_url("bench load", value, url_buf, sizeof(url_buf)) != 0)
+                return 2;
+            lp.url = url_buf;
         } else if ((m = cli_flag_value(argc, argv, &i, "--timings", &value))) {
             if (m < 0)
                 return 2;

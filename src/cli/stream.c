@@ -286,10 +286,6 @@ static FILE *open_input(const char *path, int raw, double *bps,
     if (starts_as_stream(head, n) && server_reads(in, bps))
         return in;
     int rc = cli_decode("stream", path, NULL, NULL, decoded);
-    if (rc == -2) { /* not a file format: raw PCM, sent as it is */
-        rewind(in);
-        return in;
-    }
     fclose(in);
     if (rc < 0 || decoded->len == 0) {
         pcm_buf_free(decoded);
@@ -376,6 +372,10 @@ int cli_stream(int argc, char **argv)
     }
     double bps = 0;
     pcm_buf decoded = {0};
+    char server_url[600];
+    if (cli_server_url("stream", url, server_url, sizeof(server_url)) != 0)
+        return 2;
+    url = server_url;
     FILE *in = open_input(path, raw, &bps, &decoded);
     if (in == NULL)
         return 1;
@@ -401,6 +401,9 @@ int cli_stream(int argc, char **argv)
             return 1;
         }
     }
+    /* Where a person sees it: the web app's page of the transcript. */
+    fprintf(stderr, "verbatim stream: transcript %ld, http://%s/t/%ld\n", id,
+            url + 5, id);
 
     char full[2048], err[512];
     snprintf(full, sizeof(full), "%s/ws/transcribe/%ld?sample_rate=%ld"

@@ -247,8 +247,10 @@ static int transcribe(int argc, char **argv, cli_engine *choice)
     if (rc != 0)
         return rc;
     pcm_buf pcm = {0};
+    /* Raw PCM is assumed only for stdin or a pipe; a file says what it
+     * is. */
     int damaged = cli_decode("transcribe", path, raw ? &sp.format : NULL,
-                             &sp.format, &pcm);
+                             cli_is_pipe(path) ? &sp.format : NULL, &pcm);
     if (damaged < 0)
         return 1;
     sp.format = audio_format_default();

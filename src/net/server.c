@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -416,9 +418,43 @@ static int start_auth(server *srv, char *err, size_t errlen)
     return VB_EINVAL;
 }
 
+/* Can the port be listened on?  Asked before anything is loaded, so that a
+ * port in use is one clear line, not a model loaded for nothing and
+ * libwebsockets' own messages. */
+static int port_free(const server *srv, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", srv->cfg.port);
+    const char *host = srv->cfg.host && srv->cfg.host[0] ? srv->cfg.host : NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return 0; /* libwebsockets will say what is wrong with the address */
+    int rc = 0;
+    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+    int one = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 && errno == EADDRINUSE) {
+            vb_seterr(err, errlen, "cannot listen on %s:%d: the port is in use "
+                      "(another server?); pick another with --port",
+                      srv->cfg.host, srv->cfg.port);
+            rc = VB_EIO;
+        }
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
 static int start(server *srv, char *err, size_t errlen)
 {
-    int rc = store_claim(srv->cfg.db, &srv->db_claim, err, errlen);
+    int rc = port_free(srv, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = store_claim(srv->cfg.db, &srv->db_claim, err, errlen);
     if (rc != 0)
         return rc;
     rc = store_open(srv->cfg.db, &srv->store, err, errlen);

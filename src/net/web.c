@@ -144,16 +144,20 @@ void web_default_dir(char *out, size_t len)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
         exe[n] = '\0';
-        /* build/verbatim or build/asan/verbatim: web/ is in the project. */
+        /* build/verbatim or build/asan/verbatim: web/ is in the project;
+         * PREFIX/bin/verbatim (make install): PREFIX/share/verbatim/web. */
         for (int up = 0; up < 3; up++) {
             char *slash = strrchr(exe, '/');
             if (slash == NULL)
                 break;
             *slash = '\0';
-            snprintf(out, len, "%s/web", exe);
-            struct stat st;
-            if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
-                return;
+            static const char *const places[] = {"%s/web", "%s/share/verbatim/web"};
+            for (int i = 0; i < 2; i++) {
+                snprintf(out, len, places[i], exe);
+                struct stat st;
+                if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+                    return;
+            }
         }
     }
     snprintf(out, len, "web");
