@@ -74,6 +74,10 @@ expect 2 'usage' "$bin" transcribe
 expect 0 '"files": 1, "audio_s": 1\.[0-9]+, .*"words": 4, "rtf_cpu"' "$bin" bench engine "$work/a.wav"
 expect 0 'reading it as raw 16000 Hz' "$bin" bench engine <(tail -c +45 "$work/a.wav")
 expect 0 '^usage: verbatim bench engine' "$bin" bench engine --help
+# make run passes ARGS to the server, and builds with every core.
+expect 0 'build/verbatim serve --port 8000 --db data/verbatim.db --profile fast' \
+    make -n run ARGS="--profile fast"
+expect 0 "-j$(nproc) build/verbatim" make -n all
 # make install: the program, its web app, a manual page and completion,
 # the last two made from --help.
 make -s install PREFIX="$work/prefix" >/dev/null 2>&1
