@@ -502,6 +502,8 @@ static void test_rate_limit(void **state)
     assert_non_null(strcasestr(headers, "retry-after: 2\r\n"));
     free(body);
     free(headers);
+    assert_int_equal(tu_http(&limited, "POST", "/v1/listen", "x", &body), 429);
+    free(body);
     assert_int_equal(tu_http(&limited, "GET", "/api/health", NULL, &body), 200);
     free(body);
     assert_int_equal(tu_http(&limited, "GET", "/", NULL, &body), 200);

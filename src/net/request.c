@@ -281,7 +281,8 @@ int net_request_check(server *srv, net_request *req, char *why, size_t len)
     }
     int limited = srv->limiter != NULL &&
                   (strncmp(req->path, "/api/", 5) == 0 ||
-                   strncmp(req->path, "/ws/", 4) == 0) &&
+                   strncmp(req->path, "/ws/", 4) == 0 ||
+                   strncmp(req->path, "/v1/", 4) == 0) &&
                   strcmp(req->path, "/api/health") != 0;
     if (limited && rate_limiter_take(srv->limiter, req->peer, vb_monotonic_s(),
                                      &req->retry_after) != 0) {
