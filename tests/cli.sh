@@ -159,6 +159,7 @@ mkdir -p "$work/unpaired" && ln -s "$en_us/en-us" "$en_us/en-us.lm.bin" "$work/u
 expect 1 "dictionary $work/unpaired/cmudict-en-us.dict has no word of the language model .*not a pair" \
     "$bin" serve --port "$mport" --db "$work/m.db" --model-dir "$work/unpaired"
 expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
+expect 2 'dg-store must be true or false, not "maybe"' "$bin" serve --dg-store maybe
 
 # wait_healthy: until the server on $port answers (at most 20 s).
 wait_healthy() {

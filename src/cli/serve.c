@@ -48,6 +48,10 @@ static void usage(FILE *to, const server_config *d)
             "  --http-queue-mb N   HTTP answers that may wait, in all, for their\n"
             "                      clients to read them; past it requests get\n"
             "                      503 (default %zu)          VERBATIM_HTTP_QUEUE_MB\n"
+            "  --dg-store BOOL     keep each Deepgram /v1/listen stream or\n"
+            "                      request as a transcription (true, default)\n"
+            "                      or delete it once answered (false)\n"
+            "                                                    VERBATIM_DG_STORE\n"
             "  --rate-limit N      at most N requests and handshakes a minute\n"
             "                      from one client address, then 429 with\n"
             "                      Retry-After; 0: none (default %d)\n"
@@ -116,7 +120,7 @@ struct setting {
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
-       SETTINGS };
+       DG_STORE, SETTINGS };
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
@@ -148,6 +152,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [WS_QUEUE] = {"--ws-queue-kb", "VERBATIM_WS_QUEUE_KB", NULL},
         [RATE_LIMIT] = {"--rate-limit", "VERBATIM_RATE_LIMIT", NULL},
         [HTTP_QUEUE] = {"--http-queue-mb", "VERBATIM_HTTP_QUEUE_MB", NULL},
+        [DG_STORE] = {"--dg-store", "VERBATIM_DG_STORE", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -221,6 +226,15 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
                     &v) != 0)
             return 2;
         cfg->ws_queue = (size_t)v << 10;
+    }
+    if (settings[DG_STORE].value) {
+        const char *store = settings[DG_STORE].value;
+        if (strcmp(store, "true") != 0 && strcmp(store, "false") != 0) {
+            fprintf(stderr, "verbatim serve: --dg-store must be true or false, "
+                    "not \"%s\"\n", store);
+            return 2;
+        }
+        cfg->dg_store = strcmp(store, "true") == 0;
     }
     if (settings[HTTP_QUEUE].value) {
         if (cli_int("--http-queue-mb", settings[HTTP_QUEUE].value, 1, 1024 * 1024,

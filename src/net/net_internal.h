@@ -189,6 +189,10 @@ void ws_shutdown(server *srv);
  * (seconds).  I/O thread. */
 double ws_live_lag(server *srv);
 
+/* server.c: deletes transcription tid on the writer (--dg-store false:
+ * a Deepgram stream's, once answered).  Any thread. */
+void net_forget_transcription(server *srv, int64_t tid);
+
 /* upload.c */
 /* A recording's bytes: in memory (malloc'd), or a spooled file mapped
  * read-only (mapped: its length, to unmap). */

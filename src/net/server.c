@@ -59,6 +59,7 @@ server_config server_default_config(void)
         .workers = usable_cores(),
         .max_sessions = 64,
         .max_watchers = 256,
+        .dg_store = 1,
         .ws_queue = (size_t)1 << 20,
         .http_queue = (size_t)256 << 20,
         .max_frame = 1024 * 1024,
@@ -282,6 +283,30 @@ static void log_from_lws(int level, const char *line)
 }
 
 #define READER_NICE 10
+
+typedef struct forget_job {
+    server *srv;
+    int64_t tid;
+} forget_job;
+
+static void forget_on_writer(void *arg)
+{
+    forget_job *job = arg;
+    if (store_transcription_delete(job->srv->store, job->tid) == 0)
+        tx_transcription_deleted(job->srv->tx, job->tid);
+    free(job);
+}
+
+void net_forget_transcription(server *srv, int64_t tid)
+{
+    forget_job *job = malloc(sizeof(*job));
+    if (job == NULL)
+        return;
+    job->srv = srv;
+    job->tid = tid;
+    if (runner_submit(srv->runner, forget_on_writer, job) != 0)
+        free(job);
+}
 
 /* A web session stored or ended here counts at once, not at the keys'
  * next refresh. */

@@ -26,6 +26,8 @@ typedef struct server_config {
                                 their time, at what a second of audio has
                                 cost them lately; 0: never */
     int max_watchers;        /* /ws/watch sockets at once */
+    int dg_store;            /* keep /v1/listen's transcriptions (1) or
+                                delete each once answered (0) */
     int rate_limit;          /* requests a minute per client address; 0:
                                 no limit */
     size_t ws_queue;         /* bytes a WebSocket client may leave unread */

@@ -542,6 +542,9 @@ static void *job_main(void *arg)
      * the job as the answer said. */
     if (job->registered)
         job_save(job, 0);
+    /* Deepgram's answer is made from memory: its transcription may go. */
+    if (job->dg != NULL && !srv->cfg.dg_store && job->transcription_id > 0)
+        net_forget_transcription(srv, job->transcription_id);
     pthread_mutex_lock(&job->lock);
     job->over = 1;
     pthread_mutex_unlock(&job->lock);

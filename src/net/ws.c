@@ -292,6 +292,8 @@ static void run_done(void *ctx)
 {
     ws_conn *c = ctx;
     atomic_fetch_sub(&c->srv->sessions, 1);
+    if (c->dg != NULL && !c->srv->cfg.dg_store)
+        net_forget_transcription(c->srv, c->transcription_id);
     log_info(c->tag, "session ended");
     pthread_mutex_lock(&c->lock);
     int close_now = c->close_requested && !c->faulted;

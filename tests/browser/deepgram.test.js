@@ -373,3 +373,28 @@ test('Deepgram SDK v5 and v4: prerecorded WAV, MP3 and WebM; a URL body is refus
     assert.equal(await stopServer(server), 0);
   }
 });
+
+test('--dg-store false: answered as before, nothing kept', async () => {
+  const server = await startServer({ args: ['--dg-store', 'false'] });
+  try {
+    const { messages, close } = await streamV5(server.port, 'k', { encoding: 'linear16',
+      sample_rate: 16000, punctuate: 'true' });
+    assert.equal(close.code, 1000);
+    assert.ok(messages.some((m) => m.type === 'Results' && /quick/i.test(
+      m.channel.alternatives[0].transcript)));
+    const client = new DeepgramClient({ apiKey: 'k', environment: environment(server.port),
+      maxRetries: 0 });
+    const res = await client.listen.v1.media.transcribeFile(
+      fs.readFileSync(path.join(fixtures, 'speech.mp3')), { punctuate: true });
+    assert.match(res.results.channels[0].alternatives[0].transcript, /quick brown fox/i);
+    let list = [];
+    for (let i = 0; i < 20; i++) {
+      list = await (await fetch(`${server.url}/api/transcriptions/`)).json();
+      if (list.length === 0) break;
+      await sleep(100);
+    }
+    assert.deepEqual(list, []);
+  } finally {
+    assert.equal(await stopServer(server), 0);
+  }
+});
