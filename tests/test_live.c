@@ -1175,6 +1175,15 @@ static cJSON *stored_segments(long long id)
     return segs;
 }
 
+/* How many segments id has stored. */
+static int stored_count(long long id)
+{
+    cJSON *segs = stored_segments(id);
+    int n = cJSON_GetArraySize(segs);
+    cJSON_Delete(segs);
+    return n;
+}
+
 /* s holds one final with "window", no error, and it is id's only stored
  * segment. */
 static void expect_one_window(const summary *s, long long id)
@@ -1182,9 +1191,7 @@ static void expect_one_window(const summary *s, long long id)
     assert_int_equal(s->errors, 0);
     assert_int_equal(s->final_count, 1);
     assert_true(contains_word(s->finals[0].text, "window"));
-    cJSON *segs = stored_segments(id);
-    assert_int_equal(cJSON_GetArraySize(segs), 1);
-    cJSON_Delete(segs);
+    assert_int_equal(stored_count(id), 1);
 }
 
 static void test_one_live_session(void **state)
@@ -1292,9 +1299,7 @@ static void test_store_locked(void **state)
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     sleep(1); /* had anything been queued behind the failure, it would land */
-    cJSON *segs = stored_segments(id);
-    assert_int_equal(cJSON_GetArraySize(segs), 1);
-    cJSON_Delete(segs);
+    assert_int_equal(stored_count(id), 1);
 }
 
 /* A client whose connection dropped (the server has not noticed: the old

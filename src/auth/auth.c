@@ -272,21 +272,39 @@ int auth_keys_count(auth_keys *keys)
     return n;
 }
 
+/* The key whose hash (hash != NULL) or name is given, or NULL.  Called
+ * with the lock held. */
+static key_entry *find_key_locked(auth_keys *keys, const char *hash,
+                                  const char *name)
+{
+    for (int i = 0; i < keys->count; i++) {
+        key_entry *e = &keys->entries[i];
+        if (hash ? sodium_memcmp(e->hash, hash, AUTH_HASH_HEX) == 0
+                 : strcmp(e->name, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* A key that opened a request: marked used, its name into name[len], its
+ * scope (AUTH_NONE without a key).  Called with the lock held. */
+static auth_scope use_key_locked(key_entry *e, char *name, size_t len)
+{
+    if (e == NULL)
+        return AUTH_NONE;
+    e->used = 1;
+    snprintf(name, len, "%s", e->name);
+    return e->scope;
+}
+
 auth_scope auth_keys_check(auth_keys *keys, const char *key, char *name,
                            size_t len)
 {
     char hash[AUTH_HASH_HEX + 1];
     auth_key_hash(key, hash);
-    auth_scope scope = AUTH_NONE;
     pthread_mutex_lock(&keys->lock);
-    for (int i = 0; i < keys->count; i++) {
-        if (sodium_memcmp(keys->entries[i].hash, hash, AUTH_HASH_HEX) == 0) {
-            scope = keys->entries[i].scope;
-            keys->entries[i].used = 1;
-            snprintf(name, len, "%s", keys->entries[i].name);
-            break;
-        }
-    }
+    auth_scope scope = use_key_locked(find_key_locked(keys, hash, NULL), name,
+                                      len);
     pthread_mutex_unlock(&keys->lock);
     return scope;
 }
@@ -303,17 +321,10 @@ auth_scope auth_sessions_check(auth_keys *keys, const char *token, char *name,
         session_entry *s = &keys->sessions[i];
         if (sodium_memcmp(s->hash, hash, AUTH_HASH_HEX) != 0)
             continue;
-        if (s->expires_at <= now)
-            break;
         /* Its key as it is now: a revoked key's sessions open nothing. */
-        for (int k = 0; k < keys->count; k++) {
-            if (strcmp(keys->entries[k].name, s->key_name) == 0) {
-                scope = keys->entries[k].scope;
-                keys->entries[k].used = 1;
-                snprintf(name, len, "%s", s->key_name);
-                break;
-            }
-        }
+        if (s->expires_at > now)
+            scope = use_key_locked(find_key_locked(keys, NULL, s->key_name),
+                                   name, len);
         break;
     }
     pthread_mutex_unlock(&keys->lock);
