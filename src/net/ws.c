@@ -70,6 +70,19 @@ static void queue_push(msg_queue *q, out_msg *m)
     q->tail = m;
 }
 
+/* Moves all of src to the end of dst. */
+static void queue_append(msg_queue *dst, msg_queue *src)
+{
+    if (src->head == NULL)
+        return;
+    if (dst->tail)
+        dst->tail->next = src->head;
+    else
+        dst->head = src->head;
+    dst->tail = src->tail;
+    src->head = src->tail = NULL;
+}
+
 static void queue_free(msg_queue *q)
 {
     for (out_msg *m = q->head, *next; m; m = next) {
@@ -326,14 +339,7 @@ static void deliver_to_watcher(void *ctx, const bus_message *msg)
 static void end_replay_locked(ws_conn *c)
 {
     c->replaying = 0;
-    if (c->held.head) {
-        if (c->out.tail)
-            c->out.tail->next = c->held.head;
-        else
-            c->out.head = c->held.head;
-        c->out.tail = c->held.tail;
-        c->held.head = c->held.tail = NULL;
-    }
+    queue_append(&c->out, &c->held);
 }
 
 /* Queues the next page of stored segments (on store's thread).  The last
@@ -363,15 +369,9 @@ static int send_page(ws_conn *c, store_t *store)
     }
     store_segments_free(segs, n);
     pthread_mutex_lock(&c->lock);
-    if (q.head && !c->overflow && !c->gone) {
-        if (c->out.tail)
-            c->out.tail->next = q.head;
-        else
-            c->out.head = q.head;
-        c->out.tail = q.tail;
-    } else {
-        queue_free(&q);
-    }
+    if (!c->overflow && !c->gone)
+        queue_append(&c->out, &q);
+    queue_free(&q); /* what was not taken */
     c->page = page;
     c->page_pending = 0;
     if (n < (size_t)page.limit) /* the last page */
