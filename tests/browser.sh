@@ -2,7 +2,8 @@
 # The web app in a real browser: headless Debian chromium driven by
 # playwright-core (from npm, installed here on first run; it never downloads
 # a browser); and /v1/listen driven by Deepgram's own JavaScript SDK (both
-# of its last majors, from npm).  Screenshots go to build/test-output/browser/.
+# of its last majors, from npm); and the deepgram engine against a second
+# Verbatim's /v1/listen.  Screenshots go to build/test-output/browser/.
 set -euo pipefail
 cd "$(dirname "$0")/browser"
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@deepgram/sdk ] ||

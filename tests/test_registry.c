@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "asr/engine.h"
@@ -51,7 +52,7 @@ static void test_pocketsphinx_is_the_default(void **state)
 {
     (void)state;
     assert_string_equal(ASR_DEFAULT_ENGINE, "pocketsphinx");
-    assert_string_equal(asr_engine_names(), "pocketsphinx");
+    assert_string_equal(asr_engine_names(), "pocketsphinx, deepgram");
     const char *name = NULL;
     assert_int_equal(create(NULL, NULL, &name), 0);
     assert_string_equal(name, "pocketsphinx");
@@ -67,10 +68,10 @@ static void test_an_unknown_engine_is_named_with_the_known_ones(void **state)
     (void)state;
     assert_int_equal(check("deepgramm", NULL), VB_EINVAL);
     assert_string_equal(err, "unknown engine \"deepgramm\" (known engines: "
-                             "pocketsphinx)");
+                             "pocketsphinx, deepgram)");
     assert_int_equal(create("PocketSphinx", NULL, NULL), VB_EINVAL);
     assert_string_equal(err, "unknown engine \"PocketSphinx\" (known engines: "
-                             "pocketsphinx)");
+                             "pocketsphinx, deepgram)");
     assert_int_equal(check("", NULL), VB_EINVAL);
 }
 
@@ -150,6 +151,68 @@ static void test_pocketsphinx_reads_its_options(void **state)
     assert_non_null(strstr(err, "dictionary not found at /nonexistent.dict"));
 }
 
+/* The deepgram engine: its key from the option or DEEPGRAM_API_KEY, and
+ * never missing; a URL it can connect to; each bad option named. */
+static void test_a_bad_deepgram_option_is_refused(void **state)
+{
+    (void)state;
+    unsetenv("DEEPGRAM_API_KEY");
+    assert_int_equal(check("deepgram", NULL), VB_EINVAL);
+    assert_string_equal(err, "the deepgram engine needs an API key: set "
+                             "DEEPGRAM_API_KEY or give --deepgram-key");
+    const struct {
+        const char *option, *message;
+    } cases[] = {
+        {"profile=fast", "deepgram has no option \"profile\" (its options: "
+                         "key, url, model, language, ca)"},
+        {"url=api.deepgram.com", "deepgram option url must look like "
+                                 "wss://HOST[:PORT][/PATH], not "
+                                 "\"api.deepgram.com\""},
+        {"url=ftp://host/v1/listen", "deepgram option url must look like "
+                                     "wss://HOST[:PORT][/PATH], not "
+                                     "\"ftp://host/v1/listen\""},
+        {"url=wss://", "deepgram option url must look like "
+                       "wss://HOST[:PORT][/PATH], not \"wss://\""},
+        {"url=ws://host:0/v1/listen", "deepgram option url has a bad port: "
+                                      "\"ws://host:0/v1/listen\""},
+        {"url=ws://host:80x", "deepgram option url has a bad port: "
+                              "\"ws://host:80x\""},
+        {"model=nova 2", "deepgram option model must be a model's name such "
+                         "as nova-2"},
+        {"language=en&x=1", "deepgram option language must be a language "
+                            "code such as en-US"},
+        {"ca=/nonexistent/ca.pem", "deepgram option ca: cannot read "
+                                   "/nonexistent/ca.pem"},
+        {"key=", "the deepgram engine needs an API key: set "
+                 "DEEPGRAM_API_KEY or give --deepgram-key"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *options[] = {"key=k", cases[i].option, NULL};
+        assert_int_equal(check("deepgram", options), VB_EINVAL);
+        assert_string_equal(err, cases[i].message);
+        assert_int_equal(create("deepgram", options, NULL), VB_EINVAL);
+        assert_string_equal(err, cases[i].message);
+    }
+}
+
+/* Good options are taken, the key also from the environment; creating
+ * the engine connects to nothing (streams do), so it starts without the
+ * service. */
+static void test_deepgram_reads_its_options(void **state)
+{
+    (void)state;
+    const char *name = NULL;
+    const char *all[] = {"key=k", "url=https://127.0.0.1:9", "model=nova-3",
+                         "language=en-GB", "ca=/etc/hostname", NULL};
+    assert_int_equal(create("deepgram", all, &name), 0);
+    assert_string_equal(name, "deepgram");
+    setenv("DEEPGRAM_API_KEY", "from-the-environment", 1);
+    assert_int_equal(check("deepgram", NULL), 0);
+    const char *plain[] = {"url=ws://127.0.0.1:9/v1/listen?tier=x", NULL};
+    assert_int_equal(create("deepgram", plain, NULL), 0);
+    unsetenv("DEEPGRAM_API_KEY");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +221,8 @@ int main(void)
         cmocka_unit_test(test_an_option_must_be_key_equals_value),
         cmocka_unit_test(test_a_bad_pocketsphinx_option_is_refused),
         cmocka_unit_test(test_pocketsphinx_reads_its_options),
+        cmocka_unit_test(test_a_bad_deepgram_option_is_refused),
+        cmocka_unit_test(test_deepgram_reads_its_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,7 @@ typedef struct {
                          when the test calls deliver() */
     int fail_end;  /* the words come with this error instead */
     _Atomic int fail_feeds; /* feed answers VB_EINTERNAL */
+    const char *why; /* the engine's own words for a failure, or NULL */
     pthread_cond_t changed;
     pending_end pending[MAX_PENDING];
     int pending_count, stopping;
@@ -256,6 +257,11 @@ static void *deliverer_main(void *arg)
     return NULL;
 }
 
+static const char *fake_stream_error(asr_stream *stream)
+{
+    return ((fake_engine *)stream->engine)->why;
+}
+
 static void fake_stats(asr_engine *engine, asr_stats *out)
 {
     (void)engine;
@@ -275,6 +281,7 @@ static const struct asr_engine_ops fake_ops = {
     .release = fake_release,
     .stream_destroy = fake_stream_destroy,
     .stats = fake_stats,
+    .stream_error = fake_stream_error,
     .destroy = fake_destroy,
 };
 
@@ -284,7 +291,10 @@ typedef struct {
     pthread_cond_t done_cond;
     int done;
     int finals, speech_finals, utterance_ends, errors;
+    int answered;   /* finals marked as a Finalize's answer */
+    int finalized;  /* Finalizes answered with no final */
     char text[256]; /* the finals' words, space-separated */
+    char error[256];
 } heard;
 
 static void on_event(void *ctx, session_event *ev)
@@ -295,6 +305,7 @@ static void on_event(void *ctx, session_event *ev)
     case SESSION_FINAL:
         h->finals++;
         h->speech_finals += ev->speech_final;
+        h->answered += ev->from_finalize;
         if (h->text[0])
             strncat(h->text, " ", sizeof(h->text) - strlen(h->text) - 1);
         strncat(h->text, ev->text, sizeof(h->text) - strlen(h->text) - 1);
@@ -304,6 +315,10 @@ static void on_event(void *ctx, session_event *ev)
         break;
     case SESSION_ERROR:
         h->errors++;
+        snprintf(h->error, sizeof(h->error), "%s", ev->text);
+        break;
+    case SESSION_FINALIZED:
+        h->finalized++;
         break;
     case SESSION_DONE:
         h->done = 1;
@@ -641,7 +656,8 @@ static void test_audio_waits_while_the_words_are_awaited(void **state)
 }
 
 /* Finalize and the close each end an open utterance whose words come
- * later: each final comes once they do. */
+ * later: each final comes once they do, the Finalize's marked as its
+ * answer.  A Finalize with no utterance open is answered all the same. */
 static void test_finalize_and_close_wait_for_the_words(void **state)
 {
     (void)state;
@@ -657,6 +673,8 @@ static void test_finalize_and_close_wait_for_the_words(void **state)
     pool_wait_idle(pool);
     assert_int_equal(finals_of(&h), 0);
     deliver(&e);
+    feed_parts(s, (const int[]){0, 1500, -1});
+    assert_int_equal(session_finalize(s), 0); /* nothing being said */
     feed_parts(s, (const int[]){0, 300, 1, 1000, -1});
     assert_int_equal(session_close(s), 0);
     await_pending(&e, 1);
@@ -667,6 +685,8 @@ static void test_finalize_and_close_wait_for_the_words(void **state)
     assert_int_equal(e.misuse, 0);
     assert_int_equal(h.errors, 0);
     assert_int_equal(h.finals, 2);
+    assert_int_equal(h.answered, 1);
+    assert_int_equal(h.finalized, 1);
     assert_int_equal(h.utterance_ends, 2);
     assert_string_equal(h.text, "w1 w2");
     pool_stop(pool);
@@ -674,14 +694,17 @@ static void test_finalize_and_close_wait_for_the_words(void **state)
 }
 
 /* The words come with an error, or the last feed before the end failed
- * while they were awaited: the session reports it (1011), emits no final
- * for the phrase, and still closes. */
+ * while they were awaited: the session reports it (1011), in the
+ * engine's own words when it has some, emits no final for the phrase,
+ * and still closes. */
 static void test_a_failed_end_answered_later_fails_the_session(void **state)
 {
     (void)state;
     for (int feed_fails = 0; feed_fails <= 1; feed_fails++) {
         fake_engine e = {.async_end = 1,
-                         .fail_end = feed_fails ? 0 : VB_EINTERNAL};
+                         .fail_end = feed_fails ? 0 : VB_EINTERNAL,
+                         .why = feed_fails ? "the service refused the key"
+                                           : NULL};
         engine_start(&e);
         pool_t *pool;
         assert_int_equal(pool_start(1, &pool), 0);
@@ -698,6 +721,9 @@ static void test_a_failed_end_answered_later_fails_the_session(void **state)
                 h.errors, h.finals);
         assert_int_equal(e.misuse, 0);
         assert_int_equal(h.errors, 1);
+        assert_string_equal(h.error, feed_fails
+                                         ? "the service refused the key"
+                                         : "decoding failed: internal error");
         assert_int_equal(h.finals, 0);
         pool_stop(pool);
         engine_stop(&e);

@@ -270,6 +270,17 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "watchers", h.watchers);
     cJSON_AddNumberToObject(json, "workers", h.workers);
     cJSON_AddStringToObject(json, "recogniser", h.loading ? "loading" : "ready");
+    cJSON_AddStringToObject(json, "engine", h.engine ? h.engine : "");
+    if (h.remote) { /* a service elsewhere: how it answers */
+        cJSON *up = cJSON_AddObjectToObject(json, "upstream");
+        cJSON_AddNumberToObject(up, "connections", h.upstream_open);
+        if (h.upstream_latency_ms >= 0)
+            cJSON_AddNumberToObject(up, "latency_ms",
+                                    (double)(int)(h.upstream_latency_ms + 0.5));
+        else
+            cJSON_AddNullToObject(up, "latency_ms");
+        cJSON_AddNumberToObject(up, "failures", (double)h.upstream_failures);
+    }
     cJSON_AddNumberToObject(json, "decoders", h.decoders);
     cJSON_AddNumberToObject(json, "decoders_in_use", h.decoders_in_use);
     cJSON_AddNumberToObject(json, "decoders_waiting", h.decoders_waiting);

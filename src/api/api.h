@@ -62,6 +62,11 @@ typedef struct api_health {
     int store_queue;
     double lag;           /* seconds the decoder workers are behind */
     double load;          /* % of the workers' time busy, lately */
+    const char *engine;   /* the recogniser's name */
+    int remote;           /* it is a service elsewhere (asr_stats) */
+    int upstream_open;
+    double upstream_latency_ms;
+    long upstream_failures;
 } api_health;
 
 typedef struct api_context {

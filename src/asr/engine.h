@@ -65,6 +65,13 @@ typedef struct asr_stats {
     int in_use;     /* lent to streams */
     int waiting;    /* streams waiting for one */
     int loading;    /* the first decoder is being built (load_in_background) */
+    /* A remote engine's service (0 for a local one): connections open,
+     * the mean time from a phrase's end to its words over the last ones
+     * (ms, -1 before any), and connections that failed so far. */
+    int remote;
+    int upstream_open;
+    double upstream_latency_ms;
+    long upstream_failures;
 } asr_stats;
 
 /* The model could not be loaded after all (load_in_background): why, as
@@ -138,6 +145,10 @@ struct asr_engine_ops {
     /* Also ends an utterance left open, dropping its words. */
     void (*stream_destroy)(asr_stream *stream);
     void (*stats)(asr_engine *engine, asr_stats *out);
+    /* Why the stream's last call failed, as a sentence a user can act on
+     * (a remote service that refused the key); NULL when the code says
+     * enough.  May be NULL (no engine message ever). */
+    const char *(*stream_error)(asr_stream *stream);
     void (*destroy)(asr_engine *engine);
 };
 
@@ -187,6 +198,11 @@ static inline int asr_end_async(asr_stream *s, asr_result *out, int keep,
 static inline void asr_release(asr_stream *s)
 {
     s->engine->ops->release(s);
+}
+static inline const char *asr_stream_error(asr_stream *s)
+{
+    return s->engine->ops->stream_error ? s->engine->ops->stream_error(s)
+                                        : NULL;
 }
 static inline void asr_stream_destroy(asr_stream *s)
 {

@@ -14,6 +14,7 @@
 
 #include "../util/vb.h"
 #include "engine.h"
+#include "dg_engine.h"
 #include "ps_engine.h"
 
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
 
 static const engine_kind kinds[] = {
     {"pocketsphinx", asr_pocketsphinx_check, asr_pocketsphinx_create},
+    {"deepgram", asr_deepgram_check, asr_deepgram_create},
 };
 #define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
 

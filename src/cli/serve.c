@@ -84,6 +84,12 @@ static void usage(FILE *to, const server_config *d)
             "                      spare-decoders and release-decoders-after\n"
             "                      (it also takes hmm, lm and dict: files kept\n"
             "                      outside the model folder)\n"
+            "  --deepgram-key KEY  the deepgram engine's API key (prefer the\n"
+            "                      variable: a flag shows in ps) DEEPGRAM_API_KEY\n"
+            "  --deepgram-url URL  the deepgram engine's live endpoint: Deepgram's\n"
+            "                      (default wss://api.deepgram.com/v1/listen) or\n"
+            "                      any compatible one, such as another Verbatim's\n"
+            "                      ws://HOST:PORT/v1/listen  VERBATIM_DEEPGRAM_URL\n"
             "  --model-dir DIR     PocketSphinx model folder (default\n"
             "                      /usr/share/pocketsphinx/model/en-us)\n"
             "                                                    VERBATIM_MODEL_DIR\n"
@@ -120,7 +126,7 @@ struct setting {
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
-       DG_STORE, SETTINGS };
+       DG_STORE, DG_KEY, DG_URL, SETTINGS };
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
@@ -153,6 +159,8 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [RATE_LIMIT] = {"--rate-limit", "VERBATIM_RATE_LIMIT", NULL},
         [HTTP_QUEUE] = {"--http-queue-mb", "VERBATIM_HTTP_QUEUE_MB", NULL},
         [DG_STORE] = {"--dg-store", "VERBATIM_DG_STORE", NULL},
+        [DG_KEY] = {"--deepgram-key", "DEEPGRAM_API_KEY", NULL},
+        [DG_URL] = {"--deepgram-url", "VERBATIM_DEEPGRAM_URL", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -275,16 +283,22 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
             return 2;
         cfg->idle_timeout = (int)v;
     }
-    /* The PocketSphinx flags are its options; the engine checks them. */
-    static const struct { int setting; const char *key; } engine_flags[] = {
-        {MODEL, "model-dir"}, {PROFILE, "profile"},
-        {SPARE, "spare-decoders"}, {RELEASE, "release-decoders-after"},
+    /* The PocketSphinx flags are its options, and the Deepgram ones the
+     * deepgram engine's (only for it: the key's variable is often set
+     * for other programs); the engine checks them. */
+    engine->name = settings[ENGINE].value;
+    int deepgram = engine->name && strcmp(engine->name, "deepgram") == 0;
+    static const struct { int setting, deepgram; const char *key; }
+        engine_flags[] = {
+        {MODEL, 0, "model-dir"}, {PROFILE, 0, "profile"},
+        {SPARE, 0, "spare-decoders"}, {RELEASE, 0, "release-decoders-after"},
+        {DG_KEY, 1, "key"}, {DG_URL, 1, "url"},
     };
     for (size_t k = 0; k < sizeof(engine_flags) / sizeof(engine_flags[0]); k++)
-        if (settings[engine_flags[k].setting].value)
+        if (settings[engine_flags[k].setting].value &&
+            engine_flags[k].deepgram == deepgram)
             cli_engine_flag(engine, engine_flags[k].key,
                             settings[engine_flags[k].setting].value);
-    engine->name = settings[ENGINE].value;
     int rc = cli_engine_ready(engine, "serve");
     if (rc != 0)
         return rc;

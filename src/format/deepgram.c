@@ -110,7 +110,7 @@ static cJSON *model_info(const dg_stream *s)
 
 char *dg_results(const dg_stream *s, const session_event *ev, int from_finalize)
 {
-    int final = ev->kind == SESSION_FINAL;
+    int final = ev->kind == SESSION_FINAL || ev->kind == SESSION_FINALIZED;
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "type", "Results");
     cJSON_AddItemToObject(msg, "channel_index", channel_list());

@@ -175,9 +175,15 @@ char *dg_listen_render(dg_listen *dg, const tx_result *result)
     if (ev->end > dg->audio_end)
         dg->audio_end = ev->end;
     int from_finalize = 0;
+    if (ev->kind == SESSION_FINAL || ev->kind == SESSION_FINALIZED) {
+        /* The session marks the last final a Finalize brought, or says
+         * that it brought none. */
+        from_finalize = dg->finalize_pending &&
+                        (ev->from_finalize || ev->kind == SESSION_FINALIZED);
+        if (from_finalize)
+            dg->finalize_pending = 0;
+    }
     if (ev->kind == SESSION_FINAL) {
-        from_finalize = dg->finalize_pending;
-        dg->finalize_pending = 0;
         if (ev->word_count > 0)
             dg->last_word_end = ev->words[ev->word_count - 1].end;
     }
@@ -188,6 +194,8 @@ char *dg_listen_render(dg_listen *dg, const tx_result *result)
         return dg->interim_results ? dg_results(&dg->stream, ev, 0) : NULL;
     case SESSION_FINAL:
         return dg_results(&dg->stream, ev, from_finalize);
+    case SESSION_FINALIZED: /* an empty final, as Deepgram answers one */
+        return from_finalize ? dg_results(&dg->stream, ev, 1) : NULL;
     case SESSION_SPEECH_STARTED:
         return dg->vad_events ? dg_speech_started(ev->start) : NULL;
     case SESSION_UTTERANCE_END:

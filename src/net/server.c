@@ -209,6 +209,11 @@ static void health(void *ctx, api_health *out)
     out->decoders_in_use = st.in_use;
     out->decoders_waiting = st.waiting;
     out->loading = st.loading;
+    out->engine = srv->engine->ops->name;
+    out->remote = st.remote;
+    out->upstream_open = st.upstream_open;
+    out->upstream_latency_ms = st.upstream_latency_ms;
+    out->upstream_failures = st.upstream_failures;
     out->store_queue = runner_pending(srv->runner);
     out->lag = pool_lag(srv->pool);
     out->load = busy_pct(srv);

@@ -240,7 +240,8 @@ static void run_opened(void *ctx, const char *title, double time_offset)
 static void run_result(void *ctx, const tx_result *result)
 {
     ws_conn *c = ctx;
-    char *text = c->dg ? dg_listen_render(c->dg, result) : strdup(result->message);
+    char *text = c->dg ? dg_listen_render(c->dg, result)
+                       : result->message ? strdup(result->message) : NULL;
     if (text != NULL)
         conn_send(c, text, 0, NULL);
 }

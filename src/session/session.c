@@ -116,6 +116,8 @@ struct session {
     diarize_tracker *tracker; /* under tracker_lock: seeds come from the
                                  store's thread */
     pthread_mutex_t tracker_lock;
+    int finalizing;           /* the utterance ends for a Finalize */
+    int finalize_answered;    /* ... and its finals were emitted */
     int failed;               /* an error was sent: take no more audio */
     int broken;               /* the recogniser failed: decode nothing more */
     int closing, done;
@@ -340,7 +342,8 @@ static int send_interim(session_t *s)
 /* One final result: words [from, to) of the utterance, said by `part`
  * (NULL: no diarization). */
 static int emit_final(session_t *s, const asr_result *r, size_t from,
-                      size_t to, const diarize_part *part, int speech_final)
+                      size_t to, const diarize_part *part, int speech_final,
+                      int from_finalize)
 {
     size_t count = to - from;
     const char **words = malloc(count * sizeof(char *));
@@ -364,6 +367,7 @@ static int emit_final(session_t *s, const asr_result *r, size_t from,
     ev->start = copy[0].start;
     ev->end = copy[count - 1].end;
     ev->speech_final = speech_final;
+    ev->from_finalize = from_finalize;
     int failed = ev->text == NULL;
     if (part != NULL && part->speaker >= 0) {
         char voice[4096];
@@ -381,16 +385,17 @@ static int emit_final(session_t *s, const asr_result *r, size_t from,
 }
 
 /* The utterance's finals: one, or one per speaker when the voice changed
- * inside it (each word goes to the part its middle falls in). */
+ * inside it (each word goes to the part its middle falls in).
+ * from_finalize: the last one answers a Finalize. */
 static int emit_finals(session_t *s, const asr_result *r,
                        const diarize_part *parts, size_t nparts,
-                       int speech_final)
+                       int speech_final, int from_finalize)
 {
     if (r->count == 0)
         return 0;
     if (nparts <= 1)
         return emit_final(s, r, 0, r->count, nparts ? &parts[0] : NULL,
-                          speech_final);
+                          speech_final, from_finalize);
     size_t from = 0;
     for (size_t p = 0; p < nparts && from < r->count; p++) {
         double cut = p + 1 < nparts
@@ -402,7 +407,8 @@ static int emit_finals(session_t *s, const asr_result *r,
         if (to == from)
             continue; /* a part with no words of its own */
         int rc = emit_final(s, r, from, to, &parts[p],
-                            speech_final && to == r->count);
+                            speech_final && to == r->count,
+                            from_finalize && to == r->count);
         if (rc != 0)
             return rc;
         from = to;
@@ -490,8 +496,14 @@ static int utterance_ended(session_t *s, int rc, enum then then)
             seconds(s->utt_start_sample + s->utt_samples), parts, MAX_PARTS);
         pthread_mutex_unlock(&s->tracker_lock);
     }
+    int finalizing = s->finalizing;
+    s->finalizing = 0;
     if (rc == 0)
-        rc = emit_finals(s, &s->settled, parts, nparts, speech_final);
+        rc = emit_finals(s, &s->settled, parts, nparts, speech_final,
+                         finalizing);
+    if (rc == 0 && finalizing && s->settled.count == 0)
+        emit(s, SESSION_FINALIZED, NULL, timeline(s, current_sample(s)),
+             timeline(s, current_sample(s)));
     s->settled.count = 0;
     if (rc != 0)
         return rc;
@@ -737,8 +749,12 @@ static int process_pcm(session_t *s)
 static void fail(session_t *s, int rc, const char *what)
 {
     s->broken = 1;
-    char msg[256];
-    snprintf(msg, sizeof(msg), "%s: %s", what, vb_strerror(rc));
+    char msg[400];
+    const char *why = s->stream ? asr_stream_error(s->stream) : NULL;
+    if (why != NULL) /* the engine's own words: a refused key, say */
+        snprintf(msg, sizeof(msg), "%s", why);
+    else
+        snprintf(msg, sizeof(msg), "%s: %s", what, vb_strerror(rc));
     log_error(s->tag, "%s", msg);
     emit_error(s, 1011, msg);
 }
@@ -764,14 +780,28 @@ static int handle_audio(session_t *s, const uint8_t *data, size_t len)
 
 /* Returns VB_EAGAIN while the utterance's last words are awaited: it
  * runs again after them, and finds the utterance ended. */
+/* The client's Finalize: the open utterance ends now.  Its last final
+ * says it answers the Finalize (from_finalize); when there is none (no
+ * utterance open, or one with no words), SESSION_FINALIZED says so, so
+ * that a client waiting for that answer need not guess. */
 static int handle_finalize(session_t *s)
 {
-    if (!s->in_utterance)
+    if (s->finalize_answered) { /* running again after the engine's wait */
+        s->finalize_answered = 0;
         return 0;
+    }
+    if (!s->in_utterance) {
+        emit(s, SESSION_FINALIZED, NULL, timeline(s, current_sample(s)),
+             timeline(s, current_sample(s)));
+        return 0;
+    }
     vad_reset_to_silence(&s->vad);
+    s->finalizing = 1;
     int rc = end_utterance(s, THEN_END);
-    if (rc == VB_EAGAIN)
+    if (rc == VB_EAGAIN) {
+        s->finalize_answered = 1;
         return rc;
+    }
     if (rc != 0)
         fail(s, rc, "decoding failed");
     return 0;

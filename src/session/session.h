@@ -35,10 +35,12 @@
 typedef enum {
     SESSION_INTERIM,        /* text, start, end, speaker (or NULL) */
     SESSION_FINAL,          /* text, words, start, end, speech_final,
-                               speaker and voice (NULL without
-                               diarization) */
+                               from_finalize, speaker and voice (NULL
+                               without diarization) */
     SESSION_SPEECH_STARTED,
     SESSION_UTTERANCE_END,
+    SESSION_FINALIZED,      /* a Finalize ended no final: start = end =
+                               where the audio is */
     SESSION_ERROR,          /* text; close_code: 1003 client's audio, 1011 ours */
     SESSION_DONE            /* the last event: all audio is decoded */
 } session_event_kind;
@@ -50,6 +52,7 @@ typedef struct session_event {
     size_t word_count;
     double start, end;
     int speech_final;
+    int from_finalize;      /* the last final a Finalize brought */
     int close_code;
     char *speaker;          /* "speaker_N" or NULL */
     char *voice;            /* a final's voice statistics, as text */

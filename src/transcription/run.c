@@ -164,6 +164,11 @@ static void deliver_live(tx_run *run, const session_event *ev)
     case SESSION_UTTERANCE_END:
         text = wsproto_utterance_end(ev, run->time_offset);
         break;
+    case SESSION_FINALIZED: { /* only the Deepgram dialect says anything */
+        tx_result result = {ev, run->time_offset, 0, NULL};
+        run->client.result(run->client.ctx, &result);
+        return;
+    }
     default:
         assert(!"only live events are delivered here");
         return;

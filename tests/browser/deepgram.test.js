@@ -126,6 +126,13 @@ test('Deepgram SDK v5: live with every option, messages as Deepgram sends them, 
     const { messages, close } = await streamV5(server.port, 'any key: auth is off', options);
     assert.equal(close.code, 1000);
     const { requestId, text } = checkResults(messages, { diarize: true });
+    // The Finalize (sent after the last audio) is answered once, by the
+    // last final: no words come after it.
+    const answers = messages.filter((m) => m.type === 'Results' && m.from_finalize);
+    assert.equal(answers.length, 1, JSON.stringify(answers));
+    assert.equal(answers[0].is_final, true);
+    const after = messages.slice(messages.indexOf(answers[0]) + 1);
+    assert.ok(after.every((m) => m.type !== 'Results'), JSON.stringify(after));
     const started = messages.find((m) => m.type === 'SpeechStarted');
     assert.ok(started, 'vad_events');
     assert.deepEqual(started.channel, [0]);
@@ -152,6 +159,34 @@ test('Deepgram SDK v5: live with every option, messages as Deepgram sends them, 
     assert.ok(t, JSON.stringify(list));
     const segs = await (await fetch(`${server.url}/api/transcriptions/${t.id}/segments/`)).json();
     assert.equal(segs.map((s) => s.text).join(' '), text);
+  } finally {
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
+test('Deepgram SDK v5: a Finalize when nothing is being said is answered by an empty final', async () => {
+  const server = await startServer();
+  try {
+    const client = new DeepgramClient({ apiKey: 'k', environment: environment(server.port) });
+    const conn = await client.listen.v1.connect({ encoding: 'linear16', sample_rate: 16000,
+      reconnectAttempts: 0 });
+    const messages = [];
+    const closed = new Promise((resolve) => conn.on('close', resolve));
+    conn.on('message', (m) => messages.push(m));
+    conn.connect();
+    await conn.waitForOpen();
+    conn.sendMedia(new Int16Array(16000)); // a second of quiet
+    conn.sendFinalize({ type: 'Finalize' });
+    for (let i = 0; i < 50 && !messages.some((m) => m.type === 'Results'); i++) await sleep(100);
+    conn.sendCloseStream({ type: 'CloseStream' });
+    assert.equal((await closed).code, 1000);
+    const results = messages.filter((m) => m.type === 'Results');
+    assert.equal(results.length, 1, JSON.stringify(messages));
+    assert.equal(results[0].is_final, true);
+    assert.equal(results[0].from_finalize, true);
+    assert.equal(results[0].channel.alternatives[0].transcript, '');
+    assert.deepEqual(results[0].channel.alternatives[0].words, []);
+    assert.ok(results[0].start >= 0.9, String(results[0].start));
   } finally {
     assert.equal(await stopServer(server), 0);
   }

@@ -1,0 +1,192 @@
+// dgengine.test.js - the deepgram engine end to end: a Verbatim server
+// (A) whose engine is a second Verbatim's /v1/listen (B), as it would be
+// Deepgram's.  A client streams into A as into any Verbatim, with
+// `verbatim stream`; what A stores is checked against the same audio
+// streamed to B directly, and against B going away.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { root, silence, sleep, speak, startServer, stopServer, writeWav } from './helpers.js';
+
+const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
+const fixtures = process.env.VB_FIXTURES || path.join(root, 'build/fixtures');
+
+const first = 'The meeting starts at nine with the budget review.';
+const second = 'I will bring the numbers from last quarter.';
+const third = 'The quick brown fox jumped over the lazy dog near the river bank.';
+
+// Streams file into server (as a person with a microphone when realtime);
+// resolves with the exit code, the messages and stderr.
+function stream(server, file, { key, realtime = false } = {}) {
+  const args = ['stream', '--json', '--url', server.url.replace('http', 'ws'), file];
+  if (realtime) args.push('--realtime');
+  if (key) args.push('--key', key);
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: 120000 }, (err, stdout, stderr) => {
+      const messages = stdout.split('\n').filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+      resolve({ code: err ? err.code : 0, messages, stderr });
+    });
+  });
+}
+
+const finals = (r) => r.messages.filter((m) => m.type === 'transcript_segment' &&
+                                         m.payload.is_final).map((m) => m.payload);
+const words = (text) => text.toLowerCase().replace(/[^a-z0-9' ]/g, ' ').split(/\s+/)
+  .filter(Boolean);
+
+// Word error rate of hyp against ref (word lists), by edit distance.
+function wer(ref, hyp) {
+  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= ref.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= hyp.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1,
+                        prev[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[hyp.length] / ref.length;
+}
+
+async function health(server) {
+  return (await fetch(`${server.url}/api/health`)).json();
+}
+
+let upstream, engine, key, upstreamDir;
+
+function startEngine(extra = []) {
+  return startServer({ args: ['--engine', 'deepgram', '--deepgram-url',
+                              upstream.url.replace('http', 'ws'), ...extra] });
+}
+
+before(async () => {
+  upstreamDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vbdg-up-'));
+  key = execFileSync(bin, ['keys', 'create', '--name', 'engine', '--scope', 'write',
+                           '--db', path.join(upstreamDir, 'db.sqlite')],
+                     { encoding: 'utf8' }).trim();
+  upstream = await startServer({ dir: upstreamDir, args: ['--auth', 'required'] });
+  engine = await startEngine(['--deepgram-key', key]);
+});
+
+after(async () => {
+  if (engine) await stopServer(engine);
+  if (upstream) await stopServer(upstream);
+});
+
+test('the same words and speakers as the upstream gives, and KeepAlive over a long silence',
+     async () => {
+  // Two voices, then 12 s of quiet (the upstream closes a stream that
+  // hears nothing for 10 s), then the first voice again.
+  const file = writeWav('dgengine-meeting.wav', [
+    silence(0.5), speak(first, 'slt'), silence(1), speak(second, 'rms'), silence(12),
+    speak(third, 'slt'), silence(1)]);
+  const [through, direct] = await Promise.all([
+    stream(engine, file, { realtime: true }),
+    stream(upstream, file, { key }),
+  ]);
+  assert.equal(through.code, 0, through.stderr);
+  assert.equal(direct.code, 0, direct.stderr);
+  const truth = words(`${first} ${second} ${third}`);
+  const viaEngine = finals(through);
+  const viaUpstream = finals(direct);
+  const werEngine = wer(truth, words(viaEngine.map((f) => f.text).join(' ')));
+  const werDirect = wer(truth, words(viaUpstream.map((f) => f.text).join(' ')));
+  console.log(`WER through the engine ${(werEngine * 100).toFixed(1)} %, ` +
+              `upstream directly ${(werDirect * 100).toFixed(1)} %`);
+  assert.ok(Math.abs(werEngine - werDirect) <= 0.02,
+            `WER ${werEngine} through the engine, ${werDirect} directly`);
+  // The speakers: A labels them itself, as it does for its own engine.
+  const turns = (fs_) => fs_.map((f) => f.speaker).filter((s, i, a) => s !== a[i - 1]);
+  assert.deepEqual(turns(viaEngine), turns(viaUpstream));
+  assert.equal(new Set(viaEngine.map((f) => f.speaker)).size, 2);
+  // Words with times on the transcription's timeline, in order.
+  const all = viaEngine.flatMap((f) => f.words);
+  for (let i = 1; i < all.length; i++) assert.ok(all[i].start >= all[i - 1].start - 0.01);
+  assert.ok(viaEngine.at(-1).start > 14, `the last final starts at ${viaEngine.at(-1).start}`);
+  // What the client saw is what A stored.
+  const id = through.messages.find((m) => m.type === 'status') &&
+             Number(/transcript (\d+)/.exec(through.stderr)[1]);
+  const stored = await (await fetch(`${engine.url}/api/transcriptions/${id}/segments/`)).json();
+  assert.deepEqual(stored.map((s) => s.text), viaEngine.map((f) => f.text));
+  // The quiet did not cost the upstream connection: KeepAlive kept it.
+  const h = await health(engine);
+  assert.equal(h.engine, 'deepgram');
+  assert.equal(h.upstream.failures, 0);
+  assert.ok(h.upstream.latency_ms >= 0 && h.upstream.latency_ms < 3000, JSON.stringify(h));
+  const log = fs.readFileSync(path.join(upstream.dir, 'server.log'), 'utf8');
+  assert.doesNotMatch(log, /idle: closing/);
+});
+
+test('the upstream killed mid-utterance and restarted: nothing lost, nothing doubled',
+     async () => {
+  const file = path.join(fixtures, 'long.mp3'); // seven sentences in 32 s
+  const reference = await stream(upstream, file, { key });
+  assert.equal(reference.code, 0, reference.stderr);
+  const refWords = words(finals(reference).map((f) => f.text).join(' '));
+  const failuresBefore = (await health(engine)).upstream.failures;
+  const running = stream(engine, file, { realtime: true });
+  await sleep(6500); // inside the second sentence (4.8 s - 8.3 s)
+  await stopServer(upstream, 'SIGKILL');
+  await sleep(1000);
+  upstream = await startServer({ dir: upstreamDir, port: upstream.port,
+                                 args: ['--auth', 'required'] });
+  const through = await running;
+  assert.equal(through.code, 0, through.stderr);
+  const got = finals(through);
+  const gotWords = words(got.map((f) => f.text).join(' '));
+  console.log(`${gotWords.length} words through the engine, ${refWords.length} directly; ` +
+              `WER between them ${(wer(refWords, gotWords) * 100).toFixed(1)} %`);
+  assert.equal(got.length, 7, got.map((f) => f.text).join(' | '));
+  assert.ok(Math.abs(gotWords.length - refWords.length) <= 2);
+  assert.ok(wer(refWords, gotWords) <= 0.1);
+  for (let i = 1; i < got.length; i++) assert.ok(got[i].start >= got[i - 1].end - 0.01);
+  const h = await health(engine);
+  assert.ok(h.upstream.failures > failuresBefore, 'the drop was seen');
+  const log = fs.readFileSync(path.join(engine.dir, 'server.log'), 'utf8');
+  assert.match(log, /lost the connection to 127\.0\.0\.1/);
+  assert.match(log, /connected to 127\.0\.0\.1 again/);
+  assert.doesNotMatch(log, new RegExp(key));
+});
+
+test('a key the upstream refuses: the client is told, with 1011, as soon as speech begins',
+     async () => {
+  const wrong = await startEngine(['--deepgram-key', 'not-a-key']);
+  try {
+    const started = Date.now();
+    const r = await stream(wrong, path.join(fixtures, 'speech.wav'), { realtime: true });
+    assert.notEqual(r.code, 0);
+    const error = r.messages.find((m) => m.type === 'error');
+    assert.ok(error, r.stderr);
+    assert.match(error.payload ?? error.message ?? JSON.stringify(error),
+                 /refused the Deepgram key \(HTTP 401\)/);
+    assert.ok(r.messages.some((m) => m.type === 'close' && m.code === 1011));
+    assert.ok(Date.now() - started < 3000, 'told within the first words');
+    const log = fs.readFileSync(path.join(wrong.dir, 'server.log'), 'utf8');
+    assert.doesNotMatch(log, /not-a-key/);
+  } finally {
+    await stopServer(wrong);
+  }
+});
+
+test('an upstream that stays down: the client is told after 10 s, not left waiting',
+     async () => {
+  const down = await startServer({ args: ['--engine', 'deepgram', '--deepgram-key', key,
+                                          '--deepgram-url', 'ws://127.0.0.1:9/v1/listen'] });
+  try {
+    const started = Date.now();
+    const r = await stream(down, path.join(fixtures, 'speech.wav'));
+    const error = r.messages.find((m) => m.type === 'error');
+    assert.ok(error, r.stderr);
+    assert.match(JSON.stringify(error), /has not answered for 10 s/);
+    assert.ok(Date.now() - started < 20000);
+    const h = await health(down);
+    assert.equal(h.upstream.connections, 0);
+    assert.ok(h.upstream.failures > 0);
+  } finally {
+    await stopServer(down);
+  }
+});
