@@ -44,8 +44,19 @@ expect 0 '\] Please open the window\.$' "$bin" transcribe --model-dir /nonexiste
     --engine-option model-dir=/usr/share/pocketsphinx/model/en-us "$work/a.wav"
 expect 0 '"words": 4, "rtf_cpu"' "$bin" bench engine --engine=pocketsphinx --engine-option profile=fast "$work/a.wav"
 expect 0 '\] Please open the window\.$' env VERBATIM_ENGINE=nope "$bin" transcribe --engine pocketsphinx "$work/a.wav"
-expect 2 '^verbatim serve: unknown engine "nope" \(known engines: pocketsphinx\)$' "$bin" serve --engine nope
-expect 2 '^verbatim serve: unknown engine "nope" \(known engines: pocketsphinx\)$' env VERBATIM_ENGINE=nope "$bin" serve
+expect 2 '^verbatim serve: unknown engine "nope" \(known engines: pocketsphinx, deepgram\)$' "$bin" serve --engine nope
+expect 2 '^verbatim serve: unknown engine "nope" \(known engines: pocketsphinx, deepgram\)$' env VERBATIM_ENGINE=nope "$bin" serve
+# The deepgram engine needs its key; its flags are its options; a second
+# engine must be another one.
+expect 2 '^verbatim serve: the deepgram engine needs an API key: set DEEPGRAM_API_KEY or give --deepgram-key$' \
+    env -u DEEPGRAM_API_KEY "$bin" serve --engine deepgram
+expect 2 'deepgram option url must look like wss://HOST\[:PORT\]\[/PATH\], not "api.deepgram.com"' \
+    env DEEPGRAM_API_KEY=k "$bin" serve --engine deepgram --deepgram-url api.deepgram.com
+expect 2 'deepgram has no option "profile"' env DEEPGRAM_API_KEY=k "$bin" serve --engine deepgram --engine-option profile=fast
+expect 2 '^verbatim serve: --engine-fallback must name another engine than --engine \(pocketsphinx\)$' \
+    "$bin" serve --engine-fallback pocketsphinx
+expect 2 '^verbatim serve: the deepgram engine needs an API key' env -u DEEPGRAM_API_KEY "$bin" serve --engine-fallback deepgram
+expect 2 '^verbatim stream: --engine must be an engine.s name such as pocketsphinx$' "$bin" stream --engine 'a b' "$work/a.wav"
 expect 2 '^verbatim transcribe: unknown engine "whisper"' "$bin" transcribe --engine whisper "$work/a.wav"
 expect 2 '^verbatim bench: unknown engine "whisper"' env VERBATIM_ENGINE=whisper "$bin" bench engine "$work/a.wav"
 expect 2 'engine option "fast" is not KEY=VALUE' "$bin" transcribe --engine-option fast "$work/a.wav"

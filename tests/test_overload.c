@@ -144,8 +144,15 @@ static void test_refuses_when_behind_and_recovers(void **state)
     /* The two finish everything they sent... */
     for (int i = 0; i < 2; i++)
         assert_int_equal(close_stream(busy[i]), 6);
-    /* ...and then the server takes new sessions again. */
-    assert_true(health_lag() == 0);
+    /* ...and then the server takes new sessions again (once the last
+     * slices queued behind the closes have run: on a loaded machine that
+     * can take a moment after the last final). */
+    lag = health_lag();
+    for (int i = 0; i < 50 && lag != 0; i++) {
+        usleep(100000);
+        lag = health_lag();
+    }
+    assert_true(lag == 0);
     wsclient *later = open_stream(type, sizeof(type), &code);
     assert_string_equal(type, "status");
     assert_int_equal(code, 0);

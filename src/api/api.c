@@ -271,6 +271,8 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "workers", h.workers);
     cJSON_AddStringToObject(json, "recogniser", h.loading ? "loading" : "ready");
     cJSON_AddStringToObject(json, "engine", h.engine ? h.engine : "");
+    if (h.fallback)
+        cJSON_AddStringToObject(json, "engine_fallback", h.fallback);
     if (h.remote) { /* a service elsewhere: how it answers */
         cJSON *up = cJSON_AddObjectToObject(json, "upstream");
         cJSON_AddNumberToObject(up, "connections", h.upstream_open);

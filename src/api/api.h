@@ -63,6 +63,7 @@ typedef struct api_health {
     double lag;           /* seconds the decoder workers are behind */
     double load;          /* % of the workers' time busy, lately */
     const char *engine;   /* the recogniser's name */
+    const char *fallback; /* the second engine's, or NULL */
     int remote;           /* it is a service elsewhere (asr_stats) */
     int upstream_open;
     double upstream_latency_ms;

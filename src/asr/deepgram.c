@@ -47,7 +47,9 @@
 #define RX_MAX (1u << 20)
 #define LATENCY_KEEP 64
 
-typedef enum { UP_IDLE, UP_CONNECTING, UP_OPEN, UP_FAILED } up_state;
+/* UP_LOCAL: the service stayed down and the stream went over to the
+ * fallback engine for good. */
+typedef enum { UP_IDLE, UP_CONNECTING, UP_OPEN, UP_FAILED, UP_LOCAL } up_state;
 
 typedef struct dg_engine dg_engine;
 
@@ -92,6 +94,15 @@ typedef struct dg_stream {
     asr_result result;
     int result_rc;
 
+    /* UP_LOCAL: the fallback engine's stream.  The phrase that was open
+     * when the stream went over (`replay`) is decoded there from its kept
+     * audio at its end; later phrases go to it directly, from the
+     * session's own calls. */
+    asr_stream *local;
+    int replay;
+    char notice[400];       /* for the user, once (stream_notice) */
+    int notice_new;
+
     /* The engine's thread only. */
     char *rx;
     size_t rx_len;
@@ -106,6 +117,7 @@ struct dg_engine {
     char origin_host[300];  /* host[:port] for the Host header */
     int port, tls;
     char *key;
+    asr_engine *fallback;   /* NULL: none (asr_params) */
     char ca[512];
     struct lws_context *ctx;
     pthread_t thread;
@@ -341,6 +353,82 @@ static void call_ended(asr_ended_fn cb, void *ctx, asr_result *words, int rc)
     asr_result_free(words);
 }
 
+/* The fallback engine's words for the phrase the stream went over in
+ * (rc: how its beginning went).  No one else touches the phrase's audio
+ * or the local stream meanwhile: the session waits for these words. */
+static void replay_decode(dg_stream *s, int rc)
+{
+    dg_engine *e = s->eng;
+    asr_result words = {0};
+    for (size_t i = 0; rc == 0 && i < s->audio_len; i += SEND_SAMPLES) {
+        size_t n = s->audio_len - i < SEND_SAMPLES ? s->audio_len - i
+                                                   : SEND_SAMPLES;
+        rc = asr_feed(s->local, s->audio + i, n);
+    }
+    if (rc == 0)
+        rc = asr_end(s->local, &words);
+    asr_ended_fn cb = NULL;
+    void *cb_ctx = NULL;
+    asr_result out = {0};
+    pthread_mutex_lock(&e->lock);
+    s->replay = 0;
+    asr_result_free(&s->finals);
+    s->finals = words;
+    s->finals_cap = words.count;
+    s->finalize_sent = 0; /* no round trip to time */
+    if (rc != 0) { /* the local stream is left to stream_destroy */
+        snprintf(s->error, sizeof(s->error), "this server's own recogniser "
+                 "failed too: %s", vb_strerror(rc));
+        s->state = UP_FAILED;
+        s->error_rc = rc;
+    }
+    finish_phrase(s, rc, &cb, &cb_ctx, &out);
+    pthread_mutex_unlock(&e->lock);
+    call_ended(cb, cb_ctx, &out, rc);
+}
+
+static void replay_ready(void *arg)
+{
+    replay_decode(arg, 0);
+}
+
+static void replay_start(dg_stream *s)
+{
+    int rc = asr_begin(s->local, replay_ready, s);
+    if (rc != VB_EAGAIN)
+        replay_decode(s, rc);
+}
+
+/* The service stayed down (why): with a fallback engine the stream goes
+ * over to it for good, and 1 is answered when the open phrase, whose
+ * words are awaited already, must be decoded there now (replay_start(),
+ * after unlocking); without one, it fails. */
+static int go_local(dg_stream *s, const char *why, asr_ended_fn *cb,
+                    void **cb_ctx, asr_result *words)
+{
+    dg_engine *e = s->eng;
+    if (e->fallback == NULL ||
+        e->fallback->ops->stream_create(e->fallback, &s->local) != 0) {
+        fail_stream(s, VB_EIO, cb, cb_ctx, words,
+                    "%s; what was said since is not transcribed", why);
+        return 0;
+    }
+    snprintf(s->notice, sizeof(s->notice), "%s; going on with this server's "
+             "own recogniser (%s)", why, e->fallback->ops->name);
+    s->notice_new = 1;
+    s->state = UP_LOCAL;
+    log_warn(TAG, "%s", s->notice);
+    s->replay = s->in_phrase;
+    return s->in_phrase && s->ending;
+}
+
+/* The stream is the fallback's now, and the session's call goes there:
+ * the phrase begun before it went over is still this engine's. */
+static asr_stream *local_of(dg_stream *s)
+{
+    return s->state == UP_LOCAL && !s->replay ? s->local : NULL;
+}
+
 /* ---- the engine's thread ---------------------------------------------- */
 
 static void connect_stream(dg_engine *e, dg_stream *s)
@@ -421,12 +509,16 @@ static void service_streams(dg_engine *e)
         if (s->state != UP_OPEN && s->state != UP_FAILED && waiting &&
             s->down_since == 0)
             s->down_since = now;
-        if (s->state != UP_OPEN && s->state != UP_FAILED && s->down_since > 0 &&
+        int replay = 0;
+        if (s->state == UP_LOCAL || s->state == UP_FAILED)
+            continue;
+        if (s->state != UP_OPEN && s->down_since > 0 &&
             now - s->down_since > DOWN_LIMIT_S) {
-            fail_stream(s, VB_EIO, &cb, &cb_ctx, &words,
-                        "the speech service at %s has not answered for %.0f s "
-                        "(%s); what was said since is not transcribed",
-                        e->host, DOWN_LIMIT_S, s->last_problem);
+            char why[320];
+            snprintf(why, sizeof(why), "the speech service at %.100s has not "
+                     "answered for %.0f s (%.120s)", e->host, DOWN_LIMIT_S,
+                     s->last_problem);
+            replay = go_local(s, why, &cb, &cb_ctx, &words);
         } else if (s->state == UP_IDLE && !s->destroyed && now >= s->retry_at) {
             connect_stream(e, s);
         } else if (s->state == UP_OPEN) {
@@ -441,9 +533,12 @@ static void service_streams(dg_engine *e)
                 now - s->last_send >= KEEPALIVE_S)
                 lws_callback_on_writable(s->wsi);
         }
-        if (cb != NULL || words.words != NULL) {
+        if (cb != NULL || words.words != NULL || replay) {
             pthread_mutex_unlock(&e->lock);
-            call_ended(cb, cb_ctx, &words, s->error_rc);
+            if (replay)
+                replay_start(s);
+            else
+                call_ended(cb, cb_ctx, &words, s->error_rc);
             pthread_mutex_lock(&e->lock);
         }
     }
@@ -624,8 +719,8 @@ static void connection_lost(dg_engine *e, dg_stream *s, int http_status,
     pthread_mutex_lock(&e->lock);
     s->wsi = NULL;
     int was_open = s->state == UP_OPEN;
-    if (s->state == UP_FAILED || s->destroyed) {
-        if (s->state != UP_FAILED)
+    if (s->state == UP_FAILED || s->state == UP_LOCAL || s->destroyed) {
+        if (s->state != UP_FAILED && s->state != UP_LOCAL)
             s->state = UP_IDLE;
         pthread_mutex_unlock(&e->lock);
         wake(e); /* reaped on the next pass */
@@ -679,7 +774,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     }
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         pthread_mutex_lock(&e->lock);
-        if (s->state == UP_FAILED) { /* gave up on it meanwhile */
+        if (s->state == UP_FAILED || s->state == UP_LOCAL) { /* gave up */
             pthread_mutex_unlock(&e->lock);
             return -1;
         }
@@ -798,6 +893,11 @@ static int dg_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
     pthread_mutex_lock(&e->lock);
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&e->lock);
+    if (local != NULL)
+        return asr_begin(local, ready, ctx);
+    pthread_mutex_lock(&e->lock);
     int rc = s->state == UP_FAILED ? s->error_rc : 0;
     if (rc == 0) {
         s->in_phrase = 1;
@@ -817,6 +917,11 @@ static int dg_feed(asr_stream *stream, const int16_t *samples, size_t count)
 {
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
+    pthread_mutex_lock(&e->lock);
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&e->lock);
+    if (local != NULL)
+        return asr_feed(local, samples, count);
     pthread_mutex_lock(&e->lock);
     int rc = s->state == UP_FAILED ? s->error_rc : 0;
     if (rc == 0 && s->audio_len + count > s->audio_cap) {
@@ -846,13 +951,19 @@ static int dg_partial(asr_stream *stream, char *text, size_t len)
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
     pthread_mutex_lock(&e->lock);
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&e->lock);
+    if (local != NULL)
+        return asr_partial(local, text, len);
+    pthread_mutex_lock(&e->lock);
     int rc = s->state == UP_FAILED ? s->error_rc : 0;
     size_t n = 0;
     text[0] = '\0';
-    for (size_t i = 0; rc == 0 && i < s->finals.count; i++)
+    /* A phrase to be decoded locally shows nothing until its end. */
+    for (size_t i = 0; rc == 0 && !s->replay && i < s->finals.count; i++)
         n += (size_t)snprintf(text + n, n < len ? len - n : 0, "%s%s",
                               n ? " " : "", s->finals.words[i].word);
-    if (rc == 0 && s->interim[0] && n < len)
+    if (rc == 0 && !s->replay && s->interim[0] && n < len)
         snprintf(text + n, len - n, "%s%s", n ? " " : "", s->interim);
     pthread_mutex_unlock(&e->lock);
     return rc;
@@ -864,8 +975,11 @@ static int dg_last_word_end(asr_stream *stream, double *end,
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
     pthread_mutex_lock(&e->lock);
-    *end = s->last_word_end;
+    asr_stream *local = local_of(s);
+    *end = s->replay ? -1 : s->last_word_end;
     pthread_mutex_unlock(&e->lock);
+    if (local != NULL)
+        return asr_last_word_end(local, end, sentence_end);
     /* Every phrase cut is a round trip to the service, and the service
      * needs no pause to finish its passes in: cut only long phrases. */
     if (sentence_end)
@@ -879,6 +993,11 @@ static int dg_end(asr_stream *stream, asr_result *out, int keep,
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
     *out = (asr_result){0};
+    pthread_mutex_lock(&e->lock);
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&e->lock);
+    if (local != NULL)
+        return local->engine->ops->end(local, out, keep, ended, ctx);
     pthread_mutex_lock(&e->lock);
     if (s->state == UP_FAILED) {
         int rc = s->error_rc;
@@ -895,8 +1014,12 @@ static int dg_end(asr_stream *stream, asr_result *out, int keep,
     s->ended = ended;
     s->ended_ctx = ctx;
     s->done = 0;
+    int replay = s->replay;
     pthread_mutex_unlock(&e->lock);
-    wake(e);
+    if (replay)
+        replay_start(s); /* may answer before this returns */
+    else
+        wake(e);
     if (ended != NULL)
         return VB_EAGAIN;
     pthread_mutex_lock(&e->lock);
@@ -911,6 +1034,26 @@ static int dg_end(asr_stream *stream, asr_result *out, int keep,
 
 static void dg_release(asr_stream *stream)
 {
+    dg_stream *s = (dg_stream *)stream;
+    dg_engine *e = engine_of(stream);
+    pthread_mutex_lock(&e->lock);
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&e->lock);
+    if (local != NULL)
+        asr_release(local);
+}
+
+static int dg_stream_notice(asr_stream *stream, char *text, size_t len)
+{
+    dg_stream *s = (dg_stream *)stream;
+    dg_engine *e = engine_of(stream);
+    pthread_mutex_lock(&e->lock);
+    int news = s->notice_new;
+    if (news)
+        snprintf(text, len, "%s", s->notice);
+    s->notice_new = 0;
+    pthread_mutex_unlock(&e->lock);
+    return news;
 }
 
 static const char *dg_stream_error(asr_stream *stream)
@@ -928,6 +1071,11 @@ static void dg_stream_destroy(asr_stream *stream)
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
     pthread_mutex_lock(&e->lock);
+    asr_stream *local = s->local; /* idle: the session waits for nothing */
+    s->local = NULL;
+    pthread_mutex_unlock(&e->lock);
+    asr_stream_destroy(local);
+    pthread_mutex_lock(&e->lock);
     s->destroyed = 1; /* the engine's thread says CloseStream, then frees */
     s->in_phrase = 0;
     s->audio_len = 0;
@@ -941,8 +1089,8 @@ static void dg_stats(asr_engine *engine, asr_stats *out)
     *out = (asr_stats){.remote = 1, .upstream_latency_ms = -1};
     pthread_mutex_lock(&e->lock);
     for (dg_stream *s = e->streams; s; s = s->next) {
-        if (s->destroyed)
-            continue;
+        if (s->destroyed || s->state == UP_LOCAL)
+            continue; /* the fallback counts its own */
         out->decoders++;
         out->upstream_open += s->state == UP_OPEN;
         out->in_use += s->in_phrase;
@@ -1008,6 +1156,7 @@ static const struct asr_engine_ops dg_ops = {
     .stream_destroy = dg_stream_destroy,
     .stats = dg_stats,
     .stream_error = dg_stream_error,
+    .stream_notice = dg_stream_notice,
     .destroy = dg_destroy,
 };
 
@@ -1042,6 +1191,7 @@ int asr_deepgram_create(const asr_params *params, const char *const *options,
     pthread_cond_init(&e->cond, NULL);
     parse_url(o.url, e, NULL, 0);
     build_query(e, &o);
+    e->fallback = params ? params->fallback : NULL;
     if (o.ca)
         snprintf(e->ca, sizeof(e->ca), "%s", o.ca);
     else if (access(SYSTEM_CA, R_OK) == 0)
@@ -1073,7 +1223,6 @@ int asr_deepgram_create(const asr_params *params, const char *const *options,
     log_info(TAG, "streams go to %s://%s:%d%.*s (model %s)",
              e->tls ? "wss" : "ws", e->host, e->port,
              (int)strcspn(e->path, "?"), e->path, o.model);
-    (void)params;
     *out = &e->base;
     return 0;
 }

@@ -93,6 +93,10 @@ typedef struct asr_params {
     int load_in_background;
     asr_failed_fn failed;
     void *failed_ctx;
+    /* An engine whose streams this one's continue on when theirs cannot
+     * go on (a remote service that stays down); NULL: none.  It must
+     * outlive this engine.  PocketSphinx ignores it. */
+    asr_engine *fallback;
 } asr_params;
 
 asr_params asr_default_params(void);
@@ -149,6 +153,10 @@ struct asr_engine_ops {
      * (a remote service that refused the key); NULL when the code says
      * enough.  May be NULL (no engine message ever). */
     const char *(*stream_error)(asr_stream *stream);
+    /* Something the user should hear of that changed how the stream is
+     * recognised (it went over to the fallback engine): copies it into
+     * text once and answers 1, else 0.  Any thread.  May be NULL. */
+    int (*stream_notice)(asr_stream *stream, char *text, size_t len);
     void (*destroy)(asr_engine *engine);
 };
 
@@ -203,6 +211,11 @@ static inline const char *asr_stream_error(asr_stream *s)
 {
     return s->engine->ops->stream_error ? s->engine->ops->stream_error(s)
                                         : NULL;
+}
+static inline int asr_stream_notice(asr_stream *s, char *text, size_t len)
+{
+    return s->engine->ops->stream_notice
+               ? s->engine->ops->stream_notice(s, text, len) : 0;
 }
 static inline void asr_stream_destroy(asr_stream *s)
 {

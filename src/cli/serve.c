@@ -84,6 +84,12 @@ static void usage(FILE *to, const server_config *d)
             "                      spare-decoders and release-decoders-after\n"
             "                      (it also takes hmm, lm and dict: files kept\n"
             "                      outside the model folder)\n"
+            "  --engine-fallback NAME\n"
+            "                      a second engine, loaded beside the first: a\n"
+            "                      session may ask for it (engine=NAME), and a\n"
+            "                      deepgram session whose service stays down\n"
+            "                      goes on with it (default none)\n"
+            "                                            VERBATIM_ENGINE_FALLBACK\n"
             "  --deepgram-key KEY  the deepgram engine's API key (prefer the\n"
             "                      variable: a flag shows in ps) DEEPGRAM_API_KEY\n"
             "  --deepgram-url URL  the deepgram engine's live endpoint: Deepgram's\n"
@@ -126,11 +132,29 @@ struct setting {
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
-       DG_STORE, DG_KEY, DG_URL, SETTINGS };
+       DG_STORE, DG_KEY, DG_URL, FALLBACK, SETTINGS };
+
+/* The flags that are an engine's options: PocketSphinx's, or (only for
+ * it: the key's variable is often set for other programs) the deepgram
+ * engine's.  The engine checks them. */
+static void engine_flags(const struct setting *settings, cli_engine *engine)
+{
+    static const struct { int setting, deepgram; const char *key; } flags[] = {
+        {MODEL, 0, "model-dir"}, {PROFILE, 0, "profile"},
+        {SPARE, 0, "spare-decoders"}, {RELEASE, 0, "release-decoders-after"},
+        {DG_KEY, 1, "key"}, {DG_URL, 1, "url"},
+    };
+    int deepgram = engine->name && strcmp(engine->name, "deepgram") == 0;
+    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+        if (settings[flags[k].setting].value && flags[k].deepgram == deepgram)
+            cli_engine_flag(engine, flags[k].key,
+                            settings[flags[k].setting].value);
+}
 
 /* The flags and environment into cfg and engine; returns the exit code,
  * or -1 to go on serving. */
-static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
+static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
+                 cli_engine *fallback)
 {
     struct setting settings[SETTINGS] = {
         [HOST] = {"--host", "VERBATIM_HOST", NULL},
@@ -161,6 +185,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
         [DG_STORE] = {"--dg-store", "VERBATIM_DG_STORE", NULL},
         [DG_KEY] = {"--deepgram-key", "DEEPGRAM_API_KEY", NULL},
         [DG_URL] = {"--deepgram-url", "VERBATIM_DEEPGRAM_URL", NULL},
+        [FALLBACK] = {"--engine-fallback", "VERBATIM_ENGINE_FALLBACK", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -283,27 +308,28 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
             return 2;
         cfg->idle_timeout = (int)v;
     }
-    /* The PocketSphinx flags are its options, and the Deepgram ones the
-     * deepgram engine's (only for it: the key's variable is often set
-     * for other programs); the engine checks them. */
     engine->name = settings[ENGINE].value;
-    int deepgram = engine->name && strcmp(engine->name, "deepgram") == 0;
-    static const struct { int setting, deepgram; const char *key; }
-        engine_flags[] = {
-        {MODEL, 0, "model-dir"}, {PROFILE, 0, "profile"},
-        {SPARE, 0, "spare-decoders"}, {RELEASE, 0, "release-decoders-after"},
-        {DG_KEY, 1, "key"}, {DG_URL, 1, "url"},
-    };
-    for (size_t k = 0; k < sizeof(engine_flags) / sizeof(engine_flags[0]); k++)
-        if (settings[engine_flags[k].setting].value &&
-            engine_flags[k].deepgram == deepgram)
-            cli_engine_flag(engine, engine_flags[k].key,
-                            settings[engine_flags[k].setting].value);
+    engine_flags(settings, engine);
     int rc = cli_engine_ready(engine, "serve");
     if (rc != 0)
         return rc;
     cfg->engine = engine->name;
     cfg->engine_options = cli_engine_options(engine);
+    if (settings[FALLBACK].value) {
+        fallback->name = settings[FALLBACK].value;
+        const char *main_name = engine->name ? engine->name : ASR_DEFAULT_ENGINE;
+        if (strcmp(fallback->name, main_name) == 0) {
+            fprintf(stderr, "verbatim serve: --engine-fallback must name "
+                    "another engine than --engine (%s)\n", main_name);
+            return 2;
+        }
+        engine_flags(settings, fallback);
+        rc = cli_engine_ready(fallback, "serve");
+        if (rc != 0)
+            return rc;
+        cfg->engine_fallback = fallback->name;
+        cfg->fallback_options = cli_engine_options(fallback);
+    }
     if (settings[LOG].value) {
         int level = log_parse_level(settings[LOG].value);
         if (level < 0) {
@@ -320,8 +346,8 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine)
 int cli_serve(int argc, char **argv)
 {
     server_config cfg = server_default_config();
-    cli_engine engine = {0};
-    int rc = parse(argc, argv, &cfg, &engine);
+    cli_engine engine = {0}, fallback = {0};
+    int rc = parse(argc, argv, &cfg, &engine, &fallback);
     if (rc < 0) {
         char err[512] = "";
         rc = server_run(&cfg, err, sizeof(err));
@@ -330,5 +356,6 @@ int cli_serve(int argc, char **argv)
         rc = rc != 0 ? 1 : 0;
     }
     cli_engine_free(&engine);
+    cli_engine_free(&fallback);
     return rc;
 }

@@ -56,6 +56,8 @@ static void usage(FILE *to)
           "  --sample-rate N, --channels N, --encoding E\n"
           "                     describe raw PCM (ignored for WAV)\n"
           "  --no-punctuate     ask for the recogniser's raw words\n"
+          "  --engine NAME      ask for one of the server's engines by name\n"
+          "                     (see its /api/health: engine, engine_fallback)\n"
           "  --json             print every server message as received\n"
           "  --timings          print \"T arrival sent final start end\n"
           "                     speech_final\" per result and \"E arrival\n"
@@ -300,7 +302,7 @@ static FILE *open_input(const char *path, int raw, double *bps,
 int cli_stream(int argc, char **argv)
 {
     const char *url = "ws://127.0.0.1:8000", *title = NULL, *path = NULL;
-    const char *encoding = "linear16", *value;
+    const char *encoding = "linear16", *value, *engine = NULL;
     const char *key = getenv("VERBATIM_API_KEY");
     long id = -1, chunk_ms = 100, rate = 16000, channels = 1, timeout_s = 120;
     int realtime = 0, punctuate = 1, raw = 0;
@@ -326,6 +328,16 @@ int cli_stream(int argc, char **argv)
             if (m < 0)
                 return 2;
             key = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--engine", &value))) {
+            if (m < 0)
+                return 2;
+            if (value[0] == '\0' || strspn(value, "abcdefghijklmnopqrstuvwxyz"
+                                            "0123456789-_") != strlen(value)) {
+                fprintf(stderr, "verbatim stream: --engine must be an "
+                        "engine's name such as pocketsphinx\n");
+                return 2;
+            }
+            engine = value;
         } else if ((m = cli_flag_value(argc, argv, &i, "--title", &value))) {
             if (m < 0)
                 return 2;
@@ -407,8 +419,9 @@ int cli_stream(int argc, char **argv)
 
     char full[2048], err[512];
     snprintf(full, sizeof(full), "%s/ws/transcribe/%ld?sample_rate=%ld"
-             "&channels=%ld&encoding=%s%s", url, id, rate, channels, encoding,
-             punctuate ? "" : "&punctuate=false");
+             "&channels=%ld&encoding=%s%s%s%s", url, id, rate, channels,
+             encoding, punctuate ? "" : "&punctuate=false",
+             engine ? "&engine=" : "", engine ? engine : "");
     wsclient *ws;
     if (wsclient_connect_with(full, auth, &ws, err, sizeof(err)) != 0) {
         fprintf(stderr, "verbatim stream: %s\n", err);

@@ -62,6 +62,7 @@ typedef struct server {
     meter audio;             /* seconds of audio the workers decode, with
                                 the memory of pool_busy() (admission) */
     asr_engine *engine;
+    asr_engine *fallback;    /* --engine-fallback, or NULL */
     api_context api;
     web_files *web;          /* the browser app, in memory */
     bus_t *bus;              /* live messages, for watchers */
@@ -159,6 +160,10 @@ void net_wake(server *srv);
  * long for a worker, or a live socket's audio waits that long to be
  * decoded.  I/O thread. */
 int net_admit(server *srv, char *why, size_t len);
+/* The engine a session asked for by name ("" or NULL: the server's
+ * own), or NULL with why in err when the server has no such engine. */
+asr_engine *net_engine(server *srv, const char *name, char *err,
+                       size_t errlen);
 
 /* options.c: one key=value of a stream's URL (a socket's or an upload's)
  * into p: encoding, sample_rate, channels (each sets *format_given),

@@ -81,6 +81,16 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
                       "not \"%s\"", key, net_shown(value, quoted, sizeof(quoted)));
             return VB_EINVAL;
         }
+    } else if (strcmp(key, "engine") == 0) {
+        size_t n = strlen(value);
+        if (n == 0 || n >= sizeof(p->engine) ||
+            strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-_") != n) {
+            vb_seterr(err, errlen, "engine must be an engine's name such as "
+                      "pocketsphinx, not \"%s\"",
+                      net_shown(value, quoted, sizeof(quoted)));
+            return VB_EINVAL;
+        }
+        memcpy(p->engine, value, n + 1);
     } else {
         return 0;
     }

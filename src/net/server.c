@@ -203,12 +203,15 @@ static void health(void *ctx, api_health *out)
     out->max_sessions = srv->cfg.max_sessions;
     out->watchers = atomic_load(&srv->watchers);
     out->workers = pool_workers(srv->pool);
-    asr_stats st;
+    asr_stats st, fb = {0};
     srv->engine->ops->stats(srv->engine, &st);
-    out->decoders = st.decoders;
-    out->decoders_in_use = st.in_use;
-    out->decoders_waiting = st.waiting;
-    out->loading = st.loading;
+    if (srv->fallback)
+        srv->fallback->ops->stats(srv->fallback, &fb);
+    out->decoders = st.decoders + fb.decoders;
+    out->decoders_in_use = st.in_use + fb.in_use;
+    out->decoders_waiting = st.waiting + fb.waiting;
+    out->loading = st.loading || fb.loading;
+    out->fallback = srv->fallback ? srv->fallback->ops->name : NULL;
     out->engine = srv->engine->ops->name;
     out->remote = st.remote;
     out->upstream_open = st.upstream_open;
@@ -217,6 +220,22 @@ static void health(void *ctx, api_health *out)
     out->store_queue = runner_pending(srv->runner);
     out->lag = pool_lag(srv->pool);
     out->load = busy_pct(srv);
+}
+
+asr_engine *net_engine(server *srv, const char *name, char *err,
+                       size_t errlen)
+{
+    if (name == NULL || name[0] == '\0' ||
+        strcmp(name, srv->engine->ops->name) == 0)
+        return srv->engine;
+    if (srv->fallback && strcmp(name, srv->fallback->ops->name) == 0)
+        return srv->fallback;
+    char quoted[48];
+    vb_seterr(err, errlen, "this server has no engine %s (it has %s%s%s)",
+              net_shown(name, quoted, sizeof(quoted)), srv->engine->ops->name,
+              srv->fallback ? " and " : "",
+              srv->fallback ? srv->fallback->ops->name : "");
+    return NULL;
 }
 
 /* The API deleted a transcription: its watchers are told. */
@@ -391,10 +410,13 @@ static void teardown(server *srv)
     for (;;) {
         if (srv->pool)
             pool_wait_idle(srv->pool);
-        asr_stats st = {0};
+        asr_stats st = {0}, fb = {0};
         if (srv->engine)
             srv->engine->ops->stats(srv->engine, &st);
-        if (st.waiting == 0 && (!srv->pool || pool_queued(srv->pool) == 0))
+        if (srv->fallback)
+            srv->fallback->ops->stats(srv->fallback, &fb);
+        if (st.waiting + fb.waiting == 0 &&
+            (!srv->pool || pool_queued(srv->pool) == 0))
             break;
         usleep(10000);
     }
@@ -403,8 +425,10 @@ static void teardown(server *srv)
     runner_stop(srv->slow);
     runner_stop(srv->runner);
     stop_readers(srv);
-    if (srv->engine)
+    if (srv->engine) /* first: its streams may have gone over to the other */
         srv->engine->ops->destroy(srv->engine);
+    if (srv->fallback)
+        srv->fallback->ops->destroy(srv->fallback);
     web_free(srv->web);
     bus_destroy(srv->bus);
     auth_keys_stop(srv->keys);
@@ -511,6 +535,14 @@ static int start(server *srv, char *err, size_t errlen)
     srv->cfg.asr.load_in_background = 1;
     srv->cfg.asr.failed = model_failed;
     srv->cfg.asr.failed_ctx = srv;
+    if (srv->cfg.engine_fallback) {
+        rc = asr_engine_create(srv->cfg.engine_fallback, &srv->cfg.asr,
+                               srv->cfg.fallback_options, &srv->fallback, err,
+                               errlen);
+        if (rc != 0)
+            return rc;
+        srv->cfg.asr.fallback = srv->fallback;
+    }
     rc = asr_engine_create(srv->cfg.engine, &srv->cfg.asr,
                            srv->cfg.engine_options, &srv->engine, err, errlen);
     if (rc != 0)

@@ -46,6 +46,10 @@ typedef struct server_config {
                                 NULL: the default */
     const char *const *engine_options; /* its KEY=VALUE settings, NULL-
                                 terminated; NULL: none */
+    const char *engine_fallback; /* a second engine, or NULL: sessions may
+                                ask for it, and the first goes on with it
+                                when it cannot (asr_params.fallback) */
+    const char *const *fallback_options;
     asr_params asr;
 } server_config;
 

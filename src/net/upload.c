@@ -422,7 +422,8 @@ static int open_run(upload_job *job, tx_run **run)
         .opened = run_opened, .result = run_result, .fault = run_fault,
         .wake = run_wake, .done = run_done, .ctx = job, .tag = job->tag,
     };
-    if (tx_run_open(srv->tx, job->transcription_id, &sp, srv->engine,
+    if (tx_run_open(srv->tx, job->transcription_id, &sp,
+                    net_engine(srv, sp.engine, NULL, 0),
                     srv->pool, &client, run) != 0) {
         job_fail(job, 500, "the server could not start a session");
         return -1;
@@ -641,7 +642,8 @@ int upload_admit(server *srv, int deepgram, const char *query,
             return -1;
         }
         dg_listen_free(dg);
-    } else if (parse_query(query, &probe, &wait_s, err, sizeof(err)) != 0) {
+    } else if (parse_query(query, &probe, &wait_s, err, sizeof(err)) != 0 ||
+               net_engine(srv, probe.options.engine, err, sizeof(err)) == NULL) {
         api_error_response(422, err, res);
         return -1;
     }
@@ -688,7 +690,8 @@ int upload_start(server *srv, int64_t tid, const char *query,
             job_free(job);
             return -1;
         }
-    } else if (parse_query(query, job, wait_s, err, sizeof(err)) != 0) {
+    } else if (parse_query(query, job, wait_s, err, sizeof(err)) != 0 ||
+               net_engine(srv, job->options.engine, err, sizeof(err)) == NULL) {
         api_error_response(422, err, res);
         job_free(job);
         return -1;

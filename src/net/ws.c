@@ -663,7 +663,8 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     session_params params = session_default_params();
     params.audio_meter = &srv->audio;
     char err[200];
-    if (parse_query(wsi, c, &params, err, sizeof(err)) != 0) {
+    if (parse_query(wsi, c, &params, err, sizeof(err)) != 0 ||
+        net_engine(srv, params.engine, err, sizeof(err)) == NULL) {
         log_warn(c->tag, "rejected: %s", err);
         conn_error(c, 1003, err);
         return 0;
@@ -690,7 +691,8 @@ static void start_run(server *srv, ws_conn *c, int64_t id,
         .ctx = c, .tag = c->tag,
     };
     atomic_fetch_add(&c->refs, 1); /* the run's, until done */
-    int rc = tx_run_open_live(srv->tx, id, params, srv->engine, srv->pool,
+    int rc = tx_run_open_live(srv->tx, id, params,
+                              net_engine(srv, params->engine, NULL, 0), srv->pool,
                               &client, &c->live, &c->run);
     if (rc == VB_EBUSY) {
         atomic_fetch_sub(&c->refs, 1);

@@ -990,10 +990,25 @@ static int schedule(session_t *s, int first)
                   : pool_submit(s->pool, run_slice, s);
 }
 
+/* Tells the client what the engine says changed (it went over to its
+ * fallback), before the results that follow from it. */
+static void announce(session_t *s)
+{
+    char notice[400];
+    char *copy;
+    if (!s->done && asr_stream_notice(s->stream, notice, sizeof(notice)) &&
+        (copy = strdup(notice)) != NULL) {
+        log_warn(s->tag, "%s", notice);
+        emit(s, SESSION_STATUS, copy, timeline(s, current_sample(s)),
+             timeline(s, current_sample(s)));
+    }
+}
+
 static void run_slice(void *arg)
 {
     session_t *s = arg;
     int64_t frames_before = s->frames_done;
+    announce(s);
     int paused = resume(s) == VB_EAGAIN;
     struct item *batch = NULL, *last = NULL;
     size_t taken = 0;
@@ -1031,6 +1046,7 @@ static void run_slice(void *arg)
     if (s->params.audio_meter && s->frames_done > frames_before)
         meter_add(s->params.audio_meter,
                   seconds((s->frames_done - frames_before) * VAD_FRAME));
+    announce(s);
 
     pthread_mutex_lock(&s->lock);
     if (it != NULL) { /* what was not handled goes back to the front */

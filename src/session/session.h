@@ -41,6 +41,8 @@ typedef enum {
     SESSION_UTTERANCE_END,
     SESSION_FINALIZED,      /* a Finalize ended no final: start = end =
                                where the audio is */
+    SESSION_STATUS,         /* text: the recogniser changed (its engine
+                               went over to the fallback) */
     SESSION_ERROR,          /* text; close_code: 1003 client's audio, 1011 ours */
     SESSION_DONE            /* the last event: all audio is decoded */
 } session_event_kind;
@@ -83,6 +85,9 @@ typedef struct session_params {
                              keep live sessions' latency */
     meter *audio_meter;   /* counts the seconds of audio decoded, beside
                              the pool's busy time (NULL: not counted) */
+    char engine[24];      /* the engine the client asked for by name ("":
+                             the server's); its caller picks it, the
+                             session is given it */
 } session_params;
 
 session_params session_default_params(void);

@@ -164,6 +164,9 @@ static void deliver_live(tx_run *run, const session_event *ev)
     case SESSION_UTTERANCE_END:
         text = wsproto_utterance_end(ev, run->time_offset);
         break;
+    case SESSION_STATUS:
+        text = wsproto_status(ev->text, -1, NULL);
+        break;
     case SESSION_FINALIZED: { /* only the Deepgram dialect says anything */
         tx_result result = {ev, run->time_offset, 0, NULL};
         run->client.result(run->client.ctx, &result);

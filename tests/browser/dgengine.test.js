@@ -20,10 +20,11 @@ const third = 'The quick brown fox jumped over the lazy dog near the river bank.
 
 // Streams file into server (as a person with a microphone when realtime);
 // resolves with the exit code, the messages and stderr.
-function stream(server, file, { key, realtime = false } = {}) {
+function stream(server, file, { key, realtime = false, engine } = {}) {
   const args = ['stream', '--json', '--url', server.url.replace('http', 'ws'), file];
   if (realtime) args.push('--realtime');
   if (key) args.push('--key', key);
+  if (engine) args.push('--engine', engine);
   return new Promise((resolve) => {
     execFile(bin, args, { timeout: 120000 }, (err, stdout, stderr) => {
       const messages = stdout.split('\n').filter((l) => l.startsWith('{'))
@@ -103,6 +104,11 @@ test('the same words and speakers as the upstream gives, and KeepAlive over a lo
   const turns = (fs_) => fs_.map((f) => f.speaker).filter((s, i, a) => s !== a[i - 1]);
   assert.deepEqual(turns(viaEngine), turns(viaUpstream));
   assert.equal(new Set(viaEngine.map((f) => f.speaker)).size, 2);
+  // The service's interim results show while each sentence is spoken.
+  const interims = through.messages.filter((m) => m.type === 'transcript_segment' &&
+                                               !m.payload.is_final);
+  assert.ok(interims.length >= 10, `${interims.length} interims`);
+  assert.ok(interims.some((m) => /budget/i.test(m.payload.text)));
   // Words with times on the transcription's timeline, in order.
   const all = viaEngine.flatMap((f) => f.words);
   for (let i = 1; i < all.length; i++) assert.ok(all[i].start >= all[i - 1].start - 0.01);
@@ -188,5 +194,48 @@ test('an upstream that stays down: the client is told after 10 s, not left waiti
     assert.ok(h.upstream.failures > 0);
   } finally {
     await stopServer(down);
+  }
+});
+
+test('--engine-fallback: a service that stays down, and the session goes on with this ' +
+     "server's own recogniser; a session may ask for either engine", async () => {
+  const both = await startServer({ args: ['--engine', 'deepgram', '--deepgram-key', key,
+                                          '--engine-fallback', 'pocketsphinx',
+                                          '--deepgram-url', 'ws://127.0.0.1:9/v1/listen'] });
+  try {
+    const speech = path.join(fixtures, 'speech.wav');
+    const r = await stream(both, speech);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.messages.some((m) => m.type === 'error'), JSON.stringify(r.messages));
+    const status = r.messages.filter((m) => m.type === 'status').map((m) => m.payload);
+    assert.match(status.join('\n'), /has not answered for 10 s .*; going on with this server's own recogniser \(pocketsphinx\)/);
+    const got = finals(r);
+    assert.equal(got.length, 1);
+    // The words the local engine gives the same audio.
+    const local = await stream(both, speech, { engine: 'pocketsphinx' });
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal(got[0].text, finals(local)[0].text);
+    assert.ok(!local.messages.some((m) => m.type === 'status' && /going on/.test(m.payload)));
+    const h = await health(both);
+    assert.equal(h.engine, 'deepgram');
+    assert.equal(h.engine_fallback, 'pocketsphinx');
+    // An engine the server does not have: refused before any audio.
+    const vosk = await stream(both, speech, { engine: 'vosk' });
+    assert.notEqual(vosk.code, 0);
+    assert.match(vosk.stderr, /closed the stream with code 1003/);
+    assert.match(JSON.stringify(vosk.messages),
+                 /this server has no engine vosk \(it has deepgram and pocketsphinx\)/);
+    const t = await (await fetch(`${both.url}/api/transcriptions/`, { method: 'POST',
+      body: JSON.stringify({ title: 'upload' }) })).json();
+    const up = await fetch(`${both.url}/api/transcriptions/${t.id}/audio?engine=vosk`,
+                           { method: 'POST', body: fs.readFileSync(speech) });
+    assert.equal(up.status, 422);
+    assert.match((await up.json()).detail, /no engine/);
+    const ok = await fetch(`${both.url}/api/transcriptions/${t.id}/audio?engine=pocketsphinx&wait=30`,
+                           { method: 'POST', body: fs.readFileSync(speech) });
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.equal((await ok.json()).segments, 1);
+  } finally {
+    await stopServer(both);
   }
 });
