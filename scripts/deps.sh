@@ -10,7 +10,7 @@ build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
             libopus-dev libavformat-dev libavcodec-dev libavutil-dev
             libswresample-dev libsodium-dev)
 test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl
-           sqlite3 chromium ffmpeg clang libclang-rt-14-dev)
+           sqlite3 chromium ffmpeg clang libclang-rt-14-dev nginx openssl)
 bench_pkgs=(valgrind)
 
 want=("${build_pkgs[@]}")

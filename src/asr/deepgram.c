@@ -84,6 +84,8 @@ typedef struct dg_stream {
     char interim[2048];     /* the latest interim result's text */
     double last_word_end;   /* phrase seconds; -1: no word yet */
 
+    int answered;           /* phrases the service answered */
+    double latency_sum, latency_max; /* Finalize to words, seconds */
     int ending;             /* end was called: a Finalize is due or sent */
     int finalize_sent;
     double finalize_at;
@@ -296,7 +298,12 @@ static void finish_phrase(dg_stream *s, int rc, asr_ended_fn *cb, void **cb_ctx,
     if (!s->ending)
         return;
     if (rc == 0 && s->finalize_sent) {
-        e->latency[e->latency_next] = (vb_monotonic_s() - s->finalize_at) * 1000;
+        double took = vb_monotonic_s() - s->finalize_at;
+        s->answered++;
+        s->latency_sum += took;
+        if (took > s->latency_max)
+            s->latency_max = took;
+        e->latency[e->latency_next] = took * 1000;
         e->latency_next = (e->latency_next + 1) % LATENCY_KEEP;
         if (e->latency_count < LATENCY_KEEP)
             e->latency_count++;
@@ -791,11 +798,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         char problem[160];
         int status = (int)lws_http_client_http_response(wsi);
+        const char *why = in ? (const char *)in : "connection failed";
         if (status > 0)
             snprintf(problem, sizeof(problem), "HTTP %d", status);
+        else if (strcasestr(why, "ssl") || strcasestr(why, "tls"))
+            /* OpenSSL's own words say little ("lib(0)::reason(1)") */
+            snprintf(problem, sizeof(problem), "the TLS handshake failed "
+                     "(is its certificate trusted? see the ca option): "
+                     "%.70s", why);
         else
-            snprintf(problem, sizeof(problem), "%.150s",
-                     in ? (const char *)in : "connection failed");
+            snprintf(problem, sizeof(problem), "%.150s", why);
         if (s != NULL)
             connection_lost(e, s, status, problem);
         return 0;
@@ -1076,6 +1088,11 @@ static void dg_stream_destroy(asr_stream *stream)
     pthread_mutex_unlock(&e->lock);
     asr_stream_destroy(local);
     pthread_mutex_lock(&e->lock);
+    if (s->answered > 0)
+        log_info(TAG, "a stream ends: %d utterances answered, %.0f ms from "
+                 "the end of one to its words on average, %.0f ms at most",
+                 s->answered, s->latency_sum / s->answered * 1000,
+                 s->latency_max * 1000);
     s->destroyed = 1; /* the engine's thread says CloseStream, then frees */
     s->in_phrase = 0;
     s->audio_len = 0;

@@ -84,6 +84,11 @@ static void usage(FILE *to, const server_config *d)
             "                      spare-decoders and release-decoders-after\n"
             "                      (it also takes hmm, lm and dict: files kept\n"
             "                      outside the model folder)\n"
+            "  --callback-hosts LIST\n"
+            "                      comma-separated hosts (or *) that POST\n"
+            "                      /v1/listen?callback=http://HOST/... may send\n"
+            "                      its answer to (default: none; callbacks are\n"
+            "                      refused)                VERBATIM_CALLBACK_HOSTS\n"
             "  --engine-fallback NAME\n"
             "                      a second engine, loaded beside the first: a\n"
             "                      session may ask for it (engine=NAME), and a\n"
@@ -132,7 +137,7 @@ struct setting {
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
-       DG_STORE, DG_KEY, DG_URL, FALLBACK, SETTINGS };
+       DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, SETTINGS };
 
 /* The flags that are an engine's options: PocketSphinx's, or (only for
  * it: the key's variable is often set for other programs) the deepgram
@@ -186,6 +191,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         [DG_KEY] = {"--deepgram-key", "DEEPGRAM_API_KEY", NULL},
         [DG_URL] = {"--deepgram-url", "VERBATIM_DEEPGRAM_URL", NULL},
         [FALLBACK] = {"--engine-fallback", "VERBATIM_ENGINE_FALLBACK", NULL},
+        [CALLBACK_HOSTS] = {"--callback-hosts", "VERBATIM_CALLBACK_HOSTS", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -269,6 +275,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         }
         cfg->dg_store = strcmp(store, "true") == 0;
     }
+    cfg->callback_hosts = settings[CALLBACK_HOSTS].value;
     if (settings[HTTP_QUEUE].value) {
         if (cli_int("--http-queue-mb", settings[HTTP_QUEUE].value, 1, 1024 * 1024,
                     &v) != 0)

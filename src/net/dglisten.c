@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../util/vb.h"
@@ -19,6 +20,8 @@ struct dg_listen {
     char tag[128];
     int interim_results, vad_events, utterance_end;
     int utterances, paragraphs;  /* prerecorded: what the answer holds */
+    char callback[512];          /* prerecorded: where it goes, or "" */
+    int callback_put;
     dg_transcript *transcript;   /* prerecorded: the finals so far */
     char *warnings[MAX_WARNINGS + 1];
     int warning_count;
@@ -83,6 +86,20 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
             /* The recogniser's own endpoint needs 200 ms of quiet. */
             p->endpoint_ms = ms < 200 ? 200 : ms;
         }
+    } else if (strcmp(key, "callback") == 0) {
+        if (strlen(value) >= sizeof(dg->callback)) {
+            vb_seterr(err, errlen, "callback must be a URL of fewer than %zu "
+                      "characters", sizeof(dg->callback));
+            return -1;
+        }
+        snprintf(dg->callback, sizeof(dg->callback), "%s", value);
+    } else if (strcmp(key, "callback_method") == 0) {
+        if (strcasecmp(value, "post") != 0 && strcasecmp(value, "put") != 0) {
+            vb_seterr(err, errlen, "callback_method must be post or put, not "
+                      "\"%s\"", net_shown(value, quoted, sizeof(quoted)));
+            return -1;
+        }
+        dg->callback_put = strcasecmp(value, "put") == 0;
     } else if (strcmp(key, "utterances") == 0) {
         dg->utterances = on(value);
     } else if (strcmp(key, "paragraphs") == 0) {
@@ -254,6 +271,16 @@ char *dg_listen_prerecorded(dg_listen *dg, double duration)
                      : NULL;
     pthread_mutex_unlock(&dg->lock);
     return text;
+}
+
+const char *dg_listen_callback(const dg_listen *dg)
+{
+    return dg->callback[0] ? dg->callback : NULL;
+}
+
+const char *dg_listen_callback_method(const dg_listen *dg)
+{
+    return dg->callback_put ? "PUT" : "POST";
 }
 
 const char *dg_listen_request_id(const dg_listen *dg)

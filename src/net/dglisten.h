@@ -42,6 +42,10 @@ char *dg_listen_metadata(dg_listen *dg);
 void dg_listen_collect(dg_listen *dg, const tx_result *result);
 char *dg_listen_prerecorded(dg_listen *dg, double duration);
 const char *dg_listen_request_id(const dg_listen *dg);
+/* Prerecorded: where the answer goes instead of the response (callback=),
+ * or NULL; and with which method, "POST" or "PUT" (callback_method=). */
+const char *dg_listen_callback(const dg_listen *dg);
+const char *dg_listen_callback_method(const dg_listen *dg);
 /* The recording a prerecorded request sent (its SHA-256 is reported). */
 void dg_listen_body(dg_listen *dg, const unsigned char *data, size_t len);
 

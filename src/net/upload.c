@@ -41,11 +41,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "../util/vb.h"
+#include "client.h"
 #include "dglisten.h"
 #include "net_internal.h"
 
@@ -189,9 +192,54 @@ static void respond_deepgram(upload_job *job, api_response *res)
         api_error_response(500, "out of memory", res);
 }
 
+/* Sends a finished /v1/listen job's answer to its callback, trying three
+ * times.  The job's thread, once the job is over. */
+static void send_callback(upload_job *job)
+{
+    const char *url = dg_listen_callback(job->dg);
+    api_response res = {0};
+    respond_deepgram(job, &res);
+    char host[256] = "?", port[16], path[1024];
+    net_split_url(url, "http", host, sizeof(host), port, sizeof(port), path,
+                  sizeof(path));
+    char err[256] = "";
+    for (int attempt = 1; attempt <= 3 && res.body != NULL; attempt++) {
+        http_result out;
+        int rc = http_fetch(url, dg_listen_callback_method(job->dg),
+                            "application/json", NULL, res.body, res.body_len,
+                            &out, err, sizeof(err));
+        int status = rc == 0 ? out.status : 0;
+        if (rc == 0)
+            http_result_free(&out);
+        if (status >= 200 && status < 300) {
+            log_info(job->tag, "answer sent to the callback at %s (%d)", host,
+                     status);
+            break;
+        }
+        if (status > 0)
+            snprintf(err, sizeof(err), "HTTP %d", status);
+        log_warn(job->tag, "the callback at %s failed (%s)%s", host, err,
+                 attempt < 3 ? "; trying again" : "; giving up");
+        if (attempt < 3)
+            sleep(attempt == 1 ? 1 : 5);
+    }
+    free(res.body);
+}
+
 void upload_respond(upload_job *job, api_response *res, char *location,
                     size_t location_len)
 {
+    if (job->dg != NULL && dg_listen_callback(job->dg) != NULL) {
+        /* As Deepgram: the request's id now, the answer to the callback */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "request_id", dg_listen_request_id(job->dg));
+        res->status = 200;
+        res->content_type = "application/json";
+        res->body = cJSON_PrintUnformatted(o);
+        res->body_len = res->body ? strlen(res->body) : 0;
+        cJSON_Delete(o);
+        return;
+    }
     if (job->dg != NULL && upload_answerable(job, 0)) {
         respond_deepgram(job, res);
         return;
@@ -550,6 +598,8 @@ static void *job_main(void *arg)
     job->over = 1;
     pthread_mutex_unlock(&job->lock);
     net_wake(srv);
+    if (job->dg != NULL && dg_listen_callback(job->dg) != NULL)
+        send_callback(job);
     pthread_mutex_lock(&job->lock);
     job->thread_done = 1;
     pthread_cond_broadcast(&job->cond);
@@ -654,6 +704,42 @@ int upload_admit(server *srv, int deepgram, const char *query,
     return 0;
 }
 
+/* A callback= the operator allows: an http:// URL whose host is in
+ * --callback-hosts.  Safe by default: none is, so that a key that may
+ * upload cannot make the server call into its own network. */
+static int callback_allowed(const server *srv, const char *url, char *err,
+                            size_t errlen)
+{
+    char host[256], port[16], path[1024];
+    if (strncasecmp(url, "https://", 8) == 0) {
+        vb_seterr(err, errlen, "callback must be an http:// URL: this server "
+                  "sends its callbacks without TLS (put a proxy in between)");
+        return -1;
+    }
+    if (net_split_url(url, "http", host, sizeof(host), port, sizeof(port),
+                      path, sizeof(path)) != 0) {
+        vb_seterr(err, errlen, "callback must be a URL such as "
+                  "http://HOST[:PORT]/PATH");
+        return -1;
+    }
+    const char *list = srv->cfg.callback_hosts;
+    if (list == NULL || *list == '\0') {
+        vb_seterr(err, errlen, "this server sends no callbacks: its operator "
+                  "may allow hosts with --callback-hosts");
+        return -1;
+    }
+    for (const char *p = list; *p; p += strcspn(p, ","), p += *p == ',') {
+        size_t n = strcspn(p, ",");
+        if ((n == 1 && *p == '*') ||
+            (n == strlen(host) && strncasecmp(p, host, n) == 0))
+            return 0;
+    }
+    char shown[64];
+    vb_seterr(err, errlen, "callback host %s is not one this server may send "
+              "to (--callback-hosts)", net_shown(host, shown, sizeof(shown)));
+    return -1;
+}
+
 int upload_start(server *srv, int64_t tid, const char *query,
                  upload_body body, upload_job **out, int *wait_s,
                  api_response *res)
@@ -682,6 +768,15 @@ int upload_start(server *srv, int64_t tid, const char *query,
             job_free(job);
             return -1;
         }
+        const char *callback = dg_listen_callback(job->dg);
+        if (callback != NULL &&
+            callback_allowed(srv, callback, err, sizeof(err)) != 0) {
+            api_error_response(400, err, res);
+            job_free(job);
+            return -1;
+        }
+        if (callback != NULL)
+            *wait_s = 0; /* answered at once with the request's id */
         dg_listen_body(job->dg, body.data, len);
         if (len > 0 && body.data[0] == '{') {
             api_error_response(400, "this server does not fetch audio from a "

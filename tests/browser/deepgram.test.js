@@ -409,6 +409,59 @@ test('Deepgram SDK v5 and v4: prerecorded WAV, MP3 and WebM; a URL body is refus
   }
 });
 
+test('Deepgram SDK v5: prerecorded with callback=, the answer POSTed there; refused unless --callback-hosts allows it', async () => {
+  const got = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      got.push({ method: req.method, type: req.headers['content-type'], body: JSON.parse(body) });
+      res.end('ok');
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const callback = `http://127.0.0.1:${receiver.address().port}/hook?job=7`;
+  const server = await startServer({ args: ['--callback-hosts', 'example.org,127.0.0.1'] });
+  const closed = await startServer();
+  try {
+    const client = new DeepgramClient({ apiKey: 'k', environment: environment(server.port),
+      maxRetries: 0 });
+    const audio = fs.readFileSync(path.join(fixtures, 'speech.wav'));
+    const accepted = await client.listen.v1.media.transcribeFile(audio, { callback,
+      smart_format: true });
+    assert.deepEqual(Object.keys(accepted), ['request_id']);
+    for (let i = 0; i < 100 && got.length === 0; i++) await sleep(100);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].method, 'POST');
+    assert.equal(got[0].type, 'application/json');
+    assert.equal(got[0].body.metadata.request_id, accepted.request_id);
+    checkPrerecorded(got[0].body, { diarize: false, utterances: false, paragraphs: true });
+    await client.listen.v1.media.transcribeFile(audio, { callback, callback_method: 'put' });
+    for (let i = 0; i < 100 && got.length === 1; i++) await sleep(100);
+    assert.equal(got[1].method, 'PUT');
+    // Refused, saying why: a host not allowed, TLS, a server allowing none.
+    const refusal = async (port, url) => {
+      const r = await fetch(`http://127.0.0.1:${port}/v1/listen?callback=${encodeURIComponent(url)}`,
+                            { method: 'POST', headers: { Authorization: 'Token k' }, body: audio });
+      return { status: r.status, text: await r.text() };
+    };
+    let r = await refusal(server.port, 'http://10.0.0.1/hook');
+    assert.equal(r.status, 400);
+    assert.match(r.text, /callback host 10\.0\.0\.1 is not one this server may send to/);
+    r = await refusal(server.port, 'https://127.0.0.1/hook');
+    assert.equal(r.status, 400);
+    assert.match(r.text, /callback must be an http:\/\/ URL/);
+    r = await refusal(closed.port, callback);
+    assert.equal(r.status, 400);
+    assert.match(r.text, /this server sends no callbacks: its operator may allow hosts with --callback-hosts/);
+    assert.equal(got.length, 2);
+  } finally {
+    receiver.close();
+    assert.equal(await stopServer(server), 0);
+    assert.equal(await stopServer(closed), 0);
+  }
+});
+
 test('--dg-store false: answered as before, nothing kept', async () => {
   const server = await startServer({ args: ['--dg-store', 'false'] });
   try {

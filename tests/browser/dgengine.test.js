@@ -4,12 +4,13 @@
 // `verbatim stream`; what A stores is checked against the same audio
 // streamed to B directly, and against B going away.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { root, silence, sleep, speak, startServer, stopServer, writeWav } from './helpers.js';
+import { freePort, root, silence, sleep, speak, startServer, stopServer, writeWav }
+  from './helpers.js';
 
 const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
 const fixtures = process.env.VB_FIXTURES || path.join(root, 'build/fixtures');
@@ -125,6 +126,8 @@ test('the same words and speakers as the upstream gives, and KeepAlive over a lo
   assert.ok(h.upstream.latency_ms >= 0 && h.upstream.latency_ms < 3000, JSON.stringify(h));
   const log = fs.readFileSync(path.join(upstream.dir, 'server.log'), 'utf8');
   assert.doesNotMatch(log, /idle: closing/);
+  assert.match(fs.readFileSync(path.join(engine.dir, 'server.log'), 'utf8'),
+               /a stream ends: 3 utterances answered, \d+ ms from the end of one to its words/);
 });
 
 test('the upstream killed mid-utterance and restarted: nothing lost, nothing doubled',
@@ -237,5 +240,86 @@ test('--engine-fallback: a service that stays down, and the session goes on with
     assert.equal((await ok.json()).segments, 1);
   } finally {
     await stopServer(both);
+  }
+});
+
+// nginx on loopback with a certificate of its own, passing WebSockets
+// to target: the wss:// a real service has.
+async function tlsProxy(target) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vbdg-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                           '-keyout', keyFile, '-out', cert, '-subj', '/CN=127.0.0.1',
+                           '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const port = await freePort();
+  fs.mkdirSync(path.join(dir, 'tmp'));
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), `daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp;
+  fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${keyFile};
+    location / {
+      proxy_pass http://127.0.0.1:${target.port};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host $host;
+      proxy_read_timeout 1h;
+    }
+  }
+}
+`);
+  const proc = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')],
+                     { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try {
+      execFileSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`],
+                   { input: '', stdio: ['pipe', 'ignore', 'ignore'], timeout: 2000 });
+      break;
+    } catch { await sleep(100); }
+  }
+  return { proc, port, cert, dir };
+}
+
+test('wss://: the service behind TLS, its certificate checked', async () => {
+  const proxy = await tlsProxy(upstream);
+  const speech = path.join(fixtures, 'speech.wav');
+  const url = `wss://127.0.0.1:${proxy.port}/v1/listen`;
+  const trusted = await startServer({ args: ['--engine', 'deepgram', '--deepgram-key', key,
+                                             '--deepgram-url', url,
+                                             '--engine-option', `ca=${proxy.cert}`] });
+  const untrusted = await startServer({ args: ['--engine', 'deepgram', '--deepgram-key', key,
+                                               '--deepgram-url', url] });
+  try {
+    const direct = await stream(upstream, speech, { key });
+    const r = await stream(trusted, speech);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(finals(r).map((f) => f.text).join(' '),
+                 finals(direct).map((f) => f.text).join(' '));
+    assert.equal((await health(trusted)).upstream.failures, 0);
+    // Checked against the system's certificates, the proxy's own is
+    // refused: nothing is sent to it.
+    const before = fs.readFileSync(path.join(upstream.dir, 'server.log'), 'utf8').length;
+    const refused = stream(untrusted, speech);
+    await sleep(3000);
+    assert.ok((await health(untrusted)).upstream.failures > 0);
+    assert.match(fs.readFileSync(path.join(untrusted.dir, 'server.log'), 'utf8'),
+                 /no connection to 127\.0\.0\.1: the TLS handshake failed \(is its certificate trusted/);
+    const after = fs.readFileSync(path.join(upstream.dir, 'server.log'), 'utf8').slice(before);
+    assert.equal((after.match(/v1\/listen/g) || []).length, 0, after);
+    await stopServer(untrusted);
+    await refused;
+  } finally {
+    await stopServer(trusted);
+    await stopServer(untrusted);
+    proxy.proc.kill();
   }
 });
