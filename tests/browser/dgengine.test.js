@@ -323,3 +323,32 @@ test('wss://: the service behind TLS, its certificate checked', async () => {
     proxy.proc.kill();
   }
 });
+
+// The same checks against Deepgram itself, for whoever has a key and a
+// network (neither is here): VB_DEEPGRAM_TEST_KEY=... make test, or just
+// this file (docs/testing.md).
+const realKey = process.env.VB_DEEPGRAM_TEST_KEY;
+test('against Deepgram itself: its words, our speakers, a wrong key refused',
+     { skip: !realKey && 'needs a Deepgram key in VB_DEEPGRAM_TEST_KEY' }, async () => {
+  const file = writeWav('dgengine-real.wav', [
+    silence(0.5), speak(first, 'slt'), silence(1), speak(second, 'rms'), silence(1)]);
+  const url = process.env.VB_DEEPGRAM_TEST_URL || 'wss://api.deepgram.com/v1/listen';
+  const real = await startServer({ args: ['--engine', 'deepgram', '--deepgram-key', realKey,
+                                          '--deepgram-url', url] });
+  const wrong = await startServer({ args: ['--engine', 'deepgram', '--deepgram-key', 'wrong',
+                                           '--deepgram-url', url] });
+  try {
+    const r = await stream(real, file, { realtime: true });
+    assert.equal(r.code, 0, r.stderr);
+    const got = finals(r);
+    const rate = wer(words(`${first} ${second}`), words(got.map((f) => f.text).join(' ')));
+    console.log(`Deepgram's WER on the two sentences: ${(rate * 100).toFixed(1)} %`);
+    assert.ok(rate <= 0.1);
+    assert.equal(new Set(got.map((f) => f.speaker)).size, 2);
+    const refused = await stream(wrong, file, { realtime: true });
+    assert.match(JSON.stringify(refused.messages), /refused the Deepgram key \(HTTP 40[13]\)/);
+  } finally {
+    await stopServer(real);
+    await stopServer(wrong);
+  }
+});
