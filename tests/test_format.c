@@ -50,6 +50,18 @@ static void test_empty_and_single(void **state)
     check(blank, 3, 1, "Ok.");
 }
 
+/* A sentence ends with a full stop after a written form too ("10%",
+ * "$5"), not after one that ends a sentence already ("p.m.", "?"). */
+static void test_full_stop_after_written_forms(void **state)
+{
+    const char *percent[] = {"sales", "rose", "10%"};
+    check(percent, 3, 1, "Sales rose 10%.");
+    const char *time[] = {"at", "3:30", "p.m."};
+    check(time, 3, 1, "At 3:30 p.m.");
+    const char *asked[] = {"really?"};
+    check(asked, 1, 1, "Really?");
+}
+
 /* Does "-->" stand only in lines that are a cue's timing and nothing
  * else ("00:00:01,000 --> 00:00:02,000")? */
 static int only_timing_arrows(const char *text)
@@ -151,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_sentence),
         cmocka_unit_test(test_pronoun_i),
         cmocka_unit_test(test_empty_and_single),
+        cmocka_unit_test(test_full_stop_after_written_forms),
         cmocka_unit_test(test_subtitles_keep_text_in_its_cue),
     };
     return cmocka_run_group_tests_name("format", tests, NULL, NULL);

@@ -628,7 +628,44 @@ static const route_param list_query[] = {
     {"punctuate", "boolean", "false: the recogniser's raw words"},          \
     {"diarize", "boolean", "false: no speaker labels"},                     \
     {"min_speakers", "integer", "at least this many speakers (1-32)"},      \
-    {"max_speakers", "integer", "at most this many speakers (1-32)"}
+    {"max_speakers", "integer", "at most this many speakers (1-32)"},      \
+    {"smart_format", "boolean", "true: numbers, money, percentages, dates, " \
+     "times, phone numbers and addresses written (\"$5\", \"10%\", "       \
+     "\"3:30 p.m.\"); the words keep what was said"},                      \
+    {"engine", "string", "one of the server's engines by name (its --engine " \
+     "or --engine-fallback, as /api/health names them)"}
+
+/* Deepgram's parameters, on both /v1/listen routes (net/dglisten.c). */
+#define DG_QUERY                                                            \
+    {"model", "string", "reported back; this server has one recogniser"},   \
+    {"encoding", "string", "raw PCM only: linear16, linear32 or mulaw"},    \
+    {"sample_rate", "integer", "raw PCM only: 8000-48000"},                 \
+    {"channels", "integer", "raw PCM only: 1-8"},                           \
+    {"punctuate", "boolean", "sentences (default false, as Deepgram)"},     \
+    {"smart_format", "boolean", "punctuation, paragraphs and written "      \
+     "numbers, dates, times and amounts"},                                  \
+    {"diarize", "boolean", "speaker per word (default false)"},             \
+    {"tag", "string", "the stored transcription's title; repeatable"}
+
+static const route_param dg_prerecorded_query[] = {
+    DG_QUERY,
+    {"utterances", "boolean", "results.utterances"},
+    {"paragraphs", "boolean", "paragraphs in the alternative"},
+    {"callback", "string", "http:// URL the answer is sent to; the request "
+     "is answered at once with its request_id (hosts allowed by "
+     "--callback-hosts only)"},
+    {"callback_method", "string", "post (default) or put"},
+    {NULL, NULL, NULL},
+};
+
+static const route_param dg_live_query[] = {
+    DG_QUERY,
+    {"interim_results", "boolean", "interim Results while words come"},
+    {"endpointing", "string", "ms of silence that end an utterance, or false"},
+    {"utterance_end_ms", "integer", "send UtteranceEnd (1000-5000)"},
+    {"vad_events", "boolean", "send SpeechStarted"},
+    {NULL, NULL, NULL},
+};
 
 static const route_param upload_query[] = {
     {"wait", "integer", "seconds to wait for the result, 0-300 (default 5)"},
@@ -789,7 +826,7 @@ const route api_routes[] = {
                 "Deepgram's JSON (metadata, results with words, paragraphs "
                 "and utterances) out; stored as a new transcription",
      .body_type = "application/octet-stream", .status = 200,
-     .response_type = "application/json"},
+     .response_type = "application/json", .query = dg_prerecorded_query},
     {.method = "GET", .pattern = "/v1/listen",
      .kind = API_ROUTE_WEBSOCKET, .scope = API_SCOPE_WRITE,
      .operation_id = "deepgram_listen_live",
@@ -797,7 +834,7 @@ const route api_routes[] = {
                 "Results, SpeechStarted, UtteranceEnd and Metadata messages), "
                 "for Deepgram's SDKs; each stream is stored as a new "
                 "transcription",
-     .status = 101, .replies = socket_replies},
+     .status = 101, .query = dg_live_query, .replies = socket_replies},
     {.method = "GET", .pattern = "/ws/watch/{id}",
      .kind = API_ROUTE_WEBSOCKET, .operation_id = "watch_live",
      .summary = "Follow a transcription's live results over a WebSocket, "

@@ -2,6 +2,7 @@
 #include "deepgram.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -45,37 +46,75 @@ static char *print(cJSON *msg)
     return text;
 }
 
+/* One entry of a words array: words [from, from + count) of the event,
+ * shown as `shown` (NULL: the word as recognised). */
+static cJSON *word_entry(const dg_stream *s, const session_event *ev,
+                         size_t from, size_t count, const char *shown,
+                         int speaker)
+{
+    const asr_word *w = &ev->words[from], *last = &ev->words[from + count - 1];
+    float confidence = w->confidence;
+    for (size_t k = 1; k < count; k++)
+        if (w[k].confidence < confidence)
+            confidence = w[k].confidence;
+    char word[ASR_WORD_MAX * 2];
+    if (count == 1 || shown == NULL) {
+        snprintf(word, sizeof(word), "%s", w->word);
+    } else { /* the written form, lower case, without the sentence's marks */
+        snprintf(word, sizeof(word), "%s", shown);
+        size_t n = strlen(word);
+        while (n > 1 && strchr(".,?!", word[n - 1]) != NULL)
+            word[--n] = '\0';
+        for (char *c = word; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+    }
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "word", word);
+    cJSON_AddNumberToObject(entry, "start", ms(w->start));
+    cJSON_AddNumberToObject(entry, "end", ms(last->end));
+    cJSON_AddNumberToObject(entry, "confidence",
+                            round(confidence * 1000.0) / 1000.0);
+    cJSON_AddStringToObject(entry, "punctuated_word", shown ? shown : w->word);
+    if (s->diarize && speaker >= 0) {
+        cJSON_AddNumberToObject(entry, "speaker", speaker);
+        /* Deepgram's own is a model's score; this is no better than the
+         * label being the live one, which may yet change. */
+        cJSON_AddNumberToObject(entry, "speaker_confidence", 0.5);
+    }
+    return entry;
+}
+
 /* The final's text split at spaces gives each word as it is shown
  * (capitals, punctuation) when it has as many words as the recogniser
- * found; else the word as recognised stands for itself. */
+ * found, or, with smart_format, as many as the written tokens, each of
+ * which then stands for the words it covers ("$5" for "five dollars", as
+ * Deepgram's words do); else the word as recognised stands for itself. */
 static cJSON *words_array(const dg_stream *s, const session_event *ev)
 {
     cJSON *words = cJSON_CreateArray();
     char *shown = ev->text ? strdup(ev->text) : NULL;
     char *tokens[512];
-    size_t n = 0;
+    size_t n = 0, expected = ev->word_count;
     for (char *save = NULL, *t = shown ? strtok_r(shown, " ", &save) : NULL;
          t && n < 512; t = strtok_r(NULL, " ", &save))
         tokens[n++] = t;
-    int aligned = n == ev->word_count;
+    if (ev->spans != NULL) {
+        expected = 0;
+        for (size_t i = 0; i < ev->word_count; i++)
+            expected += ev->spans[i] > 0;
+    }
+    int aligned = n == expected;
     int speaker = dg_speaker_number(ev->speaker);
-    for (size_t i = 0; i < ev->word_count; i++) {
-        const asr_word *w = &ev->words[i];
-        cJSON *word = cJSON_CreateObject();
-        cJSON_AddStringToObject(word, "word", w->word);
-        cJSON_AddNumberToObject(word, "start", ms(w->start));
-        cJSON_AddNumberToObject(word, "end", ms(w->end));
-        cJSON_AddNumberToObject(word, "confidence",
-                                round(w->confidence * 1000.0) / 1000.0);
-        cJSON_AddStringToObject(word, "punctuated_word",
-                                aligned ? tokens[i] : w->word);
-        if (s->diarize && speaker >= 0) {
-            cJSON_AddNumberToObject(word, "speaker", speaker);
-            /* Deepgram's own is a model's score; this is no better than
-             * the label being the live one, which may yet change. */
-            cJSON_AddNumberToObject(word, "speaker_confidence", 0.5);
-        }
-        cJSON_AddItemToArray(words, word);
+    for (size_t i = 0, t = 0; i < ev->word_count; i++) {
+        size_t span = aligned && ev->spans ? ev->spans[i] : 1;
+        if (span == 0)
+            continue;
+        if (i + span > ev->word_count)
+            span = ev->word_count - i;
+        cJSON_AddItemToArray(words, word_entry(s, ev, i, span,
+                                               aligned ? tokens[t++] : NULL,
+                                               speaker));
+        i += span - 1;
     }
     free(shown);
     return words;

@@ -32,7 +32,7 @@ char *format_utterance(const char *const *words, size_t count, int punctuate)
             *p = (char)toupper((unsigned char)*p);
         p += n;
     }
-    if (punctuate && p != text && !ispunct((unsigned char)p[-1]))
+    if (punctuate && p != text && strchr(".?!", p[-1]) == NULL)
         *p++ = '.';
     *p = '\0';
     return text;

@@ -57,8 +57,9 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
                    ? -1 : 0;
     if (strcmp(key, "smart_format") == 0) {
         if (on(value)) {
-            p->punctuate = 1; /* the part of it this server does */
-            dg->paragraphs = 1; /* as Deepgram's smart_format does */
+            p->punctuate = 1; /* as Deepgram's smart_format does */
+            p->smart_format = 1;
+            dg->paragraphs = 1;
         }
     } else if (strcmp(key, "interim_results") == 0) {
         dg->interim_results = on(value);

@@ -74,6 +74,8 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         p->punctuate = is_on(value);
     } else if (strcmp(key, "diarize") == 0) {
         p->diarize = is_on(value);
+    } else if (strcmp(key, "smart_format") == 0) {
+        p->smart_format = is_on(value);
     } else if (strcmp(key, "min_speakers") == 0 || strcmp(key, "max_speakers") == 0) {
         int *hint = key[1] == 'i' ? &p->min_speakers : &p->max_speakers;
         if (net_whole_number(value, 1, 32, hint) != 0) {

@@ -39,6 +39,7 @@
 
 #include "../audio/vad.h"
 #include "../format/format.h"
+#include "../format/smartfmt.h"
 #include "../util/log.h"
 #include "../util/vb.h"
 
@@ -149,6 +150,7 @@ void session_event_free(session_event *ev)
     free(ev->words);
     free(ev->speaker);
     free(ev->voice);
+    free(ev->spans);
     free(ev);
 }
 
@@ -339,6 +341,29 @@ static int send_interim(session_t *s)
     return 0;
 }
 
+/* A final's text with its spoken forms written (smartfmt.h), and which
+ * words each written token stands for (ev->spans); NULL when out of
+ * memory. */
+static char *smart_text(session_event *ev, const char *const *words,
+                        size_t count, int punctuate)
+{
+    sf_token *tokens = malloc(count * sizeof(*tokens));
+    const char **shown = malloc(count * sizeof(*shown));
+    ev->spans = calloc(count, sizeof(*ev->spans));
+    char *text = NULL;
+    if (tokens != NULL && shown != NULL && ev->spans != NULL) {
+        size_t n = smartfmt(words, count, tokens);
+        for (size_t k = 0; k < n; k++) {
+            shown[k] = tokens[k].text;
+            ev->spans[tokens[k].first] = (unsigned short)tokens[k].count;
+        }
+        text = format_utterance(shown, n, punctuate);
+    }
+    free(tokens);
+    free(shown);
+    return text;
+}
+
 /* One final result: words [from, to) of the utterance, said by `part`
  * (NULL: no diarization). */
 static int emit_final(session_t *s, const asr_result *r, size_t from,
@@ -362,7 +387,10 @@ static int emit_final(session_t *s, const asr_result *r, size_t from,
     ev->kind = SESSION_FINAL;
     ev->words = copy;
     ev->word_count = count;
-    ev->text = format_utterance(words, count, s->params.punctuate);
+    if (s->params.smart_format)
+        ev->text = smart_text(ev, words, count, s->params.punctuate);
+    else
+        ev->text = format_utterance(words, count, s->params.punctuate);
     free(words);
     ev->start = copy[0].start;
     ev->end = copy[count - 1].end;

@@ -55,6 +55,9 @@ typedef struct session_event {
     double start, end;
     int speech_final;
     int from_finalize;      /* the last final a Finalize brought */
+    unsigned short *spans;  /* with smart_format: per word, how many words
+                               the written token it begins stands for (0:
+                               part of an earlier one); NULL: one each */
     int close_code;
     char *speaker;          /* "speaker_N" or NULL */
     char *voice;            /* a final's voice statistics, as text */
@@ -72,6 +75,7 @@ typedef struct session_params {
     double time_offset;   /* where this session's audio starts (seconds) */
     audio_format format;  /* raw PCM as declared; WAV headers override */
     int punctuate;        /* final text as sentences */
+    int smart_format;     /* numbers, dates, times... written (smartfmt.h) */
     int interim_ms;       /* audio between interim results */
     int endpoint_ms;      /* silence that ends an utterance */
     int max_utterance_ms; /* longer speech is split (final, not speech_final) */

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { DeepgramClient } from '@deepgram/sdk';
 import { createClient, LiveTranscriptionEvents } from 'deepgram-sdk-v4';
-import { launch, openPage, root, sleep, startServer, stopServer } from './helpers.js';
+import { launch, openPage, root, silence, sleep, speak, startServer, stopServer, writeWav }
+  from './helpers.js';
 
 const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
 const fixtures = process.env.VB_FIXTURES || path.join(root, 'build/fixtures');
@@ -459,6 +460,30 @@ test('Deepgram SDK v5: prerecorded with callback=, the answer POSTed there; refu
     receiver.close();
     assert.equal(await stopServer(server), 0);
     assert.equal(await stopServer(closed), 0);
+  }
+});
+
+test('Deepgram SDK v5: smart_format writes amounts, with one word entry for each written form', async () => {
+  const server = await startServer();
+  try {
+    const client = new DeepgramClient({ apiKey: 'k', environment: environment(server.port),
+      maxRetries: 0 });
+    const file = writeWav('dg-smart.wav', [silence(0.5), speak('It costs five dollars.'),
+                                           silence(0.5)]);
+    const res = await client.listen.v1.media.transcribeFile(fs.readFileSync(file),
+                                                            { smart_format: true });
+    const alt = res.results.channels[0].alternatives[0];
+    assert.match(alt.transcript, /\$5\b/, alt.transcript);
+    const amount = alt.words.find((w) => w.punctuated_word.startsWith('$5'));
+    assert.ok(amount, JSON.stringify(alt.words));
+    assert.ok(amount.end - amount.start > 0.4, 'the times of both spoken words');
+    assert.equal(alt.words.map((w) => w.punctuated_word).join(' '), alt.transcript);
+    // Without it, the words as they were said.
+    const plain = await client.listen.v1.media.transcribeFile(fs.readFileSync(file),
+                                                              { punctuate: true });
+    assert.match(plain.results.channels[0].alternatives[0].transcript, /five dollars/i);
+  } finally {
+    assert.equal(await stopServer(server), 0);
   }
 });
 

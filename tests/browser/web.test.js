@@ -17,7 +17,8 @@ test('record, see interim then final words, stop, reload', async () => {
   const server = await startServer();
   const wav = writeWav('sentences.wav', [
     silence(1.0), speak('Please open the window.'), silence(1.5),
-    speak('I would like a cup of coffee.'), silence(3.0)]);
+    speak('I would like a cup of coffee.'), silence(1.5),
+    speak('It costs five dollars.'), silence(3.0)]);
   const browser = await launch(wav);
   const errors = [];
   try {
@@ -39,6 +40,8 @@ test('record, see interim then final words, stop, reload', async () => {
     // ...then the final sentences, in order.
     await page.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 30000 });
     await watcher.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 10000 });
+    // The page asks for smart formatting: amounts as a reader writes them.
+    await page.locator('.segment', { hasText: '$5' }).waitFor({ timeout: 30000 });
     assert.match(await watcher.locator('.state-text').textContent(), /Live/);
     assert.equal(await watcher.getByRole('button', { name: 'Record' }).isDisabled(), true);
     assert.equal(count(await watcher.locator('.turns').innerText(), 'window'), 1);
@@ -50,6 +53,7 @@ test('record, see interim then final words, stop, reload', async () => {
     await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 20000 });
     const live = await page.locator('.turns').innerText();
     assert.ok(live.indexOf('window') < live.indexOf('coffee'), live);
+    assert.ok(live.indexOf('coffee') < live.indexOf('$5'), live);
     assert.equal(await page.locator('.interim').count(), 0);
     await screenshot(page, '1-saved');
 
@@ -197,7 +201,8 @@ test('a dropped connection the server has not noticed resumes at once with the t
     assert.ok(resumed < 5, `resumed after ${resumed} s`);
     const again = relay.requests.filter((r) => r.includes(' /ws/transcribe/'));
     assert.equal(again.length, 2, again.join('\n'));
-    assert.match(again[1], new RegExp(`/ws/transcribe/${t.id}\\?resume=[0-9a-f]{32} `));
+    assert.match(again[0], new RegExp(`/ws/transcribe/${t.id}\\?smart_format=true `));
+    assert.match(again[1], new RegExp(`/ws/transcribe/${t.id}\\?smart_format=true&resume=[0-9a-f]{32} `));
     await page.locator('.segment', { hasText: 'weather' }).waitFor({ timeout: 40000 });
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 20000 });

@@ -118,8 +118,10 @@ export class Recorder {
     this.on.state(this.attempt ? 'reconnecting' : 'connecting');
     this.ready = false;
     this.opening = false;
-    const resume = this.resumeToken ? `?resume=${this.resumeToken}` : '';
-    const ws = new WebSocket(socketUrl(`/ws/transcribe/${this.id}${resume}`));
+    // Numbers, dates and times written as a reader expects, as the
+    // application this replaces asked Deepgram for (smart_format).
+    const resume = this.resumeToken ? `&resume=${this.resumeToken}` : '';
+    const ws = new WebSocket(socketUrl(`/ws/transcribe/${this.id}?smart_format=true${resume}`));
     ws.binaryType = 'arraybuffer';
     this.socket = ws;
     ws.onmessage = (event) => this.onMessage(ws, event);

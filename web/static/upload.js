@@ -8,7 +8,7 @@
 export function uploadRecording(id, file, progress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/transcriptions/${id}/audio?wait=0`);
+    xhr.open('POST', `/api/transcriptions/${id}/audio?wait=0&smart_format=true`);
     xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) progress('uploading', e.loaded / e.total);
