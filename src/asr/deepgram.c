@@ -436,6 +436,16 @@ static asr_stream *local_of(dg_stream *s)
     return s->state == UP_LOCAL && !s->replay ? s->local : NULL;
 }
 
+/* local_of() for the session's calls: once a stream is the fallback's it
+ * stays so, and only the session uses the local stream then. */
+static asr_stream *forwarded(dg_stream *s)
+{
+    pthread_mutex_lock(&s->eng->lock);
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&s->eng->lock);
+    return local;
+}
+
 /* ---- the engine's thread ---------------------------------------------- */
 
 static void connect_stream(dg_engine *e, dg_stream *s)
@@ -904,9 +914,7 @@ static int dg_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
 {
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
-    pthread_mutex_lock(&e->lock);
-    asr_stream *local = local_of(s);
-    pthread_mutex_unlock(&e->lock);
+    asr_stream *local = forwarded(s);
     if (local != NULL)
         return asr_begin(local, ready, ctx);
     pthread_mutex_lock(&e->lock);
@@ -929,9 +937,7 @@ static int dg_feed(asr_stream *stream, const int16_t *samples, size_t count)
 {
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
-    pthread_mutex_lock(&e->lock);
-    asr_stream *local = local_of(s);
-    pthread_mutex_unlock(&e->lock);
+    asr_stream *local = forwarded(s);
     if (local != NULL)
         return asr_feed(local, samples, count);
     pthread_mutex_lock(&e->lock);
@@ -962,9 +968,7 @@ static int dg_partial(asr_stream *stream, char *text, size_t len)
 {
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
-    pthread_mutex_lock(&e->lock);
-    asr_stream *local = local_of(s);
-    pthread_mutex_unlock(&e->lock);
+    asr_stream *local = forwarded(s);
     if (local != NULL)
         return asr_partial(local, text, len);
     pthread_mutex_lock(&e->lock);
@@ -1005,9 +1009,7 @@ static int dg_end(asr_stream *stream, asr_result *out, int keep,
     dg_stream *s = (dg_stream *)stream;
     dg_engine *e = engine_of(stream);
     *out = (asr_result){0};
-    pthread_mutex_lock(&e->lock);
-    asr_stream *local = local_of(s);
-    pthread_mutex_unlock(&e->lock);
+    asr_stream *local = forwarded(s);
     if (local != NULL)
         return local->engine->ops->end(local, out, keep, ended, ctx);
     pthread_mutex_lock(&e->lock);
@@ -1046,11 +1048,7 @@ static int dg_end(asr_stream *stream, asr_result *out, int keep,
 
 static void dg_release(asr_stream *stream)
 {
-    dg_stream *s = (dg_stream *)stream;
-    dg_engine *e = engine_of(stream);
-    pthread_mutex_lock(&e->lock);
-    asr_stream *local = local_of(s);
-    pthread_mutex_unlock(&e->lock);
+    asr_stream *local = forwarded((dg_stream *)stream);
     if (local != NULL)
         asr_release(local);
 }

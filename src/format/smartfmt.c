@@ -499,7 +499,7 @@ static size_t decimals(const words_t *ws, size_t i, char *out, size_t len)
 {
     if (!is(ws, i, "point"))
         return 0;
-    char d[24];
+    char d[20]; /* with the point, fits the callers' 24 */
     size_t k = digit_run(ws, i + 1, 0, d, sizeof(d));
     if (k == 0)
         return 0;

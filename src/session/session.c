@@ -806,12 +806,12 @@ static int handle_audio(session_t *s, const uint8_t *data, size_t len)
     return rc == VB_EAGAIN ? rc : 0;
 }
 
-/* Returns VB_EAGAIN while the utterance's last words are awaited: it
- * runs again after them, and finds the utterance ended. */
 /* The client's Finalize: the open utterance ends now.  Its last final
  * says it answers the Finalize (from_finalize); when there is none (no
  * utterance open, or one with no words), SESSION_FINALIZED says so, so
- * that a client waiting for that answer need not guess. */
+ * that a client waiting for that answer need not guess.  Returns
+ * VB_EAGAIN while the utterance's last words are awaited: it runs again
+ * after them, and finds the Finalize answered. */
 static int handle_finalize(session_t *s)
 {
     if (s->finalize_answered) { /* running again after the engine's wait */
