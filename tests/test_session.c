@@ -655,6 +655,22 @@ static void test_audio_waits_while_the_words_are_awaited(void **state)
     engine_stop(&e);
 }
 
+/* Someone who keeps talking for 20 s with no pause gets a final every 8 s
+ * at the latest (the default max_utterance_ms): three, none marked
+ * speech_final but the last, at the endpoint.  (The fake engine's words
+ * are short; bench/continuous.sh measures real finals' lengths.) */
+static void test_continuous_speech_gets_finals_every_8_s(void **state)
+{
+    (void)state;
+    fake_engine e = {.tail_ms = 0};
+    heard h;
+    run(&e, (const int[]){0, 500, 1, 20000, 0, 1500, -1}, &h);
+    assert_int_equal(h.errors, 0);
+    assert_int_equal(h.finals, 3);
+    assert_int_equal(h.speech_finals, 1);
+    assert_int_equal(h.utterance_ends, 1);
+}
+
 /* Finalize and the close each end an open utterance whose words come
  * later: each final comes once they do, the Finalize's marked as its
  * answer.  A Finalize with no utterance open is answered all the same. */
@@ -775,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_the_voice_comes_back_after_a_cut),
         cmocka_unit_test(test_an_end_answered_later_gives_the_same_results),
         cmocka_unit_test(test_audio_waits_while_the_words_are_awaited),
+        cmocka_unit_test(test_continuous_speech_gets_finals_every_8_s),
         cmocka_unit_test(test_finalize_and_close_wait_for_the_words),
         cmocka_unit_test(test_a_failed_end_answered_later_fails_the_session),
         cmocka_unit_test(test_a_session_failed_mid_utterance_ends_it_at_the_close),

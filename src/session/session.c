@@ -53,6 +53,9 @@
 #define CUT_SENTENCE_END 0.1
 #define LATE_CUT_MS 300
 #define LONG_PHRASE_MS 3000
+/* See process_frame(): finals in continuous speech. */
+#define SPLIT_SOON_MS 1000
+#define SPLIT_GAP_MS 60
 /* See urgent(). */
 #define URGENT_BYTES (64 * 1024)
 #define URGENT_BEFORE_MS 300
@@ -133,7 +136,7 @@ session_params session_default_params(void)
         .punctuate = 1,
         .interim_ms = 250,
         .endpoint_ms = 500,
-        .max_utterance_ms = 30000,
+        .max_utterance_ms = 8000,
         .queue_high = 4u << 20,
         .queue_low = 1u << 20,
         .slice_bytes = SLICE_BYTES,
@@ -738,20 +741,27 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
     rc = heard_pause(s, &pause);
     if (rc != 0)
         return rc;
+    int64_t ms = s->utt_samples * 1000 / AUDIO_ENGINE_RATE;
+    int64_t max = s->params.max_utterance_ms;
     switch (pause) {
     case PAUSE_END:
         vad_reset_to_silence(&s->vad);
         return end_utterance(s, THEN_END);
     case PAUSE_CUT:
+        /* Someone who keeps talking gets a final (not speech_final)
+         * every max_utterance_ms at the latest: from 5/8 of it at a
+         * pause where a sentence may end, from a second before it at a
+         * gap between words, and at it whatever.  Figures: bench/NOTES.md,
+         * "Finals in continuous speech". */
+        if (ms >= max * 5 / 8)
+            return end_utterance(s, THEN_SPLIT);
         return cut_phrase(s);
     case PAUSE_NONE:
         break;
     }
-    if (s->utt_samples * 1000 >=
-        (int64_t)s->params.max_utterance_ms * AUDIO_ENGINE_RATE) {
-        /* A long stretch with no pause: settle it, carry on listening. */
+    if (ms >= max || (ms >= max - SPLIT_SOON_MS &&
+                      vad_quiet_ms(&s->vad) >= SPLIT_GAP_MS))
         return end_utterance(s, THEN_SPLIT);
-    }
     return rc;
 }
 
