@@ -47,7 +47,41 @@ static void test_empty_and_single(void **state)
     const char *one[] = {"yes"};
     check(one, 1, 1, "Yes.");
     const char *blank[] = {"", "ok", ""};
-    check(blank, 3, 1, "Ok.");
+    check(blank, 3, 1, "OK."); /* as the word list spells it */
+}
+
+/* Sentences inside one utterance: each gets its mark and the next its
+ * capital; one that begins as a question does gets a question mark. */
+static void test_sentences_and_questions(void **state)
+{
+    const char *words[] = {"please", "open", "the", "window", "can", "you",
+                           "hear", "me"};
+    const unsigned char ends[] = {0, 0, 0, 1, 0, 0, 0, 0};
+    char *text = format_text(words, ends, 8, 1);
+    assert_string_equal(text, "Please open the window. Can you hear me?");
+    free(text);
+    text = format_text(words, ends, 8, 0);
+    assert_string_equal(text, "please open the window can you hear me");
+    free(text);
+    const char *asked[] = {"how", "are", "you"};
+    check(asked, 3, 1, "How are you?");
+    const char *told[] = {"howard", "is", "here"};
+    check(told, 3, 1, "Howard is here.");
+}
+
+/* Names as the system's word list writes them; words it also has in
+ * lower case stay lower case. */
+static void test_names(void **state)
+{
+    const char *words[] = {"sheila", "flew", "from", "chicago", "to",
+                           "paris", "in", "march", "with", "bill's", "nasa",
+                           "badge"};
+    check(words, 12, 1, "Sheila flew from Chicago to Paris in march with "
+                        "bill's NASA badge.");
+    const char *possessive[] = {"we", "saw", "sheila's", "car"};
+    check(possessive, 4, 1, "We saw Sheila's car.");
+    check(words, 12, 0, "sheila flew from chicago to paris in march with "
+                        "bill's nasa badge");
 }
 
 /* A sentence ends with a full stop after a written form too ("10%",
@@ -115,8 +149,8 @@ static void test_subtitles_keep_text_in_its_cue(void **state)
  * speakers as numbers only when asked. */
 static void test_deepgram_results(void **state)
 {
-    asr_word words[3] = {{"hello", 0.1, 0.4, 0.9f}, {"world", 0.5, 0.9, 0.8f},
-                         {"again", 1.0, 1.3, 0.7f}};
+    asr_word words[3] = {{"hello", 0.1, 0.4, 0.9f, 0}, {"world", 0.5, 0.9, 0.8f, 0},
+                         {"again", 1.0, 1.3, 0.7f, 0}};
     session_event ev = {.kind = SESSION_FINAL, .text = "Hello world, again.",
                         .words = words, .word_count = 3, .start = 0.1,
                         .end = 1.3, .speech_final = 1, .speaker = "speaker_2"};
@@ -164,6 +198,8 @@ int main(void)
         cmocka_unit_test(test_pronoun_i),
         cmocka_unit_test(test_empty_and_single),
         cmocka_unit_test(test_full_stop_after_written_forms),
+        cmocka_unit_test(test_sentences_and_questions),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_subtitles_keep_text_in_its_cue),
     };
     return cmocka_run_group_tests_name("format", tests, NULL, NULL);

@@ -655,20 +655,33 @@ static void test_audio_waits_while_the_words_are_awaited(void **state)
     engine_stop(&e);
 }
 
-/* Someone who keeps talking for 20 s with no pause gets a final every 8 s
- * at the latest (the default max_utterance_ms): three, none marked
- * speech_final but the last, at the endpoint.  (The fake engine's words
- * are short; bench/continuous.sh measures real finals' lengths.) */
+/* Someone who keeps talking for 20 s, with only the short gaps between
+ * words (80 ms), gets a final every 8 s at the latest (the default
+ * max_utterance_ms), each at a gap: three, none marked speech_final but
+ * the last, at the endpoint.  (bench/continuous.sh measures real finals.) */
 static void test_continuous_speech_gets_finals_every_8_s(void **state)
 {
     (void)state;
+    int parts[4 * 42 + 5] = {0, 500};
+    size_t n = 2;
+    for (int k = 0; k < 42; k++) { /* 42 x 480 ms: 20.2 s */
+        parts[n++] = 1;
+        parts[n++] = 400;
+        parts[n++] = 0;
+        parts[n++] = 80;
+    }
+    parts[n++] = 0;
+    parts[n++] = 1500;
+    parts[n] = -1;
     fake_engine e = {.tail_ms = 0};
     heard h;
-    run(&e, (const int[]){0, 500, 1, 20000, 0, 1500, -1}, &h);
+    run(&e, parts, &h);
     assert_int_equal(h.errors, 0);
     assert_int_equal(h.finals, 3);
     assert_int_equal(h.speech_finals, 1);
     assert_int_equal(h.utterance_ends, 1);
+    for (int k = 0; k < e.end_count; k++)
+        assert_true(e.ends[k].fed_ms <= 8000);
 }
 
 /* Finalize and the close each end an open utterance whose words come

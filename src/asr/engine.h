@@ -43,6 +43,8 @@ typedef struct asr_word {
     char word[ASR_WORD_MAX];
     double start, end; /* seconds from the beginning of the utterance */
     float confidence;  /* 0..1 */
+    unsigned char sentence_end; /* a sentence ends after it: the session's
+                                   judgement (engines need not set it) */
 } asr_word;
 
 typedef struct asr_result {

@@ -14,7 +14,15 @@
 
 #include <stddef.h>
 
-/* Joins words with single spaces; with punctuate, writes a sentence. */
+/* Joins words with single spaces; with punctuate, writes a sentence: its
+ * first letter upper case, "I", names as the system's word list spells
+ * them (names.h), a full stop at the end, or a question mark when it
+ * begins as a question does ("how", "is", "can"...). */
 char *format_utterance(const char *const *words, size_t count, int punctuate);
+/* The same, where ends (NULL: none) marks the words after which a
+ * sentence ends inside the utterance: each such sentence gets its mark,
+ * and the next begins with a capital. */
+char *format_text(const char *const *words, const unsigned char *ends,
+                  size_t count, int punctuate);
 
 #endif

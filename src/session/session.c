@@ -51,6 +51,7 @@
 #define CUT_MS 150
 #define CUT_QUIET_MS 100
 #define CUT_SENTENCE_END 0.1
+#define SENTENCE_MARK 0.1
 #define LATE_CUT_MS 300
 #define LONG_PHRASE_MS 3000
 /* See process_frame(): finals in continuous speech. */
@@ -65,9 +66,11 @@ enum item_kind { ITEM_AUDIO, ITEM_FINALIZE, ITEM_CLOSE };
 enum begin_mode { BEGIN_PHRASE = 1, BEGIN_UTTERANCE, BEGIN_ANNOUNCED };
 /* What follows when an ended phrase's words come (0: none are awaited):
  * a cut inside an utterance, the utterance's end (speech_final), its end
- * at max_utterance_ms (a new one begins, not speech_final), or nothing
- * (a failed session giving its decoder back). */
-enum then { THEN_CUT = 1, THEN_END, THEN_SPLIT, THEN_DROP };
+ * at max_utterance_ms (a new one begins, not speech_final), its end as
+ * the voice comes back after a cut (the same, the new one beginning with
+ * the pre-roll: see between_phrases()), or nothing (a failed session
+ * giving its decoder back). */
+enum then { THEN_CUT = 1, THEN_END, THEN_SPLIT, THEN_RESUME, THEN_DROP };
 #define MAX_PARTS 8            /* speaker turns one utterance may split into */
 
 struct item {
@@ -120,6 +123,8 @@ struct session {
     diarize_tracker *tracker; /* under tracker_lock: seeds come from the
                                  store's thread */
     pthread_mutex_t tracker_lock;
+    double cut_sentence_end;  /* the language model's sentence end where
+                                 the phrase being ended was cut */
     int finalizing;           /* the utterance ends for a Finalize */
     int finalize_answered;    /* ... and its finals were emitted */
     int failed;               /* an error was sent: take no more audio */
@@ -348,22 +353,28 @@ static int send_interim(session_t *s)
  * words each written token stands for (ev->spans); NULL when out of
  * memory. */
 static char *smart_text(session_event *ev, const char *const *words,
-                        size_t count, int punctuate)
+                        const unsigned char *ends, size_t count,
+                        int punctuate)
 {
     sf_token *tokens = malloc(count * sizeof(*tokens));
     const char **shown = malloc(count * sizeof(*shown));
+    unsigned char *token_ends = calloc(count, 1);
     ev->spans = calloc(count, sizeof(*ev->spans));
     char *text = NULL;
-    if (tokens != NULL && shown != NULL && ev->spans != NULL) {
+    if (tokens != NULL && shown != NULL && token_ends != NULL &&
+        ev->spans != NULL) {
         size_t n = smartfmt(words, count, tokens);
         for (size_t k = 0; k < n; k++) {
             shown[k] = tokens[k].text;
             ev->spans[tokens[k].first] = (unsigned short)tokens[k].count;
+            token_ends[k] = ends != NULL &&
+                            ends[tokens[k].first + tokens[k].count - 1];
         }
-        text = format_utterance(shown, n, punctuate);
+        text = format_text(shown, token_ends, n, punctuate);
     }
     free(tokens);
     free(shown);
+    free(token_ends);
     return text;
 }
 
@@ -390,10 +401,14 @@ static int emit_final(session_t *s, const asr_result *r, size_t from,
     ev->kind = SESSION_FINAL;
     ev->words = copy;
     ev->word_count = count;
+    unsigned char *ends = malloc(count);
+    for (size_t i = 0; ends != NULL && i < count; i++)
+        ends[i] = copy[i].sentence_end;
     if (s->params.smart_format)
-        ev->text = smart_text(ev, words, count, s->params.punctuate);
+        ev->text = smart_text(ev, words, ends, count, s->params.punctuate);
     else
-        ev->text = format_utterance(words, count, s->params.punctuate);
+        ev->text = format_text(words, ends, count, s->params.punctuate);
+    free(ends);
     free(words);
     ev->start = copy[0].start;
     ev->end = copy[count - 1].end;
@@ -471,6 +486,7 @@ static int settle(session_t *s, const asr_result *phrase)
         *w = phrase->words[i];
         w->start += base;
         w->end += base;
+        w->sentence_end = 0; /* the session's to judge (phrase_came()) */
     }
     return 0;
 }
@@ -512,12 +528,13 @@ static int end_phrase(session_t *s, int keep, enum then then)
 
 /* The utterance's last phrase has ended (rc: how): emits its final result
  * (when it has words) and, for THEN_END, the utterance end (speech_final);
- * for THEN_SPLIT the next utterance begins. */
+ * for THEN_SPLIT and THEN_RESUME the next utterance begins. */
 static int utterance_ended(session_t *s, int rc, enum then then)
 {
     int speech_final = then == THEN_END;
     s->in_utterance = 0;
-    s->preroll_count = 0; /* the next utterance's pre-roll comes after it */
+    if (then != THEN_RESUME) /* the next utterance's pre-roll comes after */
+        s->preroll_count = 0;
     diarize_part parts[MAX_PARTS];
     size_t nparts = 0;
     if (rc == 0 && s->tracker != NULL && s->settled.count > 0) {
@@ -542,7 +559,8 @@ static int utterance_ended(session_t *s, int rc, enum then then)
         double now = timeline(s, s->utt_start_sample + s->utt_samples);
         emit(s, SESSION_UTTERANCE_END, NULL, now, now);
     }
-    return then == THEN_SPLIT ? begin_utterance(s, BEGIN_UTTERANCE) : 0;
+    return then == THEN_SPLIT || then == THEN_RESUME
+               ? begin_utterance(s, BEGIN_UTTERANCE) : 0;
 }
 
 /* Ends the utterance (THEN_END or THEN_SPLIT); VB_EAGAIN while its last
@@ -615,9 +633,10 @@ static int long_phrase_paused(session_t *s, double quiet)
                            vad_quiet_ms(&s->vad) >= LATE_CUT_MS);
 }
 
-static int heard_pause(session_t *s, enum pause *pause)
+static int heard_pause(session_t *s, enum pause *pause, double *sentence_end)
 {
     *pause = PAUSE_NONE;
+    *sentence_end = 0;
     if (vad_quiet_ms(&s->vad) < CUT_QUIET_MS)
         return 0;
     if (s->decoding) {
@@ -628,13 +647,12 @@ static int heard_pause(session_t *s, enum pause *pause)
             return rc;
     }
     int in_phrase;
-    double sentence_end;
-    double quiet = since_last_word(s, &in_phrase, &sentence_end);
+    double quiet = since_last_word(s, &in_phrase, sentence_end);
     if (quiet >= s->params.endpoint_ms / 1000.0 &&
         vad_quiet_ms(&s->vad) >= QUIET_MS)
         *pause = PAUSE_END;
     else if (in_phrase && quiet >= CUT_MS / 1000.0 &&
-             sentence_end >= CUT_SENTENCE_END)
+             *sentence_end >= CUT_SENTENCE_END)
         *pause = PAUSE_CUT;
     else if (in_phrase && long_phrase_paused(s, quiet))
         *pause = PAUSE_CUT;
@@ -648,10 +666,19 @@ static int between_phrases(session_t *s, const int16_t *frame, vad_event ev)
     preroll_push(s, frame);
     if (ev == VAD_SPEECH_END)
         return end_utterance(s, THEN_END);
-    if (vad_voice_heard(&s->vad))
+    if (vad_voice_heard(&s->vad)) {
+        /* The speaker goes on after a pause that was no endpoint: past
+         * 5/8 of max_utterance_ms, what was said so far is a final, and
+         * the rest a new utterance (see process_frame()). */
+        if (s->settled.count > 0 &&
+            s->utt_samples * 1000 >= (int64_t)s->params.max_utterance_ms *
+                                         AUDIO_ENGINE_RATE * 5 / 8)
+            return end_utterance(s, THEN_RESUME);
         return begin_utterance(s, BEGIN_PHRASE);
+    }
     enum pause pause;
-    int rc = heard_pause(s, &pause);
+    double sentence_end;
+    int rc = heard_pause(s, &pause, &sentence_end);
     if (rc == 0 && pause == PAUSE_END) {
         vad_reset_to_silence(&s->vad);
         return end_utterance(s, THEN_END);
@@ -689,11 +716,19 @@ static int phrase_came(session_t *s, enum then then, int rc,
     asr_result_free(words);
     switch (then) {
     case THEN_CUT:
+        /* Cut where the language model found a sentence end likely
+         * enough: the text says so.  Figures: bench/NOTES.md, "Sentences
+         * inside a final". */
+        if (rc == 0 && s->settled.count > 0 &&
+            s->cut_sentence_end >= SENTENCE_MARK)
+            s->settled.words[s->settled.count - 1].sentence_end = 1;
+        s->cut_sentence_end = 0;
         if (rc == 0)
             cut_done(s);
         return rc;
     case THEN_END:
     case THEN_SPLIT:
+    case THEN_RESUME:
         return utterance_ended(s, rc, then);
     default: /* THEN_DROP: the session has failed already */
         return 0;
@@ -738,7 +773,8 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
     if (ev == VAD_SPEECH_END)
         return end_utterance(s, THEN_END);
     enum pause pause;
-    rc = heard_pause(s, &pause);
+    double sentence_end;
+    rc = heard_pause(s, &pause, &sentence_end);
     if (rc != 0)
         return rc;
     int64_t ms = s->utt_samples * 1000 / AUDIO_ENGINE_RATE;
@@ -748,20 +784,22 @@ static int process_frame(session_t *s, const int16_t *frame, size_t left)
         vad_reset_to_silence(&s->vad);
         return end_utterance(s, THEN_END);
     case PAUSE_CUT:
-        /* Someone who keeps talking gets a final (not speech_final)
-         * every max_utterance_ms at the latest: from 5/8 of it at a
-         * pause where a sentence may end, from a second before it at a
-         * gap between words, and at it whatever.  Figures: bench/NOTES.md,
-         * "Finals in continuous speech". */
-        if (ms >= max * 5 / 8)
-            return end_utterance(s, THEN_SPLIT);
+        s->cut_sentence_end = sentence_end;
         return cut_phrase(s);
     case PAUSE_NONE:
         break;
     }
-    if (ms >= max || (ms >= max - SPLIT_SOON_MS &&
-                      vad_quiet_ms(&s->vad) >= SPLIT_GAP_MS))
+    /* Someone who keeps talking gets a final (not speech_final) every
+     * max_utterance_ms at the latest: from a second before it the phrase
+     * is cut at any gap between words, and if the voice comes back the
+     * words so far are the final (between_phrases()); at it, whatever is
+     * being said.  A pause that turns out to be the endpoint still ends
+     * the utterance with speech_final.  Figures: bench/NOTES.md, "Finals
+     * in continuous speech". */
+    if (ms >= max)
         return end_utterance(s, THEN_SPLIT);
+    if (ms >= max - SPLIT_SOON_MS && vad_quiet_ms(&s->vad) >= SPLIT_GAP_MS)
+        return cut_phrase(s);
     return rc;
 }
 
