@@ -16,21 +16,8 @@ cd "$(dirname "$0")/.."
 bin=${1:-build/verbatim}
 data=/usr/share/pocketsphinx/test/data/librivox
 ami=../shared/data/ami-excerpts
-work=$(mktemp -d /tmp/vbcont-XXXXXX)
-port=$((20000 + RANDOM % 20000))
-server_pid=
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
-    sleep 0.2
-done
+. bench/lib.sh
+scratch_server vbcont
 
 # Prints "finals N  longest final S  longest wait S" for the stream's
 # JSON messages on stdin, and writes the finals' words to $1.

@@ -23,6 +23,22 @@ build_verbatim() {
     bin=build/verbatim
 }
 
+# scratch_server PREFIX: $bin serving on a loopback port with a database in
+# a fresh folder; sets work (the folder), port and server, and on exit
+# stops it and removes the folder.  Its log is $work/server.log.
+scratch_server() {
+    work=$(mktemp -d "/tmp/$1-XXXXXX")
+    port=$((20000 + RANDOM % 20000))
+    "$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn \
+        2>"$work/server.log" &
+    server=$!
+    trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
+        sleep 0.2
+    done
+}
+
 # cpu_ticks PID: the processor time (user + system) PID has used, in
 # clock ticks (getconf CLK_TCK a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -4,7 +4,8 @@
 # short pause between them (one break wanted), each half_ file one
 # sentence said in two halves (no break wanted).  A break is a . ? or !
 # inside the text, or the end of a final that is not the last.  Prints
-# precision, recall and F1 of the breaks, and the word error rate.
+# precision, recall and F1 of the breaks: in the pairs alone, and with the
+# halves' breaks counted as false too.
 #
 #   bench/sentences.sh [BIN] [GAP_MS]   (GAP_MS added to flite's own
 #                                        ~0.25 s of quiet; default 50)
@@ -12,21 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/verbatim}
 gap=${2:-50}
-work=$(mktemp -d /tmp/vbsent-XXXXXX)
-port=$((20000 + RANDOM % 20000))
-server_pid=
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+scratch_server vbsent
 bench/pause_set.sh "$work/set" "$gap" >/dev/null
-"$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn 2>/dev/null &
-server_pid=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
-    sleep 0.2
-done
 : > "$work/hyp.txt"
 for f in "$work"/set/*.wav; do
     id=$(basename "$f" .wav)

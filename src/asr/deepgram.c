@@ -106,8 +106,8 @@ typedef struct dg_stream {
     int notice_new;
 
     /* The engine's thread only. */
-    char *rx;
-    size_t rx_len;
+    char *rx;               /* a message being joined, grown as needed */
+    size_t rx_len, rx_cap;
     int close_code;
     char close_reason[124];
 } dg_stream;
@@ -853,8 +853,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
                      RX_MAX);
             return -1;
         }
-        if (s->rx == NULL && (s->rx = malloc(RX_MAX)) == NULL)
-            return -1;
+        if (s->rx_len + len + 1 > s->rx_cap) {
+            /* Results are a few KiB: no stream holds RX_MAX for them */
+            size_t cap = s->rx_cap ? s->rx_cap : 8192;
+            while (cap < s->rx_len + len + 1)
+                cap *= 2;
+            char *grown = realloc(s->rx, cap);
+            if (grown == NULL)
+                return -1;
+            s->rx = grown;
+            s->rx_cap = cap;
+        }
         memcpy(s->rx + s->rx_len, in, len);
         s->rx_len += len;
         if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
@@ -976,9 +985,10 @@ static int dg_partial(asr_stream *stream, char *text, size_t len)
     size_t n = 0;
     text[0] = '\0';
     /* A phrase to be decoded locally shows nothing until its end. */
-    for (size_t i = 0; rc == 0 && !s->replay && i < s->finals.count; i++)
-        n += (size_t)snprintf(text + n, n < len ? len - n : 0, "%s%s",
-                              n ? " " : "", s->finals.words[i].word);
+    for (size_t i = 0; rc == 0 && !s->replay && i < s->finals.count && n < len;
+         i++)
+        n += (size_t)snprintf(text + n, len - n, "%s%s", n ? " " : "",
+                              s->finals.words[i].word);
     if (rc == 0 && !s->replay && s->interim[0] && n < len)
         snprintf(text + n, len - n, "%s%s", n ? " " : "", s->interim);
     pthread_mutex_unlock(&e->lock);
