@@ -14,7 +14,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 BASE    := -std=c17 -D_GNU_SOURCE $(WARN) -pthread -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm -pthread
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lflite_cmulex -lflite -lm -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(wildcard src/util/*.c src/store/*.c src/asr/*.c src/audio/*.c \
@@ -36,7 +36,7 @@ FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
              src/audio/resample.c src/audio/input.c src/util/vb.c \
              src/net/chunked.c
-FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) src/auth/auth.c \
+FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) src/auth/auth.c src/asr/keywords.c \
              src/util/log.c src/util/strbuf.c src/util/utf8.c src/util/vb.c
 FUZZ_SECONDS ?= 600
 

@@ -408,6 +408,8 @@ static void test_upload_errors(void **state)
     expect_refusal(id, "?min_speakers=3&max_speakers=2", text, sizeof(text), 422,
                    "min_speakers (3) is more than max_speakers (2)");
     expect_refusal(id, "?encoding=opus", text, sizeof(text), 422, "unknown encoding");
+    expect_refusal(id, "?keywords=Zentrix:eleven", text, sizeof(text), 422,
+                   "the boost of keyword \\\"Zentrix:eleven\\\" must be a number");
     expect_refusal(id, "?wait=soon", text, sizeof(text), 422, "wait must be");
     size_t big_len = (1u << 20) + 1; /* the server allows 1 MiB */
     uint8_t *big = calloc(big_len, 1);

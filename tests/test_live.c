@@ -312,6 +312,58 @@ static void test_raw_words(void **state)
         assert_false((*c >= 'A' && *c <= 'Z') || *c == '.');
 }
 
+/* Every final's text of a summary, joined. */
+static void all_finals(const summary *s, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (int i = 0; i < s->final_count; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s ", s->finals[i].text);
+}
+
+/* A made-up name the dictionary lacks is heard when the stream asks for
+ * it (keywords=) or its transcription's vocabulary has it, written as
+ * given, and not otherwise. */
+static void test_taught_words(void **state)
+{
+    size_t len;
+    int16_t *all = tu_padded_speech("Please send the report to Zentrix by "
+                                    "Friday morning.", 200, 800, &len);
+    summary s;
+    char text[2048];
+    long long plain = tu_create(&srv, "untaught");
+    assert_int_equal(run_stream(plain, NULL, all, len, &s), 1000);
+    all_finals(&s, text, sizeof(text));
+    assert_true(s.final_count >= 1);
+    if (contains_word(text, "zentrix"))
+        fail_msg("heard untaught: %s", text);
+    long long id = tu_create(&srv, "taught");
+    assert_int_equal(run_stream(id, "?keywords=Zentrix:2&keywords=Qorvex", all,
+                                len, &s), 1000);
+    all_finals(&s, text, sizeof(text));
+    if (strstr(text, "to Zentrix by") == NULL)
+        fail_msg("taught by keywords: %s", text);
+    /* The interims spell it too, never as the decoder's own entry. */
+    assert_null(strchr(s.last_interim, '#'));
+
+    long long v = tu_create(&srv, "vocabulary");
+    char path[96], *resp = NULL;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/vocabulary", v);
+    assert_int_equal(tu_http(&srv, "PUT", path,
+                             "{\"keywords\": [\"ZenTrix\"]}", &resp), 200);
+    free(resp);
+    assert_int_equal(run_stream(v, NULL, all, len, &s), 1000);
+    all_finals(&s, text, sizeof(text));
+    if (strstr(text, "ZenTrix") == NULL)
+        fail_msg("taught by the vocabulary: %s", text);
+    /* A session's own keywords win over the stored ones: a boost of 0
+     * takes the word out again. */
+    assert_int_equal(run_stream(v, "?keywords=zentrix:0", all, len, &s), 1000);
+    all_finals(&s, text, sizeof(text));
+    if (contains_word(text, "zentrix"))
+        fail_msg("boost 0 over the vocabulary: %s", text);
+    free(all);
+}
+
 /* Audio at another rate and in stereo, declared in the URL or in a WAV
  * header, is resampled and mixed down. */
 /* Streams samples with the given URL query and returns the summary. */
@@ -588,6 +640,11 @@ static void test_bad_ids_and_params(void **state)
     expect_close(path, 1003, "unknown encoding \"??pcm\"");
     snprintf(path, sizeof(path), "/ws/transcribe/%lld?channels=0", id);
     expect_close(path, 1003, "channels must be a whole number from 1 to 8, not \"0\"");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?keywords=two%%20words", id);
+    expect_close(path, 1003, "keyword \"two words\" is not one word");
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?keywords=Zentrix:99", id);
+    expect_close(path, 1003, "the boost of keyword \"Zentrix:99\" must be a "
+                 "number from -10 to 10");
 }
 
 static void send_and_expect_close(long long id, const void *data, size_t len,
@@ -1446,6 +1503,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sentences_live_and_stored),
         cmocka_unit_test(test_raw_words),
+        cmocka_unit_test(test_taught_words),
         cmocka_unit_test(test_rate_and_channels),
         cmocka_unit_test(test_endpoint_after_last_word),
         cmocka_unit_test(test_phrases_of_one_utterance),

@@ -340,6 +340,8 @@ static void test_openapi(void **state)
         {"/api/transcriptions/{transcription_id}/segments/{segment_id}/", "patch"},
         {"/api/transcriptions/{transcription_id}/speakers/", "get"},
         {"/api/transcriptions/{transcription_id}/speakers/", "patch"},
+        {"/api/transcriptions/{transcription_id}/vocabulary/", "get"},
+        {"/api/transcriptions/{transcription_id}/vocabulary/", "put"},
         {"/api/transcriptions/{transcription_id}/export.txt", "get"},
         {"/api/transcriptions/{transcription_id}/export.srt", "get"},
         {"/api/transcriptions/{transcription_id}/export.vtt", "get"},
@@ -357,7 +359,7 @@ static void test_openapi(void **state)
     }
     /* The upload's and the socket's URL options are listed with the rest. */
     const char *upload_params[] = {"wait", "encoding", "diarize",
-                                   "max_speakers"};
+                                   "max_speakers", "keywords"};
     const cJSON *upload = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(
             paths, "/api/transcriptions/{transcription_id}/audio"), "post");
@@ -397,8 +399,10 @@ static void test_openapi(void **state)
                 assert_int_equal(status, 426); /* served, after an upgrade */
             free(body);
         }
+        /* A method the path does not have (PUT, where it has it: POST). */
         char *body = NULL;
-        assert_int_equal(tu_http(&srv, "PUT", path, "{}", &body), 405);
+        const char *other = cJSON_GetObjectItem(item, "put") ? "POST" : "PUT";
+        assert_int_equal(tu_http(&srv, other, path, "{}", &body), 405);
         free(body);
     }
     const cJSON *schemas =
@@ -905,6 +909,63 @@ static void test_speaker_names(void **state)
                       "{\"speaker_0\": \"x\"}", 404));
 }
 
+/* The words a transcription's sessions are taught: Deepgram's
+ * "WORD:BOOST" or objects in, objects out; refusals say why. */
+static void test_vocabulary(void **state)
+{
+    long long id = tu_create(&srv, "vocabulary");
+    char path[96];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/vocabulary", id);
+    cJSON *v = call("GET", path, NULL, 200);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(v, "keywords");
+    assert_true(cJSON_IsArray(list));
+    assert_int_equal(cJSON_GetArraySize(list), 0);
+    cJSON_Delete(v);
+    v = call("PUT", path, "{\"keywords\": [\"Zentrix:2\", {\"word\": "
+             "\"O'Brien\"}, {\"word\": \"Wi-Fi\", \"boost\": 1.5}, "
+             "\"zentrix:3\"]}", 200);
+    list = cJSON_GetObjectItemCaseSensitive(v, "keywords");
+    assert_int_equal(cJSON_GetArraySize(list), 3);
+    const cJSON *first = cJSON_GetArrayItem(list, 0);
+    assert_string_equal(str(first, "word"), "zentrix");
+    assert_true(cJSON_GetObjectItem(first, "boost")->valuedouble == 3);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "boost")
+                    ->valuedouble == 1);
+    cJSON_Delete(v);
+    char *stored = NULL;
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &stored), 200);
+    assert_non_null(strstr(stored, "\"Wi-Fi\",\"boost\":1.5"));
+    free(stored);
+
+    assert_invalid(call("PUT", path, "{\"keywords\": [\"two words\"]}", 422),
+                   "keyword_invalid", "keywords");
+    assert_invalid(call("PUT", path, "{\"keywords\": [{\"word\": \"x\", "
+                        "\"boost\": 12}]}", 422), "keyword_invalid", "keywords");
+    assert_invalid(call("PUT", path, "{\"keywords\": [{\"word\": \"x\", "
+                        "\"boost\": \"high\"}]}", 422), "keyword_type", "keywords");
+    assert_invalid(call("PUT", path, "{\"keywords\": [\"a,b\"]}", 422),
+                   "keyword_type", "keywords");
+    assert_invalid(call("PUT", path, "{\"keywords\": \"Zentrix\"}", 422),
+                   "list_type", "keywords");
+    assert_invalid(call("PUT", path, "{}", 422), "list_type", "keywords");
+    char body[4096] = "{\"keywords\": [";
+    for (int i = 0; i < 101; i++)
+        sprintf(body + strlen(body), "%s\"w%c%c\"", i ? "," : "", 'a' + i / 26,
+                'a' + i % 26);
+    strcat(body, "]}");
+    assert_invalid(call("PUT", path, body, 422), "keyword_invalid", "keywords");
+    /* A refused list changes nothing. */
+    v = call("GET", path, NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(v, "keywords")), 3);
+    cJSON_Delete(v);
+    v = call("PUT", path, "{\"keywords\": []}", 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(v, "keywords")), 0);
+    cJSON_Delete(v);
+    cJSON_Delete(call("GET", "/api/transcriptions/999999/vocabulary", NULL, 404));
+    cJSON_Delete(call("PUT", "/api/transcriptions/999999/vocabulary",
+                      "{\"keywords\": []}", 404));
+}
+
 static void test_web_app_served(void **state)
 {
     char *body, *headers;
@@ -953,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_segment_correction),
         cmocka_unit_test(test_speaker_names),
+        cmocka_unit_test(test_vocabulary),
         cmocka_unit_test(test_web_app_served),
     };
     return cmocka_run_group_tests_name("rest", tests, setup, teardown);

@@ -48,7 +48,7 @@ void api_error_response(int status, const char *message, api_response *out)
 }
 
 /* A 422 with one problem, FastAPI style.  input may be NULL. */
-static void respond_invalid(api_response *out, const char *type,
+void route_invalid(api_response *out, const char *type,
                             const char *where, const char *field,
                             const char *msg, const cJSON *input)
 {
@@ -143,19 +143,19 @@ static int has_raw_control(const char *body, size_t len)
  * Parses a body that must be a JSON object.  Returns it, or NULL after
  * filling a 422 response.  The caller cJSON_Deletes the result.
  */
-static cJSON *parse_object_body(const api_request *req, api_response *out)
+cJSON *route_object_body(const api_request *req, api_response *out)
 {
     const char *end = NULL;
     cJSON *doc = NULL;
     /* Decoded as UTF-8 first, as the reference did: cJSON takes any bytes
      * in a string, and they would be stored, and echoed back in errors. */
     if (req->body != NULL && !utf8_valid(req->body, req->body_len)) {
-        respond_invalid(out, "json_invalid", "body", NULL,
+        route_invalid(out, "json_invalid", "body", NULL,
                         "JSON decode error: the body is not valid UTF-8", NULL);
         return NULL;
     }
     if (req->body != NULL && has_raw_control(req->body, req->body_len)) {
-        respond_invalid(out, "json_invalid", "body", NULL,
+        route_invalid(out, "json_invalid", "body", NULL,
                         "JSON decode error: a control character (such as a "
                         "NUL byte) is not escaped; write it as \\u00XX",
                         NULL);
@@ -165,17 +165,17 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
         doc = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
     if (doc == NULL) {
         if (req->body_len == 0)
-            respond_invalid(out, "missing", "body", NULL,
+            route_invalid(out, "missing", "body", NULL,
                             "Field required: send a JSON object body", NULL);
         else
-            respond_invalid(out, "json_invalid", "body", NULL,
+            route_invalid(out, "json_invalid", "body", NULL,
                             "JSON decode error: the body is not valid JSON",
                             NULL);
         return NULL;
     }
     for (; end && end < req->body + req->body_len; end++) {
         if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t') {
-            respond_invalid(out, "json_invalid", "body", NULL,
+            route_invalid(out, "json_invalid", "body", NULL,
                             "JSON decode error: extra data after the JSON "
                             "value", NULL);
             cJSON_Delete(doc);
@@ -183,13 +183,13 @@ static cJSON *parse_object_body(const api_request *req, api_response *out)
         }
     }
     if (!cJSON_IsObject(doc)) {
-        respond_invalid(out, "model_attributes_type", "body", NULL,
+        route_invalid(out, "model_attributes_type", "body", NULL,
                         "Input should be a valid dictionary or object", doc);
         cJSON_Delete(doc);
         return NULL;
     }
     if (has_nul_escape(req->body, req->body_len)) {
-        respond_invalid(out, "value_error", "body", NULL,
+        route_invalid(out, "value_error", "body", NULL,
                         "Value error, text may not contain the NUL character "
                         "(\\u0000)", NULL);
         cJSON_Delete(doc);
@@ -204,7 +204,7 @@ static const char *string_value(const cJSON *item, const char *name,
                                 size_t max_chars, api_response *out)
 {
     if (!cJSON_IsString(item)) {
-        respond_invalid(out, "string_type", "body", name,
+        route_invalid(out, "string_type", "body", name,
                         "Input should be a valid string", item);
         return NULL;
     }
@@ -212,7 +212,7 @@ static const char *string_value(const cJSON *item, const char *name,
         char msg[96];
         snprintf(msg, sizeof(msg), "String should have at most %zu characters",
                  max_chars);
-        respond_invalid(out, "string_too_long", "body", name, msg, item);
+        route_invalid(out, "string_too_long", "body", name, msg, item);
         return NULL;
     }
     return item->valuestring;
@@ -228,7 +228,7 @@ static const char *string_field(const cJSON *doc, const char *name,
         if (strcmp(it->string, name) == 0)
             item = it;
     if (item == NULL) {
-        respond_invalid(out, "missing", "body", name, "Field required", doc);
+        route_invalid(out, "missing", "body", name, "Field required", doc);
         return NULL;
     }
     return string_value(item, name, max_chars, out);
@@ -239,7 +239,7 @@ static const char *string_field(const cJSON *doc, const char *name,
 static const char *parse_title_body(const api_request *req, cJSON **doc,
                                     api_response *out)
 {
-    *doc = parse_object_body(req, out);
+    *doc = route_object_body(req, out);
     return *doc ? string_field(*doc, "title", STORE_TITLE_MAX_CHARS, out) : NULL;
 }
 
@@ -319,14 +319,14 @@ static int query_int(const char *query, const char *key, long min, long max,
         long v = strtol(text, &end, 10);
         char msg[96];
         if (text[0] == '\0' || *end != '\0' || n > 18) {
-            respond_invalid(out, "int_parsing", "query", key, "Input should be "
+            route_invalid(out, "int_parsing", "query", key, "Input should be "
                             "a valid integer, unable to parse string as an "
                             "integer", input);
         } else if (v < min || v > max) {
             snprintf(msg, sizeof(msg), "Input should be %s %ld",
                      v < min ? "greater than or equal to" : "less than or "
                      "equal to", v < min ? min : max);
-            respond_invalid(out, v < min ? "greater_than_equal" : "less_than_equal",
+            route_invalid(out, v < min ? "greater_than_equal" : "less_than_equal",
                             "query", key, msg, input);
         } else {
             cJSON_Delete(input);
@@ -456,7 +456,7 @@ static void handle_segments(const route_call *call, api_response *out)
 
 static void handle_segment_edit(const route_call *call, api_response *out)
 {
-    cJSON *doc = parse_object_body(call->req, out);
+    cJSON *doc = route_object_body(call->req, out);
     const char *text = doc ? string_field(doc, "text", STORE_SEGMENT_TEXT_MAX, out)
                            : NULL;
     if (text != NULL) {
@@ -510,12 +510,12 @@ static void handle_speakers_set(const route_call *call, api_response *out)
         route_store_error(out, rc);
         return;
     }
-    cJSON *doc = parse_object_body(call->req, out);
+    cJSON *doc = route_object_body(call->req, out);
     if (doc == NULL)
         return;
     for (const cJSON *item = doc->child; item; item = item->next) {
         if (strlen(item->string) == 0 || strlen(item->string) > STORE_LABEL_MAX) {
-            respond_invalid(out, "string_too_long", "body", item->string,
+            route_invalid(out, "string_too_long", "body", item->string,
                             "A speaker label has 1 to 64 characters", NULL);
             cJSON_Delete(doc);
             return;
@@ -620,6 +620,13 @@ static const route_param list_query[] = {
     {NULL, NULL, NULL},
 };
 
+/* Taught words, on every stream route (asr/keywords.h). */
+#define KEYWORDS_QUERY                                                      \
+    {"keywords", "string", "WORD or WORD:BOOST, a word to hear (a name, a " \
+     "product, jargon), written as given; BOOST -10 to 10, default 1, "     \
+     "exponential as Deepgram's; repeatable (at most 100); added to the "   \
+     "transcription's vocabulary"}
+
 /* A stream's options, in a socket's URL or an upload's (net/options.c). */
 #define STREAM_QUERY                                                        \
     {"encoding", "string", "raw PCM only: linear16, linear32 or mulaw"},    \
@@ -633,7 +640,8 @@ static const route_param list_query[] = {
      "times, phone numbers and addresses written (\"$5\", \"10%\", "       \
      "\"3:30 p.m.\"); the words keep what was said"},                      \
     {"engine", "string", "one of the server's engines by name (its --engine " \
-     "or --engine-fallback, as /api/health names them)"}
+     "or --engine-fallback, as /api/health names them)"},                  \
+    KEYWORDS_QUERY
 
 /* Deepgram's parameters, on both /v1/listen routes (net/dglisten.c). */
 #define DG_QUERY                                                            \
@@ -645,7 +653,8 @@ static const route_param list_query[] = {
     {"smart_format", "boolean", "punctuation, paragraphs and written "      \
      "numbers, dates, times and amounts"},                                  \
     {"diarize", "boolean", "speaker per word (default false)"},             \
-    {"tag", "string", "the stored transcription's title; repeatable"}
+    {"tag", "string", "the stored transcription's title; repeatable"},     \
+    KEYWORDS_QUERY
 
 static const route_param dg_prerecorded_query[] = {
     DG_QUERY,
@@ -782,6 +791,20 @@ const route api_routes[] = {
                 "name",
      .request_schema = "SpeakerNames", .status = 200,
      .response_schema = "SpeakerNames", .not_found = 1, .invalid = 1},
+    {.method = "GET", .pattern = "/api/transcriptions/{id}/vocabulary/",
+     .kind = API_ROUTE_REST, .handler = handle_vocabulary_get,
+     .place = API_ON_READER, .operation_id = "get_vocabulary",
+     .summary = "The words the transcription's sessions and uploads are "
+                "taught (names, products, jargon)",
+     .status = 200, .response_schema = "Vocabulary", .not_found = 1,
+     .invalid = 1},
+    {.method = "PUT", .pattern = "/api/transcriptions/{id}/vocabulary/",
+     .kind = API_ROUTE_REST, .handler = handle_vocabulary_set,
+     .place = API_ON_WRITER, .operation_id = "set_vocabulary",
+     .summary = "Replace the taught words; sessions and uploads that start "
+                "afterwards hear them",
+     .request_schema = "Vocabulary", .status = 200,
+     .response_schema = "Vocabulary", .not_found = 1, .invalid = 1},
     EXPORT(txt, "text/plain", "The transcript as plain text"),
     EXPORT(srt, "application/x-subrip", "The transcript as SubRip subtitles"),
     EXPORT(vtt, "text/vtt", "The transcript as WebVTT subtitles"),
@@ -964,7 +987,7 @@ void api_handle(const api_context *ctx, const api_request *req,
                         if ((unsigned char)*c >= 0x80)
                             *c = '?';
                 cJSON *input = cJSON_CreateString(caps[k]);
-                respond_invalid(out, "int_parsing", "path",
+                route_invalid(out, "int_parsing", "path",
                                 is_segment ? "segment_id" : "transcription_id",
                                 "Input should be a valid integer, unable to "
                                 "parse string as an integer", input);

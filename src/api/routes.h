@@ -69,6 +69,12 @@ api_scope route_scope(const route *r);
 void route_respond_json(api_response *out, int status, cJSON *json);
 /* 404 for VB_ENOTFOUND, else 500 (the log has the cause). */
 void route_store_error(api_response *out, int rc);
+/* A 422 in FastAPI's shape: detail[{type, loc: [where, field], msg,
+ * input}]. */
+void route_invalid(api_response *out, const char *type, const char *where,
+                   const char *field, const char *msg, const cJSON *input);
+/* The body as a JSON object, or NULL after filling a 422 response. */
+cJSON *route_object_body(const api_request *req, api_response *out);
 
 /* session.c: the web app's sign-in */
 void handle_session_get(const route_call *call, api_response *out);
@@ -78,6 +84,10 @@ void handle_session_end(const route_call *call, api_response *out);
 /* uploads.c */
 void handle_upload_list(const route_call *call, api_response *out);
 void handle_upload_get(const route_call *call, api_response *out);
+
+/* vocabulary.c: the words a transcription's sessions should hear */
+void handle_vocabulary_get(const route_call *call, api_response *out);
+void handle_vocabulary_set(const route_call *call, api_response *out);
 
 extern const int api_route_count;
 

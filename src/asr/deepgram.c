@@ -110,6 +110,13 @@ typedef struct dg_stream {
     size_t rx_len, rx_cap;
     int close_code;
     char close_reason[124];
+
+    /* Taught words: the query with them (NULL: the engine's), and the
+     * list, for the fallback engine's stream. */
+    char *path;
+    asr_keyword *keywords;
+    size_t keyword_count;
+    int renew;              /* they changed: the connection is opened again */
 } dg_stream;
 
 struct dg_engine {
@@ -420,6 +427,8 @@ static int go_local(dg_stream *s, const char *why, asr_ended_fn *cb,
                     "%s; what was said since is not transcribed", why);
         return 0;
     }
+    if (s->keyword_count > 0 && e->fallback->ops->set_keywords != NULL)
+        e->fallback->ops->set_keywords(s->local, s->keywords, s->keyword_count);
     snprintf(s->notice, sizeof(s->notice), "%s; going on with this server's "
              "own recogniser (%s)", why, e->fallback->ops->name);
     s->notice_new = 1;
@@ -455,7 +464,7 @@ static void connect_stream(dg_engine *e, dg_stream *s)
     info.address = e->host;
     info.port = e->port;
     info.ssl_connection = e->tls ? LCCSCF_USE_SSL : 0;
-    info.path = e->path;
+    info.path = s->path != NULL ? s->path : e->path;
     info.host = e->origin_host;
     info.origin = e->origin_host;
     info.ietf_version_or_minus_one = -1;
@@ -493,6 +502,8 @@ static void stream_free(dg_stream *s)
     asr_result_free(&s->result);
     free(s->audio);
     free(s->rx);
+    free(s->path);
+    free(s->keywords);
     free(s);
 }
 
@@ -538,6 +549,10 @@ static void service_streams(dg_engine *e)
             replay = go_local(s, why, &cb, &cb_ctx, &words);
         } else if (s->state == UP_IDLE && !s->destroyed && now >= s->retry_at) {
             connect_stream(e, s);
+        } else if (s->state == UP_OPEN && s->renew) {
+            /* Closed here, opened again by connection_lost() with the
+             * new query (an open phrase is sent again, as after a drop). */
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         } else if (s->state == UP_OPEN) {
             if (s->finalize_sent && now - s->finalize_at > FINALIZE_WAIT_S) {
                 log_warn(TAG, "no sign of an answer %.0f s after Finalize; "
@@ -741,6 +756,15 @@ static void connection_lost(dg_engine *e, dg_stream *s, int http_status,
             s->state = UP_IDLE;
         pthread_mutex_unlock(&e->lock);
         wake(e); /* reaped on the next pass */
+        return;
+    }
+    if (s->renew && was_open) {
+        s->renew = 0;
+        s->state = UP_IDLE;
+        s->retry_at = 0;
+        restart_phrase(s);
+        pthread_mutex_unlock(&e->lock);
+        wake(e);
         return;
     }
     e->failures++;
@@ -1169,6 +1193,52 @@ static void dg_destroy(asr_engine *engine)
     free(e);
 }
 
+/* Taught words go to the service as its own `keywords` parameters: the
+ * stream's connection (made as it was created) is opened again with
+ * them. */
+static int dg_set_keywords(asr_stream *stream, const asr_keyword *words,
+                           size_t count)
+{
+    dg_stream *s = (dg_stream *)stream;
+    dg_engine *e = s->eng;
+    size_t len = strlen(e->path) + 1;
+    for (size_t i = 0; i < count; i++)
+        len += sizeof("&keywords=") + 3 * strlen(words[i].word) + 24;
+    char *path = count > 0 ? malloc(len) : NULL;
+    asr_keyword *copy = count > 0 ? malloc(count * sizeof(*copy)) : NULL;
+    if (count > 0 && (path == NULL || copy == NULL)) {
+        free(path);
+        free(copy);
+        return VB_ENOMEM;
+    }
+    if (count > 0) {
+        /* Words are letters, ' and - (keywords.h): only ' needs escaping. */
+        size_t n = (size_t)snprintf(path, len, "%s", e->path);
+        for (size_t i = 0; i < count; i++) {
+            n += (size_t)snprintf(path + n, len - n, "&keywords=");
+            for (const char *c = words[i].word; *c; c++)
+                n += (size_t)(*c == '\'' ? snprintf(path + n, len - n, "%%27")
+                                         : snprintf(path + n, len - n, "%c", *c));
+            n += (size_t)snprintf(path + n, len - n, ":%g", (double)words[i].boost);
+        }
+        memcpy(copy, words, count * sizeof(*copy));
+    }
+    pthread_mutex_lock(&e->lock);
+    free(s->path);
+    free(s->keywords);
+    s->path = path;
+    s->keywords = copy;
+    s->keyword_count = count;
+    if (s->state == UP_CONNECTING || s->state == UP_OPEN)
+        s->renew = 1; /* it connected at once, with the old query */
+    asr_stream *local = local_of(s);
+    pthread_mutex_unlock(&e->lock);
+    wake(e);
+    if (local != NULL && local->engine->ops->set_keywords != NULL)
+        return local->engine->ops->set_keywords(local, words, count);
+    return 0;
+}
+
 static const struct asr_engine_ops dg_ops = {
     .name = "deepgram",
     .stream_create = dg_stream_create,
@@ -1182,6 +1252,7 @@ static const struct asr_engine_ops dg_ops = {
     .stats = dg_stats,
     .stream_error = dg_stream_error,
     .stream_notice = dg_stream_notice,
+    .set_keywords = dg_set_keywords,
     .destroy = dg_destroy,
 };
 

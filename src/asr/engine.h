@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keywords.h"
+
 #define ASR_SAMPLE_RATE 16000
 #define ASR_WORD_MAX 64
 
@@ -159,6 +161,13 @@ struct asr_engine_ops {
      * recognised (it went over to the fallback engine): copies it into
      * text once and answers 1, else 0.  Any thread.  May be NULL. */
     int (*stream_notice)(asr_stream *stream, char *text, size_t len);
+    /* Words the stream's utterances should also hear (keywords.h), from
+     * its next begin on, replacing any given before; the engine copies
+     * them.  Words the engine cannot use are skipped (a boost of 0 or
+     * less).  Called between utterances.  May be NULL: the engine learns
+     * no words. */
+    int (*set_keywords)(asr_stream *stream, const asr_keyword *words,
+                        size_t count);
     void (*destroy)(asr_engine *engine);
 };
 

@@ -60,6 +60,7 @@
 #include "../util/log.h"
 #include "../util/vb.h"
 #include "lexicon.h"
+#include "ps_vocab.h"
 
 /* The name PocketSphinx gives the search it builds from -lm (not in its
  * headers; ps_get_search() would tell, but leaks an iterator each call). */
@@ -75,6 +76,12 @@ typedef struct {
 } cmn_state;
 
 typedef struct ps_stream ps_stream;
+
+/* A decoder holding taught words (ps_vocab.h), and which. */
+typedef struct {
+    ps_decoder_t *ps;
+    char *held;        /* its signature */
+} taught;
 
 typedef struct ps_engine {
     struct asr_engine base;
@@ -92,6 +99,8 @@ typedef struct ps_engine {
     int idle_count, total, in_use, building;
     ps_stream *waiters_head, *waiters_tail;
     int waiting;
+    taught *taught;             /* decoders holding taught words */
+    size_t taught_count, taught_cap;
     cmn_state initial_cmn;      /* the model's starting mean */
     int loaded;                 /* the first decoder has been built */
     int failed;                 /* ...and could not be (load_in_background) */
@@ -109,6 +118,7 @@ struct ps_stream {
     asr_ready_fn ready;    /* while waiting for a decoder */
     void *ready_ctx;
     ps_stream *next_waiter;
+    ps_vocab *vocab;       /* its taught words, or NULL */
 };
 
 /* The engine's own settings, from its options (ps_engine.h). */
@@ -250,7 +260,84 @@ static ps_decoder_t *decoder_create(ps_engine *e)
     return ps;
 }
 
-/* Gives a decoder to a stream: its own cepstral mean, a new utterance. */
+/* The decoders holding taught words (ps_vocab.h), by decoder.  Called
+ * with the lock held. */
+static taught *taught_find(ps_engine *e, const ps_decoder_t *ps)
+{
+    for (size_t i = 0; i < e->taught_count; i++)
+        if (e->taught[i].ps == ps)
+            return &e->taught[i];
+    return NULL;
+}
+
+static const char *held_by(ps_engine *e, const ps_decoder_t *ps)
+{
+    taught *t = taught_find(e, ps);
+    return t != NULL ? t->held : "";
+}
+
+/* Decoder ps now holds `held` ("": nothing taught), or is freed (held
+ * NULL).  Called with the lock held. */
+static void taught_record(ps_engine *e, ps_decoder_t *ps, const char *held)
+{
+    taught *t = taught_find(e, ps);
+    if (held == NULL || *held == '\0') {
+        if (t != NULL) {
+            free(t->held);
+            *t = e->taught[--e->taught_count];
+        }
+        return;
+    }
+    char *copy = strdup(held);
+    if (copy == NULL)
+        return; /* not recorded: the next stream reloads it (held "") */
+    if (t == NULL && e->taught_count == e->taught_cap) {
+        size_t cap = e->taught_cap ? e->taught_cap * 2 : 8;
+        taught *grown = realloc(e->taught, cap * sizeof(*grown));
+        if (grown == NULL) {
+            free(copy);
+            return;
+        }
+        e->taught = grown;
+        e->taught_cap = cap;
+    }
+    if (t == NULL) {
+        t = &e->taught[e->taught_count++];
+        *t = (taught){.ps = ps};
+    }
+    free(t->held);
+    t->held = copy;
+}
+
+/* Makes the stream's decoder hold the stream's taught words and no one
+ * else's.  Without its words the utterance still goes on (logged). */
+static void teach(ps_stream *s, ps_decoder_t *ps)
+{
+    ps_engine *e = (ps_engine *)s->base.engine;
+    const char *want = ps_vocab_signature(s->vocab);
+    pthread_mutex_lock(&e->lock);
+    int same = strcmp(held_by(e, ps), want) == 0;
+    char *held = same ? NULL : strdup(held_by(e, ps));
+    pthread_mutex_unlock(&e->lock);
+    if (same)
+        return;
+    double t0 = vb_monotonic_s();
+    /* Without a copy of what it holds, it is cleared ("?" is no word). */
+    int rc = ps_vocab_apply(ps, e->search_dict, held ? held : "?\n", s->vocab);
+    free(held);
+    if (rc != 0)
+        log_warn("asr", "the taught words could not be given to a decoder; "
+                        "this utterance is heard without them");
+    else
+        log_debug("asr", "a decoder was taught its stream's words in %.0f ms",
+                  (vb_monotonic_s() - t0) * 1000);
+    pthread_mutex_lock(&e->lock);
+    taught_record(e, ps, rc == 0 ? want : "");
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Gives a decoder to a stream: its own cepstral mean, its taught words,
+ * a new utterance. */
 static int attach(ps_stream *s, ps_decoder_t *ps)
 {
     /* Another stream's decoder: forget the noise estimate it carries
@@ -264,6 +351,7 @@ static int attach(ps_stream *s, ps_decoder_t *ps)
     if (!s->cmn.valid)
         s->cmn = ((ps_engine *)s->base.engine)->initial_cmn;
     cmn_restore(ps, &s->cmn);
+    teach(s, ps);
     return ps_start_utt(ps) < 0 ? VB_EINTERNAL : 0;
 }
 
@@ -346,6 +434,7 @@ static void release_oldest(ps_engine *e)
 {
     ps_decoder_t *ps = take_idle(e, 0);
     e->total--;
+    taught_record(e, ps, NULL);
     int left = e->total;
     pthread_mutex_unlock(&e->lock);
     ps_free(ps);
@@ -479,6 +568,7 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
     ps_engine *e = (ps_engine *)stream->engine;
     if (s->decoder != NULL && s->held) {
         s->held = 0;
+        teach(s, s->decoder); /* its words may have changed meanwhile */
         return ps_start_utt(s->decoder) < 0 ? VB_EINTERNAL : 0;
     }
     if (s->decoder != NULL)
@@ -490,10 +580,21 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
     }
     if (e->idle_count > 0) {
         /* The one it had last if it is idle, else the one idle the least
-         * time.  PocketSphinx keeps its noise estimate (-remove_noise) in
-         * the decoder, where no interface reaches it: on its own decoder
-         * a stream's words do not depend on what other streams said. */
+         * time that holds the stream's taught words (none for most: see
+         * ps_vocab.h), else the one idle the least time.  PocketSphinx
+         * keeps its noise estimate (-remove_noise) in the decoder, where
+         * no interface reaches it: on its own decoder a stream's words do
+         * not depend on what other streams said. */
         int i = e->idle_count - 1;
+        const char *want = ps_vocab_signature(s->vocab);
+        if (e->taught_count > 0 || *want) {
+            for (int j = e->idle_count - 1; j >= 0; j--) {
+                if (strcmp(held_by(e, e->idle[j]), want) == 0) {
+                    i = j;
+                    break;
+                }
+            }
+        }
         for (int j = 0; j < e->idle_count; j++)
             if ((uintptr_t)e->idle[j] == s->last)
                 i = j;
@@ -541,7 +642,7 @@ static int ps_stream_partial(asr_stream *stream, char *text, size_t len)
     if (s->decoder == NULL || s->held)
         return VB_EINVAL;
     const char *hyp = ps_get_hyp(s->decoder, NULL);
-    snprintf(text, len, "%s", hyp ? hyp : "");
+    ps_vocab_spell_text(s->vocab, hyp ? hyp : "", text, len);
     return 0;
 }
 
@@ -576,7 +677,8 @@ static void lm_word(const char *word, char *out, size_t len)
         *alt = '\0';
 }
 
-static int collect_words(ps_decoder_t *ps, asr_result *out)
+static int collect_words(ps_decoder_t *ps, const ps_vocab *vocab,
+                         asr_result *out)
 {
     size_t cap = 16;
     out->words = malloc(cap * sizeof(asr_word));
@@ -603,6 +705,7 @@ static int collect_words(ps_decoder_t *ps, asr_result *out)
         }
         asr_word *w = &out->words[out->count++];
         lm_word(word, w->word, sizeof(w->word));
+        ps_vocab_spell(vocab, w->word, w->word, sizeof(w->word));
         w->start = start;
         w->end = end;
         double p = logmath_exp(lmath, ps_seg_prob(seg, NULL, NULL, NULL));
@@ -667,11 +770,11 @@ static int ps_stream_end(asr_stream *stream, asr_result *out, int keep,
      * with the fast profile on a LibriVox recording cut at one length of
      * some fifty tried). */
     asr_result heard = {0};
-    int rc = collect_words(s->decoder, &heard);
+    int rc = collect_words(s->decoder, s->vocab, &heard);
     if (rc == 0 && ps_end_utt(s->decoder) < 0)
         rc = VB_EINTERNAL;
     if (rc == 0)
-        rc = collect_words(s->decoder, out);
+        rc = collect_words(s->decoder, s->vocab, out);
     if (rc == 0 && out->count == 0 && heard.count > 0) {
         log_warn("asr", "the end-of-utterance search found no words; "
                         "keeping the %zu heard before it", heard.count);
@@ -721,7 +824,24 @@ static void ps_stream_destroy(asr_stream *stream)
             ps_end_utt(s->decoder);
         decoder_return((ps_engine *)stream->engine, s->decoder);
     }
+    ps_vocab_free(s->vocab);
     free(s);
+}
+
+static int ps_stream_set_keywords(asr_stream *stream, const asr_keyword *words,
+                                  size_t count)
+{
+    ps_stream *s = (ps_stream *)stream;
+    ps_vocab *v = NULL;
+    char why[200];
+    int rc = ps_vocab_create(words, count, &v, why, sizeof(why));
+    if (rc != 0) {
+        log_warn("asr", "%s", rc == VB_ENOMEM ? "out of memory" : why);
+        return rc;
+    }
+    ps_vocab_free(s->vocab);
+    s->vocab = v;
+    return 0;
 }
 
 static void ps_engine_stats(asr_engine *engine, asr_stats *out)
@@ -756,6 +876,9 @@ static void ps_engine_destroy(asr_engine *engine)
         log_warn("asr", "%d decoders still lent out at shutdown", e->in_use);
     for (int i = 0; i < e->idle_count; i++)
         ps_free(e->idle[i]);
+    for (size_t i = 0; i < e->taught_count; i++)
+        free(e->taught[i].held);
+    free(e->taught);
     free(e->idle);
     free(e->idle_since);
     free(e->hmm);
@@ -780,6 +903,7 @@ static const struct asr_engine_ops ps_ops = {
     .end = ps_stream_end,
     .stream_destroy = ps_stream_destroy,
     .stats = ps_engine_stats,
+    .set_keywords = ps_stream_set_keywords,
     .destroy = ps_engine_destroy,
 };
 

@@ -15,6 +15,7 @@
  * What `verbatim bench load` (load.c) shares with it is here too: creating
  * the transcription, and the --timings lines.
  */
+#include <ctype.h>
 #include <cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,8 @@ static void usage(FILE *to)
           "  --sample-rate N, --channels N, --encoding E\n"
           "                     describe raw PCM (ignored for WAV)\n"
           "  --no-punctuate     ask for the recogniser's raw words\n"
+          "  --keywords WORD[:BOOST]  a word the recogniser should hear\n"
+          "                     (repeatable; see the server's keywords)\n"
           "  --engine NAME      ask for one of the server's engines by name\n"
           "                     (see its /api/health: engine, engine_fallback)\n"
           "  --json             print every server message as received\n"
@@ -307,6 +310,7 @@ int cli_stream(int argc, char **argv)
     long id = -1, chunk_ms = 100, rate = 16000, channels = 1, timeout_s = 120;
     int realtime = 0, punctuate = 1, raw = 0;
     view v = {0};
+    char keywords[1024] = ""; /* "&keywords=..." for each, URL-encoded */
     for (int i = 1; i < argc; i++) {
         int m;
         if (strcmp(argv[i], "--help") == 0) {
@@ -338,6 +342,19 @@ int cli_stream(int argc, char **argv)
                 return 2;
             }
             engine = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--keywords", &value))) {
+            if (m < 0)
+                return 2;
+            size_t n = strlen(keywords);
+            n += (size_t)snprintf(keywords + n, sizeof(keywords) - n, "&keywords=");
+            for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+                n += (size_t)(isalnum(*c) || *c == '-' || *c == '.'
+                                  ? snprintf(keywords + n, sizeof(keywords) - n, "%c", *c)
+                                  : snprintf(keywords + n, sizeof(keywords) - n, "%%%02X", *c));
+            if (n >= sizeof(keywords)) {
+                fprintf(stderr, "verbatim stream: too many --keywords\n");
+                return 2;
+            }
         } else if ((m = cli_flag_value(argc, argv, &i, "--title", &value))) {
             if (m < 0)
                 return 2;
@@ -419,9 +436,9 @@ int cli_stream(int argc, char **argv)
 
     char full[2048], err[512];
     snprintf(full, sizeof(full), "%s/ws/transcribe/%ld?sample_rate=%ld"
-             "&channels=%ld&encoding=%s%s%s%s", url, id, rate, channels,
+             "&channels=%ld&encoding=%s%s%s%s%s", url, id, rate, channels,
              encoding, punctuate ? "" : "&punctuate=false",
-             engine ? "&engine=" : "", engine ? engine : "");
+             engine ? "&engine=" : "", engine ? engine : "", keywords);
     wsclient *ws;
     if (wsclient_connect_with(full, auth, &ws, err, sizeof(err)) != 0) {
         fprintf(stderr, "verbatim stream: %s\n", err);

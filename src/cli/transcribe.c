@@ -149,6 +149,9 @@ static void usage(FILE *to)
           "  --no-diarize      no speaker labels\n"
           "  --min-speakers N, --max-speakers N   hints for the labelling\n"
           "  --no-punctuate    the recogniser's raw words\n"
+          "  --keywords WORD[:BOOST]   a word to hear (a name, a product,\n"
+          "                    jargon), written as given; BOOST -10..10,\n"
+          "                    default 1; repeatable, or comma-separated\n"
           "  --sample-rate N   FILE is raw PCM at this rate\n"
           "  --channels N      channels of raw PCM input (default 1)\n"
           "  --encoding E      linear16 (default), linear32 or mulaw\n"
@@ -190,6 +193,15 @@ static int transcribe(int argc, char **argv, cli_engine *choice)
             sp.punctuate = 0;
         } else if (strcmp(argv[i], "--no-diarize") == 0) {
             sp.diarize = 0;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--keywords", &value))) {
+            char why[200];
+            if (m < 0)
+                return 2;
+            if (asr_keywords_add(sp.keywords, &sp.keyword_count, value, why,
+                                 sizeof(why)) != 0) {
+                fprintf(stderr, "verbatim transcribe: --keywords: %s\n", why);
+                return 2;
+            }
         } else if ((m = cli_flag_value(argc, argv, &i, "--min-speakers", &value))) {
             if (m < 0 || cli_int("--min-speakers", value, 1, 32, &v) != 0)
                 return 2;

@@ -52,7 +52,7 @@ static int take(dg_listen *dg, session_params *p, int *format_given,
     char quoted[48];
     if (strcmp(key, "encoding") == 0 || strcmp(key, "sample_rate") == 0 ||
         strcmp(key, "channels") == 0 || strcmp(key, "punctuate") == 0 ||
-        strcmp(key, "diarize") == 0)
+        strcmp(key, "diarize") == 0 || strcmp(key, "keywords") == 0)
         return net_stream_option(p, format_given, key, value, err, errlen) < 0
                    ? -1 : 0;
     if (strcmp(key, "smart_format") == 0) {

@@ -1,8 +1,8 @@
 /*
  * options.c - a stream's options from its URL's query, the same for a
  * live socket (/ws/transcribe/{id}?...) and an upload (POST .../audio?...):
- * encoding, sample_rate and channels of raw PCM, punctuate, diarize and
- * the speaker hints.  A bad value is refused with a message that names
+ * encoding, sample_rate and channels of raw PCM, punctuate, diarize,
+ * smart_format, keywords and the speaker hints.  A bad value is refused with a message that names
  * the option, what it accepts and what was sent.
  */
 #include <errno.h>
@@ -76,6 +76,10 @@ int net_stream_option(session_params *p, int *format_given, const char *key,
         p->diarize = is_on(value);
     } else if (strcmp(key, "smart_format") == 0) {
         p->smart_format = is_on(value);
+    } else if (strcmp(key, "keywords") == 0) { /* repeated: all of them */
+        if (asr_keywords_add(p->keywords, &p->keyword_count, value, err,
+                             errlen) != 0)
+            return VB_EINVAL;
     } else if (strcmp(key, "min_speakers") == 0 || strcmp(key, "max_speakers") == 0) {
         int *hint = key[1] == 'i' ? &p->min_speakers : &p->max_speakers;
         if (net_whole_number(value, 1, 32, hint) != 0) {

@@ -87,6 +87,12 @@ struct session {
     pool_t *pool;
     char tag[32];
 
+    /* Taught words for the engine, set from any thread, given to the
+     * stream on the worker (session_add_vocabulary()). */
+    pthread_mutex_t vocab_lock;
+    asr_keyword *vocab_pending;
+    size_t vocab_count;
+
     pthread_mutex_t lock; /* guards the fields down to `refs` */
     struct item *head, *tail;
     size_t queued_bytes;
@@ -934,6 +940,8 @@ static void session_free(session_t *s)
     diarize_features_destroy(s->features);
     diarize_tracker_destroy(s->tracker);
     pthread_mutex_destroy(&s->tracker_lock);
+    free(s->vocab_pending);
+    pthread_mutex_destroy(&s->vocab_lock);
     pcm_buf_free(&s->pcm);
     for (struct item *it = s->head, *next; it; it = next) {
         next = it->next;
@@ -1020,6 +1028,45 @@ static int resume(session_t *s)
     return rc == VB_EAGAIN ? rc : 0;
 }
 
+/* Gives the stream the vocabulary session_add_vocabulary() left, if any:
+ * on the worker, between the stream's calls. */
+static void teach_pending(session_t *s)
+{
+    pthread_mutex_lock(&s->vocab_lock);
+    asr_keyword *words = s->vocab_pending;
+    size_t n = s->vocab_count;
+    s->vocab_pending = NULL;
+    pthread_mutex_unlock(&s->vocab_lock);
+    if (words == NULL)
+        return;
+    asr_engine *engine = s->stream->engine;
+    if (engine->ops->set_keywords != NULL &&
+        engine->ops->set_keywords(s->stream, words, n) != 0)
+        log_warn(s->tag, "the transcription's vocabulary could not be "
+                 "taught to the recogniser");
+    free(words);
+}
+
+int session_add_vocabulary(session_t *s, const asr_keyword *words, size_t count)
+{
+    asr_keyword *list = malloc(ASR_KEYWORDS_MAX * sizeof(*list));
+    if (list == NULL)
+        return VB_ENOMEM;
+    size_t n = 0;
+    size_t left = asr_keywords_merge(list, &n, words, count);
+    left += asr_keywords_merge(list, &n, s->params.keywords,
+                               s->params.keyword_count);
+    if (left > 0)
+        log_warn(s->tag, "%zu taught words past the %d a session hears were "
+                 "left out", left, ASR_KEYWORDS_MAX);
+    pthread_mutex_lock(&s->vocab_lock);
+    free(s->vocab_pending);
+    s->vocab_pending = list;
+    s->vocab_count = n;
+    pthread_mutex_unlock(&s->vocab_lock);
+    return 0;
+}
+
 /* 0 when the item is done with; VB_EAGAIN when the session waits for the
  * engine (audio items are then consumed already, others run again). */
 static int handle_item(session_t *s, struct item *it)
@@ -1031,6 +1078,7 @@ static int handle_item(session_t *s, struct item *it)
 
     if (s->failed)
         return 0;
+    teach_pending(s);
     if (it->kind == ITEM_AUDIO)
         return handle_audio(s, it->data, it->len);
     return handle_finalize(s);
@@ -1211,10 +1259,14 @@ int session_create(const session_params *params, asr_engine *engine,
     snprintf(s->tag, sizeof(s->tag), "t=%lld", (long long)params->transcription_id);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->tracker_lock, NULL);
+    pthread_mutex_init(&s->vocab_lock, NULL);
     vad_params vp = vad_default_params();
     vp.endpoint_ms = params->endpoint_ms;
     vad_init(&s->vad, &vp);
     int rc = engine->ops->stream_create(engine, &s->stream);
+    if (rc == 0 && params->keyword_count > 0 && engine->ops->set_keywords)
+        rc = engine->ops->set_keywords(s->stream, params->keywords,
+                                       params->keyword_count);
     if (rc == 0)
         rc = audio_input_create(&params->format, &s->input);
     if (rc == 0 && params->diarize) {

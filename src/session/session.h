@@ -92,6 +92,8 @@ typedef struct session_params {
     char engine[24];      /* the engine the client asked for by name ("":
                              the server's); its caller picks it, the
                              session is given it */
+    asr_keyword keywords[ASR_KEYWORDS_MAX]; /* words to hear (keywords.h) */
+    size_t keyword_count;
 } session_params;
 
 session_params session_default_params(void);
@@ -113,6 +115,10 @@ int session_feed(session_t *s, const void *data, size_t len);
 /* A speaker the transcription already has (earlier sessions), so that
  * the same voice keeps its label.  Any thread; takes effect at once. */
 int session_seed_speaker(session_t *s, int speaker, const voice_stats *voice);
+/* The transcription's own vocabulary (keywords.h), which the session's
+ * `keywords` add to and override: the recogniser hears them from its
+ * next utterance on.  Any thread. */
+int session_add_vocabulary(session_t *s, const asr_keyword *words, size_t count);
 /* Ends the current utterance once the audio queued so far is decoded. */
 int session_finalize(session_t *s);
 /* No more audio: decode what is queued, then emit SESSION_DONE. */

@@ -161,6 +161,16 @@ int store_speaker_set(store_t *s, int64_t tid, const char *label,
     return s->ops->speaker_set(s, tid, label, name);
 }
 
+int store_vocabulary_get(store_t *s, int64_t tid, char **out)
+{
+    return s->ops->vocabulary_get(s, tid, out);
+}
+
+int store_vocabulary_set(store_t *s, int64_t tid, const char *text)
+{
+    return s->ops->vocabulary_set(s, tid, text);
+}
+
 int store_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
                               const char *speaker)
 {

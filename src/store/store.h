@@ -125,6 +125,10 @@ int store_speakers_get(store_t *store, int64_t tid, store_speaker **out,
 /* Names speaker `label`; an empty name removes the name. */
 int store_speaker_set(store_t *store, int64_t tid, const char *label,
                       const char *name);
+/* The words a transcription's sessions should hear, as keywords.h
+ * writes them ("WORD:BOOST" lines; "" for none): *out malloc'd. */
+int store_vocabulary_get(store_t *store, int64_t tid, char **out);
+int store_vocabulary_set(store_t *store, int64_t tid, const char *text);
 
 /* An upload's job (POST .../audio): kept in the store so that it outlives
  * the process that ran it and any instance can answer for it. */
@@ -214,6 +218,8 @@ struct store_ops {
     int (*segment_set_speaker)(store_t *, int64_t, int64_t, const char *);
     int (*speakers_get)(store_t *, int64_t, store_speaker **, size_t *);
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
+    int (*vocabulary_get)(store_t *, int64_t, char **);
+    int (*vocabulary_set)(store_t *, int64_t, const char *);
     int (*upload_create)(store_t *, store_upload *);
     int (*upload_save)(store_t *, const store_upload *);
     int (*upload_get)(store_t *, int64_t, int64_t, store_upload *);

@@ -91,6 +91,8 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL);"
     "CREATE INDEX web_sessions_by_key ON web_sessions(key_name);",
+    /* 7: the words a transcription's sessions should hear (keywords.h) */
+    "ALTER TABLE transcriptions ADD COLUMN vocabulary TEXT NOT NULL DEFAULT '';",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -620,6 +622,43 @@ static int sq_speaker_set(store_t *s, int64_t tid, const char *label,
     return rc == SQLITE_DONE ? 0 : db_error(db, "name speaker");
 }
 
+static int sq_vocabulary_get(store_t *s, int64_t tid, char **out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    *out = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT vocabulary FROM transcriptions "
+                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "vocabulary");
+    sqlite3_bind_int64(st, 1, tid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *text = sqlite3_column_text(st, 0);
+        *out = strdup(text ? (const char *)text : "");
+        rc = *out ? 0 : VB_ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? VB_ENOTFOUND : db_error(db, "vocabulary");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_vocabulary_set(store_t *s, int64_t tid, const char *text)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE transcriptions SET vocabulary = ? "
+                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "set vocabulary");
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, tid);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "set vocabulary");
+    return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
+}
+
 #define UPLOAD_COLUMNS "id, transcription_id, status, http_status, progress, " \
     "audio_seconds, time_offset, segments, format, error, created_at, updated_at"
 
@@ -896,6 +935,8 @@ static const struct store_ops sqlite_ops = {
     .segment_set_text = sq_segment_set_text,
     .speakers_get = sq_speakers_get,
     .speaker_set = sq_speaker_set,
+    .vocabulary_get = sq_vocabulary_get,
+    .vocabulary_set = sq_vocabulary_set,
     .upload_create = sq_upload_create,
     .upload_save = sq_upload_save,
     .upload_get = sq_upload_get,

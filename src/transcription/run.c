@@ -432,6 +432,31 @@ static void drain_on_writer(void *arg)
     drain(arg);
 }
 
+/* The transcription's vocabulary (PUT .../vocabulary) to the session. */
+static int teach_vocabulary(tx_run *run, store_t *store)
+{
+    char *text = NULL;
+    int rc = store_vocabulary_get(store, run->tid, &text);
+    if (rc != 0 || text[0] == '\0') {
+        free(text);
+        return rc;
+    }
+    asr_keyword *list = malloc(ASR_KEYWORDS_MAX * sizeof(*list));
+    size_t n = 0;
+    char why[200];
+    if (list == NULL) {
+        rc = VB_ENOMEM;
+    } else if (asr_keywords_add(list, &n, text, why, sizeof(why)) != 0) {
+        log_warn(run->tag, "the stored vocabulary is damaged (%s); the "
+                 "session goes on without it", why);
+    } else {
+        rc = session_add_vocabulary(run->session, list, n);
+    }
+    free(list);
+    free(text);
+    return rc == VB_ENOMEM ? 0 : rc; /* heard without it, not failed */
+}
+
 static void lookup_on_writer(void *arg)
 {
     tx_run *run = arg;
@@ -444,6 +469,8 @@ static void lookup_on_writer(void *arg)
     size_t nseeds = 0;
     if (rc == 0 && run->diarize)
         rc = tx_speaker_seeds(store, run->tid, &seeds, &nseeds);
+    if (rc == 0)
+        rc = teach_vocabulary(run, store);
     if (rc == 0) {
         for (size_t i = 0; i < nseeds; i++)
             session_seed_speaker(run->session, seeds[i].speaker,

@@ -487,6 +487,30 @@ test('Deepgram SDK v5: smart_format writes amounts, with one word entry for each
   }
 });
 
+test('Deepgram SDK v5: keywords teach a name the recogniser lacks, spelled as given', async () => {
+  const server = await startServer();
+  try {
+    const client = new DeepgramClient({ apiKey: 'k', environment: environment(server.port),
+      maxRetries: 0 });
+    const file = writeWav('dg-keywords.wav', [silence(0.5),
+      speak('Please send the report to Zentrix by Friday morning.'), silence(0.5)]);
+    const audio = fs.readFileSync(file);
+    const before = await client.listen.v1.media.transcribeFile(audio, { punctuate: true });
+    assert.doesNotMatch(before.results.channels[0].alternatives[0].transcript, /zentrix/i);
+    const res = await client.listen.v1.media.transcribeFile(audio, { punctuate: true,
+      keywords: ['Zentrix:2', 'Qorvex'] });
+    const alt = res.results.channels[0].alternatives[0];
+    assert.match(alt.transcript, /to Zentrix by/, alt.transcript);
+    assert.ok(alt.words.some((w) => w.punctuated_word === 'Zentrix'), JSON.stringify(alt.words));
+    // A keyword that is not one word: 400 with the reason, as a bad option.
+    await assert.rejects(client.listen.v1.media.transcribeFile(audio,
+      { keywords: ['two words'] }), (e) => e.statusCode === 400 &&
+      /not one word/.test(JSON.stringify(e.body)));
+  } finally {
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
 test('--dg-store false: answered as before, nothing kept', async () => {
   const server = await startServer({ args: ['--dg-store', 'false'] });
   try {

@@ -21,9 +21,10 @@ const third = 'The quick brown fox jumped over the lazy dog near the river bank.
 
 // Streams file into server (as a person with a microphone when realtime);
 // resolves with the exit code, the messages and stderr.
-function stream(server, file, { key, realtime = false, engine } = {}) {
+function stream(server, file, { key, realtime = false, engine, keywords = [] } = {}) {
   const args = ['stream', '--json', '--url', server.url.replace('http', 'ws'), file];
   if (realtime) args.push('--realtime');
+  for (const k of keywords) args.push('--keywords', k);
   if (key) args.push('--key', key);
   if (engine) args.push('--engine', engine);
   return new Promise((resolve) => {
@@ -128,6 +129,20 @@ test('the same words and speakers as the upstream gives, and KeepAlive over a lo
   assert.doesNotMatch(log, /idle: closing/);
   assert.match(fs.readFileSync(path.join(engine.dir, 'server.log'), 'utf8'),
                /a stream ends: 3 utterances answered, \d+ ms from the end of one to its words/);
+});
+
+test("a session's keywords go to the service as its own keywords parameters", async () => {
+  const file = writeWav('dgengine-keywords.wav', [silence(0.5),
+    speak('Please send the report to Zentrix by Friday morning.'), silence(1)]);
+  const failures = (await health(engine)).upstream.failures;
+  const plain = await stream(engine, file);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(finals(plain).map((f) => f.text).join(' '), /zentrix/i);
+  const taught = await stream(engine, file, { keywords: ["Zentrix:2", "O'Brien"] });
+  assert.equal(taught.code, 0, taught.stderr);
+  assert.match(finals(taught).map((f) => f.text).join(' '), /to Zentrix by/);
+  // Opening the stream's connection again with them is no failure.
+  assert.equal((await health(engine)).upstream.failures, failures);
 });
 
 test('the upstream killed mid-utterance and restarted: nothing lost, nothing doubled',

@@ -285,6 +285,51 @@ test('rename a speaker, correct a segment, export every format', async () => {
   }
 });
 
+test('teach the page a name it cannot know, then record it: heard and written as taught', async () => {
+  const server = await startServer();
+  const t = await createTranscription(server, 'Product call');
+  const wav = writeWav('taught.wav', [silence(1.0),
+    speak('Please send the report to Zentrix by Friday morning.'), silence(2.5)]);
+  const browser = await launch(wav);
+  const errors = [];
+  try {
+    const page = await openPage(browser, errors);
+    await page.goto(`${server.url}/t/${t.id}`);
+    await page.getByText('Vocabulary').click();
+    const box = page.getByLabel('Words to listen for');
+    await box.fill('Zentrix\nTwo words');
+    await page.getByRole('button', { name: 'Save words' }).click();
+    await page.locator('.vocabulary-status.error', { hasText: 'not one word' }).waitFor();
+    assert.match(await page.locator('.vocabulary-status').textContent(), /"Two words"/);
+    await box.fill("Zentrix\nO'Brien:2");
+    await page.getByRole('button', { name: 'Save words' }).click();
+    await page.locator('.vocabulary-status', { hasText: 'Saved' }).waitFor();
+    assert.equal(await page.locator('.vocabulary summary .count').textContent(), '(2)');
+    const stored = await (await fetch(`${server.url}/api/transcriptions/${t.id}/vocabulary`)).json();
+    assert.deepEqual(stored.keywords, [{ word: 'Zentrix', boost: 1 }, { word: "O'Brien", boost: 2 }]);
+    await page.setViewportSize({ width: 360, height: 800 });
+    await screenshot(page, '6-vocabulary-360');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await screenshot(page, '6-vocabulary-1280');
+
+    await page.getByRole('button', { name: 'Record' }).click();
+    await page.locator('.segment', { hasText: 'Zentrix' }).waitFor({ timeout: 30000 });
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 20000 });
+    const segs = await segmentsOf(server, t.id);
+    assert.ok(segs.some((x) => /Zentrix by/.test(x.text)), JSON.stringify(segs));
+    // The list is there after a reload, one word per line.
+    await page.reload();
+    await page.getByText('Vocabulary').click();
+    assert.equal(await page.getByLabel('Words to listen for').inputValue(), "Zentrix\nO'Brien:2");
+    // The browser logs the refused save's 422, which the page showed.
+    assert.deepEqual(errors.filter((e) => !/status of 422/.test(e)), []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
 test('API reference page renders from the OpenAPI document', async () => {
   const server = await startServer();
   const browser = await launch(null);

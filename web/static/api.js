@@ -54,6 +54,9 @@ export const api = {
   speakers: (id) => request('GET', `/api/transcriptions/${id}/speakers/`),
   nameSpeaker: (id, label, name) =>
     request('PATCH', `/api/transcriptions/${id}/speakers/`, { [label]: name || null }),
+  vocabulary: (id) => request('GET', `/api/transcriptions/${id}/vocabulary/`),
+  setVocabulary: (id, keywords) =>
+    request('PUT', `/api/transcriptions/${id}/vocabulary/`, { keywords }),
   exportUrl: (id, format) => `/api/transcriptions/${id}/export.${format}`,
 };
 

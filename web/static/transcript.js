@@ -3,6 +3,7 @@
 import { api, clock, h, socketUrl } from './api.js';
 import { Recorder, browserSupport, micErrorMessage } from './recorder.js';
 import { uploadRecording } from './upload.js';
+import { vocabularyPanel } from './vocabulary.js';
 
 const STATES = {
   idle: 'Ready to record',
@@ -69,7 +70,7 @@ export async function showTranscript(root, id, navigate) {
     h('p', {}, h('a', { href: '/' }, '← All transcripts')),
     heading,
     h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput),
-    uploadStatus, message, notice, scroller, jump, exports);
+    uploadStatus, message, notice, scroller, jump, exports, vocabularyPanel(id));
 
   const unsupported = browserSupport();
   if (unsupported) {
