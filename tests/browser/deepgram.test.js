@@ -51,7 +51,7 @@ const options = {
   model: 'nova-2', encoding: 'linear16', sample_rate: 16000, channels: 1,
   interim_results: 'true', punctuate: 'true', smart_format: 'true', diarize: 'true',
   vad_events: 'true', utterance_end_ms: 1000, endpointing: 300,
-  keywords: 'Verbatim:2', tag: 'deepgram sdk v5', language: 'en-US',
+  keywords: 'Verbatim:2', numerals: 'true', tag: 'deepgram sdk v5', language: 'en-US',
 };
 
 // Streams the speech through a v5 connection made with args; resolves
@@ -153,7 +153,9 @@ test('Deepgram SDK v5: live with every option, messages as Deepgram sends them, 
     assert.equal(typeof meta.transaction_key, 'string');
     assert.deepEqual(meta.models, [requestId]);
     assert.equal(meta.model_info[requestId].name, 'nova-2');
-    assert.ok(meta.warnings.some((w) => /keywords/.test(w.message)), JSON.stringify(meta));
+    // Keywords are taught (no warning); numerals is not supported.
+    assert.ok(meta.warnings.some((w) => /numerals/.test(w.message)), JSON.stringify(meta));
+    assert.ok(!meta.warnings.some((w) => /keywords/.test(w.message)), JSON.stringify(meta));
     // The stream is a transcription like any other.
     const list = await (await fetch(`${server.url}/api/transcriptions/`)).json();
     const t = list.find((x) => x.title === 'deepgram sdk v5');
