@@ -39,11 +39,25 @@ export function micErrorMessage(err) {
   }
 }
 
+// What the page asks of the browser's capture.  Its echo cancellation,
+// noise suppression and gain control, which getUserMedia turns on unless
+// told otherwise, change what the recogniser hears: measured with the
+// same recordings played as the microphone and sent as files
+// (bench/capture.sh, bench/NOTES.md "The browser microphone"), the
+// recording goes through untouched unless the person turns noise
+// suppression back on for a noisy room.
+export function captureConstraints({ noiseSuppression = false } = {}) {
+  return { channelCount: 1, echoCancellation: false, noiseSuppression,
+           autoGainControl: false };
+}
+
 export class Recorder {
   // handlers: { message(msg), state(name, detail), level(rms) }
-  constructor(transcriptionId, handlers) {
+  // options: { noiseSuppression } (captureConstraints)
+  constructor(transcriptionId, handlers, options = {}) {
     this.id = transcriptionId;
     this.on = handlers;
+    this.options = options;
     this.chunks = [];        // Int16Array chunks kept (not yet settled)
     this.keptFrom = 0;       // capture sample index of chunks[0]
     this.captured = 0;       // samples captured in all
@@ -58,7 +72,7 @@ export class Recorder {
 
   async start() {
     this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
+      audio: captureConstraints(this.options),
     });
     this.context = new AudioContext();
     await this.context.audioWorklet.addModule('/static/capture-worklet.js');

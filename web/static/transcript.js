@@ -42,6 +42,15 @@ export async function showTranscript(root, id, navigate) {
                             'aria-valuenow': '0' }, meterBar);
   const record = h('button', { type: 'button', class: 'record', onclick: toggle,
                                'aria-pressed': 'false' }, 'Record');
+  // The browser's noise suppression, off unless asked for (recorder.js).
+  const quietBox = h('input', { type: 'checkbox', id: 'noise-suppression',
+    onchange: () => localStorage.setItem('verbatim.noiseSuppression',
+                                         quietBox.checked ? '1' : '0') });
+  quietBox.checked = localStorage.getItem('verbatim.noiseSuppression') === '1';
+  const noiseLabel = h('label', { class: 'noise', for: 'noise-suppression',
+    title: 'The browser filters background noise out of the microphone. ' +
+           'Helps in a noisy room; in a quiet one it can cost words.' },
+    quietBox, ' Reduce background noise');
   const message = h('p', { class: 'message', role: 'alert' });
   const notice = h('p', { class: 'notice', role: 'status' });
   const fileInput = h('input', {
@@ -69,7 +78,8 @@ export async function showTranscript(root, id, navigate) {
   root.append(
     h('p', {}, h('a', { href: '/' }, '← All transcripts')),
     heading,
-    h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput),
+    h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput,
+      noiseLabel),
     uploadStatus, message, notice, scroller, jump, exports, vocabularyPanel(id));
 
   const unsupported = browserSupport();
@@ -284,7 +294,7 @@ export async function showTranscript(root, id, navigate) {
         meterBar.style.width = `${pct}%`;
         meter.setAttribute('aria-valuenow', String(pct));
       },
-    });
+    }, { noiseSuppression: quietBox.checked });
     setState('connecting');
     try {
       await recorder.start();

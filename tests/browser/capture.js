@@ -1,0 +1,174 @@
+// capture.js - the same recording through the web app's microphone path
+// and sent as a file, for comparing what the recogniser hears each way
+// (capture.test.js asserts it; bench/capture.sh measures the choices).
+//
+// The microphone: Chromium plays the WAV as its fake capture device
+// (once: %noloop) into the page, which records it into a transcription
+// exactly as a person would (Record, wait, Stop).  What the page sent
+// over its socket is kept too, so that the capture path can be told
+// apart from live timing: it can be transcribed offline like the file.
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createTranscription, launch, openPage, outDir, root, segmentsOf, writeWav,
+  silence } from './helpers.js';
+
+const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
+
+// Seconds of 16-bit mono 16 kHz audio in a WAV written by writeWav or flite.
+export function wavSeconds(file) {
+  const wav = fs.readFileSync(file);
+  let pos = 12;
+  let rate = 16000;
+  let channels = 1;
+  while (pos + 8 <= wav.length) {
+    const id = wav.toString('ascii', pos, pos + 4);
+    const size = wav.readUInt32LE(pos + 4);
+    if (id === 'fmt ') {
+      channels = wav.readUInt16LE(pos + 10);
+      rate = wav.readUInt32LE(pos + 12);
+    }
+    if (id === 'data') return size / 2 / channels / rate;
+    pos += 8 + size + (size & 1);
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
+// The 16 kHz mono samples of a WAV (the fmt chunk is trusted: flite's and
+// writeWav's files, and the LibriVox recordings, are all of that shape).
+export function wavSamples(file) {
+  const wav = fs.readFileSync(file);
+  let pos = 12;
+  while (pos + 8 <= wav.length) {
+    const id = wav.toString('ascii', pos, pos + 4);
+    const size = wav.readUInt32LE(pos + 4);
+    if (id === 'data') {
+      const data = wav.subarray(pos + 8, pos + 8 + size);
+      return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+    }
+    pos += 8 + size + (size & 1);
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
+// files (WAVs at 16 kHz mono) joined into one, each after gapSeconds of
+// silence, with tailSeconds after the last.
+export function joinWavs(name, files, gapSeconds = 1.0, tailSeconds = 2.0) {
+  const parts = [];
+  for (const f of files) parts.push(silence(gapSeconds), wavSamples(f));
+  parts.push(silence(tailSeconds));
+  return writeWav(name, parts);
+}
+
+// Words as sclite and our comparisons take them: lower case, no marks.
+export const words = (text) => text.toLowerCase().replace(/[^a-z0-9' ]/g, ' ')
+  .split(/\s+/).filter(Boolean);
+
+// Word error rate (%) of hyp against ref, both texts, by NIST sclite.
+export function sclite(ref, hyp, tag = 'x') {
+  const dir = fs.mkdtempSync(path.join(outDir, 'sclite-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'ref.trn'), `${words(ref).join(' ')} (${tag})\n`);
+    fs.writeFileSync(path.join(dir, 'hyp.trn'), `${words(hyp).join(' ')} (${tag})\n`);
+    const out = execFileSync('sctk', ['sclite', '-r', path.join(dir, 'ref.trn'), 'trn',
+      '-h', path.join(dir, 'hyp.trn'), 'trn', '-i', 'wsj', '-o', 'sum', 'stdout'],
+    { encoding: 'utf8' });
+    const line = out.split('\n').find((l) => l.includes('Sum/Avg'));
+    const cols = line.split('|').map((c) => c.trim()).filter(Boolean);
+    // | Sum/Avg | #Snt #Wrd | Corr Sub Del Ins Err S.Err |
+    return Number(cols[2].split(/\s+/)[4]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The file: `verbatim stream` of the WAV into a new transcription of
+// server, as fast as it goes; its finals.
+export async function fileRun(server, wav, query = []) {
+  const t = await createTranscription(server, `file ${path.basename(wav)}`);
+  // Not execFileSync: a blocked event loop misses the server closing an
+  // idle kept-alive connection, and the next fetch would reuse it.
+  await new Promise((resolve, reject) => execFile(bin, ['stream', '--url',
+    server.url.replace('http', 'ws'), '--id', String(t.id), ...query, wav],
+  { timeout: 300000 }, (err) => (err ? reject(err) : resolve())));
+  const segs = await segmentsOf(server, t.id);
+  return { text: segs.map((s) => s.text).join(' '), finals: segs.length, segments: segs };
+}
+
+// The microphone: the WAV as Chromium's fake capture device, recorded by
+// the web app into a new transcription.  setup(page) runs before the
+// page's scripts (to choose capture settings, say).  Answers the finals
+// and the PCM the page sent (16 kHz samples, its resends left out).
+export async function micRun(server, wav, { setup, label = 'mic' } = {}) {
+  const seconds = wavSeconds(wav);
+  const t = await createTranscription(server, `${label} ${path.basename(wav)}`);
+  const browser = await launch(wav);
+  const errors = [];
+  try {
+    const page = await openPage(browser, errors);
+    // Every binary message the page sends, for an offline look at it.
+    await page.addInitScript(() => {
+      window.__sent = [];
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (data) {
+        if (typeof data !== 'string') window.__sent.push(Array.from(new Int16Array(
+          data instanceof ArrayBuffer ? data : data.buffer.slice(data.byteOffset,
+            data.byteOffset + data.byteLength))));
+        return send.call(this, data);
+      };
+    });
+    if (setup) await setup(page);
+    await page.goto(`${server.url}/t/${t.id}`);
+    await page.getByRole('button', { name: 'Record' }).click();
+    await page.locator('.state-text', { hasText: 'Recording' }).waitFor({ timeout: 20000 });
+    // The device plays the file once, from when the page asked for it.
+    await page.waitForTimeout(seconds * 1000 + 500);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 60000 });
+    const sent = await page.evaluate(() => window.__sent.flat());
+    const segs = await segmentsOf(server, t.id);
+    return { text: segs.map((s) => s.text).join(' '), finals: segs.length, segments: segs,
+             sent: Int16Array.from(sent), errors };
+  } finally {
+    await browser.close();
+  }
+}
+
+// How closely sent reproduces orig (16 kHz samples): the lag (samples,
+// -8000 to 8000: sent[i + lag] is orig[i]) that best lines them up,
+// judged on the loudest second of orig, and the signal-to-error ratio
+// (dB) over the whole overlap at that lag with the best gain.
+export function likeness(orig, sent) {
+  let loud = 8000;
+  let best = -1;
+  for (let s = 8000; s + 16000 <= orig.length; s += 4000) {
+    let e = 0;
+    for (let i = s; i < s + 16000; i++) e += orig[i] * orig[i];
+    if (e > best) { best = e; loud = s; }
+  }
+  let lag = 0;
+  let top = -Infinity;
+  for (let l = -8000; l <= 8000; l++) {
+    if (loud + l < 0 || loud + l + 16000 > sent.length) continue;
+    let c = 0;
+    for (let i = loud; i < loud + 16000; i++) c += orig[i] * sent[i + l];
+    if (c > top) { top = c; lag = l; }
+  }
+  const from = Math.max(0, -lag);
+  const to = Math.min(orig.length, sent.length - lag);
+  let oo = 0;
+  let os = 0;
+  for (let i = from; i < to; i++) { oo += orig[i] * orig[i]; os += orig[i] * sent[i + lag]; }
+  const gain = os / oo;
+  let err = 0;
+  for (let i = from; i < to; i++) {
+    const d = sent[i + lag] - gain * orig[i];
+    err += d * d;
+  }
+  return { lag, gain, snr: 10 * Math.log10((gain * gain * oo) / Math.max(err, 1e-9)) };
+}
+
+// Samples as a WAV in the test output folder, for `verbatim transcribe`.
+export function saveSent(name, samples) {
+  return writeWav(name, [samples]);
+}
