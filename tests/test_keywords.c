@@ -154,20 +154,14 @@ static char *hear(asr_stream *stream, const int16_t *pcm, size_t count,
     return text;
 }
 
-/*
- * One decoder (max_streams 1), so every stream gets the same one: the
- * stream that taught "Zentrix" hears it, written as taught; a stream
- * that did not, on the decoder the first just used, does not; and the
- * first hears it again after that.
- */
-static void test_a_taught_word_is_heard_by_its_stream_only(void **state)
+/* The fixture that says "...the report to zentrix by friday morning", and
+ * an accurate-profile engine of one decoder (max_streams 1), so that
+ * every stream gets the same one. */
+static asr_engine *one_decoder(int16_t **pcm, size_t *count)
 {
-    (void)state;
-    size_t count;
     int rate, channels;
-    int16_t *pcm = tu_read_wav("build/fixtures/taught.wav", &count, &rate,
-                               &channels);
-    assert_non_null(pcm);
+    *pcm = tu_read_wav("build/fixtures/taught.wav", count, &rate, &channels);
+    assert_non_null(*pcm);
     assert_int_equal(rate, 16000);
     asr_params params = asr_default_params();
     params.max_streams = 1;
@@ -176,6 +170,21 @@ static void test_a_taught_word_is_heard_by_its_stream_only(void **state)
     char err[256];
     assert_int_equal(asr_engine_create("pocketsphinx", &params, options,
                                        &engine, err, sizeof(err)), 0);
+    return engine;
+}
+
+/*
+ * One decoder, so every stream gets the same one: the
+ * stream that taught "Zentrix" hears it, written as taught; a stream
+ * that did not, on the decoder the first just used, does not; and the
+ * first hears it again after that.
+ */
+static void test_a_taught_word_is_heard_by_its_stream_only(void **state)
+{
+    (void)state;
+    size_t count;
+    int16_t *pcm;
+    asr_engine *engine = one_decoder(&pcm, &count);
     asr_stream *taught = NULL, *plain = NULL;
     assert_int_equal(engine->ops->stream_create(engine, &taught), 0);
     assert_int_equal(engine->ops->stream_create(engine, &plain), 0);
@@ -221,17 +230,8 @@ static void test_a_hundred_taught_words(void **state)
 {
     (void)state;
     size_t count;
-    int rate, channels;
-    int16_t *pcm = tu_read_wav("build/fixtures/taught.wav", &count, &rate,
-                               &channels);
-    assert_non_null(pcm);
-    asr_params params = asr_default_params();
-    params.max_streams = 1;
-    const char *options[] = {"profile=accurate", NULL};
-    asr_engine *engine = NULL;
-    char err[256];
-    assert_int_equal(asr_engine_create("pocketsphinx", &params, options,
-                                       &engine, err, sizeof(err)), 0);
+    int16_t *pcm;
+    asr_engine *engine = one_decoder(&pcm, &count);
     asr_keyword words[ASR_KEYWORDS_MAX];
     size_t n = 0;
     static const char *const stems[] = {"zor", "vel", "qua", "bri", "tal"};

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../util/vb.h"
@@ -80,15 +79,12 @@ int lexicon_trim(const char *dict_path, const char *lm_path, int *fd,
         return lmath ? VB_EIO : VB_ENOMEM;
     }
     int rc = 0;
-    int mem = memfd_create("verbatim-dictionary", MFD_CLOEXEC);
-    int dup_fd = mem >= 0 ? dup(mem) : -1;
-    FILE *out = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
+    int mem;
+    FILE *out = vb_memfile("verbatim-dictionary", &mem);
     if (out == NULL) {
         vb_seterr(err, errlen, "cannot make an in-memory dictionary: %s",
                   strerror(errno));
         rc = VB_EIO;
-        if (dup_fd >= 0)
-            close(dup_fd);
     } else {
         rc = copy_known(in, out, lm, stats);
         if (fclose(out) != 0 && rc == 0)

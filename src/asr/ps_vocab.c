@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../util/log.h"
@@ -148,16 +147,10 @@ static ngram_model_t *taught_model(ps_decoder_t *ps, ngram_model_t *main,
 {
     double lw = cmd_ln_float32_r(ps_get_config(ps), "-lw");
     double share = pow(TAUGHT_SHARE, 1.0 / (lw > 0 ? lw : 1));
-    int mem = memfd_create("verbatim-taught-lm", MFD_CLOEXEC);
-    int copy = mem >= 0 ? dup(mem) : -1;
-    FILE *out = copy >= 0 ? fdopen(copy, "w") : NULL;
-    if (out == NULL) {
-        if (copy >= 0)
-            close(copy);
-        if (mem >= 0)
-            close(mem);
+    int mem;
+    FILE *out = vb_memfile("verbatim-taught-lm", &mem);
+    if (out == NULL)
         return NULL;
-    }
     double uniform = 1.0 / (double)ngram_model_get_counts(main)[0];
     fprintf(out, "\\data\\\nngram 1=%zu\n\n\\1-grams:\n", v->count);
     for (size_t i = 0; i < v->count; i++) {
@@ -210,12 +203,9 @@ static int taught_dictionary(ps_decoder_t *ps, const char *dict_path,
     FILE *in = fopen(dict_path, "r");
     if (in == NULL)
         return VB_EIO;
-    int mem = memfd_create("verbatim-taught", MFD_CLOEXEC);
-    int copy = mem >= 0 ? dup(mem) : -1;
-    FILE *out = copy >= 0 ? fdopen(copy, "w") : NULL;
+    int mem;
+    FILE *out = vb_memfile("verbatim-taught", &mem);
     int rc = out != NULL ? 0 : VB_EIO;
-    if (out == NULL && copy >= 0)
-        close(copy);
     char buf[65536];
     size_t n;
     while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)

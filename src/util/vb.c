@@ -1,10 +1,13 @@
-/* vb.c - error code names, the error-buffer helper, the clock and the
- * lock check of vb.h. */
+/* vb.c - error code names, the error-buffer helper, in-memory files, the
+ * clock and the lock check of vb.h. */
 #include "vb.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *vb_strerror(int code)
 {
@@ -31,6 +34,23 @@ void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+FILE *vb_memfile(const char *name, int *fd)
+{
+    *fd = memfd_create(name, MFD_CLOEXEC);
+    int copy = *fd >= 0 ? dup(*fd) : -1;
+    FILE *out = copy >= 0 ? fdopen(copy, "w") : NULL;
+    if (out == NULL) {
+        int saved = errno;
+        if (copy >= 0)
+            close(copy);
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        errno = saved;
+    }
+    return out;
 }
 
 double vb_monotonic_s(void)

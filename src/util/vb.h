@@ -10,6 +10,7 @@
 #define VB_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stddef.h>
 
 enum {
@@ -30,6 +31,13 @@ const char *vb_strerror(int code);
 /* snprintf into an error buffer that may be NULL. */
 void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* An anonymous file in memory (memfd), to be read by a library that
+ * takes only paths ("/proc/self/fd/N"): its descriptor in *fd, which the
+ * caller closes, and a stream for writing it, on a copy of the
+ * descriptor (fclose it before the file is read).  NULL, with *fd -1 and
+ * errno set, when it cannot be made. */
+FILE *vb_memfile(const char *name, int *fd);
 
 /* Seconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and
  * deadlines, never for dates. */
