@@ -945,10 +945,22 @@ static void test_vocabulary(void **state)
                         "\"boost\": \"high\"}]}", 422), "keyword_type", "keywords");
     assert_invalid(call("PUT", path, "{\"keywords\": [\"a,b\"]}", 422),
                    "keyword_type", "keywords");
+    /* Too long, as a string or an object: the same reason either way. */
+    char body[4096];
+    snprintf(body, sizeof(body), "{\"keywords\": [\"%0200d\"]}", 0);
+    memset(strchr(body, '0'), 'a', 200);
+    cJSON *json = call("PUT", path, body, 422);
+    char *printed = cJSON_PrintUnformatted(json);
+    assert_non_null(strstr(printed, "longer than 47"));
+    free(printed);
+    assert_invalid(json, "keyword_invalid", "keywords");
+    snprintf(body, sizeof(body), "{\"keywords\": [{\"word\": \"%0200d\"}]}", 0);
+    memset(strchr(body, '0'), 'a', 200);
+    assert_invalid(call("PUT", path, body, 422), "keyword_invalid", "keywords");
     assert_invalid(call("PUT", path, "{\"keywords\": \"Zentrix\"}", 422),
                    "list_type", "keywords");
     assert_invalid(call("PUT", path, "{}", 422), "list_type", "keywords");
-    char body[4096] = "{\"keywords\": [";
+    strcpy(body, "{\"keywords\": [");
     for (int i = 0; i < 101; i++)
         sprintf(body + strlen(body), "%s\"w%c%c\"", i ? "," : "", 'a' + i / 26,
                 'a' + i % 26);

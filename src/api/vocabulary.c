@@ -62,21 +62,22 @@ void handle_vocabulary_get(const route_call *call, api_response *out)
 static int item_spec(const cJSON *item, char *spec, size_t len,
                      api_response *out)
 {
+    /* A word too long for spec is cut, and still too long for
+     * asr_keywords_add(), which says so. */
     if (cJSON_IsString(item)) {
         snprintf(spec, len, "%s", item->valuestring);
-        if (strlen(item->valuestring) < len && strpbrk(spec, ",\n") == NULL)
+        if (strpbrk(spec, ",\n") == NULL)
             return 0;
     } else if (cJSON_IsObject(item)) {
         const cJSON *word = cJSON_GetObjectItemCaseSensitive(item, "word");
         const cJSON *boost = cJSON_GetObjectItemCaseSensitive(item, "boost");
-        if (cJSON_IsString(word) && strlen(word->valuestring) < len - 32 &&
-            strpbrk(word->valuestring, ",\n:") == NULL &&
+        if (cJSON_IsString(word) && strpbrk(word->valuestring, ",\n:") == NULL &&
             (boost == NULL || cJSON_IsNumber(boost))) {
             if (boost != NULL)
-                snprintf(spec, len, "%s:%.17g", word->valuestring,
+                snprintf(spec, len, "%.60s:%.17g", word->valuestring,
                          boost->valuedouble);
             else
-                snprintf(spec, len, "%s", word->valuestring);
+                snprintf(spec, len, "%.60s", word->valuestring);
             return 0;
         }
     }

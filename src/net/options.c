@@ -2,8 +2,9 @@
  * options.c - a stream's options from its URL's query, the same for a
  * live socket (/ws/transcribe/{id}?...) and an upload (POST .../audio?...):
  * encoding, sample_rate and channels of raw PCM, punctuate, diarize,
- * smart_format, keywords and the speaker hints.  A bad value is refused with a message that names
- * the option, what it accepts and what was sent.
+ * smart_format, keywords and the speaker hints.  A bad value is refused
+ * with a message that names the option, what it accepts and what was
+ * sent.
  */
 #include <errno.h>
 #include <stdio.h>
