@@ -833,12 +833,9 @@ static int ps_stream_set_keywords(asr_stream *stream, const asr_keyword *words,
 {
     ps_stream *s = (ps_stream *)stream;
     ps_vocab *v = NULL;
-    char why[200];
-    int rc = ps_vocab_create(words, count, &v, why, sizeof(why));
-    if (rc != 0) {
-        log_warn("asr", "%s", rc == VB_ENOMEM ? "out of memory" : why);
+    int rc = ps_vocab_create(words, count, &v);
+    if (rc != 0)
         return rc;
-    }
     ps_vocab_free(s->vocab);
     s->vocab = v;
     return 0;

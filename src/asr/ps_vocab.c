@@ -37,8 +37,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
 }
 
-int ps_vocab_create(const asr_keyword *words, size_t count, ps_vocab **out,
-                    char *err, size_t errlen)
+int ps_vocab_create(const asr_keyword *words, size_t count, ps_vocab **out)
 {
     *out = NULL;
     ps_vocab *v = calloc(1, sizeof(*v));
@@ -59,11 +58,12 @@ int ps_vocab_create(const asr_keyword *words, size_t count, ps_vocab **out,
         snprintf(e->name, sizeof(e->name), "%s#%g", e->word,
                  (double)words[i].boost);
         e->weight = weight;
+        /* Letters always get phones from flite's rules; a word that got
+         * none is heard without, not a session refused. */
         if (lts_pronounce(e->word, e->phones, sizeof(e->phones)) != 0) {
-            vb_seterr(err, errlen, "keyword \"%s\" has no pronunciation",
-                      words[i].word);
-            ps_vocab_free(v);
-            return VB_EINVAL;
+            log_warn("asr", "keyword \"%s\" has no pronunciation; left out",
+                     words[i].word);
+            continue;
         }
         v->count++;
     }

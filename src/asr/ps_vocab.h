@@ -30,11 +30,9 @@
 
 typedef struct ps_vocab ps_vocab;
 
-/* The entries for `words` (those with a weight; pronunciations looked up
- * now).  *out NULL when none has a weight.  0, VB_ENOMEM, or VB_EINVAL
- * when a word has no pronunciation (err says which). */
-int ps_vocab_create(const asr_keyword *words, size_t count, ps_vocab **out,
-                    char *err, size_t errlen);
+/* The entries for `words` (those with a weight and a pronunciation,
+ * looked up now).  *out NULL when there are none.  0 or VB_ENOMEM. */
+int ps_vocab_create(const asr_keyword *words, size_t count, ps_vocab **out);
 void ps_vocab_free(ps_vocab *v);
 
 /* What a decoder holding v's words holds: the entries' names, sorted,
