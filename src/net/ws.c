@@ -458,10 +458,15 @@ static void watch_on_runner(void *arg)
         conn_unref(c);
         return;
     }
+    /* The subscription keeps open_job's reference; this call holds one
+     * more while it sends the first page: a close meanwhile drops the
+     * subscription's (on_closed()), and freed the connection under
+     * send_page() (seen once in test_auth under ASan). */
+    atomic_fetch_add(&c->refs, 1);
     pthread_mutex_unlock(&c->lock);
-    /* The subscription keeps open_job's reference. */
     if (send_page(c, c->srv->store) != 0)
         conn_error(c, 1011, "the database failed");
+    conn_unref(c);
 }
 
 /* ---- I/O thread ---------------------------------------------------- */
