@@ -87,6 +87,21 @@ static int parse_item(const char *item, size_t n, asr_keyword *out, char *err,
     return 0;
 }
 
+/* kw into list[0..*count): over the same word (in any case), else at the
+ * end.  -1 when it is a new word and the list is full. */
+static int put(asr_keyword *list, size_t *count, const asr_keyword *kw)
+{
+    size_t i = 0;
+    while (i < *count && strcasecmp(list[i].word, kw->word) != 0)
+        i++;
+    if (i == ASR_KEYWORDS_MAX)
+        return -1;
+    list[i] = *kw;
+    if (i == *count)
+        (*count)++;
+    return 0;
+}
+
 int asr_keywords_add(asr_keyword *list, size_t *count, const char *spec,
                      char *err, size_t errlen)
 {
@@ -114,19 +129,10 @@ int asr_keywords_add(asr_keyword *list, size_t *count, const char *spec,
             continue;
         asr_keyword kw;
         rc = parse_item(item, in, &kw, err, errlen);
-        if (rc != 0)
-            break;
-        size_t i = 0;
-        while (i < n && strcasecmp(work[i].word, kw.word) != 0)
-            i++;
-        if (i == n && n == ASR_KEYWORDS_MAX) {
+        if (rc == 0 && put(work, &n, &kw) != 0) {
             vb_seterr(err, errlen, "more than %d keywords", ASR_KEYWORDS_MAX);
             rc = VB_EINVAL;
-            break;
         }
-        work[i] = kw;
-        if (i == n)
-            n++;
     }
     if (rc == 0) {
         memcpy(list, work, n * sizeof(*work));
@@ -140,18 +146,9 @@ size_t asr_keywords_merge(asr_keyword *list, size_t *count,
                           const asr_keyword *more, size_t n)
 {
     size_t left_out = 0;
-    for (size_t k = 0; k < n; k++) {
-        size_t i = 0;
-        while (i < *count && strcasecmp(list[i].word, more[k].word) != 0)
-            i++;
-        if (i == *count && *count == ASR_KEYWORDS_MAX) {
+    for (size_t k = 0; k < n; k++)
+        if (put(list, count, &more[k]) != 0)
             left_out++;
-            continue;
-        }
-        list[i] = more[k];
-        if (i == *count)
-            (*count)++;
-    }
     return left_out;
 }
 
