@@ -33,6 +33,7 @@
 #include <assert.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,12 @@ struct item {
     uint8_t data[];
 };
 
+/* A list of taught words waiting for the worker. */
+struct vocabulary {
+    size_t count;
+    asr_keyword words[ASR_KEYWORDS_MAX];
+};
+
 struct session {
     session_params params;
     session_sink sink;
@@ -89,9 +96,7 @@ struct session {
 
     /* Taught words for the engine, set from any thread, given to the
      * stream on the worker (session_add_vocabulary()). */
-    pthread_mutex_t vocab_lock;
-    asr_keyword *vocab_pending;
-    size_t vocab_count;
+    _Atomic(struct vocabulary *) vocab_pending;
 
     pthread_mutex_t lock; /* guards the fields down to `refs` */
     struct item *head, *tail;
@@ -940,8 +945,7 @@ static void session_free(session_t *s)
     diarize_features_destroy(s->features);
     diarize_tracker_destroy(s->tracker);
     pthread_mutex_destroy(&s->tracker_lock);
-    free(s->vocab_pending);
-    pthread_mutex_destroy(&s->vocab_lock);
+    free(atomic_load(&s->vocab_pending));
     pcm_buf_free(&s->pcm);
     for (struct item *it = s->head, *next; it; it = next) {
         next = it->next;
@@ -1032,38 +1036,30 @@ static int resume(session_t *s)
  * on the worker, between the stream's calls. */
 static void teach_pending(session_t *s)
 {
-    pthread_mutex_lock(&s->vocab_lock);
-    asr_keyword *words = s->vocab_pending;
-    size_t n = s->vocab_count;
-    s->vocab_pending = NULL;
-    pthread_mutex_unlock(&s->vocab_lock);
-    if (words == NULL)
+    struct vocabulary *v = atomic_exchange(&s->vocab_pending, NULL);
+    if (v == NULL)
         return;
     asr_engine *engine = s->stream->engine;
     if (engine->ops->set_keywords != NULL &&
-        engine->ops->set_keywords(s->stream, words, n) != 0)
+        engine->ops->set_keywords(s->stream, v->words, v->count) != 0)
         log_warn(s->tag, "the transcription's vocabulary could not be "
                  "taught to the recogniser");
-    free(words);
+    free(v);
 }
 
 int session_add_vocabulary(session_t *s, const asr_keyword *words, size_t count)
 {
-    asr_keyword *list = malloc(ASR_KEYWORDS_MAX * sizeof(*list));
-    if (list == NULL)
+    struct vocabulary *v = malloc(sizeof(*v));
+    if (v == NULL)
         return VB_ENOMEM;
-    size_t n = 0;
-    size_t left = asr_keywords_merge(list, &n, words, count);
-    left += asr_keywords_merge(list, &n, s->params.keywords,
+    v->count = 0;
+    size_t left = asr_keywords_merge(v->words, &v->count, words, count);
+    left += asr_keywords_merge(v->words, &v->count, s->params.keywords,
                                s->params.keyword_count);
     if (left > 0)
         log_warn(s->tag, "%zu taught words past the %d a session hears were "
                  "left out", left, ASR_KEYWORDS_MAX);
-    pthread_mutex_lock(&s->vocab_lock);
-    free(s->vocab_pending);
-    s->vocab_pending = list;
-    s->vocab_count = n;
-    pthread_mutex_unlock(&s->vocab_lock);
+    free(atomic_exchange(&s->vocab_pending, v));
     return 0;
 }
 
@@ -1259,7 +1255,6 @@ int session_create(const session_params *params, asr_engine *engine,
     snprintf(s->tag, sizeof(s->tag), "t=%lld", (long long)params->transcription_id);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->tracker_lock, NULL);
-    pthread_mutex_init(&s->vocab_lock, NULL);
     vad_params vp = vad_default_params();
     vp.endpoint_ms = params->endpoint_ms;
     vad_init(&s->vad, &vp);
