@@ -11,8 +11,8 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileRun, joinWavs, micRun, saveSent, sclite } from './capture.js';
-import { root, startServer, stopServer } from './helpers.js';
+import { fileRun, joinWavs, librivoxSet, micRun, sclite } from './capture.js';
+import { root, startServer, stopServer, writeWav } from './helpers.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -43,15 +43,7 @@ function forced(constraints) {
 // The sets: LibriVox's five read recordings, and flite sentences, each
 // joined into one recording with a second of silence between files.
 function sets() {
-  const librivox = '/usr/share/pocketsphinx/test/data/librivox';
-  const ids = fs.readFileSync(path.join(librivox, 'fileids'), 'utf8').split('\n').filter(Boolean);
-  const refs = Object.fromEntries(fs.readFileSync(path.join(librivox, 'transcription'), 'utf8')
-    .split('\n').filter(Boolean).map((l) => {
-      const m = /^(?:<s> )?(.*?)(?: <\/s>)? \((.*)\)$/.exec(l);
-      return [m[2], m[1]];
-    }));
-  const out = [{ name: 'librivox', wav: joinWavs('cap-librivox.wav',
-    ids.map((id) => path.join(librivox, `${id}.wav`))), ref: ids.map((id) => refs[id]).join(' ') }];
+  const out = [librivoxSet('cap-librivox.wav')];
   const trn = fs.readFileSync(path.join(setDir, 'ref.trn'), 'utf8').split('\n').filter(Boolean)
     .map((l) => /^(.*) \((.*)\)$/.exec(l)).slice(0, quick ? 8 : 24);
   out.push({ name: 'flite', wav: joinWavs('cap-flite.wav',
@@ -75,7 +67,7 @@ try {
     for (const [name, constraints] of Object.entries(choices)) {
       if (only && !only.includes(name)) continue;
       const mic = await micRun(server, set.wav, { setup: forced(constraints), label: name });
-      const sentWav = saveSent(`cap-${set.name}-${name}-sent.wav`, mic.sent);
+      const sentWav = writeWav(`cap-${set.name}-${name}-sent.wav`, [mic.sent]);
       const offline = await transcribe(sentWav);
       const fileOffline = await transcribe(set.wav);
       rows.push({ set: set.name, how: `mic:${name}`, wer: sclite(set.ref, mic.text),

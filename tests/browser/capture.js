@@ -10,54 +10,32 @@
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTranscription, launch, openPage, outDir, root, segmentsOf, writeWav,
-  silence } from './helpers.js';
+import { createTranscription, launch, openPage, outDir, readWav, root, segmentsOf, silence,
+  writeWav } from './helpers.js';
 
 const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
-
-// Seconds of 16-bit mono 16 kHz audio in a WAV written by writeWav or flite.
-export function wavSeconds(file) {
-  const wav = fs.readFileSync(file);
-  let pos = 12;
-  let rate = 16000;
-  let channels = 1;
-  while (pos + 8 <= wav.length) {
-    const id = wav.toString('ascii', pos, pos + 4);
-    const size = wav.readUInt32LE(pos + 4);
-    if (id === 'fmt ') {
-      channels = wav.readUInt16LE(pos + 10);
-      rate = wav.readUInt32LE(pos + 12);
-    }
-    if (id === 'data') return size / 2 / channels / rate;
-    pos += 8 + size + (size & 1);
-  }
-  throw new Error(`${file}: no data chunk`);
-}
-
-// The 16 kHz mono samples of a WAV (the fmt chunk is trusted: flite's and
-// writeWav's files, and the LibriVox recordings, are all of that shape).
-export function wavSamples(file) {
-  const wav = fs.readFileSync(file);
-  let pos = 12;
-  while (pos + 8 <= wav.length) {
-    const id = wav.toString('ascii', pos, pos + 4);
-    const size = wav.readUInt32LE(pos + 4);
-    if (id === 'data') {
-      const data = wav.subarray(pos + 8, pos + 8 + size);
-      return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-    }
-    pos += 8 + size + (size & 1);
-  }
-  throw new Error(`${file}: no data chunk`);
-}
 
 // files (WAVs at 16 kHz mono) joined into one, each after gapSeconds of
 // silence, with tailSeconds after the last.
 export function joinWavs(name, files, gapSeconds = 1.0, tailSeconds = 2.0) {
   const parts = [];
-  for (const f of files) parts.push(silence(gapSeconds), wavSamples(f));
+  for (const f of files) parts.push(silence(gapSeconds), readWav(f).samples);
   parts.push(silence(tailSeconds));
   return writeWav(name, parts);
+}
+
+// LibriVox's five read recordings (Debian's pocketsphinx-testdata) joined
+// into one as `name`, and their reference transcript.
+export function librivoxSet(name) {
+  const dir = '/usr/share/pocketsphinx/test/data/librivox';
+  const ids = fs.readFileSync(path.join(dir, 'fileids'), 'utf8').split('\n').filter(Boolean);
+  const refs = Object.fromEntries(fs.readFileSync(path.join(dir, 'transcription'), 'utf8')
+    .split('\n').filter(Boolean).map((l) => {
+      const m = /^(?:<s> )?(.*?)(?: <\/s>)? \((.*)\)$/.exec(l);
+      return [m[2], m[1]];
+    }));
+  return { name: 'librivox', ref: ids.map((id) => refs[id]).join(' '),
+           wav: joinWavs(name, ids.map((id) => path.join(dir, `${id}.wav`))) };
 }
 
 // Words as sclite and our comparisons take them: lower case, no marks.
@@ -100,7 +78,8 @@ export async function fileRun(server, wav, query = []) {
 // page's scripts (to choose capture settings, say).  Answers the finals
 // and the PCM the page sent (16 kHz samples, its resends left out).
 export async function micRun(server, wav, { setup, label = 'mic' } = {}) {
-  const seconds = wavSeconds(wav);
+  const { rate, channels, samples } = readWav(wav);
+  const seconds = samples.length / channels / rate;
   const t = await createTranscription(server, `${label} ${path.basename(wav)}`);
   const browser = await launch(wav);
   const errors = [];
@@ -166,9 +145,4 @@ export function likeness(orig, sent) {
     err += d * d;
   }
   return { lag, gain, snr: 10 * Math.log10((gain * gain * oo) / Math.max(err, 1e-9)) };
-}
-
-// Samples as a WAV in the test output folder, for `verbatim transcribe`.
-export function saveSent(name, samples) {
-  return writeWav(name, [samples]);
 }

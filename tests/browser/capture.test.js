@@ -9,22 +9,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileRun, joinWavs, likeness, micRun, sclite, wavSamples } from './capture.js';
-import { createTranscription, launch, openPage, root, silence, speak, startServer, stopServer,
-  writeWav } from './helpers.js';
-
-const librivox = '/usr/share/pocketsphinx/test/data/librivox';
-
-function librivoxSet() {
-  const ids = fs.readFileSync(path.join(librivox, 'fileids'), 'utf8').split('\n').filter(Boolean);
-  const refs = Object.fromEntries(fs.readFileSync(path.join(librivox, 'transcription'), 'utf8')
-    .split('\n').filter(Boolean).map((l) => {
-      const m = /^(?:<s> )?(.*?)(?: <\/s>)? \((.*)\)$/.exec(l);
-      return [m[2], m[1]];
-    }));
-  return { name: 'librivox', ref: ids.map((id) => refs[id]).join(' '),
-           wav: joinWavs('capture-librivox.wav', ids.map((id) => path.join(librivox, `${id}.wav`))) };
-}
+import { fileRun, librivoxSet, likeness, micRun, sclite } from './capture.js';
+import { createTranscription, launch, openPage, readWav, root, silence, speak, startServer,
+  stopServer, writeWav } from './helpers.js';
 
 // Eight of the flite set's sentences (bench/flite_sentences.txt), in turn
 // by four voices.
@@ -49,13 +36,13 @@ test('the microphone gives the words a file gives: WER within 2 points, the same
   const files = [];
   const mics = [];
   try {
-    for (const set of [librivoxSet(), fliteSet()]) {
+    for (const set of [librivoxSet('capture-librivox.wav'), fliteSet()]) {
       const file = await fileRun(server, set.wav);
       const mic = await micRun(server, set.wav);
       assert.deepEqual(mic.errors, []);
       // What the page sent is the recording itself: no gain, filter or
       // processing of the browser's, no samples lost or made up.
-      const like = likeness(wavSamples(set.wav), mic.sent);
+      const like = likeness(readWav(set.wav).samples, mic.sent);
       const werFile = sclite(set.ref, file.text);
       const werMic = sclite(set.ref, mic.text);
       console.log(`${set.name}: WER file ${werFile} %, microphone ${werMic} %; finals ` +

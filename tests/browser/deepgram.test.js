@@ -11,23 +11,16 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { DeepgramClient } from '@deepgram/sdk';
 import { createClient, LiveTranscriptionEvents } from 'deepgram-sdk-v4';
-import { launch, openPage, root, silence, sleep, speak, startServer, stopServer, writeWav }
-  from './helpers.js';
+import { launch, openPage, readWav, root, silence, sleep, speak, startServer, stopServer,
+  writeWav } from './helpers.js';
 
 const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
 const fixtures = process.env.VB_FIXTURES || path.join(root, 'build/fixtures');
 
 // 16 kHz mono PCM of the fixture that says "the quick brown fox...".
 function speechPcm() {
-  const wav = fs.readFileSync(path.join(fixtures, 'speech.wav'));
-  let pos = 12;
-  while (pos + 8 <= wav.length) {
-    const id = wav.toString('ascii', pos, pos + 4);
-    const size = wav.readUInt32LE(pos + 4);
-    if (id === 'data') return wav.subarray(pos + 8, pos + 8 + size);
-    pos += 8 + size + (size & 1);
-  }
-  throw new Error('no data chunk');
+  const { samples } = readWav(path.join(fixtures, 'speech.wav'));
+  return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
 }
 
 // The status a /v1/listen handshake with this key gets (101 when it opens).

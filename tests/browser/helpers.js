@@ -52,21 +52,37 @@ export async function stopServer(server, signal = 'SIGTERM') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// 16 kHz mono samples of text spoken by a flite voice.
-export function speak(text, voice = 'slt') {
-  const file = path.join(os.tmpdir(), `vbflite-${process.pid}-${Date.now()}.wav`);
-  execFileSync('flite', ['-voice', voice, '-t', text, '-o', file]);
+// A 16-bit PCM WAV file: its rate, channels and samples (interleaved).
+export function readWav(file) {
   const wav = fs.readFileSync(file);
-  fs.unlinkSync(file);
+  let rate = 16000;
+  let channels = 1;
   let pos = 12;
   while (pos + 8 <= wav.length) {
     const id = wav.toString('ascii', pos, pos + 4);
     const size = wav.readUInt32LE(pos + 4);
-    if (id === 'data') return new Int16Array(wav.buffer.slice(wav.byteOffset + pos + 8,
-                                                              wav.byteOffset + pos + 8 + size));
+    if (id === 'fmt ') {
+      channels = wav.readUInt16LE(pos + 10);
+      rate = wav.readUInt32LE(pos + 12);
+    }
+    if (id === 'data') {
+      return { rate, channels, samples: new Int16Array(wav.buffer.slice(
+        wav.byteOffset + pos + 8, wav.byteOffset + pos + 8 + size)) };
+    }
     pos += 8 + size + (size & 1);
   }
-  throw new Error('flite wrote no audio');
+  throw new Error(`${file}: no audio in it`);
+}
+
+// 16 kHz mono samples of text spoken by a flite voice.
+export function speak(text, voice = 'slt') {
+  const file = path.join(os.tmpdir(), `vbflite-${process.pid}-${Date.now()}.wav`);
+  execFileSync('flite', ['-voice', voice, '-t', text, '-o', file]);
+  try {
+    return readWav(file).samples;
+  } finally {
+    fs.unlinkSync(file);
+  }
 }
 
 export function silence(seconds) {
