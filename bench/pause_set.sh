@@ -7,12 +7,15 @@
 #   pair_NN_VOICE  two sentences one after the other: the pause falls
 #                  between them (a cut is welcome)
 # with GAP_MS of silence added between the two parts, on top of the
-# ~0.2-0.3 s flite leaves at the end and start of what it says.  16 kHz WAV
-# files and the reference transcript in sclite's trn format.
-# Usage: bench/pause_set.sh OUTDIR [GAP_MS]   (default 50)
+# ~0.2-0.55 s flite leaves at the end and start of what it says (slt the
+# most); with `exact`, that quiet is cut off first (below -50 dBFS), so
+# the pause is GAP_MS.  16 kHz WAV files and the reference transcript in
+# sclite's trn format.
+# Usage: bench/pause_set.sh OUTDIR [GAP_MS [exact]]   (default 50)
 set -euo pipefail
 out=${1:?usage: pause_set.sh OUTDIR [GAP_MS]}
 gap=${2:-50}
+exact=${3:-}
 mkdir -p "$out"
 voices=(slt rms awb kal16)
 mapfile -t sentences < <(grep . "$(dirname "$0")/flite_sentences.txt")
@@ -26,12 +29,20 @@ le() { # le VALUE BYTES: little-endian binary
         printf "\\$(printf '%03o' $(((v >> (8 * i)) & 255)))"
     done
 }
-samples_of() { # VOICE TEXT: flite's samples (its WAV header is 44 bytes)
-    flite -voice "$1" -t "$2" -o "$part"
-    tail -c +45 "$part"
+samples_of() { # VOICE TEXT [TRIM]: flite's samples; TRIM (an ffmpeg filter)
+    flite -voice "$1" -t "$2" -o "$part"                 # cuts off quiet
+    if [ -n "${3:-}" ]; then
+        ffmpeg -v error -i "$part" -af "$3" -f s16le -ac 1 -ar 16000 -
+    else
+        tail -c +45 "$part" # its WAV header is 44 bytes
+    fi
 }
+quiet=silenceremove=start_periods=1:start_threshold=-50dB
+end_trim= start_trim=
+[ "$exact" = exact ] && end_trim="areverse,$quiet,areverse" start_trim=$quiet
 write_wav() { # FILE VOICE FIRST SECOND
-    { samples_of "$2" "$3"; head -c $((gap * 32)) /dev/zero; samples_of "$2" "$4"; } > "$raw"
+    { samples_of "$2" "$3" "$end_trim"; head -c $((gap * 32)) /dev/zero
+      samples_of "$2" "$4" "$start_trim"; } > "$raw"
     local bytes; bytes=$(stat -c %s "$raw")
     { printf 'RIFF'; le $((36 + bytes)) 4; printf 'WAVEfmt '; le 16 4; le 1 2; le 1 2
       le 16000 4; le 32000 4; le 2 2; le 16 2; printf 'data'; le "$bytes" 4; cat "$raw"; } > "$1"

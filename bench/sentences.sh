@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Sentence breaks inside one utterance: the pause set (bench/pause_set.sh)
-# streamed with punctuation.  Each pair_ file is two sentences with a
-# short pause between them (one break wanted), each half_ file one
-# sentence said in two halves (no break wanted).  A break is a . ? or !
-# inside the text, or the end of a final that is not the last; in a pair
-# it counts as found only where the sentences meet (the word before it
-# aligned, by edit distance, to within one word of the first sentence's
-# last), any other break is false.  Prints precision, recall and F1 of the
-# breaks: in the pairs alone, and with the halves' breaks counted as false
-# too.
+# Sentence breaks inside one utterance: the pause set (bench/pause_set.sh,
+# with exactly PAUSE_MS of silence between the parts) streamed with
+# punctuation.  Each pair_ file is two sentences with a short pause
+# between them (one break wanted), each half_ file one sentence said in
+# two halves (no break wanted).  A break is a . ? or ! inside the text,
+# or the end of a final that is not the last; in a pair it counts as
+# found only where the sentences meet (the word before it aligned, by
+# edit distance, to within one word of the first sentence's last), any
+# other break is false.  Prints, per pause, precision, recall and F1 of
+# the breaks: in the pairs alone, and with the halves' breaks counted as
+# false too.
 #
-#   bench/sentences.sh [BIN] [GAP_MS]   (GAP_MS added to flite's own
-#                                        ~0.25 s of quiet; default 50)
+#   bench/sentences.sh [BIN] [PAUSE_MS...]   (default: 150 250 400)
+# SHOW=1 also lists each false or missed break's file and finals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/verbatim}
-gap=${2:-50}
+shift || true
+pauses=("$@")
+[ ${#pauses[@]} -gt 0 ] || pauses=(150 250 400)
 . bench/lib.sh
 scratch_server vbsent
-bench/pause_set.sh "$work/set" "$gap" >/dev/null
+for pause in "${pauses[@]}"; do
+echo "pause ${pause} ms:"
+bench/pause_set.sh "$work/set$pause" "$pause" exact >/dev/null
 : > "$work/hyp.txt"
-for f in "$work"/set/*.wav; do
+for f in "$work/set$pause"/*.wav; do
     id=$(basename "$f" .wav)
     text=$("$bin" stream --url "ws://127.0.0.1:$port" --title "$id" "$f" 2>/dev/null |
            sed 's/^\[[^]]*\] //' | tr '\n' '|')
     echo "$id	$text" >> "$work/hyp.txt"
 done
 python3 - "$work/hyp.txt" bench/flite_sentences.txt <<'PY'
-import re, sys
+import os, re, sys
 sentences = [l.strip() for l in open(sys.argv[2]) if l.strip()]
 def words(t):
     return re.sub(r"[^a-z0-9' ]", " ", t.lower()).split()
@@ -81,8 +86,12 @@ for line in open(sys.argv[1]):
         hit = 1 if right else 0
         misplaced += len(breaks) - len(right) if breaks and not right else 0
         tp += hit; fn += 1 - hit; fp += len(breaks) - hit
+        wrong = len(breaks) - hit or not hit
     else:
         fp_halves += len(breaks)
+        wrong = breaks
+    if wrong and os.environ.get("SHOW"):
+        print("%s: %s" % (fid, " | ".join(finals)))
 def score(tp, fp, fn):
     p = tp / (tp + fp) if tp + fp else 0
     r = tp / (tp + fn) if tp + fn else 0
@@ -93,3 +102,4 @@ print("breaks in the pairs, at the sentence boundary (within a word): precision 
 print("with the halves' breaks as false: precision %.2f  recall %.2f  F1 %.2f  (FP %d more)"
       % (*score(tp, fp + fp_halves, fn), fp_halves))
 PY
+done

@@ -149,8 +149,8 @@ static void test_subtitles_keep_text_in_its_cue(void **state)
  * speakers as numbers only when asked. */
 static void test_deepgram_results(void **state)
 {
-    asr_word words[3] = {{"hello", 0.1, 0.4, 0.9f, 0}, {"world", 0.5, 0.9, 0.8f, 0},
-                         {"again", 1.0, 1.3, 0.7f, 0}};
+    asr_word words[3] = {{"hello", 0.1, 0.4, 0.9f, 0, 0}, {"world", 0.5, 0.9, 0.8f, 0, 0},
+                         {"again", 1.0, 1.3, 0.7f, 0, 0}};
     session_event ev = {.kind = SESSION_FINAL, .text = "Hello world, again.",
                         .words = words, .word_count = 3, .start = 0.1,
                         .end = 1.3, .speech_final = 1, .speaker = "speaker_2"};

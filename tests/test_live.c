@@ -297,6 +297,72 @@ static void test_sentences_live_and_stored(void **state)
     assert_true(contains_word(s2.finals[0].text, "morning"));
 }
 
+/* flite's speech of `text` without the quiet it leaves around it
+ * (samples under -46 dBFS at either end), so that a pause put after it
+ * is exactly as long as asked. */
+static int16_t *flite_trimmed(const char *voice, const char *text, size_t *n)
+{
+    int16_t *pcm = tu_flite(voice, text, n);
+    assert_non_null(pcm);
+    size_t from = 0, to = *n;
+    while (from < to && abs(pcm[from]) < 160)
+        from++;
+    while (to > from && abs(pcm[to - 1]) < 160)
+        to--;
+    memmove(pcm, pcm + from, (to - from) * sizeof(*pcm));
+    *n = to - from;
+    return pcm;
+}
+
+/* Two parts with `pause_ms` of silence between them, streamed: the one
+ * final (ended by the endpoint) in *s. */
+static void two_parts(const char *voice, const char *first, const char *second,
+                      int pause_ms, summary *s)
+{
+    int16_t *all = NULL;
+    size_t len = 0, n;
+    tu_append(&all, &len, NULL, 0, 300);
+    int16_t *pcm = flite_trimmed(voice, first, &n);
+    tu_append(&all, &len, pcm, n, pause_ms);
+    free(pcm);
+    pcm = flite_trimmed(voice, second, &n);
+    tu_append(&all, &len, pcm, n, 1000);
+    free(pcm);
+    long long id = tu_create(&srv, "two parts");
+    assert_int_equal(run_stream(id, NULL, all, len, s), 1000);
+    free(all);
+    if (s->final_count != 1)
+        for (int i = 0; i < s->final_count; i++)
+            fprintf(stderr, "final %d: %s\n", i, s->finals[i].text);
+    assert_int_equal(s->final_count, 1);
+}
+
+/*
+ * A pause shorter than the endpoint between two sentences ends the first
+ * inside the final (a full stop and a capital), one inside a sentence
+ * does not: the language model judges the words on both sides, whether
+ * the recogniser cut its phrase at the pause (400 ms) or not (150 ms).
+ */
+static void test_sentence_breaks_inside_a_final(void **state)
+{
+    (void)state;
+    const int pauses[] = {150, 400};
+    for (int i = 0; i < 2; i++) {
+        summary s;
+        two_parts("slt", "The weather is nice today.", "Please open the window.",
+                  pauses[i], &s);
+        fprintf(stderr, "pair, %d ms: %s\n", pauses[i], s.finals[0].text);
+        assert_non_null(strstr(s.finals[0].text, "today. Please "));
+        two_parts("rms", "The meeting starts at", "ten in the morning.",
+                  pauses[i], &s);
+        fprintf(stderr, "half, %d ms: %s\n", pauses[i], s.finals[0].text);
+        const char *text = s.finals[0].text;
+        assert_true(contains_word(text, "meeting") && contains_word(text, "morning"));
+        /* Its only mark is the last character. */
+        assert_int_equal(strcspn(text, ".?!"), strlen(text) - 1);
+    }
+}
+
 static void test_raw_words(void **state)
 {
     size_t len;
@@ -1502,6 +1568,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sentences_live_and_stored),
+        cmocka_unit_test(test_sentence_breaks_inside_a_final),
         cmocka_unit_test(test_raw_words),
         cmocka_unit_test(test_taught_words),
         cmocka_unit_test(test_rate_and_channels),

@@ -47,11 +47,20 @@ typedef struct asr_word {
     float confidence;  /* 0..1 */
     unsigned char sentence_end; /* a sentence ends after it: the session's
                                    judgement (engines need not set it) */
+    /* How much likelier the language model finds a sentence ending after
+     * it than the words running on into the next of its phrase, from the
+     * words on either side; 0 when unknown or for the phrase's last word
+     * (engines need not set it). */
+    float break_odds;
 } asr_word;
 
 typedef struct asr_result {
     asr_word *words;
     size_t count;
+    /* When the phrase follows the stream's previous one directly (that
+     * one ended with keep): asr_word.break_odds between the previous
+     * phrase's last word and this one's first. */
+    double break_odds;
 } asr_result;
 
 void asr_result_free(asr_result *result);

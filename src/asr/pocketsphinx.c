@@ -119,6 +119,9 @@ struct ps_stream {
     void *ready_ctx;
     ps_stream *next_waiter;
     ps_vocab *vocab;       /* its taught words, or NULL */
+    /* The last two words of its previous phrase, if that ended with keep
+     * and had words ("" otherwise): break_odds' context. */
+    char before[2][ASR_WORD_MAX];
 };
 
 /* The engine's own settings, from its options (ps_engine.h). */
@@ -677,15 +680,57 @@ static void lm_word(const char *word, char *out, size_t len)
         *alt = '\0';
 }
 
+/* The language model's own log probability (before its weight) of `word`
+ * after `history` (the last word first; "" is a sentence start); 1 when
+ * it does not know one of them. */
+static int lm_logp(ngram_model_t *lm, const char *word,
+                   char history[2][ASR_WORD_MAX], int32 *logp)
+{
+    const char *names[3] = {word, history[0][0] ? history[0] : "<s>",
+                            history[0][0] && history[1][0] ? history[1] : "<s>"};
+    int n = history[0][0] ? 3 : 2; /* <s> <s> is no history of its own */
+    int32 ids[3];
+    for (int i = 0; i < n; i++) {
+        ids[i] = ngram_wid(lm, names[i]);
+        if (ids[i] == ngram_unknown_wid(lm))
+            return 1;
+    }
+    /* By word ids: ngram_probv() leaks its history array. */
+    int32 used;
+    *logp = ngram_ng_prob(lm, ids[0], ids + 1, n - 1, &used);
+    return 0;
+}
+
+/* P(</s> | history) x P(next | <s>) against P(next | history), the words
+ * on both sides of a pause (the pause alone cannot tell a sentence's end
+ * from a breath inside one: bench/NOTES.md, "Sentences inside a final");
+ * 0 when the model does not know a word. */
+static double break_odds(ngram_model_t *lm, logmath_t *lmath,
+                         char history[2][ASR_WORD_MAX], const char *next)
+{
+    char start[2][ASR_WORD_MAX] = {"", ""};
+    int32 ends, starts, goes_on;
+    if (lm == NULL || history[0][0] == '\0' ||
+        lm_logp(lm, "</s>", history, &ends) != 0 ||
+        lm_logp(lm, next, start, &starts) != 0 ||
+        lm_logp(lm, next, history, &goes_on) != 0)
+        return 0;
+    return logmath_exp(lmath, ends + starts - goes_on);
+}
+
+/* The phrase's words; `before` (the previous phrase's last two words, the
+ * last first, "" when none) becomes its last two, for break_odds. */
 static int collect_words(ps_decoder_t *ps, const ps_vocab *vocab,
-                         asr_result *out)
+                         char before[2][ASR_WORD_MAX], asr_result *out)
 {
     size_t cap = 16;
     out->words = malloc(cap * sizeof(asr_word));
     out->count = 0;
+    out->break_odds = 0;
     if (out->words == NULL)
         return VB_ENOMEM;
     logmath_t *lmath = ps_get_logmath(ps);
+    ngram_model_t *lm = ps_get_lm(ps, LM_SEARCH);
     int base = -1;
     for (ps_seg_t *seg = ps_seg_iter(ps); seg != NULL; seg = ps_seg_next(seg)) {
         const char *word = ps_seg_word(seg);
@@ -705,6 +750,14 @@ static int collect_words(ps_decoder_t *ps, const ps_vocab *vocab,
         }
         asr_word *w = &out->words[out->count++];
         lm_word(word, w->word, sizeof(w->word));
+        double odds = break_odds(lm, lmath, before, w->word);
+        if (out->count == 1)
+            out->break_odds = odds;
+        else
+            w[-1].break_odds = (float)odds;
+        w->break_odds = 0;
+        memcpy(before[1], before[0], ASR_WORD_MAX);
+        memcpy(before[0], w->word, ASR_WORD_MAX);
         ps_vocab_spell(vocab, w->word, w->word, sizeof(w->word));
         w->start = start;
         w->end = end;
@@ -712,6 +765,26 @@ static int collect_words(ps_decoder_t *ps, const ps_vocab *vocab,
         w->confidence = (float)(p < 0 ? 0 : p > 1 ? 1 : p);
     }
     return 0;
+}
+
+/* The hypothesis's last two words (the last first), as the language
+ * model knows them ("" where it has fewer), and where the last ends
+ * (seconds from the utterance's start; -1 without a word). */
+static void last_words(ps_decoder_t *ps, char last[2][ASR_WORD_MAX],
+                       double *end)
+{
+    last[0][0] = last[1][0] = '\0';
+    int base = -1;
+    for (ps_seg_t *seg = ps_seg_iter(ps); seg != NULL; seg = ps_seg_next(seg)) {
+        double start, stop;
+        seg_span(seg, &base, &start, &stop);
+        const char *word = ps_seg_word(seg);
+        if (is_filler(word))
+            continue;
+        *end = stop;
+        memcpy(last[1], last[0], sizeof(last[0]));
+        lm_word(word, last[0], sizeof(last[0]));
+    }
 }
 
 static int ps_stream_last_word_end(asr_stream *stream, double *end,
@@ -723,31 +796,14 @@ static int ps_stream_last_word_end(asr_stream *stream, double *end,
         *sentence_end = 0;
     if (s->decoder == NULL || s->held)
         return VB_EINVAL;
-    char last[2][ASR_WORD_MAX] = {"", ""}; /* the last word and the one before */
-    int base = -1;
-    for (ps_seg_t *seg = ps_seg_iter(s->decoder); seg != NULL;
-         seg = ps_seg_next(seg)) {
-        double start, stop;
-        seg_span(seg, &base, &start, &stop);
-        const char *word = ps_seg_word(seg);
-        if (is_filler(word))
-            continue;
-        *end = stop;
-        memcpy(last[1], last[0], sizeof(last[0]));
-        lm_word(word, last[0], sizeof(last[0]));
-    }
-    ngram_model_t *lm = sentence_end != NULL && *end >= 0
-                            ? ps_get_lm(s->decoder, LM_SEARCH)
-                            : NULL;
-    if (lm != NULL) {
-        /* The language model's own probability, before its weight (by
-         * word ids: ngram_probv() leaks its history array). */
-        int32 history[2] = {ngram_wid(lm, last[0]),
-                            ngram_wid(lm, last[1][0] ? last[1] : "<s>")};
-        int32 used;
-        int32 logp = ngram_ng_prob(lm, ngram_wid(lm, "</s>"), history, 2, &used);
+    char last[2][ASR_WORD_MAX];
+    last_words(s->decoder, last, end);
+    if (*end < 0 || sentence_end == NULL)
+        return 0;
+    ngram_model_t *lm = ps_get_lm(s->decoder, LM_SEARCH);
+    int32 logp;
+    if (lm != NULL && lm_logp(lm, "</s>", last, &logp) == 0)
         *sentence_end = logmath_exp(ps_get_logmath(s->decoder), logp);
-    }
     return 0;
 }
 
@@ -770,19 +826,28 @@ static int ps_stream_end(asr_stream *stream, asr_result *out, int keep,
      * with the fast profile on a LibriVox recording cut at one length of
      * some fifty tried). */
     asr_result heard = {0};
-    int rc = collect_words(s->decoder, s->vocab, &heard);
+    char heard_before[2][ASR_WORD_MAX], before[2][ASR_WORD_MAX];
+    memcpy(heard_before, s->before, sizeof(before));
+    memcpy(before, s->before, sizeof(before));
+    int rc = collect_words(s->decoder, s->vocab, heard_before, &heard);
     if (rc == 0 && ps_end_utt(s->decoder) < 0)
         rc = VB_EINTERNAL;
     if (rc == 0)
-        rc = collect_words(s->decoder, s->vocab, out);
+        rc = collect_words(s->decoder, s->vocab, before, out);
     if (rc == 0 && out->count == 0 && heard.count > 0) {
         log_warn("asr", "the end-of-utterance search found no words; "
                         "keeping the %zu heard before it", heard.count);
         asr_result_free(out);
         *out = heard;
         heard.words = NULL;
+        memcpy(before, heard_before, sizeof(before));
     }
     asr_result_free(&heard);
+    /* The next phrase's context, if it follows this one. */
+    if (keep && rc == 0)
+        memcpy(s->before, before, sizeof(before));
+    else
+        s->before[0][0] = s->before[1][0] = '\0';
     cmn_save(s->decoder, &s->cmn);
     if (keep) {
         s->held = 1;
@@ -801,6 +866,7 @@ static void ps_stream_release(asr_stream *stream)
     decoder_return((ps_engine *)stream->engine, s->decoder);
     s->decoder = NULL;
     s->held = 0;
+    s->before[0][0] = s->before[1][0] = '\0';
 }
 
 static void ps_stream_destroy(asr_stream *stream)

@@ -53,6 +53,8 @@
 #define CUT_QUIET_MS 100
 #define CUT_SENTENCE_END 0.1
 #define SENTENCE_MARK 0.1
+#define BREAK_ODDS 0.1
+#define BREAK_PAUSE_MS 100
 #define LATE_CUT_MS 300
 #define LONG_PHRASE_MS 3000
 /* See process_frame(): finals in continuous speech. */
@@ -497,7 +499,12 @@ static int settle(session_t *s, const asr_result *phrase)
         *w = phrase->words[i];
         w->start += base;
         w->end += base;
-        w->sentence_end = 0; /* the session's to judge (phrase_came()) */
+        /* A sentence ends at a pause inside the phrase where the words on
+         * both sides say so; at its end, phrase_came() judges. */
+        w->sentence_end =
+            i + 1 < phrase->count && w->break_odds >= BREAK_ODDS &&
+            phrase->words[i + 1].start - phrase->words[i].end >=
+                BREAK_PAUSE_MS / 1000.0;
     }
     return 0;
 }
@@ -722,6 +729,12 @@ static void cut_done(session_t *s)
 static int phrase_came(session_t *s, enum then then, int rc,
                        asr_result *words)
 {
+    /* The cut before this phrase ended a sentence only if the words on
+     * both sides agree (asr_result.break_odds; 0: the engine cannot say):
+     * a pause inside a sentence often follows words that could end one. */
+    if (rc == 0 && s->settled.count > 0 && words->count > 0 &&
+        words->break_odds > 0 && words->break_odds < BREAK_ODDS)
+        s->settled.words[s->settled.count - 1].sentence_end = 0;
     if (rc == 0 && then != THEN_DROP)
         rc = settle(s, words);
     asr_result_free(words);
