@@ -35,7 +35,7 @@ FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
              src/audio/resample.c src/audio/input.c src/util/vb.c \
-             src/net/chunked.c
+             src/net/chunked.c src/net/multipart.c
 FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) src/auth/auth.c src/asr/keywords.c \
              src/util/log.c src/util/strbuf.c src/util/utf8.c src/util/vb.c
 FUZZ_SECONDS ?= 600

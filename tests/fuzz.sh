@@ -27,7 +27,7 @@ api_seeds() {
     # the credentials' parser on "Authorization" and "Sec-WebSocket-Protocol"
     api_seed "$1/headers" '\146\000\nBearer vb_abc, x\ntoken, vb_def'
 }
-for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api fuzz_chunked; do
+for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api fuzz_chunked fuzz_multipart; do
     target=build/fuzz/$name
     corpus=build/fuzz/corpus-$name
     mkdir -p "$corpus"
@@ -37,6 +37,9 @@ for name in fuzz_webm fuzz_ogg fuzz_input fuzz_api fuzz_chunked; do
         fuzz_api) seeds=(); api_seeds "$corpus" ;;
         fuzz_chunked) # a piece size, then a body with an extension and a trailer
             seeds=(); printf '\003%b' '5;e=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n' \
+                > "$corpus/seed" ;;
+        fuzz_multipart) # a Content-Type line, then a form with a field and a file
+            seeds=(); printf '%b' 'multipart/form-data; boundary="x y"\n--x y\r\nContent-Disposition: form-data; name=wait\r\n\r\n60\r\n--x y\r\nContent-Disposition: form-data; name="f"; filename="a.wav"\r\n\r\nRIFF\r\n--x y--\r\n' \
                 > "$corpus/seed" ;;
         *) seeds=(build/fixtures/*.webm build/fixtures/*.ogg build/fixtures/*.wav) ;;
     esac

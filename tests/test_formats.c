@@ -203,16 +203,17 @@ static void test_stream_damage(void **state)
     assert_non_null(strstr(out.error, "A_VORBIS"));
 }
 
-/* POSTs a body; returns the status, the response in *resp. */
-static int post_audio(long long id, const char *query, const void *body,
-                      size_t len, char **resp, char **headers)
+/* POSTs a body of Content-Type `type`; returns the status, the response
+ * in *resp. */
+static int post_typed(long long id, const char *query, const char *type,
+                      const void *body, size_t len, char **resp, char **headers)
 {
     char url[256], err[200];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/transcriptions/%lld/"
              "audio%s", srv.port, id, query ? query : "");
     http_result res;
-    if (http_fetch(url, "POST", "application/octet-stream", NULL, body, len,
-                   &res, err, sizeof(err)) != 0)
+    if (http_fetch(url, "POST", type, NULL, body, len, &res, err,
+                   sizeof(err)) != 0)
         fail_msg("upload: %s", err);
     *resp = res.body;
     if (headers)
@@ -220,6 +221,13 @@ static int post_audio(long long id, const char *query, const void *body,
     else
         free(res.headers);
     return res.status;
+}
+
+static int post_audio(long long id, const char *query, const void *body,
+                      size_t len, char **resp, char **headers)
+{
+    return post_typed(id, query, "application/octet-stream", body, len, resp,
+                      headers);
 }
 
 static cJSON *field(cJSON *o, const char *name)
@@ -375,17 +383,120 @@ static void test_upload_poll(void **state)
 
 /* POSTs a body that must fail with status `want` and a "detail" message
  * containing `part`. */
-static void expect_refusal(long long id, const char *query, const void *body,
-                           size_t len, int want, const char *part)
+static void expect_typed_refusal(long long id, const char *query,
+                                 const char *type, const void *body, size_t len,
+                                 int want, const char *part)
 {
     char *resp;
-    int status = post_audio(id, query, body, len, &resp, NULL);
+    int status = post_typed(id, query, type, body, len, &resp, NULL);
     if (status != want || strstr(resp, part) == NULL)
         fail_msg("got %d %s; want %d with \"%s\"", status, resp, want, part);
     cJSON *o = cJSON_Parse(resp);
     assert_non_null(cJSON_GetStringValue(field(o, "detail")));
     cJSON_Delete(o);
     free(resp);
+}
+
+static void expect_refusal(long long id, const char *query, const void *body,
+                           size_t len, int want, const char *part)
+{
+    expect_typed_refusal(id, query, "application/octet-stream", body, len,
+                         want, part);
+}
+
+/* Runs a shell command; its output (at most cap - 1 bytes) in out. */
+static int run_command(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+/*
+ * A form, as curl -F, an HTML form and Python's requests send a file:
+ * its file part is the recording and its other fields are options, so it
+ * gives the words a raw upload of the same file gives (it was read as a
+ * damaged MP3).  Damaged and incomplete forms are refused with a reason.
+ */
+static void test_upload_form(void **state)
+{
+    long long raw_id = tu_create(&srv, "raw upload");
+    blob b = load("speech.mp3");
+    char *resp;
+    assert_int_equal(post_audio(raw_id, "?wait=60&punctuate=false", b.data,
+                                b.len, &resp, NULL), 200);
+    free(resp);
+    char raw[1024], formed[1024], cmd[1024], out[4096];
+    int count;
+    stored_text(raw_id, raw, sizeof(raw), &count);
+    assert_int_equal(count, 1);
+
+    long long id = tu_create(&srv, "form upload");
+    const char *dir = getenv("VB_FIXTURES");
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS -F punctuate=false -F 'file=@%s/speech.mp3' "
+             "-F note=ignored 'http://127.0.0.1:%d/api/transcriptions/%lld/"
+             "audio?wait=60'", dir ? dir : "build/fixtures", srv.port, id);
+    assert_int_equal(run_command(cmd, out, sizeof(out)), 0);
+    cJSON *job = cJSON_Parse(out);
+    if (job == NULL || strcmp(cJSON_GetStringValue(field(job, "status")), "done"))
+        fail_msg("curl -F: %s", out);
+    cJSON_Delete(job);
+    stored_text(id, formed, sizeof(formed), &count);
+    assert_int_equal(count, 1);
+    assert_string_equal(formed, raw); /* punctuate=false came as a field */
+    assert_non_null(strstr(formed, "lazy dog"));
+
+    /* A hand-made form: LF line breaks, a quoted boundary, the file field
+     * after a field, the boundary's text inside the file's bytes. */
+    static const char head[] =
+        "preamble\n--b0und\nContent-Disposition: form-data; name=\"wait\"\n\n"
+        "60\n--b0und\nContent-Disposition: form-data; name=\"audio\"; "
+        "filename=\"talk.mp3\"\nContent-Type: audio/mpeg\n\n";
+    static const char tail[] = "\n--b0und--\n";
+    size_t len = strlen(head) + b.len + strlen(tail);
+    char *body = malloc(len);
+    memcpy(body, head, strlen(head));
+    memcpy(body + strlen(head), b.data, b.len);
+    memcpy(body + strlen(head) + b.len, tail, strlen(tail));
+    long long id2 = tu_create(&srv, "hand-made form");
+    assert_int_equal(post_typed(id2, "?punctuate=false",
+                                "Multipart/Form-Data; boundary=\"b0und\"", body,
+                                len, &resp, NULL), 200);
+    free(resp);
+    stored_text(id2, formed, sizeof(formed), &count);
+    assert_string_equal(formed, raw);
+
+    /* What is wrong with a form is said. */
+    static const char *const type = "multipart/form-data; boundary=b0und";
+    expect_typed_refusal(id, NULL, "multipart/form-data", body, len, 400,
+                         "needs its boundary parameter");
+    expect_typed_refusal(id, NULL, "multipart/form-data; boundary=other", body,
+                         len, 422, "does not occur in the body");
+    expect_typed_refusal(id, NULL, type, body, len - strlen(tail) + 3, 422,
+                         "closing boundary is missing");
+    static const char no_file[] = "--b0und\r\nContent-Disposition: form-data; "
+                                  "name=\"punctuate\"\r\n\r\nfalse\r\n--b0und--\r\n";
+    expect_typed_refusal(id, NULL, type, no_file, strlen(no_file), 422,
+                         "the form has no file");
+    static const char empty_file[] =
+        "--b0und\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.wav\""
+        "\r\n\r\n\r\n--b0und--\r\n";
+    expect_typed_refusal(id, NULL, type, empty_file, strlen(empty_file), 422,
+                         "the form's file \\\"x.wav\\\" is empty");
+    static const char bad_field[] =
+        "--b0und\r\nContent-Disposition: form-data; name=\"channels\"\r\n\r\n"
+        "two\r\n--b0und\r\nContent-Disposition: form-data; name=\"f\"; "
+        "filename=\"x.wav\"\r\n\r\nRIFF\r\n--b0und--\r\n";
+    expect_typed_refusal(id, NULL, type, bad_field, strlen(bad_field), 422,
+                         "channels must be a whole number from 1 to 8");
+    free(body);
+    free(b.data);
+    /* Nothing of the refused forms was stored. */
+    stored_text(id, formed, sizeof(formed), &count);
+    assert_int_equal(count, 1);
 }
 
 static void test_upload_errors(void **state)
@@ -651,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_upload_every_format),
         cmocka_unit_test(test_upload_chunked),
         cmocka_unit_test(test_upload_poll),
+        cmocka_unit_test(test_upload_form),
         cmocka_unit_test(test_upload_errors),
         cmocka_unit_test(test_upload_jobs_outlive_the_server),
         cmocka_unit_test(test_upload_spooled_and_admitted_early),

@@ -822,7 +822,7 @@ const route api_routes[] = {
      .summary = "Transcribe a whole recording (WAV, FLAC, MP3, Ogg, WebM, "
                 "M4A/AAC, ...) into the transcription, after its stored "
                 "segments",
-     .body_type = "application/octet-stream", .status = 200,
+     .body_type = "application/octet-stream", .form = 1, .status = 200,
      .response_schema = "UploadJob", .not_found = 1,
      .query = upload_query, .replies = upload_replies},
     {.method = "GET", .pattern = "/api/transcriptions/{id}/audio",

@@ -217,8 +217,22 @@ static cJSON *operation(const route *r)
         cJSON *schema = cJSON_CreateObject();
         cJSON_AddStringToObject(schema, "type", "string");
         cJSON_AddStringToObject(schema, "format", "binary");
-        cJSON_AddItemToObject(body, "content",
-                              json_content(r->body_type, schema));
+        cJSON *content = json_content(r->body_type, schema);
+        if (r->form) { /* the same file as a form's first file field */
+            cJSON *form = cJSON_CreateObject();
+            cJSON_AddStringToObject(form, "type", "object");
+            cJSON_AddStringToObject(form, "description",
+                                    "The recording as the form's first file "
+                                    "field (any name); every other field is "
+                                    "read as a query parameter");
+            cJSON *props = cJSON_AddObjectToObject(form, "properties");
+            cJSON_AddItemToObject(props, "file", cJSON_Duplicate(schema, 1));
+            cJSON *required = cJSON_AddArrayToObject(form, "required");
+            cJSON_AddItemToArray(required, cJSON_CreateString("file"));
+            cJSON *media = cJSON_AddObjectToObject(content, "multipart/form-data");
+            cJSON_AddItemToObject(media, "schema", form);
+        }
+        cJSON_AddItemToObject(body, "content", content);
     }
     api_scope scope = route_scope(r);
     if (scope != API_SCOPE_PUBLIC) {

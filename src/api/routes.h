@@ -51,6 +51,7 @@ typedef struct route {
     const char *summary;
     const char *request_schema; /* component name of the JSON body, or NULL */
     const char *body_type;      /* a body that is not JSON (an upload's) */
+    int form;                   /* ...also as a multipart/form-data file */
     int status;                 /* on success */
     const char *response_schema;/* component name, "[]Name" for an array,
                                    NULL for no body */

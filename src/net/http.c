@@ -30,6 +30,7 @@
 
 #include "../util/log.h"
 #include "chunked.h"
+#include "multipart.h"
 #include "net_internal.h"
 
 #define WRITE_CHUNK 16384
@@ -59,6 +60,7 @@ typedef struct http_req {
     struct http_req *next_done;
     int upload;            /* POST .../audio: the body is a recording */
     int64_t upload_tid;
+    char boundary[MULTIPART_BOUNDARY_MAX + 1]; /* a form's; "" if no form */
     upload_job *job;       /* waiting for this job's outcome */
     int wait_over;         /* its `wait` is over: answer 202 once the job
                               has its id */
@@ -278,7 +280,8 @@ static int begin_upload(server *srv, struct lws *wsi, http_req *req)
         body.data = map;
         body.mapped = 1;
     }
-    if (upload_start(srv, req->upload_tid, req->rq.query, body, &job,
+    if (upload_start(srv, req->upload_tid, req->rq.query,
+                     req->boundary[0] ? req->boundary : NULL, body, &job,
                      &wait_s, &req->res) != 0) {
         lws_callback_on_writable(wsi);
         return 0;
@@ -331,8 +334,14 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
 {
     int64_t tid = 0;
     int deepgram = strcmp(req->rq.path, "/v1/listen") == 0; /* tid 0 */
+    char type[256] = "";
+    lws_hdr_copy(wsi, type, sizeof(type), WSI_TOKEN_HTTP_CONTENT_TYPE);
     if (!deepgram && net_path_id(req->rq.route.param[0], &tid) != 0) {
         api_error_response(404, "Not Found", &req->res);
+    } else if (!deepgram && multipart_boundary(type, req->boundary) < 0) {
+        api_error_response(400, "Content-Type multipart/form-data needs its "
+                           "boundary parameter (boundary=...), of at most "
+                           "70 characters", &req->res);
     } else {
         long long declared = declared_length(wsi);
         int coding = body_coding(wsi, req);

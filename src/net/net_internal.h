@@ -213,10 +213,11 @@ int upload_admit(server *srv, int deepgram, const char *query,
                  api_response *res);
 /* Starts a job over body (taken, also on failure).  0 with *job set, or
  * -1 with res filled (422, 503, 500).  tid 0: POST /v1/listen, which
- * makes a transcription of its own and answers as Deepgram does. */
+ * makes a transcription of its own and answers as Deepgram does.
+ * boundary: the body is multipart/form-data (multipart.h); NULL if not. */
 int upload_start(server *srv, int64_t tid, const char *query,
-                 upload_body body, upload_job **job, int *wait_s,
-                 api_response *res);
+                 const char *boundary, upload_body body, upload_job **job,
+                 int *wait_s, api_response *res);
 /* May the request waiting for job be answered: the job is over, or its
  * wait is and the job has its id (for the 202's Location). */
 int upload_answerable(upload_job *job, int wait_over);

@@ -50,6 +50,7 @@
 #include "../util/vb.h"
 #include "client.h"
 #include "dglisten.h"
+#include "multipart.h"
 #include "net_internal.h"
 
 #define FEED_SAMPLES (AUDIO_ENGINE_RATE * 5)  /* decoded per step */
@@ -64,7 +65,8 @@ struct upload_job {
     server *srv;
     int64_t id;              /* the store's, once registered (under lock) */
     int64_t transcription_id;
-    upload_body body;        /* the recording; let go of when decoded */
+    upload_body body;        /* the request's body; let go of when decoded */
+    const uint8_t *audio;    /* the recording in it (a form's file part) */
     dg_listen *dg;           /* POST /v1/listen: Deepgram's options and
                                 answer (its transcription is made here) */
     size_t len;
@@ -560,7 +562,7 @@ static void *job_main(void *arg)
     }
     if (found) {
         char err[256] = "";
-        int rc = audio_file_open(job->body.data, job->len,
+        int rc = audio_file_open(job->audio, job->len,
                                  job->raw_declared ? &job->options.format : NULL,
                                  &file, err, sizeof(err));
         if (rc != 0) {
@@ -609,16 +611,30 @@ static void *job_main(void *arg)
 
 /* ---- the I/O thread's side ------------------------------------------ */
 
-/* Reads the upload's query: the stream's options (options.c; encoding,
- * sample_rate and channels declare raw PCM) and wait.  0, or VB_EINVAL
- * with a message. */
+/* One of the upload's options (a query parameter or a form field): the
+ * stream's (options.c; encoding, sample_rate and channels declare raw
+ * PCM) or wait.  0, or VB_EINVAL with a message. */
+static int upload_option(upload_job *job, const char *key, const char *value,
+                         int *wait_s, char *err, size_t errlen)
+{
+    int taken = net_stream_option(&job->options, &job->raw_declared, key,
+                                  value, err, errlen);
+    if (taken < 0)
+        return VB_EINVAL;
+    if (taken == 0 && strcmp(key, "wait") == 0 &&
+        net_whole_number(value, 0, MAX_WAIT_S, wait_s) != 0) {
+        vb_seterr(err, errlen, "wait must be a whole number of "
+                  "seconds from 0 to %d", MAX_WAIT_S);
+        return VB_EINVAL;
+    }
+    return 0;
+}
+
 static int parse_query(const char *query, upload_job *job, int *wait_s,
                        char *err, size_t errlen)
 {
     char copy[1024];
     snprintf(copy, sizeof(copy), "%s", query);
-    job->options = session_default_params();
-    *wait_s = DEFAULT_WAIT_S;
     char *save = NULL;
     for (char *kv = strtok_r(copy, "&", &save); kv;
          kv = strtok_r(NULL, "&", &save)) {
@@ -626,18 +642,67 @@ static int parse_query(const char *query, upload_job *job, int *wait_s,
         if (value == NULL)
             continue;
         *value++ = '\0';
-        int taken = net_stream_option(&job->options, &job->raw_declared, kv,
-                                      value, err, errlen);
-        if (taken < 0)
+        if (upload_option(job, kv, value, wait_s, err, errlen) != 0)
             return VB_EINVAL;
-        if (taken == 0 && strcmp(kv, "wait") == 0 &&
-            net_whole_number(value, 0, MAX_WAIT_S, wait_s) != 0) {
-            vb_seterr(err, errlen, "wait must be a whole number of "
-                      "seconds from 0 to %d", MAX_WAIT_S);
-            return VB_EINVAL;
-        }
     }
-    return net_stream_options_check(&job->options, err, errlen);
+    return 0;
+}
+
+/*
+ * A multipart/form-data body (curl -F, an HTML form): the recording is
+ * its first file part, and every other field an option as if it were in
+ * the query, after the URL's.  0 with job->audio and job->len set to the
+ * file, or VB_EINVAL with a message.
+ */
+static int read_form(upload_job *job, const char *boundary, int *wait_s,
+                     char *err, size_t errlen)
+{
+    enum { MAX_PARTS = 64, MAX_FIELD = 1024 };
+    multipart_part *parts = malloc(MAX_PARTS * sizeof(*parts));
+    size_t count = 0;
+    if (parts == NULL) {
+        vb_seterr(err, errlen, "out of memory");
+        return VB_EINVAL;
+    }
+    int rc = multipart_parse(job->body.data, job->body.len, boundary, parts,
+                             MAX_PARTS, &count, err, errlen) == 0
+                 ? 0 : VB_EINVAL;
+    const multipart_part *file = NULL;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (parts[i].is_file) {
+            if (file == NULL)
+                file = &parts[i];
+            continue;
+        }
+        char value[MAX_FIELD];
+        if (parts[i].len >= sizeof(value)) {
+            vb_seterr(err, errlen, "the form's field \"%.40s\" is longer "
+                      "than %d bytes", parts[i].name, MAX_FIELD - 1);
+            rc = VB_EINVAL;
+            break;
+        }
+        memcpy(value, parts[i].data, parts[i].len);
+        value[parts[i].len] = '\0';
+        rc = upload_option(job, parts[i].name, value, wait_s, err, errlen);
+    }
+    if (rc == 0 && file == NULL) {
+        vb_seterr(err, errlen, "the form has no file: send the recording "
+                  "as a file field (curl -F file=@talk.mp3), or as the "
+                  "request's whole body");
+        rc = VB_EINVAL;
+    } else if (rc == 0 && file->len == 0) {
+        vb_seterr(err, errlen, "the form's file \"%.60s\" is empty",
+                  file->filename);
+        rc = VB_EINVAL;
+    }
+    if (rc == 0) {
+        job->audio = file->data;
+        job->len = file->len;
+        log_info(job->tag, "the form's file \"%.60s\": %zu bytes",
+                 file->filename, file->len);
+    }
+    free(parts);
+    return rc;
 }
 
 void upload_body_release(upload_body *body)
@@ -741,8 +806,8 @@ static int callback_allowed(const server *srv, const char *url, char *err,
 }
 
 int upload_start(server *srv, int64_t tid, const char *query,
-                 upload_body body, upload_job **out, int *wait_s,
-                 api_response *res)
+                 const char *boundary, upload_body body, upload_job **out,
+                 int *wait_s, api_response *res)
 {
     size_t len = body.len;
     upload_job *job = calloc(1, sizeof(*job));
@@ -754,6 +819,7 @@ int upload_start(server *srv, int64_t tid, const char *query,
     job->srv = srv;
     job->transcription_id = tid;
     job->body = body;
+    job->audio = body.data;
     job->len = len;
     pthread_mutex_init(&job->lock, NULL);
     pthread_cond_init(&job->cond, NULL);
@@ -785,11 +851,19 @@ int upload_start(server *srv, int64_t tid, const char *query,
             job_free(job);
             return -1;
         }
-    } else if (parse_query(query, job, wait_s, err, sizeof(err)) != 0 ||
-               net_engine(srv, job->options.engine, err, sizeof(err)) == NULL) {
-        api_error_response(422, err, res);
-        job_free(job);
-        return -1;
+    } else {
+        job->options = session_default_params();
+        *wait_s = DEFAULT_WAIT_S;
+        if (parse_query(query, job, wait_s, err, sizeof(err)) != 0 ||
+            (boundary != NULL && len > 0 &&
+             read_form(job, boundary, wait_s, err, sizeof(err)) != 0) ||
+            net_stream_options_check(&job->options, err, sizeof(err)) != 0 ||
+            net_engine(srv, job->options.engine, err, sizeof(err)) == NULL) {
+            api_error_response(422, err, res);
+            job_free(job);
+            return -1;
+        }
+        len = job->len;
     }
     if (len == 0) {
         api_error_response(422, "the request body is empty: send the "
