@@ -37,6 +37,7 @@ FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
              src/audio/resample.c src/audio/input.c src/util/vb.c \
              src/net/chunked.c src/net/multipart.c
 FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) src/auth/auth.c src/asr/keywords.c \
+             src/audio/keep.c src/audio/ogg.c \
              src/util/log.c src/util/strbuf.c src/util/utf8.c src/util/vb.c
 FUZZ_SECONDS ?= 600
 
@@ -96,8 +97,8 @@ build/fuzz/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_LIB)
 	@mkdir -p $(dir $@)
 	@echo "CC $@"; clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -std=c17 -D_GNU_SOURCE -Isrc \
-	    $(shell pkg-config --cflags libcjson sqlite3 libsodium) -o $@ $^ \
-	    $(shell pkg-config --libs libcjson sqlite3 libsodium) -lm -pthread
+	    $(shell pkg-config --cflags libcjson sqlite3 libsodium opus) -o $@ $^ \
+	    $(shell pkg-config --libs libcjson sqlite3 libsodium opus) -lm -pthread
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB)
 	@mkdir -p $(dir $@)

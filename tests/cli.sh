@@ -171,6 +171,7 @@ expect 1 "dictionary $work/unpaired/cmudict-en-us.dict has no word of the langua
     "$bin" serve --port "$mport" --db "$work/m.db" --model-dir "$work/unpaired"
 expect 1 'cannot connect' "$bin" stream --url ws://127.0.0.1:1 "$work/a.wav"
 expect 2 'dg-store must be true or false, not "maybe"' "$bin" serve --dg-store maybe
+expect 2 'keep-audio must be on or off, not "yes"' "$bin" serve --keep-audio yes
 
 # wait_healthy: until the server on $port answers (at most 20 s).
 wait_healthy() {
@@ -291,6 +292,13 @@ check "--workers is obeyed beyond the cores" grep -q '"workers":3,' <(curl -s "h
 stop_server
 check "more workers than cores: a warning naming the default" \
     grep -q 'WARN .*3 workers but only 1 core to run on: .*--workers 1 (the default)' "$work/cores3.log"
+# --keep-audio off: a session's audio is not kept (it is by default:
+# tests/test_live.c).
+serve_on_core0 "$work/nokeep.log" --keep-audio off
+kept=$("$bin" stream --url "127.0.0.1:$port" "$work/a.wav" 2>&1 | grep -oE 'transcript [0-9]+' | grep -oE '[0-9]+')
+expect 0 '"detail":"this transcription has no kept audio"' \
+    curl -s "http://127.0.0.1:$port/api/transcriptions/${kept:-0}/audio.ogg"
+stop_server
 
 # bench load against a server at its limits, stopped, and killed: a
 # message too large is closed with 1009, the refused stream reports 1013

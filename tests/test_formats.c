@@ -448,6 +448,12 @@ static void test_upload_form(void **state)
     assert_int_equal(count, 1);
     assert_string_equal(formed, raw); /* punctuate=false came as a field */
     assert_non_null(strstr(formed, "lazy dog"));
+    /* An upload's audio is kept as a session's is. */
+    char audio[96], *ogg;
+    snprintf(audio, sizeof(audio), "/api/transcriptions/%lld/audio.ogg", id);
+    assert_int_equal(tu_http(&srv, "GET", audio, NULL, &ogg), 200);
+    assert_memory_equal(ogg, "OggS", 4);
+    free(ogg);
 
     /* A hand-made form: LF line breaks, a quoted boundary, the file field
      * after a field, the boundary's text inside the file's bytes. */

@@ -12,6 +12,7 @@
 
 #include <cJSON.h>
 #include <sqlite3.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "audio/audio.h"
+#include "net/client.h"
 #include "testutil.h"
 #include "transcription/transcription.h" /* TX_TOKEN_LEN */
 #include "util/vb.h"
@@ -361,6 +364,149 @@ static void test_sentence_breaks_inside_a_final(void **state)
         /* Its only mark is the last character. */
         assert_int_equal(strcspn(text, ".?!"), strlen(text) - 1);
     }
+}
+
+/* GET path (Range header `range`, or NULL) with its bytes. */
+static int fetch(const char *path, const char *range, http_result *res)
+{
+    char url[256], headers[96] = "", err[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", srv.port, path);
+    if (range)
+        snprintf(headers, sizeof(headers), "Range: %s\r\n", range);
+    if (http_fetch(url, "GET", NULL, headers, NULL, 0, res, err, sizeof(err)) != 0)
+        fail_msg("GET %s: %s", path, err);
+    return res->status;
+}
+
+/* The kept audio of transcription id, decoded. */
+static pcm_buf kept_audio(long long id, size_t *bytes)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/audio.ogg", id);
+    http_result res;
+    assert_int_equal(fetch(path, NULL, &res), 200);
+    assert_non_null(strcasestr(res.headers, "content-type: audio/ogg"));
+    assert_non_null(strcasestr(res.headers, "accept-ranges: bytes"));
+    audio_format raw = audio_format_default();
+    audio_file_t *f;
+    char err[200];
+    if (audio_file_open((uint8_t *)res.body, res.body_len, &raw, &f, err,
+                        sizeof(err)) != 0)
+        fail_msg("the kept audio does not open: %s", err);
+    pcm_buf pcm = {0};
+    while (audio_file_read(f, &pcm, 16000, err, sizeof(err)) == 0)
+        ;
+    audio_file_close(f);
+    *bytes = res.body_len;
+    http_result_free(&res);
+    return pcm;
+}
+
+static double level(const pcm_buf *pcm, double from, double to)
+{
+    size_t a = (size_t)(from * 16000), b = (size_t)(to * 16000);
+    if (b > pcm->len)
+        b = pcm->len;
+    double sum = 0;
+    for (size_t i = a; i < b; i++)
+        sum += (double)pcm->samples[i] * pcm->samples[i];
+    return b > a ? sqrt(sum / (double)(b - a)) : 0;
+}
+
+/*
+ * What a session hears is kept and played back on the transcript's
+ * timeline: a second sitting's audio starts where its segments do, a
+ * player gets byte ranges, and the keeping can be turned off per
+ * transcription or deleted.
+ */
+static void test_audio_kept_on_the_timeline(void **state)
+{
+    (void)state;
+    long long id = tu_create(&srv, "kept audio");
+    size_t n1, n2, bytes;
+    int16_t *first = tu_padded_speech("The weather is nice today.", 1500, 1500, &n1);
+    int16_t *second = tu_padded_speech("Please open the window.", 1000, 1000, &n2);
+    summary s1, s2;
+    assert_int_equal(run_stream(id, NULL, first, n1, &s1), 1000);
+    assert_int_equal(s1.final_count, 1);
+    pcm_buf pcm = kept_audio(id, &bytes);
+    /* All of it, its words where the final says. */
+    assert_float_equal(pcm.len / 16000.0, n1 / 16000.0, 0.05);
+    const final_seg *f = &s1.finals[0];
+    double speech = level(&pcm, f->start, f->end), before = level(&pcm, 0, 1.2);
+    fprintf(stderr, "first sitting: words %.0f, before them %.0f (rms)\n",
+            speech, before);
+    assert_true(speech > 20 * (before + 1));
+    pcm_buf_free(&pcm);
+
+    /* A second sitting continues the timeline after the first's words. */
+    assert_int_equal(run_stream(id, NULL, second, n2, &s2), 1000);
+    assert_int_equal(s2.final_count, 1);
+    double offset = f->end; /* where the timeline went on */
+    pcm = kept_audio(id, &bytes);
+    double total = pcm.len / 16000.0;
+    fprintf(stderr, "two sittings: %.2f s decoded, %zu bytes\n", total, bytes);
+    assert_float_equal(total, offset + n2 / 16000.0, 0.06);
+    const final_seg *g = &s2.finals[0];
+    assert_true(g->start > offset);
+    assert_true(level(&pcm, g->start, g->end) >
+                20 * (level(&pcm, offset + 0.1, offset + 0.9) + 1));
+    assert_true(level(&pcm, f->start, f->end) > 500); /* still there */
+    pcm_buf_free(&pcm);
+
+    /* Byte ranges, as an audio element asks for them. */
+    char path[128];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/audio.ogg", id);
+    http_result whole, part;
+    assert_int_equal(fetch(path, NULL, &whole), 200);
+    assert_int_equal(fetch(path, "bytes=100-199", &part), 206);
+    char want[64];
+    snprintf(want, sizeof(want), "content-range: bytes 100-199/%zu", whole.body_len);
+    assert_non_null(strcasestr(part.headers, want));
+    assert_int_equal(part.body_len, 100);
+    assert_memory_equal(part.body, whole.body + 100, 100);
+    http_result_free(&part);
+    assert_int_equal(fetch(path, "bytes=-50", &part), 206);
+    assert_memory_equal(part.body, whole.body + whole.body_len - 50, 50);
+    http_result_free(&part);
+    char past[32];
+    snprintf(past, sizeof(past), "bytes=%zu-", whole.body_len);
+    assert_int_equal(fetch(path, past, &part), 416);
+    snprintf(want, sizeof(want), "content-range: bytes */%zu", whole.body_len);
+    assert_non_null(strcasestr(part.headers, want));
+    http_result_free(&part);
+    http_result_free(&whole);
+
+    /* Turned off: a third sitting keeps nothing. */
+    char kpath[128], *resp;
+    snprintf(kpath, sizeof(kpath), "/api/transcriptions/%lld/keep-audio/", id);
+    assert_int_equal(tu_http(&srv, "GET", kpath, NULL, &resp), 200);
+    assert_non_null(strstr(resp, "\"keep_audio\":true"));
+    free(resp);
+    assert_int_equal(tu_http(&srv, "PUT", kpath, "{\"keep_audio\": \"no\"}", &resp), 422);
+    assert_non_null(strstr(resp, "valid boolean"));
+    free(resp);
+    assert_int_equal(tu_http(&srv, "PUT", kpath, "{\"keep_audio\": false}", &resp), 200);
+    free(resp);
+    assert_int_equal(run_stream(id, NULL, first, n1, &s1), 1000);
+    pcm = kept_audio(id, &bytes);
+    assert_float_equal(pcm.len / 16000.0, total, 0.001);
+    pcm_buf_free(&pcm);
+
+    /* Deleted: the transcript stays, the audio goes. */
+    assert_int_equal(tu_http(&srv, "DELETE", path, NULL, &resp), 204);
+    free(resp);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 404);
+    assert_non_null(strstr(resp, "no kept audio"));
+    free(resp);
+    snprintf(kpath, sizeof(kpath), "/api/transcriptions/%lld/", id);
+    assert_int_equal(tu_http(&srv, "DELETE", kpath, NULL, &resp), 204);
+    free(resp);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 404);
+    assert_non_null(strstr(resp, "Not Found"));
+    free(resp);
+    free(first);
+    free(second);
 }
 
 static void test_raw_words(void **state)
@@ -1569,6 +1715,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sentences_live_and_stored),
         cmocka_unit_test(test_sentence_breaks_inside_a_final),
+        cmocka_unit_test(test_audio_kept_on_the_timeline),
         cmocka_unit_test(test_raw_words),
         cmocka_unit_test(test_taught_words),
         cmocka_unit_test(test_rate_and_channels),

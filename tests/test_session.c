@@ -399,7 +399,7 @@ static session_t *start_session_with(fake_engine *e, pool_t *pool, heard *h,
         p.interim_ms = interim_ms;
     if (max_utterance_ms > 0)
         p.max_utterance_ms = max_utterance_ms;
-    session_sink sink = {on_event, NULL, h};
+    session_sink sink = {.emit = on_event, .ctx = h};
     session_t *s;
     assert_int_equal(session_create(&p, &e->base, pool, &sink, &s), 0);
     return s;

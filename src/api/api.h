@@ -38,6 +38,7 @@ typedef struct api_request {
     int via_session;           /* the credential was the session cookie */
     const char *session_token; /* the cookie's value as sent, or "" */
     int secure;                /* over TLS (the cookie gets Secure) */
+    const char *range;         /* the Range header, or NULL */
 } api_request;
 
 typedef struct api_response {
@@ -52,6 +53,8 @@ typedef struct api_response {
     int has_total;            /* a list page: send X-Total-Count */
     int64_t total_count;
     char next_link[320];      /* a Link header's rel="next" target, or "" */
+    int accept_ranges;        /* send Accept-Ranges: bytes */
+    char content_range[64];   /* a Content-Range header's value, or "" */
 } api_response;
 
 /* What /api/health reports beside the store; filled on request. */

@@ -90,6 +90,12 @@ void handle_upload_get(const route_call *call, api_response *out);
 void handle_vocabulary_get(const route_call *call, api_response *out);
 void handle_vocabulary_set(const route_call *call, api_response *out);
 
+/* audio.c: kept audio */
+void handle_audio_get(const route_call *call, api_response *out);
+void handle_audio_delete(const route_call *call, api_response *out);
+void handle_keep_audio_get(const route_call *call, api_response *out);
+void handle_keep_audio_set(const route_call *call, api_response *out);
+
 extern const int api_route_count;
 
 #endif

@@ -50,6 +50,9 @@ int ogg_demux_feed(ogg_demux *d, const uint8_t *data, size_t len, char *err,
                    size_t errlen);
 int ogg_demux_finish(ogg_demux *d, char *err, size_t errlen);
 void ogg_demux_destroy(ogg_demux *d);
+/* Ogg's CRC-32 of a whole page, its CRC field (bytes 22-25) counted as
+ * 0 (for writers too: keep.c). */
+uint32_t ogg_page_crc(const uint8_t *page, size_t len);
 
 /* An Opus decoder built from an "OpusHead" header (RFC 7845 5.1).  Its
  * output is mono float at 48 kHz with the encoder's pre-skip removed. */

@@ -71,7 +71,7 @@ static uint32_t le32(const uint8_t *p)
 
 /* Ogg's CRC-32: polynomial 0x04C11DB7, most significant bit first, no
  * reflection, initial value and final XOR 0; the CRC field counts as 0. */
-static uint32_t page_crc(const uint8_t *page, size_t len)
+uint32_t ogg_page_crc(const uint8_t *page, size_t len)
 {
     uint32_t crc = 0;
     for (size_t i = 0; i < len; i++) {
@@ -188,7 +188,7 @@ static int split_packets(ogg_demux *d, const uint8_t *h, char *err,
 static int handle_page(ogg_demux *d, char *err, size_t errlen)
 {
     const uint8_t *h = d->page;
-    if (le32(h + 22) != page_crc(h, d->page_len))
+    if (le32(h + 22) != ogg_page_crc(h, d->page_len))
         return corrupt(d, err, errlen, "its checksum does not match");
     uint32_t serial = le32(h + 14), seq = le32(h + 18);
     if (!d->have_stream) {

@@ -80,7 +80,7 @@ int cli_run_local(asr_engine *engine, pool_t *pool, const session_params *sp,
     waiter w = {.forward = forward, .ctx = ctx};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.done_cond, NULL);
-    session_sink sink = {on_event, NULL, &w};
+    session_sink sink = {.emit = on_event, .ctx = &w};
     session_t *s;
     int rc = session_create(sp, engine, pool, &sink, &s);
     if (rc == 0) {

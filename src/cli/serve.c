@@ -48,6 +48,10 @@ static void usage(FILE *to, const server_config *d)
             "  --http-queue-mb N   HTTP answers that may wait, in all, for their\n"
             "                      clients to read them; past it requests get\n"
             "                      503 (default %zu)          VERBATIM_HTTP_QUEUE_MB\n"
+            "  --keep-audio on|off keep what sessions and uploads hear (Opus,\n"
+            "                      about 1 MB per 10 minutes) for playback,\n"
+            "                      where the transcription does (default on)\n"
+            "                                                    VERBATIM_KEEP_AUDIO\n"
             "  --dg-store BOOL     keep each Deepgram /v1/listen stream or\n"
             "                      request as a transcription (true, default)\n"
             "                      or delete it once answered (false)\n"
@@ -137,7 +141,8 @@ struct setting {
 enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
-       DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, SETTINGS };
+       DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, KEEP_AUDIO,
+       SETTINGS };
 
 /* The flags that are an engine's options: PocketSphinx's, or (only for
  * it: the key's variable is often set for other programs) the deepgram
@@ -192,6 +197,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         [DG_URL] = {"--deepgram-url", "VERBATIM_DEEPGRAM_URL", NULL},
         [FALLBACK] = {"--engine-fallback", "VERBATIM_ENGINE_FALLBACK", NULL},
         [CALLBACK_HOSTS] = {"--callback-hosts", "VERBATIM_CALLBACK_HOSTS", NULL},
+        [KEEP_AUDIO] = {"--keep-audio", "VERBATIM_KEEP_AUDIO", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -274,6 +280,15 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
             return 2;
         }
         cfg->dg_store = strcmp(store, "true") == 0;
+    }
+    if (settings[KEEP_AUDIO].value) {
+        const char *keep = settings[KEEP_AUDIO].value;
+        if (strcmp(keep, "on") != 0 && strcmp(keep, "off") != 0) {
+            fprintf(stderr, "verbatim serve: --keep-audio must be on or off, "
+                    "not \"%s\"\n", keep);
+            return 2;
+        }
+        cfg->keep_audio = strcmp(keep, "on") == 0;
     }
     cfg->callback_hosts = settings[CALLBACK_HOSTS].value;
     if (settings[HTTP_QUEUE].value) {

@@ -105,7 +105,7 @@ static int run_through_layer(asr_engine *engine, pool_t *pool,
     if (rc == 0)
         rc = runner_start("vb-slow", &slow);
     if (rc == 0) {
-        tx_service_config cfg = {store, writer, slow, NULL};
+        tx_service_config cfg = {store, writer, slow, NULL, 1};
         rc = tx_service_create(&cfg, &svc);
     }
     tx_run *run = NULL;

@@ -184,6 +184,7 @@ static api_request api_request_of(const server *srv, const http_req *req)
         .auth_required = srv->keys != NULL, .principal = req->rq.principal,
         .scope = (int)req->rq.scope, .via_session = req->rq.via_session,
         .session_token = req->rq.session_token, .secure = req->rq.secure,
+        .range = req->rq.range,
     };
     return areq;
 }
@@ -423,6 +424,11 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
              add_header(wsi, "x-total-count:", total, &p, end)) ||
             (req->res.next_link[0] &&
              add_header(wsi, "link:", req->res.next_link, &p, end)) ||
+            (req->res.accept_ranges &&
+             add_header(wsi, "accept-ranges:", "bytes", &p, end)) ||
+            (req->res.content_range[0] &&
+             add_header(wsi, "content-range:", req->res.content_range, &p,
+                        end)) ||
             (req->res.set_cookie[0] &&
              add_header(wsi, "set-cookie:", req->res.set_cookie, &p, end)) ||
             (req->location[0] && req->res.status == 202 &&

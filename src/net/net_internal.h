@@ -106,6 +106,7 @@ typedef struct net_request {
     /* The web app's session cookie as sent ("" without), and whether it
      * (not a key) was the credential. */
     char session_token[64];
+    char range[64];           /* the Range header, or "" */
     int via_session;
     int secure;            /* came over TLS (here, or at a proxy that says
                               so with X-Forwarded-Proto) */

@@ -65,6 +65,9 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out)
     lws_hdr_copy(wsi, out->host, sizeof(out->host), WSI_TOKEN_HOST);
     lws_get_peer_simple(wsi, out->peer, sizeof(out->peer));
     api_route_match(out->method, out->path, &out->route);
+    if (lws_hdr_copy(wsi, out->range, sizeof(out->range),
+                     WSI_TOKEN_HTTP_RANGE) < 0)
+        out->range[0] = '\0';
     size_t n = sizeof(out->session_token);
     if (lws_http_cookie_get(wsi, AUTH_COOKIE, out->session_token, &n) != 0)
         out->session_token[0] = '\0';

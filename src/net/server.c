@@ -61,6 +61,7 @@ server_config server_default_config(void)
         .max_sessions = 64,
         .max_watchers = 256,
         .dg_store = 1,
+        .keep_audio = 1,
         .ws_queue = (size_t)1 << 20,
         .http_queue = (size_t)256 << 20,
         .max_frame = 1024 * 1024,
@@ -565,7 +566,8 @@ static int start(server *srv, char *err, size_t errlen)
     /* The word list of names (format/names.h) loads in ~20 ms: on the
      * slow thread now rather than on the first final's. */
     runner_submit(srv->slow, warm_names, NULL);
-    tx_service_config tx = {srv->store, srv->runner, srv->slow, srv->bus};
+    tx_service_config tx = {srv->store, srv->runner, srv->slow, srv->bus,
+                            srv->cfg.keep_audio};
     if (tx_service_create(&tx, &srv->tx) != 0) {
         vb_seterr(err, errlen, "out of memory");
         return VB_ENOMEM;

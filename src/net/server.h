@@ -28,6 +28,7 @@ typedef struct server_config {
     int max_watchers;        /* /ws/watch sockets at once */
     int dg_store;            /* keep /v1/listen's transcriptions (1) or
                                 delete each once answered (0) */
+    int keep_audio;          /* keep what sessions hear (1, default) */
     const char *callback_hosts; /* hosts /v1/listen's callback= may name,
                                 comma-separated, or "*"; NULL: none */
     int rate_limit;          /* requests a minute per client address; 0:

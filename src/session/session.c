@@ -859,11 +859,20 @@ static void fail(session_t *s, int rc, const char *what)
     emit_error(s, 1011, msg);
 }
 
+/* Samples from `from` on in s->pcm are newly decoded: the sink hears them. */
+static void heard(session_t *s, size_t from)
+{
+    if (s->sink.audio != NULL && s->pcm.len > from)
+        s->sink.audio(s->sink.ctx, s->pcm.samples + from, s->pcm.len - from);
+}
+
 /* Returns VB_EAGAIN when it stopped to wait for the engine, else 0. */
 static int handle_audio(session_t *s, const uint8_t *data, size_t len)
 {
     char err[256] = "";
+    size_t before = s->pcm.len;
     int rc = audio_input_feed(s->input, data, len, &s->pcm, err, sizeof(err));
+    heard(s, before);
     if (rc == VB_EUNSUPPORTED || rc == VB_EINVAL) {
         log_warn(s->tag, "audio rejected: %s", err);
         emit_error(s, 1003, err);
@@ -916,7 +925,9 @@ static int handle_close(session_t *s)
     if (!s->closing) { /* once, even when it runs again after a wait */
         s->closing = 1;
         char err[256] = "";
+        size_t before = s->pcm.len;
         int rc = audio_input_finish(s->input, &s->pcm, err, sizeof(err));
+        heard(s, before);
         if (rc == VB_EINVAL || rc == VB_EUNSUPPORTED) {
             log_warn(s->tag, "audio rejected at end: %s", err);
             if (!s->failed)

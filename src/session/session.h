@@ -100,9 +100,14 @@ session_params session_default_params(void);
 
 typedef struct session session_t;
 
+/* The audio as the session hears it (16 kHz mono), every sample once, in
+ * order, on the session's worker, as it is decoded. */
+typedef void (*session_audio_fn)(void *ctx, const int16_t *pcm, size_t n);
+
 typedef struct session_sink {
     session_emit_fn emit;
     session_wake_fn wake;
+    session_audio_fn audio; /* NULL: not wanted */
     void *ctx;
 } session_sink;
 

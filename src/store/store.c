@@ -161,6 +161,40 @@ int store_speaker_set(store_t *s, int64_t tid, const char *label,
     return s->ops->speaker_set(s, tid, label, name);
 }
 
+int store_audio_append(store_t *s, int64_t tid, const char *run, int seq,
+                       double offset, const uint8_t *data, size_t len)
+{
+    return s->ops->audio_append(s, tid, run, seq, offset, data, len);
+}
+
+int store_audio_runs(store_t *s, int64_t tid, store_audio_run **out,
+                     size_t *count)
+{
+    return s->ops->audio_runs(s, tid, out, count);
+}
+
+void store_audio_runs_free(store_audio_run *runs, size_t count)
+{
+    for (size_t i = 0; runs != NULL && i < count; i++)
+        free(runs[i].packets);
+    free(runs);
+}
+
+int store_audio_delete(store_t *s, int64_t tid)
+{
+    return s->ops->audio_delete(s, tid);
+}
+
+int store_audio_keeping(store_t *s, int64_t tid, int *keep)
+{
+    return s->ops->audio_keeping(s, tid, keep);
+}
+
+int store_audio_set_keeping(store_t *s, int64_t tid, int keep)
+{
+    return s->ops->audio_set_keeping(s, tid, keep);
+}
+
 int store_vocabulary_get(store_t *s, int64_t tid, char **out)
 {
     return s->ops->vocabulary_get(s, tid, out);

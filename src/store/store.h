@@ -130,6 +130,28 @@ int store_speaker_set(store_t *store, int64_t tid, const char *label,
 int store_vocabulary_get(store_t *store, int64_t tid, char **out);
 int store_vocabulary_set(store_t *store, int64_t tid, const char *text);
 
+/* Kept audio (audio/keep.h's packet runs), stored a piece at a time as a
+ * session hears it: piece seq of run `run` (the session's own name for
+ * it) of transcription tid, the run starting at `offset` on the timeline
+ * (VB_ENOTFOUND once the transcription is deleted). */
+int store_audio_append(store_t *store, int64_t tid, const char *run, int seq,
+                       double offset, const uint8_t *data, size_t len);
+typedef struct store_audio_run {
+    double offset;      /* as its last piece was stored with */
+    uint8_t *packets;   /* its pieces joined */
+    size_t len;
+} store_audio_run;
+/* The transcription's runs by offset (then the order they began). */
+int store_audio_runs(store_t *store, int64_t tid, store_audio_run **out,
+                     size_t *count);
+void store_audio_runs_free(store_audio_run *runs, size_t count);
+/* Deletes the transcription's kept audio (VB_ENOTFOUND: no such
+ * transcription). */
+int store_audio_delete(store_t *store, int64_t tid);
+/* Whether sessions and uploads of tid keep their audio (default 1). */
+int store_audio_keeping(store_t *store, int64_t tid, int *keep);
+int store_audio_set_keeping(store_t *store, int64_t tid, int keep);
+
 /* An upload's job (POST .../audio): kept in the store so that it outlives
  * the process that ran it and any instance can answer for it. */
 typedef struct store_upload {
@@ -220,6 +242,12 @@ struct store_ops {
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
     int (*vocabulary_get)(store_t *, int64_t, char **);
     int (*vocabulary_set)(store_t *, int64_t, const char *);
+    int (*audio_append)(store_t *, int64_t, const char *, int, double,
+                        const uint8_t *, size_t);
+    int (*audio_runs)(store_t *, int64_t, store_audio_run **, size_t *);
+    int (*audio_delete)(store_t *, int64_t);
+    int (*audio_keeping)(store_t *, int64_t, int *);
+    int (*audio_set_keeping)(store_t *, int64_t, int);
     int (*upload_create)(store_t *, store_upload *);
     int (*upload_save)(store_t *, const store_upload *);
     int (*upload_get)(store_t *, int64_t, int64_t, store_upload *);

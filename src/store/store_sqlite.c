@@ -93,6 +93,16 @@ static const char *const migrations[] = {
     "CREATE INDEX web_sessions_by_key ON web_sessions(key_name);",
     /* 7: the words a transcription's sessions should hear (keywords.h) */
     "ALTER TABLE transcriptions ADD COLUMN vocabulary TEXT NOT NULL DEFAULT '';",
+    /* 8: kept audio (audio/keep.h), a run's pieces in order */
+    "CREATE TABLE audio ("
+    "  transcription_id INTEGER NOT NULL"
+    "    REFERENCES transcriptions(id) ON DELETE CASCADE,"
+    "  run TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  time_offset REAL NOT NULL,"
+    "  packets BLOB NOT NULL,"
+    "  PRIMARY KEY (transcription_id, run, seq));"
+    "ALTER TABLE transcriptions ADD COLUMN keep_audio INTEGER NOT NULL DEFAULT 1;",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -659,6 +669,138 @@ static int sq_vocabulary_set(store_t *s, int64_t tid, const char *text)
     return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
 }
 
+static int sq_audio_keeping(store_t *s, int64_t tid, int *keep)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT keep_audio FROM transcriptions "
+                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "keep_audio");
+    sqlite3_bind_int64(st, 1, tid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *keep = sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? VB_ENOTFOUND : db_error(db, "keep_audio");
+}
+
+static int sq_audio_set_keeping(store_t *s, int64_t tid, int keep)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE transcriptions SET keep_audio = ? "
+                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "set keep_audio");
+    sqlite3_bind_int(st, 1, keep != 0);
+    sqlite3_bind_int64(st, 2, tid);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "set keep_audio");
+    return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
+}
+
+static int sq_audio_append(store_t *s, int64_t tid, const char *run, int seq,
+                           double offset, const uint8_t *data, size_t len)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO audio (transcription_id, run, seq,"
+                           " time_offset, packets) VALUES (?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "keep audio");
+    sqlite3_bind_int64(st, 1, tid);
+    sqlite3_bind_text(st, 2, run, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, seq);
+    sqlite3_bind_double(st, 4, offset);
+    sqlite3_bind_blob(st, 5, len ? data : (const void *)"", (int)len,
+                      SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) /* the transcription is gone */
+        return VB_ENOTFOUND;
+    return rc == SQLITE_DONE ? 0 : db_error(db, "keep audio");
+}
+
+static int sq_audio_runs(store_t *s, int64_t tid, store_audio_run **out,
+                         size_t *count)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    *out = NULL;
+    *count = 0;
+    /* Each run's pieces in order, the runs in the order they began. */
+    if (sqlite3_prepare_v2(db, "SELECT run, time_offset, packets FROM audio"
+                           " WHERE transcription_id = ?"
+                           " ORDER BY (SELECT MIN(rowid) FROM audio b"
+                           "   WHERE b.transcription_id = audio.transcription_id"
+                           "   AND b.run = audio.run), seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "read audio");
+    sqlite3_bind_int64(st, 1, tid);
+    store_audio_run *runs = NULL;
+    size_t n = 0, cap = 0;
+    char last[64] = "";
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *run = (const char *)sqlite3_column_text(st, 0);
+        if (n == 0 || strcmp(run ? run : "", last) != 0) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                store_audio_run *grown = realloc(runs, cap * sizeof(*runs));
+                if (grown == NULL)
+                    break;
+                runs = grown;
+            }
+            runs[n++] = (store_audio_run){0};
+            snprintf(last, sizeof(last), "%s", run ? run : "");
+        }
+        store_audio_run *r = &runs[n - 1];
+        r->offset = sqlite3_column_double(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        uint8_t *grown = realloc(r->packets, r->len + len + 1);
+        if (grown == NULL)
+            break;
+        memcpy(grown + r->len, sqlite3_column_blob(st, 2), len);
+        r->packets = grown;
+        r->len += len;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        store_audio_runs_free(runs, n);
+        return rc == SQLITE_ROW ? VB_ENOMEM : db_error(db, "read audio");
+    }
+    /* By offset; a stable insertion sort keeps the order they began. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && runs[j - 1].offset > runs[j].offset; j--) {
+            store_audio_run tmp = runs[j];
+            runs[j] = runs[j - 1];
+            runs[j - 1] = tmp;
+        }
+    *out = runs;
+    *count = n;
+    return 0;
+}
+
+static int sq_audio_delete(store_t *s, int64_t tid)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    int keep;
+    int rc = sq_audio_keeping(s, tid, &keep); /* is there such a one */
+    if (rc != 0)
+        return rc;
+    if (sqlite3_prepare_v2(db, "DELETE FROM audio WHERE transcription_id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "delete audio");
+    sqlite3_bind_int64(st, 1, tid);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_error(db, "delete audio");
+}
+
 #define UPLOAD_COLUMNS "id, transcription_id, status, http_status, progress, " \
     "audio_seconds, time_offset, segments, format, error, created_at, updated_at"
 
@@ -937,6 +1079,11 @@ static const struct store_ops sqlite_ops = {
     .speaker_set = sq_speaker_set,
     .vocabulary_get = sq_vocabulary_get,
     .vocabulary_set = sq_vocabulary_set,
+    .audio_append = sq_audio_append,
+    .audio_runs = sq_audio_runs,
+    .audio_delete = sq_audio_delete,
+    .audio_keeping = sq_audio_keeping,
+    .audio_set_keeping = sq_audio_set_keeping,
     .upload_create = sq_upload_create,
     .upload_save = sq_upload_save,
     .upload_get = sq_upload_get,

@@ -68,6 +68,7 @@ struct tx_run {
     double stored_end;    /* where the last stored final ends (s) */
     int silent;           /* tx_run_open failed: the client hears nothing */
     char *audio_error;    /* reported after the finals before it */
+    tx_audio *audio;      /* its kept audio; NULL when none is kept */
 };
 
 int tx_service_create(const tx_service_config *cfg, tx_service **out)
@@ -122,6 +123,7 @@ static void run_unref(tx_run *run)
     if (run->session != NULL)
         session_release(run->session);
     free(run->audio_error);
+    tx_audio_free(run->audio);
     pthread_mutex_destroy(&run->lock);
     free(run);
 }
@@ -340,6 +342,9 @@ static void on_done(tx_run *run)
     tx_run *next = run->successor;
     run->successor = NULL;
     pthread_mutex_unlock(&run->lock);
+    if (run->audio != NULL)
+        tx_audio_store(run->audio, run->svc->cfg.store, run->tid,
+                       run->time_offset);
     if (next != NULL)
         lookup_on_writer(next); /* on the writer already, after our finals */
     if (!run->diarize || run->dead) {
@@ -471,6 +476,11 @@ static void lookup_on_writer(void *arg)
         rc = tx_speaker_seeds(store, run->tid, &seeds, &nseeds);
     if (rc == 0)
         rc = teach_vocabulary(run, store);
+    int keep = 0;
+    if (rc == 0 && run->audio != NULL)
+        rc = store_audio_keeping(store, run->tid, &keep);
+    if (run->audio != NULL)
+        tx_audio_keep(run->audio, keep);
     if (rc == 0) {
         for (size_t i = 0; i < nseeds; i++)
             session_seed_speaker(run->session, seeds[i].speaker,
@@ -492,7 +502,22 @@ static void lookup_on_writer(void *arg)
     run->opened = 1;
     run->draining = 1;
     pthread_mutex_unlock(&run->lock);
+    if (run->audio != NULL) /* heard before the lookup */
+        tx_audio_store(run->audio, store, run->tid, run->time_offset);
     drain(run);
+}
+
+/* A piece of the run's audio is due (on_session_audio). */
+static void audio_on_writer(void *arg)
+{
+    tx_run *run = arg;
+    pthread_mutex_lock(&run->lock);
+    int opened = run->opened; /* if not, the lookup stores it */
+    pthread_mutex_unlock(&run->lock);
+    if (opened)
+        tx_audio_store(run->audio, run->svc->cfg.store, run->tid,
+                       run->time_offset);
+    run_unref(run);
 }
 
 /* ---- the session's sink (a worker thread) --------------------------- */
@@ -500,6 +525,8 @@ static void lookup_on_writer(void *arg)
 static void on_session_event(void *ctx, session_event *ev)
 {
     tx_run *run = ctx;
+    if (ev->kind == SESSION_DONE && run->audio != NULL)
+        tx_audio_end(run->audio); /* all heard: the last packet */
     pthread_mutex_lock(&run->lock);
     if (run->opened && !run->draining && run->head == NULL && !needs_writer(ev)) {
         pthread_mutex_unlock(&run->lock);
@@ -540,6 +567,16 @@ static void on_session_event(void *ctx, session_event *ev)
         assert(run->dead);
         drain(run);
     }
+}
+
+static void on_session_audio(void *ctx, const int16_t *pcm, size_t n)
+{
+    tx_run *run = ctx;
+    if (!tx_audio_hear(run->audio, pcm, n))
+        return;
+    tx_run_retain(run); /* the job may run after done() */
+    if (runner_submit(run->svc->cfg.writer, audio_on_writer, run) != 0)
+        run_unref(run); /* stopping: the last piece is stored at done */
 }
 
 static void on_session_wake(void *ctx)
@@ -592,7 +629,12 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
     pthread_mutex_init(&run->lock, NULL);
     session_params sp = *params;
     sp.transcription_id = tid;
-    session_sink sink = {on_session_event, on_session_wake, run};
+    if (svc->cfg.keep_audio)
+        run->audio = tx_audio_create(run->tag);
+    session_sink sink = {.emit = on_session_event,
+                         .wake = on_session_wake,
+                         .audio = run->audio ? on_session_audio : NULL,
+                         .ctx = run};
     int rc = session_create(&sp, engine, pool, &sink, &run->session);
     int waits = 0;
     if (rc == 0 && live != NULL) {

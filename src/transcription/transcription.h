@@ -62,6 +62,8 @@ typedef struct tx_service_config {
     runner_t *writer;
     runner_t *slow;     /* re-clustering */
     bus_t *bus;         /* NULL: nothing is published (the command line) */
+    int keep_audio;     /* keep what sessions and uploads hear, where the
+                           transcription does (--keep-audio) */
 } tx_service_config;
 
 int tx_service_create(const tx_service_config *cfg, tx_service **out);

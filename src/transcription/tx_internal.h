@@ -5,6 +5,7 @@
 #ifndef VB_TX_INTERNAL_H
 #define VB_TX_INTERNAL_H
 
+#include "../audio/keep.h"
 #include "../diarize/diarize.h"
 #include "../format/wsproto.h"
 #include "claim.h"
@@ -14,6 +15,21 @@ struct tx_service {
     tx_service_config cfg;
     tx_claims *claims;
 };
+
+/* A run's kept audio (audio.c).  Encoded on the session's worker
+ * (tx_audio_hear, then tx_audio_end once the session has heard all),
+ * stored on the writer (tx_audio_keep once the lookup knows whether the
+ * transcription keeps audio, tx_audio_store for each piece due and the
+ * last). */
+typedef struct tx_audio tx_audio;
+tx_audio *tx_audio_create(const char *tag); /* NULL: out of memory, logged */
+void tx_audio_free(tx_audio *a);
+/* 1: a piece is due; queue one tx_audio_store on the writer. */
+int tx_audio_hear(tx_audio *a, const int16_t *pcm, size_t n);
+void tx_audio_end(tx_audio *a);
+void tx_audio_keep(tx_audio *a, int keep);
+/* Stores what is pending, the run starting at `offset` on the timeline. */
+void tx_audio_store(tx_audio *a, store_t *store, int64_t tid, double offset);
 
 /* Another reference to run (claim.c keeps a run it hands over alive). */
 void tx_run_retain(tx_run *run);
