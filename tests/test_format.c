@@ -15,6 +15,7 @@
 #include "format/deepgram.h"
 #include "format/export.h"
 #include "format/format.h"
+#include "format/realign.h"
 
 static void check(const char *const *words, size_t n, int punctuate,
                   const char *expected)
@@ -190,10 +191,65 @@ static void test_deepgram_results(void **state)
     assert_int_equal(dg_speaker_number(NULL), -1);
 }
 
+/* A corrected segment's words: kept words keep their times, new ones
+ * share the time of those they replaced by their letters. */
+static void expect_words(const char *json, const char *const *words,
+                         const double (*times)[2], const double *conf, int n)
+{
+    cJSON *arr = cJSON_Parse(json);
+    assert_non_null(arr);
+    if (cJSON_GetArraySize(arr) != n)
+        fail_msg("%s", json);
+    for (int i = 0; i < n; i++) {
+        const cJSON *w = cJSON_GetArrayItem(arr, i);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(w, "word")), words[i]);
+        assert_float_equal(cJSON_GetObjectItem(w, "start")->valuedouble, times[i][0], 0.0011);
+        assert_float_equal(cJSON_GetObjectItem(w, "end")->valuedouble, times[i][1], 0.0011);
+        assert_float_equal(cJSON_GetObjectItem(w, "confidence")->valuedouble, conf[i], 1e-9);
+    }
+    cJSON_Delete(arr);
+}
+
+static void test_realign_words(void **state)
+{
+    (void)state;
+    static const char heard[] =
+        "[{\"word\":\"sam\",\"start\":1.0,\"end\":1.3,\"confidence\":0.4},"
+        "{\"word\":\"queue\",\"start\":1.3,\"end\":1.6,\"confidence\":0.5},"
+        "{\"word\":\"for\",\"start\":1.6,\"end\":1.8,\"confidence\":0.9},"
+        "{\"word\":\"calling\",\"start\":1.8,\"end\":2.3,\"confidence\":0.8}]";
+    char *out = realign_words(heard, "Thank you for calling.", 1.0, 2.3);
+    /* "thank" and "you" share 1.0-1.6 as 6:4 (letters and a space). */
+    expect_words(out, (const char *const[]){"thank", "you", "for", "calling"},
+                 (const double[][2]){{1.0, 1.36}, {1.36, 1.6}, {1.6, 1.8}, {1.8, 2.3}},
+                 (const double[]){1, 1, 0.9, 0.8}, 4);
+    free(out);
+    /* A word left out, one put in the middle, case and punctuation. */
+    out = realign_words(heard, "SAM: for, er, calling!", 1.0, 2.3);
+    expect_words(out, (const char *const[]){"sam", "for", "er", "calling"},
+                 (const double[][2]){{1.0, 1.3}, {1.6, 1.8}, {1.8, 1.8}, {1.8, 2.3}},
+                 (const double[]){0.4, 0.9, 1, 0.8}, 4);
+    free(out);
+    /* No word times kept: the segment's span, shared. */
+    out = realign_words(NULL, "one two", 3.0, 4.0);
+    expect_words(out, (const char *const[]){"one", "two"},
+                 (const double[][2]){{3.0, 3.5}, {3.5, 4.0}}, (const double[]){1, 1}, 2);
+    free(out);
+    out = realign_words("not json", "a - b", 0.0, 0.5);
+    expect_words(out, (const char *const[]){"a", "-", "b"},
+                 (const double[][2]){{0, 1.0 / 6}, {1.0 / 6, 2.0 / 6}, {2.0 / 6, 0.5}},
+                 (const double[]){1, 1, 1}, 3);
+    free(out);
+    out = realign_words(heard, "   ", 1.0, 2.3);
+    assert_string_equal(out, "[]");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deepgram_results),
+        cmocka_unit_test(test_realign_words),
         cmocka_unit_test(test_sentence),
         cmocka_unit_test(test_pronoun_i),
         cmocka_unit_test(test_empty_and_single),

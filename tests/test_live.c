@@ -481,7 +481,7 @@ static void test_audio_kept_on_the_timeline(void **state)
     char kpath[128], *resp;
     snprintf(kpath, sizeof(kpath), "/api/transcriptions/%lld/keep-audio/", id);
     assert_int_equal(tu_http(&srv, "GET", kpath, NULL, &resp), 200);
-    assert_non_null(strstr(resp, "\"keep_audio\":true"));
+    assert_non_null(strstr(resp, "\"keep_audio\":true,\"has_audio\":true"));
     free(resp);
     assert_int_equal(tu_http(&srv, "PUT", kpath, "{\"keep_audio\": \"no\"}", &resp), 422);
     assert_non_null(strstr(resp, "valid boolean"));
@@ -498,6 +498,10 @@ static void test_audio_kept_on_the_timeline(void **state)
     free(resp);
     assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 404);
     assert_non_null(strstr(resp, "no kept audio"));
+    free(resp);
+    snprintf(kpath, sizeof(kpath), "/api/transcriptions/%lld/keep-audio/", id);
+    assert_int_equal(tu_http(&srv, "GET", kpath, NULL, &resp), 200);
+    assert_non_null(strstr(resp, "\"keep_audio\":false,\"has_audio\":false"));
     free(resp);
     snprintf(kpath, sizeof(kpath), "/api/transcriptions/%lld/", id);
     assert_int_equal(tu_http(&srv, "DELETE", kpath, NULL, &resp), 204);

@@ -54,6 +54,11 @@ static const char *str(const cJSON *obj, const char *key)
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+static double num(const cJSON *obj, const char *key)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
 /* The first problem of a 422 body: its type and last loc entry. */
 static void assert_invalid(cJSON *json, const char *type, const char *field)
 {
@@ -851,11 +856,33 @@ static void test_segment_correction(void **state)
     cJSON *segs = call("GET", path, NULL, 200);
     int sid = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "id"));
     cJSON_Delete(segs);
+    char words_path[128];
+    snprintf(words_path, sizeof(words_path),
+             "/api/transcriptions/%lld/segments/?words=true", id);
+    segs = call("GET", words_path, NULL, 200);
+    cJSON *before = cJSON_Duplicate(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "words"), 1);
+    cJSON_Delete(segs);
     snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/%d/", id, sid);
     cJSON *seg = call("PATCH", path, "{\"text\": \"Please open the door.\"}", 200);
     assert_string_equal(str(seg, "text"), "Please open the door.");
     assert_int_equal(cJSON_GetArraySize(seg), 6);
     cJSON_Delete(seg);
+    /* The words follow the text: the same three keep their times, the
+     * new one takes the replaced word's. */
+    segs = call("GET", words_path, NULL, 200);
+    const cJSON *after = cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "words");
+    int n = cJSON_GetArraySize(before);
+    assert_int_equal(n, 4); /* please open the window */
+    assert_int_equal(cJSON_GetArraySize(after), 4);
+    for (int i = 0; i < 4; i++) {
+        const cJSON *a = cJSON_GetArrayItem(before, i), *b = cJSON_GetArrayItem(after, i);
+        assert_string_equal(str(b, "word"), i < 3 ? str(a, "word") : "door");
+        assert_float_equal(num(b, "start"), num(a, "start"), 0.0011);
+        assert_float_equal(num(b, "end"), num(a, "end"), 0.0011);
+    }
+    cJSON_Delete(before);
+    cJSON_Delete(segs);
     assert_invalid(call("PATCH", path, "{\"text\": 5}", 422), "string_type", "text");
     assert_invalid(call("PATCH", path, "{}", 422), "missing", "text");
     /* Another transcription's segment, and no such segment. */

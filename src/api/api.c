@@ -18,6 +18,7 @@
 #include "../util/utf8.h"
 #include "../util/vb.h"
 #include "../format/export.h"
+#include "../format/realign.h"
 #include "routes.h"
 
 void api_response_free(api_response *res)
@@ -89,7 +90,9 @@ static cJSON *transcription_json(const store_transcription *t)
     return json;
 }
 
-static cJSON *segment_json(const store_segment *seg)
+/* A segment as the API shows it; with_words: its word timings too (the
+ * words the recogniser heard, each with start, end and confidence). */
+static cJSON *segment_words_json(const store_segment *seg, int with_words)
 {
     cJSON *json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "id", (double)seg->id);
@@ -101,7 +104,16 @@ static cJSON *segment_json(const store_segment *seg)
     cJSON_AddNumberToObject(json, "start_time", round_ms(seg->start_time));
     cJSON_AddNumberToObject(json, "end_time", round_ms(seg->end_time));
     cJSON_AddBoolToObject(json, "is_final", seg->is_final);
+    if (with_words) {
+        cJSON *words = seg->words_json ? cJSON_Parse(seg->words_json) : NULL;
+        cJSON_AddItemToObject(json, "words", words ? words : cJSON_CreateArray());
+    }
     return json;
+}
+
+static cJSON *segment_json(const store_segment *seg)
+{
+    return segment_words_json(seg, 0);
 }
 
 /* Does a valid JSON text hold the escape \u0000?  Every string the store
@@ -447,9 +459,10 @@ static void handle_segments(const route_call *call, api_response *out)
         route_store_error(out, rc);
         return;
     }
+    int words = query_has(call->req->query, "words", "true");
     cJSON *json = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(json, segment_json(&segs[i]));
+        cJSON_AddItemToArray(json, segment_words_json(&segs[i], words));
     store_segments_free(segs, n);
     route_respond_json(out, 200, json);
 }
@@ -463,6 +476,17 @@ static void handle_segment_edit(const route_call *call, api_response *out)
         store_segment seg = {0};
         int rc = store_segment_set_text(call->ctx->store, call->id, call->sid,
                                         text, &seg);
+        /* The words follow the text (realign.h), for exports and the
+         * player; the text alone is kept if they cannot. */
+        char *words = rc == 0 ? realign_words(seg.words_json, text,
+                                              seg.start_time, seg.end_time)
+                              : NULL;
+        if (words != NULL &&
+            store_segment_set_words(call->ctx->store, call->id, call->sid,
+                                    words) != 0)
+            log_warn("api", "segment %lld: the corrected words' times were "
+                     "not stored", (long long)call->sid);
+        free(words);
         if (rc != 0) {
             route_store_error(out, rc);
         } else {
@@ -609,6 +633,13 @@ static void handle_export(const route_call *call, api_response *out)
         snprintf(out->filename_utf8, sizeof(out->filename_utf8), "%s.%s",
                  name, ext);
 }
+
+static const route_param segments_query[] = {
+    {"words", "boolean", "true: each segment also has `words`, the words the "
+     "recogniser heard: [{word, start, end, confidence}], times on the "
+     "transcript's timeline (as the kept audio's)"},
+    {NULL, NULL, NULL},
+};
 
 static const route_param list_query[] = {
     {"summary", "boolean", "true: add duration, segment_count, "
@@ -772,7 +803,7 @@ const route api_routes[] = {
      .place = API_ON_READER, .operation_id = "list_segments",
      .summary = "The stored final segments, ordered by start time",
      .status = 200, .response_schema = "[]Segment", .not_found = 1,
-     .invalid = 1},
+     .invalid = 1, .query = segments_query},
     {.method = "PATCH", .pattern = "/api/transcriptions/{id}/segments/{sid}/",
      .kind = API_ROUTE_REST, .handler = handle_segment_edit,
      .place = API_ON_WRITER, .operation_id = "correct_segment",

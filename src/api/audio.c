@@ -64,7 +64,7 @@ void handle_audio_get(const route_call *call, api_response *out)
     int rc = store_audio_runs(call->ctx->store, call->id, &runs, &count);
     if (rc == 0 && count == 0) {
         int keep; /* which 404: no transcription, or no audio */
-        rc = store_audio_keeping(call->ctx->store, call->id, &keep);
+        rc = store_audio_keeping(call->ctx->store, call->id, &keep, NULL);
         if (rc == 0) {
             api_error_response(404, "this transcription has no kept audio",
                                out);
@@ -126,21 +126,22 @@ void handle_audio_delete(const route_call *call, api_response *out)
     out->content_type = "application/json";
 }
 
-static void respond_keeping(api_response *out, int keep)
+static void respond_keeping(api_response *out, int keep, int has)
 {
     cJSON *json = cJSON_CreateObject();
     cJSON_AddBoolToObject(json, "keep_audio", keep);
+    cJSON_AddBoolToObject(json, "has_audio", has);
     route_respond_json(out, 200, json);
 }
 
 void handle_keep_audio_get(const route_call *call, api_response *out)
 {
-    int keep;
-    int rc = store_audio_keeping(call->ctx->store, call->id, &keep);
+    int keep, has;
+    int rc = store_audio_keeping(call->ctx->store, call->id, &keep, &has);
     if (rc != 0)
         route_store_error(out, rc);
     else
-        respond_keeping(out, keep);
+        respond_keeping(out, keep, has);
 }
 
 void handle_keep_audio_set(const route_call *call, api_response *out)
@@ -158,9 +159,12 @@ void handle_keep_audio_set(const route_call *call, api_response *out)
     }
     int on = cJSON_IsTrue(keep);
     cJSON_Delete(doc);
+    int has = 0;
     int rc = store_audio_set_keeping(call->ctx->store, call->id, on);
+    if (rc == 0)
+        rc = store_audio_keeping(call->ctx->store, call->id, &on, &has);
     if (rc != 0)
         route_store_error(out, rc);
     else
-        respond_keeping(out, on);
+        respond_keeping(out, on, has);
 }

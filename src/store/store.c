@@ -161,6 +161,12 @@ int store_speaker_set(store_t *s, int64_t tid, const char *label,
     return s->ops->speaker_set(s, tid, label, name);
 }
 
+int store_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
+                            const char *words_json)
+{
+    return s->ops->segment_set_words(s, tid, segment_id, words_json);
+}
+
 int store_audio_append(store_t *s, int64_t tid, const char *run, int seq,
                        double offset, const uint8_t *data, size_t len)
 {
@@ -185,9 +191,10 @@ int store_audio_delete(store_t *s, int64_t tid)
     return s->ops->audio_delete(s, tid);
 }
 
-int store_audio_keeping(store_t *s, int64_t tid, int *keep)
+int store_audio_keeping(store_t *s, int64_t tid, int *keep, int *has)
 {
-    return s->ops->audio_keeping(s, tid, keep);
+    int unused;
+    return s->ops->audio_keeping(s, tid, keep, has ? has : &unused);
 }
 
 int store_audio_set_keeping(store_t *s, int64_t tid, int keep)

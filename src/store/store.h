@@ -110,11 +110,15 @@ int store_segment_page(store_t *store, int64_t transcription_id,
 int store_segment_last_id(store_t *store, int64_t transcription_id,
                           int64_t *out);
 /* Replaces the text of segment segment_id of transcription tid (a person's
- * correction); the word timings are kept.  out gets the updated segment;
+ * correction); the word timings are left (store_segment_set_words sets
+ * them, format/realign.h makes them).  out gets the updated segment;
  * free its strings with store_segment_clear(). */
 int store_segment_set_text(store_t *store, int64_t tid, int64_t segment_id,
                            const char *text, store_segment *out);
 void store_segment_clear(store_segment *seg);
+/* Replaces a segment's word timings (JSON, as store_segment.words_json). */
+int store_segment_set_words(store_t *store, int64_t tid, int64_t segment_id,
+                            const char *words_json);
 /* Sets the speaker label of a segment (NULL: unknown); re-clustering. */
 int store_segment_set_speaker(store_t *store, int64_t tid, int64_t segment_id,
                               const char *speaker);
@@ -148,8 +152,9 @@ void store_audio_runs_free(store_audio_run *runs, size_t count);
 /* Deletes the transcription's kept audio (VB_ENOTFOUND: no such
  * transcription). */
 int store_audio_delete(store_t *store, int64_t tid);
-/* Whether sessions and uploads of tid keep their audio (default 1). */
-int store_audio_keeping(store_t *store, int64_t tid, int *keep);
+/* Whether sessions and uploads of tid keep their audio (default 1), and
+ * whether it has any kept (has may be NULL). */
+int store_audio_keeping(store_t *store, int64_t tid, int *keep, int *has);
 int store_audio_set_keeping(store_t *store, int64_t tid, int keep);
 
 /* An upload's job (POST .../audio): kept in the store so that it outlives
@@ -238,6 +243,7 @@ struct store_ops {
     int (*segment_set_text)(store_t *, int64_t, int64_t, const char *,
                             store_segment *);
     int (*segment_set_speaker)(store_t *, int64_t, int64_t, const char *);
+    int (*segment_set_words)(store_t *, int64_t, int64_t, const char *);
     int (*speakers_get)(store_t *, int64_t, store_speaker **, size_t *);
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
     int (*vocabulary_get)(store_t *, int64_t, char **);
@@ -246,7 +252,7 @@ struct store_ops {
                         const uint8_t *, size_t);
     int (*audio_runs)(store_t *, int64_t, store_audio_run **, size_t *);
     int (*audio_delete)(store_t *, int64_t);
-    int (*audio_keeping)(store_t *, int64_t, int *);
+    int (*audio_keeping)(store_t *, int64_t, int *, int *);
     int (*audio_set_keeping)(store_t *, int64_t, int);
     int (*upload_create)(store_t *, store_upload *);
     int (*upload_save)(store_t *, const store_upload *);

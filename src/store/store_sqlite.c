@@ -554,6 +554,25 @@ static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
     return result;
 }
 
+static int sq_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
+                               const char *words_json)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE segments SET words = ? "
+                           "WHERE id = ? AND transcription_id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "realign words");
+    sqlite3_bind_text(st, 1, words_json, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, segment_id);
+    sqlite3_bind_int64(st, 3, tid);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(db, "realign words");
+    return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
+}
+
 static int sq_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
                                   const char *speaker)
 {
@@ -669,17 +688,20 @@ static int sq_vocabulary_set(store_t *s, int64_t tid, const char *text)
     return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
 }
 
-static int sq_audio_keeping(store_t *s, int64_t tid, int *keep)
+static int sq_audio_keeping(store_t *s, int64_t tid, int *keep, int *has)
 {
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT keep_audio FROM transcriptions "
-                           "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT keep_audio, EXISTS (SELECT 1 FROM audio"
+                           " WHERE transcription_id = t.id) FROM transcriptions t"
+                           " WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
         return db_error(db, "keep_audio");
     sqlite3_bind_int64(st, 1, tid);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         *keep = sqlite3_column_int(st, 0) != 0;
+        *has = sqlite3_column_int(st, 1) != 0;
+    }
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)
         return 0;
@@ -788,8 +810,8 @@ static int sq_audio_delete(store_t *s, int64_t tid)
 {
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
-    int keep;
-    int rc = sq_audio_keeping(s, tid, &keep); /* is there such a one */
+    int keep, has;
+    int rc = sq_audio_keeping(s, tid, &keep, &has); /* is there such a one */
     if (rc != 0)
         return rc;
     if (sqlite3_prepare_v2(db, "DELETE FROM audio WHERE transcription_id = ?",
@@ -1075,6 +1097,7 @@ static const struct store_ops sqlite_ops = {
     .segment_page = sq_segment_page,
     .segment_last_id = sq_segment_last_id,
     .segment_set_text = sq_segment_set_text,
+    .segment_set_words = sq_segment_set_words,
     .speakers_get = sq_speakers_get,
     .speaker_set = sq_speaker_set,
     .vocabulary_get = sq_vocabulary_get,

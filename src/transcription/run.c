@@ -478,7 +478,7 @@ static void lookup_on_writer(void *arg)
         rc = teach_vocabulary(run, store);
     int keep = 0;
     if (rc == 0 && run->audio != NULL)
-        rc = store_audio_keeping(store, run->tid, &keep);
+        rc = store_audio_keeping(store, run->tid, &keep, NULL);
     if (run->audio != NULL)
         tx_audio_keep(run->audio, keep);
     if (rc == 0) {

@@ -48,7 +48,8 @@ export const api = {
   get: (id) => request('GET', `/api/transcriptions/${id}/`),
   rename: (id, title) => request('PATCH', `/api/transcriptions/${id}/`, { title }),
   remove: (id) => request('DELETE', `/api/transcriptions/${id}/`),
-  segments: (id) => request('GET', `/api/transcriptions/${id}/segments/`),
+  segments: (id) => request('GET', `/api/transcriptions/${id}/segments/?words=true`),
+  keepAudio: (id) => request('GET', `/api/transcriptions/${id}/keep-audio/`),
   correct: (id, segmentId, text) =>
     request('PATCH', `/api/transcriptions/${id}/segments/${segmentId}/`, { text }),
   speakers: (id) => request('GET', `/api/transcriptions/${id}/speakers/`),

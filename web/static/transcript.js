@@ -2,6 +2,7 @@
 // as a conversation, name speakers, correct text, export.
 import { api, clock, h, socketUrl } from './api.js';
 import { Recorder, browserSupport, micErrorMessage } from './recorder.js';
+import { audioPlayer } from './player.js';
 import { uploadRecording } from './upload.js';
 import { vocabularyPanel } from './vocabulary.js';
 
@@ -75,12 +76,14 @@ export async function showTranscript(root, id, navigate) {
   const jump = h('button', { type: 'button', class: 'jump', hidden: true,
                              onclick: () => { follow = true; scrollToEnd(); } },
                  'Jump to live ↓');
+  const player = audioPlayer(id, markPlaying);
   root.append(
     h('p', {}, h('a', { href: '/' }, '← All transcripts')),
     heading,
     h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput,
       noiseLabel),
-    uploadStatus, message, notice, scroller, jump, exports, vocabularyPanel(id));
+    player.element, uploadStatus, message, notice, scroller, jump, exports,
+    vocabularyPanel(id));
 
   const unsupported = browserSupport();
   if (unsupported) {
@@ -95,7 +98,8 @@ export async function showTranscript(root, id, navigate) {
 
   // ---- the transcript as turns ----
   function fromStored(s) {
-    return { id: s.id, text: s.text, speaker: s.speaker, start: s.start_time, end: s.end_time };
+    return { id: s.id, text: s.text, speaker: s.speaker, start: s.start_time, end: s.end_time,
+             words: s.words };
   }
 
   function speakerName(label) {
@@ -119,6 +123,7 @@ export async function showTranscript(root, id, navigate) {
     if (interim && interim.text) list.push({ ...interim, interim: true });
     empty.hidden = list.length > 0;
     turns.replaceChildren(...groupTurns(list).map(renderTurn));
+    listTimed();
     if (follow) scrollToEnd();
   }
 
@@ -133,14 +138,58 @@ export async function showTranscript(root, id, navigate) {
       h('p', { class: 'words' }, ...turn.items.map(renderSegment)));
   }
 
+  // A final's words, each with its time when the text has one entry of
+  // words for each written word (not where smart formatting joined some:
+  // then the segment's time).
   function renderSegment(s) {
     if (s.interim)
       return h('span', { class: 'interim', 'aria-label': 'Not final yet' }, s.text);
+    const written = s.text.split(/\s+/).filter(Boolean);
+    const timed = Array.isArray(s.words) && s.words.length === written.length;
+    const content = timed
+      ? written.map((word, i) => [h('span', { class: 'w', 'data-start': s.words[i].start,
+                                               'data-end': s.words[i].end }, word), ' '])
+      : [s.text, ' '];
     return h('span', { class: 'segment', tabindex: '0', 'data-id': s.id ?? '',
-                       title: 'Edit this text (Enter)',
-                       onclick: () => edit(s), onkeydown: (e) => {
+                       'data-start': s.start, 'data-end': s.end,
+                       title: player.available
+                         ? 'Play from here; double-click or Enter to edit'
+                         : 'Edit this text (Enter)',
+                       onclick: (e) => {
+                         const word = e.target.closest('.w');
+                         if (!player.playFrom(word ? Number(word.dataset.start) : s.start)) edit(s);
+                       },
+                       // The double-click's first click started playing.
+                       ondblclick: () => { player.audio.pause(); edit(s); },
+                       onkeydown: (e) => {
                          if (e.key === 'Enter') { e.preventDefault(); edit(s); }
-                       } }, s.text, ' ');
+                       } }, ...content);
+  }
+
+  // The word (or, without word times, the segment) being heard is marked;
+  // what can be marked is listed at each render, in time order.
+  let timedEls = [];
+  let playing = null;
+  function listTimed() {
+    timedEls = [...turns.querySelectorAll('.w, .segment')]
+      .filter((el) => !(el.classList.contains('segment') && el.querySelector('.w')))
+      .map((el) => ({ el, start: Number(el.dataset.start), end: Number(el.dataset.end) }))
+      .sort((a, b) => a.start - b.start);
+    playing = null;
+  }
+  function markPlaying(seconds) {
+    let lo = 0;
+    let hi = timedEls.length;
+    while (lo < hi) { // the first that starts after `seconds`
+      const mid = (lo + hi) >> 1;
+      if (timedEls[mid].start <= seconds) lo = mid + 1; else hi = mid;
+    }
+    const it = timedEls[lo - 1];
+    const found = it && seconds < it.end ? it.el : null;
+    if (found === playing) return;
+    if (playing) playing.classList.remove('playing');
+    if (found) found.classList.add('playing');
+    playing = found;
   }
 
   function scrollToEnd() {
@@ -159,7 +208,9 @@ export async function showTranscript(root, id, navigate) {
       try {
         const updated = await api.correct(id, s.id, text);
         s.text = updated.text;
+        s.words = null; // realigned by the server: fetched again below
         message.textContent = '';
+        refreshIds();
       } catch (err) {
         message.textContent = `Could not save the correction: ${err.message}`;
       }
@@ -198,7 +249,8 @@ export async function showTranscript(root, id, navigate) {
       const p = msg.payload;
       if (p.is_final) {
         interim = null;
-        addFinal({ id: p.id, text: p.text, speaker: p.speaker, start: p.start, end: p.end });
+        addFinal({ id: p.id, text: p.text, speaker: p.speaker, start: p.start, end: p.end,
+                   words: p.words });
         if (p.id === undefined) refreshIds();
       } else {
         interim = { text: p.text, speaker: p.speaker, start: p.start };
@@ -275,7 +327,10 @@ export async function showTranscript(root, id, navigate) {
       clearInterval(tick);
       meterBar.style.width = '0';
       recorder = null;
-      if (name === 'saved' || name === 'failed') watch();
+      if (name === 'saved' || name === 'failed') {
+        watch();
+        player.refresh();
+      }
     }
   }
 
@@ -339,6 +394,7 @@ export async function showTranscript(root, id, navigate) {
     } catch { /* the watcher has them */ }
     interim = null;
     uploading = false;
+    player.refresh();
     uploadStatus.hidden = true;
     uploadButton.disabled = false;
     record.disabled = Boolean(unsupported);
@@ -399,6 +455,7 @@ export async function showTranscript(root, id, navigate) {
 
   render();
   watch();
+  player.refresh().then(render); // the segments' titles say what a click does
   return {
     leave() {
       clearTimeout(quiet);

@@ -1,0 +1,70 @@
+// playback.test.js - the kept audio in the page: after a recording the
+// player appears, a click on a word plays from that word's time, the
+// word being heard is marked, and a double-click still edits.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  createTranscription, launch, openPage, screenshot, silence, speak, startServer, stopServer,
+  writeWav,
+} from './helpers.js';
+
+test('record, then click a word: the audio plays from it and the word is marked', async () => {
+  const server = await startServer();
+  const t = await createTranscription(server, 'Playback');
+  const wav = writeWav('playback.wav', [
+    silence(1.0), speak('Please open the window.'), silence(1.5),
+    speak('I would like a cup of coffee.'), silence(4.0)]);
+  const browser = await launch(wav);
+  const errors = [];
+  try {
+    const page = await openPage(browser, errors, { viewport: { width: 1280, height: 800 } });
+    await page.goto(`${server.url}/t/${t.id}`);
+    // Nothing kept yet: no player, and a click edits.
+    assert.equal(await page.locator('.player').isHidden(), true);
+    await page.getByRole('button', { name: 'Record' }).click();
+    await page.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 30000 });
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 20000 });
+    await page.locator('.player').waitFor({ state: 'visible', timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('.player audio').readyState >= 1);
+
+    // The stored words have their times once the page has the segments'
+    // ids (a reload is what a later visit sees).
+    await page.reload();
+    const word = page.locator('.w', { hasText: 'coffee' });
+    await word.waitFor();
+    await page.locator('.player').waitFor({ state: 'visible' });
+    const start = Number(await word.getAttribute('data-start'));
+    const end = Number(await word.getAttribute('data-end'));
+    assert.ok(start > 1 && end > start, `${start}-${end}`);
+    await word.click();
+    await page.waitForFunction(() => !document.querySelector('.player audio').paused);
+    const at = await page.evaluate(() => document.querySelector('.player audio').currentTime);
+    assert.ok(at >= start - 0.05 && at < start + 0.3, `playing at ${at}, the word starts at ${start}`);
+    // The word being heard is marked while it plays.
+    await page.locator('.w.playing', { hasText: 'coffee' }).waitFor({ timeout: 2000 });
+    await screenshot(page, 'playback-1280');
+    await page.evaluate(() => document.querySelector('.player audio').pause());
+
+    // The audio is the recording: the server sends it in ranges.
+    const head = await fetch(`${server.url}/api/transcriptions/${t.id}/audio.ogg`,
+                             { headers: { Range: 'bytes=0-3' } });
+    assert.equal(head.status, 206);
+    assert.equal(Buffer.from(await head.arrayBuffer()).toString(), 'OggS');
+
+    // A double-click edits, and leaves the audio paused there.
+    await page.locator('.segment', { hasText: 'window' }).dblclick();
+    await page.getByLabel('Corrected text').waitFor();
+    assert.equal(await page.evaluate(() => document.querySelector('.player audio').paused), true);
+    await page.keyboard.press('Escape');
+
+    await page.setViewportSize({ width: 360, height: 740 });
+    await screenshot(page, 'playback-360');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the page is ${width} px wide at 360`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
