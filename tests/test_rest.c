@@ -900,6 +900,93 @@ static void test_segment_correction(void **state)
     free(body);
 }
 
+/* GET /api/search?q=... (q URL-encoded already): its total. */
+static int search_total(const char *q)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/api/search?q=%s&limit=100", q);
+    cJSON *r = call("GET", path, NULL, 200);
+    int total = (int)num(r, "total");
+    cJSON_Delete(r);
+    return total;
+}
+
+/* The hit for transcription id in a search's results, or NULL. */
+static const cJSON *hit_of(const cJSON *r, long long id)
+{
+    const cJSON *hit;
+    cJSON_ArrayForEach(hit, cJSON_GetObjectItem(r, "results"))
+        if ((long long)num(hit, "transcription_id") == id)
+            return hit;
+    return NULL;
+}
+
+/*
+ * Search: a title's words and a segment's, prefixes as typed, case and
+ * accents ignored; a correction and a deletion are found (or not) at
+ * once; snippets mark the words, escaped for HTML; bad queries are 422.
+ * (Other tests' transcripts say "Please open the window." too: counts
+ * are taken before and after.)
+ */
+static void test_search(void **state)
+{
+    int windows = search_total("window"), hatches = search_total("hatch");
+    long long id = transcription_with_speech();
+    char path[160];
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/", id);
+    cJSON_Delete(call("PATCH", path, "{\"title\": \"Café <b>planning</b> & notes\"}", 200));
+    assert_int_equal(search_total("window"), windows + 1);
+    cJSON *r = call("GET", "/api/search?q=WIND&limit=100", NULL, 200);
+    const cJSON *hit = hit_of(r, id);
+    assert_non_null(hit);
+    assert_true(num(hit, "segment_id") > 0);
+    assert_true(num(hit, "start_time") >= 0 && num(hit, "end_time") > num(hit, "start_time"));
+    assert_non_null(strstr(str(hit, "snippet_html"), "<mark>window</mark>"));
+    assert_null(strstr(str(hit, "snippet"), "<mark>"));
+    cJSON_Delete(r);
+    /* The title, accents aside, escaped for HTML. */
+    r = call("GET", "/api/search?q=cafe+planning", NULL, 200);
+    assert_int_equal(num(r, "total"), 1);
+    hit = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "results"), 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(hit, "segment_id")));
+    assert_string_equal(str(hit, "snippet"), "Café <b>planning</b> & notes");
+    assert_string_equal(str(hit, "snippet_html"),
+                        "<mark>Café</mark> &lt;b&gt;<mark>planning</mark>&lt;/b&gt; &amp; notes");
+    cJSON_Delete(r);
+    /* Every word must be there. */
+    assert_int_equal(search_total("window+elephant"), 0);
+    /* A correction is found at once, the old words no longer. */
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    cJSON *segs = call("GET", path, NULL, 200);
+    int sid = (int)num(cJSON_GetArrayItem(segs, 0), "id");
+    cJSON_Delete(segs);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/%d/", id, sid);
+    cJSON_Delete(call("PATCH", path, "{\"text\": \"Please open the hatch.\"}", 200));
+    assert_int_equal(search_total("hatch"), hatches + 1);
+    assert_int_equal(search_total("window"), windows);
+    /* Pages: limit and offset, the total the same on each. */
+    int total = search_total("please");
+    assert_true(total >= 1);
+    r = call("GET", "/api/search?q=please&limit=1", NULL, 200);
+    assert_int_equal(num(r, "total"), total);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "results")), 1);
+    cJSON_Delete(r);
+    r = call("GET", "/api/search?q=please&limit=1&offset=100000", NULL, 200);
+    assert_int_equal(num(r, "total"), total);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "results")), 0);
+    cJSON_Delete(r);
+    /* Deleted: gone from the results. */
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/", id);
+    cJSON_Delete(call("DELETE", path, NULL, 204));
+    assert_int_equal(search_total("hatch"), hatches);
+    assert_int_equal(search_total("cafe+planning"), 0);
+    assert_invalid(call("GET", "/api/search", NULL, 422), "missing", "q");
+    assert_invalid(call("GET", "/api/search?q=%22%2A%28", NULL, 422),
+                   "string_too_short", "q");
+    assert_invalid(call("GET", "/api/search?q=a&limit=0", NULL, 422),
+                   "greater_than_equal", "limit");
+}
+
 static void test_speaker_names(void **state)
 {
     long long id = tu_create(&srv, "speakers");
@@ -1052,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_security_headers),
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_segment_correction),
+        cmocka_unit_test(test_search),
         cmocka_unit_test(test_speaker_names),
         cmocka_unit_test(test_vocabulary),
         cmocka_unit_test(test_web_app_served),

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../util/log.h"
+#include "../util/strbuf.h"
 #include "../util/utf8.h"
 #include "../util/vb.h"
 #include "../format/export.h"
@@ -447,6 +448,101 @@ static void handle_delete(const route_call *call, api_response *out)
     out->content_type = "application/json";
 }
 
+/* The value of key in the query string (already %-decoded), or NULL. */
+static const char *query_text(const char *query, const char *key, char *buf,
+                              size_t len)
+{
+    size_t klen = strlen(key);
+    for (const char *q = query; q && *q; q += strcspn(q, "&"), q += (*q == '&')) {
+        if (strncmp(q, key, klen) == 0 && q[klen] == '=') {
+            size_t n = strcspn(q + klen + 1, "&");
+            snprintf(buf, len, "%.*s", (int)n, q + klen + 1);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* A snippet with the store's marks around matched words, as plain text
+ * (marks dropped) or as HTML (escaped, marks as <mark>). */
+static char *snippet_text(const char *s, int html)
+{
+    strbuf sb = {0};
+    for (; *s; s++) {
+        if (*s == STORE_MARK_ON || *s == STORE_MARK_OFF) {
+            if (html)
+                strbuf_puts(&sb, *s == STORE_MARK_ON ? "<mark>" : "</mark>");
+        } else if (html && (*s == '<' || *s == '>' || *s == '&' || *s == '"')) {
+            strbuf_puts(&sb, *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
+                             : *s == '&' ? "&amp;" : "&quot;");
+        } else {
+            strbuf_append(&sb, s, 1);
+        }
+    }
+    return strbuf_take(&sb);
+}
+
+static void handle_search(const route_call *call, api_response *out)
+{
+    char q[512];
+    long limit = 20, offset = 0;
+    if (query_text(call->req->query, "q", q, sizeof(q)) == NULL) {
+        route_invalid(out, "missing", "query", "q", "Field required", NULL);
+        return;
+    }
+    if (query_int(call->req->query, "limit", 1, 100, &limit, out) < 0 ||
+        query_int(call->req->query, "offset", 0, 1000000, &offset, out) < 0)
+        return;
+    store_hit *hits = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    int rc = store_search(call->ctx->store, q, (int)limit, (int)offset, &hits,
+                          &n, &total);
+    if (rc == VB_EINVAL) {
+        cJSON *input = cJSON_CreateString(utf8_valid(q, strlen(q)) ? q : "?");
+        route_invalid(out, "string_too_short", "query", "q",
+                      "The search needs at least one word (letters or digits)",
+                      input);
+        cJSON_Delete(input);
+        return;
+    }
+    if (rc != 0) {
+        route_store_error(out, rc);
+        return;
+    }
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "query", utf8_valid(q, strlen(q)) ? q : "");
+    cJSON_AddNumberToObject(json, "total", (double)total);
+    cJSON *results = cJSON_AddArrayToObject(json, "results");
+    for (size_t i = 0; i < n; i++) {
+        const store_hit *h = &hits[i];
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "transcription_id", (double)h->transcription_id);
+        cJSON_AddStringToObject(r, "title", h->title);
+        if (h->segment_id) {
+            cJSON_AddNumberToObject(r, "segment_id", (double)h->segment_id);
+            cJSON_AddNumberToObject(r, "start_time", round_ms(h->start_time));
+            cJSON_AddNumberToObject(r, "end_time", round_ms(h->end_time));
+        } else { /* the title matched */
+            cJSON_AddNullToObject(r, "segment_id");
+            cJSON_AddNullToObject(r, "start_time");
+            cJSON_AddNullToObject(r, "end_time");
+        }
+        if (h->speaker[0])
+            cJSON_AddStringToObject(r, "speaker", h->speaker);
+        else
+            cJSON_AddNullToObject(r, "speaker");
+        char *plain = snippet_text(h->snippet, 0), *html = snippet_text(h->snippet, 1);
+        cJSON_AddStringToObject(r, "snippet", plain ? plain : "");
+        cJSON_AddStringToObject(r, "snippet_html", html ? html : "");
+        free(plain);
+        free(html);
+        cJSON_AddItemToArray(results, r);
+    }
+    store_hits_free(hits, n);
+    route_respond_json(out, 200, json);
+}
+
 static void handle_segments(const route_call *call, api_response *out)
 {
     store_transcription t;
@@ -634,6 +730,15 @@ static void handle_export(const route_call *call, api_response *out)
                  name, ext);
 }
 
+static const route_param search_query[] = {
+    {"q", "string", "the words to find (required): every word must be in "
+     "one segment or title; the last may be the start of a word, as typed "
+     "so far; case and accents do not matter"},
+    {"limit", "integer", "at most this many results, 1-100 (default 20)"},
+    {"offset", "integer", "skip this many (default 0)"},
+    {NULL, NULL, NULL},
+};
+
 static const route_param segments_query[] = {
     {"words", "boolean", "true: each segment also has `words`, the words the "
      "recogniser heard: [{word, start, end, confidence}], times on the "
@@ -798,6 +903,14 @@ const route api_routes[] = {
      .operation_id = "delete_transcription",
      .summary = "Delete a transcription and its segments", .status = 204,
      .not_found = 1, .invalid = 1},
+    {.method = "GET", .pattern = "/api/search", .kind = API_ROUTE_REST,
+     .handler = handle_search, .place = API_ON_READER,
+     .operation_id = "search",
+     .summary = "Find words in every transcript's titles and segments: "
+                "titles first, then segments, each newest first, with a "
+                "snippet and its time",
+     .status = 200, .response_schema = "SearchResults", .invalid = 1,
+     .query = search_query},
     {.method = "GET", .pattern = "/api/transcriptions/{id}/segments/",
      .kind = API_ROUTE_REST, .handler = handle_segments,
      .place = API_ON_READER, .operation_id = "list_segments",

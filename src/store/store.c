@@ -161,6 +161,19 @@ int store_speaker_set(store_t *s, int64_t tid, const char *label,
     return s->ops->speaker_set(s, tid, label, name);
 }
 
+int store_search(store_t *s, const char *query, int limit, int offset,
+                 store_hit **out, size_t *count, int64_t *total)
+{
+    return s->ops->search(s, query, limit, offset, out, count, total);
+}
+
+void store_hits_free(store_hit *hits, size_t count)
+{
+    for (size_t i = 0; hits != NULL && i < count; i++)
+        free(hits[i].snippet);
+    free(hits);
+}
+
 int store_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
                             const char *words_json)
 {

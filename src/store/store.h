@@ -134,6 +134,26 @@ int store_speaker_set(store_t *store, int64_t tid, const char *label,
 int store_vocabulary_get(store_t *store, int64_t tid, char **out);
 int store_vocabulary_set(store_t *store, int64_t tid, const char *text);
 
+/* Full-text search (GET /api/search): what matched, best first, titles
+ * before segments. */
+typedef struct store_hit {
+    int64_t transcription_id;
+    int64_t segment_id;     /* 0: the title matched */
+    char title[STORE_TITLE_MAX_BYTES + 1];
+    double start_time, end_time;
+    char speaker[STORE_LABEL_MAX + 1]; /* "" when unknown */
+    char *snippet;          /* the matched text around the words found,
+                               each between STORE_MARK_ON and _OFF */
+} store_hit;
+#define STORE_MARK_ON '\x02'
+#define STORE_MARK_OFF '\x03'
+/* The words of `query` (each a whole word but the last, which may be the
+ * start of one; all of them must be in one segment or title): a page of
+ * hits, and how many there are in all.  VB_EINVAL: no word in query. */
+int store_search(store_t *store, const char *query, int limit, int offset,
+                 store_hit **out, size_t *count, int64_t *total);
+void store_hits_free(store_hit *hits, size_t count);
+
 /* Kept audio (audio/keep.h's packet runs), stored a piece at a time as a
  * session hears it: piece seq of run `run` (the session's own name for
  * it) of transcription tid, the run starting at `offset` on the timeline
@@ -248,6 +268,8 @@ struct store_ops {
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
     int (*vocabulary_get)(store_t *, int64_t, char **);
     int (*vocabulary_set)(store_t *, int64_t, const char *);
+    int (*search)(store_t *, const char *, int, int, store_hit **, size_t *,
+                  int64_t *);
     int (*audio_append)(store_t *, int64_t, const char *, int, double,
                         const uint8_t *, size_t);
     int (*audio_runs)(store_t *, int64_t, store_audio_run **, size_t *);

@@ -9,6 +9,7 @@
  */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -103,6 +104,32 @@ static const char *const migrations[] = {
     "  packets BLOB NOT NULL,"
     "  PRIMARY KEY (transcription_id, run, seq));"
     "ALTER TABLE transcriptions ADD COLUMN keep_audio INTEGER NOT NULL DEFAULT 1;",
+    /* 9: full-text search over segments and titles (FTS5 indexes of the
+     * tables' own text, kept by triggers) */
+    "CREATE VIRTUAL TABLE segments_fts USING fts5(text, content='segments',"
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "INSERT INTO segments_fts(segments_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN"
+    "  INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN"
+    "  INSERT INTO segments_fts(segments_fts, rowid, text)"
+    "  VALUES ('delete', old.id, old.text); END;"
+    "CREATE TRIGGER segments_fts_update AFTER UPDATE OF text ON segments BEGIN"
+    "  INSERT INTO segments_fts(segments_fts, rowid, text)"
+    "  VALUES ('delete', old.id, old.text);"
+    "  INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE VIRTUAL TABLE titles_fts USING fts5(title, content='transcriptions',"
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "INSERT INTO titles_fts(titles_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER titles_fts_insert AFTER INSERT ON transcriptions BEGIN"
+    "  INSERT INTO titles_fts(rowid, title) VALUES (new.id, new.title); END;"
+    "CREATE TRIGGER titles_fts_delete AFTER DELETE ON transcriptions BEGIN"
+    "  INSERT INTO titles_fts(titles_fts, rowid, title)"
+    "  VALUES ('delete', old.id, old.title); END;"
+    "CREATE TRIGGER titles_fts_update AFTER UPDATE OF title ON transcriptions BEGIN"
+    "  INSERT INTO titles_fts(titles_fts, rowid, title)"
+    "  VALUES ('delete', old.id, old.title);"
+    "  INSERT INTO titles_fts(rowid, title) VALUES (new.id, new.title); END;",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -688,6 +715,162 @@ static int sq_vocabulary_set(store_t *s, int64_t tid, const char *text)
     return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
 }
 
+/* The query's words as an FTS5 expression (malloc'd): each quoted, the
+ * last one a prefix, all of them required; NULL when it has no word (or
+ * out of memory: *none says which).  Words are runs of letters, digits
+ * and apostrophes, and any byte of a character beyond ASCII. */
+static char *fts_query(const char *q, int *none)
+{
+    size_t len = strlen(q);
+    char *out = malloc(len * 3 + 8), *o = out;
+    *none = 0;
+    if (out == NULL)
+        return NULL;
+    int words = 0;
+    for (const unsigned char *p = (const unsigned char *)q; *p;) {
+        while (*p && !(isalnum(*p) || *p == '\'' || *p >= 0x80))
+            p++;
+        if (!*p)
+            break;
+        if (words++)
+            *o++ = ' ';
+        *o++ = '"';
+        while (*p && (isalnum(*p) || *p == '\'' || *p >= 0x80))
+            *o++ = (char)*p++;
+        *o++ = '"';
+    }
+    if (words == 0) {
+        free(out);
+        *none = 1;
+        return NULL;
+    }
+    *o++ = '*'; /* the last word as typed so far */
+    *o = '\0';
+    return out;
+}
+
+/* COUNT(*) of one MATCH statement; -1 after an error. */
+static int64_t count_matches(sqlite3 *db, const char *sql, const char *match)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void fill_hit(sqlite3_stmt *st, void *item)
+{
+    store_hit *h = item;
+    memset(h, 0, sizeof(*h));
+    h->transcription_id = sqlite3_column_int64(st, 0);
+    copy_text(h->title, sizeof(h->title), sqlite3_column_text(st, 1));
+    h->segment_id = sqlite3_column_int64(st, 2);
+    h->start_time = sqlite3_column_double(st, 3);
+    h->end_time = sqlite3_column_double(st, 4);
+    copy_text(h->speaker, sizeof(h->speaker), sqlite3_column_text(st, 5));
+    const unsigned char *snippet = sqlite3_column_text(st, 6);
+    h->snippet = strdup(snippet ? (const char *)snippet : "");
+}
+
+/* One kind's page of hits (statement sql, its MATCH and page bound as
+ * ?1-?3) appended to *hits. */
+static int page_of_hits(sqlite3 *db, const char *sql, const char *match,
+                        int limit, int64_t offset, store_hit **hits,
+                        size_t *n, size_t *cap)
+{
+    sqlite3_stmt *st;
+    if (limit <= 0)
+        return 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "search");
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int64(st, 3, offset);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (make_room(hits, cap, *n, sizeof(**hits), 16) != 0)
+            break;
+        fill_hit(st, &(*hits)[*n]);
+        if ((*hits)[(*n)++].snippet == NULL)
+            break;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rc == SQLITE_ROW ? VB_ENOMEM : db_error(db, "search");
+    return 0;
+}
+
+/*
+ * Titles first, then segments, each newest first: in the index's own
+ * order, so that a page costs its rows and not every match (ranking by
+ * relevance scored all 100,000 matches of a common word: 0.65 s over
+ * 5,000 transcripts; bench/NOTES.md, "Search").  Only the counts read
+ * every match.
+ */
+static int sq_search(store_t *s, const char *query, int limit, int offset,
+                     store_hit **out, size_t *count, int64_t *total)
+{
+    sqlite3 *db = db_of(s);
+    int none;
+    char *match = fts_query(query, &none);
+    *out = NULL;
+    *count = 0;
+    *total = 0;
+    if (match == NULL)
+        return none ? VB_EINVAL : VB_ENOMEM;
+    int64_t titles = count_matches(db, "SELECT COUNT(*) FROM titles_fts "
+                                   "WHERE titles_fts MATCH ?1", match);
+    int64_t segments = count_matches(db, "SELECT COUNT(*) FROM segments_fts "
+                                     "WHERE segments_fts MATCH ?1", match);
+    if (titles < 0 || segments < 0) {
+        free(match);
+        return db_error(db, "search");
+    }
+    store_hit *hits = NULL;
+    size_t n = 0, cap = 0;
+    int64_t from_titles = offset < titles ? titles - offset : 0;
+    int want = from_titles < limit ? (int)from_titles : limit;
+    int rc = page_of_hits(db,
+        "SELECT f.rowid, highlight(titles_fts, 0, char(2), char(3)), 0, 0.0, 0.0,"
+        " NULL, highlight(titles_fts, 0, char(2), char(3))"
+        " FROM titles_fts f WHERE titles_fts MATCH ?1"
+        " ORDER BY f.rowid DESC LIMIT ?2 OFFSET ?3",
+        match, want, offset, &hits, &n, &cap);
+    if (rc == 0)
+        rc = page_of_hits(db,
+            "SELECT s.transcription_id, t.title, s.id, s.start_time,"
+            " s.end_time, s.speaker,"
+            " snippet(segments_fts, 0, char(2), char(3), '…', 16)"
+            " FROM segments_fts f CROSS JOIN segments s ON s.id = f.rowid"
+            " CROSS JOIN transcriptions t ON t.id = s.transcription_id"
+            " WHERE segments_fts MATCH ?1"
+            " ORDER BY f.rowid DESC LIMIT ?2 OFFSET ?3",
+            match, limit - want, offset > titles ? offset - titles : 0, &hits,
+            &n, &cap);
+    free(match);
+    if (rc != 0) {
+        store_hits_free(hits, n);
+        return rc;
+    }
+    /* A title's hit shows the title with its marks; its plain text is
+     * the title as stored. */
+    for (size_t i = 0; i < n; i++)
+        if (hits[i].segment_id == 0) {
+            char *o = hits[i].title;
+            for (const char *p = hits[i].title; *p; p++)
+                if (*p != STORE_MARK_ON && *p != STORE_MARK_OFF)
+                    *o++ = *p;
+            *o = '\0';
+        }
+    *out = hits;
+    *count = n;
+    *total = titles + segments;
+    return 0;
+}
+
 static int sq_audio_keeping(store_t *s, int64_t tid, int *keep, int *has)
 {
     sqlite3 *db = db_of(s);
@@ -1102,6 +1285,7 @@ static const struct store_ops sqlite_ops = {
     .speaker_set = sq_speaker_set,
     .vocabulary_get = sq_vocabulary_get,
     .vocabulary_set = sq_vocabulary_set,
+    .search = sq_search,
     .audio_append = sq_audio_append,
     .audio_runs = sq_audio_runs,
     .audio_delete = sq_audio_delete,

@@ -1,6 +1,7 @@
 // playback.test.js - the kept audio in the page: after a recording the
 // player appears, a click on a word plays from that word's time, the
-// word being heard is marked, and a double-click still edits.
+// word being heard is marked, and a double-click still edits; search
+// finds the sentence and opens the transcript playing from its time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -60,8 +61,36 @@ test('record, then click a word: the audio plays from it and the word is marked'
 
     await page.setViewportSize({ width: 360, height: 740 });
     await screenshot(page, 'playback-360');
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    let width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 360, `the page is ${width} px wide at 360`);
+
+    // Search from the list: the sentence spoken into the page is found,
+    // and its result opens the transcript playing from its time.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.getByRole('link', { name: '← All transcripts' }).click();
+    await page.getByRole('searchbox', { name: 'Search' }).fill('cup of cof');
+    const result = page.locator('.result', { hasText: 'Playback' });
+    await result.waitFor({ timeout: 5000 });
+    assert.match(await result.locator('.snippet').innerHTML(), /<mark>coffee<\/mark>/i);
+    assert.equal(await page.locator('.transcripts').isHidden(), true);
+    await screenshot(page, 'search-1280');
+    await page.setViewportSize({ width: 360, height: 740 });
+    await screenshot(page, 'search-360');
+    width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the search page is ${width} px wide at 360`);
+    await result.locator('a').click();
+    await page.waitForURL(/\/t\/\d+\?at=/);
+    const wanted = Number(new URL(page.url()).searchParams.get('at'));
+    await page.waitForFunction(() => {
+      const a = document.querySelector('.player audio');
+      return a && !a.paused;
+    }, null, { timeout: 10000 });
+    const now = await page.evaluate(() => document.querySelector('.player audio').currentTime);
+    assert.ok(now >= wanted - 0.05 && now < wanted + 0.5, `playing at ${now}, the result is at ${wanted}`);
+    // Nothing found says so.
+    await page.getByRole('link', { name: '← All transcripts' }).click();
+    await page.getByRole('searchbox', { name: 'Search' }).fill('zebra');
+    await page.getByText('Nothing found for "zebra".').waitFor();
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -49,6 +49,8 @@ export const api = {
   rename: (id, title) => request('PATCH', `/api/transcriptions/${id}/`, { title }),
   remove: (id) => request('DELETE', `/api/transcriptions/${id}/`),
   segments: (id) => request('GET', `/api/transcriptions/${id}/segments/?words=true`),
+  search: (q, limit = 20) =>
+    request('GET', `/api/search?q=${encodeURIComponent(q)}&limit=${limit}`),
   keepAudio: (id) => request('GET', `/api/transcriptions/${id}/keep-audio/`),
   correct: (id, segmentId, text) =>
     request('PATCH', `/api/transcriptions/${id}/segments/${segmentId}/`, { text }),

@@ -73,7 +73,7 @@ document.addEventListener('click', (event) => {
   const url = new URL(link.href);
   if (url.origin === location.origin && (url.pathname === '/' || url.pathname.startsWith('/t/'))) {
     event.preventDefault();
-    navigate(url.pathname);
+    navigate(url.pathname + url.search); // ?at= opens a transcript at a time
   }
 });
 window.addEventListener('popstate', route);

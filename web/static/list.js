@@ -1,5 +1,5 @@
 // list.js - the home page: every transcript, newest first; create, rename,
-// delete.
+// delete; search what was said in all of them.
 import { PAGE, api, clock, h } from './api.js';
 
 export async function showList(root, navigate) {
@@ -10,7 +10,58 @@ export async function showList(root, navigate) {
     h('label', { for: 'new-title' }, 'New transcript'), title,
     h('button', { type: 'submit' }, 'Create'));
   const list = h('ul', { class: 'transcripts', 'aria-label': 'Transcripts' });
-  root.append(h('h1', {}, 'Transcripts'), form, status, list);
+  const query = h('input', { id: 'search', type: 'search', placeholder: 'Words said, or a title',
+                             autocomplete: 'off', oninput: () => searchSoon() });
+  const found = h('ul', { class: 'results', 'aria-label': 'Search results', hidden: true });
+  const foundStatus = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  const search = h('form', { class: 'search', role: 'search',
+                             onsubmit: (e) => { e.preventDefault(); searchNow(); } },
+    h('label', { for: 'search' }, 'Search'), query);
+  root.append(h('h1', {}, 'Transcripts'), form, search, foundStatus, found, status, list);
+
+  // Results as the words are typed (a quarter second after the last
+  // key); each opens its transcript at the time it was said.
+  let timer = null;
+  let asked = 0;
+  function searchSoon() {
+    clearTimeout(timer);
+    timer = setTimeout(searchNow, 250);
+  }
+  async function searchNow() {
+    clearTimeout(timer);
+    const q = query.value.trim();
+    const mine = ++asked;
+    const searching = q.length > 0;
+    list.hidden = searching;
+    more.hidden = searching || more.dataset.left === '0';
+    found.hidden = !searching;
+    if (!searching) {
+      foundStatus.textContent = '';
+      found.replaceChildren();
+      return;
+    }
+    let answer;
+    try {
+      answer = await api.search(q);
+    } catch (err) {
+      if (mine === asked) foundStatus.textContent = `Could not search: ${err.message}`;
+      return;
+    }
+    if (mine !== asked) return; // a newer search is on its way
+    foundStatus.textContent = answer.total === 0 ? `Nothing found for "${q}".`
+      : `${answer.total} ${answer.total === 1 ? 'result' : 'results'}` +
+        (answer.total > answer.results.length ? ` (the first ${answer.results.length})` : '');
+    found.replaceChildren(...answer.results.map(resultRow));
+  }
+  function resultRow(r) {
+    const at = r.start_time === null ? '' : `?at=${r.start_time}`;
+    const snippet = h('p', { class: 'snippet' });
+    snippet.innerHTML = r.snippet_html; // escaped by the server, words in <mark>
+    return h('li', { class: 'result' },
+      h('a', { href: `/t/${r.transcription_id}${at}`, class: 'title' }, r.title || 'Untitled'),
+      h('span', { class: 'at' }, r.start_time === null ? 'title' : clock(r.start_time)),
+      snippet);
+  }
 
   async function create(event) {
     event.preventDefault();
@@ -86,6 +137,7 @@ export async function showList(root, navigate) {
     for (const t of items) list.append(row(t));
     const left = total - shown - items.length;
     more.hidden = left <= 0;
+    more.dataset.left = String(Math.max(left, 0));
     more.textContent = `Show ${Math.min(left, PAGE)} more (${left} older)`;
     return total;
   }

@@ -453,9 +453,24 @@ export async function showTranscript(root, id, navigate) {
     watcher = null;
   }
 
+  // Opened at a time (a search result's ?at=): that segment in view and
+  // marked, and the audio playing from there.
+  const params = new URLSearchParams(location.search);
+  const at = params.has('at') ? Number(params.get('at')) : null;
+  if (at !== null) follow = false;
   render();
   watch();
-  player.refresh().then(render); // the segments' titles say what a click does
+  player.refresh().then(() => {
+    render(); // the segments' titles say what a click does
+    if (at === null || Number.isNaN(at)) return;
+    const hit = [...turns.querySelectorAll('.segment')]
+      .find((el) => at >= Number(el.dataset.start) - 0.01 && at <= Number(el.dataset.end));
+    if (hit) {
+      hit.classList.add('found');
+      hit.scrollIntoView({ block: 'center' });
+    }
+    player.playFrom(at);
+  });
   return {
     leave() {
       clearTimeout(quiet);
