@@ -524,6 +524,18 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss)
     if (kind == API_ROUTE_UPLOAD)
         return start_upload_route(srv, wsi, req);
     if (!req->rq.route.path_known && !api_owns_path(req->rq.path)) {
+        /* A person's browser gets a page with a way back; programs the
+         * API's JSON. */
+        char accept[256] = "";
+        lws_hdr_copy(wsi, accept, sizeof(accept), WSI_TOKEN_HTTP_ACCEPT);
+        const web_file *page = strstr(accept, "text/html")
+                                   ? web_lookup(srv->web, "/404.html")
+                                   : NULL;
+        if (page != NULL) {
+            req->static_file = 1;
+            return respond_now(wsi, req, 404, page->content_type,
+                               (const char *)page->data, page->len);
+        }
         static const char not_found[] = "{\"detail\":\"Not Found\"}";
         return respond_now(wsi, req, 404, "application/json", not_found,
                            sizeof(not_found) - 1);

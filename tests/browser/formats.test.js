@@ -1,13 +1,15 @@
 // formats.test.js - audio the way other clients send it: a page that
 // records with MediaRecorder (default type, 100 ms chunks) and sends each
 // chunk to /ws/transcribe/{id}, exactly as the reference front end did;
-// and a recording uploaded with the web app's "Upload audio" button.
+// and a recording uploaded with the web app's "Upload audio" button, or
+// dropped on the list.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  createTranscription, launch, openPage, outDir, screenshot, segmentsOf, silence, speak,
+  createTranscription, launch, openPage, outDir, root, screenshot, segmentsOf, silence, speak,
   startServer, stopServer, writeWav,
 } from './helpers.js';
 
@@ -118,6 +120,37 @@ test('upload a recording with the web app and watch it become a transcript', asy
     await screenshot(page, '8-upload-refused');
     // 415 is logged by the browser as a failed resource load; nothing else.
     assert.deepEqual(errors.filter((e) => !/status of 415/.test(e)), []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
+test('drop a recording on the list: a new transcript named after the file transcribes it', async () => {
+  const server = await startServer();
+  const browser = await launch(null);
+  const errors = [];
+  try {
+    const page = await openPage(browser, errors);
+    await page.goto(server.url);
+    await page.getByText('Or drop a recording here').waitFor();
+    const bytes = fs.readFileSync(path.join(root, 'build', 'fixtures', 'speech.wav'));
+    // What the browser hands the page when a file is dropped on it.
+    const drop = await page.evaluateHandle((b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], 'team_standup.wav', { type: 'audio/wav' }));
+      return dt;
+    }, bytes.toString('base64'));
+    await page.dispatchEvent('#app', 'dragenter', { dataTransfer: drop });
+    assert.equal(await page.locator('#app.dropping').count(), 1);
+    await page.dispatchEvent('#app', 'drop', { dataTransfer: drop });
+    await page.waitForURL(/\/t\/\d+$/);
+    assert.match(await page.locator('h1').textContent(), /team standup/);
+    await page.locator('.notice', { hasText: 'Transcribed team_standup.wav' }).waitFor({ timeout: 60000 });
+    assert.match(await page.locator('.turns').innerText(), /lazy dog/i);
+    assert.equal(await page.locator('#app.dropping').count(), 0);
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     assert.equal(await stopServer(server), 0);

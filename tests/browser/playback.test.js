@@ -24,6 +24,15 @@ test('record, then click a word: the audio plays from it and the word is marked'
     assert.equal(await page.locator('.player').isHidden(), true);
     await page.getByRole('button', { name: 'Record' }).click();
     await page.locator('.segment', { hasText: 'coffee' }).waitFor({ timeout: 30000 });
+    // The browser's microphones to choose from, named once one is in use.
+    const mics = await page.evaluate(async () =>
+      (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput').length);
+    assert.ok(mics >= 2, `Chromium's fake devices: ${mics} microphones`);
+    const picker = page.getByLabel('Microphone');
+    await picker.waitFor();
+    assert.equal(await picker.locator('option').count(), mics + 1); // and "Default"
+    const second = await picker.locator('option').nth(2).getAttribute('value');
+    await picker.selectOption(second);
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.locator('.state-text', { hasText: 'Saved' }).waitFor({ timeout: 20000 });
     await page.locator('.player').waitFor({ state: 'visible', timeout: 10000 });
@@ -32,6 +41,7 @@ test('record, then click a word: the audio plays from it and the word is marked'
     // The stored words have their times once the page has the segments'
     // ids (a reload is what a later visit sees).
     await page.reload();
+    assert.equal(await page.getByLabel('Microphone').inputValue(), second); // remembered
     const word = page.locator('.w', { hasText: 'coffee' });
     await word.waitFor();
     await page.locator('.player').waitFor({ state: 'visible' });
@@ -46,6 +56,20 @@ test('record, then click a word: the audio plays from it and the word is marked'
     await page.locator('.w.playing', { hasText: 'coffee' }).waitFor({ timeout: 2000 });
     await screenshot(page, 'playback-1280');
     await page.evaluate(() => document.querySelector('.player audio').pause());
+
+    // Space plays and pauses (outside text fields); "?" lists the keys.
+    await page.locator('h1').click();
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => !document.querySelector('.player audio').paused);
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => document.querySelector('.player audio').paused);
+    await page.keyboard.press('?');
+    const keys = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await keys.waitFor();
+    assert.match(await keys.innerText(), /Play or pause/);
+    await screenshot(page, 'shortcuts-1280');
+    await page.keyboard.press('Escape');
+    await keys.waitFor({ state: 'detached' });
 
     // The audio is the recording: the server sends it in ranges.
     const head = await fetch(`${server.url}/api/transcriptions/${t.id}/audio.ogg`,
@@ -63,12 +87,23 @@ test('record, then click a word: the audio plays from it and the word is marked'
     await screenshot(page, 'playback-360');
     let width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 360, `the page is ${width} px wide at 360`);
+    // Dark, when the system is.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).backgroundColor),
+                    'rgb(247, 247, 245)');
+    await screenshot(page, 'playback-dark-360');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await screenshot(page, 'playback-dark-1280');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Search from the list: the sentence spoken into the page is found,
     // and its result opens the transcript playing from its time.
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.getByRole('link', { name: '← All transcripts' }).click();
-    await page.getByRole('searchbox', { name: 'Search' }).fill('cup of cof');
+    await page.locator('h1').click();
+    await page.keyboard.press('/'); // to the list, its search box ready
+    await page.waitForURL(/\/\?search$/);
+    await page.waitForFunction(() => document.activeElement.id === 'search');
+    await page.keyboard.type('cup of cof');
     const result = page.locator('.result', { hasText: 'Playback' });
     await result.waitFor({ timeout: 5000 });
     assert.match(await result.locator('.snippet').innerHTML(), /<mark>coffee<\/mark>/i);
@@ -92,6 +127,19 @@ test('record, then click a word: the audio plays from it and the word is marked'
     await page.getByRole('searchbox', { name: 'Search' }).fill('zebra');
     await page.getByText('Nothing found for "zebra".').waitFor();
     assert.deepEqual(errors, []);
+
+    // Addresses that lead nowhere say so, with a way back (the browser
+    // logs their 404s, so after the check above).
+    const missing = await page.goto(`${server.url}/no/such/page`);
+    assert.equal(missing.status(), 404);
+    assert.equal(await page.locator('h1').textContent(), 'Not found');
+    await page.getByRole('link', { name: '← All transcripts' }).waitFor();
+    await page.goto(`${server.url}/t/999999`);
+    await page.getByRole('heading', { name: 'Transcript not found' }).waitFor();
+    await screenshot(page, 'not-found-360');
+    const api404 = await fetch(`${server.url}/no/such/page`);
+    assert.equal(api404.status, 404);
+    assert.deepEqual(await api404.json(), { detail: 'Not Found' }); // programs: JSON
   } finally {
     await browser.close();
     assert.equal(await stopServer(server), 0);

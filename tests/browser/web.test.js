@@ -44,6 +44,8 @@ test('record, see interim then final words, stop, reload', async () => {
     await page.locator('.segment', { hasText: '$5' }).waitFor({ timeout: 30000 });
     assert.match(await watcher.locator('.state-text').textContent(), /Live/);
     assert.equal(await watcher.getByRole('button', { name: 'Record' }).isDisabled(), true);
+    // ...and uploading there would put a file's words among theirs.
+    assert.equal(await watcher.getByRole('button', { name: 'Upload audio' }).isDisabled(), true);
     assert.equal(count(await watcher.locator('.turns').innerText(), 'window'), 1);
     await screenshot(watcher, '1-watcher');
     await watcher.close();

@@ -2,6 +2,7 @@
 import { api, h } from './api.js';
 import { showList } from './list.js';
 import { showSignIn } from './signin.js';
+import { setShortcuts } from './shortcuts.js';
 import { showTranscript } from './transcript.js';
 
 const app = document.getElementById('app');
@@ -43,6 +44,7 @@ export function navigate(path) {
 async function route() {
   if (current && current.leave) current.leave();
   current = null;
+  setShortcuts([]); // each page sets its own
   app.replaceChildren();
   const match = location.pathname.match(/^\/t\/(\d+)\/?$/);
   try {
@@ -57,6 +59,17 @@ async function route() {
   } catch (err) {
     if (err.status === 401) return; // askForKey() has taken the page
     app.replaceChildren();
+    if (err.status === 404 && match) {
+      const back = document.createElement('a');
+      back.href = '/';
+      back.textContent = '← All transcripts';
+      const h1 = document.createElement('h1');
+      h1.textContent = 'Transcript not found';
+      const p = document.createElement('p');
+      p.textContent = `There is no transcript ${match[1]}: it may have been deleted.`;
+      app.append(h1, p, back);
+      return;
+    }
     const p = document.createElement('p');
     p.className = 'error';
     p.setAttribute('role', 'alert');

@@ -1,6 +1,8 @@
 // list.js - the home page: every transcript, newest first; create, rename,
 // delete; search what was said in all of them.
 import { PAGE, api, clock, h } from './api.js';
+import { setShortcuts } from './shortcuts.js';
+import { dropTarget, handOver } from './upload.js';
 
 export async function showList(root, navigate) {
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -18,6 +20,21 @@ export async function showList(root, navigate) {
                              onsubmit: (e) => { e.preventDefault(); searchNow(); } },
     h('label', { for: 'search' }, 'Search'), query);
   root.append(h('h1', {}, 'Transcripts'), form, search, foundStatus, found, status, list);
+
+  // A recording dropped on the page becomes a new transcript, titled from
+  // the file's name, which opens and transcribes it.
+  const dropHint = h('p', { class: 'drop-hint' }, 'Or drop a recording here to transcribe it.');
+  form.after(dropHint);
+  const undrop = dropTarget(root, async (file) => {
+    const name = file.name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim() || 'Untitled';
+    try {
+      const t = await api.create(name.slice(0, 255));
+      handOver(t.id, file);
+      navigate(`/t/${t.id}`);
+    } catch (err) {
+      status.textContent = `Could not create a transcript for ${file.name}: ${err.message}`;
+    }
+  });
 
   // Results as the words are typed (a quarter second after the last
   // key); each opens its transcript at the time it was said.
@@ -143,6 +160,11 @@ export async function showList(root, navigate) {
   }
   if (await showPage() === 0)
     list.append(h('li', { class: 'empty' }, 'No transcripts yet. Create one to start recording.'));
-  title.focus();
-  return {};
+  setShortcuts([
+    { key: '/', label: 'Search', run: () => query.focus() },
+    { key: 'n', label: 'Name a new transcript', run: () => title.focus() },
+  ]);
+  if (new URLSearchParams(location.search).has('search')) query.focus();
+  else title.focus();
+  return { leave: undrop };
 }

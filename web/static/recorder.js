@@ -46,14 +46,25 @@ export function micErrorMessage(err) {
 // (bench/capture.sh, bench/NOTES.md "The browser microphone"), the
 // recording goes through untouched unless the person turns noise
 // suppression back on for a noisy room.
-export function captureConstraints({ noiseSuppression = false } = {}) {
-  return { channelCount: 1, echoCancellation: false, noiseSuppression,
-           autoGainControl: false };
+export function captureConstraints({ noiseSuppression = false, deviceId = '' } = {}) {
+  const c = { channelCount: 1, echoCancellation: false, noiseSuppression,
+              autoGainControl: false };
+  if (deviceId) c.deviceId = { exact: deviceId }; // the microphone picked
+  return c;
+}
+
+// The microphones the browser offers ({deviceId, label}); labels come only
+// once the page has been allowed a microphone.
+export async function microphones() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
+  const all = await navigator.mediaDevices.enumerateDevices();
+  return all.filter((d) => d.kind === 'audioinput' && d.deviceId !== '')
+    .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `Microphone ${i + 1}` }));
 }
 
 export class Recorder {
   // handlers: { message(msg), state(name, detail), level(rms) }
-  // options: { noiseSuppression } (captureConstraints)
+  // options: { noiseSuppression, deviceId } (captureConstraints)
   constructor(transcriptionId, handlers, options = {}) {
     this.id = transcriptionId;
     this.on = handlers;
@@ -71,9 +82,17 @@ export class Recorder {
   }
 
   async start() {
-    this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: captureConstraints(this.options),
-    });
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia({
+        audio: captureConstraints(this.options),
+      });
+    } catch (err) {
+      // The microphone picked is gone (unplugged): the default one.
+      if (err.name !== 'OverconstrainedError' || !this.options.deviceId) throw err;
+      this.stream = await navigator.mediaDevices.getUserMedia({
+        audio: captureConstraints({ ...this.options, deviceId: '' }),
+      });
+    }
     this.context = new AudioContext();
     await this.context.audioWorklet.addModule('/static/capture-worklet.js');
     this.source = this.context.createMediaStreamSource(this.stream);

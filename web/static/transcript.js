@@ -1,9 +1,10 @@
 // transcript.js - one transcript: record, watch the words arrive, read it
 // as a conversation, name speakers, correct text, export.
 import { api, clock, h, socketUrl } from './api.js';
-import { Recorder, browserSupport, micErrorMessage } from './recorder.js';
+import { Recorder, browserSupport, micErrorMessage, microphones } from './recorder.js';
 import { audioPlayer } from './player.js';
-import { uploadRecording } from './upload.js';
+import { setShortcuts } from './shortcuts.js';
+import { dropTarget, takeHandedOver, uploadRecording } from './upload.js';
 import { vocabularyPanel } from './vocabulary.js';
 
 const STATES = {
@@ -52,6 +53,22 @@ export async function showTranscript(root, id, navigate) {
     title: 'The browser filters background noise out of the microphone. ' +
            'Helps in a noisy room; in a quiet one it can cost words.' },
     quietBox, ' Reduce background noise');
+  // Which microphone, when the browser offers more than one (remembered).
+  const micPick = h('select', { id: 'microphone', 'aria-label': 'Microphone',
+    onchange: () => localStorage.setItem('verbatim.microphone', micPick.value) });
+  const micLabel = h('label', { class: 'mic', for: 'microphone', hidden: true },
+    'Microphone ', micPick);
+  async function listMicrophones() {
+    const mics = await microphones().catch(() => []);
+    const chosen = localStorage.getItem('verbatim.microphone') || '';
+    micPick.replaceChildren(h('option', { value: '' }, 'Default'),
+      ...mics.map((m) => h('option', { value: m.deviceId, selected: m.deviceId === chosen },
+                           m.label)));
+    micLabel.hidden = mics.length < 2;
+  }
+  listMicrophones();
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener)
+    navigator.mediaDevices.addEventListener('devicechange', listMicrophones);
   const message = h('p', { class: 'message', role: 'alert' });
   const notice = h('p', { class: 'notice', role: 'status' });
   const fileInput = h('input', {
@@ -81,7 +98,7 @@ export async function showTranscript(root, id, navigate) {
     h('p', {}, h('a', { href: '/' }, '← All transcripts')),
     heading,
     h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput,
-      noiseLabel),
+      noiseLabel, micLabel),
     player.element, uploadStatus, message, notice, scroller, jump, exports,
     vocabularyPanel(id));
 
@@ -349,7 +366,7 @@ export async function showTranscript(root, id, navigate) {
         meterBar.style.width = `${pct}%`;
         meter.setAttribute('aria-valuenow', String(pct));
       },
-    }, { noiseSuppression: quietBox.checked });
+    }, { noiseSuppression: quietBox.checked, deviceId: micPick.value });
     setState('connecting');
     try {
       await recorder.start();
@@ -359,6 +376,7 @@ export async function showTranscript(root, id, navigate) {
       message.textContent = micErrorMessage(err);
       return;
     }
+    listMicrophones(); // their names, now that the page may use one
     const started = recorder;
     tick = setInterval(() => { elapsed.textContent = clock(started.elapsed()); }, 250);
   }
@@ -432,6 +450,8 @@ export async function showTranscript(root, id, navigate) {
         root.dataset.state = 'watching';
         record.disabled = true;
         record.title = 'Someone is recording this transcript right now';
+        uploadButton.disabled = true; // its words would land among theirs
+        uploadButton.title = record.title;
         // Back to idle once the other recording has been quiet a while.
         clearTimeout(quiet);
         quiet = setTimeout(() => {
@@ -440,6 +460,9 @@ export async function showTranscript(root, id, navigate) {
           root.dataset.state = 'idle';
           record.disabled = Boolean(unsupported);
           record.removeAttribute('title');
+          uploadButton.disabled = false;
+          uploadButton.removeAttribute('title');
+          player.refresh(); // what they said is kept too
           interim = null;
           render();
         }, 15000);
@@ -452,6 +475,21 @@ export async function showTranscript(root, id, navigate) {
     if (watcher) watcher.close();
     watcher = null;
   }
+
+  setShortcuts([
+    { key: 'r', label: 'Record, or stop recording',
+      run: () => { if (!record.disabled) record.click(); } },
+    { key: ' ', name: 'Space', label: 'Play or pause the recording',
+      run: () => { if (player.available) player.toggle(); } },
+    { key: '/', label: 'Search all transcripts', run: () => navigate('/?search') },
+  ]);
+
+  // A recording dropped anywhere on the page is uploaded into it, as the
+  // Upload button would (not while that is disabled); one dropped on the
+  // list came here with its new transcript.
+  const undrop = dropTarget(root, upload, () => !uploadButton.disabled);
+  const handed = takeHandedOver(id);
+  if (handed) upload(handed);
 
   // Opened at a time (a search result's ?at=): that segment in view and
   // marked, and the audio playing from there.
@@ -473,6 +511,7 @@ export async function showTranscript(root, id, navigate) {
   });
   return {
     leave() {
+      undrop();
       clearTimeout(quiet);
       unwatch();
       if (recorder) recorder.stop();

@@ -45,3 +45,50 @@ async function follow(job, progress) {
   progress('transcribing', 1);
   return job;
 }
+
+// A file dropped on the list waits here for the transcript page it opens.
+let handed = null;
+export function handOver(id, file) {
+  handed = { id, file };
+}
+export function takeHandedOver(id) {
+  const file = handed && handed.id === id ? handed.file : null;
+  handed = null;
+  return file;
+}
+
+// Calls onFile(file) with the first file dropped on target, while
+// allowed() says a drop is welcome; target has the class "dropping"
+// while a file is dragged over it.  Returns what removes all that (the
+// app's root outlives each page).
+export function dropTarget(target, onFile, allowed = () => true) {
+  const hasFiles = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+  const stop = new AbortController();
+  const on = (type, fn) => target.addEventListener(type, fn, { signal: stop.signal });
+  let depth = 0;
+  on('dragenter', (e) => {
+    if (!hasFiles(e) || !allowed()) return;
+    depth++;
+    target.classList.add('dropping');
+  });
+  on('dragleave', () => {
+    if (depth > 0 && --depth === 0) target.classList.remove('dropping');
+  });
+  on('dragover', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault(); // a drop here, not the browser opening the file
+    e.dataTransfer.dropEffect = allowed() ? 'copy' : 'none';
+  });
+  on('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    target.classList.remove('dropping');
+    const file = e.dataTransfer.files[0];
+    if (file && allowed()) onFile(file);
+  });
+  return () => {
+    stop.abort();
+    target.classList.remove('dropping');
+  };
+}
