@@ -885,6 +885,24 @@ static void test_segment_correction(void **state)
     cJSON_Delete(segs);
     assert_invalid(call("PATCH", path, "{\"text\": 5}", 422), "string_type", "text");
     assert_invalid(call("PATCH", path, "{}", 422), "missing", "text");
+    /* Moved to another speaker, the text kept; to none; both at once. */
+    seg = call("PATCH", path, "{\"speaker\": \"speaker_3\"}", 200);
+    assert_string_equal(str(seg, "speaker"), "speaker_3");
+    assert_string_equal(str(seg, "text"), "Please open the door.");
+    cJSON_Delete(seg);
+    seg = call("PATCH", path, "{\"speaker\": null}", 200);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(seg, "speaker")));
+    cJSON_Delete(seg);
+    seg = call("PATCH", path, "{\"text\": \"Please open the door now.\", "
+                              "\"speaker\": \"speaker_0\"}", 200);
+    assert_string_equal(str(seg, "speaker"), "speaker_0");
+    assert_string_equal(str(seg, "text"), "Please open the door now.");
+    cJSON_Delete(seg);
+    assert_invalid(call("PATCH", path, "{\"speaker\": \"Bob\"}", 422),
+                   "label_invalid", "speaker");
+    assert_invalid(call("PATCH", path, "{\"speaker\": 5}", 422), "string_type",
+                   "speaker");
+    cJSON_Delete(call("PATCH", path, "{\"text\": \"Please open the door.\"}", 200));
     /* Another transcription's segment, and no such segment. */
     snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/%d/", id + 1000, sid);
     cJSON_Delete(call("PATCH", path, "{\"text\": \"x\"}", 404));

@@ -563,15 +563,65 @@ static void handle_segments(const route_call *call, api_response *out)
     route_respond_json(out, 200, json);
 }
 
+/* The last item named `name` in doc, or NULL. */
+static const cJSON *last_item(const cJSON *doc, const char *name)
+{
+    const cJSON *item = NULL;
+    for (const cJSON *it = doc->child; it; it = it->next)
+        if (strcmp(it->string, name) == 0)
+            item = it;
+    return item;
+}
+
+/* A speaker label as the recogniser writes them: "speaker_N". */
+static int is_label(const char *s)
+{
+    if (strncmp(s, "speaker_", 8) != 0 || s[8] == '\0' || strlen(s) > 12)
+        return 0;
+    for (const char *p = s + 8; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
+/*
+ * A person's edit of one segment: {"text": "..."} corrects its words (the
+ * word timings follow: realign.h), {"speaker": "speaker_N" | null} moves
+ * it to another speaker (or none); either or both.
+ */
 static void handle_segment_edit(const route_call *call, api_response *out)
 {
     cJSON *doc = route_object_body(call->req, out);
-    const char *text = doc ? string_field(doc, "text", STORE_SEGMENT_TEXT_MAX, out)
-                           : NULL;
-    if (text != NULL) {
-        store_segment seg = {0};
-        int rc = store_segment_set_text(call->ctx->store, call->id, call->sid,
-                                        text, &seg);
+    if (doc == NULL)
+        return;
+    const cJSON *speaker = last_item(doc, "speaker");
+    const char *text = NULL;
+    if (last_item(doc, "text") != NULL || speaker == NULL) {
+        text = string_field(doc, "text", STORE_SEGMENT_TEXT_MAX, out);
+        if (text == NULL) {
+            cJSON_Delete(doc);
+            return;
+        }
+    }
+    if (speaker != NULL && !cJSON_IsNull(speaker) &&
+        !(cJSON_IsString(speaker) && is_label(speaker->valuestring))) {
+        route_invalid(out, cJSON_IsString(speaker) ? "label_invalid" : "string_type",
+                      "body", "speaker",
+                      "A speaker is a label as the segments have them, "
+                      "\"speaker_0\" to \"speaker_9999\", or null",
+                      speaker);
+        cJSON_Delete(doc);
+        return;
+    }
+    int rc = 0;
+    if (speaker != NULL)
+        rc = store_segment_set_speaker(call->ctx->store, call->id, call->sid,
+                                       cJSON_IsNull(speaker) ? NULL
+                                                             : speaker->valuestring);
+    store_segment seg = {0};
+    if (rc == 0 && text != NULL) {
+        rc = store_segment_set_text(call->ctx->store, call->id, call->sid,
+                                    text, &seg);
         /* The words follow the text (realign.h), for exports and the
          * player; the text alone is kept if they cannot. */
         char *words = rc == 0 ? realign_words(seg.words_json, text,
@@ -583,15 +633,18 @@ static void handle_segment_edit(const route_call *call, api_response *out)
             log_warn("api", "segment %lld: the corrected words' times were "
                      "not stored", (long long)call->sid);
         free(words);
-        if (rc != 0) {
-            route_store_error(out, rc);
-        } else {
-            log_info("api", "segment %lld of transcription %lld corrected",
-                     (long long)call->sid, (long long)call->id);
-            route_respond_json(out, 200, segment_json(&seg));
-        }
-        store_segment_clear(&seg);
+    } else if (rc == 0) {
+        rc = store_segment_get(call->ctx->store, call->id, call->sid, &seg);
     }
+    if (rc != 0) {
+        route_store_error(out, rc);
+    } else {
+        log_info("api", "segment %lld of transcription %lld %s",
+                 (long long)call->sid, (long long)call->id,
+                 text ? "corrected" : "moved to another speaker");
+        route_respond_json(out, 200, segment_json(&seg));
+    }
+    store_segment_clear(&seg);
     cJSON_Delete(doc);
 }
 
@@ -920,7 +973,8 @@ const route api_routes[] = {
     {.method = "PATCH", .pattern = "/api/transcriptions/{id}/segments/{sid}/",
      .kind = API_ROUTE_REST, .handler = handle_segment_edit,
      .place = API_ON_WRITER, .operation_id = "correct_segment",
-     .summary = "Correct the text of a segment by hand",
+     .summary = "Correct the text of a segment by hand, or move it to "
+                "another speaker",
      .request_schema = "SegmentEdit", .status = 200,
      .response_schema = "Segment", .not_found = 1, .invalid = 1},
     {.method = "GET", .pattern = "/api/transcriptions/{id}/speakers/",

@@ -174,6 +174,12 @@ void store_hits_free(store_hit *hits, size_t count)
     free(hits);
 }
 
+int store_segment_get(store_t *s, int64_t tid, int64_t segment_id,
+                      store_segment *out)
+{
+    return s->ops->segment_get(s, tid, segment_id, out);
+}
+
 int store_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
                             const char *words_json)
 {

@@ -116,6 +116,9 @@ int store_segment_last_id(store_t *store, int64_t transcription_id,
 int store_segment_set_text(store_t *store, int64_t tid, int64_t segment_id,
                            const char *text, store_segment *out);
 void store_segment_clear(store_segment *seg);
+/* Segment segment_id of transcription tid; free with store_segment_clear(). */
+int store_segment_get(store_t *store, int64_t tid, int64_t segment_id,
+                      store_segment *out);
 /* Replaces a segment's word timings (JSON, as store_segment.words_json). */
 int store_segment_set_words(store_t *store, int64_t tid, int64_t segment_id,
                             const char *words_json);
@@ -264,6 +267,7 @@ struct store_ops {
                             store_segment *);
     int (*segment_set_speaker)(store_t *, int64_t, int64_t, const char *);
     int (*segment_set_words)(store_t *, int64_t, int64_t, const char *);
+    int (*segment_get)(store_t *, int64_t, int64_t, store_segment *);
     int (*speakers_get)(store_t *, int64_t, store_speaker **, size_t *);
     int (*speaker_set)(store_t *, int64_t, const char *, const char *);
     int (*vocabulary_get)(store_t *, int64_t, char **);

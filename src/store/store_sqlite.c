@@ -581,6 +581,32 @@ static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
     return result;
 }
 
+static int sq_segment_get(store_t *s, int64_t tid, int64_t segment_id,
+                          store_segment *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id, text, speaker, start_time, end_time,"
+                           " is_final, words FROM segments"
+                           " WHERE id = ? AND transcription_id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "get segment");
+    sqlite3_bind_int64(st, 1, segment_id);
+    sqlite3_bind_int64(st, 2, tid);
+    int rc = sqlite3_step(st);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        row_to_segment(st, out);
+        out->transcription_id = tid;
+        if (out->text == NULL)
+            result = VB_ENOMEM;
+    } else {
+        result = rc == SQLITE_DONE ? VB_ENOTFOUND : db_error(db, "get segment");
+    }
+    sqlite3_finalize(st);
+    return result;
+}
+
 static int sq_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
                                const char *words_json)
 {
@@ -1281,6 +1307,7 @@ static const struct store_ops sqlite_ops = {
     .segment_last_id = sq_segment_last_id,
     .segment_set_text = sq_segment_set_text,
     .segment_set_words = sq_segment_set_words,
+    .segment_get = sq_segment_get,
     .speakers_get = sq_speakers_get,
     .speaker_set = sq_speaker_set,
     .vocabulary_get = sq_vocabulary_get,

@@ -245,9 +245,12 @@ test('rename a speaker, correct a segment, export every format', async () => {
   try {
     const page = await openPage(browser, errors);
     await page.goto(`${restarted.url}/t/${t.id}`);
-    page.once('dialog', (dialog) => dialog.accept('Alice'));
+    // Named in place, not in a browser prompt.
     await page.getByRole('button', { name: 'Speaker 0' }).click();
+    await page.getByLabel('Name for Speaker 0').fill('Alice');
+    await page.getByLabel('Name for Speaker 0').press('Enter');
     await page.getByRole('button', { name: 'Alice' }).waitFor();
+    await page.locator('.saved', { hasText: 'Saved.' }).waitFor();
     const names = await (await fetch(`${restarted.url}/api/transcriptions/${t.id}/speakers/`)).json();
     assert.deepEqual(names, { speaker_0: 'Alice' });
 
@@ -256,7 +259,32 @@ test('rename a speaker, correct a segment, export every format', async () => {
     await editor.fill('Thank you for having me.');
     await editor.press('Enter');
     await page.locator('.segment', { hasText: 'Thank you for having me.' }).waitFor();
-    const segs = await segmentsOf(restarted, t.id);
+    let segs = await segmentsOf(restarted, t.id);
+    assert.equal(segs[1].text, 'Thank you for having me.');
+    // Saved, and undone on request.
+    await page.locator('.saved', { hasText: 'Saved.' }).getByRole('button', { name: 'Undo' }).click();
+    await page.locator('.segment', { hasText: 'Thanks for having me.' }).waitFor();
+    assert.equal((await segmentsOf(restarted, t.id))[1].text, 'Thanks for having me.');
+    await page.locator('.segment', { hasText: 'Thanks for having me.' }).click();
+    await editor.fill('Thank you for having me.');
+    await editor.press('Enter');
+    await page.locator('.segment', { hasText: 'Thank you for having me.' }).waitFor();
+    // Moved to the other speaker (one turn now), and back.
+    await page.locator('.segment', { hasText: 'Thank you' }).click();
+    await page.setViewportSize({ width: 360, height: 740 });
+    await screenshot(page, '4-editing-360');
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.getByLabel('Speaker', { exact: true }).selectOption({ label: 'Alice' });
+    await page.getByLabel('Speaker', { exact: true }).press('Enter');
+    await page.locator('.saved', { hasText: 'Saved.' }).waitFor();
+    segs = await segmentsOf(restarted, t.id);
+    assert.equal(segs[1].speaker, 'speaker_0');
+    assert.equal(await page.locator('.turn').count(), 1, await page.locator('.turns').innerHTML());
+    await screenshot(page, '4-moved');
+    await page.locator('.saved').getByRole('button', { name: 'Undo' }).click();
+    await page.locator('.saved', { hasText: 'Undone.' }).waitFor();
+    segs = await segmentsOf(restarted, t.id);
+    assert.equal(segs[1].speaker, 'speaker_1');
     assert.equal(segs[1].text, 'Thank you for having me.');
     await screenshot(page, '4-named-and-corrected');
 

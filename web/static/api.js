@@ -51,6 +51,8 @@ export const api = {
   segments: (id) => request('GET', `/api/transcriptions/${id}/segments/?words=true`),
   search: (q, limit = 20) =>
     request('GET', `/api/search?q=${encodeURIComponent(q)}&limit=${limit}`),
+  editSegment: (id, segmentId, changes) =>
+    request('PATCH', `/api/transcriptions/${id}/segments/${segmentId}/`, changes),
   keepAudio: (id) => request('GET', `/api/transcriptions/${id}/keep-audio/`),
   correct: (id, segmentId, text) =>
     request('PATCH', `/api/transcriptions/${id}/segments/${segmentId}/`, { text }),

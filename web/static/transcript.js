@@ -71,6 +71,34 @@ export async function showTranscript(root, id, navigate) {
     navigator.mediaDevices.addEventListener('devicechange', listMicrophones);
   const message = h('p', { class: 'message', role: 'alert' });
   const notice = h('p', { class: 'notice', role: 'status' });
+  // Every edit says whether it was saved, with a way to take it back.
+  const savedText = h('span', {});
+  const undoButton = h('button', { type: 'button', class: 'undo', hidden: true }, 'Undo');
+  const saved = h('p', { class: 'saved', role: 'status', hidden: true }, savedText, undoButton);
+  let savedTimer = null;
+  function feedback(text, { failed = false, undo = null } = {}) {
+    clearTimeout(savedTimer);
+    saved.hidden = false;
+    saved.classList.toggle('failed', failed);
+    savedText.textContent = text;
+    undoButton.hidden = !undo;
+    undoButton.onclick = undo && (async () => {
+      undoButton.hidden = true;
+      try {
+        await undo();
+        feedback('Undone.');
+      } catch (err) {
+        feedback(`Could not undo: ${err.message}`, { failed: true });
+      }
+    });
+    savedTimer = setTimeout(() => { saved.hidden = true; }, failed ? 15000 : 10000);
+  }
+  // Each segment's time, on demand (remembered).
+  const timesBox = h('input', { type: 'checkbox', id: 'show-times',
+    onchange: () => { localStorage.setItem('verbatim.showTimes', timesBox.checked ? '1' : '0');
+                      render(); } });
+  timesBox.checked = localStorage.getItem('verbatim.showTimes') === '1';
+  const timesLabel = h('label', { class: 'noise', for: 'show-times' }, timesBox, ' Show times');
   const fileInput = h('input', {
     type: 'file', hidden: true, onchange: () => upload(fileInput.files[0]),
     accept: 'audio/*,video/webm,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm' });
@@ -99,8 +127,8 @@ export async function showTranscript(root, id, navigate) {
     heading,
     h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput,
       noiseLabel, micLabel),
-    player.element, uploadStatus, message, notice, scroller, jump, exports,
-    vocabularyPanel(id));
+    player.element, uploadStatus, message, notice, saved, timesLabel, scroller, jump,
+    exports, vocabularyPanel(id));
 
   const unsupported = browserSupport();
   if (unsupported) {
@@ -135,7 +163,11 @@ export async function showTranscript(root, id, navigate) {
     return out;
   }
 
+  // While a person edits a segment or a name, the transcript is not
+  // redrawn under them (new finals, a refresh): it is once they are done.
+  let editing = false;
   function render() {
+    if (editing) return;
     const list = [...segments].sort((a, b) => a.start - b.start);
     if (interim && interim.text) list.push({ ...interim, interim: true });
     empty.hidden = list.length > 0;
@@ -148,7 +180,7 @@ export async function showTranscript(root, id, navigate) {
     const name = speakerName(turn.speaker);
     const who = turn.speaker
       ? h('button', { type: 'button', class: 'speaker', title: 'Rename this speaker',
-                      onclick: () => renameSpeaker(turn.speaker) }, name)
+                      onclick: (e) => renameSpeaker(turn.speaker, e.currentTarget) }, name)
       : h('span', { class: 'speaker unknown' }, 'Speaker');
     return h('article', { class: 'turn' },
       h('header', {}, who, h('time', { class: 'at' }, clock(turn.start))),
@@ -163,10 +195,10 @@ export async function showTranscript(root, id, navigate) {
       return h('span', { class: 'interim', 'aria-label': 'Not final yet' }, s.text);
     const written = s.text.split(/\s+/).filter(Boolean);
     const timed = Array.isArray(s.words) && s.words.length === written.length;
-    const content = timed
-      ? written.map((word, i) => [h('span', { class: 'w', 'data-start': s.words[i].start,
-                                               'data-end': s.words[i].end }, word), ' '])
+    const content = timed ? written.map((word, i) => [wordSpan(word, s.words[i]), ' '])
       : [s.text, ' '];
+    if (timesBox.checked)
+      content.unshift(h('time', { class: 'seg-at' }, clock(s.start)), ' ');
     return h('span', { class: 'segment', tabindex: '0', 'data-id': s.id ?? '',
                        'data-start': s.start, 'data-end': s.end,
                        title: player.available
@@ -181,6 +213,17 @@ export async function showTranscript(root, id, navigate) {
                        onkeydown: (e) => {
                          if (e.key === 'Enter') { e.preventDefault(); edit(s); }
                        } }, ...content);
+  }
+
+  // A word the recogniser was unsure of is marked, with why on hover.
+  const UNSURE = 0.5;
+  function wordSpan(word, w) {
+    const unsure = typeof w.confidence === 'number' && w.confidence < UNSURE;
+    return h('span', { class: unsure ? 'w unsure' : 'w', 'data-start': w.start,
+                       'data-end': w.end,
+                       title: unsure ? `The recogniser was unsure of this word (confidence ` +
+                         `${w.confidence.toFixed(2)}; words under ${UNSURE} are underlined)` : null },
+             word);
   }
 
   // The word (or, without word times, the segment) being heard is marked;
@@ -214,46 +257,126 @@ export async function showTranscript(root, id, navigate) {
     jump.hidden = true;
   }
 
+  // The labels of the transcript's speakers, for moving a segment.
+  function speakerLabels() {
+    const labels = new Set(segments.map((x) => x.speaker).filter(Boolean));
+    return [...labels].sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)));
+  }
+
+  // Applies an edit ({text, speaker}) to segment s, saved or said why;
+  // what it was comes back with Undo.
+  // The page's own copy of segment s (a refresh may have replaced it).
+  const current = (s) => segments.find((x) => x.id === s.id) || s;
+  async function saveSegment(s, edit) {
+    const before = { text: s.text, speaker: s.speaker ?? null };
+    changes++;
+    try {
+      const updated = await api.editSegment(id, s.id, edit);
+      s = current(s);
+      s.text = updated.text;
+      s.speaker = updated.speaker;
+      if ('text' in edit) s.words = null; // realigned by the server: fetched below
+      message.textContent = '';
+      const undoChanges = {};
+      for (const key of Object.keys(edit)) undoChanges[key] = before[key];
+      feedback('Saved.', { undo: () => saveSegmentQuietly(s, undoChanges) });
+      refreshIds();
+    } catch (err) {
+      feedback(`Could not save the change: ${err.message}`, { failed: true });
+    }
+    render();
+  }
+  async function saveSegmentQuietly(s, edit) {
+    changes++;
+    const updated = await api.editSegment(id, s.id, edit);
+    s = current(s);
+    s.text = updated.text;
+    s.speaker = updated.speaker;
+    s.words = null;
+    refreshIds();
+    render();
+  }
+
   function edit(s) {
     if (!s.id) return;
     const span = turns.querySelector(`.segment[data-id="${s.id}"]`);
     const input = h('textarea', { class: 'edit', 'aria-label': 'Corrected text', rows: '2' });
     input.value = s.text;
-    const save = async () => {
+    // Who said it: one of the transcript's speakers, or a new one.
+    const labels = speakerLabels();
+    const next = `speaker_${labels.reduce((m, l) => Math.max(m, Number(l.slice(8)) + 1), 0)}`;
+    const who = h('select', { class: 'edit-speaker', 'aria-label': 'Speaker' },
+      ...labels.map((l) => h('option', { value: l, selected: l === s.speaker }, speakerName(l))),
+      h('option', { value: next }, 'New speaker'));
+    if (!s.speaker) who.prepend(h('option', { value: '', selected: true }, 'Unknown'));
+    const box = h('span', { class: 'editing' }, input, who);
+    let done = false;
+    const save = () => {
+      if (done) return;
+      done = true;
+      editing = false;
+      const wanted = {};
       const text = input.value.trim();
-      if (!text || text === s.text) return render();
-      try {
-        const updated = await api.correct(id, s.id, text);
-        s.text = updated.text;
-        s.words = null; // realigned by the server: fetched again below
-        message.textContent = '';
-        refreshIds();
-      } catch (err) {
-        message.textContent = `Could not save the correction: ${err.message}`;
-      }
-      render();
+      if (text && text !== s.text) wanted.text = text;
+      if (who.value && who.value !== (s.speaker ?? '')) wanted.speaker = who.value;
+      if (Object.keys(wanted).length === 0) return render();
+      saveSegment(s, wanted);
     };
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); save(); }
-      if (e.key === 'Escape') render();
+    const cancel = () => { done = true; editing = false; render(); };
+    for (const el of [input, who])
+      el.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); save(); }
+        if (e.key === 'Escape') cancel();
+      });
+    who.addEventListener('change', () => input.focus());
+    // Leaving both fields saves (moving from the text to the picker does not).
+    box.addEventListener('focusout', (e) => {
+      if (!box.contains(e.relatedTarget)) save();
     });
-    input.addEventListener('blur', save);
-    span.replaceWith(input);
+    span.replaceWith(box);
+    editing = true;
     input.focus();
   }
 
-  async function renameSpeaker(label) {
+  // A speaker's name, typed in place (the names already given offered).
+  function renameSpeaker(label, button) {
     const current = speakerName(label);
-    const name = prompt(`Name for ${current}:`, names[label] || '');
-    if (name === null) return;
-    try {
-      const updated = await api.nameSpeaker(id, label, name.trim());
-      for (const key of Object.keys(names)) delete names[key];
-      Object.assign(names, updated);
-      render();
-    } catch (err) {
-      message.textContent = `Could not rename the speaker: ${err.message}`;
-    }
+    const list = h('datalist', { id: `names-${label}` },
+      ...[...new Set(Object.values(names))].map((n) => h('option', { value: n })));
+    const input = h('input', { type: 'text', class: 'rename-speaker', maxlength: '100',
+                               list: list.id, 'aria-label': `Name for ${current}`,
+                               value: names[label] || '' });
+    let done = false;
+    const save = async () => {
+      if (done) return;
+      done = true;
+      editing = false;
+      const name = input.value.trim();
+      const before = names[label] || '';
+      if (name === before) return render();
+      try {
+        await applyName(label, name);
+        feedback('Saved.', { undo: () => applyName(label, before) });
+      } catch (err) {
+        feedback(`Could not rename the speaker: ${err.message}`, { failed: true });
+        render();
+      }
+    };
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') { e.preventDefault(); save(); }
+      if (e.key === 'Escape') { done = true; editing = false; render(); }
+    });
+    input.addEventListener('blur', save);
+    button.replaceWith(input, list);
+    editing = true;
+    input.focus();
+    input.select();
+  }
+  async function applyName(label, name) {
+    const updated = await api.nameSpeaker(id, label, name);
+    for (const key of Object.keys(names)) delete names[key];
+    Object.assign(names, updated);
+    render();
   }
 
   // ---- live messages (own recording or watching) ----
@@ -313,11 +436,14 @@ export async function showTranscript(root, id, navigate) {
   // and relabelled.  Finals the answer does not hold yet (stored or
   // arrived meanwhile) stay.
   let refreshing = null;
+  let changes = 0; // edits made on this page, so that no older answer undoes one
   function refreshIds() {
     clearTimeout(refreshing);
     refreshing = setTimeout(async () => {
+      const asked = changes;
       try {
         const fresh = (await api.segments(id)).map(fromStored);
+        if (asked !== changes) return; // an edit since: its own refresh follows
         const missing = segments.filter((s) => (s.id === undefined
           ? !fresh.some((f) => sameSegment(f, s)) : !fresh.some((f) => f.id === s.id)));
         segments = fresh.concat(missing);
