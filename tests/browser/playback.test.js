@@ -71,6 +71,13 @@ test('record, then click a word: the audio plays from it and the word is marked'
     await page.keyboard.press('Escape');
     await keys.waitFor({ state: 'detached' });
 
+    // The audio can be exported.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('.exports a[data-format=ogg]').click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'Playback.ogg');
+
     // The audio is the recording: the server sends it in ranges.
     const head = await fetch(`${server.url}/api/transcriptions/${t.id}/audio.ogg`,
                              { headers: { Range: 'bytes=0-3' } });

@@ -288,6 +288,16 @@ test('rename a speaker, correct a segment, export every format', async () => {
     assert.equal(segs[1].text, 'Thank you for having me.');
     await screenshot(page, '4-named-and-corrected');
 
+    // Find in the transcript: the segment with the words, then none.
+    await page.getByLabel('Find in this transcript').fill('HAVING');
+    await page.locator('.find-count', { hasText: '1 of 1' }).waitFor();
+    assert.match(await page.locator('.segment.current').innerText(), /having me/);
+    await page.getByLabel('Find in this transcript').fill('zebra');
+    await page.locator('.find-count', { hasText: 'Not found' }).waitFor();
+    assert.equal(await page.locator('.segment.match').count(), 0);
+    // No audio kept here: nothing to export of it.
+    assert.equal(await page.locator('.exports a[data-format=ogg]').isHidden(), true);
+
     const files = {};
     for (const format of ['txt', 'srt', 'vtt', 'json']) {
       const [download] = await Promise.all([
@@ -369,7 +379,25 @@ test('API reference page renders from the OpenAPI document', async () => {
     await page.goto(`${server.url}/api/docs`);
     await page.locator('#list_transcriptions').waitFor();
     assert.ok(await page.locator('.op').count() >= 10);
+    // One line per operation until opened; schemas as fields and types,
+    // not raw JSON; the sockets with examples.
+    await page.locator('#list_transcriptions > summary').click();
+    const segment = page.locator('#schema-Segment');
+    await segment.locator('summary').click();
+    assert.match(await segment.locator('table.fields').innerText(), /start_time\s+number/);
+    assert.equal(await segment.locator('pre').count(), 0);
+    const ws = page.locator('.op', { hasText: '/ws/transcribe/{transcription_id}' });
+    assert.match(await ws.innerText(), /"type": "transcript_segment"/);
+    assert.match(await ws.innerText(), /4409/);
+    await page.locator('#list_transcriptions a[href="#schema-Transcription"]').first().click();
+    await page.locator('#schema-Transcription table.fields').waitFor(); // opened by the link
+    await page.screenshot({ path: path.join(outDir, '5-api-docs-1280.png') });
     await screenshot(page, '5-api-docs');
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    console.log(`API docs page: ${height} px tall at 1280 px`);
+    await page.setViewportSize({ width: 360, height: 740 });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the docs page is ${width} px wide at 360`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

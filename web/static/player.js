@@ -5,7 +5,8 @@
 // file that is not there.
 import { api, h } from './api.js';
 
-export function audioPlayer(id, onTime) {
+// onAvailable(bool): told after each refresh whether there is audio.
+export function audioPlayer(id, onTime, onAvailable = () => {}) {
   const audio = h('audio', { controls: true, preload: 'metadata', 'aria-label': 'Recording' });
   const bar = h('div', { class: 'player', hidden: true }, audio);
   let available = false;
@@ -20,6 +21,7 @@ export function audioPlayer(id, onTime) {
       available = false;
     }
     bar.hidden = !available;
+    onAvailable(available);
     if (available && audio.paused) {
       const at = audio.currentTime;
       audio.src = `/api/transcriptions/${id}/audio.ogg?v=${Date.now()}`;

@@ -99,6 +99,40 @@ export async function showTranscript(root, id, navigate) {
                       render(); } });
   timesBox.checked = localStorage.getItem('verbatim.showTimes') === '1';
   const timesLabel = h('label', { class: 'noise', for: 'show-times' }, timesBox, ' Show times');
+  // Find in this transcript: the segments with the words, one at a time
+  // (Enter: the next, Shift+Enter: the one before).
+  const findBox = h('input', { type: 'search', id: 'find', placeholder: 'Find in this transcript',
+                               'aria-label': 'Find in this transcript', autocomplete: 'off' });
+  const findCount = h('span', { class: 'find-count', role: 'status' });
+  const findBar = h('div', { class: 'find' }, findBox, findCount);
+  let findAt = -1;
+  function findMatches() {
+    const q = findBox.value.trim().toLowerCase();
+    if (!q) return [];
+    return [...turns.querySelectorAll('.segment')]
+      .filter((el) => el.textContent.toLowerCase().includes(q));
+  }
+  function showFound(step) {
+    for (const el of turns.querySelectorAll('.match')) el.classList.remove('match', 'current');
+    const found = findMatches();
+    for (const el of found) el.classList.add('match');
+    if (found.length === 0) {
+      findAt = -1;
+      findCount.textContent = findBox.value.trim() ? 'Not found' : '';
+      return;
+    }
+    findAt = ((findAt + step) % found.length + found.length) % found.length;
+    const here = found[findAt];
+    here.classList.add('current');
+    follow = false;
+    here.scrollIntoView({ block: 'center' });
+    findCount.textContent = `${findAt + 1} of ${found.length}`;
+  }
+  findBox.addEventListener('input', () => { findAt = -1; showFound(1); });
+  findBox.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); showFound(e.shiftKey ? -1 : 1); }
+    if (e.key === 'Escape') { findBox.value = ''; showFound(0); findBox.blur(); }
+  });
   const fileInput = h('input', {
     type: 'file', hidden: true, onchange: () => upload(fileInput.files[0]),
     accept: 'audio/*,video/webm,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm' });
@@ -113,6 +147,11 @@ export async function showTranscript(root, id, navigate) {
     ...['txt', 'srt', 'vtt', 'json'].map((f) =>
       h('a', { href: api.exportUrl(id, f), download: '', class: 'button',
                'data-format': f }, f.toUpperCase())));
+  // The kept audio too, once there is some.
+  const audioExport = h('a', { href: `/api/transcriptions/${id}/audio.ogg`, class: 'button',
+                               download: `${transcription.title || 'recording'}.ogg`,
+                               'data-format': 'ogg', hidden: true }, 'Audio');
+  exports.append(audioExport);
   const turns = h('div', { class: 'turns', 'aria-live': 'off' });
   const empty = h('p', { class: 'muted empty' },
                   'Nothing yet. Press Record and start speaking, or upload a recording.');
@@ -121,13 +160,14 @@ export async function showTranscript(root, id, navigate) {
   const jump = h('button', { type: 'button', class: 'jump', hidden: true,
                              onclick: () => { follow = true; scrollToEnd(); } },
                  'Jump to live ↓');
-  const player = audioPlayer(id, markPlaying);
+  const player = audioPlayer(id, markPlaying, (kept) => { audioExport.hidden = !kept; });
   root.append(
     h('p', {}, h('a', { href: '/' }, '← All transcripts')),
     heading,
     h('div', { class: 'controls' }, record, state, elapsed, meter, uploadButton, fileInput,
       noiseLabel, micLabel),
-    player.element, uploadStatus, message, notice, saved, timesLabel, scroller, jump,
+    player.element, uploadStatus, message, notice, saved,
+    h('div', { class: 'view' }, findBar, timesLabel), scroller, jump,
     exports, vocabularyPanel(id));
 
   const unsupported = browserSupport();
@@ -173,6 +213,7 @@ export async function showTranscript(root, id, navigate) {
     empty.hidden = list.length > 0;
     turns.replaceChildren(...groupTurns(list).map(renderTurn));
     listTimed();
+    if (findBox.value.trim()) for (const el of findMatches()) el.classList.add('match');
     if (follow) scrollToEnd();
   }
 
@@ -608,6 +649,7 @@ export async function showTranscript(root, id, navigate) {
     { key: ' ', name: 'Space', label: 'Play or pause the recording',
       run: () => { if (player.available) player.toggle(); } },
     { key: '/', label: 'Search all transcripts', run: () => navigate('/?search') },
+    { key: 'f', label: 'Find in this transcript', run: () => findBox.focus() },
   ]);
 
   // A recording dropped anywhere on the page is uploaded into it, as the
