@@ -550,6 +550,25 @@ static int sq_segment_last_id(store_t *s, int64_t tid, int64_t *out)
     return rc == SQLITE_ROW ? 0 : db_error(db, "last segment");
 }
 
+/* Steps st, which yields at most one segment of tid, into out;
+ * finalizes st (VB_ENOTFOUND without a row; what: for the log). */
+static int one_segment(sqlite3 *db, sqlite3_stmt *st, int64_t tid,
+                       store_segment *out, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        row_to_segment(st, out);
+        out->transcription_id = tid;
+        if (out->text == NULL)
+            result = VB_ENOMEM;
+    } else {
+        result = rc == SQLITE_DONE ? VB_ENOTFOUND : db_error(db, what);
+    }
+    sqlite3_finalize(st);
+    return result;
+}
+
 static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
                                const char *text, store_segment *out)
 {
@@ -565,20 +584,7 @@ static int sq_segment_set_text(store_t *s, int64_t tid, int64_t segment_id,
     sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, segment_id);
     sqlite3_bind_int64(st, 3, tid);
-    int rc = sqlite3_step(st);
-    int result = 0;
-    if (rc == SQLITE_ROW) {
-        row_to_segment(st, out);
-        out->transcription_id = tid;
-        if (out->text == NULL)
-            result = VB_ENOMEM;
-    } else if (rc == SQLITE_DONE) {
-        result = VB_ENOTFOUND;
-    } else {
-        result = db_error(db, "correct segment");
-    }
-    sqlite3_finalize(st);
-    return result;
+    return one_segment(db, st, tid, out, "correct segment");
 }
 
 static int sq_segment_get(store_t *s, int64_t tid, int64_t segment_id,
@@ -593,50 +599,21 @@ static int sq_segment_get(store_t *s, int64_t tid, int64_t segment_id,
         return db_error(db, "get segment");
     sqlite3_bind_int64(st, 1, segment_id);
     sqlite3_bind_int64(st, 2, tid);
-    int rc = sqlite3_step(st);
-    int result = 0;
-    if (rc == SQLITE_ROW) {
-        row_to_segment(st, out);
-        out->transcription_id = tid;
-        if (out->text == NULL)
-            result = VB_ENOMEM;
-    } else {
-        result = rc == SQLITE_DONE ? VB_ENOTFOUND : db_error(db, "get segment");
-    }
-    sqlite3_finalize(st);
-    return result;
+    return one_segment(db, st, tid, out, "get segment");
 }
 
-static int sq_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
-                               const char *words_json)
+/* UPDATE segments SET one column = value (NULL: null) of one segment
+ * (sql names the column; what: for the log). */
+static int set_segment_column(store_t *s, const char *sql, int64_t tid,
+                              int64_t segment_id, const char *value,
+                              const char *what)
 {
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "UPDATE segments SET words = ? "
-                           "WHERE id = ? AND transcription_id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return db_error(db, "realign words");
-    sqlite3_bind_text(st, 1, words_json, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, segment_id);
-    sqlite3_bind_int64(st, 3, tid);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_error(db, "realign words");
-    return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
-}
-
-static int sq_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
-                                  const char *speaker)
-{
-    sqlite3 *db = db_of(s);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "UPDATE segments SET speaker = ? "
-                           "WHERE id = ? AND transcription_id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return db_error(db, "relabel segment");
-    if (speaker != NULL)
-        sqlite3_bind_text(st, 1, speaker, -1, SQLITE_TRANSIENT);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, what);
+    if (value != NULL)
+        sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, 1);
     sqlite3_bind_int64(st, 2, segment_id);
@@ -644,8 +621,24 @@ static int sq_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return db_error(db, "relabel segment");
+        return db_error(db, what);
     return sqlite3_changes(db) == 1 ? 0 : VB_ENOTFOUND;
+}
+
+static int sq_segment_set_words(store_t *s, int64_t tid, int64_t segment_id,
+                               const char *words_json)
+{
+    return set_segment_column(s, "UPDATE segments SET words = ? "
+                              "WHERE id = ? AND transcription_id = ?",
+                              tid, segment_id, words_json, "realign words");
+}
+
+static int sq_segment_set_speaker(store_t *s, int64_t tid, int64_t segment_id,
+                                  const char *speaker)
+{
+    return set_segment_column(s, "UPDATE segments SET speaker = ? "
+                              "WHERE id = ? AND transcription_id = ?",
+                              tid, segment_id, speaker, "relabel segment");
 }
 
 static int sq_speakers_get(store_t *s, int64_t tid, store_speaker **out,
