@@ -518,3 +518,45 @@ test('a long list comes a page at a time, older pages on demand', async () => {
     assert.equal(await stopServer(server), 0);
   }
 });
+
+test('5,000 transcripts: the list opens at once, pages on, and search finds one', async () => {
+  const server = await startServer();
+  await stopServer(server); // filled behind its back, as years of use would
+  const rows = [];
+  for (let i = 1; i <= 5000; i++) {
+    rows.push(`(${i}, 'Meeting ${i}${i === 1234 ? ' quarterly forecast' : ''}', ` +
+              `'2026-01-01T00:00:00+00:00')`);
+  }
+  const long = 'averyveryverylongwordwithoutanyspaces'.repeat(8);
+  execFileSync('sqlite3', [path.join(server.dir, 'db.sqlite')], {
+    input: `BEGIN; INSERT INTO transcriptions (id, title, created_at) VALUES ${rows.join(',')};
+      INSERT INTO segments (transcription_id, text, start_time, end_time)
+        VALUES (5000, '${long}', 0, 2), (4999, 'We agreed on the budget.', 0, 2); COMMIT;`,
+  });
+  const restarted = await startServer({ port: server.port, dir: server.dir });
+  const browser = await launch(null);
+  const errors = [];
+  try {
+    const page = await openPage(browser, errors, { viewport: { width: 360, height: 740 } });
+    const started = Date.now();
+    await page.goto(restarted.url);
+    await page.locator('.item', { hasText: 'Meeting 5000' }).waitFor();
+    const ms = Date.now() - started;
+    console.log(`the list of 5,000 showed its first page in ${ms} ms`);
+    assert.ok(ms < 5000, `${ms} ms`);
+    assert.equal(await page.locator('.item').count(), 50);
+    await page.getByRole('button', { name: 'Show 50 more (4950 older)' }).waitFor();
+    // A preview with no spaces stays on its card at 360 px.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the list is ${width} px wide at 360`);
+    await page.screenshot({ path: path.join(outDir, '8-5000-360.png') });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('quarterly fore');
+    await page.locator('.result', { hasText: 'Meeting 1234 quarterly forecast' }).waitFor();
+    await page.getByRole('searchbox', { name: 'Search' }).fill('budget');
+    await page.locator('.result', { hasText: 'Meeting 4999' }).waitFor();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(restarted), 0);
+  }
+});
