@@ -1005,6 +1005,63 @@ static void test_search(void **state)
                    "greater_than_equal", "limit");
 }
 
+/* What a watcher gets within timeout_ms: its messages joined by '\n'. */
+static char *watcher_gets(wsclient *ws, int timeout_ms)
+{
+    tu_msg *msgs;
+    int close_code;
+    int n = tu_ws_collect(ws, timeout_ms, &msgs, &close_code);
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(msgs[i].text ? msgs[i].text : "") + 1;
+    char *all = calloc(1, len);
+    for (int i = 0; i < n; i++) {
+        strcat(all, msgs[i].text ? msgs[i].text : "");
+        strcat(all, "\n");
+    }
+    tu_msgs_free(msgs, n);
+    return all;
+}
+
+/* A person's edits reach the transcription's watchers as they happen:
+ * the corrected or moved segment, and the speakers' names. */
+static void test_edits_reach_watchers(void **state)
+{
+    long long id = transcription_with_speech();
+    char path[128];
+    snprintf(path, sizeof(path), "/ws/watch/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    free(watcher_gets(ws, 1000)); /* the status and the stored finals */
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    cJSON *segs = call("GET", path, NULL, 200);
+    int sid = (int)num(cJSON_GetArrayItem(segs, 0), "id");
+    cJSON_Delete(segs);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/%d/", id, sid);
+    cJSON_Delete(call("PATCH", path, "{\"text\": \"Please shut the window.\", "
+                                     "\"speaker\": \"speaker_2\"}", 200));
+    char *got = watcher_gets(ws, 1000);
+    cJSON *msg = cJSON_Parse(got);
+    assert_non_null(msg);
+    const cJSON *payload = cJSON_GetObjectItem(msg, "payload");
+    assert_string_equal(str(payload, "type"), "segment_updated");
+    const cJSON *seg = cJSON_GetObjectItem(payload, "segment");
+    assert_int_equal(num(seg, "id"), sid);
+    assert_string_equal(str(seg, "text"), "Please shut the window.");
+    assert_string_equal(str(seg, "speaker"), "speaker_2");
+    /* Its words as realigned: "shut" where "open" was. */
+    const cJSON *words = cJSON_GetObjectItem(seg, "words");
+    assert_string_equal(str(cJSON_GetArrayItem(words, 1), "word"), "shut");
+    cJSON_Delete(msg);
+    free(got);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/speakers/", id);
+    cJSON_Delete(call("PATCH", path, "{\"speaker_2\": \"Dana\"}", 200));
+    got = watcher_gets(ws, 1000);
+    assert_non_null(strstr(got, "\"type\":\"speakers_named\",\"names\":{\"speaker_2\":\"Dana\"}"));
+    free(got);
+    wsclient_abort(ws);
+}
+
 static void test_speaker_names(void **state)
 {
     long long id = tu_create(&srv, "speakers");
@@ -1158,6 +1215,7 @@ int main(void)
         cmocka_unit_test(test_exports),
         cmocka_unit_test(test_segment_correction),
         cmocka_unit_test(test_search),
+        cmocka_unit_test(test_edits_reach_watchers),
         cmocka_unit_test(test_speaker_names),
         cmocka_unit_test(test_vocabulary),
         cmocka_unit_test(test_web_app_served),

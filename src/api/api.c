@@ -20,6 +20,7 @@
 #include "../util/vb.h"
 #include "../format/export.h"
 #include "../format/realign.h"
+#include "../format/wsproto.h"
 #include "routes.h"
 
 void api_response_free(api_response *res)
@@ -563,6 +564,14 @@ static void handle_segments(const route_call *call, api_response *out)
     route_respond_json(out, 200, json);
 }
 
+/* A person's edit reaches the transcription's watchers (message taken). */
+static void tell_watchers(const route_call *call, char *message)
+{
+    if (message != NULL && call->ctx->edited != NULL)
+        call->ctx->edited(call->ctx->edited_ctx, call->id, message);
+    free(message);
+}
+
 /* The last item named `name` in doc, or NULL. */
 static const cJSON *last_item(const cJSON *doc, const char *name)
 {
@@ -629,10 +638,14 @@ static void handle_segment_edit(const route_call *call, api_response *out)
                               : NULL;
         if (words != NULL &&
             store_segment_set_words(call->ctx->store, call->id, call->sid,
-                                    words) != 0)
+                                    words) != 0) {
             log_warn("api", "segment %lld: the corrected words' times were "
                      "not stored", (long long)call->sid);
-        free(words);
+            free(words);
+        } else if (words != NULL) { /* as stored, for watchers */
+            free(seg.words_json);
+            seg.words_json = words;
+        }
     } else if (rc == 0) {
         rc = store_segment_get(call->ctx->store, call->id, call->sid, &seg);
     }
@@ -642,13 +655,16 @@ static void handle_segment_edit(const route_call *call, api_response *out)
         log_info("api", "segment %lld of transcription %lld %s",
                  (long long)call->sid, (long long)call->id,
                  text ? "corrected" : "moved to another speaker");
+        tell_watchers(call, wsproto_segment_updated(&seg));
         route_respond_json(out, 200, segment_json(&seg));
     }
     store_segment_clear(&seg);
     cJSON_Delete(doc);
 }
 
-static void respond_speakers(const route_call *call, api_response *out)
+/* The names; changed: they were just set, and watchers are told. */
+static void respond_speakers(const route_call *call, api_response *out,
+                             int changed)
 {
     store_speaker *names = NULL;
     size_t n = 0;
@@ -657,6 +673,8 @@ static void respond_speakers(const route_call *call, api_response *out)
         route_store_error(out, rc);
         return;
     }
+    if (changed)
+        tell_watchers(call, wsproto_speakers_named(names, n));
     cJSON *json = cJSON_CreateObject();
     for (size_t i = 0; i < n; i++)
         cJSON_AddStringToObject(json, names[i].label, names[i].name);
@@ -671,7 +689,7 @@ static void handle_speakers_get(const route_call *call, api_response *out)
     if (rc != 0)
         route_store_error(out, rc);
     else
-        respond_speakers(call, out);
+        respond_speakers(call, out, 0);
 }
 
 /* {"speaker_0": "Alice", "speaker_1": null}: names (null or "" removes). */
@@ -706,7 +724,7 @@ static void handle_speakers_set(const route_call *call, api_response *out)
     if (rc != 0)
         route_store_error(out, rc);
     else
-        respond_speakers(call, out);
+        respond_speakers(call, out, 1);
 }
 
 /* "Weekly sync!" -> "weekly-sync" for a file name: letters and digits,

@@ -81,6 +81,11 @@ typedef struct api_context {
      * that its watchers can be told; may be NULL. */
     void (*deleted)(void *ctx, int64_t transcription_id);
     void *deleted_ctx;
+    /* Called (on the store's thread) after a person's edit of transcription
+     * tid, with the message its watchers should get (format/wsproto.h's
+     * segment_updated or speakers_named); may be NULL. */
+    void (*edited)(void *ctx, int64_t transcription_id, const char *message);
+    void *edited_ctx;
     /* Called (on the store's thread) once a web session is stored
      * (expires_at > 0) or ended (0), so that it counts at once; may be
      * NULL.  hash: the cookie value's SHA-256 in hex. */

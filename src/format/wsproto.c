@@ -108,7 +108,8 @@ char *wsproto_words(const session_event *ev, double offset)
     return text;
 }
 
-char *wsproto_stored_segment(const store_segment *seg)
+/* A segment as a stored final's payload has it (wsproto_stored_segment). */
+static cJSON *stored_payload(const store_segment *seg)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "text", seg->text);
@@ -123,7 +124,31 @@ char *wsproto_stored_segment(const store_segment *seg)
     cJSON *words = seg->words_json ? cJSON_Parse(seg->words_json) : NULL;
     cJSON_AddItemToObject(p, "words", words ? words : cJSON_CreateArray());
     cJSON_AddNumberToObject(p, "id", (double)seg->id);
-    return print_message("transcript_segment", p);
+    return p;
+}
+
+char *wsproto_stored_segment(const store_segment *seg)
+{
+    return print_message("transcript_segment", stored_payload(seg));
+}
+
+char *wsproto_segment_updated(const store_segment *seg)
+{
+    cJSON *payload = cJSON_CreateObject();
+    cJSON_AddStringToObject(payload, "type", "segment_updated");
+    cJSON_AddItemToObject(payload, "segment", stored_payload(seg));
+    return print_message("event", payload);
+}
+
+char *wsproto_speakers_named(const store_speaker *names, size_t count)
+{
+    cJSON *map = cJSON_CreateObject();
+    for (size_t i = 0; i < count; i++)
+        cJSON_AddStringToObject(map, names[i].label, names[i].name);
+    cJSON *payload = cJSON_CreateObject();
+    cJSON_AddStringToObject(payload, "type", "speakers_named");
+    cJSON_AddItemToObject(payload, "names", map);
+    return print_message("event", payload);
 }
 
 char *wsproto_speakers_updated(const wsproto_relabel *changes, size_t count)

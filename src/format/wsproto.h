@@ -23,6 +23,12 @@ char *wsproto_status(const char *text, double time_offset,
 char *wsproto_words(const session_event *ev, double offset);
 /* A stored final, for watchers catching up (with the segment's "id"). */
 char *wsproto_stored_segment(const store_segment *seg);
+/* A person's edit, for watchers: {"type": "event", "payload": {"type":
+ * "segment_updated", "segment": the segment as a stored final's payload}}
+ * after a correction or a move to another speaker; "speakers_named" with
+ * "names": every name after speakers were named. */
+char *wsproto_segment_updated(const store_segment *seg);
+char *wsproto_speakers_named(const store_speaker *names, size_t count);
 char *wsproto_error(const char *text);
 /* What a socket is told, before 4004, when its transcription is deleted;
  * and that error message as a whole, as watchers get it. */

@@ -254,6 +254,13 @@ static void transcription_deleted(void *ctx, int64_t transcription_id)
     tx_transcription_deleted(srv->tx, transcription_id);
 }
 
+static void transcription_edited(void *ctx, int64_t transcription_id,
+                                 const char *message)
+{
+    server *srv = ctx;
+    tx_transcription_edited(srv->tx, transcription_id, message);
+}
+
 /*
  * How many sockets libwebsockets may hold.  Past that it stops accepting
  * until one closes, instead of accepting until the process is out of file
@@ -577,6 +584,8 @@ static int start(server *srv, char *err, size_t errlen)
     srv->api.health_ctx = srv;
     srv->api.deleted = transcription_deleted;
     srv->api.deleted_ctx = srv;
+    srv->api.edited = transcription_edited;
+    srv->api.edited_ctx = srv;
     srv->api.session_changed = session_changed;
     srv->api.session_ctx = srv;
     srv->api.version = VERBATIM_VERSION;

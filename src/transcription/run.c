@@ -705,6 +705,14 @@ void tx_run_release(tx_run *run)
         run_unref(run);
 }
 
+void tx_transcription_edited(tx_service *svc, int64_t tid, const char *message)
+{
+    if (svc->cfg.bus == NULL)
+        return;
+    bus_message msg = {BUS_EDIT, 0, message};
+    bus_publish(svc->cfg.bus, tid, &msg);
+}
+
 void tx_transcription_deleted(tx_service *svc, int64_t tid)
 {
     if (svc->cfg.bus == NULL)

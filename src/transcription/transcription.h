@@ -158,5 +158,8 @@ void tx_run_release(tx_run *run);
 /* A transcription was deleted (the REST API): tells its watchers.  Any
  * thread. */
 void tx_transcription_deleted(tx_service *svc, int64_t tid);
+/* A person edited it (the REST API): tells its watchers `message`.  Any
+ * thread. */
+void tx_transcription_edited(tx_service *svc, int64_t tid, const char *message);
 
 #endif

@@ -245,6 +245,11 @@ test('rename a speaker, correct a segment, export every format', async () => {
   try {
     const page = await openPage(browser, errors);
     await page.goto(`${restarted.url}/t/${t.id}`);
+    // A second page on the same transcript sees the edits as they are made.
+    const other = await openPage(browser, errors);
+    await other.goto(`${restarted.url}/t/${t.id}`);
+    await other.locator('.segment', { hasText: 'Thanks for having me.' }).waitFor();
+    await other.waitForLoadState('networkidle'); // its watcher open
     // Named in place, not in a browser prompt.
     await page.getByRole('button', { name: 'Speaker 0' }).click();
     await page.getByLabel('Name for Speaker 0').fill('Alice');
@@ -261,6 +266,9 @@ test('rename a speaker, correct a segment, export every format', async () => {
     await page.locator('.segment', { hasText: 'Thank you for having me.' }).waitFor();
     let segs = await segmentsOf(restarted, t.id);
     assert.equal(segs[1].text, 'Thank you for having me.');
+    await other.locator('.segment', { hasText: 'Thank you for having me.' }).waitFor({ timeout: 5000 });
+    await other.getByRole('button', { name: 'Alice' }).waitFor({ timeout: 5000 });
+    await other.close();
     // Saved, and undone on request.
     await page.locator('.saved', { hasText: 'Saved.' }).getByRole('button', { name: 'Undo' }).click();
     await page.locator('.segment', { hasText: 'Thanks for having me.' }).waitFor();

@@ -449,6 +449,16 @@ export async function showTranscript(root, id, navigate) {
       }
       render();
       refreshIds();
+    } else if (msg.type === 'event' && msg.payload.type === 'segment_updated') {
+      // Someone (perhaps this page) corrected a segment or moved it.
+      const u = msg.payload.segment;
+      const s = segments.find((x) => x.id === u.id);
+      if (s) Object.assign(s, { text: u.text, speaker: u.speaker, words: u.words });
+      render();
+    } else if (msg.type === 'event' && msg.payload.type === 'speakers_named') {
+      for (const key of Object.keys(names)) delete names[key];
+      Object.assign(names, msg.payload.names);
+      render();
     } else if (msg.type === 'error') {
       message.textContent = msg.payload;
     }
@@ -593,7 +603,9 @@ export async function showTranscript(root, id, navigate) {
     watcher = ws;
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
-      if (msg.type === 'status' || recorder) return;
+      const edited = msg.type === 'event' &&
+        ['segment_updated', 'speakers_named'].includes(msg.payload.type);
+      if (msg.type === 'status' || (recorder && !edited)) return;
       if (msg.type === 'error') {
         // The transcript is gone (deleted elsewhere): say so, and offer
         // nothing that would need it.
@@ -610,7 +622,7 @@ export async function showTranscript(root, id, navigate) {
       // while it loaded; everything else is someone recording right now.
       const stored = msg.type === 'transcript_segment' && msg.payload.id !== undefined;
       const relabel = msg.type === 'event' && msg.payload.type === 'speakers_updated';
-      if (!stored && !relabel && !uploading &&
+      if (!stored && !relabel && !edited && !uploading &&
           (msg.type === 'transcript_segment' || msg.type === 'event')) {
         // Read-only while someone else records into this transcript.
         stateText.textContent = STATES.watching;
