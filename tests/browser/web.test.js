@@ -568,3 +568,40 @@ test('5,000 transcripts: the list opens at once, pages on, and search finds one'
     assert.equal(await stopServer(restarted), 0);
   }
 });
+
+test('a run of segments moves to another speaker at once, and back with Undo', async () => {
+  const server = await startServer();
+  const t = await createTranscription(server, 'Panel');
+  await stopServer(server);
+  execFileSync('sqlite3', [path.join(server.dir, 'db.sqlite'),
+    `INSERT INTO segments (transcription_id, text, speaker, start_time, end_time) VALUES
+     (${t.id}, 'Welcome to the panel.', 'speaker_0', 0, 2),
+     (${t.id}, 'Thanks for inviting me.', 'speaker_1', 2, 4),
+     (${t.id}, 'It is good to be here.', 'speaker_1', 4, 6),
+     (${t.id}, 'Let us begin.', 'speaker_1', 6, 8)`]);
+  const restarted = await startServer({ port: server.port, dir: server.dir });
+  const browser = await launch(null);
+  const errors = [];
+  try {
+    const page = await openPage(browser, errors);
+    await page.goto(`${restarted.url}/t/${t.id}`);
+    await page.locator('.segment', { hasText: 'Thanks for inviting me.' }).click();
+    await page.getByLabel('Speaker', { exact: true }).selectOption({ label: 'Speaker 0' });
+    await page.getByLabel('and the 2 segments after it').check();
+    await screenshot(page, '9-move-run');
+    await page.getByLabel('Speaker', { exact: true }).press('Enter');
+    await page.locator('.saved', { hasText: 'Saved (3 segments).' }).waitFor();
+    let segs = await segmentsOf(restarted, t.id);
+    assert.deepEqual(segs.map((s) => s.speaker), ['speaker_0', 'speaker_0', 'speaker_0', 'speaker_0']);
+    assert.equal(await page.locator('.turn').count(), 1);
+    await page.locator('.saved').getByRole('button', { name: 'Undo' }).click();
+    await page.locator('.saved', { hasText: 'Undone.' }).waitFor();
+    segs = await segmentsOf(restarted, t.id);
+    assert.deepEqual(segs.map((s) => s.speaker), ['speaker_0', 'speaker_1', 'speaker_1', 'speaker_1']);
+    assert.equal(await page.locator('.turn').count(), 2);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(restarted), 0);
+  }
+});

@@ -304,36 +304,39 @@ export async function showTranscript(root, id, navigate) {
     return [...labels].sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)));
   }
 
-  // Applies an edit ({text, speaker}) to segment s, saved or said why;
-  // what it was comes back with Undo.
   // The page's own copy of segment s (a refresh may have replaced it).
   const current = (s) => segments.find((x) => x.id === s.id) || s;
-  async function saveSegment(s, edit) {
-    const before = { text: s.text, speaker: s.speaker ?? null };
+  // Applies edits ([segment, {text?, speaker?}] pairs: one segment, or a
+  // run moved to another speaker), saved or said why; what they were
+  // comes back with Undo.
+  async function saveSegments(pairs) {
+    const undo = [];
     changes++;
     try {
-      const updated = await api.editSegment(id, s.id, edit);
-      s = current(s);
-      s.text = updated.text;
-      s.speaker = updated.speaker;
-      if ('text' in edit) s.words = null; // realigned by the server: fetched below
+      for (const [seg, edit] of pairs) {
+        const before = { text: seg.text, speaker: seg.speaker ?? null };
+        await applyEdit(seg, edit);
+        const back = {};
+        for (const key of Object.keys(edit)) back[key] = before[key];
+        undo.push([seg, back]);
+      }
       message.textContent = '';
-      const undoChanges = {};
-      for (const key of Object.keys(edit)) undoChanges[key] = before[key];
-      feedback('Saved.', { undo: () => saveSegmentQuietly(s, undoChanges) });
-      refreshIds();
+      feedback(pairs.length > 1 ? `Saved (${pairs.length} segments).` : 'Saved.', {
+        undo: async () => { changes++; for (const [seg, back] of undo) await applyEdit(seg, back); },
+      });
     } catch (err) {
-      feedback(`Could not save the change: ${err.message}`, { failed: true });
+      feedback(`Could not save the change: ${err.message}` +
+               (undo.length ? ` (${undo.length} of ${pairs.length} saved)` : ''),
+               { failed: true });
     }
     render();
   }
-  async function saveSegmentQuietly(s, edit) {
-    changes++;
-    const updated = await api.editSegment(id, s.id, edit);
-    s = current(s);
+  async function applyEdit(seg, edit) {
+    const updated = await api.editSegment(id, seg.id, edit);
+    const s = current(seg);
     s.text = updated.text;
     s.speaker = updated.speaker;
-    s.words = null;
+    if ('text' in edit) s.words = null; // realigned by the server: fetched below
     refreshIds();
     render();
   }
@@ -350,7 +353,14 @@ export async function showTranscript(root, id, navigate) {
       ...labels.map((l) => h('option', { value: l, selected: l === s.speaker }, speakerName(l))),
       h('option', { value: next }, 'New speaker'));
     if (!s.speaker) who.prepend(h('option', { value: '', selected: true }, 'Unknown'));
-    const box = h('span', { class: 'editing' }, input, who);
+    // The segments after it in its turn can move with it.
+    const turn = groupTurns([...segments].sort((a, b) => a.start - b.start))
+      .find((tn) => tn.items.includes(s));
+    const after = turn ? turn.items.slice(turn.items.indexOf(s) + 1).filter((x) => x.id) : [];
+    const withRest = h('input', { type: 'checkbox', id: `rest-${s.id}` });
+    const restLabel = after.length ? h('label', { class: 'noise', for: withRest.id }, withRest,
+      ` and the ${after.length === 1 ? 'segment' : `${after.length} segments`} after it`) : null;
+    const box = h('span', { class: 'editing' }, input, who, restLabel);
     let done = false;
     const save = () => {
       if (done) return;
@@ -361,10 +371,13 @@ export async function showTranscript(root, id, navigate) {
       if (text && text !== s.text) wanted.text = text;
       if (who.value && who.value !== (s.speaker ?? '')) wanted.speaker = who.value;
       if (Object.keys(wanted).length === 0) return render();
-      saveSegment(s, wanted);
+      const pairs = [[s, wanted]];
+      if (wanted.speaker && withRest.checked)
+        for (const x of after) pairs.push([x, { speaker: wanted.speaker }]);
+      saveSegments(pairs);
     };
     const cancel = () => { done = true; editing = false; render(); };
-    for (const el of [input, who])
+    for (const el of [input, who, withRest])
       el.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); save(); }
         if (e.key === 'Escape') cancel();
