@@ -106,10 +106,22 @@ static int handshake(wsclient *c, const char *host, const char *port,
     lws_SHA1((const unsigned char *)accept_src, strlen(accept_src), digest);
     lws_b64_encode_string((const char *)digest, 20, expected, sizeof(expected));
     int accepted = status == 101 && strcasestr(head, expected) != NULL;
+    size_t body_len = 0;
+    const char *cl = accepted ? NULL : strcasestr(head, "\r\ncontent-length:");
+    if (cl != NULL)
+        body_len = (size_t)strtoul(cl + 17, NULL, 10);
     free(head);
     memmove(c->in, c->in + head_len, c->in_len - head_len);
     c->in_len -= head_len;
     if (!accepted) {
+        /* The body with the reason may come in a later packet than the
+         * head (it did, now and then, on loopback): a second for it. */
+        long long until = now_ms() + 1000;
+        if (body_len > 4096) /* the reason is near the start */
+            body_len = 4096;
+        while (c->in_len < body_len && now_ms() < until &&
+               read_more(c, (int)(until - now_ms())) > 0)
+            ;
         /* The server's reason, when its JSON body came with the head. */
         char detail[300] = "";
         const char *d = memmem(c->in, c->in_len, "\"detail\":\"", 10);
