@@ -181,13 +181,17 @@ static void packet_out(ogg_writer *w, const uint8_t *p, size_t len,
         w->granule += GRANULE_PER_PACKET;
 }
 
-/* A packet of silence, for the gaps between runs: the encoder's third
- * (past its start). */
-static int silent_packet(uint8_t *packet, size_t *len)
+/* What the file needs of an encoder like the sessions' own: a packet of
+ * silence for the gaps between runs (its third, past its start), and its
+ * lookahead in 48 kHz samples (OpusHead's pre-skip). */
+static int encoder_facts(uint8_t *packet, size_t *len, int *pre_skip)
 {
     keep_encoder *e;
     if (keep_encoder_create(&e) != 0)
         return -1;
+    opus_int32 lookahead = 0;
+    *pre_skip = opus_encoder_ctl(e->opus, OPUS_GET_LOOKAHEAD(&lookahead)) == OPUS_OK
+                    ? lookahead * 3 : 312;
     int16_t zeros[KEEP_FRAME] = {0};
     strbuf sb = {0};
     int rc = 0;
@@ -209,16 +213,9 @@ uint8_t *keep_ogg(const keep_run *runs, size_t count, size_t *len)
     ogg_writer w = {.serial = 0x56425431u}; /* "VBT1" */
     uint8_t silence[MAX_PACKET];
     size_t silence_len = 0;
-    if (silent_packet(silence, &silence_len) != 0)
+    int pre_skip;
+    if (encoder_facts(silence, &silence_len, &pre_skip) != 0)
         return NULL;
-    int pre_skip = 312; /* 16 kHz lookahead in 48 kHz samples; asked below */
-    keep_encoder *probe;
-    if (keep_encoder_create(&probe) == 0) {
-        opus_int32 lookahead = 0;
-        if (opus_encoder_ctl(probe->opus, OPUS_GET_LOOKAHEAD(&lookahead)) == OPUS_OK)
-            pre_skip = lookahead * 3;
-        keep_encoder_free(probe);
-    }
     uint8_t head[19] = {'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, 1};
     head[10] = (uint8_t)(pre_skip & 0xff);
     head[11] = (uint8_t)(pre_skip >> 8);
