@@ -2,13 +2,12 @@
 // microphone, watch the words arrive, reload, survive a server restart,
 // name a speaker, correct a segment, export every format.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   createTranscription, launch, openPage, outDir, screenshot, segmentsOf, silence, sleep, speak,
-  startRelay, startServer, stopServer, writeWav,
+  startRelay, startServer, stopServer, withRows, writeWav,
 } from './helpers.js';
 
 const count = (text, word) => (text.toLowerCase().match(new RegExp(`\\b${word}\\b`, 'g')) || []).length;
@@ -232,14 +231,11 @@ test('rename a speaker, correct a segment, export every format', async () => {
   const t = await createTranscription(server, 'Weekly sync');
   // Diarization has not landed: give two stored segments speaker labels by
   // hand, as it will.
-  await stopServer(server);
-  const db = path.join(server.dir, 'db.sqlite');
-  execFileSync('sqlite3', [db,
+  const restarted = await withRows(server,
     `INSERT INTO segments (transcription_id, text, speaker, start_time, end_time, is_final, words) VALUES
      (${t.id}, 'Hello everyone and welcome.', 'speaker_0', 1.0, 2.5, 1,
       '[{"word":"hello","start":1.0,"end":1.3,"confidence":0.9},{"word":"everyone","start":1.3,"end":1.9,"confidence":0.9},{"word":"and","start":1.9,"end":2.0,"confidence":0.9},{"word":"welcome","start":2.0,"end":2.5,"confidence":0.9}]'),
-     (${t.id}, 'Thanks for having me.', 'speaker_1', 3.0, 4.2, 1, NULL)`]);
-  const restarted = await startServer({ port: server.port, dir: server.dir });
+     (${t.id}, 'Thanks for having me.', 'speaker_1', 3.0, 4.2, 1, NULL)`);
   const browser = await launch(null);
   const errors = [];
   try {
@@ -528,20 +524,17 @@ test('a long list comes a page at a time, older pages on demand', async () => {
 });
 
 test('5,000 transcripts: the list opens at once, pages on, and search finds one', async () => {
-  const server = await startServer();
-  await stopServer(server); // filled behind its back, as years of use would
+  const server = await startServer(); // filled behind its back, as years of use would
   const rows = [];
   for (let i = 1; i <= 5000; i++) {
     rows.push(`(${i}, 'Meeting ${i}${i === 1234 ? ' quarterly forecast' : ''}', ` +
               `'2026-01-01T00:00:00+00:00')`);
   }
   const long = 'averyveryverylongwordwithoutanyspaces'.repeat(8);
-  execFileSync('sqlite3', [path.join(server.dir, 'db.sqlite')], {
-    input: `BEGIN; INSERT INTO transcriptions (id, title, created_at) VALUES ${rows.join(',')};
-      INSERT INTO segments (transcription_id, text, start_time, end_time)
-        VALUES (5000, '${long}', 0, 2), (4999, 'We agreed on the budget.', 0, 2); COMMIT;`,
-  });
-  const restarted = await startServer({ port: server.port, dir: server.dir });
+  const restarted = await withRows(server,
+    `BEGIN; INSERT INTO transcriptions (id, title, created_at) VALUES ${rows.join(',')};
+     INSERT INTO segments (transcription_id, text, start_time, end_time)
+       VALUES (5000, '${long}', 0, 2), (4999, 'We agreed on the budget.', 0, 2); COMMIT;`);
   const browser = await launch(null);
   const errors = [];
   try {
@@ -572,14 +565,12 @@ test('5,000 transcripts: the list opens at once, pages on, and search finds one'
 test('a run of segments moves to another speaker at once, and back with Undo', async () => {
   const server = await startServer();
   const t = await createTranscription(server, 'Panel');
-  await stopServer(server);
-  execFileSync('sqlite3', [path.join(server.dir, 'db.sqlite'),
+  const restarted = await withRows(server,
     `INSERT INTO segments (transcription_id, text, speaker, start_time, end_time) VALUES
      (${t.id}, 'Welcome to the panel.', 'speaker_0', 0, 2),
      (${t.id}, 'Thanks for inviting me.', 'speaker_1', 2, 4),
      (${t.id}, 'It is good to be here.', 'speaker_1', 4, 6),
-     (${t.id}, 'Let us begin.', 'speaker_1', 6, 8)`]);
-  const restarted = await startServer({ port: server.port, dir: server.dir });
+     (${t.id}, 'Let us begin.', 'speaker_1', 6, 8)`);
   const browser = await launch(null);
   const errors = [];
   try {
