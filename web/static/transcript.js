@@ -331,8 +331,20 @@ export async function showTranscript(root, id, navigate) {
     }
     render();
   }
+  // This page's own edits come back through its watcher too, before or
+  // after the PATCH's answer: an echo may hold an older state of the
+  // segment than a later edit (a correction's echo after the move that
+  // followed it), so echoes are counted off, not applied.
+  const echoes = new Map(); // segment id -> own edits not yet echoed
   async function applyEdit(seg, edit) {
-    const updated = await api.editSegment(id, seg.id, edit);
+    echoes.set(seg.id, (echoes.get(seg.id) || 0) + 1); // before: it may come first
+    let updated;
+    try {
+      updated = await api.editSegment(id, seg.id, edit);
+    } catch (err) {
+      echoes.set(seg.id, echoes.get(seg.id) - 1); // no edit, no echo
+      throw err;
+    }
     const s = current(seg);
     s.text = updated.text;
     s.speaker = updated.speaker;
@@ -465,6 +477,11 @@ export async function showTranscript(root, id, navigate) {
     } else if (msg.type === 'event' && msg.payload.type === 'segment_updated') {
       // Someone (perhaps this page) corrected a segment or moved it.
       const u = msg.payload.segment;
+      const mine = echoes.get(u.id) || 0;
+      if (mine > 0) {
+        echoes.set(u.id, mine - 1);
+        return;
+      }
       const s = segments.find((x) => x.id === u.id);
       if (s) Object.assign(s, { text: u.text, speaker: u.speaker, words: u.words });
       render();
