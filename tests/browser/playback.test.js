@@ -41,7 +41,8 @@ test('record, then click a word: the audio plays from it and the word is marked'
     // The stored words have their times once the page has the segments'
     // ids (a reload is what a later visit sees).
     await page.reload();
-    assert.equal(await page.getByLabel('Microphone').inputValue(), second); // remembered
+    // Remembered, once the page has listed the microphones again.
+    await page.waitForFunction((id) => document.getElementById('microphone')?.value === id, second);
     const word = page.locator('.w', { hasText: 'coffee' });
     await word.waitFor();
     await page.locator('.player').waitFor({ state: 'visible' });
