@@ -9,7 +9,7 @@
 
 CC      ?= cc
 PKGS    := libwebsockets pocketsphinx libcjson sqlite3 soxr opus libavformat \
-           libavcodec libavutil libswresample libsodium
+           libavcodec libavutil libswresample libsodium libpq
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 BASE    := -std=c17 -D_GNU_SOURCE $(WARN) -pthread -MMD -MP
@@ -97,8 +97,8 @@ build/fuzz/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_LIB)
 	@mkdir -p $(dir $@)
 	@echo "CC $@"; clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -std=c17 -D_GNU_SOURCE -Isrc \
-	    $(shell pkg-config --cflags libcjson sqlite3 libsodium opus) -o $@ $^ \
-	    $(shell pkg-config --libs libcjson sqlite3 libsodium opus) -lm -pthread
+	    $(shell pkg-config --cflags libcjson sqlite3 libsodium opus libpq) -o $@ $^ \
+	    $(shell pkg-config --libs libcjson sqlite3 libsodium opus libpq) -lm -pthread
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB)
 	@mkdir -p $(dir $@)

@@ -146,6 +146,19 @@ expect 2 'unknown action "make"' "$bin" keys make --db "$work/keys.db"
 expect 0 '^vb_[A-Za-z0-9_-]{43}$' "$bin" keys create --name ci --scope write --db "$work/keys.db"
 expect 1 'no key is named "nobody"' "$bin" keys revoke nobody --db "$work/keys.db"
 expect 0 '^ci +write +vb_' "$bin" keys list --db "$work/keys.db"
+# `verbatim migrate` copies a database into an empty one (test_store
+# checks every row; tests/postgres.sh does it into PostgreSQL), and says
+# what is wrong with its arguments.
+expect 0 '^api_keys +1 rows' "$bin" migrate --from "$work/keys.db" --to "sqlite:$work/copy.db"
+expect 0 '^ci +write +vb_' "$bin" keys list --db "$work/copy.db"
+expect 1 'already holds transcriptions or keys; copy into an empty one; nothing was copied' \
+    "$bin" migrate --from "$work/keys.db" --to "$work/copy.db"
+expect 1 'cannot connect to PostgreSQL.*nothing was copied' \
+    "$bin" migrate --from "$work/keys.db" --to postgresql://verbatim@127.0.0.1:1/x
+expect 2 'give both --from and --to' "$bin" migrate --from "$work/keys.db"
+expect 2 'are the same database' "$bin" migrate --from "$work/keys.db" --to "$work/keys.db"
+expect 2 'unknown option "--into"' "$bin" migrate --from a --into b
+expect 0 'usage: verbatim migrate' "$bin" migrate --help
 # The model is loaded after the server begins listening (a free port,
 # then): what is wrong with it still stops the server with exit 1.
 mport=$((20000 + RANDOM % 20000))

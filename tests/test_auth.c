@@ -35,8 +35,8 @@ static const char *bin(void)
 static int keys_cli(const char *args, char *out, size_t len)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s keys %s --db %s/verbatim.db 2>/dev/null",
-             bin(), args, srv.dir);
+    snprintf(cmd, sizeof(cmd), "%s keys %s --db '%s' 2>/dev/null", bin(), args,
+             srv.db);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = 0;
@@ -53,6 +53,7 @@ static int setup(void **state)
     memset(&srv, 0, sizeof(srv));
     snprintf(srv.dir, sizeof(srv.dir), "/tmp/vbtest-XXXXXX");
     assert_non_null(mkdtemp(srv.dir));
+    tu_db_url(srv.dir, srv.db, sizeof(srv.db));
     for (int s = 1; s <= 3; s++) {
         char args[64];
         snprintf(args, sizeof(args), "create --name k-%s --scope %s",

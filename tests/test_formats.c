@@ -717,10 +717,9 @@ static void test_upload_jobs_outlive_the_server(void **state)
     /* Rows as a server that stopped mid-job, and one that is alive, left
      * them (written beside the running server, as another instance
      * would). */
-    char db[300], err[200];
-    snprintf(db, sizeof(db), "%s/verbatim.db", srv.dir);
+    char err[200];
     store_t *store = NULL;
-    assert_int_equal(store_open(db, &store, err, sizeof(err)), 0);
+    assert_int_equal(store_open(srv.db, &store, err, sizeof(err)), 0);
     store_upload dead = {.transcription_id = id, .status = "running",
                          .progress = 0.4, .segments = 2,
                          .updated_at = (double)time(NULL) - 120};

@@ -982,9 +982,7 @@ static void test_shutdown_keeps_audio(void **state)
     assert_int_equal(tu_server_stop(&other), 0);
     wsclient_abort(ws);
     /* Restart on the same database and read the segment back. */
-    char db[300];
-    snprintf(db, sizeof(db), "%s/verbatim.db", other.dir);
-    const char *flags[] = {"--db", db, NULL};
+    const char *flags[] = {"--db", other.db, NULL};
     tu_server again;
     tu_server_start(&again, flags);
     assert_int_equal(tu_http(&again, "GET", "/api/transcriptions/1/segments/",
@@ -1191,22 +1189,20 @@ static void test_watch(void **state)
  * as a long meeting has), starting at 0.5 s, one a second. */
 static void store_many(const tu_server *server, long long id, int count)
 {
-    char db_path[300];
-    snprintf(db_path, sizeof(db_path), "%s/verbatim.db", server->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    for (int i = 0; i < count; i++) {
-        char sql[400];
-        snprintf(sql, sizeof(sql), "INSERT INTO segments (transcription_id, "
-                 "text, speaker, start_time, end_time, is_final, words) VALUES "
-                 "(%lld, 'stored number %d', 'speaker_0', %d.5, %d.9, 1, '[]')",
-                 id, i, i, i);
-        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    }
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    /* One statement (a transaction on both backends). */
+    size_t cap = (size_t)count * 200 + 200, len = 0;
+    char *sql = malloc(cap);
+    assert_non_null(sql);
+    len += (size_t)snprintf(sql, cap, "INSERT INTO segments (transcription_id, "
+                            "text, speaker, start_time, end_time, is_final, "
+                            "words) VALUES ");
+    for (int i = 0; i < count; i++)
+        len += (size_t)snprintf(sql + len, cap - len,
+                                "%s(%lld, 'stored number %d', 'speaker_0', "
+                                "%d.5, %d.9, 1, '[]')", i ? ", " : "", id, i,
+                                i, i);
+    assert_int_equal(tu_sql(server->db, sql), 0);
+    free(sql);
 }
 
 /* A watcher of a long transcript gets every stored final once, in order
@@ -1530,6 +1526,8 @@ static void test_one_live_session(void **state)
  * resuming client would skip; every final the client saw is stored. */
 static void test_store_locked(void **state)
 {
+    if (tu_pg())
+        skip(); /* SQLite's write lock; test_store_restarted is PostgreSQL's */
     char db_path[300];
     snprintf(db_path, sizeof(db_path), "%s/verbatim.db", srv.dir);
     sqlite3 *db;
@@ -1573,6 +1571,70 @@ static void test_store_locked(void **state)
     sqlite3_close(db);
     sleep(1); /* had anything been queued behind the failure, it would land */
     assert_int_equal(stored_count(id), 1);
+}
+
+/* Runs one of tests/lib/postgres.sh's commands (VERBATIM_TEST_PG_STOP or
+ * _START). */
+static void pg_control(const char *which)
+{
+    const char *cmd = getenv(which);
+    assert_non_null(cmd);
+    char quiet[1024];
+    snprintf(quiet, sizeof(quiet), "%s >/dev/null", cmd);
+    assert_int_equal(system(quiet), 0);
+}
+
+/* PostgreSQL stops for a few seconds mid-session and comes back (a
+ * restart, a fail-over): the finals said meanwhile are held, tried again,
+ * and stored and sent once it is back, in order, each once; the session
+ * goes on. */
+static void test_store_restarted(void **state)
+{
+    if (!tu_pg())
+        skip(); /* run by tests/postgres.sh */
+    long long id = tu_create(&srv, "restarted");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&srv, path);
+    assert_non_null(ws);
+    size_t n;
+    int16_t *pcm = tu_padded_speech("Please open the window.", 200, 1000, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    summary s = {0};
+    assert_int_equal(collect(ws, 3000, &s), 0);
+    expect_one_window(&s, id);
+
+    pg_control("VERBATIM_TEST_PG_STOP");
+    double stopped = vb_monotonic_s();
+    pcm = tu_padded_speech("I would like a cup of coffee.", 200, 1000, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    pcm = tu_padded_speech("The weather is nice today.", 200, 1000, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    summary during = {0};
+    assert_int_equal(collect(ws, 500, &during), 0);
+    assert_int_equal(during.final_count, 0); /* not stored, so not sent */
+    while (vb_monotonic_s() - stopped < 5.0)
+        usleep(100000);
+    pg_control("VERBATIM_TEST_PG_START");
+    summary after = {0};
+    assert_int_equal(collect(ws, 8000, &after), 0); /* still open */
+    assert_int_equal(after.errors, 0);
+    assert_int_equal(after.final_count, 2);
+    assert_true(contains_word(after.finals[0].text, "coffee"));
+    assert_true(contains_word(after.finals[1].text, "weather"));
+    close_stream(ws);
+    assert_int_equal(collect(ws, 10000, &after), 1000);
+    wsclient_abort(ws);
+    cJSON *segs = stored_segments(id);
+    assert_int_equal(cJSON_GetArraySize(segs), 3);
+    const char *words[] = {"window", "coffee", "weather"};
+    for (int i = 0; i < 3; i++)
+        assert_true(contains_word(cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetArrayItem(segs, i), "text")), words[i]));
+    cJSON_Delete(segs);
 }
 
 /* A client whose connection dropped (the server has not noticed: the old
@@ -1738,6 +1800,7 @@ int main(void)
         cmocka_unit_test(test_one_live_session),
         cmocka_unit_test(test_resume_takes_over),
         cmocka_unit_test(test_store_locked),
+        cmocka_unit_test(test_store_restarted),
         cmocka_unit_test(test_watch_paged),
         cmocka_unit_test(test_watch_limits),
         cmocka_unit_test(test_out_of_descriptors),

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +78,7 @@ static void test_health(void **state)
 {
     cJSON *json = call("GET", "/api/health", NULL, 200);
     assert_string_equal(str(json, "status"), "ok");
-    assert_string_equal(str(json, "store"), "sqlite");
+    assert_string_equal(str(json, "store"), tu_pg() ? "postgresql" : "sqlite");
     cJSON_Delete(json);
 }
 
@@ -450,19 +449,15 @@ static void test_http_queue(void **state)
     assert_int_equal(tu_http(&server, "POST", "/api/transcriptions/",
                              "{\"title\": \"long\"}", &body), 200);
     free(body);
-    char db_path[300];
-    snprintf(db_path, sizeof(db_path), "%s/verbatim.db", server.dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
     /* 3,000 segments of 3 KB: an export of about 9 MB. */
-    assert_int_equal(sqlite3_exec(db,
+    char sql[400];
+    snprintf(sql, sizeof(sql),
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
         "WHERE i < 3000) INSERT INTO segments (transcription_id, text, "
-        "speaker, start_time, end_time, is_final, words) SELECT 1, "
-        "printf('%.3000c', 'a'), 'speaker_0', i, i + 0.5, 1, '[]' FROM n",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "speaker, start_time, end_time, is_final, words) SELECT 1, %s, "
+        "'speaker_0', i, i + 0.5, 1, '[]' FROM n",
+        tu_pg() ? "repeat('a', 3000)" : "printf('%.3000c', 'a')");
+    assert_int_equal(tu_sql(server.db, sql), 0);
     static const char request[] = "GET /api/transcriptions/1/export.json "
                                   "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     int stuck = tu_connect(&server, 1024);

@@ -1,21 +1,22 @@
-/* test_store.c - the SQLite store (store/store.h). */
+/* test_store.c - the store (store/store.h): SQLite, or PostgreSQL when
+ * tests/postgres.sh runs it (testutil.h's tu_pg()). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "store/store.h"
+#include "testutil.h"
 #include "util/vb.h"
 
 static char dir[64];
-static char path[128];
+static char path[300];
 
 static int setup(void **state)
 {
@@ -23,18 +24,25 @@ static int setup(void **state)
     assert_non_null(mkdtemp(dir));
     /* A folder that does not exist yet: the store creates it. */
     snprintf(path, sizeof(path), "%s/nested/folder/db.sqlite", dir);
+    if (tu_pg())
+        tu_db_url(dir, path, sizeof(path));
     return 0;
 }
 
-static store_t *open_store(void)
+static store_t *open_store_at(const char *url)
 {
     store_t *s = NULL;
     char err[256];
-    int rc = store_open(path, &s, err, sizeof(err));
+    int rc = store_open(url, &s, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "%s\n", err);
     assert_int_equal(rc, 0);
     return s;
+}
+
+static store_t *open_store(void)
+{
+    return open_store_at(path);
 }
 
 static void add_segment(store_t *s, int64_t tid, const char *text, double start,
@@ -54,7 +62,7 @@ static void add_segment(store_t *s, int64_t tid, const char *text, double start,
 static void test_transcriptions(void **state)
 {
     store_t *s = open_store();
-    assert_string_equal(store_backend(s), "sqlite");
+    assert_string_equal(store_backend(s), tu_pg() ? "postgresql" : "sqlite");
     store_transcription a, b, got;
     assert_int_equal(store_transcription_create(s, "First", &a), 0);
     assert_int_equal(store_transcription_create(s, "Second", &b), 0);
@@ -159,23 +167,208 @@ static void test_open_errors(void **state)
 {
     store_t *s;
     char err[256];
-    assert_int_equal(store_open("postgres://localhost/db", &s, err, sizeof(err)),
-                     VB_EUNSUPPORTED);
-    assert_non_null(strstr(err, "PostgreSQL"));
+    /* Nothing listens on port 1: said at once, naming the server. */
+    assert_int_equal(store_open("postgresql://verbatim@127.0.0.1:1/db", &s, err,
+                                sizeof(err)), VB_EIO);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
+    assert_non_null(strstr(err, "127.0.0.1"));
     assert_int_equal(store_open("", &s, err, sizeof(err)), VB_EINVAL);
     assert_int_not_equal(store_open("/proc/no/such/place/db", &s, err,
                                     sizeof(err)), 0);
     assert_true(strlen(err) > 0);
 
     /* A database from a newer Verbatim is not touched. */
-    char newer[160];
-    snprintf(newer, sizeof(newer), "%s/newer.db", dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(newer, &db), SQLITE_OK);
-    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
-    sqlite3_close(db);
+    char newer[300];
+    if (tu_pg()) {
+        tu_db_url(dir, newer, sizeof(newer));
+        store_close(open_store_at(newer));
+        assert_int_equal(tu_sql(newer, "UPDATE schema_version SET version = 99"),
+                         0);
+    } else {
+        snprintf(newer, sizeof(newer), "%s/newer.db", dir);
+        assert_int_equal(tu_sql(newer, "PRAGMA user_version = 99"), 0);
+    }
     assert_int_equal(store_open(newer, &s, err, sizeof(err)), VB_EUNSUPPORTED);
     assert_non_null(strstr(err, "newer"));
+}
+
+/* The schema's version is kept where each backend keeps it, and opening
+ * a database already up to date changes nothing. */
+static void test_schema_version(void **state)
+{
+    char url[300];
+    tu_db_url(dir, url, sizeof(url));
+    if (!tu_pg())
+        snprintf(url, sizeof(url), "%s/versioned.db", dir);
+    store_close(open_store_at(url));
+    store_t *s = open_store_at(url); /* again: nothing to migrate */
+    store_transcription t;
+    assert_int_equal(store_transcription_create(s, "kept", &t), 0);
+    store_close(s);
+    /* Both at the latest version, the same number in both backends. */
+    assert_int_equal(tu_sql(url, tu_pg()
+        ? "DO $$ BEGIN IF (SELECT version FROM schema_version) <> 9 THEN"
+          " RAISE EXCEPTION 'version'; END IF; END $$"
+        : "CREATE TABLE check_version (v INTEGER CHECK (v = 9));"
+          "INSERT INTO check_version SELECT user_version FROM"
+          " pragma_user_version"), 0);
+}
+
+static int tables_copied;
+
+static void count_table(void *ctx, const char *table, long long rows)
+{
+    (void)ctx;
+    (void)table;
+    assert_true(rows >= 0);
+    tables_copied++;
+}
+
+/* A database with one of everything (and a gap in the ids), filled
+ * through the store. */
+static void fill_everything(const char *url)
+{
+    store_t *s = open_store_at(url);
+    store_transcription a, gone, b;
+    assert_int_equal(store_transcription_create(s, "Café meeting", &a), 0);
+    assert_int_equal(store_transcription_create(s, "gone", &gone), 0);
+    assert_int_equal(store_transcription_create(s, "Second", &b), 0);
+    assert_int_equal(store_transcription_delete(s, gone.id), 0);
+    store_segment seg = {.transcription_id = a.id, .text = "hello there",
+                         .speaker = "speaker_0", .start_time = 0.1 + 0.2,
+                         .end_time = 1.0 / 3.0, .is_final = 1,
+                         .words_json = "[{\"w\":1}]", .voice = "v1 2 3"};
+    assert_int_equal(store_segment_add(s, &seg), 0);
+    seg.text = "general kenobi";
+    seg.speaker = NULL;
+    seg.voice = NULL;
+    seg.start_time = 2;
+    seg.end_time = 3;
+    assert_int_equal(store_segment_add(s, &seg), 0);
+    assert_int_equal(store_speaker_set(s, a.id, "speaker_0", "Ada"), 0);
+    assert_int_equal(store_vocabulary_set(s, a.id, "Kenobi:2"), 0);
+    assert_int_equal(store_audio_set_keeping(s, b.id, 0), 0);
+    const uint8_t bytes[] = {0, 1, 2, 255, 0, 7};
+    assert_int_equal(store_audio_append(s, a.id, "run-b", 0, 5.0, bytes, 3), 0);
+    assert_int_equal(store_audio_append(s, a.id, "run-a", 0, 0.0, bytes, 3), 0);
+    assert_int_equal(store_audio_append(s, a.id, "run-b", 1, 5.0, bytes + 3, 3),
+                     0);
+    store_upload u = {.transcription_id = b.id, .status = "done",
+                      .progress = 1, .audio_seconds = 12.5, .segments = 4,
+                      .format = "mp3", .updated_at = 1234.5};
+    assert_int_equal(store_upload_create(s, &u), 0);
+    store_key k = {.name = "ops", .scope = "admin", .prefix = "vb_abc",
+                   .hash = "00ff"};
+    assert_int_equal(store_key_create(s, &k), 0);
+    store_web_session w = {.hash = "aa11", .key_name = "ops",
+                           .created_at = 100, .expires_at = 4000000000LL};
+    assert_int_equal(store_session_add(s, &w), 0);
+    store_close(s);
+}
+
+/* What fill_everything() made, read back through the store. */
+static void expect_everything(const char *url)
+{
+    store_t *s = open_store_at(url);
+    store_transcription t;
+    assert_int_equal(store_transcription_get(s, 1, &t), 0);
+    assert_string_equal(t.title, "Café meeting");
+    assert_int_equal(store_transcription_get(s, 2, &t), VB_ENOTFOUND);
+    assert_int_equal(store_transcription_get(s, 3, &t), 0);
+    store_segment *segs;
+    size_t n;
+    assert_int_equal(store_segment_list(s, 1, &segs, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(segs[0].text, "hello there");
+    assert_string_equal(segs[0].speaker, "speaker_0");
+    assert_true(segs[0].start_time == 0.1 + 0.2); /* every bit kept */
+    assert_true(segs[0].end_time == 1.0 / 3.0);
+    assert_string_equal(segs[0].words_json, "[{\"w\":1}]");
+    assert_string_equal(segs[0].voice, "v1 2 3");
+    assert_null(segs[1].speaker);
+    assert_null(segs[1].voice);
+    assert_true(segs[1].id > segs[0].id);
+    store_segments_free(segs, n);
+    store_speaker *names;
+    assert_int_equal(store_speakers_get(s, 1, &names, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0].name, "Ada");
+    free(names);
+    char *vocabulary;
+    assert_int_equal(store_vocabulary_get(s, 1, &vocabulary), 0);
+    assert_string_equal(vocabulary, "Kenobi:2");
+    free(vocabulary);
+    int keep, has;
+    assert_int_equal(store_audio_keeping(s, 3, &keep, &has), 0);
+    assert_int_equal(keep, 0);
+    assert_int_equal(store_audio_keeping(s, 1, &keep, &has), 0);
+    assert_int_equal(keep, 1);
+    assert_int_equal(has, 1);
+    store_audio_run *runs;
+    assert_int_equal(store_audio_runs(s, 1, &runs, &n), 0);
+    assert_int_equal(n, 2);
+    const uint8_t bytes[] = {0, 1, 2, 255, 0, 7};
+    assert_true(runs[0].offset == 0.0 && runs[0].len == 3);
+    assert_memory_equal(runs[0].packets, bytes, 3);
+    assert_true(runs[1].offset == 5.0 && runs[1].len == 6);
+    assert_memory_equal(runs[1].packets, bytes, 6);
+    store_audio_runs_free(runs, n);
+    store_upload *ups;
+    assert_int_equal(store_upload_list(s, 3, &ups, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ups[0].format, "mp3");
+    assert_true(ups[0].audio_seconds == 12.5 && ups[0].updated_at == 1234.5);
+    free(ups);
+    store_key *keys;
+    assert_int_equal(store_key_list(s, &keys, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0].hash, "00ff");
+    free(keys);
+    store_web_session *ws;
+    assert_int_equal(store_session_list(s, 200, &ws, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ws[0].key_name, "ops");
+    free(ws);
+    store_hit *hits;
+    int64_t total;
+    assert_int_equal(store_search(s, "keno", 10, 0, &hits, &n, &total), 0);
+    assert_int_equal(total, 1);
+    store_hits_free(hits, n);
+    /* New rows take ids after the copied ones. */
+    store_transcription next;
+    assert_int_equal(store_transcription_create(s, "next", &next), 0);
+    assert_int_equal(next.id, 4);
+    store_close(s);
+}
+
+/* `verbatim migrate`: a SQLite database copied into an empty one
+ * (PostgreSQL when the tests have one), ids, bytes and times kept; and
+ * back from there into SQLite.  A target that holds anything is refused,
+ * and so is one that cannot be reached, leaving it as it was. */
+static void test_copy(void **state)
+{
+    char from[300], to[300], back[300], err[512];
+    snprintf(from, sizeof(from), "%s/copy-from.db", dir);
+    snprintf(back, sizeof(back), "%s/copy-back.db", dir);
+    tu_db_url(dir, to, sizeof(to));
+    if (!tu_pg())
+        snprintf(to, sizeof(to), "%s/copy-to.db", dir);
+    fill_everything(from);
+    tables_copied = 0;
+    assert_int_equal(store_copy(from, to, count_table, NULL, err, sizeof(err)),
+                     0);
+    assert_int_equal(tables_copied, 7);
+    assert_int_equal(store_copy(to, back, NULL, NULL, err, sizeof(err)), 0);
+    expect_everything(to);
+    expect_everything(back);
+
+    /* Not into a database that holds something. */
+    assert_int_equal(store_copy(from, to, NULL, NULL, err, sizeof(err)),
+                     VB_EBUSY);
+    assert_non_null(strstr(err, "empty"));
+    assert_int_not_equal(store_copy(from, "postgresql://verbatim@127.0.0.1:1/x",
+                                    NULL, NULL, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "cannot connect"));
 }
 
 /* Upload jobs: created, saved over, read back one and all (newest
@@ -272,6 +465,8 @@ int main(void)
         cmocka_unit_test(test_segments),
         cmocka_unit_test(test_preview_cut_whole),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_schema_version),
+        cmocka_unit_test(test_copy),
         cmocka_unit_test(test_uploads),
         cmocka_unit_test(test_web_sessions),
     };

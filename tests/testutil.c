@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <cJSON.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +45,68 @@ static int free_port(void)
     return port;
 }
 
+int tu_pg(void)
+{
+    const char *url = getenv("VERBATIM_TEST_PG");
+    return url != NULL && *url != '\0';
+}
+
+void tu_db_url(const char *dir, char *out, size_t len)
+{
+    if (!tu_pg()) {
+        snprintf(out, len, "%s/verbatim.db", dir);
+        return;
+    }
+    static int made;
+    const char *base = getenv("VERBATIM_TEST_PG");
+    char admin[300], name[64], sql[128];
+    snprintf(admin, sizeof(admin), "%s/postgres", base);
+    snprintf(name, sizeof(name), "vbt_%ld_%d", (long)getpid(), ++made);
+    PGconn *conn = PQconnectdb(admin);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "%s", PQerrorMessage(conn));
+        die("cannot reach the test PostgreSQL server");
+    }
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "%s", PQresultErrorMessage(r));
+        die("cannot create a test database");
+    }
+    PQclear(r);
+    PQfinish(conn);
+    snprintf(out, len, "%s/%s", base, name);
+}
+
+int tu_sql(const char *url, const char *sql)
+{
+    if (strncmp(url, "postgres", 8) == 0) {
+        PGconn *conn = PQconnectdb(url);
+        PGresult *r = PQexec(conn, "SET client_min_messages = warning");
+        PQclear(r);
+        r = PQexec(conn, sql);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+                 PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (!ok)
+            fprintf(stderr, "tu_sql: %s", PQerrorMessage(conn));
+        PQclear(r);
+        PQfinish(conn);
+        return ok ? 0 : -1;
+    }
+    sqlite3 *db;
+    char *msg = NULL;
+    int rc = sqlite3_open(url, &db);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    }
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "tu_sql: %s\n", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static void start_in_dir(tu_server *srv, const char *const *extra_flags);
 
 void tu_server_start(tu_server *srv, const char *const *extra_flags)
@@ -51,6 +115,7 @@ void tu_server_start(tu_server *srv, const char *const *extra_flags)
     snprintf(srv->dir, sizeof(srv->dir), "/tmp/vbtest-XXXXXX");
     if (mkdtemp(srv->dir) == NULL)
         die("mkdtemp");
+    tu_db_url(srv->dir, srv->db, sizeof(srv->db));
     start_in_dir(srv, extra_flags);
 }
 
@@ -70,13 +135,14 @@ static void start_in_dir(tu_server *srv, const char *const *extra_flags)
     const char *bin = getenv("VERBATIM_BIN");
     if (bin == NULL)
         bin = "build/asan/verbatim";
-    char port[16], db[300];
+    char port[16];
     snprintf(port, sizeof(port), "%d", srv->port);
-    snprintf(db, sizeof(db), "%s/verbatim.db", srv->dir);
+    if (srv->db[0] == '\0')
+        tu_db_url(srv->dir, srv->db, sizeof(srv->db));
     /* No refusal by load (it depends on this machine's speed: several
      * ASan-built sessions at once can come near it); test_overload turns
      * it on, a flag given later winning. */
-    const char *argv[32] = {bin, "serve", "--port", port, "--db", db,
+    const char *argv[32] = {bin, "serve", "--port", port, "--db", srv->db,
                             "--workers", "2", "--max-load", "0"};
     int argc = 10;
     for (int i = 0; extra_flags && extra_flags[i] && argc < 30; i++)

@@ -19,7 +19,20 @@ typedef struct tu_server {
     int port;
     char dir[256];      /* temporary folder: database and log */
     char log_path[300];
+    char db[300];       /* its --db (tu_db_url) */
 } tu_server;
+
+/* Whether the tests run against PostgreSQL: tests/postgres.sh sets
+ * VERBATIM_TEST_PG to a throwaway server's URL.  Tests that read or
+ * write a SQLite file themselves skip then. */
+int tu_pg(void);
+/* A new, empty database for a test: a file in dir, or a new database on
+ * the PostgreSQL server when tu_pg(). */
+void tu_db_url(const char *dir, char *out, size_t len);
+/* Runs sql (one or more statements, no rows wanted) on the database url
+ * names, SQLite or PostgreSQL, straight past the server; 0 or -1 with the
+ * error printed. */
+int tu_sql(const char *url, const char *sql);
 
 /* Starts build/asan/verbatim serve (or $VERBATIM_BIN) with --workers 2
  * --max-load 0 and extra flags (NULL-terminated; they win), waits until

@@ -17,6 +17,7 @@ int cli_stream(int argc, char **argv);
 int cli_transcribe(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_keys(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 /* `verbatim bench load`: many live streams from one process (load.c). */
 int cli_bench_load(int argc, char **argv);
 

@@ -25,6 +25,7 @@ static void usage(FILE *to)
           "  bench       measure the recogniser's speed, or load a server with\n"
           "              live streams (see bench/run.sh)\n"
           "  keys        make, list and revoke API keys (serve --auth required)\n"
+          "  migrate     copy a database into another (SQLite to PostgreSQL)\n"
           "\n"
           "`verbatim COMMAND --help` explains a command's options.\n", to);
 }
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "keys") == 0)
         return cli_keys(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return cli_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
         usage(stdout);

@@ -17,10 +17,7 @@ int store_open(const char *url, store_t **out, char *err, size_t errlen)
         return store_sqlite_open(url + 7, out, err, errlen);
     if (strncmp(url, "postgres://", 11) == 0 ||
         strncmp(url, "postgresql://", 13) == 0) {
-        vb_seterr(err, errlen,
-                  "PostgreSQL is not supported by this build yet; "
-                  "use a SQLite file path");
-        return VB_EUNSUPPORTED;
+        return store_pg_open(url, out, err, errlen);
     }
     return store_sqlite_open(url, out, err, errlen);
 }

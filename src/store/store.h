@@ -3,8 +3,9 @@
  *
  * A store_t is one connection to one backend, chosen by the URL given to
  * store_open(): a plain path or "sqlite:PATH" is SQLite (the default; the
- * file and its folder are created).  PostgreSQL will be another backend
- * behind the same functions; no SQL leaves this module.
+ * file and its folder are created); "postgresql://..." or "postgres://..."
+ * (libpq's URI) is PostgreSQL, which several servers may share.  Both
+ * create and migrate their schema themselves.  No SQL leaves this module.
  *
  * Threading: a store_t is not thread-safe.  The server gives it to a single
  * runner thread (util/runner.h) and every call happens there.
@@ -67,7 +68,8 @@ int store_open(const char *url, store_t **out, char *err, size_t errlen);
 int store_claim(const char *url, int *claim, char *err, size_t errlen);
 void store_release_claim(int claim);
 void store_close(store_t *store);
-/* A short name of the backend for logs and /api/health ("sqlite"). */
+/* A short name of the backend for logs and /api/health ("sqlite" or
+ * "postgresql"). */
 const char *store_backend(const store_t *store);
 
 int store_transcription_create(store_t *store, const char *title,
@@ -246,6 +248,18 @@ int store_session_end(store_t *store, const char *hash);
 int store_session_list(store_t *store, int64_t now, store_web_session **out,
                        size_t *count);
 
+/* Copies every row of database from_url into to_url (either backend,
+ * either way; `verbatim migrate`), ids kept, in one transaction of the
+ * target; both schemas are first brought to the latest version.
+ * progress (may be NULL) hears each table's name and row count as it is
+ * done.  VB_EBUSY when the target already holds transcriptions or keys;
+ * VB_EIO with the database's message in err. */
+typedef void (*store_copy_progress)(void *ctx, const char *table,
+                                    long long rows);
+int store_copy(const char *from_url, const char *to_url,
+               store_copy_progress progress, void *ctx, char *err,
+               size_t errlen);
+
 /* The operations of one backend; store.c dispatches to them. */
 struct store_ops {
     const char *name;
@@ -301,5 +315,6 @@ struct store {
 int store_sqlite_open(const char *path, store_t **out, char *err,
                       size_t errlen);
 int store_sqlite_claim(const char *path, int *claim, char *err, size_t errlen);
+int store_pg_open(const char *url, store_t **out, char *err, size_t errlen);
 
 #endif
