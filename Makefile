@@ -9,7 +9,7 @@
 
 CC      ?= cc
 PKGS    := libwebsockets pocketsphinx libcjson sqlite3 soxr opus libavformat \
-           libavcodec libavutil libswresample libsodium libpq
+           libavcodec libavutil libswresample libsodium libpq hiredis
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 BASE    := -std=c17 -D_GNU_SOURCE $(WARN) -pthread -MMD -MP

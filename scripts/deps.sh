@@ -8,10 +8,11 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
             pocketsphinx-en-us libsqlite3-dev libcjson-dev libsoxr-dev
             libopus-dev libavformat-dev libavcodec-dev libavutil-dev
-            libswresample-dev libsodium-dev wamerican flite1-dev libpq-dev)
+            libswresample-dev libsodium-dev wamerican flite1-dev libpq-dev
+            libhiredis-dev)
 test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl
            sqlite3 chromium ffmpeg clang libclang-rt-14-dev nginx openssl
-           postgresql)
+           postgresql redis-server)
 bench_pkgs=(valgrind)
 
 want=("${build_pkgs[@]}")

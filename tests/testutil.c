@@ -109,6 +109,88 @@ int tu_sql(const char *url, const char *sql)
 
 static void start_in_dir(tu_server *srv, const char *const *extra_flags);
 
+/* Whether something answers PING on the port as Redis does. */
+static int redis_answers(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char reply[16] = "";
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        write(fd, "PING\r\n", 6) == 6) {
+        struct timeval tv = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ssize_t n = read(fd, reply, sizeof(reply) - 1);
+        reply[n > 0 ? n : 0] = '\0';
+    }
+    if (fd >= 0)
+        close(fd);
+    return strncmp(reply, "+PONG", 5) == 0;
+}
+
+void tu_redis_start_again(tu_redis *r)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%d", r->port);
+    r->pid = fork();
+    if (r->pid < 0)
+        die("fork");
+    if (r->pid == 0) {
+        char log[96];
+        snprintf(log, sizeof(log), "%s/redis.log", r->dir);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execlp("redis-server", "redis-server", "--port", port, "--bind",
+               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+               r->dir, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        if (redis_answers(r->port))
+            return;
+        int status;
+        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+            r->pid = 0;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+                die("redis-server is not installed (make deps-test "
+                    "installs it: scripts/deps.sh test)");
+            die("redis-server exited at start-up (see its redis.log)");
+        }
+        usleep(25000);
+    }
+    die("redis-server did not answer within 5 s");
+}
+
+void tu_redis_start(tu_redis *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->dir, sizeof(r->dir), "/tmp/vbredis-XXXXXX");
+    if (mkdtemp(r->dir) == NULL)
+        die("mkdtemp");
+    r->port = free_port();
+    snprintf(r->url, sizeof(r->url), "redis://127.0.0.1:%d", r->port);
+    tu_redis_start_again(r);
+}
+
+void tu_redis_kill(tu_redis *r)
+{
+    if (r->pid <= 0)
+        return;
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, NULL, 0);
+    r->pid = 0;
+}
+
+void tu_redis_stop(tu_redis *r)
+{
+    tu_redis_kill(r);
+    char log[96];
+    snprintf(log, sizeof(log), "%s/redis.log", r->dir);
+    unlink(log);
+    rmdir(r->dir);
+}
+
 void tu_server_start(tu_server *srv, const char *const *extra_flags)
 {
     memset(srv, 0, sizeof(*srv));

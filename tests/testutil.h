@@ -52,6 +52,23 @@ int tu_server_stop(tu_server *srv);
 /* Prints the server's log (for failures). */
 void tu_server_dump_log(const tu_server *srv);
 
+/* A throwaway redis-server on a free loopback port, in a temporary
+ * folder, with nothing saved.  Start fails the test when redis-server is
+ * not installed (make deps-test installs it).  Kill stops it at once
+ * (SIGKILL); start_again starts it on the same port and waits until it
+ * answers.  url is "redis://127.0.0.1:PORT". */
+typedef struct tu_redis {
+    pid_t pid;
+    int port;
+    char dir[64];
+    char url[64];
+} tu_redis;
+void tu_redis_start(tu_redis *r);
+void tu_redis_kill(tu_redis *r);
+void tu_redis_start_again(tu_redis *r);
+/* Kills it and removes its folder. */
+void tu_redis_stop(tu_redis *r);
+
 /* An HTTP request to the server; returns the status, body in *body. */
 int tu_http(const tu_server *srv, const char *method, const char *path,
             const char *body, char **response);

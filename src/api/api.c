@@ -276,9 +276,16 @@ static void handle_health(const route_call *call, api_response *out)
     if (call->ctx->health)
         call->ctx->health(call->ctx->health_ctx, &h);
     cJSON *json = cJSON_CreateObject();
-    cJSON_AddStringToObject(json, "status", "ok");
+    /* Without its bus an instance's watchers miss other instances'
+     * sessions: a balancer should send them elsewhere. */
+    int bus_down = h.bus != NULL && !h.bus_reachable;
+    cJSON_AddStringToObject(json, "status", bus_down ? "unavailable" : "ok");
     cJSON_AddStringToObject(json, "version", call->ctx->version);
     cJSON_AddStringToObject(json, "store", store_backend(call->ctx->store));
+    if (h.bus != NULL) {
+        cJSON_AddStringToObject(json, "bus", h.bus);
+        cJSON_AddBoolToObject(json, "bus_reachable", h.bus_reachable);
+    }
     cJSON_AddNumberToObject(json, "sessions", h.sessions);
     cJSON_AddNumberToObject(json, "max_sessions", h.max_sessions);
     cJSON_AddNumberToObject(json, "watchers", h.watchers);
@@ -303,7 +310,7 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "lag", (double)(int)(h.lag * 1000) / 1000);
     cJSON_AddNumberToObject(json, "load", (double)(int)(h.load * 10) / 10);
     cJSON_AddNumberToObject(json, "store_queue", h.store_queue);
-    route_respond_json(out, 200, json);
+    route_respond_json(out, bus_down ? 503 : 200, json);
 }
 
 static void handle_openapi(const route_call *call, api_response *out)

@@ -71,6 +71,8 @@ typedef struct api_health {
     int upstream_open;
     double upstream_latency_ms;
     long upstream_failures;
+    const char *bus;      /* "memory" or "redis" (bus.h) */
+    int bus_reachable;    /* 0: /api/health answers 503 */
 } api_health;
 
 typedef struct api_context {

@@ -25,6 +25,10 @@ static void usage(FILE *to, const server_config *d)
             "  --db PATH|URL       SQLite database file, created if missing\n"
             "                      (default %s), or a PostgreSQL\n"
             "                      URL postgresql://USER@HOST/DB     VERBATIM_DB\n"
+            "  --bus URL           where watchers' live messages travel: memory\n"
+            "                      (default; within this process) or\n"
+            "                      redis://HOST:PORT, shared by several\n"
+            "                      instances                      VERBATIM_BUS\n"
             "  --workers N         decoder threads shared by all sessions\n"
             "                      (default: one per core it may run on, %d;\n"
             "                      more cost more than they add)  VERBATIM_WORKERS\n"
@@ -143,7 +147,7 @@ enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
        DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, KEEP_AUDIO,
-       SETTINGS };
+       BUS, SETTINGS };
 
 /* The flags that are an engine's options: PocketSphinx's, or (only for
  * it: the key's variable is often set for other programs) the deepgram
@@ -199,6 +203,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         [FALLBACK] = {"--engine-fallback", "VERBATIM_ENGINE_FALLBACK", NULL},
         [CALLBACK_HOSTS] = {"--callback-hosts", "VERBATIM_CALLBACK_HOSTS", NULL},
         [KEEP_AUDIO] = {"--keep-audio", "VERBATIM_KEEP_AUDIO", NULL},
+        [BUS] = {"--bus", "VERBATIM_BUS", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -228,6 +233,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         cfg->host = settings[HOST].value;
     if (settings[DB].value)
         cfg->db = settings[DB].value;
+    cfg->bus = settings[BUS].value; /* bus_open() checks it */
     if (settings[CORS].value)
         cfg->cors_origins = settings[CORS].value;
     if (settings[HOSTS].value)

@@ -205,7 +205,7 @@ static void health(void *ctx, api_health *out)
     out->max_sessions = srv->cfg.max_sessions;
     out->watchers = atomic_load(&srv->watchers);
     out->workers = pool_workers(srv->pool);
-    asr_stats st, fb = {0};
+    asr_stats st = {0}, fb = {0}; /* an engine fills only its own fields */
     srv->engine->ops->stats(srv->engine, &st);
     if (srv->fallback)
         srv->fallback->ops->stats(srv->fallback, &fb);
@@ -220,6 +220,8 @@ static void health(void *ctx, api_health *out)
     out->upstream_latency_ms = st.upstream_latency_ms;
     out->upstream_failures = st.upstream_failures;
     out->store_queue = runner_pending(srv->runner);
+    out->bus = bus_name(srv->bus);
+    out->bus_reachable = bus_reachable(srv->bus);
     out->lag = pool_lag(srv->pool);
     out->load = busy_pct(srv);
 }
@@ -563,8 +565,10 @@ static int start(server *srv, char *err, size_t errlen)
                            srv->cfg.engine_options, &srv->engine, err, errlen);
     if (rc != 0)
         return rc;
-    if (bus_create(&srv->bus) != 0 ||
-        runner_start("vb-store", &srv->runner) != 0 ||
+    rc = bus_open(srv->cfg.bus, &srv->bus, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (runner_start("vb-store", &srv->runner) != 0 ||
         runner_start("vb-slow", &srv->slow) != 0 ||
         pool_start(srv->cfg.workers, &srv->pool) != 0) {
         vb_seterr(err, errlen, "cannot start threads");

@@ -17,6 +17,7 @@ typedef struct server_config {
     const char *host;        /* address to listen on */
     int port;
     const char *db;          /* store URL or SQLite path */
+    const char *bus;         /* bus URL (bus.h): NULL for in-process */
     int workers;             /* decoder threads */
     int max_sessions;        /* live transcription sockets at once */
     int max_lag_ms;          /* refuse new sessions while the workers are

@@ -24,10 +24,15 @@
  * and it is closed with 4409 after them (its client is presumably gone).
  *
  * The same connection type serves /ws/watch/{id}, read-only: watch_job
- * (on the store's writer) sends the stored finals and then subscribes the
- * connection to the transcription's topic on the bus, where every run
- * publishes each final from the writer right after storing it, so a
- * watcher sees each final exactly once: stored, or live.
+ * (on the store's writer) subscribes the connection to the transcription's
+ * topic on the bus, where every run publishes each final right after
+ * storing it, and only then reads the last stored final's id and sends the
+ * stored finals up to it.  A final published with a greater id comes
+ * live; one with an id up to it (published before, and still on its way
+ * through Redis, or from another instance) is dropped: so a watcher sees
+ * each final exactly once, stored or live.  When the bus may have lost
+ * messages (BUS_GAP) the watcher is closed with 1012: its client connects
+ * again and reads the store again.
  */
 #include <cJSON.h>
 #include <ctype.h>
@@ -51,6 +56,7 @@
 
 typedef struct out_msg {
     char *text;        /* NULL for a close */
+    int64_t final_id;  /* a live final's segment id (watchers), else 0 */
     size_t bytes;      /* counted against the queue's limit (0: replay) */
     int close_code;
     char reason[124];
@@ -114,6 +120,8 @@ typedef struct ws_conn {
     int counted;            /* ... counted in srv->watchers */
 
     int64_t transcription_id;
+    int64_t stored_upto;    /* a watcher: the last stored final sent or to
+                               be (-1 until read); later ones come live */
     tx_live live;           /* the resume token sent and the claim's (set
                                before the run's first callback) */
     char resume[TX_TOKEN_LEN + 2]; /* ?resume=, cut one past a real one */
@@ -173,14 +181,21 @@ static out_msg *new_msg(char *text, int close_code, const char *reason)
  * socket closed with 1008 (ws_on_wake ends it should the close frame not
  * get out either).
  */
-static void conn_send(ws_conn *c, char *text, int close_code,
-                      const char *reason)
+static void conn_push(ws_conn *c, char *text, int close_code,
+                      const char *reason, int64_t final_id)
 {
     out_msg *m = new_msg(text, close_code, reason);
     if (m == NULL)
         return;
     m->bytes = m->text ? strlen(m->text) : 0;
+    m->final_id = final_id;
     pthread_mutex_lock(&c->lock);
+    if (final_id > 0 && c->stored_upto >= 0 && final_id <= c->stored_upto) {
+        pthread_mutex_unlock(&c->lock); /* a watcher has it from the store */
+        free(m->text);
+        free(m);
+        return;
+    }
     if (c->gone || c->overflow) {
         pthread_mutex_unlock(&c->lock);
         free(m->text);
@@ -208,6 +223,12 @@ static void conn_send(ws_conn *c, char *text, int close_code,
     }
     pthread_mutex_unlock(&c->lock);
     net_wake(c->srv);
+}
+
+static void conn_send(ws_conn *c, char *text, int close_code,
+                      const char *reason)
+{
+    conn_push(c, text, close_code, reason, 0);
 }
 
 static void conn_error(ws_conn *c, int close_code, const char *message)
@@ -328,11 +349,38 @@ static void run_done(void *ctx)
 static void deliver_to_watcher(void *ctx, const bus_message *msg)
 {
     ws_conn *c = ctx;
+    if (msg->kind == BUS_GAP) { /* protocol.md 2.4 */
+        conn_error(c, 1012, "live messages may have been lost (the message "
+                            "bus was unreachable): connect again to read "
+                            "the transcript from the store");
+        return;
+    }
     char *copy = strdup(msg->text);
     if (copy != NULL)
-        conn_send(c, copy, 0, NULL);
+        conn_push(c, copy, 0, NULL, msg->kind == BUS_FINAL ? msg->seq : 0);
     if (msg->kind == BUS_DELETED)
         conn_send(c, NULL, 4004, WSPROTO_DELETED);
+}
+
+/* The stored finals end at last: live ones up to it, held while the
+ * subscription was being made, are dropped.  Called with c->lock. */
+static void set_stored_upto_locked(ws_conn *c, int64_t last)
+{
+    c->stored_upto = last;
+    for (out_msg **pp = &c->held.head; *pp;) {
+        out_msg *m = *pp;
+        if (m->final_id > 0 && m->final_id <= last) {
+            *pp = m->next;
+            c->queued -= m->bytes;
+            free(m->text);
+            free(m);
+        } else {
+            pp = &m->next;
+        }
+    }
+    c->held.tail = NULL;
+    for (out_msg *m = c->held.head; m; m = m->next)
+        c->held.tail = m;
 }
 
 /* The replay is over (or failed): the live messages held meanwhile follow
@@ -423,17 +471,15 @@ static void request_page(ws_conn *c)
 }
 
 /* Subscribes to the live results, then sends the stored ones, a page at
- * a time.  On the writer, so that no final is stored between the
- * subscription and the last id read: the stored ones are those up to that
- * id, the live ones all come after, and each is seen exactly once. */
+ * a time.  The subscription is made before the last id is read, so that a
+ * final stored after that read is published after it, and delivered (a
+ * Redis bus confirms the subscription first, bus.h); the rest are dropped
+ * by id (conn_push).  On the writer, as the lookup is. */
 static void watch_on_runner(void *arg)
 {
     ws_conn *c = arg;
     store_transcription t;
-    int64_t last = 0;
     int rc = store_transcription_get(c->srv->store, c->transcription_id, &t);
-    if (rc == 0)
-        rc = store_segment_last_id(c->srv->store, c->transcription_id, &last);
     if (rc != 0) {
         char text[128];
         snprintf(text, sizeof(text), "Transcription %lld not found",
@@ -448,23 +494,42 @@ static void watch_on_runner(void *arg)
     snprintf(text, sizeof(text), "Watching \"%s\"", cut);
     conn_send(c, wsproto_status(text, -1, NULL), 0, NULL);
     pthread_mutex_lock(&c->lock);
-    c->replaying = 1;
+    c->replaying = 1; /* live messages wait in `held` until the replay ends */
     c->page_pending = 1;
-    c->page = (store_page){.max_id = last, .after_start = -1e300,
-                           .after_id = 0, .limit = WATCH_PAGE};
-    if (c->gone || bus_subscribe(c->srv->bus, c->transcription_id,
-                                 deliver_to_watcher, c, &c->sub) != 0) {
-        pthread_mutex_unlock(&c->lock);
+    c->stored_upto = -1;
+    int gone = c->gone;
+    pthread_mutex_unlock(&c->lock);
+    /* Not under c->lock: delivery takes it, under the bus's lock. */
+    bus_sub *sub = NULL;
+    if (gone || bus_subscribe(c->srv->bus, c->transcription_id,
+                              deliver_to_watcher, c, &sub) != 0) {
         conn_unref(c);
         return;
     }
+    pthread_mutex_lock(&c->lock);
+    if (c->gone) { /* closed meanwhile: on_closed() saw no subscription */
+        pthread_mutex_unlock(&c->lock);
+        bus_unsubscribe(c->srv->bus, sub);
+        conn_unref(c);
+        return;
+    }
+    c->sub = sub;
     /* The subscription keeps open_job's reference; this call holds one
      * more while it sends the first page: a close meanwhile drops the
      * subscription's (on_closed()), and freed the connection under
      * send_page() (seen once in test_auth under ASan). */
     atomic_fetch_add(&c->refs, 1);
     pthread_mutex_unlock(&c->lock);
-    if (send_page(c, c->srv->store) != 0)
+    int64_t last = 0;
+    rc = store_segment_last_id(c->srv->store, c->transcription_id, &last);
+    pthread_mutex_lock(&c->lock);
+    set_stored_upto_locked(c, rc == 0 ? last : 0);
+    c->page = (store_page){.max_id = last, .after_start = -1e300,
+                           .after_id = 0, .limit = WATCH_PAGE};
+    if (rc != 0)
+        end_replay_locked(c);
+    pthread_mutex_unlock(&c->lock);
+    if (rc != 0 || send_page(c, c->srv->store) != 0)
         conn_error(c, 1011, "the database failed");
     conn_unref(c);
 }

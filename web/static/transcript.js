@@ -631,21 +631,33 @@ export async function showTranscript(root, id, navigate) {
     unwatch();
     const ws = new WebSocket(socketUrl(`/ws/watch/${id}`));
     watcher = ws;
+    let error = null; // the server's reason; the close code says what it means
+    ws.onclose = (event) => {
+      if (ws !== watcher) return; // this page closed it
+      if (event.code === 1012) {
+        // The server's message bus lost live messages: watch again, and
+        // the stored finals (every one of the gap) come first.
+        setTimeout(() => { if (ws === watcher) watch(); }, 500);
+        return;
+      }
+      if (error === null) return;
+      // The transcript is gone (deleted elsewhere): say so, and offer
+      // nothing that would need it.
+      clearTimeout(quiet);
+      stateText.textContent = `Stopped: ${error}`;
+      root.dataset.state = 'failed';
+      record.disabled = true;
+      uploadButton.disabled = true;
+      exports.hidden = true;  // the server has nothing left to export
+      empty.textContent = 'This transcript no longer exists.';
+    };
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       const edited = msg.type === 'event' &&
         ['segment_updated', 'speakers_named'].includes(msg.payload.type);
       if (msg.type === 'status' || (recorder && !edited)) return;
       if (msg.type === 'error') {
-        // The transcript is gone (deleted elsewhere): say so, and offer
-        // nothing that would need it.
-        clearTimeout(quiet);
-        stateText.textContent = `Stopped: ${msg.payload}`;
-        root.dataset.state = 'failed';
-        record.disabled = true;
-        uploadButton.disabled = true;
-        exports.hidden = true;  // the server has nothing left to export
-        empty.textContent = 'This transcript no longer exists.';
+        error = msg.payload;
         return;
       }
       // Stored finals (with an id) fill in what the page may have missed
