@@ -7,9 +7,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/postgres.sh
+trap pg_cleanup EXIT
 pg_start || exit 1
 failed=0
-for t in test_store test_rest test_live test_auth test_formats; do
+for t in test_store test_rest test_live test_auth test_formats test_instances; do
     echo "== $t (PostgreSQL)"
     build/asan/$t || failed=1
 done

@@ -207,9 +207,9 @@ static void test_schema_version(void **state)
     store_close(s);
     /* Both at the latest version, the same number in both backends. */
     assert_int_equal(tu_sql(url, tu_pg()
-        ? "DO $$ BEGIN IF (SELECT version FROM schema_version) <> 9 THEN"
+        ? "DO $$ BEGIN IF (SELECT version FROM schema_version) <> 10 THEN"
           " RAISE EXCEPTION 'version'; END IF; END $$"
-        : "CREATE TABLE check_version (v INTEGER CHECK (v = 9));"
+        : "CREATE TABLE check_version (v INTEGER CHECK (v = 10));"
           "INSERT INTO check_version SELECT user_version FROM"
           " pragma_user_version"), 0);
 }

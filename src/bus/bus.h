@@ -37,6 +37,8 @@ typedef enum {
     BUS_SPEAKERS,   /* speakers_updated after re-clustering */
     BUS_EDIT,       /* a person's edit: segment_updated, speakers_named */
     BUS_DELETED,    /* the transcription was deleted: watchers close */
+    BUS_CONTROL,    /* between servers about a live session (lease.h);
+                       watchers ignore it */
     BUS_GAP         /* delivered only: messages may have been missed */
 } bus_kind;
 

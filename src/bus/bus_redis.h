@@ -22,7 +22,7 @@
 #define CONNECT_TIMEOUT_MS 500
 #define IO_TIMEOUT_S 1
 
-#define KIND_LETTERS "LFSEDG" /* in bus_kind's order */
+#define KIND_LETTERS "LFSEDCG" /* in bus_kind's order */
 
 typedef struct pending {      /* a message waiting to be published */
     int64_t topic;

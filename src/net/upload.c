@@ -373,7 +373,7 @@ static void run_fault(void *ctx, tx_fault fault, const char *message)
     static const int statuses[] = {
         [TX_FAULT_NOT_FOUND] = 404, [TX_FAULT_DELETED] = 404,
         [TX_FAULT_STORE] = 500,     [TX_FAULT_AUDIO] = 422,
-        [TX_FAULT_INTERNAL] = 500,
+        [TX_FAULT_INTERNAL] = 500,  [TX_FAULT_BUSY] = 409,
     };
     if (fault == TX_FAULT_NOT_FOUND)
         message = "Not Found"; /* as the API answers an unknown id */

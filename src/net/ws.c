@@ -283,7 +283,7 @@ static void run_fault(void *ctx, tx_fault fault, const char *message)
     static const int close_codes[] = {
         [TX_FAULT_NOT_FOUND] = 4004, [TX_FAULT_DELETED] = 4004,
         [TX_FAULT_STORE] = 1011,     [TX_FAULT_AUDIO] = 1003,
-        [TX_FAULT_INTERNAL] = 1011,
+        [TX_FAULT_INTERNAL] = 1011,  [TX_FAULT_BUSY] = 4409,
     };
     pthread_mutex_lock(&c->lock);
     c->faulted = 1;
@@ -355,6 +355,8 @@ static void deliver_to_watcher(void *ctx, const bus_message *msg)
                             "the transcript from the store");
         return;
     }
+    if (msg->kind == BUS_CONTROL)
+        return; /* between servers */
     char *copy = strdup(msg->text);
     if (copy != NULL)
         conn_push(c, copy, 0, NULL, msg->kind == BUS_FINAL ? msg->seq : 0);

@@ -272,3 +272,21 @@ int store_upload_list(store_t *s, int64_t tid, store_upload **out,
 {
     return s->ops->upload_list(s, tid, out, count);
 }
+
+int store_lease_take(store_t *s, int64_t tid, const char *holder,
+                     const char *token, const char *resume, double ttl,
+                     store_lease *out)
+{
+    memset(out, 0, sizeof(*out));
+    return s->ops->lease_take(s, tid, holder, token, resume, ttl, out);
+}
+
+int store_lease_renew(store_t *s, const char *instance, double ttl)
+{
+    return s->ops->lease_renew(s, instance, ttl);
+}
+
+int store_lease_release(store_t *s, int64_t tid, const char *holder)
+{
+    return s->ops->lease_release(s, tid, holder);
+}

@@ -248,6 +248,36 @@ int store_session_end(store_t *store, const char *hash);
 int store_session_list(store_t *store, int64_t now, store_web_session **out,
                        size_t *count);
 
+/* Live-session leases, shared by every server on the database (the
+ * transcription layer's claims are one process's): a transcription's row
+ * names the run that holds its live session ("INSTANCE/RUN"), the resume
+ * token, and when the lease lapses unless its holder renews it.  Times
+ * are the database's own clock, so that servers on several machines
+ * agree. */
+typedef enum {
+    STORE_LEASE_TAKEN,   /* nobody held it (or the lease had lapsed) */
+    STORE_LEASE_RESUMED, /* resume was the holder's token: now holder's */
+    STORE_LEASE_BUSY     /* a live lease of another token */
+} store_lease_outcome;
+typedef struct store_lease {
+    store_lease_outcome outcome;
+    char token[33];         /* TAKEN: the token given; RESUMED: the lease's */
+    char previous[64];      /* RESUMED: the holder it was taken from */
+    double lapses_in;       /* RESUMED: seconds until that holder's lease
+                               would have lapsed (<= 0: already) */
+} store_lease;
+#define STORE_HOLDER_MAX 63
+/* Takes tid's lease for holder with token, or (resume, may be NULL) the
+ * live lease whose token that is; ttl seconds.  VB_ENOTFOUND: no such
+ * transcription. */
+int store_lease_take(store_t *store, int64_t tid, const char *holder,
+                     const char *token, const char *resume, double ttl,
+                     store_lease *out);
+/* Renews every lease whose holder starts with "instance/" for ttl s. */
+int store_lease_renew(store_t *store, const char *instance, double ttl);
+/* Lets tid's lease go if holder still holds it. */
+int store_lease_release(store_t *store, int64_t tid, const char *holder);
+
 /* Copies every row of database from_url into to_url (either backend,
  * either way; `verbatim migrate`), ids kept, in one transaction of the
  * target; both schemas are first brought to the latest version.
@@ -305,6 +335,10 @@ struct store_ops {
     int (*session_add)(store_t *, const store_web_session *);
     int (*session_end)(store_t *, const char *);
     int (*session_list)(store_t *, int64_t, store_web_session **, size_t *);
+    int (*lease_take)(store_t *, int64_t, const char *, const char *,
+                      const char *, double, store_lease *);
+    int (*lease_renew)(store_t *, const char *, double);
+    int (*lease_release)(store_t *, int64_t, const char *);
 };
 
 /* Every backend's handle starts with this. */

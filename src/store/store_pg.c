@@ -134,6 +134,13 @@ static const char *const migrations[] = {
     "ALTER TABLE transcriptions ADD COLUMN search tsvector GENERATED ALWAYS AS"
     "  (to_tsvector('verbatim_search', title)) STORED;"
     "CREATE INDEX transcriptions_search ON transcriptions USING gin(search);",
+    /* 10: live-session leases (store.h) */
+    "CREATE TABLE live_claims ("
+    "  transcription_id BIGINT PRIMARY KEY"
+    "    REFERENCES transcriptions(id) ON DELETE CASCADE,"
+    "  holder TEXT NOT NULL,"
+    "  token TEXT NOT NULL,"
+    "  lapses_at DOUBLE PRECISION NOT NULL);",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1271,6 +1278,104 @@ static int pg_session_list(store_t *s, int64_t now, store_web_session **out,
     return rc;
 }
 
+/* ---- live-session leases ------------------------------------------- */
+
+#define PG_NOW "extract(epoch from clock_timestamp())"
+
+/*
+ * In one transaction: the row locked, then taken if it is free or has
+ * lapsed, or handed over if resume is its token.  Two servers that both
+ * find no row both insert; the second's insert does nothing (the WHERE
+ * of its conflict clause), so it is told BUSY.
+ */
+static int pg_lease_take(store_t *s, int64_t tid, const char *holder,
+                         const char *token, const char *resume, double ttl,
+                         store_lease *out)
+{
+    pg_store *pg = pg_of(s);
+    PGresult *r;
+    int rc = query(pg, "BEGIN", NULL, 0, 0, "take lease", &r);
+    PQclear(r);
+    if (rc != 0)
+        return rc;
+    pg_params p = {0};
+    p_i64(&p, tid);
+    rc = query(pg, "SELECT holder, token, lapses_at - " PG_NOW " FROM"
+               " live_claims WHERE transcription_id = $1 FOR UPDATE", &p, 0, 0,
+               "take lease", &r);
+    int live = 0;
+    char held_token[33] = "";
+    if (rc == 0 && PQntuples(r) == 1) {
+        col_copy(out->previous, sizeof(out->previous), r, 0, 0);
+        col_copy(held_token, sizeof(held_token), r, 0, 1);
+        out->lapses_in = col_f64(r, 0, 2);
+        live = out->lapses_in > 0;
+    }
+    PQclear(r);
+    pg_params q = {0};
+    p_i64(&q, tid);
+    p_text(&q, holder);
+    p_f64(&q, ttl);
+    if (rc == 0 && !live) {
+        p_text(&q, token);
+        rc = query(pg, "INSERT INTO live_claims VALUES ($1, $2, $4, " PG_NOW
+                   " + $3) ON CONFLICT (transcription_id) DO UPDATE SET"
+                   " holder = excluded.holder, token = excluded.token,"
+                   " lapses_at = excluded.lapses_at"
+                   " WHERE live_claims.lapses_at <= " PG_NOW, &q, 0, 0,
+                   "take lease", &r);
+        if (rc == 0) {
+            int taken = strcmp(PQcmdTuples(r), "1") == 0;
+            out->outcome = taken ? STORE_LEASE_TAKEN : STORE_LEASE_BUSY;
+            snprintf(out->token, sizeof(out->token), "%s", taken ? token : "");
+            out->previous[0] = '\0';
+            out->lapses_in = 0;
+        }
+        PQclear(r);
+    } else if (rc == 0 && resume != NULL && strcmp(resume, held_token) == 0) {
+        rc = query(pg, "UPDATE live_claims SET holder = $2, lapses_at = "
+                   PG_NOW " + $3 WHERE transcription_id = $1", &q, 0, 0,
+                   "take lease", &r);
+        PQclear(r);
+        out->outcome = STORE_LEASE_RESUMED;
+        snprintf(out->token, sizeof(out->token), "%s", held_token);
+    } else if (rc == 0) {
+        out->outcome = STORE_LEASE_BUSY;
+    }
+    rc = rc == 0 ? query(pg, "COMMIT", NULL, 0, 0, "take lease", &r) : rc;
+    if (rc == 0) {
+        PQclear(r);
+        return 0;
+    }
+    if (!connection_lost(pg))
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+    return rc;
+}
+
+static int pg_lease_renew(store_t *s, const char *instance, double ttl)
+{
+    pg_params p = {0};
+    p_text(&p, instance);
+    p_f64(&p, ttl);
+    PGresult *r;
+    int rc = query(pg_of(s), "UPDATE live_claims SET lapses_at = " PG_NOW
+                   " + $2 WHERE starts_with(holder, $1 || '/')", &p, 0, 1,
+                   "renew leases", &r);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_lease_release(store_t *s, int64_t tid, const char *holder)
+{
+    pg_params p = {0};
+    p_i64(&p, tid);
+    p_text(&p, holder);
+    int rc = exec_changed(pg_of(s), "DELETE FROM live_claims WHERE"
+                          " transcription_id = $1 AND holder = $2", &p,
+                          "release lease");
+    return rc == VB_ENOTFOUND ? 0 : rc;
+}
+
 static void pg_close(store_t *s)
 {
     PQfinish(pg_of(s)->conn);
@@ -1315,6 +1420,9 @@ static const struct store_ops pg_ops = {
     .session_add = pg_session_add,
     .session_end = pg_session_end,
     .session_list = pg_session_list,
+    .lease_take = pg_lease_take,
+    .lease_renew = pg_lease_renew,
+    .lease_release = pg_lease_release,
 };
 
 /* ---- opening and migrating ------------------------------------------- */

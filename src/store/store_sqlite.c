@@ -130,6 +130,14 @@ static const char *const migrations[] = {
     "  INSERT INTO titles_fts(titles_fts, rowid, title)"
     "  VALUES ('delete', old.id, old.title);"
     "  INSERT INTO titles_fts(rowid, title) VALUES (new.id, new.title); END;",
+    /* 10: live-session leases (store.h; one server per file, so they only
+     * mirror its claims, but the schema is the same in both backends) */
+    "CREATE TABLE live_claims ("
+    "  transcription_id INTEGER PRIMARY KEY"
+    "    REFERENCES transcriptions(id) ON DELETE CASCADE,"
+    "  holder TEXT NOT NULL,"
+    "  token TEXT NOT NULL,"
+    "  lapses_at REAL NOT NULL);",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -1278,6 +1286,111 @@ static int sq_key_touch(store_t *s, const char *hash)
     return exec_on_one(s, sql, hash, "key used");
 }
 
+/* ---- live-session leases ------------------------------------------- */
+
+#define SQ_NOW "((julianday('now') - 2440587.5) * 86400.0)"
+
+/* Runs st (bound) to its end and finalizes it; rows changed or -1. */
+static int step_changes(sqlite3 *db, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return -2; /* no such transcription */
+    return rc == SQLITE_DONE ? sqlite3_changes(db) : -1;
+}
+
+/* As the PostgreSQL backend's, under SQLite's write lock. */
+static int sq_lease_take(store_t *s, int64_t tid, const char *holder,
+                         const char *token, const char *resume, double ttl,
+                         store_lease *out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(db, "take lease");
+    int live = 0, changed = 0;
+    char held_token[33] = "";
+    if (sqlite3_prepare_v2(db, "SELECT holder, token, lapses_at - " SQ_NOW
+                           " FROM live_claims WHERE transcription_id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto failed;
+    sqlite3_bind_int64(st, 1, tid);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        copy_text(out->previous, sizeof(out->previous), sqlite3_column_text(st, 0));
+        copy_text(held_token, sizeof(held_token), sqlite3_column_text(st, 1));
+        out->lapses_in = sqlite3_column_double(st, 2);
+        live = out->lapses_in > 0;
+    }
+    sqlite3_finalize(st);
+    if (!live) {
+        if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO live_claims VALUES"
+                               " (?, ?, ?, " SQ_NOW " + ?)", -1, &st, NULL) !=
+            SQLITE_OK)
+            goto failed;
+        sqlite3_bind_text(st, 3, token, -1, SQLITE_TRANSIENT);
+        out->outcome = STORE_LEASE_TAKEN;
+        snprintf(out->token, sizeof(out->token), "%s", token);
+        out->previous[0] = '\0';
+        out->lapses_in = 0;
+    } else if (resume != NULL && strcmp(resume, held_token) == 0) {
+        if (sqlite3_prepare_v2(db, "UPDATE live_claims SET holder = ?2,"
+                               " lapses_at = " SQ_NOW " + ?4 WHERE"
+                               " transcription_id = ?1", -1, &st, NULL) !=
+            SQLITE_OK)
+            goto failed;
+        out->outcome = STORE_LEASE_RESUMED;
+        snprintf(out->token, sizeof(out->token), "%s", held_token);
+    } else {
+        out->outcome = STORE_LEASE_BUSY;
+        st = NULL;
+    }
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, tid);
+        sqlite3_bind_text(st, 2, holder, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 4, ttl);
+        changed = step_changes(db, st);
+        if (changed == -2) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return VB_ENOTFOUND;
+        }
+        if (changed < 0)
+            goto failed;
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+failed:;
+    int rc = db_error(db, "take lease");
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int sq_lease_renew(store_t *s, const char *instance, double ttl)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE live_claims SET lapses_at = " SQ_NOW
+                           " + ?2 WHERE substr(holder, 1, length(?1) + 1) ="
+                           " ?1 || '/'", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, "renew leases");
+    sqlite3_bind_text(st, 1, instance, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, ttl);
+    return step_changes(db, st) < 0 ? db_error(db, "renew leases") : 0;
+}
+
+static int sq_lease_release(store_t *s, int64_t tid, const char *holder)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "DELETE FROM live_claims WHERE"
+                           " transcription_id = ? AND holder = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(db, "release lease");
+    sqlite3_bind_int64(st, 1, tid);
+    sqlite3_bind_text(st, 2, holder, -1, SQLITE_TRANSIENT);
+    return step_changes(db, st) < 0 ? db_error(db, "release lease") : 0;
+}
+
 static void sq_close(store_t *s)
 {
     sqlite3_close(db_of(s));
@@ -1322,6 +1435,9 @@ static const struct store_ops sqlite_ops = {
     .session_add = sq_session_add,
     .session_end = sq_session_end,
     .session_list = sq_session_list,
+    .lease_take = sq_lease_take,
+    .lease_renew = sq_lease_renew,
+    .lease_release = sq_lease_release,
 };
 
 int store_sqlite_open(const char *path, store_t **out, char *err,

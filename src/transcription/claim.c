@@ -136,3 +136,13 @@ void tx_claims_release(tx_claims *claims, int64_t tid, tx_run *run)
     }
     pthread_mutex_unlock(&claims->lock);
 }
+
+void tx_claims_set_token(tx_claims *claims, int64_t tid, const tx_run *run,
+                         const char *token)
+{
+    pthread_mutex_lock(&claims->lock);
+    for (claim *c = claims->head; c; c = c->next)
+        if (c->tid == tid && c->holder == run)
+            snprintf(c->token, sizeof(c->token), "%s", token);
+    pthread_mutex_unlock(&claims->lock);
+}

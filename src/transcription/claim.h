@@ -46,6 +46,10 @@ tx_claim_outcome tx_claims_take(tx_claims *claims, int64_t tid, tx_run *run,
                                 const char *resume,
                                 char token[TX_TOKEN_LEN + 1],
                                 tx_run **previous);
+/* Gives run's claim of tid another token (the lease's, when the session
+ * was resumed from another server).  Any thread. */
+void tx_claims_set_token(tx_claims *claims, int64_t tid, const tx_run *run,
+                         const char *token);
 /* Lets tid go if run still holds it (a run taken over holds nothing).
  * Any thread. */
 void tx_claims_release(tx_claims *claims, int64_t tid, tx_run *run);

@@ -24,6 +24,11 @@
  * lookup: the old run does, on the writer, once its done event shows that
  * its last final is stored (`finals_stored`, `successor`).  Until then the
  * new run's events wait in its backlog as they would for any lookup.
+ *
+ * On a shared store a live run's lookup first takes the transcription's
+ * lease (lease.h).  When that hands over a session of another server, the
+ * lookup waits in the same way for that server's "released", or for the
+ * old lease to lapse, and is queued again by lease.c.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -69,6 +74,17 @@ struct tx_run {
     int silent;           /* tx_run_open failed: the client hears nothing */
     char *audio_error;    /* reported after the finals before it */
     tx_audio *audio;      /* its kept audio; NULL when none is kept */
+
+    /* The shared lease (svc->leases; writer thread, but `holder`, set at
+     * the open, and `awaited`, set before the wait, are read by the bus's
+     * deliveries too). */
+    char holder[STORE_HOLDER_MAX + 1];
+    char awaited[STORE_HOLDER_MAX + 1]; /* the holder it took over from */
+    char resume[TX_TOKEN_LEN + 1];      /* the client's token, or "" */
+    char *token;          /* the caller's tx_live.token: the status's */
+    int lease;            /* 1 while it holds the lease */
+    int lease_asked;      /* the lookup took it (or was refused) */
+    bus_sub *control;     /* its topic, for BUS_CONTROL, while it holds it */
 };
 
 int tx_service_create(const tx_service_config *cfg, tx_service **out)
@@ -82,6 +98,14 @@ int tx_service_create(const tx_service_config *cfg, tx_service **out)
         free(svc);
         return VB_ENOMEM;
     }
+    /* SQLite's file lock already keeps a second server away. */
+    int rc = strcmp(store_backend(cfg->store), "sqlite") == 0
+                 ? 0 : tx_leases_create(cfg->store, cfg->writer, &svc->leases);
+    if (rc != 0) {
+        tx_claims_destroy(svc->claims);
+        free(svc);
+        return rc;
+    }
     *out = svc;
     return 0;
 }
@@ -90,6 +114,7 @@ void tx_service_destroy(tx_service *svc)
 {
     if (svc == NULL)
         return;
+    tx_leases_stop(svc->leases); /* a waiting lookup goes on now */
     /* A done event on the writer queues clustering on the slow runner,
      * which queues the new labels on the writer: wait until neither has
      * anything left to run. */
@@ -102,6 +127,7 @@ void tx_service_destroy(tx_service *svc)
         writer = w;
         slow = s;
     }
+    tx_leases_destroy(svc->leases);
     tx_claims_destroy(svc->claims);
     free(svc);
 }
@@ -279,12 +305,15 @@ static int store_final_once(tx_run *run, const session_event *ev,
 }
 
 /* The last call to the client, and the session's reference let go. */
+static void lease_let_go(tx_run *run);
+
 static void finish(tx_run *run)
 {
     /* Before done(): a client that saw the close may open the next session
      * at once, and superseded() must not come after done(). */
     if (run->live)
         tx_claims_release(run->svc->claims, run->tid, run);
+    lease_let_go(run);
     pthread_mutex_lock(&run->lock);
     run->finished = 1;
     pthread_mutex_unlock(&run->lock);
@@ -337,6 +366,12 @@ static void lookup_on_writer(void *arg);
 /* The session is done: every final before this is stored. */
 static void on_done(tx_run *run)
 {
+    if (run->lease) {
+        /* A run of another server waiting to take over goes on. */
+        char text[STORE_HOLDER_MAX + 16];
+        snprintf(text, sizeof(text), "released %s", run->holder);
+        publish(run, BUS_CONTROL, 0, text);
+    }
     pthread_mutex_lock(&run->lock);
     run->finals_stored = 1;
     tx_run *next = run->successor;
@@ -462,12 +497,146 @@ static int teach_vocabulary(tx_run *run, store_t *store)
     return rc == VB_ENOMEM ? 0 : rc; /* heard without it, not failed */
 }
 
+/* ---- the shared lease (lease.h) ------------------------------------ */
+
+/* Another server's run took this one's session over: as take_over() for
+ * a run of this server. */
+static void supersede_on_writer(void *arg)
+{
+    tx_run *run = arg;
+    log_info(run->tag, "resumed on another server: this session's input "
+             "ends");
+    pthread_mutex_lock(&run->lock);
+    if (!run->finished)
+        run->client.superseded(run->client.ctx);
+    pthread_mutex_unlock(&run->lock);
+    run_unref(run);
+}
+
+static void on_control(void *ctx, const bus_message *msg);
+
+/* A gap: the subscription delivers nothing more; a new one does. */
+static void resubscribe_on_writer(void *arg)
+{
+    tx_run *run = arg;
+    if (run->control != NULL) {
+        bus_unsubscribe(run->svc->cfg.bus, run->control);
+        run->control = NULL;
+        if (bus_subscribe(run->svc->cfg.bus, run->tid, on_control, run,
+                          &run->control) != 0)
+            log_error(run->tag, "out of memory: no longer hears other "
+                      "servers about this session");
+    }
+    run_unref(run);
+}
+
+/* The bus's thread, under its lock: quick, and the store is the
+ * writer's. */
+static void on_control(void *ctx, const bus_message *msg)
+{
+    tx_run *run = ctx;
+    runner_t *writer = run->svc->cfg.writer;
+    if (msg->kind == BUS_GAP) {
+        /* Not the last reference: the run is subscribed until finish(). */
+        tx_run_retain(run);
+        if (runner_submit(writer, resubscribe_on_writer, run) != 0)
+            run_unref(run);
+        return;
+    }
+    if (msg->kind != BUS_CONTROL)
+        return;
+    if (strncmp(msg->text, "handover ", 9) == 0 &&
+        strcmp(msg->text + 9, run->holder) == 0) {
+        tx_run_retain(run);
+        if (runner_submit(writer, supersede_on_writer, run) != 0)
+            run_unref(run);
+    } else if (strncmp(msg->text, "released ", 9) == 0 && run->awaited[0] &&
+               strcmp(msg->text + 9, run->awaited) == 0) {
+        tx_leases_released(run->svc->leases, run);
+    }
+}
+
+static void lookup_on_writer(void *arg);
+
+/*
+ * Takes the lease for a live run: 0 to go on, 1 when it waits for another
+ * server's run to let go (lease.c queues the lookup again), VB_EBUSY when
+ * another server's session holds it, or the store's error.
+ */
+static int take_lease(tx_run *run)
+{
+    tx_service *svc = run->svc;
+    store_lease got;
+    run->lease_asked = 1;
+    int rc = store_lease_take(svc->cfg.store, run->tid, run->holder,
+                              run->token, run->resume[0] ? run->resume : NULL,
+                              LEASE_TTL_S, &got);
+    if (rc != 0)
+        return rc;
+    if (got.outcome == STORE_LEASE_BUSY)
+        return VB_EBUSY;
+    run->lease = 1;
+    tx_leases_held(svc->leases, 1);
+    if (strcmp(got.token, run->token) != 0) {
+        /* Another server's session: it keeps its token. */
+        snprintf(run->token, TX_TOKEN_LEN + 1, "%s", got.token);
+        tx_claims_set_token(svc->claims, run->tid, run, run->token);
+    }
+    int waits = got.outcome == STORE_LEASE_RESUMED && got.lapses_in > 0 &&
+                !tx_leases_mine(svc->leases, got.previous);
+    if (waits)
+        snprintf(run->awaited, sizeof(run->awaited), "%s", got.previous);
+    if (svc->cfg.bus != NULL &&
+        bus_subscribe(svc->cfg.bus, run->tid, on_control, run,
+                      &run->control) != 0)
+        log_error(run->tag, "out of memory: will not hear other servers "
+                  "about this session");
+    if (!waits)
+        return 0;
+    /* Registered before the handover is said, so that its answer finds
+     * the wait.  Without an answer (its server died, or no bus), the old
+     * lease's lapse lets this run go on. */
+    log_info(run->tag, "resumed: taking the session over from %s on another "
+             "server; waiting up to %.1f s for it to let go", got.previous,
+             got.lapses_in);
+    tx_leases_wait(svc->leases, run, got.lapses_in + 0.1, lookup_on_writer,
+                   run);
+    char text[STORE_HOLDER_MAX + 16];
+    snprintf(text, sizeof(text), "handover %s", got.previous);
+    publish(run, BUS_CONTROL, 0, text);
+    return 1;
+}
+
+/* The end of a run that held the lease (writer). */
+static void lease_let_go(tx_run *run)
+{
+    if (run->control != NULL) {
+        bus_unsubscribe(run->svc->cfg.bus, run->control);
+        run->control = NULL;
+    }
+    if (!run->lease)
+        return;
+    run->lease = 0;
+    tx_leases_held(run->svc->leases, -1);
+    /* Only if still its own: a run that was taken over holds nothing. */
+    int rc = store_lease_release(run->svc->cfg.store, run->tid, run->holder);
+    if (rc != 0)
+        log_warn(run->tag, "the session's lease was not let go (%s); it "
+                 "lapses in %.0f s", vb_strerror(rc), LEASE_TTL_S);
+}
+
 static void lookup_on_writer(void *arg)
 {
     tx_run *run = arg;
     store_t *store = run->svc->cfg.store;
     store_transcription t;
     int rc = store_transcription_get(store, run->tid, &t);
+    if (rc == 0 && run->svc->leases != NULL && run->live && !run->lease_asked &&
+        !run->dead) {
+        rc = take_lease(run);
+        if (rc == 1)
+            return;
+    }
     if (rc == 0)
         rc = store_transcription_end_time(store, run->tid, &run->time_offset);
     tx_seed *seeds = NULL;
@@ -494,6 +663,15 @@ static void lookup_on_writer(void *arg)
         snprintf(text, sizeof(text), "Transcription %lld not found",
                  (long long)run->tid);
         fail(run, TX_FAULT_NOT_FOUND, text);
+    } else if (rc == VB_EBUSY) {
+        char text[320];
+        snprintf(text, sizeof(text), "transcription %lld already has a live "
+                 "session (on another server)%s; wait until it closes, or "
+                 "resume your own with ?resume= and the resume_token of its "
+                 "status message", (long long)run->tid,
+                 run->resume[0] ? ", and the resume token sent is not its"
+                                : "");
+        fail(run, TX_FAULT_BUSY, text);
     } else {
         fail(run, TX_FAULT_STORE, "the database failed");
     }
@@ -656,6 +834,13 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
         case TX_CLAIM_TAKEN:
             run->live = 1;
             break;
+        }
+        if (run->live) {
+            run->token = live->token;
+            snprintf(run->resume, sizeof(run->resume), "%s",
+                     live->resume ? live->resume : "");
+            if (svc->leases != NULL)
+                tx_leases_holder(svc->leases, run->holder);
         }
     }
     if (rc == 0 && !waits)

@@ -78,7 +78,9 @@ typedef enum {
     TX_FAULT_STORE,         /* the store failed (lookup or a final) */
     TX_FAULT_AUDIO,         /* the client's audio is damaged; reported
                                after the finals before the damage */
-    TX_FAULT_INTERNAL       /* the session or recogniser failed */
+    TX_FAULT_INTERNAL,      /* the session or recogniser failed */
+    TX_FAULT_BUSY           /* a live session on another server holds the
+                               transcription (its lease, at the lookup) */
 } tx_fault;
 
 /* One result as the client gets it. */
@@ -143,8 +145,10 @@ typedef struct tx_live {
 /* tx_run_open for a live session, which claims transcription tid.  When
  * another live session holds it: VB_EBUSY, unless live->resume is that
  * session's token, which takes it over (see above; the token stays the
- * same).  With no live session on tid, resume is ignored.  live is used
- * during the call only.  An upload or the command line uses tx_run_open,
+ * same).  With no live session on tid, resume is ignored.  On a shared
+ * store, a session of another server is found at the lookup: fault
+ * TX_FAULT_BUSY, or, resumed, live->token becomes that session's token
+ * before opened().  So live must stay valid until opened() or fault().  An upload or the command line uses tx_run_open,
  * which claims nothing. */
 int tx_run_open_live(tx_service *svc, int64_t tid, const session_params *params,
                      asr_engine *engine, pool_t *pool, const tx_client *client,

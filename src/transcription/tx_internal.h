@@ -9,11 +9,13 @@
 #include "../diarize/diarize.h"
 #include "../format/wsproto.h"
 #include "claim.h"
+#include "lease.h"
 #include "transcription.h"
 
 struct tx_service {
     tx_service_config cfg;
     tx_claims *claims;
+    tx_leases *leases;  /* NULL unless the store is shared (lease.h) */
 };
 
 /* A run's kept audio (audio.c).  Encoded on the session's worker

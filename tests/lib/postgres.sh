@@ -5,7 +5,8 @@
 #                           database: testutil makes one per server)
 #   VERBATIM_TEST_PG_STOP   a command that stops it (fast shutdown)
 #   VERBATIM_TEST_PG_START  a command that starts it again
-# It is stopped and removed when the shell exits.  Debian's server
+# The caller stops and removes it with pg_cleanup (trap it on EXIT).
+# Debian's server
 # binaries are used; as root, they run as the postgres user (initdb
 # refuses root).
 
@@ -46,7 +47,6 @@ pg_start() {
     export VERBATIM_TEST_PG="postgresql://verbatim@127.0.0.1:$PG_PORT"
     export VERBATIM_TEST_PG_STOP="$ctl -m fast stop"
     export VERBATIM_TEST_PG_START="$ctl -o '$opts' start"
-    trap pg_cleanup EXIT
     eval "$VERBATIM_TEST_PG_START" >/dev/null ||
         { cat "$PG_TMP/server.log" >&2; return 1; }
     echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PG_TMP)"

@@ -1,0 +1,303 @@
+/*
+ * test_instances.c - two servers on one PostgreSQL database and one Redis
+ * (tests/postgres.sh runs it with a throwaway PostgreSQL; a redis-server
+ * is started here): a session streamed through one is watched through the
+ * other, every final once and in order; a second live session on the
+ * other server is refused, and resumed there with the token; and a server
+ * killed (SIGKILL) mid-utterance: its client resumes on the other one
+ * with nothing lost or doubled.  Skipped without PostgreSQL (run alone,
+ * not by tests/postgres.sh).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "util/vb.h"
+
+static tu_redis redis;
+static tu_server a, b;
+static char db[300];
+
+typedef struct {
+    int finals, errors, statuses;
+    char texts[16][256];
+    long long ids[16];
+    char last_error[320];
+    char token[64];
+    double time_offset;
+} seen;
+
+/* Collects for timeout_ms (or until the server closes) into s; returns
+ * the close code (0: still open). */
+static int collect(wsclient *ws, int timeout_ms, seen *s)
+{
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(ws, timeout_ms, &msgs, &close_code);
+    for (int i = 0; i < count; i++) {
+        cJSON *m = cJSON_Parse(msgs[i].text);
+        assert_non_null(m);
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(m, "type"));
+        const cJSON *p = cJSON_GetObjectItem(m, "payload");
+        if (strcmp(type, "error") == 0) {
+            s->errors++;
+            snprintf(s->last_error, sizeof(s->last_error), "%s",
+                     cJSON_GetStringValue(p));
+        } else if (strcmp(type, "status") == 0) {
+            s->statuses++;
+            const char *token = cJSON_GetStringValue(
+                cJSON_GetObjectItem(m, "resume_token"));
+            snprintf(s->token, sizeof(s->token), "%s", token ? token : "");
+            s->time_offset = cJSON_GetNumberValue(
+                cJSON_GetObjectItem(m, "time_offset"));
+        } else if (strcmp(type, "transcript_segment") == 0 &&
+                   cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final")) &&
+                   s->finals < 16) {
+            s->ids[s->finals] =
+                (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(p, "id"));
+            snprintf(s->texts[s->finals++], sizeof(s->texts[0]), "%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(p, "text")));
+        }
+        cJSON_Delete(m);
+    }
+    tu_msgs_free(msgs, count);
+    return close_code;
+}
+
+/* Waits (at most timeout_ms) until s has n statuses. */
+static void await_status(wsclient *ws, seen *s, int n, int timeout_ms)
+{
+    for (int waited = 0; s->statuses < n && waited < timeout_ms; waited += 100)
+        assert_int_equal(collect(ws, 100, s), 0);
+    assert_int_equal(s->statuses, n);
+}
+
+static void start_server(tu_server *srv)
+{
+    const char *flags[] = {"--db", db, "--bus", redis.url, NULL};
+    tu_server_start(srv, flags);
+}
+
+static int setup(void **state)
+{
+    if (!tu_pg())
+        return 0;
+    tu_redis_start(&redis);
+    tu_db_url("/tmp", db, sizeof(db));
+    start_server(&a);
+    start_server(&b);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    if (!tu_pg())
+        return 0;
+    if (a.pid > 0)
+        assert_int_equal(tu_server_stop(&a), 0);
+    assert_int_equal(tu_server_stop(&b), 0);
+    tu_redis_stop(&redis);
+    return 0;
+}
+
+/* The stored segments' texts, in order, joined by " | ". */
+static void stored_texts(const tu_server *srv, long long id, char *out,
+                         size_t len)
+{
+    char path[96], *body;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    assert_int_equal(tu_http(srv, "GET", path, NULL, &body), 200);
+    cJSON *segs = cJSON_Parse(body);
+    free(body);
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cJSON_GetArraySize(segs); i++)
+        n += (size_t)snprintf(out + n, len - n, "%s%s", i ? " | " : "",
+                              cJSON_GetStringValue(cJSON_GetObjectItem(
+                                  cJSON_GetArrayItem(segs, i), "text")));
+    cJSON_Delete(segs);
+}
+
+static void send_sentence(wsclient *ws, const char *text, int tail_ms)
+{
+    size_t n;
+    int16_t *pcm = tu_padded_speech(text, 200, tail_ms, &n);
+    tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+}
+
+static void close_stream(wsclient *ws)
+{
+    const char *cs = "{\"type\": \"CloseStream\"}";
+    assert_int_equal(wsclient_send(ws, WS_TEXT, cs, strlen(cs)), 0);
+}
+
+static int words_in(const char *text, const char *word)
+{
+    int n = 0;
+    for (const char *p = text; (p = strcasestr(p, word)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* Streamed through A, watched through B (subscribed through Redis): every
+ * final once, in order; a later watcher on B reads them from the store. */
+static void test_watch_across(void **state)
+{
+    if (!tu_pg())
+        skip(); /* needs tests/postgres.sh's database */
+    long long id = tu_create(&a, "across");
+    char path[96];
+    snprintf(path, sizeof(path), "/ws/watch/%lld", id);
+    wsclient *watcher = tu_ws(&b, path);
+    assert_non_null(watcher);
+    usleep(300000);
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&a, path);
+    assert_non_null(ws);
+    const char *sentences[] = {"The weather is nice today.",
+                               "Please open the window.",
+                               "I would like a cup of coffee."};
+    for (int i = 0; i < 3; i++)
+        send_sentence(ws, sentences[i], 1000);
+    close_stream(ws);
+    seen streamed = {0}, watched = {0};
+    assert_int_equal(collect(ws, 30000, &streamed), 1000);
+    wsclient_abort(ws);
+    assert_int_equal(collect(watcher, 2000, &watched), 0);
+    wsclient_abort(watcher);
+    assert_int_equal(streamed.finals, 3);
+    assert_int_equal(watched.finals, 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(watched.texts[i], streamed.texts[i]);
+    /* A watcher that comes afterwards, to B, reads the same three. */
+    snprintf(path, sizeof(path), "/ws/watch/%lld", id);
+    watcher = tu_ws(&b, path);
+    seen late = {0};
+    assert_int_equal(collect(watcher, 2000, &late), 0);
+    wsclient_abort(watcher);
+    assert_int_equal(late.finals, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(late.texts[i], streamed.texts[i]);
+        if (i > 0)
+            assert_true(late.ids[i] > late.ids[i - 1]);
+    }
+}
+
+/* A session on A: a second one on B is refused (4409, naming the other
+ * server); B with A's token takes it over: A's input ends and its socket
+ * closes with 4409 after its finals, and B's timeline starts after them. */
+static void test_one_session_across(void **state)
+{
+    if (!tu_pg())
+        skip();
+    long long id = tu_create(&a, "one at a time");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *first = tu_ws(&a, path);
+    seen s1 = {0};
+    await_status(first, &s1, 1, 5000);
+    assert_int_equal(strlen(s1.token), 32);
+    send_sentence(first, "Please open the window.", 1000);
+    assert_int_equal(collect(first, 1500, &s1), 0);
+    assert_int_equal(s1.finals, 1);
+
+    wsclient *second = tu_ws(&b, path);
+    seen s2 = {0};
+    assert_int_equal(collect(second, 5000, &s2), 4409);
+    wsclient_abort(second);
+    assert_non_null(strstr(s2.last_error, "already has a live session (on "
+                                          "another server)"));
+
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
+             s1.token);
+    double t0 = vb_monotonic_s();
+    wsclient *resumed = tu_ws(&b, path);
+    seen s3 = {0};
+    await_status(resumed, &s3, 1, 5000);
+    /* A answered the handover: no wait for its lease to lapse. */
+    assert_true(vb_monotonic_s() - t0 < 3.0);
+    assert_string_equal(s3.token, s1.token);
+    assert_int_equal(collect(first, 3000, &s1), 4409);
+    wsclient_abort(first);
+    assert_true(s3.time_offset >= 1.0); /* after the window */
+    send_sentence(resumed, "I would like a cup of coffee.", 1000);
+    close_stream(resumed);
+    assert_int_equal(collect(resumed, 20000, &s3), 1000);
+    wsclient_abort(resumed);
+    assert_int_equal(s3.finals, 1);
+    char texts[512];
+    stored_texts(&b, id, texts, sizeof(texts));
+    assert_int_equal(words_in(texts, "window"), 1);
+    assert_int_equal(words_in(texts, "coffee"), 1);
+}
+
+/* A is killed (SIGKILL) in the middle of an utterance.  Its client
+ * reconnects to B with its token, gets a status once A's lease has
+ * lapsed, whose time_offset is where the stored transcript ends, and
+ * sends its audio again from there (as the web app does): every sentence
+ * is stored once. */
+static void test_killed_mid_utterance(void **state)
+{
+    if (!tu_pg())
+        skip();
+    long long id = tu_create(&a, "killed");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&a, path);
+    seen s1 = {0};
+    await_status(ws, &s1, 1, 5000);
+    send_sentence(ws, "Please open the window.", 1000);
+    assert_int_equal(collect(ws, 1500, &s1), 0);
+    assert_int_equal(s1.finals, 1);
+    /* Half an utterance, then the server dies. */
+    send_sentence(ws, "I would like a cup of coffee.", 0);
+    kill(a.pid, SIGKILL);
+    waitpid(a.pid, NULL, 0);
+    a.pid = 0;
+    wsclient_abort(ws);
+
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
+             s1.token);
+    double t0 = vb_monotonic_s();
+    wsclient *again = tu_ws(&b, path);
+    seen s2 = {0};
+    await_status(again, &s2, 1, 10000);
+    double waited = vb_monotonic_s() - t0;
+    printf("resumed on the other server after %.2f s\n", waited);
+    assert_true(waited < 7.0); /* the lease's 6 s at most */
+    assert_string_equal(s2.token, s1.token);
+    /* The stored transcript ends after the window: the coffee is sent
+     * again, whole. */
+    assert_true(s2.time_offset >= 1.0);
+    send_sentence(again, "I would like a cup of coffee.", 1000);
+    close_stream(again);
+    assert_int_equal(collect(again, 20000, &s2), 1000);
+    wsclient_abort(again);
+    char texts[512];
+    stored_texts(&b, id, texts, sizeof(texts));
+    printf("stored: %s\n", texts);
+    assert_int_equal(words_in(texts, "window"), 1);
+    assert_int_equal(words_in(texts, "coffee"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_watch_across),
+        cmocka_unit_test(test_one_session_across),
+        cmocka_unit_test(test_killed_mid_utterance),
+    };
+    return cmocka_run_group_tests_name("instances", tests, setup, teardown);
+}
