@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "client.h"
 #include "dglisten.h"
@@ -479,6 +480,7 @@ static int open_run(upload_job *job, tx_run **run)
         return -1;
     }
     atomic_fetch_add(&srv->sessions, 1);
+    metrics_session_opened(METRICS_SESSION_UPLOAD);
     pthread_mutex_lock(&job->lock);
     while (!job->looked_up)
         pthread_cond_wait(&job->cond, &job->lock);
@@ -498,6 +500,7 @@ static void close_run(upload_job *job, tx_run *run)
     pthread_mutex_unlock(&job->lock);
     tx_run_release(run);
     atomic_fetch_sub(&job->srv->sessions, 1);
+    metrics_session_closed(METRICS_SESSION_UPLOAD);
 }
 
 typedef struct create_call {
