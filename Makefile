@@ -38,7 +38,8 @@ FUZZ_LIB  := src/audio/webm.c src/audio/ogg.c src/audio/opus.c \
              src/net/chunked.c src/net/multipart.c
 FUZZ_API_LIB := $(wildcard src/api/*.c src/store/*.c src/format/*.c) src/auth/auth.c src/asr/keywords.c \
              src/audio/keep.c src/audio/ogg.c \
-             src/util/log.c src/util/strbuf.c src/util/utf8.c src/util/vb.c
+             src/util/log.c src/util/metrics.c src/util/strbuf.c \
+             src/util/utf8.c src/util/vb.c
 FUZZ_SECONDS ?= 600
 
 PORT ?= 8000

@@ -12,7 +12,7 @@ build_pkgs=(gcc make pkg-config libwebsockets-dev libpocketsphinx-dev
             libhiredis-dev)
 test_pkgs=(libcmocka-dev pocketsphinx pocketsphinx-testdata sctk flite curl
            sqlite3 chromium ffmpeg clang libclang-rt-14-dev nginx openssl
-           postgresql redis-server)
+           postgresql redis-server strace systemd)
 bench_pkgs=(valgrind)
 
 want=("${build_pkgs[@]}")

@@ -1616,6 +1616,12 @@ static void test_store_restarted(void **state)
     summary during = {0};
     assert_int_equal(collect(ws, 500, &during), 0);
     assert_int_equal(during.final_count, 0); /* not stored, so not sent */
+    /* /api/health says so: a balancer takes the instance out. */
+    char *health;
+    assert_int_equal(tu_http(&srv, "GET", "/api/health", NULL, &health), 503);
+    assert_non_null(strstr(health, "\"store_reachable\":false"));
+    assert_non_null(strstr(health, "\"store\":\"postgresql\""));
+    free(health);
     while (vb_monotonic_s() - stopped < 5.0)
         usleep(100000);
     pg_control("VERBATIM_TEST_PG_START");
@@ -1628,6 +1634,9 @@ static void test_store_restarted(void **state)
     close_stream(ws);
     assert_int_equal(collect(ws, 10000, &after), 1000);
     wsclient_abort(ws);
+    assert_int_equal(tu_http(&srv, "GET", "/api/health", NULL, &health), 200);
+    assert_non_null(strstr(health, "\"store_reachable\":true"));
+    free(health);
     cJSON *segs = stored_segments(id);
     assert_int_equal(cJSON_GetArraySize(segs), 3);
     const char *words[] = {"window", "coffee", "weather"};

@@ -275,13 +275,23 @@ static void handle_health(const route_call *call, api_response *out)
     api_health h = {0};
     if (call->ctx->health)
         call->ctx->health(call->ctx->health_ctx, &h);
+    /* Asked on a reading connection of the store's own, so that a
+     * store that cannot answer makes the server say it is not ready
+     * (503) and a balancer sends its clients elsewhere. */
+    int store_rc = store_ping(call->ctx->store);
+    if (store_rc != 0)
+        log_warn("health", "the store does not answer: %s",
+                 vb_strerror(store_rc));
     cJSON *json = cJSON_CreateObject();
-    /* Without its bus an instance's watchers miss other instances'
-     * sessions: a balancer should send them elsewhere. */
+    /* Without its store an instance loses what it is given; without its
+     * bus its watchers miss other instances' sessions: either way a
+     * balancer should send clients elsewhere. */
     int bus_down = h.bus != NULL && !h.bus_reachable;
-    cJSON_AddStringToObject(json, "status", bus_down ? "unavailable" : "ok");
+    int down = store_rc != 0 || bus_down;
+    cJSON_AddStringToObject(json, "status", down ? "unavailable" : "ok");
     cJSON_AddStringToObject(json, "version", call->ctx->version);
     cJSON_AddStringToObject(json, "store", store_backend(call->ctx->store));
+    cJSON_AddBoolToObject(json, "store_reachable", store_rc == 0);
     if (h.bus != NULL) {
         cJSON_AddStringToObject(json, "bus", h.bus);
         cJSON_AddBoolToObject(json, "bus_reachable", h.bus_reachable);
@@ -310,7 +320,7 @@ static void handle_health(const route_call *call, api_response *out)
     cJSON_AddNumberToObject(json, "lag", (double)(int)(h.lag * 1000) / 1000);
     cJSON_AddNumberToObject(json, "load", (double)(int)(h.load * 10) / 10);
     cJSON_AddNumberToObject(json, "store_queue", h.store_queue);
-    route_respond_json(out, bus_down ? 503 : 200, json);
+    route_respond_json(out, down ? 503 : 200, json);
 }
 
 static void handle_openapi(const route_call *call, api_response *out)
@@ -913,6 +923,11 @@ static const route_reply upload_replies[] = {
     {0, NULL, NULL},
 };
 
+static const route_reply health_replies[] = {
+    {503, "The store does not answer (status \"unavailable\")", "Health"},
+    {0, NULL, NULL},
+};
+
 static const route_reply socket_replies[] = {
     {426, "Not a WebSocket handshake", "HTTPError"},
     {0, NULL, NULL},
@@ -927,10 +942,17 @@ static const route_reply socket_replies[] = {
 
 const route api_routes[] = {
     {.method = "GET", .pattern = "/api/health", .kind = API_ROUTE_REST,
-     .handler = handle_health, .place = API_ON_ANY, .public_route = 1,
+     .handler = handle_health, .place = API_ON_READER, .public_route = 1,
      .operation_id = "health",
-     .summary = "Whether the server can take work, with its load",
-     .status = 200, .response_schema = "Health"},
+     .summary = "Whether the server can take work, with its load and "
+                "whether its store answers",
+     .status = 200, .response_schema = "Health", .replies = health_replies},
+    {.method = "GET", .pattern = "/metrics", .kind = API_ROUTE_REST,
+     .handler = handle_metrics, .place = API_ON_ANY,
+     .scope = API_SCOPE_ADMIN, .operation_id = "metrics",
+     .summary = "Figures for Prometheus (its text format 0.0.4): sessions, "
+                "audio, finals, decoders, latency, errors, requests",
+     .status = 200, .response_type = API_METRICS_TYPE},
     {.method = "GET", .pattern = "/api/openapi.json", .kind = API_ROUTE_REST,
      .handler = handle_openapi, .place = API_ON_ANY, .public_route = 1,
      .operation_id = "openapi",
@@ -1181,6 +1203,7 @@ api_scope route_scope(const route *r)
 void api_route_match(const char *method, const char *path, api_match *out)
 {
     memset(out, 0, sizeof(*out));
+    out->route_index = -1;
     out->place = API_ON_ANY; /* 404 and 405 touch no store */
     /* No route: under /api/ and /ws/ a caller without a key learns
      * nothing (not even 404 against 405); elsewhere are the web app's
@@ -1200,10 +1223,19 @@ void api_route_match(const char *method, const char *path, api_match *out)
         out->place = r->place;
         out->scope = route_scope(r);
         out->operation_id = r->operation_id;
+        out->route_index = i;
         memcpy(out->param, caps, sizeof(caps));
         out->params = (names[0] != NULL) + (names[1] != NULL);
         return;
     }
+}
+
+const char *api_route_label(int index, const char **method)
+{
+    if (index < 0 || index >= api_route_count)
+        return NULL;
+    *method = api_routes[index].method;
+    return api_routes[index].pattern;
 }
 
 void api_handle(const api_context *ctx, const api_request *req,

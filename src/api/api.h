@@ -75,6 +75,9 @@ typedef struct api_health {
     int bus_reachable;    /* 0: /api/health answers 503 */
 } api_health;
 
+/* The exposition format's content type (GET /metrics). */
+#define API_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 typedef struct api_context {
     store_t *store;
     void (*health)(void *ctx, api_health *out);
@@ -131,6 +134,8 @@ typedef struct api_match {
     int path_known;       /* some route has this path (another method:
                              405, not 404) */
     const char *operation_id; /* for logs; NULL without a route */
+    int route_index;      /* the route's place in the table (for metrics:
+                             api_route_label()); -1 without a route */
     /* The path's "{...}" segments as sent ({id}, then {sid} or {job}),
      * unparsed: each route kind answers a malformed one its own way. */
     char param[2][64];
@@ -162,6 +167,15 @@ void api_error_response(int status, const char *message, api_response *out);
  * (for the answer to the POST).  now: Unix time, for the staleness. */
 void api_upload_response(const store_upload *u, double now, int detail,
                          int status, api_response *out);
+
+/* Route `index` of the table: its pattern, and its method in *method;
+ * NULL past the end.  For metrics' labels.  Any thread. */
+const char *api_route_label(int index, const char **method);
+
+/* Where an answered request is counted in verbatim_http_requests_total
+ * (metrics.h's slot): its route's, else the web app's files (web_file:
+ * it was one), else the slot of requests without a route. */
+int api_metrics_slot(const api_match *match, int web_file);
 
 /* The OpenAPI 3 document (malloc'd JSON text). */
 char *api_openapi_json(const char *version);

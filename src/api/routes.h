@@ -96,6 +96,9 @@ void handle_audio_delete(const route_call *call, api_response *out);
 void handle_keep_audio_get(const route_call *call, api_response *out);
 void handle_keep_audio_set(const route_call *call, api_response *out);
 
+/* exposition.c: GET /metrics */
+void handle_metrics(const route_call *call, api_response *out);
+
 extern const int api_route_count;
 
 #endif

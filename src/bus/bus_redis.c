@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "bus_redis.h"
 
@@ -144,8 +145,10 @@ static void redis_publish(void *impl, int64_t id, const bus_message *msg)
     if (p == NULL || payload == NULL) {
         log_error("bus", "out of memory: a message of transcription %lld is "
                   "not published", (long long)id);
-        if (msg->kind != BUS_LIVE)
+        if (msg->kind != BUS_LIVE) {
+            metrics_count_bus_error(); /* a final, edit or event lost */
             bus_redis_owe_gap(r, id);
+        }
         goto dropped;
     }
     memcpy(payload + head, msg->text, text_len);
@@ -160,8 +163,10 @@ static void redis_publish(void *impl, int64_t id, const bus_message *msg)
                      "finals, edits or deletions dropped are told to "
                      "refresh)", QUEUE_MAX_BYTES >> 10);
         r->overflowing = 1;
-        if (msg->kind != BUS_LIVE)
+        if (msg->kind != BUS_LIVE) {
+            metrics_count_bus_error(); /* a final, edit or event lost */
             bus_redis_owe_gap(r, id);
+        }
         goto dropped;
     }
     p->topic = id;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "bus_redis.h"
 
@@ -92,9 +93,11 @@ static void lost(redis_bus *r, const char *why)
     }
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->lock);
-    if (was)
+    if (was) {
+        metrics_count_bus_error();
         log_warn("bus", "lost the connection to Redis at %s (%s): watchers "
                  "are told to refresh; reconnecting", r->url, reason);
+    }
     bus_gap(r->bus, 0, 1);
 }
 

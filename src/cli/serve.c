@@ -84,6 +84,12 @@ static void usage(FILE *to, const server_config *d)
             "                      for beside its own addresses and localhost\n"
             "                      (a proxy's public name), or *; other Host\n"
             "                      headers get 421         VERBATIM_ALLOWED_HOSTS\n"
+            "  --trusted-proxy LIST comma-separated IP addresses of proxies (nginx)\n"
+            "                      whose X-Forwarded-For (the client's address,\n"
+            "                      for --rate-limit and the log) and\n"
+            "                      X-Forwarded-Proto (https: Secure cookies) are\n"
+            "                      believed; from others they are ignored\n"
+            "                      (default: none)        VERBATIM_TRUSTED_PROXY\n"
             "  --engine NAME       the recogniser: %s (default %s)\n"
             "                                                    VERBATIM_ENGINE\n"
             "  --engine-option KEY=VALUE\n"
@@ -147,7 +153,7 @@ enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
        DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, KEEP_AUDIO,
-       BUS, SETTINGS };
+       BUS, PROXIES, SETTINGS };
 
 /* The flags that are an engine's options: PocketSphinx's, or (only for
  * it: the key's variable is often set for other programs) the deepgram
@@ -204,6 +210,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         [CALLBACK_HOSTS] = {"--callback-hosts", "VERBATIM_CALLBACK_HOSTS", NULL},
         [KEEP_AUDIO] = {"--keep-audio", "VERBATIM_KEEP_AUDIO", NULL},
         [BUS] = {"--bus", "VERBATIM_BUS", NULL},
+        [PROXIES] = {"--trusted-proxy", "VERBATIM_TRUSTED_PROXY", NULL},
     };
     for (int k = 0; k < SETTINGS; k++)
         settings[k].value = getenv(settings[k].env);
@@ -238,6 +245,8 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         cfg->cors_origins = settings[CORS].value;
     if (settings[HOSTS].value)
         cfg->allowed_hosts = settings[HOSTS].value;
+    if (settings[PROXIES].value)
+        cfg->trusted_proxies = settings[PROXIES].value;
     if (settings[AUTH].value) {
         if (strcmp(settings[AUTH].value, "required") == 0) {
             cfg->auth = SERVER_AUTH_REQUIRED;

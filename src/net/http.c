@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "chunked.h"
 #include "multipart.h"
 #include "net_internal.h"
@@ -139,6 +140,18 @@ int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
                    "X-Total-Count, Link, Location", p, end))
         return 1;
     return 0;
+}
+
+/* An upload refused with status, by its reason (a 503's, net_admit()'s,
+ * is counted there). */
+static void count_upload_refusal(int status)
+{
+    if (status == 404)
+        metrics_count_refused(METRICS_REFUSED_NOT_FOUND);
+    else if (status == 413)
+        metrics_count_refused(METRICS_REFUSED_TOO_LARGE);
+    else if (status == 400 || status == 422 || status == 501)
+        metrics_count_refused(METRICS_REFUSED_BAD_REQUEST);
 }
 
 /* Answers now with a body that outlives the request (not copied). */
@@ -284,6 +297,7 @@ static int begin_upload(server *srv, struct lws *wsi, http_req *req)
     if (upload_start(srv, req->upload_tid, req->rq.query,
                      req->boundary[0] ? req->boundary : NULL, body, &job,
                      &wait_s, &req->res) != 0) {
+        count_upload_refusal(req->res.status);
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -365,6 +379,7 @@ static int start_upload_route(server *srv, struct lws *wsi, http_req *req)
             return 0; /* wait for the body */
         }
     }
+    count_upload_refusal(req->res.status);
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -445,6 +460,10 @@ static int write_response(server *srv, struct lws *wsi, net_pss *pss)
             return -1;
         req->headers_sent = 1;
         log_info("http", "%s %s %d", req->rq.method, req->rq.path, req->res.status);
+        metrics_count_http(api_metrics_slot(&req->rq.route,
+                                            req->static_file &&
+                                                req->res.status == 200),
+                           req->res.status);
         if (req->res.body_len > 0 && strcmp(req->rq.method, "HEAD") != 0) {
             lws_callback_on_writable(wsi);
             return 0;
@@ -499,7 +518,7 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss)
     req->wsi = wsi;
     req->spool_fd = -1;
     pss->req = req;
-    net_request_read(wsi, 0, &req->rq);
+    net_request_read(srv, wsi, 0, &req->rq);
 
     /* A CORS preflight carries no credentials: answered before the
      * check, with what the answer to the real request will allow. */
@@ -508,6 +527,8 @@ static int start_request(server *srv, struct lws *wsi, net_pss *pss)
     char why[300];
     int status = net_request_check(srv, &req->rq, why, sizeof(why));
     if (status != 0) {
+        if (req->rq.route.kind == API_ROUTE_UPLOAD)
+            metrics_count_refused((metrics_refusal)req->rq.refusal);
         api_error_response(status, why, &req->res);
         lws_callback_on_writable(wsi);
         return 0;

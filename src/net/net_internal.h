@@ -12,6 +12,7 @@
 #define VB_NET_INTERNAL_H
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -48,6 +49,8 @@ typedef struct server {
     char hosts[32][128];     /* Host names answered (request.c) */
     int host_count;
     int any_host;            /* --allowed-hosts '*' */
+    struct in6_addr proxies[16]; /* --trusted-proxy, IPv4 as mapped */
+    int proxy_count;
     auth_keys *keys;         /* NULL when keys are not required */
     struct lws_context *lws;
     store_t *store;          /* the writing connection */
@@ -96,7 +99,10 @@ typedef struct net_request {
     char query[1024];      /* "a=1&b=2", as sent */
     char origin[256];      /* "" without */
     char host[256];
-    char peer[64];         /* the client's address */
+    char peer[64];         /* the client's address: the connection's, or
+                              from X-Forwarded-For when the connection
+                              is a --trusted-proxy's */
+    int via_proxy;         /* the connection is a trusted proxy's */
     api_match route;
     /* Who is asking, set by the access check: the key's name and scope
      * (AUTH_NONE and "" when keys are not required, or for a public
@@ -111,14 +117,18 @@ typedef struct net_request {
     int secure;            /* came over TLS (here, or at a proxy that says
                               so with X-Forwarded-Proto) */
     int retry_after;       /* seconds, with a 429 */
+    int refusal;           /* with a status from net_request_check(): its
+                              metrics_refusal */
 } net_request;
 
-/* The origins and host names the server trusts, from its config and its
- * own addresses.  At start-up. */
-void net_access_init(server *srv);
+/* The origins, host names and proxies the server trusts, from its
+ * config and its own addresses.  At start-up: 0, or VB_EINVAL with why
+ * in err (a --trusted-proxy that is not an IP address). */
+int net_access_init(server *srv, char *err, size_t errlen);
 /* Is origin one of --cors-origins (or are they "*")? */
 int net_origin_listed(const server *srv, const char *origin);
-void net_request_read(struct lws *wsi, int websocket, net_request *out);
+void net_request_read(const server *srv, struct lws *wsi, int websocket,
+                      net_request *out);
 /* The access check, before any handler: 0 to go on, or an HTTP status
  * with why (for the client):
  *   421  a Host the server does not answer for (DNS rebinding);
@@ -130,7 +140,8 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out);
  *        WWW-Authenticate: net_add_security_headers adds it);
  *   429  the client's address is over --rate-limit (req->retry_after
  *        says when to come back);
- *   403  the key's scope is too small for the route. */
+ *   403  the key's scope is too small for the route.
+ * req->refusal says which, for metrics. */
 int net_request_check(server *srv, net_request *req, char *why, size_t len);
 /* Answers a refused WebSocket handshake with status and why as JSON,
  * before the upgrade (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE).  Returns 1, the

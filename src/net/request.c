@@ -12,6 +12,12 @@
  * and a Host the server does not answer for is refused, which stops DNS
  * rebinding (a hostile name made to point at 127.0.0.1, whose pages
  * would otherwise count as the server's own).
+ *
+ * Behind a proxy (nginx) every connection comes from the proxy: the
+ * client's address (for --rate-limit and the log) and whether it used TLS
+ * (for the cookie's Secure) are in X-Forwarded-For and X-Forwarded-Proto.
+ * Anyone can send those headers, so they are believed only on a
+ * connection from an address of --trusted-proxy.
  */
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -25,6 +31,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "ratelimit.h"
 #include "net_internal.h"
@@ -40,7 +47,68 @@ static const struct {
     {WSI_TOKEN_HEAD_URI, "HEAD"},
 };
 
-void net_request_read(struct lws *wsi, int websocket, net_request *out)
+/* text as an address, IPv4 as IPv4-mapped IPv6 so that both forms of
+ * one address compare equal.  0, or -1 when it is not an address. */
+static int parse_address(const char *text, struct in6_addr *out)
+{
+    struct in_addr v4;
+    if (inet_pton(AF_INET, text, &v4) == 1) {
+        memset(out, 0, sizeof(*out));
+        out->s6_addr[10] = out->s6_addr[11] = 0xff;
+        memcpy(&out->s6_addr[12], &v4, 4);
+        return 0;
+    }
+    return inet_pton(AF_INET6, text, out) == 1 ? 0 : -1;
+}
+
+static int is_trusted_proxy(const server *srv, const char *address)
+{
+    struct in6_addr a;
+    if (srv->proxy_count == 0 || parse_address(address, &a) != 0)
+        return 0;
+    for (int i = 0; i < srv->proxy_count; i++)
+        if (memcmp(&srv->proxies[i], &a, sizeof(a)) == 0)
+            return 1;
+    return 0;
+}
+
+/* The client behind the proxies: X-Forwarded-For read from its right
+ * end (what the nearest proxy added), past the entries that are trusted
+ * proxies themselves; the first other one is the client.  Anything to
+ * its left was sent by the client and proves nothing.  Leaves peer as it
+ * is when the header is absent or its entry is not an address. */
+static void forwarded_client(const server *srv, struct lws *wsi, char *peer,
+                             size_t len)
+{
+    char list[512] = "";
+    /* A header libwebsockets knows by a token of its own; several of
+     * them come joined with commas. */
+    if (lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    char *end = list + strlen(list);
+    while (end > list) {
+        char *start = end;
+        while (start > list && start[-1] != ',')
+            start--;
+        char item[64];
+        char *from = start + strspn(start, " \t");
+        size_t n = (size_t)(end - from);
+        while (n > 0 && (from[n - 1] == ' ' || from[n - 1] == '\t'))
+            n--;
+        snprintf(item, sizeof(item), "%.*s", (int)n, from);
+        struct in6_addr parsed;
+        if (parse_address(item, &parsed) != 0)
+            return; /* not an address: believe none of it */
+        if (!is_trusted_proxy(srv, item) || start == list) {
+            snprintf(peer, len, "%s", item);
+            return;
+        }
+        end = start - 1; /* past the comma */
+    }
+}
+
+void net_request_read(const server *srv, struct lws *wsi, int websocket,
+                      net_request *out)
 {
     memset(out, 0, sizeof(*out));
     out->wsi = wsi;
@@ -64,6 +132,9 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out)
     lws_hdr_copy(wsi, out->origin, sizeof(out->origin), WSI_TOKEN_ORIGIN);
     lws_hdr_copy(wsi, out->host, sizeof(out->host), WSI_TOKEN_HOST);
     lws_get_peer_simple(wsi, out->peer, sizeof(out->peer));
+    out->via_proxy = is_trusted_proxy(srv, out->peer);
+    if (out->via_proxy)
+        forwarded_client(srv, wsi, out->peer, sizeof(out->peer));
     api_route_match(out->method, out->path, &out->route);
     if (lws_hdr_copy(wsi, out->range, sizeof(out->range),
                      WSI_TOKEN_HTTP_RANGE) < 0)
@@ -72,7 +143,8 @@ void net_request_read(struct lws *wsi, int websocket, net_request *out)
     if (lws_http_cookie_get(wsi, AUTH_COOKIE, out->session_token, &n) != 0)
         out->session_token[0] = '\0';
     char proto[16] = "";
-    lws_hdr_custom_copy(wsi, proto, sizeof(proto), "x-forwarded-proto:", 18);
+    if (out->via_proxy)
+        lws_hdr_custom_copy(wsi, proto, sizeof(proto), "x-forwarded-proto:", 18);
     out->secure = lws_is_ssl(wsi) || strcasecmp(proto, "https") == 0;
 }
 
@@ -114,7 +186,41 @@ static void add_host(server *srv, const char *name)
                  name);
 }
 
-void net_access_init(server *srv)
+/* --trusted-proxy's addresses; 0, or VB_EINVAL for one that is not an
+ * IP address (a name would need resolving, and could change). */
+static int add_proxies(server *srv, const char *list, char *err, size_t errlen)
+{
+    srv->proxy_count = 0;
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        char item[64];
+        size_t skip = strspn(list, " ");
+        skip = skip < n ? skip : n;
+        size_t len = n - skip;
+        snprintf(item, sizeof(item), "%.*s", (int)(len < 63 ? len : 63),
+                 list + skip);
+        item[strcspn(item, " ")] = '\0';
+        if (item[0]) {
+            int max = (int)(sizeof(srv->proxies) / sizeof(srv->proxies[0]));
+            if (srv->proxy_count >= max) {
+                vb_seterr(err, errlen, "--trusted-proxy: at most %d addresses",
+                          max);
+                return VB_EINVAL;
+            }
+            if (len > 63 ||
+                parse_address(item, &srv->proxies[srv->proxy_count]) != 0) {
+                vb_seterr(err, errlen, "--trusted-proxy: \"%s\" is not an IP "
+                          "address", item);
+                return VB_EINVAL;
+            }
+            srv->proxy_count++;
+        }
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
+int net_access_init(server *srv, char *err, size_t errlen)
 {
     srv->origin_count = 0;
     each_item(srv, srv->cfg.cors_origins, add_origin);
@@ -153,6 +259,7 @@ void net_access_init(server *srv)
         }
     }
     each_item(srv, srv->cfg.allowed_hosts, add_host);
+    return add_proxies(srv, srv->cfg.trusted_proxies, err, errlen);
 }
 
 int net_origin_listed(const server *srv, const char *origin)
@@ -245,6 +352,7 @@ static int check_key(server *srv, net_request *req, char *why, size_t len)
         snprintf(why, len, "an API key is required: send \"Authorization: "
                  "Token KEY\"%s (make a key with `verbatim keys create`)",
                  req->websocket ? " or the subprotocols \"token, KEY\"" : "");
+        req->refusal = METRICS_REFUSED_AUTH;
         return 401;
     }
     req->scope = auth_keys_check(srv->keys, key, req->principal,
@@ -252,6 +360,7 @@ static int check_key(server *srv, net_request *req, char *why, size_t len)
     sodium_memzero(key, sizeof(key));
     if (req->scope == AUTH_NONE) {
         snprintf(why, len, "the API key is not valid (mistyped, or revoked)");
+        req->refusal = METRICS_REFUSED_AUTH;
         return 401;
     }
 scope:
@@ -259,6 +368,7 @@ scope:
         snprintf(why, len, "the key \"%s\" has the scope %s; this needs %s",
                  req->principal, auth_scope_name(req->scope),
                  auth_scope_name((auth_scope)req->route.scope));
+        req->refusal = METRICS_REFUSED_AUTH;
         return 403;
     }
     return 0;
@@ -272,6 +382,7 @@ int net_request_check(server *srv, net_request *req, char *why, size_t len)
         snprintf(why, len, "this server does not answer for the host name "
                  "\"%s\"; its operator can allow it with --allowed-hosts",
                  quoted);
+        req->refusal = METRICS_REFUSED_HOST;
         return 421;
     }
     if ((req->websocket || changes_state(req->method)) && req->origin[0] &&
@@ -280,6 +391,7 @@ int net_request_check(server *srv, net_request *req, char *why, size_t len)
         snprintf(why, len, "a web page from %s may not %s here; the server's "
                  "operator can allow that origin with --cors-origins", quoted,
                  req->websocket ? "open a WebSocket" : "change anything");
+        req->refusal = METRICS_REFUSED_ORIGIN;
         return 403;
     }
     int limited = srv->limiter != NULL &&
@@ -292,15 +404,18 @@ int net_request_check(server *srv, net_request *req, char *why, size_t len)
         snprintf(why, len, "too many requests from %s: at most %d a minute "
                  "(--rate-limit); try again in %d s", req->peer,
                  srv->cfg.rate_limit, req->retry_after);
+        req->refusal = METRICS_REFUSED_RATE_LIMIT;
         return 429;
     }
     if (req->websocket && req->route.kind != API_ROUTE_WEBSOCKET) {
         snprintf(why, len, "No WebSocket endpoint at this path");
+        req->refusal = METRICS_REFUSED_BAD_REQUEST;
         return 404;
     }
     if (!req->websocket && req->route.kind == API_ROUTE_WEBSOCKET) {
         snprintf(why, len, "This is a WebSocket endpoint: connect with a "
                  "WebSocket client (Upgrade: websocket)");
+        req->refusal = METRICS_REFUSED_BAD_REQUEST;
         return 426;
     }
     if (srv->keys != NULL && req->route.scope != API_SCOPE_PUBLIC)

@@ -29,6 +29,7 @@
 
 #include "../format/names.h"
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "net_internal.h"
 #include "ratelimit.h"
@@ -122,6 +123,7 @@ int net_admit(server *srv, char *why, size_t len)
     if (live >= srv->cfg.max_sessions) {
         snprintf(why, len, "the server is at its limit of %d live sessions; "
                  "try again later", srv->cfg.max_sessions);
+        metrics_count_refused(METRICS_REFUSED_SESSION_LIMIT);
         return -1;
     }
     double lag = pool_lag(srv->pool), worst = ws_live_lag(srv);
@@ -129,6 +131,7 @@ int net_admit(server *srv, char *why, size_t len)
     if (srv->cfg.max_lag_ms > 0 && lag * 1000 > srv->cfg.max_lag_ms) {
         snprintf(why, len, "the server is overloaded (its decoders are %.1f s "
                  "behind); try again later", lag);
+        metrics_count_refused(METRICS_REFUSED_OVERLOAD);
         return -1;
     }
     double need = srv->cfg.max_load > 0 ? load_with_one_more(srv, live) : 0;
@@ -136,6 +139,7 @@ int net_admit(server *srv, char *why, size_t len)
         snprintf(why, len, "the server is at its capacity (one more stream "
                  "would need about %.0f %% of its decoders' time, over its "
                  "limit of %d %%); try again later", need, srv->cfg.max_load);
+        metrics_count_refused(METRICS_REFUSED_CAPACITY);
         return -1;
     }
     return 0;
@@ -168,12 +172,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
          * fails is answered (401, 403, 404, 421) before the upgrade. */
         net_request req;
         char why[300];
-        net_request_read(wsi, 1, &req);
+        net_request_read(srv, wsi, 1, &req);
         int status = net_request_check(srv, &req, why, sizeof(why));
         if (status == 0)
             return 0;
         log_info("ws", "%s %s refused before the upgrade: %d %s", req.peer,
                  req.path, status, why);
+        metrics_count_refused((metrics_refusal)req.refusal);
+        metrics_count_http(api_metrics_slot(&req.route, 0), status);
         return net_refuse_upgrade(wsi, status, why, req.retry_after);
     }
     default:
@@ -633,9 +639,11 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     srv->db_claim = -1;
     pthread_mutex_init(&srv->lock, NULL);
     meter_init(&srv->audio, POOL_BUSY_TAU);
-    net_access_init(srv);
+    metrics_start(VERBATIM_VERSION);
 
-    int rc = start(srv, err, errlen);
+    int rc = net_access_init(srv, err, errlen);
+    if (rc == 0)
+        rc = start(srv, err, errlen);
     if (rc != 0) {
         teardown(srv);
         free(srv);

@@ -44,6 +44,9 @@ typedef struct server_config {
                                 "*"; NULL: none */
     const char *allowed_hosts;/* Host names answered beside the server's
                                 own addresses and localhost; "*": any */
+    const char *trusted_proxies; /* addresses, comma-separated, whose
+                                X-Forwarded-For and X-Forwarded-Proto
+                                are believed; NULL: none */
     const char *web_dir;     /* the browser app; NULL: web/ by the program */
     int auth;                /* SERVER_AUTH_* */
     const char *engine;      /* the recogniser by name (asr_engine_create());

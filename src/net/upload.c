@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "client.h"
 #include "dglisten.h"
@@ -375,6 +376,8 @@ static void run_fault(void *ctx, tx_fault fault, const char *message)
         [TX_FAULT_STORE] = 500,     [TX_FAULT_AUDIO] = 422,
         [TX_FAULT_INTERNAL] = 500,  [TX_FAULT_BUSY] = 409,
     };
+    if (fault == TX_FAULT_BUSY) /* a live session runs on another instance */
+        metrics_count_refused(METRICS_REFUSED_BUSY);
     if (fault == TX_FAULT_NOT_FOUND)
         message = "Not Found"; /* as the API answers an unknown id */
     else if (fault == TX_FAULT_DELETED)
@@ -479,6 +482,7 @@ static int open_run(upload_job *job, tx_run **run)
         return -1;
     }
     atomic_fetch_add(&srv->sessions, 1);
+    metrics_session_opened(METRICS_SESSION_UPLOAD);
     pthread_mutex_lock(&job->lock);
     while (!job->looked_up)
         pthread_cond_wait(&job->cond, &job->lock);
@@ -498,6 +502,7 @@ static void close_run(upload_job *job, tx_run *run)
     pthread_mutex_unlock(&job->lock);
     tx_run_release(run);
     atomic_fetch_sub(&job->srv->sessions, 1);
+    metrics_session_closed(METRICS_SESSION_UPLOAD);
 }
 
 typedef struct create_call {

@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/utf8.h"
 #include "dglisten.h"
 #include "../util/vb.h"
@@ -285,6 +286,8 @@ static void run_fault(void *ctx, tx_fault fault, const char *message)
         [TX_FAULT_STORE] = 1011,     [TX_FAULT_AUDIO] = 1003,
         [TX_FAULT_INTERNAL] = 1011,  [TX_FAULT_BUSY] = 4409,
     };
+    if (fault == TX_FAULT_BUSY) /* another instance runs it */
+        metrics_count_refused(METRICS_REFUSED_BUSY);
     pthread_mutex_lock(&c->lock);
     c->faulted = 1;
     pthread_mutex_unlock(&c->lock);
@@ -327,6 +330,8 @@ static void run_done(void *ctx)
 {
     ws_conn *c = ctx;
     atomic_fetch_sub(&c->srv->sessions, 1);
+    metrics_session_closed(c->dg ? METRICS_SESSION_DEEPGRAM
+                                 : METRICS_SESSION_LIVE);
     if (c->dg != NULL && !c->srv->cfg.dg_store)
         net_forget_transcription(c->srv, c->transcription_id);
     log_info(c->tag, "session ended");
@@ -360,6 +365,8 @@ static void deliver_to_watcher(void *ctx, const bus_message *msg)
     char *copy = strdup(msg->text);
     if (copy != NULL)
         conn_push(c, copy, 0, NULL, msg->kind == BUS_FINAL ? msg->seq : 0);
+    else
+        metrics_count_bus_error(); /* the watcher misses this message */
     if (msg->kind == BUS_DELETED)
         conn_send(c, NULL, 4004, WSPROTO_DELETED);
 }
@@ -484,6 +491,8 @@ static void watch_on_runner(void *arg)
     int rc = store_transcription_get(c->srv->store, c->transcription_id, &t);
     if (rc != 0) {
         char text[128];
+        if (rc == VB_ENOTFOUND)
+            metrics_count_refused(METRICS_REFUSED_NOT_FOUND);
         snprintf(text, sizeof(text), "Transcription %lld not found",
                  (long long)c->transcription_id);
         conn_error(c, rc == VB_ENOTFOUND ? 4004 : 1011,
@@ -505,6 +514,8 @@ static void watch_on_runner(void *arg)
     bus_sub *sub = NULL;
     if (gone || bus_subscribe(c->srv->bus, c->transcription_id,
                               deliver_to_watcher, c, &sub) != 0) {
+        if (!gone)
+            metrics_count_bus_error();
         conn_unref(c);
         return;
     }
@@ -650,9 +661,11 @@ static int open_deepgram(server *srv, ws_conn *c, const net_request *req)
     log_info(c->tag, "connection from %s to %s", req->peer, req->path);
     c->params = session_default_params();
     c->params.audio_meter = &srv->audio;
+    c->params.measure_latency = 1;
     char err[200];
     c->dg = dg_listen_open(req->query, &c->params, err, sizeof(err));
     if (c->dg == NULL) {
+        metrics_count_refused(METRICS_REFUSED_BAD_REQUEST);
         log_warn(c->tag, "rejected: %s", err);
         conn_send(c, NULL, 1008, err);
         return 0;
@@ -693,7 +706,8 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
 
     /* Checked by the filter before the upgrade (request.c). */
     net_request req;
-    net_request_read(wsi, 1, &req);
+    net_request_read(srv, wsi, 1, &req);
+    metrics_count_http(api_metrics_slot(&req.route, 0), 101);
     if (strcmp(req.path, "/v1/listen") == 0)
         return open_deepgram(srv, c, &req);
     const char *raw = req.route.param[0];
@@ -703,10 +717,12 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
     snprintf(c->tag, sizeof(c->tag), "t=%.20s c=%d", raw, c->id);
     log_info(c->tag, "connection from %s to %s", req.peer, req.path);
     if (parsed == 0) {
+        metrics_count_refused(METRICS_REFUSED_BAD_REQUEST);
         conn_error(c, 4001, "malformed transcription id in the URL");
         return 0;
     }
     if (parsed < 0) {
+        metrics_count_refused(METRICS_REFUSED_NOT_FOUND);
         char msg[320];
         snprintf(msg, sizeof(msg), "Transcription %s not found", raw);
         conn_error(c, 4004, msg);
@@ -719,6 +735,7 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
             char msg[128];
             snprintf(msg, sizeof(msg), "the server is at its limit of %d "
                      "watchers; try again later", srv->cfg.max_watchers);
+            metrics_count_refused(METRICS_REFUSED_WATCHER_LIMIT);
             log_warn(c->tag, "refused: %s", msg);
             conn_error(c, 1013, msg);
             return 0;
@@ -734,9 +751,11 @@ static int on_established(server *srv, struct lws *wsi, net_pss *pss)
 
     session_params params = session_default_params();
     params.audio_meter = &srv->audio;
+    params.measure_latency = 1;
     char err[200];
     if (parse_query(wsi, c, &params, err, sizeof(err)) != 0 ||
         net_engine(srv, params.engine, err, sizeof(err)) == NULL) {
+        metrics_count_refused(METRICS_REFUSED_BAD_REQUEST);
         log_warn(c->tag, "rejected: %s", err);
         conn_error(c, 1003, err);
         return 0;
@@ -768,6 +787,7 @@ static void start_run(server *srv, ws_conn *c, int64_t id,
                               &client, &c->live, &c->run);
     if (rc == VB_EBUSY) {
         atomic_fetch_sub(&c->refs, 1);
+        metrics_count_refused(METRICS_REFUSED_BUSY);
         snprintf(msg, sizeof(msg), "transcription %lld already has a live "
                  "session%s; wait until it closes, or resume your own with "
                  "?resume= and the resume_token of its status message",
@@ -784,6 +804,8 @@ static void start_run(server *srv, ws_conn *c, int64_t id,
     }
     c->session = tx_run_session(c->run);
     atomic_fetch_add(&srv->sessions, 1);
+    metrics_session_opened(c->dg ? METRICS_SESSION_DEEPGRAM
+                                 : METRICS_SESSION_LIVE);
     arm_idle_timer(srv, c);
 }
 

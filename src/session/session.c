@@ -42,6 +42,7 @@
 #include "../format/format.h"
 #include "../format/smartfmt.h"
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 
 #define PREROLL_FRAMES 30      /* 300 ms of audio before speech is detected */
@@ -136,6 +137,9 @@ struct session {
     diarize_tracker *tracker; /* under tracker_lock: seeds come from the
                                  store's thread */
     pthread_mutex_t tracker_lock;
+    double item_arrived;      /* when the input being handled came
+                                 (monotonic seconds): results it brings
+                                 are measured from there */
     double cut_sentence_end;  /* the language model's sentence end where
                                  the phrase being ended was cut */
     int finalizing;           /* the utterance ends for a Finalize */
@@ -348,6 +352,8 @@ static int send_interim(session_t *s)
     }
     ev->kind = SESSION_INTERIM;
     ev->text = copy;
+    if (s->params.measure_latency)
+        ev->arrived_at = s->item_arrived;
     ev->start = timeline(s, s->utt_start_sample);
     ev->end = timeline(s, s->utt_start_sample + s->utt_samples);
     if (s->tracker != NULL) {
@@ -439,6 +445,8 @@ static int emit_final(session_t *s, const asr_result *r, size_t from,
         session_event_free(ev);
         return VB_ENOMEM;
     }
+    if (s->params.measure_latency)
+        ev->arrived_at = s->item_arrived;
     s->sink.emit(s->sink.ctx, ev);
     return 0;
 }
@@ -872,6 +880,8 @@ static int handle_audio(session_t *s, const uint8_t *data, size_t len)
     char err[256] = "";
     size_t before = s->pcm.len;
     int rc = audio_input_feed(s->input, data, len, &s->pcm, err, sizeof(err));
+    if (s->pcm.len > before)
+        metrics_count_audio_received((int64_t)(s->pcm.len - before));
     heard(s, before);
     if (rc == VB_EUNSUPPORTED || rc == VB_EINVAL) {
         log_warn(s->tag, "audio rejected: %s", err);
@@ -1093,6 +1103,7 @@ static int handle_item(session_t *s, struct item *it)
 {
     if (s->done)
         return 0;
+    s->item_arrived = it->queued_at;
     if (it->kind == ITEM_CLOSE)
         return handle_close(s);
 
@@ -1190,6 +1201,7 @@ static void run_slice(void *arg)
     if (s->params.audio_meter && s->frames_done > frames_before)
         meter_add(s->params.audio_meter,
                   seconds((s->frames_done - frames_before) * VAD_FRAME));
+    metrics_count_audio_decoded((s->frames_done - frames_before) * VAD_FRAME);
     announce(s);
 
     pthread_mutex_lock(&s->lock);

@@ -61,6 +61,9 @@ typedef struct session_event {
     int close_code;
     char *speaker;          /* "speaker_N" or NULL */
     char *voice;            /* a final's voice statistics, as text */
+    double arrived_at;      /* an interim's or final's: when the audio
+                               that brought it came (monotonic seconds),
+                               for metrics.h; 0: not measured */
 } session_event;
 
 void session_event_free(session_event *ev);
@@ -87,6 +90,9 @@ typedef struct session_params {
                              least one feed's worth): smaller turns for
                              a session that is always behind (an upload)
                              keep live sessions' latency */
+    int measure_latency;  /* a live stream: its results carry arrived_at,
+                             for the latency histograms (an upload's
+                             would measure its queue) */
     meter *audio_meter;   /* counts the seconds of audio decoded, beside
                              the pool's busy time (NULL: not counted) */
     char engine[24];      /* the engine the client asked for by name ("":

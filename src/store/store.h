@@ -11,6 +11,9 @@
  * runner thread (util/runner.h) and every call happens there.
  *
  * Errors: 0 or a negative VB_E* code; VB_ENOTFOUND for an unknown id.
+ * Every failure of a backend's operation but VB_ENOTFOUND and VB_EINVAL
+ * (a caller's mistake) is counted in metrics.h's store errors, here in
+ * the dispatch, so that each backend is counted alike.
  * Strings handed in are copied; results are owned by the caller and freed
  * with the matching *_free function.
  */
@@ -71,6 +74,9 @@ void store_close(store_t *store);
 /* A short name of the backend for logs and /api/health ("sqlite" or
  * "postgresql"). */
 const char *store_backend(const store_t *store);
+/* Does the store answer (for /api/health)?  0, or a VB_E* code (also
+ * VB_EUNSUPPORTED for a backend that cannot tell). */
+int store_ping(store_t *store);
 
 int store_transcription_create(store_t *store, const char *title,
                                store_transcription *out);
@@ -294,6 +300,7 @@ int store_copy(const char *from_url, const char *to_url,
 struct store_ops {
     const char *name;
     void (*close)(store_t *);
+    int (*ping)(store_t *);
     int (*transcription_create)(store_t *, const char *, store_transcription *);
     int (*transcription_get)(store_t *, int64_t, store_transcription *);
     int (*transcription_list)(store_t *, int, int, store_transcription **,

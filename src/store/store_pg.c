@@ -933,6 +933,16 @@ static int pg_search(store_t *s, const char *query_text, int limit, int offset,
     return 0;
 }
 
+/* The server answers a query (reconnecting first when the connection was
+ * lost, within connect_timeout). */
+static int pg_ping(store_t *s)
+{
+    PGresult *r;
+    int rc = query(pg_of(s), "SELECT 1", NULL, 0, 1, "ping", &r);
+    PQclear(r);
+    return rc;
+}
+
 /* ---- kept audio ------------------------------------------------------ */
 
 static int pg_audio_keeping(store_t *s, int64_t tid, int *keep, int *has)
@@ -1385,6 +1395,7 @@ static void pg_close(store_t *s)
 static const struct store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
+    .ping = pg_ping,
     .transcription_create = pg_transcription_create,
     .transcription_get = pg_transcription_get,
     .transcription_list = pg_transcription_list,

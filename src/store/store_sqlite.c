@@ -28,6 +28,9 @@
 typedef struct {
     struct store base;
     sqlite3 *db;
+    int has_file;       /* not a database in memory: */
+    dev_t file_dev;     /* the file opened, to tell when another (or */
+    ino_t file_ino;     /* none) is at its path (sq_ping) */
 } sqlite_store;
 
 static sqlite3 *db_of(store_t *s)
@@ -1391,6 +1394,30 @@ static int sq_lease_release(store_t *s, int64_t tid, const char *holder)
     return step_changes(db, st) < 0 ? db_error(db, "release lease") : 0;
 }
 
+/* The database answers a read, and its file is still the one at its
+ * path: a file deleted or replaced under a running server (a data folder
+ * removed, a volume gone) would otherwise go on answering from the open
+ * descriptor while nothing it stores survives. */
+static int sq_ping(store_t *s)
+{
+    sqlite_store *sq = (sqlite_store *)s;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(sq->db, "SELECT count(*) FROM sqlite_schema", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(sq->db, "ping");
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_error(sq->db, "ping");
+    sqlite3_finalize(st);
+    const char *path = sqlite3_db_filename(sq->db, "main");
+    struct stat now;
+    if (rc == 0 && sq->has_file && path != NULL && path[0] &&
+        (stat(path, &now) != 0 || now.st_dev != sq->file_dev ||
+         now.st_ino != sq->file_ino)) {
+        log_error("store", "the database file %s is gone or was replaced", path);
+        rc = VB_EIO;
+    }
+    return rc;
+}
+
 static void sq_close(store_t *s)
 {
     sqlite3_close(db_of(s));
@@ -1400,6 +1427,7 @@ static void sq_close(store_t *s)
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
+    .ping = sq_ping,
     .transcription_create = sq_transcription_create,
     .transcription_get = sq_transcription_get,
     .transcription_list = sq_transcription_list,
@@ -1475,6 +1503,13 @@ int store_sqlite_open(const char *path, store_t **out, char *err,
     }
     s->base.ops = &sqlite_ops;
     s->db = db;
+    const char *file = sqlite3_db_filename(db, "main");
+    struct stat st;
+    if (file != NULL && file[0] && stat(file, &st) == 0) {
+        s->has_file = 1;
+        s->file_dev = st.st_dev;
+        s->file_ino = st.st_ino;
+    }
     *out = &s->base;
     return 0;
 }

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/vb.h"
 #include "tx_internal.h"
 
@@ -208,6 +209,8 @@ static void deliver_live(tx_run *run, const session_event *ev)
     tx_result result = {ev, run->time_offset, 0, text};
     run->client.result(run->client.ctx, &result);
     free(text);
+    if (ev->kind == SESSION_INTERIM && ev->arrived_at > 0)
+        metrics_observe_interim_lag(vb_monotonic_s() - ev->arrived_at);
 }
 
 static int needs_writer(const session_event *ev)
@@ -259,6 +262,7 @@ static void store_final(tx_run *run, const session_event *ev)
         fail(run, TX_FAULT_STORE, message);
         return;
     }
+    metrics_count_final_stored();
     if (seg.end_time > run->stored_end)
         run->stored_end = seg.end_time;
     double offset = run->time_offset;
@@ -267,6 +271,8 @@ static void store_final(tx_run *run, const session_event *ev)
     tx_result result = {ev, offset, seg.id, text};
     run->client.result(run->client.ctx, &result);
     free(text);
+    if (ev->arrived_at > 0)
+        metrics_observe_final_latency(vb_monotonic_s() - ev->arrived_at);
 }
 
 /* One try at storing a final (and, for a run's first, at taking the time
