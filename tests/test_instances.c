@@ -5,7 +5,9 @@
  * other, every final once and in order; a second live session on the
  * other server is refused, and resumed there with the token; and a server
  * killed (SIGKILL) mid-utterance: its client resumes on the other one
- * with nothing lost or doubled.  Skipped without PostgreSQL (run alone,
+ * with nothing lost or doubled, also through nginx running
+ * deploy/nginx.conf, which an upload's job is POSTed through and read
+ * from either server.  Skipped without PostgreSQL (run alone,
  * not by tests/postgres.sh).
  */
 #include <setjmp.h>
@@ -292,12 +294,138 @@ static void test_killed_mid_utterance(void **state)
     assert_int_equal(words_in(texts, "coffee"), 1);
 }
 
+/* Sessions decoding on srv now (its /api/health). */
+static int sessions_on(const tu_server *srv)
+{
+    char *resp;
+    assert_int_equal(tu_http(srv, "GET", "/api/health", NULL, &resp), 200);
+    cJSON *h = cJSON_Parse(resp);
+    free(resp);
+    int n = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(h, "sessions"));
+    cJSON_Delete(h);
+    return n;
+}
+
+/* The job's status read from srv straight. */
+static void job_status(const tu_server *srv, const char *url, char *out,
+                       size_t len)
+{
+    char *resp;
+    int status = tu_http(srv, "GET", url, NULL, &resp);
+    cJSON *job = cJSON_Parse(resp);
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(job, "status"));
+    if (status != 200 || st == NULL)
+        fail_msg("GET %s on :%d: %d %s", url, srv->port, status, resp);
+    snprintf(out, len, "%s", st);
+    cJSON_Delete(job);
+    free(resp);
+}
+
+/*
+ * Both servers behind nginx running deploy/nginx.conf.  An upload POSTed
+ * through nginx over HTTPS is polled on each server straight.  A client
+ * streaming through nginx loses its server (SIGKILL) mid-utterance,
+ * connects through nginx again with its token, lands on the other one
+ * and sends its audio again from the status's time_offset: every
+ * sentence stored once.
+ */
+static void test_killed_behind_nginx(void **state)
+{
+    if (!tu_pg())
+        skip();
+    if (a.pid <= 0) /* killed by the test before */
+        start_server(&a);
+    tu_nginx nginx;
+    int ports[] = {a.port, b.port};
+    tu_nginx_start(&nginx, ports, 2);
+
+    /* An upload through nginx, its job read on either server. */
+    long long up = tu_create(&nginx.via, "uploaded");
+    char cmd[512], out[2048];
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS -k --data-binary @%s/long.mp3 "
+             "'https://127.0.0.1:%d/api/transcriptions/%lld/audio?wait=0'",
+             getenv("VB_FIXTURES") ? getenv("VB_FIXTURES") : "build/fixtures",
+             nginx.tls_port, up);
+    FILE *curl = popen(cmd, "r");
+    size_t got = fread(out, 1, sizeof(out) - 1, curl);
+    out[got] = '\0';
+    assert_int_equal(pclose(curl), 0);
+    cJSON *job = cJSON_Parse(out);
+    assert_non_null(job);
+    char url[128], on_a[16], on_b[16];
+    snprintf(url, sizeof(url), "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItem(job, "url")));
+    cJSON_Delete(job);
+    int polls = 0;
+    do {
+        usleep(200000);
+        job_status(&a, url, on_a, sizeof(on_a));
+        job_status(&b, url, on_b, sizeof(on_b));
+        polls++;
+    } while ((strcmp(on_a, "running") == 0 || strcmp(on_b, "running") == 0) &&
+             polls < 300);
+    assert_string_equal(on_a, "done");
+    assert_string_equal(on_b, "done");
+    assert_true(polls > 1); /* seen running first */
+
+    /* A live session through nginx; the server running it is killed. */
+    long long id = tu_create(&nginx.via, "behind nginx");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&nginx.via, path);
+    seen s1 = {0};
+    await_status(ws, &s1, 1, 5000);
+    send_sentence(ws, "Please open the window.", 1000);
+    assert_int_equal(collect(ws, 1500, &s1), 0);
+    assert_int_equal(s1.finals, 1);
+    tu_server *holder = sessions_on(&a) > 0 ? &a : &b;
+    tu_server *other = holder == &a ? &b : &a;
+    assert_int_equal(sessions_on(holder), 1);
+    assert_int_equal(sessions_on(other), 0);
+    send_sentence(ws, "I would like a cup of coffee.", 0);
+    kill(holder->pid, SIGKILL);
+    waitpid(holder->pid, NULL, 0);
+    holder->pid = 0;
+    /* The client sees its connection end (nginx closes it), and
+     * connects again through nginx. */
+    seen lost = {0};
+    int code = 0;
+    for (int waited = 0; code == 0 && waited < 5000; waited += 100)
+        code = collect(ws, 100, &lost);
+    assert_int_not_equal(code, 0);
+    wsclient_abort(ws);
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
+             s1.token);
+    double t0 = vb_monotonic_s();
+    wsclient *again = tu_ws(&nginx.via, path);
+    seen s2 = {0};
+    await_status(again, &s2, 1, 10000);
+    printf("resumed through nginx after %.2f s\n", vb_monotonic_s() - t0);
+    assert_int_equal(sessions_on(other), 1);
+    assert_string_equal(s2.token, s1.token);
+    assert_true(s2.time_offset >= 1.0);
+    send_sentence(again, "I would like a cup of coffee.", 1000);
+    close_stream(again);
+    assert_int_equal(collect(again, 20000, &s2), 1000);
+    wsclient_abort(again);
+    char texts[512];
+    stored_texts(other, id, texts, sizeof(texts));
+    printf("stored: %s\n", texts);
+    assert_int_equal(words_in(texts, "window"), 1);
+    assert_int_equal(words_in(texts, "coffee"), 1);
+    tu_nginx_stop(&nginx);
+    if (holder == &b) /* teardown stops b */
+        start_server(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_watch_across),
         cmocka_unit_test(test_one_session_across),
         cmocka_unit_test(test_killed_mid_utterance),
+        cmocka_unit_test(test_killed_behind_nginx),
     };
     return cmocka_run_group_tests_name("instances", tests, setup, teardown);
 }

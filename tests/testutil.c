@@ -191,6 +191,41 @@ void tu_redis_stop(tu_redis *r)
     rmdir(r->dir);
 }
 
+void tu_nginx_start(tu_nginx *n, const int *upstream_ports, int count)
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->dir, sizeof(n->dir), "/tmp/vbnginx-XXXXXX");
+    if (mkdtemp(n->dir) == NULL)
+        die("mkdtemp");
+    n->port = free_port();
+    n->tls_port = free_port();
+    n->redirect_port = free_port();
+    char cmd[512];
+    int len = snprintf(cmd, sizeof(cmd), "tests/lib/nginx.sh start %s %d %d %d",
+                       n->dir, n->port, n->tls_port, n->redirect_port);
+    for (int i = 0; i < count && len < (int)sizeof(cmd) - 8; i++)
+        len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " %d",
+                        upstream_ports[i]);
+    int status = system(cmd);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        die("nginx is not installed (make deps-test installs it: "
+            "scripts/deps.sh test)");
+    if (status != 0)
+        die("nginx did not start (tests/lib/nginx.sh said why above)");
+    n->via.port = n->port;
+}
+
+void tu_nginx_stop(tu_nginx *n)
+{
+    if (n->dir[0] == '\0')
+        return;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "tests/lib/nginx.sh stop %s", n->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "nginx in %s did not stop\n", n->dir);
+    n->dir[0] = '\0';
+}
+
 void tu_server_start(tu_server *srv, const char *const *extra_flags)
 {
     memset(srv, 0, sizeof(*srv));

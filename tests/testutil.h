@@ -69,6 +69,20 @@ void tu_redis_start_again(tu_redis *r);
 /* Kills it and removes its folder. */
 void tu_redis_stop(tu_redis *r);
 
+/* A throwaway nginx running deploy/nginx.conf (tests/lib/nginx.sh) in
+ * front of the servers on the given ports: `port` plain HTTP and
+ * `tls_port` HTTPS (a self-signed certificate) on one site, and
+ * `redirect_port` the site's redirect to HTTPS.  Start fails the test
+ * when nginx is not installed.  `via` is the site as a tu_server for
+ * tu_http and tu_ws (no process of its own). */
+typedef struct tu_nginx {
+    char dir[64];
+    int port, tls_port, redirect_port;
+    tu_server via;
+} tu_nginx;
+void tu_nginx_start(tu_nginx *n, const int *upstream_ports, int count);
+void tu_nginx_stop(tu_nginx *n);
+
 /* An HTTP request to the server; returns the status, body in *body. */
 int tu_http(const tu_server *srv, const char *method, const char *path,
             const char *body, char **response);
