@@ -345,6 +345,32 @@ static void expect_everything(const char *url)
  * (PostgreSQL when the tests have one), ids, bytes and times kept; and
  * back from there into SQLite.  A target that holds anything is refused,
  * and so is one that cannot be reached, leaving it as it was. */
+/* A database URL as the log shows it: no password. */
+static void test_url_redacted(void **state)
+{
+    (void)state;
+    static const char *cases[][2] = {
+        {"postgresql://verbatim:s3cret@db.internal:5432/verbatim",
+         "postgresql://verbatim:***@db.internal:5432/verbatim"},
+        {"postgresql://u:p@ss:w@rd@h/db", "postgresql://u:***@h/db"},
+        {"postgresql://verbatim@db/verbatim?sslmode=require&password=s3cret",
+         "postgresql://verbatim@db/verbatim?sslmode=require&password=***"},
+        {"host=db user=v password=s3cret dbname=v",
+         "host=db user=v password=*** dbname=v"},
+        {"postgresql://verbatim@db/verbatim", "postgresql://verbatim@db/verbatim"},
+        {"data/verbatim.db", "data/verbatim.db"},
+        {"file:x.db?mode=memory", "file:x.db?mode=memory"},
+        {"postgresql://h/db?mypassword=x", "postgresql://h/db?mypassword=x"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_url_redacted(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+    }
+    store_url_redacted("postgresql://u:secretsecret@h/db", out, 12);
+    assert_string_equal(out, "postgresql:"); /* cut, never overrun */
+}
+
 static void test_copy(void **state)
 {
     char from[300], to[300], back[300], err[512];
@@ -467,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_schema_version),
         cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_url_redacted),
         cmocka_unit_test(test_uploads),
         cmocka_unit_test(test_web_sessions),
     };

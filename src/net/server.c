@@ -483,16 +483,18 @@ static int start_auth(server *srv, char *err, size_t errlen)
         return rc;
     if (auth_keys_count(srv->keys) > 0)
         return 0;
+    char db[512]; /* as logs may show it: no password */
+    store_url_redacted(srv->cfg.db, db, sizeof(db));
     if (mode == SERVER_AUTH_REQUIRED)
         vb_seterr(err, errlen, "--auth required, but the database %s has no "
                   "API keys: make one with `verbatim keys create --name NAME "
-                  "--scope admin --db %s`", srv->cfg.db, srv->cfg.db);
+                  "--scope admin --db %s`", db, db);
     else
         vb_seterr(err, errlen, "listening on %s lets other machines in, so "
                   "API keys are required, and the database %s has none: make "
                   "one with `verbatim keys create --name NAME --scope admin "
                   "--db %s`, or start with --auth off to let anyone who can "
-                  "reach the port in", srv->cfg.host, srv->cfg.db, srv->cfg.db);
+                  "reach the port in", srv->cfg.host, db, db);
     return VB_EINVAL;
 }
 
@@ -657,9 +659,11 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    char db[512]; /* a PostgreSQL URL's password is not for the log */
+    store_url_redacted(cfg->db, db, sizeof(db));
     log_info(NULL, "verbatim %s listening on http://%s:%d (store %s, %d "
              "workers, at most %d sessions)", VERBATIM_VERSION, cfg->host,
-             cfg->port, cfg->db, cfg->workers, cfg->max_sessions);
+             cfg->port, db, cfg->workers, cfg->max_sessions);
     /* Two decoders sharing a core take turns on it every few ms, as the
      * scheduler slices its time: measured, 26 % more processor time per
      * audio second and far later results than one worker on that core
