@@ -294,6 +294,61 @@ static void test_killed_mid_utterance(void **state)
     assert_int_equal(words_in(texts, "coffee"), 1);
 }
 
+/* A server stopped (SIGTERM, as systemctl stop) under a live session:
+ * it stores what it received and releases the lease, so that its client
+ * resuming on the other server is taken at once, not after the lease's
+ * 6 s; every sentence is stored once.  (The socket is closed without a
+ * close frame: the client sees 1006.) */
+static void test_stopped_hands_over(void **state)
+{
+    if (!tu_pg())
+        skip();
+    if (a.pid <= 0)
+        start_server(&a);
+    long long id = tu_create(&a, "stopped");
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(&a, path);
+    seen s1 = {0};
+    await_status(ws, &s1, 1, 5000);
+    send_sentence(ws, "Please open the window.", 1000);
+    assert_int_equal(collect(ws, 1500, &s1), 0);
+    assert_int_equal(s1.finals, 1);
+    kill(a.pid, SIGTERM);
+    int code = 0;
+    for (int waited = 0; code == 0 && waited < 10000; waited += 100)
+        code = collect(ws, 100, &s1);
+    printf("the stopping server closed the socket with %d\n", code);
+    assert_int_not_equal(code, 0);
+    wsclient_abort(ws);
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
+             s1.token);
+    double t0 = vb_monotonic_s();
+    wsclient *again = tu_ws(&b, path);
+    seen s2 = {0};
+    await_status(again, &s2, 1, 10000);
+    double waited = vb_monotonic_s() - t0;
+    printf("resumed on the other server after %.2f s\n", waited);
+    assert_true(waited < 2.0); /* released, not lapsed */
+    /* The lease was let go, so this is a new one (a new token), and the
+     * status says where the stored transcript ends. */
+    assert_true(strlen(s2.token) >= 16);
+    assert_true(s2.time_offset >= 1.0);
+    send_sentence(again, "I would like a cup of coffee.", 1000);
+    close_stream(again);
+    assert_int_equal(collect(again, 20000, &s2), 1000);
+    wsclient_abort(again);
+    int status;
+    waitpid(a.pid, &status, 0);
+    a.pid = 0;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char texts[512];
+    stored_texts(&b, id, texts, sizeof(texts));
+    printf("stored: %s\n", texts);
+    assert_int_equal(words_in(texts, "window"), 1);
+    assert_int_equal(words_in(texts, "coffee"), 1);
+}
+
 /* Sessions decoding on srv now (its /api/health). */
 static int sessions_on(const tu_server *srv)
 {
@@ -425,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_watch_across),
         cmocka_unit_test(test_one_session_across),
         cmocka_unit_test(test_killed_mid_utterance),
+        cmocka_unit_test(test_stopped_hands_over),
         cmocka_unit_test(test_killed_behind_nginx),
     };
     return cmocka_run_group_tests_name("instances", tests, setup, teardown);
