@@ -10,5 +10,11 @@ if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@deepgram/sdk ] 
    [ ! -d node_modules/deepgram-sdk-v4 ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
+# instances.test.js runs two servers on a throwaway PostgreSQL.
+cd ..
+. lib/postgres.sh
+trap pg_cleanup EXIT
+pg_start
+cd browser
 # One file; its tests run one after another (Node 18 and later).
 node --test ./*.test.js

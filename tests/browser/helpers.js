@@ -24,12 +24,13 @@ export function freePort() {
 }
 
 // args: more flags for `verbatim serve` (e.g. ['--auth', 'required']).
-export async function startServer({ port, dir, args = [] } = {}) {
+// db: another --db than a SQLite file in dir (a postgresql:// URL).
+export async function startServer({ port, dir, db, args = [] } = {}) {
   port = port || await freePort();
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'vbweb-'));
   const bin = process.env.VERBATIM_BIN || path.join(root, 'build/asan/verbatim');
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
-  const proc = spawn(bin, ['serve', '--port', String(port), '--db', path.join(dir, 'db.sqlite'),
+  const proc = spawn(bin, ['serve', '--port', String(port), '--db', db || path.join(dir, 'db.sqlite'),
                            '--workers', '2', ...args], { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
@@ -45,6 +46,7 @@ export async function startServer({ port, dir, args = [] } = {}) {
 
 export async function stopServer(server, signal = 'SIGTERM') {
   if (server.proc.exitCode !== null) return server.proc.exitCode;
+  if (server.proc.signalCode !== null) return server.proc.signalCode; // killed
   const done = new Promise((resolve) => server.proc.on('exit', (code, sig) => resolve(code ?? sig)));
   server.proc.kill(signal);
   return done;
