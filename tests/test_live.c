@@ -13,6 +13,7 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -963,8 +964,10 @@ static void test_idle_timeout(void **state)
     assert_int_equal(tu_server_stop(&quick), 0);
 }
 
-/* SIGTERM while a client is mid-sentence: the server stores what it heard
- * before it exits. */
+/* SIGTERM while a client is mid-sentence: the server finishes the
+ * sentence, sends its final, closes the socket with 1012 (connect again),
+ * stores what it heard and exits; meanwhile it takes nothing new (503);
+ * a watcher is closed with 1012 at once. */
 static void test_shutdown_keeps_audio(void **state)
 {
     tu_server other;
@@ -974,13 +977,33 @@ static void test_shutdown_keeps_audio(void **state)
                              "{\"title\": \"shutdown\"}", &resp), 200);
     free(resp);
     size_t n;
-    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    /* Six sentences sent at once: seconds of decoding left when the
+     * signal comes, the last of them cut off by it. */
     wsclient *ws = tu_ws(&other, "/ws/transcribe/1");
+    int16_t *pcm = tu_padded_speech("Please open the window.", 200, 1000, &n);
+    for (int i = 0; i < 5; i++)
+        tu_ws_send_pcm(ws, pcm, n, 100);
+    free(pcm);
+    pcm = tu_flite("slt", "Please open the window.", &n);
     tu_ws_send_pcm(ws, pcm, n, 100);
     free(pcm);
+    wsclient *watcher = tu_ws(&other, "/ws/watch/1");
     usleep(300000);
-    assert_int_equal(tu_server_stop(&other), 0);
+    kill(other.pid, SIGTERM);
+    summary watched = {0};
+    assert_int_equal(collect(watcher, 5000, &watched), 1012);
+    wsclient_abort(watcher);
+    /* Still finishing: new work is refused before any upgrade. */
+    assert_int_equal(tu_http(&other, "GET", "/api/health", NULL, &resp), 503);
+    assert_non_null(strstr(resp, "shutting down"));
+    free(resp);
+    summary s = {0};
+    assert_int_equal(collect(ws, 20000, &s), 1012);
+    assert_int_equal(s.final_count, 6);
+    for (int i = 0; i < 6; i++)
+        assert_true(contains_word(s.finals[i].text, "window"));
     wsclient_abort(ws);
+    assert_int_equal(tu_server_stop(&other), 0);
     /* Restart on the same database and read the segment back. */
     const char *flags[] = {"--db", other.db, NULL};
     tu_server again;
@@ -989,10 +1012,10 @@ static void test_shutdown_keeps_audio(void **state)
                              NULL, &resp), 200);
     cJSON *segs = cJSON_Parse(resp);
     free(resp);
-    assert_int_equal(cJSON_GetArraySize(segs), 1);
-    assert_true(contains_word(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(segs, 0), "text")->valuestring,
-        "window"));
+    assert_int_equal(cJSON_GetArraySize(segs), 6); /* each final sent */
+    for (int i = 0; i < 6; i++)
+        assert_true(contains_word(cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetArrayItem(segs, i), "text")), "window"));
     cJSON_Delete(segs);
     assert_int_equal(tu_server_stop(&again), 0);
 }
@@ -1597,9 +1620,10 @@ static void test_store_restarted(void **state)
     snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
     wsclient *ws = tu_ws(&srv, path);
     assert_non_null(ws);
-    size_t n;
+    size_t n, sent = 0;
     int16_t *pcm = tu_padded_speech("Please open the window.", 200, 1000, &n);
     tu_ws_send_pcm(ws, pcm, n, 100);
+    sent += n;
     free(pcm);
     summary s = {0};
     assert_int_equal(collect(ws, 3000, &s), 0);
@@ -1609,9 +1633,11 @@ static void test_store_restarted(void **state)
     double stopped = vb_monotonic_s();
     pcm = tu_padded_speech("I would like a cup of coffee.", 200, 1000, &n);
     tu_ws_send_pcm(ws, pcm, n, 100);
+    sent += n;
     free(pcm);
     pcm = tu_padded_speech("The weather is nice today.", 200, 1000, &n);
     tu_ws_send_pcm(ws, pcm, n, 100);
+    sent += n;
     free(pcm);
     summary during = {0};
     assert_int_equal(collect(ws, 500, &during), 0);
@@ -1644,6 +1670,13 @@ static void test_store_restarted(void **state)
         assert_true(contains_word(cJSON_GetStringValue(cJSON_GetObjectItem(
             cJSON_GetArrayItem(segs, i), "text")), words[i]));
     cJSON_Delete(segs);
+    /* The audio heard while the database was away is kept too: held and
+     * stored once it was back. */
+    size_t bytes;
+    pcm_buf kept = kept_audio(id, &bytes);
+    printf("kept %.2f s of %.2f s sent\n", kept.len / 16000.0, sent / 16000.0);
+    assert_true(kept.len + 16000 / 10 >= sent);
+    pcm_buf_free(&kept);
 }
 
 /* A client whose connection dropped (the server has not noticed: the old

@@ -69,6 +69,8 @@ typedef struct server {
     api_context api;
     web_files *web;          /* the browser app, in memory */
     bus_t *bus;              /* live messages, for watchers */
+    int draining;            /* stopping: sessions finish, nothing new is
+                                taken (I/O thread only) */
 
     pthread_mutex_t lock;    /* guards the three fields below */
     struct http_req *http_done; /* answered requests, for the I/O thread */
@@ -201,6 +203,13 @@ int http_add_cors(server *srv, struct lws *wsi, unsigned char **p,
 int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                 net_pss *pss, void *in, size_t len);
 void ws_on_wake(server *srv);
+/* The server is stopping (I/O thread): every live session's input ends
+ * as on CloseStream and its socket is closed with 1012 once its last
+ * finals are sent; watchers are closed with 1012 now.  Returns the
+ * sockets open. */
+int ws_drain(server *srv);
+/* Sockets whose close frame has not been written yet. */
+int ws_open_count(const server *srv);
 void ws_shutdown(server *srv);
 /* The longest a live socket's audio has been waiting to be decoded
  * (seconds).  I/O thread. */

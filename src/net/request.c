@@ -377,6 +377,13 @@ scope:
 int net_request_check(server *srv, net_request *req, char *why, size_t len)
 {
     char quoted[96];
+    if (srv->draining) { /* a proxy tries another instance on 503 */
+        snprintf(why, len, "the server is shutting down: try again in a "
+                 "moment (another instance may answer)");
+        req->refusal = METRICS_REFUSED_SHUTTING_DOWN;
+        req->retry_after = 1;
+        return 503;
+    }
     if (!srv->any_host && req->host[0] && !host_known(srv, req->host)) {
         net_shown(req->host, quoted, sizeof(quoted));
         snprintf(why, len, "this server does not answer for the host name "

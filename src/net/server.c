@@ -15,7 +15,9 @@
  */
 #include "server.h"
 
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +204,59 @@ static void on_signal(int sig)
     stop_requested = 1;
     if (signal_context)
         lws_cancel_service(signal_context);
+}
+
+/* How long a stopping server lets its live sessions finish (input
+ * ended, the rest decoded, its finals sent, then 1012) before it closes
+ * what is left as before: a client resuming elsewhere then has every
+ * final it was owed, and the instance's leases are let go. */
+#define DRAIN_S 10.0
+
+typedef struct {
+    server *srv;
+    atomic_int over;
+} drain_ticker;
+
+/* lws_service() waits for an event: wake it often enough to see the
+ * deadline pass. */
+static void *drain_tick(void *arg)
+{
+    drain_ticker *t = arg;
+    while (!atomic_load(&t->over)) {
+        usleep(100000);
+        net_wake(t->srv);
+    }
+    return NULL;
+}
+
+/* I/O thread, after a signal: nothing new is taken (503 before any
+ * upgrade, which a proxy tries on another instance), live sessions
+ * finish; a second signal stops at once. */
+static void drain(server *srv)
+{
+    srv->draining = 1;
+    int open = ws_drain(srv);
+    if (open == 0)
+        return;
+    log_info(NULL, "stopping: %d socket%s finishing (at most %.0f s; a "
+             "second signal stops at once)", open, open == 1 ? "" : "s",
+             DRAIN_S);
+    stop_requested = 0;
+    drain_ticker ticker = {.srv = srv};
+    atomic_init(&ticker.over, 0);
+    pthread_t thread;
+    int ticking = pthread_create(&thread, NULL, drain_tick, &ticker) == 0;
+    double end = vb_monotonic_s() + DRAIN_S;
+    while (!stop_requested && ws_open_count(srv) > 0 && vb_monotonic_s() < end)
+        if (lws_service(srv->lws, 0) < 0)
+            break;
+    atomic_store(&ticker.over, 1);
+    if (ticking)
+        pthread_join(thread, NULL);
+    open = ws_open_count(srv);
+    if (open > 0)
+        log_warn(NULL, "stopping: closing %d socket%s that had not finished",
+                 open, open == 1 ? "" : "s");
 }
 
 static void health(void *ctx, api_health *out)
@@ -683,6 +738,8 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
         vb_seterr(err, errlen, "%s", srv->fatal);
     pthread_mutex_unlock(&srv->lock);
     log_info(NULL, "shutting down: finishing open sessions");
+    if (rc == 0)
+        drain(srv);
     teardown(srv);
     free(srv);
     log_info(NULL, "stopped");

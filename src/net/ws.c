@@ -113,6 +113,7 @@ typedef struct ws_conn {
     char *text;             /* a text message being received */
     size_t text_len;
     int paused, stream_closed;
+    int closing;            /* its close frame is written (I/O thread) */
     struct ws_conn *next;
 
     int watch;              /* a /ws/watch/ socket */
@@ -141,6 +142,8 @@ typedef struct ws_conn {
     int gone;               /* the socket is closed */
     int want_resume;
     int close_requested;    /* CloseStream seen (set on I/O, read in done) */
+    int draining;           /* the server is stopping: 1012 after the last
+                               finals (set on I/O, read in done) */
     int faulted;            /* the run reported a fault (and a close) */
     int superseded;         /* another socket resumed this session */
     int want_stop;          /* the run asks the I/O thread to end input */
@@ -338,11 +341,15 @@ static void run_done(void *ctx)
     pthread_mutex_lock(&c->lock);
     int close_now = c->close_requested && !c->faulted;
     int superseded = c->superseded && !c->faulted;
+    int drained = c->draining && !close_now && !superseded && !c->faulted;
     pthread_mutex_unlock(&c->lock);
-    if (close_now && c->dg != NULL)
+    if ((close_now || drained) && c->dg != NULL)
         conn_send(c, dg_listen_metadata(c->dg), 0, NULL);
     if (close_now)
         conn_send(c, NULL, 1000, "stream closed");
+    else if (drained) /* every final it had was sent first */
+        conn_send(c, NULL, 1012, "the server is shutting down: connect again "
+                                 "(with the resume token) to go on");
     else if (superseded) /* after its last finals, should anyone read them */
         conn_error(c, 4409, "another connection resumed this session with "
                             "its resume token; this one is closed");
@@ -909,6 +916,7 @@ static int on_writeable(struct lws *wsi, ws_conn *c)
     int rc = 0;
     if (m->text == NULL) {
         log_info(c->tag, "closing with %d: %s", m->close_code, m->reason);
+        c->closing = 1;
         lws_close_reason(wsi, (enum lws_close_status)m->close_code,
                          (unsigned char *)m->reason, strlen(m->reason));
         rc = -1;
@@ -1002,6 +1010,38 @@ double ws_live_lag(server *srv)
         worst = lag > worst ? lag : worst;
     }
     return worst;
+}
+
+int ws_drain(server *srv)
+{
+    int open = 0;
+    for (ws_conn *c = srv->conns; c; c = c->next) {
+        open++;
+        if (c->session != NULL && !c->stream_closed) {
+            /* As CloseStream: the input ends, the rest is decoded and its
+             * finals sent, then run_done() closes with 1012. */
+            pthread_mutex_lock(&c->lock);
+            c->draining = 1;
+            pthread_mutex_unlock(&c->lock);
+            c->stream_closed = 1;
+            lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+            stop_session(c);
+        } else if (c->session == NULL && !c->stream_closed) {
+            /* A watcher, or a socket whose session is not open yet. */
+            c->stream_closed = 1;
+            conn_send(c, NULL, 1012, "the server is shutting down: connect "
+                                     "again");
+        }
+    }
+    return open;
+}
+
+int ws_open_count(const server *srv)
+{
+    int open = 0;
+    for (const ws_conn *c = srv->conns; c; c = c->next)
+        open += !c->closing; /* not waiting for a client's close reply */
+    return open;
 }
 
 void ws_shutdown(server *srv)

@@ -171,7 +171,8 @@ void store_hits_free(store_hit *hits, size_t count);
 /* Kept audio (audio/keep.h's packet runs), stored a piece at a time as a
  * session hears it: piece seq of run `run` (the session's own name for
  * it) of transcription tid, the run starting at `offset` on the timeline
- * (VB_ENOTFOUND once the transcription is deleted). */
+ * (VB_ENOTFOUND once the transcription is deleted).  A piece of a number
+ * already stored replaces it (a failed piece is stored again, longer). */
 int store_audio_append(store_t *store, int64_t tid, const char *run, int seq,
                        double offset, const uint8_t *data, size_t len);
 typedef struct store_audio_run {

@@ -984,7 +984,9 @@ static int pg_audio_append(store_t *s, int64_t tid, const char *run, int seq,
      * again: the key (tid, run, seq) is the piece. */
     int rc = query(pg_of(s), "INSERT INTO audio (transcription_id, run, seq,"
                    " time_offset, packets) VALUES ($1, $2, $3, $4, $5)"
-                   " ON CONFLICT DO NOTHING", &p, 0, 1, "keep audio", &r);
+                   " ON CONFLICT (transcription_id, run, seq) DO UPDATE SET"
+                   " time_offset = excluded.time_offset, packets ="
+                   " excluded.packets", &p, 0, 1, "keep audio", &r);
     PQclear(r);
     return rc;
 }

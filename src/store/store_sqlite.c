@@ -943,8 +943,10 @@ static int sq_audio_append(store_t *s, int64_t tid, const char *run, int seq,
     sqlite3 *db = db_of(s);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "INSERT INTO audio (transcription_id, run, seq,"
-                           " time_offset, packets) VALUES (?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
+                           " time_offset, packets) VALUES (?, ?, ?, ?, ?)"
+                           " ON CONFLICT (transcription_id, run, seq) DO UPDATE"
+                           " SET time_offset = excluded.time_offset, packets ="
+                           " excluded.packets", -1, &st, NULL) != SQLITE_OK)
         return db_error(db, "keep audio");
     sqlite3_bind_int64(st, 1, tid);
     sqlite3_bind_text(st, 2, run, -1, SQLITE_TRANSIENT);

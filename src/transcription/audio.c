@@ -3,7 +3,10 @@
  * encoded on the session's worker (audio/keep.h) and stored on the writer
  * a piece at a time, so that a session that ends badly loses at most the
  * last piece, and nothing is stored for a transcription that keeps no
- * audio or is gone.
+ * audio or is gone.  A piece the store fails to take (PostgreSQL
+ * restarting) is held and stored again with the next one under the same
+ * number: the store replaces a piece by a longer one of the same number,
+ * so a piece whose insert did land before its error is not kept twice.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +19,9 @@
 #include "tx_internal.h"
 
 #define PIECE_PACKETS 250 /* 5 s: a piece the writer stores */
+/* Held while the store fails: about 17 minutes of speech (Opus at
+ * 16 kbit/s); past it keeping stops. */
+#define UNSAVED_MAX (2u << 20)
 
 struct tx_audio {
     keep_encoder *encoder;  /* the worker's */
@@ -26,6 +32,8 @@ struct tx_audio {
     int off;                /* nothing is kept (writer: the lookup said so,
                                the transcription is gone, or it failed) */
     int seq;                /* writer */
+    strbuf unsaved;         /* writer: packets of piece `seq` the store
+                               did not take yet */
     char name[17];          /* the run's name for its pieces */
     const char *tag;
 };
@@ -53,6 +61,10 @@ void tx_audio_free(tx_audio *a)
         return;
     keep_encoder_free(a->encoder);
     free(a->pending.data);
+    if (a->unsaved.len > 0)
+        log_error(a->tag, "%zu bytes of this session's audio could not be "
+                  "kept: the store did not take them", a->unsaved.len);
+    free(a->unsaved.data);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -120,15 +132,35 @@ void tx_audio_store(tx_audio *a, store_t *store, int64_t tid, double offset)
     a->queued = 0;
     int off = a->off;
     pthread_mutex_unlock(&a->lock);
-    if (!off && piece.len > 0) {
-        int rc = store_audio_append(store, tid, a->name, a->seq++, offset,
-                                    (const uint8_t *)piece.data, piece.len);
-        if (rc != 0) {
-            if (rc != VB_ENOTFOUND)
-                log_error(a->tag, "the session's audio could not be kept "
-                          "(%s); keeping it stops", vb_strerror(rc));
-            tx_audio_keep(a, 0);
-        }
+    if (off || piece.len == 0) {
+        free(piece.data);
+        return;
     }
+    int held = a->unsaved.len > 0;
+    strbuf_append(&a->unsaved, piece.data, piece.len);
     free(piece.data);
+    if (a->unsaved.failed) {
+        log_error(a->tag, "out of memory: the rest of this session's audio "
+                  "is not kept");
+        tx_audio_keep(a, 0);
+        return;
+    }
+    int rc = store_audio_append(store, tid, a->name, a->seq, offset,
+                                (const uint8_t *)a->unsaved.data,
+                                a->unsaved.len);
+    if (rc == 0) {
+        if (held)
+            log_info(a->tag, "the session's audio is kept again");
+        a->seq++;
+        a->unsaved.len = 0;
+    } else if (rc == VB_ENOTFOUND) { /* the transcription is gone */
+        tx_audio_keep(a, 0);
+    } else if (a->unsaved.len > UNSAVED_MAX) {
+        log_error(a->tag, "the session's audio could not be kept (%s) for "
+                  "too long; keeping it stops", vb_strerror(rc));
+        tx_audio_keep(a, 0);
+    } else if (!held) {
+        log_warn(a->tag, "the session's audio could not be kept (%s): held "
+                 "to store again with the next piece", vb_strerror(rc));
+    }
 }

@@ -67,6 +67,7 @@ static const char *const refusal_names[METRICS_REFUSED_REASONS] = {
     [METRICS_REFUSED_CAPACITY] = "capacity",
     [METRICS_REFUSED_BUSY] = "busy",
     [METRICS_REFUSED_TOO_LARGE] = "too_large",
+    [METRICS_REFUSED_SHUTTING_DOWN] = "shutting_down",
 };
 
 static void add(atomic_uint_fast64_t *counter, uint64_t n)

@@ -53,6 +53,7 @@ typedef enum {
     METRICS_REFUSED_CAPACITY,     /* one more stream would pass --max-load */
     METRICS_REFUSED_BUSY,         /* the transcription has a live session */
     METRICS_REFUSED_TOO_LARGE,    /* an upload over --max-upload-mb */
+    METRICS_REFUSED_SHUTTING_DOWN,/* the server is stopping */
     METRICS_REFUSED_REASONS
 } metrics_refusal;
 
