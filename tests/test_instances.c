@@ -153,6 +153,53 @@ static int words_in(const char *text, const char *word)
     return n;
 }
 
+/* A live session on `via` into transcription id: its status, then the
+ * window sentence and its final. */
+static wsclient *open_with_window(const tu_server *via, long long id, seen *s)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
+    wsclient *ws = tu_ws(via, path);
+    await_status(ws, s, 1, 5000);
+    send_sentence(ws, "Please open the window.", 1000);
+    assert_int_equal(collect(ws, 1500, s), 0);
+    assert_int_equal(s->finals, 1);
+    return ws;
+}
+
+/* Connects to `via` with the resume token and waits (at most 10 s) for
+ * the status, into s; *waited gets how long that took. */
+static wsclient *resume_on(const tu_server *via, long long id,
+                           const char *token, seen *s, double *waited)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id, token);
+    double t0 = vb_monotonic_s();
+    wsclient *ws = tu_ws(via, path);
+    await_status(ws, s, 1, 10000);
+    *waited = vb_monotonic_s() - t0;
+    /* The stored transcript ends after the window: the coffee is sent
+     * again, whole. */
+    assert_true(s->time_offset >= 1.0);
+    return ws;
+}
+
+/* The resumed session sends the coffee sentence and ends; reader's
+ * stored transcript has each sentence once. */
+static void finish_with_coffee(wsclient *ws, seen *s, const tu_server *reader,
+                               long long id)
+{
+    send_sentence(ws, "I would like a cup of coffee.", 1000);
+    close_stream(ws);
+    assert_int_equal(collect(ws, 20000, s), 1000);
+    wsclient_abort(ws);
+    char texts[512];
+    stored_texts(reader, id, texts, sizeof(texts));
+    printf("stored: %s\n", texts);
+    assert_int_equal(words_in(texts, "window"), 1);
+    assert_int_equal(words_in(texts, "coffee"), 1);
+}
+
 /* Streamed through A, watched through B (subscribed through Redis): every
  * final once, in order; a later watcher on B reads them from the store. */
 static void test_watch_across(void **state)
@@ -205,15 +252,11 @@ static void test_one_session_across(void **state)
     if (!tu_pg())
         skip();
     long long id = tu_create(&a, "one at a time");
+    seen s1 = {0};
+    wsclient *first = open_with_window(&a, id, &s1);
+    assert_int_equal(strlen(s1.token), 32);
     char path[160];
     snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *first = tu_ws(&a, path);
-    seen s1 = {0};
-    await_status(first, &s1, 1, 5000);
-    assert_int_equal(strlen(s1.token), 32);
-    send_sentence(first, "Please open the window.", 1000);
-    assert_int_equal(collect(first, 1500, &s1), 0);
-    assert_int_equal(s1.finals, 1);
 
     wsclient *second = tu_ws(&b, path);
     seen s2 = {0};
@@ -222,27 +265,16 @@ static void test_one_session_across(void **state)
     assert_non_null(strstr(s2.last_error, "already has a live session (on "
                                           "another server)"));
 
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
-             s1.token);
-    double t0 = vb_monotonic_s();
-    wsclient *resumed = tu_ws(&b, path);
+    double waited;
     seen s3 = {0};
-    await_status(resumed, &s3, 1, 5000);
+    wsclient *resumed = resume_on(&b, id, s1.token, &s3, &waited);
     /* A answered the handover: no wait for its lease to lapse. */
-    assert_true(vb_monotonic_s() - t0 < 3.0);
+    assert_true(waited < 3.0);
     assert_string_equal(s3.token, s1.token);
     assert_int_equal(collect(first, 3000, &s1), 4409);
     wsclient_abort(first);
-    assert_true(s3.time_offset >= 1.0); /* after the window */
-    send_sentence(resumed, "I would like a cup of coffee.", 1000);
-    close_stream(resumed);
-    assert_int_equal(collect(resumed, 20000, &s3), 1000);
-    wsclient_abort(resumed);
+    finish_with_coffee(resumed, &s3, &b, id);
     assert_int_equal(s3.finals, 1);
-    char texts[512];
-    stored_texts(&b, id, texts, sizeof(texts));
-    assert_int_equal(words_in(texts, "window"), 1);
-    assert_int_equal(words_in(texts, "coffee"), 1);
 }
 
 /* A is killed (SIGKILL) in the middle of an utterance.  Its client
@@ -255,43 +287,21 @@ static void test_killed_mid_utterance(void **state)
     if (!tu_pg())
         skip();
     long long id = tu_create(&a, "killed");
-    char path[160];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *ws = tu_ws(&a, path);
     seen s1 = {0};
-    await_status(ws, &s1, 1, 5000);
-    send_sentence(ws, "Please open the window.", 1000);
-    assert_int_equal(collect(ws, 1500, &s1), 0);
-    assert_int_equal(s1.finals, 1);
+    wsclient *ws = open_with_window(&a, id, &s1);
     /* Half an utterance, then the server dies. */
     send_sentence(ws, "I would like a cup of coffee.", 0);
     kill(a.pid, SIGKILL);
     waitpid(a.pid, NULL, 0);
     a.pid = 0;
     wsclient_abort(ws);
-
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
-             s1.token);
-    double t0 = vb_monotonic_s();
-    wsclient *again = tu_ws(&b, path);
+    double waited;
     seen s2 = {0};
-    await_status(again, &s2, 1, 10000);
-    double waited = vb_monotonic_s() - t0;
+    wsclient *again = resume_on(&b, id, s1.token, &s2, &waited);
     printf("resumed on the other server after %.2f s\n", waited);
     assert_true(waited < 7.0); /* the lease's 6 s at most */
     assert_string_equal(s2.token, s1.token);
-    /* The stored transcript ends after the window: the coffee is sent
-     * again, whole. */
-    assert_true(s2.time_offset >= 1.0);
-    send_sentence(again, "I would like a cup of coffee.", 1000);
-    close_stream(again);
-    assert_int_equal(collect(again, 20000, &s2), 1000);
-    wsclient_abort(again);
-    char texts[512];
-    stored_texts(&b, id, texts, sizeof(texts));
-    printf("stored: %s\n", texts);
-    assert_int_equal(words_in(texts, "window"), 1);
-    assert_int_equal(words_in(texts, "coffee"), 1);
+    finish_with_coffee(again, &s2, &b, id);
 }
 
 /* A server stopped (SIGTERM, as systemctl stop) under a live session:
@@ -305,46 +315,26 @@ static void test_stopped_hands_over(void **state)
     if (a.pid <= 0)
         start_server(&a);
     long long id = tu_create(&a, "stopped");
-    char path[160];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *ws = tu_ws(&a, path);
     seen s1 = {0};
-    await_status(ws, &s1, 1, 5000);
-    send_sentence(ws, "Please open the window.", 1000);
-    assert_int_equal(collect(ws, 1500, &s1), 0);
-    assert_int_equal(s1.finals, 1);
+    wsclient *ws = open_with_window(&a, id, &s1);
     kill(a.pid, SIGTERM);
     int code = 0;
     for (int waited = 0; code == 0 && waited < 10000; waited += 100)
         code = collect(ws, 100, &s1);
     assert_int_equal(code, 1012); /* after its last finals */
     wsclient_abort(ws);
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
-             s1.token);
-    double t0 = vb_monotonic_s();
-    wsclient *again = tu_ws(&b, path);
+    double waited;
     seen s2 = {0};
-    await_status(again, &s2, 1, 10000);
-    double waited = vb_monotonic_s() - t0;
+    wsclient *again = resume_on(&b, id, s1.token, &s2, &waited);
     printf("resumed on the other server after %.2f s\n", waited);
     assert_true(waited < 2.0); /* released, not lapsed */
-    /* The lease was let go, so this is a new one (a new token), and the
-     * status says where the stored transcript ends. */
+    /* The lease was let go, so this is a new one (a new token). */
     assert_true(strlen(s2.token) >= 16);
-    assert_true(s2.time_offset >= 1.0);
-    send_sentence(again, "I would like a cup of coffee.", 1000);
-    close_stream(again);
-    assert_int_equal(collect(again, 20000, &s2), 1000);
-    wsclient_abort(again);
+    finish_with_coffee(again, &s2, &b, id);
     int status;
     waitpid(a.pid, &status, 0);
     a.pid = 0;
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char texts[512];
-    stored_texts(&b, id, texts, sizeof(texts));
-    printf("stored: %s\n", texts);
-    assert_int_equal(words_in(texts, "window"), 1);
-    assert_int_equal(words_in(texts, "coffee"), 1);
 }
 
 /* Sessions decoding on srv now (its /api/health). */
@@ -424,14 +414,8 @@ static void test_killed_behind_nginx(void **state)
 
     /* A live session through nginx; the server running it is killed. */
     long long id = tu_create(&nginx.via, "behind nginx");
-    char path[160];
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld", id);
-    wsclient *ws = tu_ws(&nginx.via, path);
     seen s1 = {0};
-    await_status(ws, &s1, 1, 5000);
-    send_sentence(ws, "Please open the window.", 1000);
-    assert_int_equal(collect(ws, 1500, &s1), 0);
-    assert_int_equal(s1.finals, 1);
+    wsclient *ws = open_with_window(&nginx.via, id, &s1);
     tu_server *holder = sessions_on(&a) > 0 ? &a : &b;
     tu_server *other = holder == &a ? &b : &a;
     assert_int_equal(sessions_on(holder), 1);
@@ -448,25 +432,13 @@ static void test_killed_behind_nginx(void **state)
         code = collect(ws, 100, &lost);
     assert_int_not_equal(code, 0);
     wsclient_abort(ws);
-    snprintf(path, sizeof(path), "/ws/transcribe/%lld?resume=%s", id,
-             s1.token);
-    double t0 = vb_monotonic_s();
-    wsclient *again = tu_ws(&nginx.via, path);
+    double waited;
     seen s2 = {0};
-    await_status(again, &s2, 1, 10000);
-    printf("resumed through nginx after %.2f s\n", vb_monotonic_s() - t0);
+    wsclient *again = resume_on(&nginx.via, id, s1.token, &s2, &waited);
+    printf("resumed through nginx after %.2f s\n", waited);
     assert_int_equal(sessions_on(other), 1);
     assert_string_equal(s2.token, s1.token);
-    assert_true(s2.time_offset >= 1.0);
-    send_sentence(again, "I would like a cup of coffee.", 1000);
-    close_stream(again);
-    assert_int_equal(collect(again, 20000, &s2), 1000);
-    wsclient_abort(again);
-    char texts[512];
-    stored_texts(other, id, texts, sizeof(texts));
-    printf("stored: %s\n", texts);
-    assert_int_equal(words_in(texts, "window"), 1);
-    assert_int_equal(words_in(texts, "coffee"), 1);
+    finish_with_coffee(again, &s2, other, id);
     tu_nginx_stop(&nginx);
     if (holder == &b) /* teardown stops b */
         start_server(&b);

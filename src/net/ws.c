@@ -825,6 +825,18 @@ static void stop_session(ws_conn *c)
     c->session = NULL;
 }
 
+/* The client's input ends (its session decodes what it has, then done):
+ * *why (close_requested or draining) says how run_done() closes. */
+static void end_input(ws_conn *c, int *why)
+{
+    pthread_mutex_lock(&c->lock);
+    *why = 1;
+    pthread_mutex_unlock(&c->lock);
+    c->stream_closed = 1;
+    lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    stop_session(c);
+}
+
 static void on_text(ws_conn *c)
 {
     cJSON *msg = cJSON_ParseWithLength(c->text, c->text_len);
@@ -838,12 +850,7 @@ static void on_text(ws_conn *c)
     } else if (strcmp(name, "CloseStream") == 0) {
         if (c->session) {
             log_info(c->tag, "CloseStream: finishing");
-            pthread_mutex_lock(&c->lock);
-            c->close_requested = 1;
-            pthread_mutex_unlock(&c->lock);
-            c->stream_closed = 1;
-            lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
-            stop_session(c);
+            end_input(c, &c->close_requested);
         } else if (!c->stream_closed) { /* a watcher */
             conn_send(c, NULL, 1000, "stream closed");
         } /* else the input has ended already: the close comes after DONE */
@@ -1020,12 +1027,7 @@ int ws_drain(server *srv)
         if (c->session != NULL && !c->stream_closed) {
             /* As CloseStream: the input ends, the rest is decoded and its
              * finals sent, then run_done() closes with 1012. */
-            pthread_mutex_lock(&c->lock);
-            c->draining = 1;
-            pthread_mutex_unlock(&c->lock);
-            c->stream_closed = 1;
-            lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
-            stop_session(c);
+            end_input(c, &c->draining);
         } else if (c->session == NULL && !c->stream_closed) {
             /* A watcher, or a socket whose session is not open yet. */
             c->stream_closed = 1;
