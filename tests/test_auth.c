@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "util/vb.h"
 
 static tu_server srv;
 static char keys[4][64]; /* by scope: [1] read, [2] write, [3] admin */
@@ -379,6 +380,78 @@ static void test_web_sign_in(void **state)
     assert_true(cookie_refused_within(cookie));
 }
 
+/* A key made while the server runs opens its first request at once (a
+ * key the server does not know has the store read again before it is
+ * refused), not after the next refresh; a made-up key is still refused. */
+static void test_new_key_at_once(void **state)
+{
+    char key[64];
+    assert_int_equal(keys_cli("create --name k-new --scope read", key,
+                              sizeof(key)), 0);
+    key[strcspn(key, "\n")] = '\0';
+    char auth[128], *resp = NULL;
+    snprintf(auth, sizeof(auth), "Authorization: Token %s\r\n", key);
+    double t0 = vb_monotonic_s();
+    int status = tu_http_full(&srv, "GET", "/api/transcriptions/", auth, NULL,
+                              &resp, NULL);
+    free(resp);
+    double took = vb_monotonic_s() - t0;
+    assert_int_equal(status, 200);
+    assert_true(took < 1.0);
+    /* Made-up keys: refused, and a burst of them answered promptly. */
+    snprintf(auth, sizeof(auth), "Authorization: Token vb_%043d\r\n", 7);
+    t0 = vb_monotonic_s();
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(tu_http_full(&srv, "GET", "/api/transcriptions/", auth,
+                                      NULL, &resp, NULL), 401);
+        free(resp);
+    }
+    took = vb_monotonic_s() - t0;
+    printf("20 made-up keys answered in %.2f s\n", took);
+    assert_true(took < 5.0);
+    assert_int_equal(keys_cli("revoke k-new", NULL, 0), 0);
+}
+
+/* With PostgreSQL: a browser signed in through one server (behind a
+ * proxy) whose next request reaches another server is let in at once. */
+static void test_signed_in_elsewhere(void **state)
+{
+    if (!tu_pg())
+        skip(); /* SQLite is one server's */
+    tu_server other;
+    const char *flags[] = {"--db", srv.db, "--auth", "required", NULL};
+    tu_server_start(&other, flags);
+    char auth[128], *resp = NULL, *headers = NULL, cookie[128];
+    snprintf(auth, sizeof(auth), "Authorization: Token %s\r\n", keys[2]);
+    assert_int_equal(tu_http_full(&srv, "POST", "/api/session", auth, NULL,
+                                  &resp, &headers), 200);
+    free(resp);
+    session_cookie(headers, cookie, sizeof(cookie));
+    free(headers);
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Cookie: verbatim_session=%s\r\n", cookie);
+    assert_int_equal(tu_http_full(&other, "GET", "/api/transcriptions/", hdr,
+                                  NULL, &resp, NULL), 200);
+    free(resp);
+    /* Signed out through the first: the other refuses it within a
+     * refresh. */
+    char out[300];
+    snprintf(out, sizeof(out), "%sOrigin: http://127.0.0.1:%d\r\n", hdr,
+             srv.port);
+    assert_int_equal(tu_http_full(&srv, "DELETE", "/api/session", out, NULL,
+                                  &resp, NULL), 204);
+    free(resp);
+    int status = 200;
+    for (int i = 0; i < 80 && status == 200; i++) {
+        usleep(100000);
+        status = tu_http_full(&other, "GET", "/api/transcriptions/", hdr, NULL,
+                              &resp, NULL);
+        free(resp);
+    }
+    assert_int_equal(status, 401);
+    assert_int_equal(tu_server_stop(&other), 0);
+}
+
 /* A revoked key stops working within the refresh time; a used one shows
  * when; no key is ever written to the log. */
 static void test_revoke_and_log(void **state)
@@ -422,6 +495,8 @@ int main(void)
         cmocka_unit_test(test_every_route_needs_its_scope),
         cmocka_unit_test(test_key_forms),
         cmocka_unit_test(test_web_sign_in),
+        cmocka_unit_test(test_new_key_at_once),
+        cmocka_unit_test(test_signed_in_elsewhere),
         cmocka_unit_test(test_revoke_and_log),
     };
     return cmocka_run_group_tests_name("auth", tests, setup, teardown);

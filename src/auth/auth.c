@@ -4,6 +4,7 @@
  */
 #include "auth.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -100,6 +101,20 @@ typedef struct key_entry {
     int used; /* since the last refresh */
 } key_entry;
 
+/* A key or cookie this server does not know may be a moment old: made by
+ * `verbatim keys`, or signed in through another instance behind the same
+ * proxy, whose next request came here.  Such a miss has the store read at
+ * once and waits for that, at most this long (on the thread that checks
+ * requests), ... */
+#define AUTH_MISS_WAIT_S 0.3
+/* ... and at most once in this long, so that made-up keys cannot keep the
+ * store busy: a miss meanwhile waits for the read under way, or is
+ * answered at once; ... */
+#define AUTH_MISS_GAP_S 0.05
+/* ... and a key or cookie that asked once asks again only after a
+ * refresh's time (a revoked one that a client keeps sending). */
+#define AUTH_MISSED 32
+
 typedef struct session_entry {
     char hash[AUTH_HASH_HEX + 1];
     char key_name[65];
@@ -118,7 +133,16 @@ struct auth_keys {
     int session_count, session_cap;
     unsigned long added;     /* sessions added here so far */
     int stop;
+    int asked;               /* a miss wants a refresh now */
+    int running;             /* the thread is reading the store */
+    unsigned long refreshes; /* finished so far */
+    double last_asked;       /* when a miss last asked (monotonic s) */
+    struct {
+        char hash[AUTH_HASH_HEX + 1];
+        double when;
+    } missed[AUTH_MISSED];   /* hashes that asked lately, oldest replaced */
 };
+
 
 /* Reads the store's sessions (those of keys that exist, not expired). */
 static void refresh_sessions(auth_keys *keys)
@@ -220,12 +244,20 @@ static void *refresh_main(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += AUTH_REFRESH_S;
-        pthread_cond_timedwait(&keys->cond, &keys->lock, &until);
+        while (!keys->stop && !keys->asked &&
+               pthread_cond_timedwait(&keys->cond, &keys->lock, &until) !=
+                   ETIMEDOUT)
+            ;
         if (keys->stop)
             break;
+        keys->asked = 0;
+        keys->running = 1;
         pthread_mutex_unlock(&keys->lock);
         refresh(keys);
         pthread_mutex_lock(&keys->lock);
+        keys->running = 0;
+        keys->refreshes++;
+        pthread_cond_broadcast(&keys->cond);
     }
     pthread_mutex_unlock(&keys->lock);
     refresh(keys); /* the last uses */
@@ -297,16 +329,77 @@ static auth_scope use_key_locked(key_entry *e, char *name, size_t len)
     return e->scope;
 }
 
+/* On a miss (AUTH_MISS_WAIT_S): asks the refresh thread to read the store
+ * now, unless a miss did less than AUTH_MISS_GAP_S ago, and waits for a
+ * read that began after the miss.  Called with the lock held; 1 when the
+ * set was read again meanwhile. */
+static int refresh_now_locked(auth_keys *keys, const char *hash)
+{
+    double now = vb_monotonic_s();
+    int oldest = 0;
+    for (int i = 0; i < AUTH_MISSED; i++) {
+        if (strcmp(keys->missed[i].hash, hash) == 0) {
+            if (now - keys->missed[i].when < AUTH_REFRESH_S)
+                return 0;
+            oldest = i;
+            break;
+        }
+        if (keys->missed[i].when < keys->missed[oldest].when)
+            oldest = i;
+    }
+    unsigned long target;
+    if (keys->asked) { /* asked by another miss, not begun yet */
+        target = keys->refreshes + (keys->running ? 2 : 1);
+    } else {
+        if (keys->last_asked > 0 && now - keys->last_asked < AUTH_MISS_GAP_S)
+            return 0;
+        keys->last_asked = now;
+        keys->asked = 1;
+        memcpy(keys->missed[oldest].hash, hash, AUTH_HASH_HEX + 1);
+        keys->missed[oldest].when = now;
+        /* A read under way may have begun before the key was stored. */
+        target = keys->refreshes + (keys->running ? 2 : 1);
+        pthread_cond_broadcast(&keys->cond);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)(AUTH_MISS_WAIT_S * 1e9);
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (keys->refreshes < target && !keys->stop)
+        if (pthread_cond_timedwait(&keys->cond, &keys->lock, &until) == ETIMEDOUT)
+            break;
+    return keys->refreshes >= target;
+}
+
+/* Only what could be a key or cookie (its prefix and length) is worth a
+ * read of the store. */
+static int well_formed(const char *token, const char *prefix)
+{
+    return strncmp(token, prefix, strlen(prefix)) == 0 &&
+           strlen(token) == AUTH_KEY_LEN - 3 + strlen(prefix);
+}
+
 auth_scope auth_keys_check(auth_keys *keys, const char *key, char *name,
                            size_t len)
 {
     char hash[AUTH_HASH_HEX + 1];
     auth_key_hash(key, hash);
     pthread_mutex_lock(&keys->lock);
-    auth_scope scope = use_key_locked(find_key_locked(keys, hash, NULL), name,
-                                      len);
+    key_entry *e = find_key_locked(keys, hash, NULL);
+    if (e == NULL && well_formed(key, "vb_") && refresh_now_locked(keys, hash))
+        e = find_key_locked(keys, hash, NULL);
+    auth_scope scope = use_key_locked(e, name, len);
     pthread_mutex_unlock(&keys->lock);
     return scope;
+}
+
+static session_entry *find_session_locked(auth_keys *keys, const char *hash)
+{
+    for (int i = 0; i < keys->session_count; i++)
+        if (sodium_memcmp(keys->sessions[i].hash, hash, AUTH_HASH_HEX) == 0)
+            return &keys->sessions[i];
+    return NULL;
 }
 
 auth_scope auth_sessions_check(auth_keys *keys, const char *token, char *name,
@@ -317,16 +410,13 @@ auth_scope auth_sessions_check(auth_keys *keys, const char *token, char *name,
     int64_t now = (int64_t)time(NULL);
     auth_scope scope = AUTH_NONE;
     pthread_mutex_lock(&keys->lock);
-    for (int i = 0; i < keys->session_count; i++) {
-        session_entry *s = &keys->sessions[i];
-        if (sodium_memcmp(s->hash, hash, AUTH_HASH_HEX) != 0)
-            continue;
-        /* Its key as it is now: a revoked key's sessions open nothing. */
-        if (s->expires_at > now)
-            scope = use_key_locked(find_key_locked(keys, NULL, s->key_name),
-                                   name, len);
-        break;
-    }
+    session_entry *s = find_session_locked(keys, hash);
+    if (s == NULL && well_formed(token, "vbs_") && refresh_now_locked(keys, hash))
+        s = find_session_locked(keys, hash);
+    /* Its key as it is now: a revoked key's sessions open nothing. */
+    if (s != NULL && s->expires_at > now)
+        scope = use_key_locked(find_key_locked(keys, NULL, s->key_name), name,
+                               len);
     pthread_mutex_unlock(&keys->lock);
     return scope;
 }

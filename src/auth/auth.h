@@ -8,9 +8,11 @@
  *
  * A server keeps the accepted keys' hashes in memory (auth_keys), read
  * from the store at start and again every AUTH_REFRESH_S on a thread of
- * its own: a key made or revoked with `verbatim keys`, or by another
- * instance sharing the database, counts within that time.  The same thread
- * writes when each key was last used.
+ * its own: a key revoked with `verbatim keys`, or a session ended by
+ * another instance sharing the database, stops counting within that time.
+ * A key or session cookie it does not know has that thread read them at
+ * once (rate-limited, auth.c), so that one made a moment ago works from
+ * its first use.  The same thread writes when each key was last used.
  *
  * The web app signs in by trading a key for a session cookie ("vbs_" and
  * 43 characters), kept the same way: the store holds its hash and the
