@@ -175,9 +175,9 @@ static void test_bad_urls_are_refused(void **state)
     (void)state;
     const char *bad[] = {
         "redis://", "redis://:6379", "redis://host:0", "redis://host:65536",
-        "redis://host:-1", "redis://host:abc", "redis://user:pw@host:6379",
-        "redis://host:6379/0", "redis://[::1:6379", "redis://ho st:1",
-        "postgresql://localhost/x", "mem", "redis:/host:1",
+        "redis://host:-1", "redis://host:abc", "redis://user@host:6379",
+        "redis://host:6379/0", "redis://[::1:6379",
+        "redis://ho st:1", "postgresql://localhost/x", "mem", "redis:/host:1",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         bus_t *bus = NULL;
@@ -186,6 +186,18 @@ static void test_bad_urls_are_refused(void **state)
         assert_null(bus);
         assert_non_null(strstr(err, "--bus"));
         assert_non_null(strstr(err, bad[i]));
+    }
+    /* A password is never in the message. */
+    const char *secret[] = {"redis://user:@host:6379", /* an empty one */
+                            "redis://:s3cretpw@host:0",
+                            "redis://u:s3cretpw@host:6379/0",
+                            "rabbit://u:s3cretpw@host"};
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        bus_t *bus = NULL;
+        char err[256] = "";
+        assert_int_equal(bus_open(secret[i], &bus, err, sizeof(err)), VB_EINVAL);
+        assert_non_null(strstr(err, ":***@host"));
+        assert_null(strstr(err, "s3cret"));
     }
 }
 

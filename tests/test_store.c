@@ -361,13 +361,14 @@ static void test_url_redacted(void **state)
         {"data/verbatim.db", "data/verbatim.db"},
         {"file:x.db?mode=memory", "file:x.db?mode=memory"},
         {"postgresql://h/db?mypassword=x", "postgresql://h/db?mypassword=x"},
+        {"redis://user:@host:6379", "redis://user:***@host:6379"},
     };
     char out[128];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        store_url_redacted(cases[i][0], out, sizeof(out));
+        vb_url_redacted(cases[i][0], out, sizeof(out));
         assert_string_equal(out, cases[i][1]);
     }
-    store_url_redacted("postgresql://u:secretsecret@h/db", out, 12);
+    vb_url_redacted("postgresql://u:secretsecret@h/db", out, 12);
     assert_string_equal(out, "postgresql:"); /* cut, never overrun */
 }
 

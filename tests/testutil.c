@@ -109,7 +109,8 @@ int tu_sql(const char *url, const char *sql)
 
 static void start_in_dir(tu_server *srv, const char *const *extra_flags);
 
-/* Whether something answers PING on the port as Redis does. */
+/* Whether something answers PING on the port as Redis does (asking for
+ * a password is an answer). */
 static int redis_answers(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -125,7 +126,7 @@ static int redis_answers(int port)
     }
     if (fd >= 0)
         close(fd);
-    return strncmp(reply, "+PONG", 5) == 0;
+    return strncmp(reply, "+PONG", 5) == 0 || strncmp(reply, "-NOAUTH", 7) == 0;
 }
 
 void tu_redis_start_again(tu_redis *r)
@@ -141,9 +142,14 @@ void tu_redis_start_again(tu_redis *r)
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind",
-               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-               r->dir, (char *)NULL);
+        if (r->password[0])
+            execlp("redis-server", "redis-server", "--port", port, "--bind",
+                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                   r->dir, "--requirepass", r->password, (char *)NULL);
+        else
+            execlp("redis-server", "redis-server", "--port", port, "--bind",
+                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                   r->dir, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -160,6 +166,19 @@ void tu_redis_start_again(tu_redis *r)
         usleep(25000);
     }
     die("redis-server did not answer within 5 s");
+}
+
+void tu_redis_start_password(tu_redis *r, const char *password)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->password, sizeof(r->password), "%s", password);
+    snprintf(r->dir, sizeof(r->dir), "/tmp/vbredis-XXXXXX");
+    if (mkdtemp(r->dir) == NULL)
+        die("mkdtemp");
+    r->port = free_port();
+    snprintf(r->url, sizeof(r->url), "redis://:%s@127.0.0.1:%d", password,
+             r->port);
+    tu_redis_start_again(r);
 }
 
 void tu_redis_start(tu_redis *r)
@@ -244,6 +263,7 @@ void tu_server_restart(tu_server *srv, const char *const *extra_flags)
 }
 
 int tu_server_nofile;
+int tu_server_unhealthy;
 
 static void start_in_dir(tu_server *srv, const char *const *extra_flags)
 {
@@ -283,7 +303,7 @@ static void start_in_dir(tu_server *srv, const char *const *extra_flags)
         char *body = NULL;
         int status = tu_http(srv, "GET", "/api/health", NULL, &body);
         free(body);
-        if (status == 200)
+        if (status == 200 || (status == 503 && tu_server_unhealthy))
             return;
         int wstatus;
         if (waitpid(srv->pid, &wstatus, WNOHANG) == srv->pid) {

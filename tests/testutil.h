@@ -44,6 +44,9 @@ int tu_connect(const tu_server *srv, int rcvbuf);
 /* > 0: servers started from now on may open at most this many files
  * (soft and hard limit). */
 extern int tu_server_nofile;
+/* Set: servers started from now on count as up once /api/health answers
+ * 503 too (their store or bus unreachable on purpose). */
+extern int tu_server_unhealthy;
 /* Stops it (cleanly, or the test fails) and starts it again on the same
  * database, on another port. */
 void tu_server_restart(tu_server *srv, const char *const *extra_flags);
@@ -61,9 +64,13 @@ typedef struct tu_redis {
     pid_t pid;
     int port;
     char dir[64];
-    char url[64];
+    char url[96];
+    char password[32];  /* requirepass, or "" */
 } tu_redis;
 void tu_redis_start(tu_redis *r);
+/* The same with `requirepass password`; url has it
+ * (redis://:PASSWORD@127.0.0.1:PORT). */
+void tu_redis_start_password(tu_redis *r, const char *password);
 void tu_redis_kill(tu_redis *r);
 void tu_redis_start_again(tu_redis *r);
 /* Kills it and removes its folder. */

@@ -62,8 +62,11 @@ int bus_open(const char *url, bus_t **out, char *err, size_t errlen)
     else if (strncmp(url, "redis://", 8) == 0)
         backend = &bus_redis_backend;
     if (backend == NULL) {
+        char shown[256];
+        vb_url_redacted(url, shown, sizeof(shown));
         vb_seterr(err, errlen, "--bus %s: not a bus; give memory (the "
-                  "default: within this process) or redis://HOST:PORT", url);
+                  "default: within this process) or redis://HOST:PORT",
+                  shown);
         return VB_EINVAL;
     }
     bus_t *b = calloc(1, sizeof(*b));

@@ -258,14 +258,33 @@ static int redis_reachable(void *impl)
 
 /* ---- opening and closing --------------------------------------------- */
 
-/* redis://HOST[:PORT][/] into r->host and r->port. */
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/] into r->user, r->password,
+ * r->host and r->port; r->url is the URL without its password. */
 static int parse_url(redis_bus *r, const char *url, char *err, size_t errlen)
 {
+    char shown[sizeof(r->url)];
+    vb_url_redacted(url, shown, sizeof(shown));
     const char *host = url + strlen("redis://");
+    const char *at = strrchr(host, '@');
+    if (at != NULL) { /* USER:PASSWORD or :PASSWORD (Redis 6 ACLs or
+                         requirepass) */
+        size_t user = strcspn(host, ":");
+        if (host + user >= at || user >= sizeof(r->user) ||
+            (size_t)(at - host - user - 1) >= sizeof(r->password) ||
+            at == host + user + 1) {
+            vb_seterr(err, errlen, "--bus %s: expected redis://[USER]:PASSWORD@"
+                      "HOST:PORT", shown);
+            return VB_EINVAL;
+        }
+        snprintf(r->user, sizeof(r->user), "%.*s", (int)user, host);
+        snprintf(r->password, sizeof(r->password), "%.*s",
+                 (int)(at - host - user - 1), host + user + 1);
+        host = at + 1;
+    }
     int bracket = host[0] == '[';
     size_t n = bracket ? strcspn(host + 1, "]") : strcspn(host, ":/");
     const char *rest = host + n + (bracket ? 2 : 0);
-    int ok = n > 0 && n < sizeof(r->host) && strlen(url) < sizeof(r->url) &&
+    int ok = n > 0 && n < sizeof(r->host) && strlen(shown) + 1 < sizeof(r->url) &&
              (!bracket || host[1 + n] == ']');
     for (size_t i = 0; i < n && ok && !bracket; i++)
         ok = host[i] == '.' || host[i] == '-' || host[i] == '_' ||
@@ -279,13 +298,13 @@ static int parse_url(redis_bus *r, const char *url, char *err, size_t errlen)
         rest = end;
     }
     if (!ok || !(rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))) {
-        vb_seterr(err, errlen, "--bus %s: expected redis://HOST:PORT (a host "
-                  "name or address, and a port from 1 to 65535; no user, "
-                  "password or database)", url);
+        vb_seterr(err, errlen, "--bus %s: expected redis://[[USER]:PASSWORD@]"
+                  "HOST:PORT (a host name or address, and a port from 1 to "
+                  "65535; no database)", shown);
         return VB_EINVAL;
     }
     snprintf(r->host, sizeof(r->host), "%.*s", (int)n, host + bracket);
-    snprintf(r->url, sizeof(r->url), "%s", url);
+    snprintf(r->url, sizeof(r->url), "%s", shown);
     r->port = (int)port;
     return 0;
 }

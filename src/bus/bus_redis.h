@@ -50,7 +50,8 @@ typedef struct command {      /* SUBSCRIBE or UNSUBSCRIBE, in order */
 
 typedef struct redis_bus {
     bus_t *bus;
-    char url[160], host[128];
+    char url[160], host[128]; /* url as logs show it: no password */
+    char user[64], password[128]; /* AUTH's, when the URL has them */
     int port;
     pthread_t thread;
     int wake[2];              /* a byte written wakes the thread */

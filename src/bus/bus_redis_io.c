@@ -19,6 +19,8 @@
 
 static redisContext *dial(redis_bus *r, char *err, size_t errlen)
 {
+    if (errlen > 0)
+        err[0] = '\0';
     struct timeval connect_tv = {0, CONNECT_TIMEOUT_MS * 1000};
     struct timeval io_tv = {IO_TIMEOUT_S, 0};
     redisContext *c = redisConnectWithTimeout(r->host, r->port, connect_tv);
@@ -28,15 +30,26 @@ static redisContext *dial(redis_bus *r, char *err, size_t errlen)
     }
     redisReply *pong = NULL;
     if (c->err == 0 && redisSetTimeout(c, io_tv) == REDIS_OK &&
-        redisEnableKeepAlive(c) == REDIS_OK)
-        pong = redisCommand(c, "PING"); /* a Redis, ready, and no password */
+        redisEnableKeepAlive(c) == REDIS_OK) {
+        redisReply *ok = NULL;
+        if (r->password[0])
+            ok = r->user[0]
+                ? redisCommand(c, "AUTH %s %s", r->user, r->password)
+                : redisCommand(c, "AUTH %s", r->password);
+        if (ok != NULL && ok->type == REDIS_REPLY_ERROR) /* WRONGPASS... */
+            vb_seterr(err, errlen, "%s", ok->str);
+        else
+            pong = redisCommand(c, "PING"); /* a Redis, ready, and let in */
+        if (ok != NULL)
+            freeReplyObject(ok);
+    }
     if (pong != NULL && pong->type == REDIS_REPLY_STATUS) {
         freeReplyObject(pong);
         return c;
     }
     if (pong != NULL && pong->type == REDIS_REPLY_ERROR)
         vb_seterr(err, errlen, "%s", pong->str);
-    else
+    else if (err[0] == '\0')
         vb_seterr(err, errlen, "%s", c->errstr[0] ? c->errstr : "no answer");
     if (pong != NULL)
         freeReplyObject(pong);

@@ -539,7 +539,7 @@ static int start_auth(server *srv, char *err, size_t errlen)
     if (auth_keys_count(srv->keys) > 0)
         return 0;
     char db[512]; /* as logs may show it: no password */
-    store_url_redacted(srv->cfg.db, db, sizeof(db));
+    vb_url_redacted(srv->cfg.db, db, sizeof(db));
     if (mode == SERVER_AUTH_REQUIRED)
         vb_seterr(err, errlen, "--auth required, but the database %s has no "
                   "API keys: make one with `verbatim keys create --name NAME "
@@ -715,7 +715,7 @@ int server_run(const server_config *cfg, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN);
 
     char db[512]; /* a PostgreSQL URL's password is not for the log */
-    store_url_redacted(cfg->db, db, sizeof(db));
+    vb_url_redacted(cfg->db, db, sizeof(db));
     log_info(NULL, "verbatim %s listening on http://%s:%d (store %s, %d "
              "workers, at most %d sessions)", VERBATIM_VERSION, cfg->host,
              cfg->port, db, cfg->workers, cfg->max_sessions);

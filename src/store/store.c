@@ -104,38 +104,6 @@ int store_ping(store_t *s)
     return counted(s->ops->ping ? s->ops->ping(s) : VB_EUNSUPPORTED);
 }
 
-void store_url_redacted(const char *url, char *out, size_t len)
-{
-    if (len == 0)
-        return;
-    size_t n = 0;
-    const char *p = url ? url : "";
-    const char *scheme_end = strstr(p, "://");
-    const char *host_end = scheme_end ? scheme_end + 3 + strcspn(scheme_end + 3, "/?") : p;
-    const char *at = NULL; /* the last '@' of the authority */
-    for (const char *q = scheme_end ? scheme_end + 3 : host_end; q < host_end; q++)
-        if (*q == '@')
-            at = q;
-    const char *colon = at ? memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3)) : NULL;
-    while (*p && n + 1 < len) {
-        if (p == colon + 1 && colon != NULL) { /* USER:PASSWORD@ */
-            for (const char *r = "***"; *r && n + 1 < len; r++)
-                out[n++] = *r;
-            p = at;
-            continue;
-        }
-        if (strncmp(p, "password=", 9) == 0 &&
-            (p == url || strchr("?& ", p[-1]) != NULL)) {
-            for (const char *r = "password=***"; *r && n + 1 < len; r++)
-                out[n++] = *r;
-            p += 9 + strcspn(p + 9, "& ");
-            continue;
-        }
-        out[n++] = *p++;
-    }
-    out[n] = '\0';
-}
-
 const char *store_backend(const store_t *s)
 {
     return s->ops->name;

@@ -74,9 +74,6 @@ void store_close(store_t *store);
 /* A short name of the backend for logs and /api/health ("sqlite" or
  * "postgresql"). */
 const char *store_backend(const store_t *store);
-/* url with any password in it (postgresql://USER:PASSWORD@HOST/DB, or a
- * password=... parameter) replaced by "***", for logs and messages. */
-void store_url_redacted(const char *url, char *out, size_t len);
 /* Does the store answer (for /api/health)?  0, or a VB_E* code (also
  * VB_EUNSUPPORTED for a backend that cannot tell). */
 int store_ping(store_t *store);

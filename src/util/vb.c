@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,4 +67,37 @@ int vb_mutex_held(pthread_mutex_t *m)
         return 1;
     pthread_mutex_unlock(m);
     return 0;
+}
+
+void vb_url_redacted(const char *url, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    size_t n = 0;
+    const char *p = url ? url : "";
+    const char *scheme_end = strstr(p, "://");
+    const char *host_end = scheme_end ? scheme_end + 3 + strcspn(scheme_end + 3, "/?") : p;
+    const char *at = NULL; /* the last '@' of the authority */
+    for (const char *q = scheme_end ? scheme_end + 3 : host_end; q < host_end; q++)
+        if (*q == '@')
+            at = q;
+    const char *colon = at ? memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3)) : NULL;
+    while (*p && n + 1 < len) {
+        if (p == colon + 1 && colon != NULL) { /* USER:PASSWORD@ */
+            for (const char *r = "***"; *r && n + 1 < len; r++)
+                out[n++] = *r;
+            p = at;
+            colon = NULL; /* once (an empty password ends where it starts) */
+            continue;
+        }
+        if (strncmp(p, "password=", 9) == 0 &&
+            (p == url || strchr("?& ", p[-1]) != NULL)) {
+            for (const char *r = "password=***"; *r && n + 1 < len; r++)
+                out[n++] = *r;
+            p += 9 + strcspn(p + 9, "& ");
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
 }

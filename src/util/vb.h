@@ -27,6 +27,9 @@ enum {
 };
 
 const char *vb_strerror(int code);
+/* url with any password in it (SCHEME://USER:PASSWORD@HOST..., or a
+ * password=... parameter) replaced by "***", for logs and messages. */
+void vb_url_redacted(const char *url, char *out, size_t len);
 
 /* snprintf into an error buffer that may be NULL. */
 void vb_seterr(char *err, size_t errlen, const char *fmt, ...)
