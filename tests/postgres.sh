@@ -15,7 +15,8 @@ for t in test_store test_rest test_live test_auth test_formats test_instances; d
     build/asan/$t || failed=1
 done
 # A password in --db reaches neither the log nor the answers (the
-# throwaway server trusts loopback, so any password connects).
+# throwaway server trusts loopback, so any password connects); and a
+# shared database without --bus is warned about.
 echo "== a password in --db (PostgreSQL)"
 secret=notForTheLog$$
 log=$(mktemp /tmp/vbpgpw-XXXXXX)
@@ -30,10 +31,11 @@ for _ in $(seq 100); do
 done
 kill "$pid"; wait "$pid"
 if [ "$up" = 1 ] && grep -q 'store postgresql://verbatim:\*\*\*@' "$log" &&
-    ! grep -q "$secret" "$log" "$log.health"; then
-    echo "ok: the log says postgresql://verbatim:***@..."
+    ! grep -q "$secret" "$log" "$log.health" &&
+    grep -q 'live messages stay within this one (no --bus)' "$log"; then
+    echo "ok: the log says postgresql://verbatim:***@... and asks for --bus"
 else
-    echo "FAIL: the password reached the log, or the server did not start:"
+    echo "FAIL: the password reached the log, no --bus warning, or the server did not start:"
     cat "$log"
     failed=1
 fi

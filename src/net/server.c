@@ -631,6 +631,12 @@ static int start(server *srv, char *err, size_t errlen)
     rc = bus_open(srv->cfg.bus, &srv->bus, err, errlen);
     if (rc != 0)
         return rc;
+    if (strcmp(store_backend(srv->store), "sqlite") != 0 &&
+        (srv->cfg.bus == NULL || strncmp(srv->cfg.bus, "redis://", 8) != 0))
+        log_warn(NULL, "the database can be shared by several servers, but "
+                 "live messages stay within this one (no --bus): a watcher "
+                 "on another server sees no live results of sessions here; "
+                 "give every server --bus redis://HOST:PORT");
     if (runner_start("vb-store", &srv->runner) != 0 ||
         runner_start("vb-slow", &srv->slow) != 0 ||
         pool_start(srv->cfg.workers, &srv->pool) != 0) {
