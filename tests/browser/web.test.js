@@ -174,6 +174,37 @@ test('the page survives the server being killed mid-recording', async () => {
   }
 });
 
+test('a page watching a transcript watches again after the server restarts', async () => {
+  let server = await startServer();
+  const browser = await launch(null);
+  const errors = [];
+  try {
+    const t = await createTranscription(server, 'Watched');
+    const page = await openPage(browser, errors);
+    await page.goto(`${server.url}/t/${t.id}`);
+    await page.waitForLoadState('networkidle'); // its watcher open
+    // A restart: the watcher is closed (1012), the server is away for
+    // 3 s (the page's attempts meanwhile are refused), then back.
+    assert.equal(await stopServer(server), 0);
+    await sleep(3000);
+    server = await startServer({ port: server.port, dir: server.dir });
+    // What is said now reaches the page without a reload.
+    const wav = fs.readFileSync(writeWav('watched.wav', [
+      silence(0.5), speak('Please open the window.'), silence(1.0)]));
+    const up = await fetch(`${server.url}/api/transcriptions/${t.id}/audio?wait=30`,
+      { method: 'POST', body: wav });
+    assert.equal(up.status, 200);
+    await page.locator('.segment', { hasText: 'window' }).waitFor({ timeout: 20000 });
+    await screenshot(page, '3-watched-after-restart');
+    assert.equal(count(await page.locator('.turns').innerText(), 'window'), 1);
+    const unexpected = errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await browser.close();
+    assert.equal(await stopServer(server), 0);
+  }
+});
+
 test('a dropped connection the server has not noticed resumes at once with the token', async () => {
   const server = await startServer();
   const relay = await startRelay(server);

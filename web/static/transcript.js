@@ -26,6 +26,7 @@ export async function showTranscript(root, id, navigate) {
   let interim = null;      // {text, start, speaker} of the utterance in progress
   let recorder = null;
   let watcher = null;
+  let watchAttempts = 0;   // connections lost in a row, for the backoff
   let follow = true;
   let tick = null;
   let quiet = null;        // timer: the watched recording went quiet
@@ -632,15 +633,20 @@ export async function showTranscript(root, id, navigate) {
     const ws = new WebSocket(socketUrl(`/ws/watch/${id}`));
     watcher = ws;
     let error = null; // the server's reason; the close code says what it means
+    ws.onopen = () => { watchAttempts = 0; };
     ws.onclose = (event) => {
       if (ws !== watcher) return; // this page closed it
-      if (event.code === 1012) {
-        // The server's message bus lost live messages: watch again, and
-        // the stored finals (every one of the gap) come first.
-        setTimeout(() => { if (ws === watcher) watch(); }, 500);
+      if (event.code === 1012 || error === null) {
+        // The server restarts (1012), its message bus lost live messages
+        // (1012, with a reason), or the connection dropped: watch again,
+        // and the stored finals (every one missed meanwhile) come first.
+        // Sooner the first time, then backing off while it stays away.
+        const delay = watchAttempts === 0 ? 500
+          : Math.min(8000, 1000 * 2 ** Math.min(watchAttempts - 1, 3));
+        watchAttempts++;
+        setTimeout(() => { if (ws === watcher) watch(); }, delay);
         return;
       }
-      if (error === null) return;
       // The transcript is gone (deleted elsewhere): say so, and offer
       // nothing that would need it.
       clearTimeout(quiet);
