@@ -33,44 +33,11 @@ static const char *const sentences[] = {
     "I would like a cup of coffee.",
 };
 
-typedef struct {
-    int finals, interims, errors;
-    char texts[8][256];
-    long long ids[8];
-    char last_error[256];
-} seen;
+typedef tu_seen seen;
 
-/* Collects for timeout_ms (or until the server closes); returns the close
- * code (0: still open) and adds what came to s. */
 static int collect(wsclient *ws, int timeout_ms, seen *s)
 {
-    tu_msg *msgs;
-    int close_code;
-    int count = tu_ws_collect(ws, timeout_ms, &msgs, &close_code);
-    for (int i = 0; i < count; i++) {
-        cJSON *m = cJSON_Parse(msgs[i].text);
-        assert_non_null(m);
-        const char *type = cJSON_GetObjectItem(m, "type")->valuestring;
-        const cJSON *p = cJSON_GetObjectItem(m, "payload");
-        if (strcmp(type, "error") == 0) {
-            s->errors++;
-            snprintf(s->last_error, sizeof(s->last_error), "%s",
-                     p->valuestring);
-        } else if (strcmp(type, "transcript_segment") == 0) {
-            if (!cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final"))) {
-                s->interims++;
-            } else if (s->finals < 8) {
-                const cJSON *id = cJSON_GetObjectItem(p, "id");
-                s->ids[s->finals] = cJSON_IsNumber(id) ? (long long)id->valuedouble
-                                                       : 0;
-                snprintf(s->texts[s->finals++], sizeof(s->texts[0]), "%s",
-                         cJSON_GetObjectItem(p, "text")->valuestring);
-            }
-        }
-        cJSON_Delete(m);
-    }
-    tu_msgs_free(msgs, count);
-    return close_code;
+    return tu_collect(ws, timeout_ms, s);
 }
 
 /* Collects until s has finals finals (at most 30 s). */

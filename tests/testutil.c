@@ -715,3 +715,42 @@ int tu_connect(const tu_server *srv, int rcvbuf)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;
 }
+
+int tu_collect(wsclient *ws, int timeout_ms, tu_seen *s)
+{
+    tu_msg *msgs;
+    int close_code;
+    int count = tu_ws_collect(ws, timeout_ms, &msgs, &close_code);
+    for (int i = 0; i < count; i++) {
+        cJSON *m = cJSON_Parse(msgs[i].text);
+        assert_non_null(m);
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(m, "type"));
+        const cJSON *p = cJSON_GetObjectItem(m, "payload");
+        assert_non_null(type);
+        if (strcmp(type, "error") == 0) {
+            s->errors++;
+            snprintf(s->last_error, sizeof(s->last_error), "%s",
+                     cJSON_GetStringValue(p));
+        } else if (strcmp(type, "status") == 0) {
+            s->statuses++;
+            const char *token = cJSON_GetStringValue(
+                cJSON_GetObjectItem(m, "resume_token"));
+            snprintf(s->token, sizeof(s->token), "%s", token ? token : "");
+            s->time_offset = cJSON_GetNumberValue(
+                cJSON_GetObjectItem(m, "time_offset"));
+        } else if (strcmp(type, "transcript_segment") == 0) {
+            if (!cJSON_IsTrue(cJSON_GetObjectItem(p, "is_final"))) {
+                s->interims++;
+            } else if (s->finals < 16) {
+                const cJSON *id = cJSON_GetObjectItem(p, "id");
+                s->ids[s->finals] = cJSON_IsNumber(id) ? (long long)id->valuedouble
+                                                       : 0;
+                snprintf(s->texts[s->finals++], sizeof(s->texts[0]), "%s",
+                         cJSON_GetStringValue(cJSON_GetObjectItem(p, "text")));
+            }
+        }
+        cJSON_Delete(m);
+    }
+    tu_msgs_free(msgs, count);
+    return close_code;
+}

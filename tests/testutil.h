@@ -115,6 +115,19 @@ void tu_openapi_request(const char *templ, const char *op, char *path,
 /* Creates a transcription and returns its id. */
 long long tu_create(const tu_server *srv, const char *title);
 
+/* What a live or watching socket received, summed up by tu_collect. */
+typedef struct tu_seen {
+    int finals, interims, errors, statuses;
+    char texts[16][256];    /* the finals' texts, in order */
+    long long ids[16];      /* their segment ids (0: none) */
+    char last_error[320];
+    char token[64];         /* the last status's resume_token */
+    double time_offset;     /* ... and its time_offset */
+} tu_seen;
+/* Collects for timeout_ms (or until the server closes) into s; returns
+ * the close code (0: still open). */
+int tu_collect(wsclient *ws, int timeout_ms, tu_seen *s);
+
 /* Opens ws://127.0.0.1:PORT/PATH. */
 wsclient *tu_ws(const tu_server *srv, const char *path);
 
