@@ -7,6 +7,14 @@
 #   bench/instances.sh              accurate profile, about 15 minutes
 #   PROFILE=fast bench/instances.sh
 #   HOP_STREAMS=N                   streams of the hop measurement (6)
+#   BALANCE=round_robin             nginx as deploy/nginx.conf has it; by
+#                                   default least_conn is added to its
+#                                   upstream: `verbatim bench load`, like
+#                                   the web app, makes each stream's
+#                                   transcription with a POST before its
+#                                   WebSocket, and round robin over those
+#                                   pairs of requests, all at once, put
+#                                   every WebSocket on one of two instances
 #
 # Configurations, each on fresh servers (needs 2 cores; cores 0 and 1):
 #   alone  one instance, SQLite, in-process bus, no nginx; cores 0-1,
@@ -31,7 +39,7 @@
 # final after its endpoint both under 1 s, as bench/run.sh counts) is
 # found by steps of 2 from a guess, then 1; each step's streams play the
 # LibriVox recording out of step (bench/run.sh's spread set) through one
-# `verbatim bench load`, the instances warmed up to their share first.
+# `verbatim bench load`, on fresh instances warmed up to their share.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -44,6 +52,9 @@ done
 build_verbatim
 profile=${PROFILE:-accurate}
 hop_streams=${HOP_STREAMS:-6}
+balance=${BALANCE:-least_conn}
+case "$balance" in least_conn | round_robin) ;;
+*) echo "bench/instances.sh: BALANCE is least_conn or round_robin, not '$balance'" >&2; exit 2 ;; esac
 cores=2
 tick=$(getconf CLK_TCK)
 work=build/instances
@@ -63,16 +74,17 @@ stop_instances() {
     inst=() inst_ports=()
     for p in "${groups[@]}"; do rmdir "$p" 2>/dev/null || true; done
     groups=()
+}
+stop_nginx() {
     if [ "$nginx_up" = 1 ]; then tests/lib/nginx.sh stop "$nginx_dir"; nginx_up=0; fi
 }
-cleanup() { stop_instances; kill_pids; pg_cleanup; }
+cleanup() { stop_instances; stop_nginx; kill_pids; pg_cleanup; }
 trap cleanup EXIT
 
 # ---- the recogniser's speed ---------------------------------------------
 # engine_rtf: a copy of the recogniser on each core at once (every core
 # busy, as under load); prints their mean CPU s per audio s and records
-# each core's in engine_runs.
-engine_runs=""
+# each core's in $work/engine_runs (it runs in a subshell).
 engine_rtf() {
     local c e=() r sum=0
     for c in 0 1; do
@@ -83,7 +95,8 @@ engine_rtf() {
     wait "${e[@]}"
     for c in 0 1; do
         r=$(json_field "$(cat "$work/engine.$c.json")" rtf_cpu)
-        engine_runs="$engine_runs $r" sum=$(calc "$sum + $r")
+        echo "$r" >> "$work/engine_runs"
+        sum=$(calc "$sum + $r")
     done
     calc "$sum / 2"
 }
@@ -152,11 +165,10 @@ until redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; do
     sleep 0.05
 done
 
-# start_config NAME: the servers of configuration NAME (see the top);
-# sets url (where the load goes) and shape (how they were pinned).
-start_config() {
+# start_instances NAME: the instances of configuration NAME (see the
+# top), its database made already; sets shape (how they were pinned).
+start_instances() {
     local name=$1 db="$VERBATIM_TEST_PG/vb_$1" bus=redis://127.0.0.1:$redis_port
-    [ "$name" = alone ] || psql -q "$VERBATIM_TEST_PG/postgres" -c "CREATE DATABASE vb_$name"
     case "$name" in
     alone)
         start_instance $((base + 1)) "$work/alone.sqlite" "" 0,1 2
@@ -176,12 +188,23 @@ start_config() {
         shape="all on cores 0-1, --workers 1 each, $([ -n "$q" ] &&
             echo "a 2/3-core CPU quota each" || echo "no quota (cgroup not writable): shared")" ;;
     esac
-    if [ "$name" = alone ]; then
+}
+# start_config NAME: its database, instances and nginx; sets url (where
+# the load goes) and shape.
+start_config() {
+    [ "$1" = alone ] || psql -q "$VERBATIM_TEST_PG/postgres" -c "CREATE DATABASE vb_$1"
+    start_instances "$1"
+    if [ "$1" = alone ]; then
         url=ws://127.0.0.1:$((base + 1))
     else
         tests/lib/nginx.sh start "$nginx_dir" $((base + 10)) $((base + 11)) $((base + 12)) \
             "${inst_ports[@]}" >/dev/null
         nginx_up=1
+        if [ "$balance" = least_conn ]; then
+            sed -i 's/^upstream verbatim {$/&\n    least_conn;/' "$nginx_dir/site.conf"
+            nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" -s reload
+            sleep 0.5 # the old worker hands over to the new one
+        fi
         url=ws://127.0.0.1:$((base + 10))
         curl -sf "http://127.0.0.1:$((base + 10))/api/health" -o /dev/null
     fi
@@ -193,8 +216,14 @@ start_config() {
 # (cpu_inst), nginx, Redis, PostgreSQL and the load generator (cpu_nginx,
 # cpu_redis, cpu_pg, cpu_load; all five in step_cpu).
 load_step() {
-    local n=$1 k=${#inst_ports[@]} port w=() before after lg lg_ticks=0 audio_s
+    local n=$1 k port w=() before after lg lg_ticks=0 audio_s
     rm -f "$work"/play.*.raw "$work"/t.*
+    # Fresh instances each step, as bench/run.sh has a fresh server: what
+    # one step leaves behind (a backlog, decoders) does not weigh on the
+    # next.  The database and nginx stay.
+    stop_instances
+    start_instances "$cfg"
+    k=${#inst_ports[@]}
     play_set "$conc" "$n" 1 "$run_on_bytes" "$work"
     # nginx hands new connections round: each instance gets about n / k.
     for port in "${inst_ports[@]}"; do
@@ -287,6 +316,7 @@ for cfg in alone one two three; do
     echo "$cfg: $shape (ceiling before: $ceil_now streams)"
     knee_search "$guess"
     stop_instances
+    stop_nginx
     rtf_next=$(engine_rtf)
     engine_all="$engine_all $rtf_next"
     ceiling=$(calc "2 * $cores / ($rtf_prev + $rtf_next)" 2)
@@ -305,6 +335,7 @@ for cfg in alone one two three; do
     rtf_prev=$rtf_next
 done
 elapsed=$(($(date +%s) - started))
+engine_runs=" $(tr '\n' ' ' < "$work/engine_runs" | sed 's/ $//')"
 
 # The recogniser's noise over the run: its figures' spread, each a mean of
 # the two cores, and the cores' runs one by one.
@@ -330,7 +361,7 @@ cat > "$result" <<JSON
   "engine_rtf_cpu_all_cores": [$(sed 's/^ //; s/ /, /g' <<<"$engine_all")],
   "engine_rtf_cpu_each_core": [$(sed 's/^ //; s/ /, /g' <<<"$engine_runs")],
   "engine_spread_pct": $spread,
-  "three_instances_cpu_quota": $quota_ok,
+  "three_instances_cpu_quota": $quota_ok, "nginx_balance": "$balance",
   "configs": {$configs_json},
   "per_core_over_alone": {"one": $(ratio one alone), "two": $(ratio two alone), "three": $(ratio three alone)},
   "per_core_over_one": {"two": $(ratio two one), "three": $(ratio three one)},
@@ -356,7 +387,7 @@ config ceiling   knee   per core  knee/ceiling per core / alone's  CPU s per aud
 $(printf '%s\n' "${rows[@]}")
 per core against one instance alone (knee / ceiling over alone's): one $(ratio one alone), two $(ratio two alone), three $(ratio three alone)
 against one instance behind nginx with PostgreSQL and Redis: two $(ratio two one), three $(ratio three one)
-three instances: $([ "$quota_ok" = true ] && echo "a 2/3-core CPU quota each" || echo "no quota, shared cores")
+three instances: $([ "$quota_ok" = true ] && echo "a 2/3-core CPU quota each" || echo "no quota, shared cores"); nginx balancing: $balance
 
 a watcher's results, ms after the streaming client has them (p50 / p95; $hop_streams streams):
   in-process bus, same instance     interims $mi50 / $mi95   finals $mf50 / $mf95
