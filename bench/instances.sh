@@ -7,10 +7,9 @@
 #   bench/instances.sh              accurate profile, about 15 minutes
 #   PROFILE=fast bench/instances.sh
 #   HOP_STREAMS=N                   streams of the hop measurement (6)
-#   BALANCE=round_robin             nginx as deploy/nginx.conf has it; by
-#                                   default least_conn is added to its
-#                                   upstream: `verbatim bench load`, like
-#                                   the web app, makes each stream's
+#   BALANCE=round_robin             nginx without deploy/nginx.conf's
+#                                   least_conn: `verbatim bench load`,
+#                                   like the web app, makes each stream's
 #                                   transcription with a POST before its
 #                                   WebSocket, and round robin over those
 #                                   pairs of requests, all at once, put
@@ -200,8 +199,8 @@ start_config() {
         tests/lib/nginx.sh start "$nginx_dir" $((base + 10)) $((base + 11)) $((base + 12)) \
             "${inst_ports[@]}" >/dev/null
         nginx_up=1
-        if [ "$balance" = least_conn ]; then
-            sed -i 's/^upstream verbatim {$/&\n    least_conn;/' "$nginx_dir/site.conf"
+        if [ "$balance" = round_robin ]; then
+            sed -i '/^    least_conn;$/d' "$nginx_dir/site.conf"
             nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" -s reload
             sleep 0.5 # the old worker hands over to the new one
         fi
