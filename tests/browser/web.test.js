@@ -311,6 +311,9 @@ test('rename a speaker, correct a segment, export every format', async () => {
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.getByLabel('Speaker', { exact: true }).selectOption({ label: 'Alice' });
     await page.getByLabel('Speaker', { exact: true }).press('Enter');
+    // The correction's "Saved." is still shown: the move is saved when
+    // the page has closed its editor and drawn the transcript again.
+    await page.locator('.editing').waitFor({ state: 'detached', timeout: 10000 });
     await page.locator('.saved', { hasText: 'Saved.' }).waitFor();
     segs = await segmentsOf(restarted, t.id);
     assert.equal(segs[1].speaker, 'speaker_0');
