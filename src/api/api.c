@@ -275,9 +275,10 @@ static void handle_health(const route_call *call, api_response *out)
     api_health h = {0};
     if (call->ctx->health)
         call->ctx->health(call->ctx->health_ctx, &h);
-    /* Asked on a reading connection of the store's own, so that a
+    /* Asked on a reading connection of its own (API_ON_CHECK), so that a
      * store that cannot answer makes the server say it is not ready
-     * (503) and a balancer sends its clients elsewhere. */
+     * (503) and a balancer sends its clients elsewhere, while many reads
+     * keep the other reading connections busy do not slow the answer. */
     int store_rc = store_ping(call->ctx->store);
     if (store_rc != 0)
         log_warn("health", "the store does not answer: %s",
@@ -942,7 +943,7 @@ static const route_reply socket_replies[] = {
 
 const route api_routes[] = {
     {.method = "GET", .pattern = "/api/health", .kind = API_ROUTE_REST,
-     .handler = handle_health, .place = API_ON_READER, .public_route = 1,
+     .handler = handle_health, .place = API_ON_CHECK, .public_route = 1,
      .operation_id = "health",
      .summary = "Whether the server can take work, with its load and "
                 "whether its store answers",

@@ -105,7 +105,9 @@ typedef struct api_context {
 typedef enum {
     API_ON_WRITER = 0, /* changes the store: the writing connection */
     API_ON_READER,     /* reads only: any reading connection */
-    API_ON_ANY         /* touches no store: any thread, at once */
+    API_ON_ANY,        /* touches no store: any thread, at once */
+    API_ON_CHECK       /* the health check: a reading connection of its
+                          own, never behind other reads */
 } api_place;
 
 /* What serves a route of the one route table (routes.h). */

@@ -229,7 +229,10 @@ static int dispatch(server *srv, struct lws *wsi, http_req *req)
     }
     runner_t *runner = srv->runner;
     req->api = &srv->api;
-    if (place == API_ON_READER && srv->reader_count > 0) {
+    if (place == API_ON_CHECK && srv->checker.runner != NULL) {
+        runner = srv->checker.runner;
+        req->api = &srv->checker.api;
+    } else if (place != API_ON_WRITER && srv->reader_count > 0) {
         /* The reader with the fewest requests waiting. */
         net_reader *best = &srv->readers[0];
         for (int i = 1; i < srv->reader_count; i++)

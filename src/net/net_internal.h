@@ -59,6 +59,7 @@ typedef struct server {
     runner_t *slow;          /* slow work: re-clustering */
     tx_service *tx;          /* transcriptions' runs */
     net_reader readers[NET_READERS];
+    net_reader checker;      /* the health check's (API_ON_CHECK) */
     int reader_count;        /* 0 for a store in memory: reads go to the
                                 writer */
     pool_t *pool;            /* decoder workers */

@@ -441,24 +441,37 @@ static void lower_priority(void *arg)
         log_warn(NULL, "a reader keeps the workers' priority (errno %d)", errno);
 }
 
+static int start_reader(server *srv, net_reader *r, const char *name,
+                        char *err, size_t errlen)
+{
+    int rc = store_open(srv->cfg.db, &r->store, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (runner_start(name, &r->runner) != 0) {
+        vb_seterr(err, errlen, "cannot start threads");
+        return VB_EINTERNAL;
+    }
+    r->api = srv->api;
+    r->api.store = r->store;
+    return 0;
+}
+
 static int start_readers(server *srv, char *err, size_t errlen)
 {
     const char *db = srv->cfg.db;
     if (strstr(db, ":memory:") != NULL || strstr(db, "mode=memory") != NULL)
         return 0;
+    /* The health check's, at the workers' priority: a balancer's probe
+     * is answered while readers are busy. */
+    int rc = start_reader(srv, &srv->checker, "vb-check", err, errlen);
+    if (rc != 0)
+        return rc;
     for (int i = 0; i < NET_READERS; i++) {
         net_reader *r = &srv->readers[i];
-        int rc = store_open(db, &r->store, err, errlen);
-        if (rc != 0)
-            return rc;
         char name[24];
         snprintf(name, sizeof(name), "vb-read%d", i % 10);
-        if (runner_start(name, &r->runner) != 0) {
-            vb_seterr(err, errlen, "cannot start threads");
-            return VB_EINTERNAL;
-        }
-        r->api = srv->api;
-        r->api.store = r->store;
+        if ((rc = start_reader(srv, r, name, err, errlen)) != 0)
+            return rc;
         runner_submit(r->runner, lower_priority, NULL);
         srv->reader_count++;
     }
@@ -471,6 +484,8 @@ static void stop_readers(server *srv)
         runner_stop(srv->readers[i].runner);
         store_close(srv->readers[i].store);
     }
+    runner_stop(srv->checker.runner);
+    store_close(srv->checker.store);
 }
 
 static void teardown(server *srv)
