@@ -18,6 +18,9 @@
 # Configurations, each on fresh servers (needs 2 cores; cores 0 and 1):
 #   alone  one instance, SQLite, in-process bus, no nginx; cores 0-1,
 #          --workers 2 (the embedded default)
+#   single the control: one instance as alone but on core 0 only,
+#          --workers 1 (its ceiling is one core's): what a one-core,
+#          one-worker instance holds, with no other instance beside it
 #   one    one instance, PostgreSQL, Redis bus, behind nginx; cores 0-1,
 #          --workers 2
 #   two    two instances, as "one", each pinned to its own core,
@@ -172,6 +175,9 @@ start_instances() {
     alone)
         start_instance $((base + 1)) "$work/alone.sqlite" "" 0,1 2
         shape="cores 0-1, --workers 2, SQLite, in-process bus, no nginx" ;;
+    single)
+        start_instance $((base + 1)) "$work/single.sqlite" "" 0 1
+        shape="core 0 only, --workers 1, SQLite, in-process bus, no nginx" ;;
     one)
         start_instance $((base + 1)) "$db" "$bus" 0,1 2
         shape="cores 0-1, --workers 2" ;;
@@ -191,9 +197,11 @@ start_instances() {
 # start_config NAME: its database, instances and nginx; sets url (where
 # the load goes) and shape.
 start_config() {
-    [ "$1" = alone ] || psql -q "$VERBATIM_TEST_PG/postgres" -c "CREATE DATABASE vb_$1"
+    local direct=0
+    [ "$1" = alone ] || [ "$1" = single ] && direct=1
+    [ "$direct" = 1 ] || psql -q "$VERBATIM_TEST_PG/postgres" -c "CREATE DATABASE vb_$1"
     start_instances "$1"
-    if [ "$1" = alone ]; then
+    if [ "$direct" = 1 ]; then
         url=ws://127.0.0.1:$((base + 1))
     else
         tests/lib/nginx.sh start "$nginx_dir" $((base + 10)) $((base + 11)) $((base + 12)) \
@@ -301,7 +309,8 @@ rtf_prev=$(engine_rtf)
 engine_all=$rtf_prev
 configs_json="" rows=() guess=
 declare -A knee_of ceiling_of per_core_of
-for cfg in alone one two three; do
+for cfg in alone single one two three; do
+    ncores=$([ "$cfg" = single ] && echo 1 || echo "$cores")
     start_config "$cfg"
     if [ "$cfg" = alone ] || [ "$cfg" = two ]; then
         # Watchers on the instance streamed to (in-process bus, or Redis
@@ -310,20 +319,24 @@ for cfg in alone one two three; do
             > "$work/hop.$cfg" 2> "$work/hop.$cfg.err"
     fi
     steps_json="" knee_cpu="null null null null null null"
-    ceil_now=$(calc "$cores / $rtf_prev" 2)
+    ceil_now=$(calc "$ncores / $rtf_prev" 2)
     [ -n "$guess" ] || guess=$(awk -v c="$ceil_now" 'BEGIN { printf "%d", c * 0.75 }')
+    kept_guess=$guess
+    [ "$cfg" = single ] && guess=$(awk -v c="$ceil_now" 'BEGIN { g = int(c * 0.6); print (g < 1 ? 1 : g) }')
     echo "$cfg: $shape (ceiling before: $ceil_now streams)"
     knee_search "$guess"
     stop_instances
     stop_nginx
     rtf_next=$(engine_rtf)
     engine_all="$engine_all $rtf_next"
-    ceiling=$(calc "2 * $cores / ($rtf_prev + $rtf_next)" 2)
+    ceiling=$(calc "2 * $ncores / ($rtf_prev + $rtf_next)" 2)
     knee_of[$cfg]=$knee ceiling_of[$cfg]=$ceiling
-    per_core_of[$cfg]=$(calc "$knee / $cores" 2)
+    per_core_of[$cfg]=$(calc "$knee / $ncores" 2)
     # The next configuration starts from this knee, scaled to the speed
-    # the recogniser has now.
-    guess=$(awk -v k="$knee" -v a="$rtf_prev" -v b="$rtf_next" \
+    # the recogniser has now (after the one-core control, from the knee
+    # before it).
+    [ "$cfg" = single ] && knee_for_guess=$kept_guess || knee_for_guess=$knee
+    guess=$(awk -v k="$knee_for_guess" -v a="$rtf_prev" -v b="$rtf_next" \
         'BEGIN { g = int(k * a / b + 0.5); print (g < 1 ? 1 : g) }')
     read -r ci cn cr cp cl co <<<"$knee_cpu"
     configs_json="$configs_json${configs_json:+, }\"$cfg\": {\"shape\": \"$shape\", \"instances\": $([ "$cfg" = three ] && echo 3 || { [ "$cfg" = two ] && echo 2 || echo 1; }), \"engine_rtf_cpu_before\": $rtf_prev, \"engine_rtf_cpu_after\": $rtf_next, \"ceiling_streams\": $ceiling, \"knee_streams\": $knee, \"knee_bracketed\": $knee_bracketed, \"streams_per_core\": ${per_core_of[$cfg]}, \"knee_over_ceiling\": $(calc "$knee / $ceiling" 3), \"cpu_per_audio_s_at_knee\": {\"instances\": $ci, \"nginx\": $cn, \"redis\": $cr, \"postgres\": $cp, \"load_generator\": $cl}, \"other_work_cores_at_knee\": $co, \"steps\": [$steps_json]}"
@@ -362,7 +375,8 @@ cat > "$result" <<JSON
   "engine_spread_pct": $spread,
   "three_instances_cpu_quota": $quota_ok, "nginx_balance": "$balance",
   "configs": {$configs_json},
-  "per_core_over_alone": {"one": $(ratio one alone), "two": $(ratio two alone), "three": $(ratio three alone)},
+  "per_core_over_alone": {"single": $(ratio single alone), "one": $(ratio one alone), "two": $(ratio two alone), "three": $(ratio three alone)},
+  "per_core_over_single": {"two": $(ratio two single), "three": $(ratio three single)},
   "per_core_over_one": {"two": $(ratio two one), "three": $(ratio three one)},
   "hop_ms_after_client": {
     "streams": $hop_streams,
@@ -384,7 +398,8 @@ recogniser alone, a copy on each core at once (CPU s per audio s): $engine_all
 config ceiling   knee   per core  knee/ceiling per core / alone's  CPU s per audio s at the knee:            other work
                                                (both vs ceiling)   instances / nginx / redis / postgres / load   (cores busy)
 $(printf '%s\n' "${rows[@]}")
-per core against one instance alone (knee / ceiling over alone's): one $(ratio one alone), two $(ratio two alone), three $(ratio three alone)
+per core against one instance alone (knee / ceiling over alone's): single $(ratio single alone), one $(ratio one alone), two $(ratio two alone), three $(ratio three alone)
+against the one-core, one-worker instance alone (single): two $(ratio two single), three $(ratio three single)
 against one instance behind nginx with PostgreSQL and Redis: two $(ratio two one), three $(ratio three one)
 three instances: $([ "$quota_ok" = true ] && echo "a 2/3-core CPU quota each" || echo "no quota, shared cores"); nginx balancing: $balance
 
