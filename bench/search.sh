@@ -8,6 +8,8 @@
 # page a user waits for anyway) in the same run.
 #
 #   bench/search.sh [N] [SEGMENTS]
+#   DB=postgresql bench/search.sh   the same on a throwaway PostgreSQL
+#                                   (tests/lib/postgres.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-5000}
@@ -17,9 +19,17 @@ build_verbatim
 work=$(mktemp -d /tmp/vbsearch-XXXXXX)
 port=$((20000 + RANDOM % 20000))
 server=
-trap 'kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+backend=${DB:-sqlite}
+db="$work/db.sqlite"
+if [ "$backend" = postgresql ]; then
+    . tests/lib/postgres.sh
+    pg_start >/dev/null
+    psql -q "$VERBATIM_TEST_PG/postgres" -c "CREATE DATABASE vbsearch"
+    db="$VERBATIM_TEST_PG/vbsearch"
+fi
+trap 'kill $server 2>/dev/null; wait 2>/dev/null; [ "$backend" = postgresql ] && pg_cleanup; rm -rf "$work"' EXIT
 serve() {
-    "$bin" serve --port "$port" --db "$work/db.sqlite" --log-level warn 2>>"$work/server.log" &
+    "$bin" serve --port "$port" --db "$db" --log-level warn 2>>"$work/server.log" &
     server=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
 }
@@ -45,8 +55,13 @@ print("COMMIT;")
 print(f"SELECT '{common[0]}', '{words[19999]}', '{common[1][:3]}', '{common[2]} {common[3]}';")
 PY
 start=$(date +%s.%N)
-read -r common rare prefix pair < <(sqlite3 -separator ' ' "$work/db.sqlite" < "$work/fill.sql")
-echo "filled $n transcripts x $per segments in $(calc "$(date +%s.%N) - $start" 1) s"
+if [ "$backend" = postgresql ]; then
+    read -r common rare prefix pair < <(psql -q -At -F ' ' "$db" -f "$work/fill.sql" | tail -1)
+    psql -q "$db" -c "VACUUM ANALYZE"
+else
+    read -r common rare prefix pair < <(sqlite3 -separator ' ' "$db" < "$work/fill.sql")
+fi
+echo "filled $n transcripts x $per segments ($backend) in $(calc "$(date +%s.%N) - $start" 1) s"
 serve
 # median_ms URL: the median of 9 requests' total time, in ms.
 median_ms() {
