@@ -93,17 +93,17 @@ static void test_two_voices_two_labels(void **state)
 
     /* Re-clustering agrees, keeping the labels. */
     int labels[4];
-    assert_int_equal(diarize_refine(&p, voice, label, 4, labels), 2);
+    assert_int_equal(diarize_refine(&p, voice, label, 4, labels, NULL), 2);
     assert_memory_equal(labels, label, sizeof(label));
     /* With a hint of one speaker, everything is one. */
     p.max_speakers = 1;
-    assert_int_equal(diarize_refine(&p, voice, label, 4, labels), 1);
+    assert_int_equal(diarize_refine(&p, voice, label, 4, labels, NULL), 1);
     for (int i = 0; i < 4; i++)
         assert_int_equal(labels[i], labels[0]);
     /* And a hint of at least 3 splits someone. */
     p.max_speakers = 0;
     p.min_speakers = 3;
-    assert_int_equal(diarize_refine(&p, voice, label, 4, labels), 3);
+    assert_int_equal(diarize_refine(&p, voice, label, 4, labels, NULL), 3);
     diarize_tracker_destroy(t);
     diarize_features_destroy(f);
     free(c.pcm);

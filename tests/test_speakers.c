@@ -4,7 +4,8 @@
  * places, stored and exported as RTTM; one voice gets one label;
  * diarize=false gives null; a later session keeps a known voice's label;
  * the end-of-session re-clustering relabels stored segments and says so
- * (speakers_updated); bad hints are refused.
+ * (speakers_updated), numbering speakers by first appearance with their
+ * names following their voices (speakers_named); bad hints are refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "diarize/diarize.h"
+#include "store/store.h"
 #include "testutil.h"
+#include "transcription/tx_internal.h"
+#include "util/vb.h"
 
 static tu_server srv;
 
@@ -197,6 +203,98 @@ static void test_one_voice_and_off(void **state)
     free(pcm);
 }
 
+/* A voice of 600 frames around `centre`, the same each time for a seed. */
+static voice_stats voice_of(double centre, unsigned seed)
+{
+    voice_stats v = {0};
+    srand(seed);
+    for (int i = 0; i < 600; i++) {
+        float frame[DIARIZE_DIMS];
+        for (int d = 0; d < DIARIZE_DIMS; d++)
+            frame[d] = (float)(centre * (d % 3 == 0 ? 1 : -1) +
+                               (double)rand() / RAND_MAX * 4 - 2);
+        voice_add_frame(&v, frame, 1);
+    }
+    return v;
+}
+
+/* Live labels 2, 0, 2 (the third voice of an earlier session, then a
+ * newcomer, say) come out of re-clustering as 0, 1, 0: numbered by first
+ * appearance, the name of label 2 going with its voice to label 0, label
+ * 0's to 1, and a name on a label no voice holds left alone. */
+static void test_numbered_by_first_appearance(void **state)
+{
+    char dir[] = "/tmp/vb-speakers-XXXXXX", url[128], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(url, sizeof(url), "%s/db.sqlite", dir);
+    store_t *store = NULL;
+    assert_int_equal(store_open(url, &store, err, sizeof(err)), 0);
+    store_transcription t;
+    assert_int_equal(store_transcription_create(store, "numbering", &t), 0);
+    static const char *const live[] = {"speaker_2", "speaker_0", "speaker_2"};
+    for (int i = 0; i < 3; i++) {
+        char text[4096];
+        voice_stats v = voice_of(i == 1 ? 6 : -6, 10 + (unsigned)i);
+        assert_int_equal(voice_format(&v, text, sizeof(text)), 0);
+        store_segment seg = {.transcription_id = t.id, .text = (char *)"words",
+                             .speaker = (char *)live[i], .start_time = i * 5.0,
+                             .end_time = i * 5.0 + 4, .is_final = 1,
+                             .words_json = (char *)"[]", .voice = text};
+        assert_int_equal(store_segment_add(store, &seg), 0);
+    }
+    assert_int_equal(store_speaker_set(store, t.id, "speaker_2", "Alice"), 0);
+    assert_int_equal(store_speaker_set(store, t.id, "speaker_0", "Bob"), 0);
+    assert_int_equal(store_speaker_set(store, t.id, "speaker_5", "Carol"), 0);
+
+    tx_refine *job = tx_refine_read(store, t.id, 0, 0);
+    assert_non_null(job);
+    tx_refine_cluster(job);
+    assert_int_equal(job->speakers, 2);
+    char *named = NULL;
+    char *updated = tx_refine_write(store, job, &named);
+    tx_refine_free(job);
+    assert_non_null(updated);
+    assert_non_null(named);
+    assert_non_null(strstr(updated, "\"type\":\"speakers_updated\""));
+    assert_non_null(strstr(named, "\"type\":\"speakers_named\""));
+    assert_non_null(strstr(named, "\"speaker_0\":\"Alice\""));
+    assert_non_null(strstr(named, "\"speaker_1\":\"Bob\""));
+    assert_null(strstr(named, "speaker_2"));
+    free(updated);
+    free(named);
+
+    store_segment *segs;
+    size_t n;
+    assert_int_equal(store_segment_list(store, t.id, &segs, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(segs[0].speaker, "speaker_0");
+    assert_string_equal(segs[1].speaker, "speaker_1");
+    assert_string_equal(segs[2].speaker, "speaker_0");
+    store_segments_free(segs, n);
+    store_speaker *names;
+    assert_int_equal(store_speakers_get(store, t.id, &names, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(names[0].label, "speaker_0");
+    assert_string_equal(names[0].name, "Alice");
+    assert_string_equal(names[1].label, "speaker_1");
+    assert_string_equal(names[1].name, "Bob");
+    assert_string_equal(names[2].label, "speaker_5");
+    assert_string_equal(names[2].name, "Carol");
+    free(names);
+
+    /* Again: nothing changes, so nothing is said. */
+    job = tx_refine_read(store, t.id, 0, 0);
+    tx_refine_cluster(job);
+    updated = tx_refine_write(store, job, &named);
+    tx_refine_free(job);
+    assert_null(updated);
+    assert_null(named);
+    store_close(store);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_bad_hints(void **state)
 {
     static const char *const queries[] = {"?max_speakers=0", "?min_speakers=x",
@@ -222,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_voices),
         cmocka_unit_test(test_one_voice_and_off),
+        cmocka_unit_test(test_numbered_by_first_appearance),
         cmocka_unit_test(test_bad_hints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

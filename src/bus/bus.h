@@ -34,7 +34,8 @@
 typedef enum {
     BUS_LIVE,       /* an interim result or an event: may be missed */
     BUS_FINAL,      /* a stored final; seq is its segment id */
-    BUS_SPEAKERS,   /* speakers_updated after re-clustering */
+    BUS_SPEAKERS,   /* after re-clustering: speakers_updated, and
+                       speakers_named when names followed their voices */
     BUS_EDIT,       /* a person's edit: segment_updated, speakers_named */
     BUS_DELETED,    /* the transcription was deleted: watchers close */
     BUS_CONTROL,    /* between servers about a live session (lease.h);

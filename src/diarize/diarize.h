@@ -25,8 +25,8 @@
  *   refined    when a session ends, the whole transcription's segments
  *              are clustered bottom-up (merge the closest pair while
  *              merging still pays, by BIC), with min/max speaker hints,
- *              and the clusters are matched to the live labels so that
- *              as few labels as possible change.
+ *              and the clusters are numbered by first appearance (the
+ *              names given to the live labels follow their voices).
  *
  * The penalty weights (live 1.35 to rank known speakers, 1.5 for a new
  * one, re-clustering 2.0; change points 2.5, voice.c) and the shorter
@@ -144,12 +144,15 @@ int diarize_tracker_peek(diarize_tracker *t, diarize_features *f,
                          double start, double end);
 int diarize_tracker_speakers(const diarize_tracker *t);
 
-/* Clusters n segments afresh (bottom-up, by BIC, within the hints) and
- * writes each one's speaker to labels, numbered to agree as far as
- * possible with the segments' current labels (current[i] < 0: none).
- * Returns the number of speakers, or VB_ENOMEM. */
+/* Clusters n segments (in time order) afresh, bottom-up by BIC within
+ * the hints, and writes each one's speaker to labels, numbered by first
+ * appearance: speaker 0 speaks first.  was (room for n, or NULL) gets, for
+ * each speaker, the current label (current[i] < 0: none) it shares the most
+ * speech with, each label given once, or -1: so that the names given to
+ * labels can follow their voices.  Returns the number of speakers, or
+ * VB_ENOMEM. */
 int diarize_refine(const diarize_params *params, const voice_stats *segments,
-                   const int *current, size_t n, int *labels);
+                   const int *current, size_t n, int *labels, int *was);
 
 /* The stored and sent form of speaker index i: "speaker_<i>". */
 #define DIARIZE_LABEL_MAX 24

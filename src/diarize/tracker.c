@@ -399,7 +399,7 @@ static int cluster_with_anchors(const diarize_params *p,
 }
 
 int diarize_refine(const diarize_params *params, const voice_stats *segments,
-                   const int *current, size_t n, int *labels)
+                   const int *current, size_t n, int *labels, int *was)
 {
     if (n == 0)
         return 0;
@@ -411,50 +411,58 @@ int diarize_refine(const diarize_params *params, const voice_stats *segments,
         free(cl);
         return k;
     }
-    /* Match clusters to current labels by how much speech they share,
-     * largest first, so that as few labels as possible change. */
+    /* Number the clusters by first appearance: speaker 0 speaks first,
+     * and an upload's labels count up as the recording goes. */
+    int *number = malloc((size_t)k * sizeof(*number));
+    if (number == NULL) {
+        free(cl);
+        return VB_ENOMEM;
+    }
+    for (int c = 0; c < k; c++)
+        number[c] = -1;
+    int next = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (number[cl[i]] < 0)
+            number[cl[i]] = next++;
+        labels[i] = number[cl[i]];
+    }
+    free(number);
+    free(cl);
+    if (was == NULL)
+        return k;
+    /* Which current label each speaker was: the one it shares the most
+     * speech with, largest first, each label once. */
     int top = 0;
     for (size_t i = 0; i < n; i++)
         top = current[i] + 1 > top ? current[i] + 1 : top;
     double *overlap = calloc((size_t)k * (size_t)(top + 1), sizeof(double));
-    int *label_of = malloc((size_t)k * sizeof(int));
     char *taken = calloc((size_t)top + 1, 1);
-    if (overlap == NULL || label_of == NULL || taken == NULL) {
-        free(cl);
+    if (overlap == NULL || taken == NULL) {
         free(overlap);
-        free(label_of);
         free(taken);
         return VB_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
         if (current[i] >= 0)
-            overlap[cl[i] * (top + 1) + current[i]] += segments[i].n;
+            overlap[labels[i] * (top + 1) + current[i]] += segments[i].n;
     for (int c = 0; c < k; c++)
-        label_of[c] = -1;
+        was[c] = -1;
     for (;;) {
         double best = 0;
         int bc = -1, bl = -1;
         for (int c = 0; c < k; c++)
             for (int l = 0; l < top; l++)
-                if (label_of[c] < 0 && !taken[l] && overlap[c * (top + 1) + l] > best) {
+                if (was[c] < 0 && !taken[l] && overlap[c * (top + 1) + l] > best) {
                     best = overlap[c * (top + 1) + l];
                     bc = c;
                     bl = l;
                 }
         if (bc < 0)
             break;
-        label_of[bc] = bl;
+        was[bc] = bl;
         taken[bl] = 1;
     }
-    int next = top;
-    for (int c = 0; c < k; c++)
-        if (label_of[c] < 0)
-            label_of[c] = next++;
-    for (size_t i = 0; i < n; i++)
-        labels[i] = label_of[cl[i]];
-    free(cl);
     free(overlap);
-    free(label_of);
     free(taken);
     return k;
 }

@@ -344,13 +344,19 @@ static void labels_on_writer(void *arg)
 {
     refine_step *step = arg;
     tx_run *run = step->run;
+    char *named = NULL;
     char *message = run->dead ? NULL
-                              : tx_refine_write(run->svc->cfg.store, step->job);
-    if (message != NULL) {
-        publish(run, BUS_SPEAKERS, 0, message);
+                              : tx_refine_write(run->svc->cfg.store, step->job,
+                                                &named);
+    /* The names first: a client that draws the new labels has them. */
+    char *messages[2] = {named, message};
+    for (int i = 0; i < 2; i++) {
+        if (messages[i] == NULL)
+            continue;
+        publish(run, BUS_SPEAKERS, 0, messages[i]);
         if (run->client.speakers)
-            run->client.speakers(run->client.ctx, message);
-        free(message);
+            run->client.speakers(run->client.ctx, messages[i]);
+        free(messages[i]);
     }
     tx_refine_free(step->job);
     free(step);

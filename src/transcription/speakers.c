@@ -10,6 +10,7 @@
  * The refined labels replace the stored ones where they differ, and the
  * change is announced as a speakers_updated event (wsproto.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,7 @@ void tx_refine_free(tx_refine *job)
     free(job->voices);
     free(job->current);
     free(job->labels);
+    free(job->was);
     free(job);
 }
 
@@ -85,9 +87,10 @@ tx_refine *tx_refine_read(store_t *store, int64_t tid, int min_speakers,
         job->voices = malloc(n * sizeof(*job->voices));
         job->current = malloc(n * sizeof(*job->current));
         job->labels = malloc(n * sizeof(*job->labels));
+        job->was = malloc(n * sizeof(*job->was));
     }
     if (job == NULL || !job->segment_ids || !job->voices || !job->current ||
-        !job->labels) {
+        !job->labels || !job->was) {
         log_error(NULL, "transcription %lld: no memory to re-cluster its "
                   "speakers", (long long)tid);
         tx_refine_free(job);
@@ -116,13 +119,89 @@ void tx_refine_cluster(tx_refine *job)
     p.max_speakers = job->max_speakers;
     job->speakers = job->count == 0 ? 0
                     : diarize_refine(&p, job->voices, job->current, job->count,
-                                     job->labels);
+                                     job->labels, job->was);
 }
 
-char *tx_refine_write(store_t *store, const tx_refine *job)
+/* The name stored for label (NULL: none). */
+static const char *name_of(const store_speaker *names, size_t n,
+                           const char *label)
 {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i].label, label) == 0)
+            return names[i].name;
+    return NULL;
+}
+
+/* Names follow their voices to the new labels: a speaker that was label
+ * L takes L's name; a label now held by another voice loses its old
+ * name.  Returns the speakers_named message when a name moved. */
+static char *move_names(store_t *store, const tx_refine *job)
+{
+    store_speaker *names = NULL;
+    size_t n = 0;
+    if (store_speakers_get(store, job->tid, &names, &n) != 0 || n == 0) {
+        free(names);
+        return NULL;
+    }
+    store_speaker *after = calloc(n + (size_t)job->speakers, sizeof(*after));
+    size_t m = 0;
+    if (after == NULL) {
+        free(names);
+        return NULL;
+    }
+    /* Names of labels no speaker holds now and no speaker was stay. */
+    for (size_t i = 0; i < n; i++) {
+        int index = diarize_label_index(names[i].label);
+        int held = index >= 0 && index < job->speakers;
+        for (int c = 0; c < job->speakers && !held; c++)
+            held = job->was[c] == index;
+        if (index < 0 || !held)
+            after[m++] = names[i];
+    }
+    for (int c = 0; c < job->speakers; c++) {
+        char from[DIARIZE_LABEL_MAX];
+        if (job->was[c] < 0)
+            continue;
+        diarize_label(job->was[c], from, sizeof(from));
+        const char *name = name_of(names, n, from);
+        if (name == NULL)
+            continue;
+        diarize_label(c, after[m].label, sizeof(after[m].label));
+        snprintf(after[m].name, sizeof(after[m].name), "%s", name);
+        m++;
+    }
+    int moved = m != n;
+    for (size_t i = 0; i < m && !moved; i++) {
+        const char *before = name_of(names, n, after[i].label);
+        moved = before == NULL || strcmp(before, after[i].name) != 0;
+    }
+    int rc = 0;
+    for (size_t i = 0; moved && i < n && rc == 0; i++)
+        if (name_of(after, m, names[i].label) == NULL)
+            rc = store_speaker_set(store, job->tid, names[i].label, "");
+    for (size_t i = 0; moved && i < m && rc == 0; i++)
+        rc = store_speaker_set(store, job->tid, after[i].label, after[i].name);
+    char *message = NULL;
+    if (moved && rc != 0) {
+        log_error(NULL, "transcription %lld: the speakers' names could not "
+                  "follow their new labels", (long long)job->tid);
+    } else if (moved) {
+        free(names);
+        names = NULL;
+        if (store_speakers_get(store, job->tid, &names, &n) == 0)
+            message = wsproto_speakers_named(names, n);
+    }
+    free(names);
+    free(after);
+    return message;
+}
+
+char *tx_refine_write(store_t *store, const tx_refine *job, char **named)
+{
+    *named = NULL;
     if (job->speakers <= 0)
         return NULL;
+    *named = move_names(store, job);
     wsproto_relabel *changes = malloc(job->count * sizeof(*changes));
     if (changes == NULL)
         return NULL;

@@ -56,6 +56,7 @@ typedef struct tx_refine {
     int64_t *segment_ids;
     voice_stats *voices;
     int *current, *labels;
+    int *was;                /* per speaker: its label before (-1: new) */
     int speakers;            /* after clustering; <= 0: nothing to do */
 } tx_refine;
 
@@ -64,9 +65,11 @@ typedef struct tx_refine {
 tx_refine *tx_refine_read(store_t *store, int64_t tid, int min_speakers,
                           int max_speakers);
 void tx_refine_cluster(tx_refine *job);
-/* Stores the labels that changed; returns the speakers_updated message
- * (malloc'd), or NULL when no label changed. */
-char *tx_refine_write(store_t *store, const tx_refine *job);
+/* Stores the labels that changed and moves the names given to labels
+ * with their voices; returns the speakers_updated message (malloc'd), or
+ * NULL when no label changed, and sets *named to the speakers_named
+ * message when names moved (else NULL). */
+char *tx_refine_write(store_t *store, const tx_refine *job, char **named);
 void tx_refine_free(tx_refine *job);
 
 #endif
