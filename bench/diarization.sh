@@ -17,15 +17,28 @@
 #       alternating; 4 conversations.
 #   ami     the AMI meeting excerpts in ../shared/data/ami-excerpts/, when
 #       that folder exists (real meetings, overlapping speech).
+#   spliced conversations of 2 and 3 AMI participants from different
+#       meetings, cut from stretches where the reference has one person
+#       speaking, taking turns of 1.5-6 s (4 conversations; with the AMI
+#       folder only).
+#   real-2-8k, ami-8k, spliced-8k  the same recordings as a telephone
+#       carries them: 300-3400 Hz, 8 kHz (the server resamples them).
+#   one     recordings of one voice, from the README's two-sentence
+#       example to a minute of one reader: each must come out as one
+#       speaker; scored by the count and by the share of speech given to
+#       any label but the most used one.
 # Each recording goes through `verbatim transcribe --json` (the session and
 # diarization code the server runs; the server re-clusters stored
 # segments with the same function).
+# DER is scored with overlapping speech counted (as the table's "DER") and,
+# separately, in the regions where one person speaks ("1-spk", md-eval -1).
+# SETS="real-2 ami one" scores only the sets named.
 # Prints a table and writes the figures as JSON to bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 build_verbatim
-work=build/bench/diarization
+work=${WORK:-build/bench/diarization}
 mkdir -p "$work" bench/results
 sentences=bench/flite_sentences.txt
 nsent=$(grep -c . "$sentences")
@@ -133,17 +146,18 @@ run() {
     touch "$work/$name.live.rttm" "$work/$name.refined.rttm"
 }
 
-der() { # REF SYS [UEM]: the overall DER (percent)
-    local uem=()
-    [ -n "${3:-}" ] && uem=(-u "$3")
-    sctk md-eval -r "$1" -s "$2" -c 0.25 "${uem[@]}" 2>/dev/null |
+der() { # REF SYS UEM [md-eval options]: the overall DER (percent)
+    local ref=$1 sys=$2 uem=$3; shift 3
+    local u=()
+    [ -n "$uem" ] && u=(-u "$uem")
+    sctk md-eval -r "$ref" -s "$sys" -c 0.25 "${u[@]}" "$@" 2>/dev/null |
         awk '/OVERALL SPEAKER DIARIZATION ERROR/ { print $6 }'
 }
 speakers() { awk '{ print $8 }' "$1" | sort -u | wc -l; }
 
 json=""
-printf '%-9s %5s %12s %12s %14s %14s\n' set files "DER live" "DER refined" \
-    "count live" "count refined"
+printf '%-11s %5s %9s %9s %9s %9s %8s %8s\n' set files "DER live" "refined" \
+    "1-spk" "1-spk r" "count" "count r"
 score_set() { # SET NAMES... (files in $work); sets the row
     local set=$1; shift
     : > "$work/$set.ref"; : > "$work/$set.live"; : > "$work/$set.refined"
@@ -157,16 +171,120 @@ score_set() { # SET NAMES... (files in $work); sets the row
         [ "$(speakers "$work/$name.refined.rttm")" = "$truth" ] && right_refined=$((right_refined + 1))
     done
     local uem=""
-    [ "$set" = ami ] && uem="$ami/reference.uem"
-    local dl dr
-    dl=$(der "$work/$set.ref" "$work/$set.live" $uem)
-    dr=$(der "$work/$set.ref" "$work/$set.refined" $uem)
-    printf '%-9s %5d %11s%% %11s%% %11d/%-2d %11d/%-2d\n' "$set" $# "$dl" "$dr" \
+    case $set in ami) uem="$ami/reference.uem" ;; ami-8k) uem="$work/ami-8k.uem" ;; esac
+    local dl dr sl sr
+    dl=$(der "$work/$set.ref" "$work/$set.live" "$uem")
+    dr=$(der "$work/$set.ref" "$work/$set.refined" "$uem")
+    sl=$(der "$work/$set.ref" "$work/$set.live" "$uem" -1)
+    sr=$(der "$work/$set.ref" "$work/$set.refined" "$uem" -1)
+    printf '%-11s %5d %8s%% %8s%% %8s%% %8s%% %5d/%-2d %5d/%-2d\n' "$set" $# "$dl" "$dr" \
+        "$sl" "$sr" "$right_live" $# "$right_refined" $#
+    json+="${json:+, }{\"set\": \"$set\", \"files\": $#, \"der_live_pct\": ${dl:-null}, \"der_refined_pct\": ${dr:-null}, \"der_single_live_pct\": ${sl:-null}, \"der_single_refined_pct\": ${sr:-null}, \"count_right_live\": $right_live, \"count_right_refined\": $right_refined}"
+}
+
+# score_one NAMES...: recordings of one voice; the count and the share of
+# speech labelled other than the most used label, live and refined
+score_one() {
+    local right_live=0 right_refined=0 kind
+    local -A other total
+    for name in "$@"; do
+        [ "$(speakers "$work/$name.live.rttm")" = 1 ] && right_live=$((right_live + 1))
+        [ "$(speakers "$work/$name.refined.rttm")" = 1 ] && right_refined=$((right_refined + 1))
+        for kind in live refined; do
+            read -r o t < <(awk '{ d[$8] += $5; all += $5 }
+                END { top = 0; for (k in d) if (d[k] > top) top = d[k]
+                      printf "%.3f %.3f\n", all - top, all }' "$work/$name.$kind.rttm")
+            other[$kind]=$(awk -v a="${other[$kind]:-0}" -v b="$o" 'BEGIN { print a + b }')
+            total[$kind]=$(awk -v a="${total[$kind]:-0}" -v b="$t" 'BEGIN { print a + b }')
+        done
+    done
+    local ol or
+    ol=$(awk -v o="${other[live]}" -v t="${total[live]}" 'BEGIN { printf "%.2f", t ? 100 * o / t : 0 }')
+    or=$(awk -v o="${other[refined]}" -v t="${total[refined]}" 'BEGIN { printf "%.2f", t ? 100 * o / t : 0 }')
+    printf '%-11s %5d %8s%% %8s%% %9s %9s %5d/%-2d %5d/%-2d\n' one $# "$ol" "$or" - - \
         "$right_live" $# "$right_refined" $#
-    json+="${json:+, }{\"set\": \"$set\", \"files\": $#, \"der_live_pct\": ${dl:-null}, \"der_refined_pct\": ${dr:-null}, \"count_right_live\": $right_live, \"count_right_refined\": $right_refined}"
+    json+="${json:+, }{\"set\": \"one\", \"files\": $#, \"other_label_live_pct\": $ol, \"other_label_refined_pct\": $or, \"count_right_live\": $right_live, \"count_right_refined\": $right_refined}"
+}
+
+# phone IN OUT: a telephone's band and rate
+phone() {
+    ffmpeg -nostdin -loglevel error -y -i "$1" -af "highpass=f=300,lowpass=f=3400" \
+        -ar 8000 -ac 1 "$2"
+}
+
+# Stretches where the AMI reference has one person speaking (read off
+# reference.rttm: no one else's segment overlaps them), and whose they
+# are: file start end speaker.
+spliced_stretches() {
+    cat <<'TABLE'
+trn03 1.30 29.90 MEO069
+trn04 16.80 21.10 MEE075
+trn05 9.35 19.10 FEE078
+trn05 19.65 29.90 FEE078
+trn06 13.60 21.75 FEE083
+trn06 22.40 29.90 FEE083
+trn07 15.60 18.40 FEE087
+trn08 12.05 12.65 FEE087
+trn08 19.70 23.90 FEE088
+trn09 14.25 15.70 MEE094
+TABLE
+}
+
+# make_spliced NAME SEED SPEAKERS...: turns of 1.5-6 s taken in order from
+# each speaker's stretches, speakers alternating (never the same twice)
+make_spliced() {
+    local name=$1 seed=$2; shift 2
+    local who=("$@")
+    local raw="$work/$name.raw" ref="$work/$name.rttm"
+    [ -f "$raw" ] && [ -f "$ref" ] && return
+    : > "$raw"; : > "$ref"
+    RANDOM=$seed
+    local -A at
+    local pos=0 prev=-1 t
+    for t in $(seq 10); do
+        local k=$(( RANDOM % ${#who[@]} ))
+        [ "$k" = "$prev" ] && k=$(( (k + 1) % ${#who[@]} ))
+        prev=$k
+        local spk=${who[$k]} want
+        want=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.5 + 4.5 * r / 32767 }')
+        # The next piece of this speaker's stretches, wrapping around.
+        local piece
+        piece=$(spliced_stretches | awk -v s="$spk" -v from="${at[$spk]:-0}" -v want="$want" '
+            $4 == s { n++; f[n] = $1; a[n] = $2; b[n] = $3; len += $3 - $2 }
+            END { off = from % len
+                  for (i = 1; i <= n; i++) {
+                      if (off < b[i] - a[i]) {
+                          s0 = a[i] + off; e0 = s0 + want; if (e0 > b[i]) e0 = b[i]
+                          printf "%s %.2f %.2f\n", f[i], s0, e0 - s0; exit }
+                      off -= b[i] - a[i] } }')
+        read -r file s0 d <<< "$piece"
+        at[$spk]=$(awk -v a="${at[$spk]:-0}" -v d="$d" 'BEGIN { print a + d }')
+        ffmpeg -nostdin -loglevel error -y -ss "$s0" -t "$d" -i "$ami/$file.wav" \
+            -ar 16000 -ac 1 -f s16le "$work/turn.raw"
+        add_turn "$name" "$spk" "$work/turn.raw" $(( t > 1 ? 3200 + RANDOM % 20800 : 0 ))
+    done
+    head -c 32000 /dev/zero >> "$raw"
+}
+
+# want SET: whether SET is to be scored (SETS="real-2 ami one", say: only
+# those; all when SETS is empty)
+want() { [ -z "${SETS:-}" ] || [[ " $SETS " == *" $1 "* ]]; }
+
+# score_phone SET NAMES...: telephone copies of the recordings, scored
+score_phone() {
+    local set=$1 name; shift
+    local copies=()
+    for name in "$@"; do
+        phone "$work/$name.wav" "$work/$name-8k.wav"
+        sed "s/ $name / $name-8k /" "$work/$name.rttm" > "$work/$name-8k.rttm"
+        run "$name-8k" "$work/$name-8k.wav"
+        copies+=("$name-8k")
+    done
+    score_set "$set" "${copies[@]}"
 }
 
 for k in 2 3 4; do
+    want "flite-$k" || continue
     names=()
     for c in 1 2 3 4 5 6 7 8; do
         name="flite${k}_$c"
@@ -177,26 +295,69 @@ for k in 2 3 4; do
     done
     score_set "flite-$k" "${names[@]}"
 done
-names=()
-for c in 1 2 3 4; do
-    name="real_$c"
-    make_real "$name" "$c"
-    ffmpeg -nostdin -loglevel error -y -f s16le -ar 16000 -ac 1 -i "$work/$name.raw" "$work/$name.wav"
-    run "$name" "$work/$name.wav"
-    names+=("$name")
-done
-score_set real-2 "${names[@]}"
+if want real-2 || want real-2-8k; then
+    names=()
+    for c in 1 2 3 4; do
+        name="real_$c"
+        make_real "$name" "$c"
+        ffmpeg -nostdin -loglevel error -y -f s16le -ar 16000 -ac 1 -i "$work/$name.raw" "$work/$name.wav"
+        want real-2 && run "$name" "$work/$name.wav"
+        names+=("$name")
+    done
+    want real-2 && score_set real-2 "${names[@]}"
+    want real-2-8k && score_phone real-2-8k "${names[@]}"
+fi
 if [ -d "$ami" ]; then
     names=()
     for f in "$ami"/trn*.wav; do
         name=$(basename "$f" .wav)
-        run "$name" "$f"
+        cp "$f" "$work/$name.wav"
         grep " $name " "$ami/reference.rttm" > "$work/$name.rttm"
+        want ami && run "$name" "$f"
         names+=("$name")
     done
-    score_set ami "${names[@]}"
+    want ami && score_set ami "${names[@]}"
+    # The telephone copies are scored over the same regions.
+    sed 's/^\(trn[0-9]*\)/\1-8k/' "$ami/reference.uem" > "$work/ami-8k.uem"
+    want ami-8k && score_phone ami-8k "${names[@]}"
+    if want spliced || want spliced-8k; then
+        names=()
+        c=0
+        for who in "MEO069 FEE078" "FEE083 MEE075" "FEE078 FEE083 MEO069" \
+                   "MEE075 FEE088 FEE078"; do
+            c=$((c + 1))
+            name="spliced_$c"
+            make_spliced "$name" "$c" $who
+            ffmpeg -nostdin -loglevel error -y -f s16le -ar 16000 -ac 1 -i "$work/$name.raw" "$work/$name.wav"
+            want spliced && run "$name" "$work/$name.wav"
+            names+=("$name")
+        done
+        want spliced && score_set spliced "${names[@]}"
+        want spliced-8k && score_phone spliced-8k "${names[@]}"
+    fi
 else
-    echo "ami: $ami is not here; not scored"
+    echo "ami, ami-8k, spliced, spliced-8k: $ami is not here; not scored"
+fi
+if want one; then
+    # One voice each: the README's example, each LibriVox passage, the CMU
+    # speaker's three recordings one after another, the five card names.
+    names=(one_hello)
+    flite -voice slt -t "Please open the window. I would like a cup of coffee." -o "$work/one_hello.wav"
+    i=0
+    for f in $(librivox_files); do
+        i=$((i + 1))
+        cp "$f" "$work/one_librivox$i.wav"
+        names+=("one_librivox$i")
+    done
+    data=/usr/share/pocketsphinx/test/data
+    for f in goforward numbers something; do cat "$data/$f.raw"; head -c 32000 /dev/zero; done |
+        ffmpeg -nostdin -loglevel error -y -f s16le -ar 16000 -ac 1 -i - "$work/one_cmu.wav"
+    names+=(one_cmu)
+    for f in "$data"/cards/00?.wav; do tail -c +45 "$f"; head -c 16000 /dev/zero; done |
+        ffmpeg -nostdin -loglevel error -y -f s16le -ar 16000 -ac 1 -i - "$work/one_cards.wav"
+    names+=(one_cards)
+    for name in "${names[@]}"; do run "$name" "$work/$name.wav"; done
+    score_one "${names[@]}"
 fi
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 out="bench/results/diarization-$(date -u +%Y%m%dT%H%M%SZ)-$commit.json"
