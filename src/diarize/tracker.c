@@ -39,6 +39,7 @@ diarize_params diarize_default_params(void)
         .min_part_s = 1.0,
         .min_voice_s = 2.0,
         .min_cut_voice_s = 1.4,
+        .short_lambda = 4.0,
     };
     return p;
 }
@@ -198,7 +199,10 @@ static int assign(diarize_tracker *t, const voice_stats *v, double min_s)
     double gain;
     int best = nearest(t, v, &gain);
     if (best >= 0 && gain > 0)
-        gain = voice_delta_bic(v, &t->speakers[best], t->params.new_lambda);
+        gain = voice_is_short(v) && voice_is_short(&t->speakers[best])
+                   ? voice_delta_bic_short(v, &t->speakers[best],
+                                           t->params.short_lambda)
+                   : voice_delta_bic(v, &t->speakers[best], t->params.new_lambda);
     double min_frames = min_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
                diarize_tracker_speakers(t) < t->params.max_speakers;
@@ -269,6 +273,15 @@ int diarize_tracker_peek(diarize_tracker *t, diarize_features *f,
 
 /* ---- refinement ---------------------------------------------------------- */
 
+/* Whether a and b sound apart, for re-clustering (> 0: apart). */
+static double refine_gain(const diarize_params *p, const voice_stats *a,
+                          const voice_stats *b)
+{
+    if (voice_is_short(a) && voice_is_short(b))
+        return voice_delta_bic_short(a, b, p->short_lambda);
+    return voice_delta_bic(a, b, p->refine_lambda);
+}
+
 /* Bottom-up clustering of the segments by BIC: merges the closest pair of
  * clusters while that pays (gain < 0), or while there are more than
  * max_speakers, but not below min_speakers.  cluster_of gets each
@@ -292,7 +305,7 @@ static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
-            gain[i * n + j] = voice_delta_bic(&c[i], &c[j], p->refine_lambda);
+            gain[i * n + j] = refine_gain(p, &c[i], &c[j]);
     while (alive > 1) {
         size_t bi = 0, bj = 0;
         double best = INFINITY;
@@ -318,7 +331,7 @@ static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
         for (size_t k = 0; k < n; k++) {
             if (root[k] != (int)k || k == bi)
                 continue;
-            double g = voice_delta_bic(&c[bi], &c[k], p->refine_lambda);
+            double g = refine_gain(p, &c[bi], &c[k]);
             if (k < bi)
                 gain[k * n + bi] = g;
             else

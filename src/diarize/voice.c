@@ -96,6 +96,29 @@ static double split_gain(double (*logdet)(const double *, const double *,
            logdet(b->sum, b->cross, b->n);
 }
 
+int voice_is_short(const voice_stats *v)
+{
+    return v->n < FULL_MIN_FRAMES;
+}
+
+/* Two diagonal models have one more mean and variance than one. */
+static double diagonal_gain(const voice_stats *a, const voice_stats *b,
+                            const voice_stats *ab, double lambda)
+{
+    double penalty = 0.5 * (2.0 * DIARIZE_DIMS) * log(ab->n);
+    return split_gain(half_n_logdet_diagonal, a, b, ab) - lambda * penalty;
+}
+
+double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
+                             double lambda)
+{
+    if (a->n < 2 || b->n < 2)
+        return 0;
+    voice_stats ab = *a;
+    voice_merge(&ab, b);
+    return diagonal_gain(a, b, &ab, lambda);
+}
+
 double voice_delta_bic(const voice_stats *a, const voice_stats *b,
                        double lambda)
 {
@@ -103,12 +126,8 @@ double voice_delta_bic(const voice_stats *a, const voice_stats *b,
         return 0;
     voice_stats ab = *a;
     voice_merge(&ab, b);
-    if (a->n < FULL_MIN_FRAMES || b->n < FULL_MIN_FRAMES) {
-        /* Two diagonal models have one more mean and variance. */
-        double penalty = 0.5 * (2.0 * DIARIZE_DIMS) * log(ab.n);
-        return split_gain(half_n_logdet_diagonal, a, b, &ab) -
-               DIAGONAL_LAMBDA * penalty;
-    }
+    if (a->n < FULL_MIN_FRAMES || b->n < FULL_MIN_FRAMES)
+        return diagonal_gain(a, b, &ab, DIAGONAL_LAMBDA);
     /* Two models have one more mean and covariance than one. */
     double penalty = 0.5 * (DIARIZE_DIMS + DIARIZE_PAIRS) * log(ab.n);
     return split_gain(half_n_logdet, a, b, &ab) - lambda * penalty;
@@ -157,3 +176,4 @@ int diarize_label_index(const char *label)
         return -1;
     return n;
 }
+
