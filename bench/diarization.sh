@@ -81,7 +81,10 @@ make_flite() {
         local voice=${voices[$(( (first + who) % 4 ))]}
         local n=$(( 1 + RANDOM % 4 )) text=""
         for _ in $(seq "$n"); do
-            text+=" $(sed -n "$(( 1 + RANDOM % nsent ))p" "$sentences")"
+            # RANDOM read here, not inside $(...): bash reseeds it in a
+            # subshell, and the set would differ from run to run.
+            local line=$(( 1 + RANDOM % nsent ))
+            text+=" $(sed -n "${line}p" "$sentences")"
         done
         local turn="$work/turn.raw"
         flite -voice "$voice" -t "$text" -o "$work/turn.wav"
@@ -246,7 +249,8 @@ make_spliced() {
         [ "$k" = "$prev" ] && k=$(( (k + 1) % ${#who[@]} ))
         prev=$k
         local spk=${who[$k]} want
-        want=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.5 + 4.5 * r / 32767 }')
+        local r=$RANDOM # not inside $(...) (make_flite)
+        want=$(awk -v r="$r" 'BEGIN { printf "%.2f", 1.5 + 4.5 * r / 32767 }')
         # The next piece of this speaker's stretches, wrapping around.
         local piece
         piece=$(spliced_stretches | awk -v s="$spk" -v from="${at[$spk]:-0}" -v want="$want" '

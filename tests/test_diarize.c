@@ -225,6 +225,79 @@ static void test_short_sentences_of_one_voice(void **state)
     free(c.pcm);
 }
 
+/* 16 kHz raw or WAV speech of pocketsphinx-testdata, cut to at most
+ * `seconds`. */
+static int16_t *testdata(const char *name, double seconds, size_t *n)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/usr/share/pocketsphinx/test/data/%s", name);
+    int16_t *pcm;
+    if (strstr(name, ".wav") != NULL) {
+        int rate, channels;
+        pcm = tu_read_wav(path, n, &rate, &channels);
+        assert_non_null(pcm);
+        assert_int_equal(rate, 16000);
+    } else {
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        *n = (size_t)ftell(f) / 2;
+        rewind(f);
+        pcm = malloc(*n * 2);
+        assert_non_null(pcm);
+        assert_int_equal(fread(pcm, 2, *n, f), *n);
+        fclose(f);
+    }
+    if (*n > (size_t)(seconds * 16000))
+        *n = (size_t)(seconds * 16000);
+    return pcm;
+}
+
+/* Two real people taking turns (the LibriVox reader, the CMU speaker),
+ * the first turn short: the CMU speaker's 1.5 s "go forward ten meters"
+ * sounded like the reader to the diagonal models of two short stretches,
+ * and every later turn joined one speaker.  The mean-shift test tells
+ * them apart; the reader's other recording stays the reader's. */
+static void test_real_voices_take_turns(void **state)
+{
+    static const struct {
+        const char *file;
+        double seconds;
+        int speaker;
+    } turns[] = {
+        {"librivox/sense_and_sensibility_01_austen_64kb-0930.wav", 2.6, 0},
+        {"goforward.raw", 9, 1},
+        {"librivox/sense_and_sensibility_01_austen_64kb-0870.wav", 7, 0},
+        {"numbers.raw", 9, 1},
+        {"librivox/sense_and_sensibility_01_austen_64kb-0880.wav", 6, 0},
+    };
+    conversation c = {0};
+    for (int i = 0; i < 5; i++) {
+        size_t n;
+        int16_t *pcm = testdata(turns[i].file, turns[i].seconds, &n);
+        c.start[i] = (double)c.len / 16000;
+        tu_append(&c.pcm, &c.len, pcm, n, 600);
+        c.end[i] = c.start[i] + (double)n / 16000;
+        free(pcm);
+    }
+    diarize_features *f = features_of(&c);
+    diarize_params p = diarize_default_params();
+    diarize_tracker *t;
+    assert_int_equal(diarize_tracker_create(&p, &t), 0);
+    for (int i = 0; i < 5; i++) {
+        diarize_part parts[4];
+        size_t n = diarize_tracker_label(t, f, c.start[i], c.end[i], parts, 4);
+        assert_int_equal(n, 1);
+        if (parts[0].speaker != turns[i].speaker)
+            fail_msg("turn %d (%s): speaker %d, not %d", i, turns[i].file,
+                     parts[0].speaker, turns[i].speaker);
+    }
+    assert_int_equal(diarize_tracker_speakers(t), 2);
+    diarize_tracker_destroy(t);
+    diarize_features_destroy(f);
+    free(c.pcm);
+}
+
 /* A speaker known from an earlier session keeps its label. */
 static void test_seeded_speaker(void **state)
 {
@@ -288,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_short_reply_inside_an_utterance),
         cmocka_unit_test(test_one_voice_one_label),
         cmocka_unit_test(test_short_sentences_of_one_voice),
+        cmocka_unit_test(test_real_voices_take_turns),
         cmocka_unit_test(test_seeded_speaker),
         cmocka_unit_test(test_voice_as_text),
     };

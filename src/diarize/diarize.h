@@ -22,20 +22,32 @@
  *              when none is close enough and it has enough speech (2 s;
  *              1.4 s for a part cut off inside an utterance, which is
  *              already known to differ from its neighbour);
- *   refined    when a session ends, the whole transcription's segments
- *              are clustered bottom-up (merge the closest pair while
- *              merging still pays, by BIC), with min/max speaker hints,
- *              and the clusters are numbered by first appearance (the
- *              names given to the live labels follow their voices).
+ *   refined    when a session ends, the transcription's speakers are
+ *              clustered bottom-up, each label's segments starting as
+ *              one cluster (merge the closest pair while merging still
+ *              pays, by BIC), with min/max speaker hints (when the hints
+ *              ask for more speakers than there are labels, the segments
+ *              are clustered afresh), and the clusters are numbered by
+ *              first appearance (the names given to the live labels
+ *              follow their voices).
+ *   short      under 3 s of speech, a stretch has too little to fill a
+ *              full covariance and is compared by diagonal models, where
+ *              what was said weighs nearly as much as who said it; there
+ *              the mean decides live (voice_mean_shift) and two short
+ *              clusters need a higher weight to stay apart.
  *
  * The penalty weights (live 1.35 to rank known speakers, 1.5 for a new
- * one, re-clustering 2.0; change points 2.5, voice.c) and the shorter
+ * one, 15 for the mean shift, re-clustering 2.0; change points 2.5,
+ * voice.c) and the shorter
  * minimum for cut-off parts were tuned on bench/diarization.sh; the
- * figures: bench/NOTES.md, "Diarization's weights".
+ * figures: bench/NOTES.md, "Diarization's weights" and "Speakers on
+ * real voices".
  *
  * Why not i-vectors or a GMM-UBM: they need a background model trained on
- * many speakers, which we do not have; the per-speaker Gaussian needs
- * none.  Why a full covariance: with a diagonal one, recordings of one
+ * many speakers.  PocketSphinx's acoustic model can serve as one, and a
+ * prototype told short real-voice stretches apart better than BIC, but
+ * clustering whole finals with it did no better (bench/NOTES.md); the
+ * per-speaker Gaussian needs no model.  Why a full covariance: with a diagonal one, recordings of one
  * LibriVox reader made on different days were further apart than that
  * reader and another person (real-voice DER 33% against 7-11%); the
  * correlations between coefficients carry the voice.  But a full
@@ -82,8 +94,17 @@ double voice_delta_bic(const voice_stats *a, const voice_stats *b,
  * +65 at the usual 2.5 and -93 at 4, a woman's sentence and a man's
  * short reply +360 and +189. */
 int voice_is_short(const voice_stats *v);
+/* n/2 * log|covariance| of the full Gaussian fitted to v: lower fits its
+ * frames better; what BIC compares. */
+double voice_fit(const voice_stats *v);
 double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
                              double lambda);
+/* How far v's mean lies from a known speaker's, in that speaker's own
+ * covariance: the log-likelihood v's frames gain from a mean of their
+ * own, n/2 * (mean_v - mean)' C^-1 (mean_v - mean), corrected for the
+ * noise of estimating both means and the covariance.  Needs no model of
+ * v, so a short stretch is judged by its mean alone. */
+double voice_mean_shift(const voice_stats *v, const voice_stats *model);
 /* As text and back, for storage: n, the 19 sums, the 190 products. */
 int voice_format(const voice_stats *v, char *buf, size_t len);
 int voice_parse(const char *text, voice_stats *out);
@@ -127,6 +148,9 @@ typedef struct diarize_params {
                              shorter stretches go to the closest one */
     double min_cut_voice_s; /* ... live, for the parts of an utterance cut
                              where the voice changed */
+    double shift_lambda;  /* weight of the mean-shift test (above) that a
+                             new speaker live must pass besides: shift >
+                             shift_lambda * DIMS/2 * log(n); 0: off */
     double short_lambda;  /* the diagonal test's weight where a new
                              speaker, live or re-clustered, would rest on
                              two short stretches (voice_is_short) */

@@ -39,6 +39,7 @@ diarize_params diarize_default_params(void)
         .min_part_s = 1.0,
         .min_voice_s = 2.0,
         .min_cut_voice_s = 1.4,
+        .shift_lambda = 15.0,
         .short_lambda = 4.0,
     };
     return p;
@@ -203,6 +204,21 @@ static int assign(diarize_tracker *t, const voice_stats *v, double min_s)
                    ? voice_delta_bic_short(v, &t->speakers[best],
                                            t->params.short_lambda)
                    : voice_delta_bic(v, &t->speakers[best], t->params.new_lambda);
+    /* Where either side has under 3 s of speech, BIC has only diagonal
+     * models, which weigh what was said nearly as much as who said it.
+     * There the mean decides (voice_mean_shift): a short sentence that
+     * merely says other sounds stays with its speaker, and a short reply
+     * whose voice is clearly elsewhere founds a new one. */
+    if (best >= 0 && t->params.shift_lambda > 0) {
+        const voice_stats *known = &t->speakers[best];
+        int apart = voice_mean_shift(v, known) >
+                    t->params.shift_lambda * 0.5 * DIARIZE_DIMS * log(v->n);
+        if (voice_is_short(v) || voice_is_short(known))
+            gain = apart ? 1 : -1;
+        /* ... and a clear shift needs less speech than a BIC gain */
+        if (apart && min_s > t->params.min_cut_voice_s)
+            min_s = t->params.min_cut_voice_s;
+    }
     double min_frames = min_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
                diarize_tracker_speakers(t) < t->params.max_speakers;
@@ -411,6 +427,72 @@ static int cluster_with_anchors(const diarize_params *p,
     return k;
 }
 
+/* Re-clusters the speakers found live: each live label's segments start
+ * as one cluster (its model then holds all of that speaker's speech, not
+ * a sentence's), unlabelled segments on their own, and clusters merge by
+ * BIC within the hints.  -1 when the hints ask for more speakers than
+ * live found, which only clustering the segments afresh can give. */
+static int cluster_from_labels(const diarize_params *p, const voice_stats *segs,
+                               const int *current, size_t n, int *cl)
+{
+    int top = -1;
+    for (size_t i = 0; i < n; i++)
+        top = current[i] > top ? current[i] : top;
+    int *group_of_label = malloc(((size_t)top + 2) * sizeof(int));
+    int *group = malloc(n * sizeof(int));
+    voice_stats *groups = calloc(n, sizeof(*groups));
+    int *gcl = malloc(n * sizeof(int));
+    int k = VB_ENOMEM;
+    if (group_of_label && group && groups && gcl) {
+        size_t g = 0;
+        for (int l = 0; l <= top; l++)
+            group_of_label[l] = -1;
+        for (size_t i = 0; i < n; i++) {
+            int l = current[i];
+            if (l < 0 || group_of_label[l] < 0) {
+                if (l >= 0)
+                    group_of_label[l] = (int)g;
+                group[i] = (int)g++;
+            } else {
+                group[i] = group_of_label[l];
+            }
+            voice_merge(&groups[group[i]], &segs[i]);
+        }
+        if (p->min_speakers > 0 && g < (size_t)p->min_speakers) {
+            k = -1;
+        } else {
+            k = cluster(p, groups, g, gcl);
+            for (size_t i = 0; k > 0 && i < n; i++)
+                cl[i] = gcl[group[i]];
+        }
+    }
+    free(group_of_label);
+    free(group);
+    free(groups);
+    free(gcl);
+    return k;
+}
+
+/* How well k clusters explain the segments, by BIC (lower is better):
+ * each cluster's full Gaussian, penalised per cluster. */
+static double partition_cost(const diarize_params *p, const voice_stats *segs,
+                             size_t n, const int *cl, int k)
+{
+    voice_stats *c = calloc((size_t)k, sizeof(*c));
+    if (c == NULL)
+        return INFINITY;
+    double frames = 0, cost = 0;
+    for (size_t i = 0; i < n; i++) {
+        voice_merge(&c[cl[i]], &segs[i]);
+        frames += segs[i].n;
+    }
+    for (int j = 0; j < k; j++)
+        cost += voice_fit(&c[j]);
+    free(c);
+    return cost + p->refine_lambda * k * 0.5 * (DIARIZE_DIMS + DIARIZE_PAIRS) *
+                      log(frames > 1 ? frames : 1);
+}
+
 int diarize_refine(const diarize_params *params, const voice_stats *segments,
                    const int *current, size_t n, int *labels, int *was)
 {
@@ -419,7 +501,22 @@ int diarize_refine(const diarize_params *params, const voice_stats *segments,
     int *cl = malloc(n * sizeof(*cl));
     if (cl == NULL)
         return VB_ENOMEM;
-    int k = cluster_with_anchors(params, segments, n, cl);
+    /* Two candidates: the live speakers, merged where they are one, and
+     * the segments clustered afresh, which can also split a live label
+     * that held two voices.  BIC over the whole transcription picks. */
+    int *fresh = malloc(n * sizeof(*fresh));
+    if (fresh == NULL) {
+        free(cl);
+        return VB_ENOMEM;
+    }
+    int k = cluster_from_labels(params, segments, current, n, cl);
+    int kf = cluster_with_anchors(params, segments, n, fresh);
+    if (kf > 0 && (k == -1 || (k > 0 && partition_cost(params, segments, n, fresh, kf) <
+                                            partition_cost(params, segments, n, cl, k)))) {
+        memcpy(cl, fresh, n * sizeof(*cl));
+        k = kf;
+    }
+    free(fresh);
     if (k < 0) {
         free(cl);
         return k;

@@ -40,11 +40,13 @@ void voice_merge(voice_stats *into, const voice_stats *other)
         into->cross[p] += other->cross[p];
 }
 
-/* n/2 * log|covariance| of the Gaussian fitted to the statistics (the
- * part of its log-likelihood that depends on the data), by Cholesky. */
-static double half_n_logdet(const double *sum, const double *cross, double n)
+/* Fits a Gaussian to the statistics and factors its covariance (with
+ * the ridge) by Cholesky into the lower triangle of c; returns
+ * n/2 * log|covariance|, the part of its log-likelihood that depends on
+ * the data. */
+static double factor(const double *sum, const double *cross, double n,
+                     double c[DIARIZE_DIMS][DIARIZE_DIMS])
 {
-    double c[DIARIZE_DIMS][DIARIZE_DIMS];
     const double *p = cross;
     for (int a = 0; a < DIARIZE_DIMS; a++)
         for (int b = a; b < DIARIZE_DIMS; b++) {
@@ -68,6 +70,12 @@ static double half_n_logdet(const double *sum, const double *cross, double n)
         }
     }
     return 0.5 * n * logdet;
+}
+
+static double half_n_logdet(const double *sum, const double *cross, double n)
+{
+    double c[DIARIZE_DIMS][DIARIZE_DIMS];
+    return factor(sum, cross, n, c);
 }
 
 /* The same for a Gaussian with a diagonal covariance: the variances are
@@ -96,6 +104,33 @@ static double split_gain(double (*logdet)(const double *, const double *,
            logdet(b->sum, b->cross, b->n);
 }
 
+double voice_mean_shift(const voice_stats *v, const voice_stats *model)
+{
+    if (v->n < 2 || model->n < 2)
+        return 0;
+    double c[DIARIZE_DIMS][DIARIZE_DIMS], y[DIARIZE_DIMS], sq = 0;
+    factor(model->sum, model->cross, model->n, c);
+    /* |L^-1 (mean of v - mean of the model)|^2, by forward substitution */
+    for (int i = 0; i < DIARIZE_DIMS; i++) {
+        double t = v->sum[i] / v->n - model->sum[i] / model->n;
+        for (int k = 0; k < i; k++)
+            t -= c[i][k] * y[k];
+        y[i] = t / c[i][i];
+        sq += y[i] * y[i];
+    }
+    /* The model's covariance and both means are estimates: a model of m
+     * frames makes the distance (m - 1) / (m - d - 2) times too large
+     * (Hotelling), and the two means' noise adds up, by 1 + n/m. */
+    double m = model->n, d = DIARIZE_DIMS;
+    double unbiased = m > d + 2 ? (m - d - 2) / (m - 1) : 0;
+    return 0.5 * v->n * sq * unbiased / (1 + v->n / m);
+}
+
+double voice_fit(const voice_stats *v)
+{
+    return v->n < 2 ? 0 : half_n_logdet(v->sum, v->cross, v->n);
+}
+
 int voice_is_short(const voice_stats *v)
 {
     return v->n < FULL_MIN_FRAMES;
@@ -109,28 +144,34 @@ static double diagonal_gain(const voice_stats *a, const voice_stats *b,
     return split_gain(half_n_logdet_diagonal, a, b, ab) - lambda * penalty;
 }
 
-double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
-                             double lambda)
+/* The BIC gain of a and b apart; short_lambda > 0: by diagonal models
+ * at that weight, whatever their length. */
+static double delta_bic(const voice_stats *a, const voice_stats *b,
+                        double lambda, double short_lambda)
 {
     if (a->n < 2 || b->n < 2)
         return 0;
     voice_stats ab = *a;
     voice_merge(&ab, b);
-    return diagonal_gain(a, b, &ab, lambda);
-}
-
-double voice_delta_bic(const voice_stats *a, const voice_stats *b,
-                       double lambda)
-{
-    if (a->n < 2 || b->n < 2)
-        return 0;
-    voice_stats ab = *a;
-    voice_merge(&ab, b);
+    if (short_lambda > 0)
+        return diagonal_gain(a, b, &ab, short_lambda);
     if (a->n < FULL_MIN_FRAMES || b->n < FULL_MIN_FRAMES)
         return diagonal_gain(a, b, &ab, DIAGONAL_LAMBDA);
     /* Two models have one more mean and covariance than one. */
     double penalty = 0.5 * (DIARIZE_DIMS + DIARIZE_PAIRS) * log(ab.n);
     return split_gain(half_n_logdet, a, b, &ab) - lambda * penalty;
+}
+
+double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
+                             double lambda)
+{
+    return delta_bic(a, b, 0, lambda);
+}
+
+double voice_delta_bic(const voice_stats *a, const voice_stats *b,
+                       double lambda)
+{
+    return delta_bic(a, b, lambda, 0);
 }
 
 int voice_format(const voice_stats *v, char *buf, size_t len)
