@@ -517,6 +517,8 @@ int diarize_refine(const diarize_params *params, const voice_stats *segments,
         k = kf;
     }
     free(fresh);
+    if (k == -1) /* no live candidate, and clustering afresh failed */
+        k = kf;
     if (k < 0) {
         free(cl);
         return k;
