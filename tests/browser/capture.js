@@ -118,8 +118,10 @@ export async function micRun(server, wav, { setup, label = 'mic' } = {}) {
 // found on the loudest second of orig; then each second of orig with
 // sound in it is lined up again near the previous one's lag (within 160
 // samples: a render block the browser's audio thread missed under load
-// shifts what follows) and judged by its signal-to-error ratio (dB) at
-// its best gain.  Answers the overall lag, and the median gain and ratio
+// shifts what follows; a second not found there is looked for within
+// 3 s, as after a reconnect the page sends again what the server may not
+// have had) and judged by its signal-to-error ratio (dB) at its best
+// gain.  Answers the overall lag, and the median gain and ratio
 // of the seconds, and how many seconds came below 30 dB.
 export function likeness(orig, sent) {
   const W = 16000;
@@ -149,18 +151,43 @@ export function likeness(orig, sent) {
     let oo = 0;
     for (let i = at; i < at + W; i++) oo += orig[i] * orig[i];
     if (oo < W * 100 * 100) continue; /* quiet: below 100 RMS */
+    const judge = (l) => {
+      if (at + l < 0 || at + l + W > sent.length) return null;
+      let os = 0;
+      for (let i = at; i < at + W; i++) os += orig[i] * sent[i + l];
+      const gain = os / oo;
+      let err = 0;
+      for (let i = at; i < at + W; i++) {
+        const d = sent[i + l] - gain * orig[i];
+        err += d * d;
+      }
+      return { gain, ratio: 10 * Math.log10((gain * gain * oo) / Math.max(err, 1e-9)) };
+    };
     near = bestLag(at, near - 160, near + 160);
-    if (at + near < 0 || at + near + W > sent.length) continue;
-    let os = 0;
-    for (let i = at; i < at + W; i++) os += orig[i] * sent[i + near];
-    const gain = os / oo;
-    let err = 0;
-    for (let i = at; i < at + W; i++) {
-      const d = sent[i + near] - gain * orig[i];
-      err += d * d;
+    let j = judge(near);
+    if (j === null) continue;
+    if (j.ratio < 30) {
+      // Lost sight of it: the page sent audio again after a reconnect (the
+      // server drops what it already has), or more than a block went
+      // missing.  Look for this second anywhere within 3 s, coarsely (every
+      // 8th sample of every 4th lag), then exactly around the best.
+      let coarse = near;
+      let top = -Infinity;
+      for (let l = near - 48000; l <= near + 48000; l += 4) {
+        if (at + l < 0 || at + l + W > sent.length) continue;
+        let c = 0;
+        for (let i = at; i < at + W; i += 8) c += orig[i] * sent[i + l];
+        if (c > top) { top = c; coarse = l; }
+      }
+      const again = bestLag(at, coarse - 8, coarse + 8);
+      const k = judge(again);
+      if (k !== null && k.ratio > j.ratio) {
+        near = again;
+        j = k;
+      }
     }
-    gains.push(gain);
-    ratios.push(10 * Math.log10((gain * gain * oo) / Math.max(err, 1e-9)));
+    gains.push(j.gain);
+    ratios.push(j.ratio);
   }
   const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   return { lag, gain: median(gains), snr: median(ratios), seconds: ratios.length,
