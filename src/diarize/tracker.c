@@ -215,9 +215,10 @@ static int assign(diarize_tracker *t, const voice_stats *v, double min_s)
                     t->params.shift_lambda * 0.5 * DIARIZE_DIMS * log(v->n);
         if (voice_is_short(v) || voice_is_short(known))
             gain = apart ? 1 : -1;
-        /* ... and a clear shift needs less speech than a BIC gain */
-        if (apart && min_s > t->params.min_cut_voice_s)
-            min_s = t->params.min_cut_voice_s;
+        /* ... and a clear shift needs less speech than a BIC gain: a
+         * one-second reply will do */
+        if (apart && min_s > t->params.min_part_s)
+            min_s = t->params.min_part_s;
     }
     double min_frames = min_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
