@@ -77,18 +77,23 @@ p95() { sed 's/^/t /' "$1" | percentiles t 0.95; }
 finals() { lag_lines "$1" | grep -c '^f '; }
 
 # 1. Fifteen readers, each reading the whole list a page of 1,000 at a
-# time (the list comes in pages).  Each stops its request with it
-# (stop_loops).
+# time (the list comes in pages), over one connection per pass.  They
+# stand for clients on other machines: one curl process per pass and
+# nice 19, so that starting processes and parsing responses on this
+# machine do not take the cores the server's workers need (with a
+# process per page, the readers' side took about 18 s of processor time
+# in a 24 s stream on 2 cores, and it was that, not the server's
+# reading threads, that made the finals late).  Each stops its request
+# with it (stop_loops).
 for i in $(seq 15); do
-    (c= offset=0
+    (c=
      trap '[ -n "$c" ] && kill "$c" 2>/dev/null; exit 0' TERM
      while :; do
-         offset=$(( (offset + 1000) % 20000 ))
-         curl -s -o /dev/null -w '%{time_total}\n' --max-time 60 \
-             "$url/api/transcriptions/?limit=1000&offset=$offset" &
+         nice -n 19 curl -s -w '%{stderr}%{time_total}\n' --max-time 600 \
+             "$url/api/transcriptions/?limit=1000&offset=[0-19000:1000]" > /dev/null 2>> "$work/reader.$i" &
          c=$!
          wait "$c"
-     done > "$work/reader.$i") &
+     done) &
     loops+=($!)
 done
 sleep 2
