@@ -199,27 +199,25 @@ static int assign(diarize_tracker *t, const voice_stats *v, double min_s)
 {
     double gain;
     int best = nearest(t, v, &gain);
-    if (best >= 0 && gain > 0)
-        gain = voice_is_short(v) && voice_is_short(&t->speakers[best])
-                   ? voice_delta_bic_short(v, &t->speakers[best],
-                                           t->params.short_lambda)
-                   : voice_delta_bic(v, &t->speakers[best], t->params.new_lambda);
+    const voice_stats *known = best >= 0 ? &t->speakers[best] : NULL;
     /* Where either side has under 3 s of speech, BIC has only diagonal
      * models, which weigh what was said nearly as much as who said it.
      * There the mean decides (voice_mean_shift): a short sentence that
      * merely says other sounds stays with its speaker, and a short reply
      * whose voice is clearly elsewhere founds a new one. */
-    if (best >= 0 && t->params.shift_lambda > 0) {
-        const voice_stats *known = &t->speakers[best];
-        int apart = voice_mean_shift(v, known) >
-                    t->params.shift_lambda * 0.5 * DIARIZE_DIMS * log(v->n);
-        if (voice_is_short(v) || voice_is_short(known))
-            gain = apart ? 1 : -1;
-        /* ... and a clear shift needs less speech than a BIC gain: a
-         * one-second reply will do */
-        if (apart && min_s > t->params.min_part_s)
-            min_s = t->params.min_part_s;
-    }
+    int shift = known != NULL && t->params.shift_lambda > 0;
+    int apart = shift && voice_mean_shift(v, known) >
+                             t->params.shift_lambda * 0.5 * DIARIZE_DIMS * log(v->n);
+    if (shift && (voice_is_short(v) || voice_is_short(known)))
+        gain = apart ? 1 : -1;
+    else if (known != NULL && gain > 0)
+        gain = voice_is_short(v) && voice_is_short(known)
+                   ? voice_delta_bic_short(v, known, t->params.short_lambda)
+                   : voice_delta_bic(v, known, t->params.new_lambda);
+    /* ... and a clear shift needs less speech than a BIC gain: a
+     * one-second reply will do */
+    if (apart && min_s > t->params.min_part_s)
+        min_s = t->params.min_part_s;
     double min_frames = min_s * DIARIZE_FRAME_RATE;
     int room = t->params.max_speakers <= 0 ||
                diarize_tracker_speakers(t) < t->params.max_speakers;

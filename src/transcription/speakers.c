@@ -186,10 +186,7 @@ static char *move_names(store_t *store, const tx_refine *job)
         log_error(NULL, "transcription %lld: the speakers' names could not "
                   "follow their new labels", (long long)job->tid);
     } else if (moved) {
-        free(names);
-        names = NULL;
-        if (store_speakers_get(store, job->tid, &names, &n) == 0)
-            message = wsproto_speakers_named(names, n);
+        message = wsproto_speakers_named(after, m);
     }
     free(names);
     free(after);
