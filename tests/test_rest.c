@@ -503,7 +503,13 @@ static void test_rate_limit(void **state)
     assert_int_equal(tu_http_full(&limited, "GET", "/api/transcriptions/", "",
                                   NULL, &body, &headers), 429);
     assert_non_null(strstr(body, "at most 30 a minute"));
-    assert_non_null(strcasestr(headers, "retry-after: 2\r\n"));
+    /* The bucket refills at one token per 2 s from the first request on:
+     * 2 s to wait, or 1 where the 31 requests took over a second (a
+     * clean-clone CI run on a busy machine). */
+    const char *retry = strcasestr(headers, "retry-after: ");
+    assert_non_null(retry);
+    int wait_s = atoi(retry + strlen("retry-after: "));
+    assert_true(wait_s == 1 || wait_s == 2);
     free(body);
     free(headers);
     assert_int_equal(tu_http(&limited, "POST", "/v1/listen", "x", &body), 429);
