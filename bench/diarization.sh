@@ -21,8 +21,9 @@
 #       meetings, cut from stretches where the reference has one person
 #       speaking, taking turns of 1.5-6 s (4 conversations; with the AMI
 #       folder only).
-#   real-2-8k, ami-8k, spliced-8k  the same recordings as a telephone
-#       carries them: 300-3400 Hz, 8 kHz (the server resamples them).
+#   real-2-8k, ami-8k, spliced-8k, one-8k  the same recordings as a
+#       telephone carries them: 300-3400 Hz, 8 kHz (the server resamples
+#       them).
 #   one     recordings of one voice, from the README's two-sentence
 #       example to a minute of one reader: each must come out as one
 #       speaker; scored by the count and by the share of speech given to
@@ -185,9 +186,10 @@ score_set() { # SET NAMES... (files in $work); sets the row
     json+="${json:+, }{\"set\": \"$set\", \"files\": $#, \"der_live_pct\": ${dl:-null}, \"der_refined_pct\": ${dr:-null}, \"der_single_live_pct\": ${sl:-null}, \"der_single_refined_pct\": ${sr:-null}, \"count_right_live\": $right_live, \"count_right_refined\": $right_refined}"
 }
 
-# score_one NAMES...: recordings of one voice; the count and the share of
-# speech labelled other than the most used label, live and refined
+# score_one SET NAMES...: recordings of one voice; the count and the share
+# of speech labelled other than the most used label, live and refined
 score_one() {
+    local set=$1; shift
     local right_live=0 right_refined=0 kind
     local -A other total
     for name in "$@"; do
@@ -204,9 +206,9 @@ score_one() {
     local ol or
     ol=$(awk -v o="${other[live]}" -v t="${total[live]}" 'BEGIN { printf "%.2f", t ? 100 * o / t : 0 }')
     or=$(awk -v o="${other[refined]}" -v t="${total[refined]}" 'BEGIN { printf "%.2f", t ? 100 * o / t : 0 }')
-    printf '%-11s %5d %8s%% %8s%% %9s %9s %5d/%-2d %5d/%-2d\n' one $# "$ol" "$or" - - \
+    printf '%-11s %5d %8s%% %8s%% %9s %9s %5d/%-2d %5d/%-2d\n' "$set" $# "$ol" "$or" - - \
         "$right_live" $# "$right_refined" $#
-    json+="${json:+, }{\"set\": \"one\", \"files\": $#, \"other_label_live_pct\": $ol, \"other_label_refined_pct\": $or, \"count_right_live\": $right_live, \"count_right_refined\": $right_refined}"
+    json+="${json:+, }{\"set\": \"$set\", \"files\": $#, \"other_label_live_pct\": $ol, \"other_label_refined_pct\": $or, \"count_right_live\": $right_live, \"count_right_refined\": $right_refined}"
 }
 
 # phone IN OUT: a telephone's band and rate
@@ -342,7 +344,7 @@ if [ -d "$ami" ]; then
 else
     echo "ami, ami-8k, spliced, spliced-8k: $ami is not here; not scored"
 fi
-if want one; then
+if want one || want one-8k; then
     # One voice each: the README's example, each LibriVox passage, the CMU
     # speaker's three recordings one after another, the five card names.
     names=(one_hello)
@@ -360,8 +362,17 @@ if want one; then
     for f in "$data"/cards/00?.wav; do tail -c +45 "$f"; head -c 16000 /dev/zero; done |
         ffmpeg -nostdin -loglevel error -y -f s16le -ar 16000 -ac 1 -i - "$work/one_cards.wav"
     names+=(one_cards)
-    for name in "${names[@]}"; do run "$name" "$work/$name.wav"; done
-    score_one "${names[@]}"
+    if want one; then
+        for name in "${names[@]}"; do run "$name" "$work/$name.wav"; done
+        score_one one "${names[@]}"
+    fi
+    if want one-8k; then
+        for name in "${names[@]}"; do
+            phone "$work/$name.wav" "$work/$name-8k.wav"
+            run "$name-8k" "$work/$name-8k.wav"
+        done
+        score_one one-8k "${names[@]/%/-8k}"
+    fi
 fi
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 out="bench/results/diarization-$(date -u +%Y%m%dT%H%M%SZ)-$commit.json"

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/audio.h"
+#include "audio/demux.h"
 #include "diarize/diarize.h"
 #include "testutil.h"
 #include "util/vb.h"
@@ -261,7 +263,50 @@ static int16_t *testdata(const char *name, double seconds, size_t *n)
  * sounded like the reader to the diagonal models of two short stretches,
  * and every later turn joined one speaker.  The mean-shift test tells
  * them apart; the reader's other recording stays the reader's. */
-static void test_real_voices_take_turns(void **state)
+/* The audio as a telephone carries it: 300-3400 Hz at 8 kHz (a
+ * windowed-sinc band-pass, every other sample kept), then back to 16 kHz
+ * through the resampler a session uses, which fills the empty band. */
+static void telephone(conversation *c)
+{
+    enum { TAPS = 101 };
+    const double pi = 3.14159265358979323846;
+    double taps[TAPS];
+    for (int i = 0; i < TAPS; i++) {
+        int k = i - TAPS / 2;
+        double lo = 300.0 / 16000, hi = 3400.0 / 16000;
+        double band = k == 0 ? 2 * (hi - lo)
+                             : (sin(2 * pi * hi * k) - sin(2 * pi * lo * k)) / (pi * k);
+        taps[i] = band * (0.42 - 0.5 * cos(2 * pi * i / (TAPS - 1)) +
+                          0.08 * cos(4 * pi * i / (TAPS - 1)));
+    }
+    size_t n8 = c->len / 2;
+    float *narrow = malloc(n8 * sizeof(*narrow));
+    assert_non_null(narrow);
+    for (size_t j = 0; j < n8; j++) {
+        double y = 0;
+        for (int i = 0; i < TAPS; i++) {
+            long at = (long)(2 * j) - i + TAPS / 2;
+            if (at >= 0 && at < (long)c->len)
+                y += taps[i] * c->pcm[at];
+        }
+        narrow[j] = (float)(y / 32768.0);
+    }
+    resampler *r;
+    char err[128];
+    pcm_buf out = {0};
+    assert_int_equal(resampler_create(8000, &r, err, sizeof(err)), 0);
+    assert_int_equal(resampler_push(r, narrow, n8, &out), 0);
+    assert_int_equal(resampler_flush(r, &out), 0);
+    resampler_destroy(r);
+    free(narrow);
+    free(c->pcm);
+    c->pcm = out.samples;
+    c->len = out.len;
+}
+
+/* Two real people (a LibriVox reader, the CMU speaker of goforward and
+ * numbers) take turns, the first one short; on the telephone too. */
+static void real_voices_take_turns(int on_the_telephone)
 {
     static const struct {
         const char *file;
@@ -283,6 +328,8 @@ static void test_real_voices_take_turns(void **state)
         c.end[i] = c.start[i] + (double)n / 16000;
         free(pcm);
     }
+    if (on_the_telephone)
+        telephone(&c);
     diarize_features *f = features_of(&c);
     diarize_params p = diarize_default_params();
     diarize_tracker *t;
@@ -294,11 +341,30 @@ static void test_real_voices_take_turns(void **state)
         if (parts[0].speaker != turns[i].speaker)
             fail_msg("turn %d (%s): speaker %d, not %d", i, turns[i].file,
                      parts[0].speaker, turns[i].speaker);
+        /* Telephone audio is told by its high band alone. */
+        if (voice_is_narrow(&parts[0].voice) != on_the_telephone)
+            fail_msg("turn %d: high band varies by %.2f dB: %s", i,
+                     voice_high_spread(&parts[0].voice),
+                     on_the_telephone ? "not taken for telephone audio"
+                                      : "taken for telephone audio");
     }
     assert_int_equal(diarize_tracker_speakers(t), 2);
     diarize_tracker_destroy(t);
     diarize_features_destroy(f);
     free(c.pcm);
+}
+
+static void test_real_voices_take_turns(void **state)
+{
+    real_voices_take_turns(0);
+}
+
+/* Their voices lie closer together in the band a telephone leaves: with
+ * the wideband weight of the mean test the CMU speaker's turns joined the
+ * reader's. */
+static void test_real_voices_take_turns_on_the_telephone(void **state)
+{
+    real_voices_take_turns(1);
 }
 
 /* A speaker known from an earlier session keeps its label. */
@@ -329,13 +395,15 @@ static void test_seeded_speaker(void **state)
 static void test_voice_as_text(void **state)
 {
     voice_stats v = {0}, back;
-    float frame[DIARIZE_DIMS];
+    float frame[DIARIZE_ROW] = {0};
     for (int i = 0; i < 500; i++) {
         for (int d = 0; d < DIARIZE_DIMS; d++)
             frame[d] = (float)(sin(i * 0.1 + d) * 20 + d);
+        frame[DIARIZE_DIMS] = (float)(i % 4) * 10; /* the high band, dB */
         voice_add_frame(&v, frame, 1);
     }
     char text[4096];
+    size_t at;
     assert_int_equal(voice_format(&v, text, sizeof(text)), 0);
     assert_int_equal(voice_parse(text, &back), 0);
     assert_true(back.n == v.n);
@@ -345,10 +413,28 @@ static void test_voice_as_text(void **state)
         assert_true(fabs(back.cross[p] - v.cross[p]) <= 1e-6 * fabs(v.cross[p]) + 1e-9);
     assert_true(fabs(voice_delta_bic(&v, &back, 1.0) -
                      voice_delta_bic(&v, &v, 1.0)) < 1e-3);
+    assert_true(back.banded == 500);
+    assert_true(fabs(voice_high_spread(&back) - sqrt(125.0)) < 1e-6);
+    assert_false(voice_is_narrow(&back));
+    /* A voice stored before the high band was kept: unknown. */
+    size_t full = strlen(text);
+    for (int i = 0; i < 3; i++)
+        *strrchr(text, ' ') = '\0';
+    assert_int_equal(voice_parse(text, &back), 0);
+    assert_true(back.n == v.n && back.banded == 0);
+    assert_true(voice_high_spread(&back) == -1);
+    assert_false(voice_is_narrow(&back));
+    /* Part of the band, or a negative sum of squares, is refused. */
+    at = strlen(text);
+    snprintf(text + at, sizeof(text) - at, " 500 10");
+    assert_int_equal(voice_parse(text, &back), VB_EINVAL);
+    snprintf(text + at, sizeof(text) - at, " 500 10 -1");
+    assert_int_equal(voice_parse(text, &back), VB_EINVAL);
+    assert_true(full > at);
     assert_int_equal(voice_parse("12 3 4", &back), VB_EINVAL);
     /* Voices stored by the diagonal model (n, 19 sums, 19 squares) are
      * refused, so re-clustering leaves those segments' labels alone. */
-    size_t at = (size_t)snprintf(text, sizeof(text), "500");
+    at = (size_t)snprintf(text, sizeof(text), "500");
     for (int i = 0; i < 2 * DIARIZE_DIMS; i++)
         at += (size_t)snprintf(text + at, sizeof(text) - at, " %d", i + 1);
     assert_int_equal(voice_parse(text, &back), VB_EINVAL);
@@ -365,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_one_voice_one_label),
         cmocka_unit_test(test_short_sentences_of_one_voice),
         cmocka_unit_test(test_real_voices_take_turns),
+        cmocka_unit_test(test_real_voices_take_turns_on_the_telephone),
         cmocka_unit_test(test_seeded_speaker),
         cmocka_unit_test(test_voice_as_text),
     };

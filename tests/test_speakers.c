@@ -209,7 +209,7 @@ static voice_stats voice_of(double centre, unsigned seed)
     voice_stats v = {0};
     srand(seed);
     for (int i = 0; i < 600; i++) {
-        float frame[DIARIZE_DIMS];
+        float frame[DIARIZE_ROW] = {0};
         for (int d = 0; d < DIARIZE_DIMS; d++)
             frame[d] = (float)(centre * (d % 3 == 0 ? 1 : -1) +
                                (double)rand() / RAND_MAX * 4 - 2);

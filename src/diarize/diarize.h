@@ -37,8 +37,8 @@
  *              clusters need a higher weight to stay apart.
  *
  * The penalty weights (live 1.35 to rank known speakers, 1.5 for a new
- * one, 15 for the mean shift, re-clustering 2.0; change points 2.5,
- * voice.c) and the shorter
+ * one, 15 for the mean shift (8 on telephone audio), re-clustering 2.0;
+ * change points 2.5, voice.c) and the shorter
  * minimum for cut-off parts were tuned on bench/diarization.sh; the
  * figures: bench/NOTES.md, "Diarization's weights" and "Speakers on
  * real voices".
@@ -66,6 +66,9 @@
 #include <stdint.h>
 
 #define DIARIZE_DIMS 19
+/* A frame as the features give it: c1..c19, then the level of its power
+ * from 4.5 to 7.5 kHz in dB (see voice_is_narrow). */
+#define DIARIZE_ROW (DIARIZE_DIMS + 1)
 #define DIARIZE_FRAME_RATE 100 /* frames per second */
 
 #define DIARIZE_PAIRS (DIARIZE_DIMS * (DIARIZE_DIMS + 1) / 2)
@@ -76,10 +79,24 @@ typedef struct voice_stats {
     double n;
     double sum[DIARIZE_DIMS];
     double cross[DIARIZE_PAIRS];
+    double banded;  /* frames whose high band was measured (voices stored
+                       before it was have none) */
+    double high, high2; /* the sums of those frames' high-band levels (dB)
+                       and of their squares */
 } voice_stats;
 
-/* Adds a frame with weight 1, or takes one away again with weight -1. */
+/* Adds a frame (DIARIZE_ROW values) with weight 1, or takes one away
+ * again with weight -1. */
 void voice_add_frame(voice_stats *v, const float *frame, double weight);
+/* How much v's high-band level varies from frame to frame (its standard
+ * deviation in dB); -1 if unknown. */
+double voice_high_spread(const voice_stats *v);
+/* Whether v is telephone audio: nothing of the voice above 4.5 kHz, only
+ * the steady noise the resampler fills that band with (audio/resample.c)
+ * or silence.  Its high band then hardly varies (0.5-0.7 dB on the 8 kHz
+ * copies of bench/diarization.sh's sets) where speech's does (3.5-15 dB
+ * per segment of the wideband ones). */
+int voice_is_narrow(const voice_stats *v);
 void voice_merge(voice_stats *into, const voice_stats *other);
 /* The BIC gain of modelling a and b apart rather than together, per the
  * penalty weight lambda: > 0 means they sound like different speakers. */
@@ -105,7 +122,9 @@ double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
  * noise of estimating both means and the covariance.  Needs no model of
  * v, so a short stretch is judged by its mean alone. */
 double voice_mean_shift(const voice_stats *v, const voice_stats *model);
-/* As text and back, for storage: n, the 19 sums, the 190 products. */
+/* As text and back, for storage: n, the 19 sums, the 190 products, then
+ * the frames banded and the sums of their high-band levels and squares
+ * (absent in voices stored before them: read as none banded). */
 int voice_format(const voice_stats *v, char *buf, size_t len);
 int voice_parse(const char *text, voice_stats *out);
 
@@ -118,7 +137,7 @@ void diarize_features_destroy(diarize_features *f);
  * a frame every 10 ms.  0 or VB_ENOMEM. */
 int diarize_features_push(diarize_features *f, const int16_t *pcm, size_t n);
 /* Frames from `from` up to `to` seconds of the stream (clipped to what
- * exists): *frames points at count rows of DIARIZE_DIMS floats, valid
+ * exists): *frames points at count rows of DIARIZE_ROW floats, valid
  * until the next push or forget; *loud at count flags (1: within 30 dB of
  * the loudest frame of the range, the ones worth modelling). */
 size_t diarize_features_range(diarize_features *f, double from, double to,
@@ -151,6 +170,9 @@ typedef struct diarize_params {
     double shift_lambda;  /* weight of the mean-shift test (above) that a
                              new speaker live must pass besides: shift >
                              shift_lambda * DIMS/2 * log(n); 0: off */
+    double narrow_shift_lambda; /* ... for telephone audio (voice_is_narrow),
+                             whose voices lie closer together in the band
+                             that is left */
     double short_lambda;  /* the diagonal test's weight where a new
                              speaker, live or re-clustered, would rest on
                              two short stretches (voice_is_short) */

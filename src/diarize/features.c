@@ -8,6 +8,8 @@
  * energies through a DCT.  c1..c19 describe the shape of the vocal tract
  * and are kept; c0, the loudness, only marks which frames are loud enough
  * to model (quiet frames between words are mostly room, not voice).
+ * Each frame also keeps the level of its power from 4.5 to 7.5 kHz, which
+ * tells telephone audio from wideband (voice_is_narrow).
  *
  * Frames are kept in a growable array indexed from the start of the
  * stream; the session forgets those it no longer needs.
@@ -27,6 +29,8 @@
 #define LOW_HZ 130.0
 #define HIGH_HZ 6800.0
 #define LOUD_RANGE_DB 30.0
+#define HIGH_FROM (4500 * NFFT / RATE) /* FFT bins from 4.5 kHz */
+#define HIGH_TO (7500 * NFFT / RATE)   /* ... to 7.5 kHz */
 
 struct diarize_features {
     float window[WIN];
@@ -37,7 +41,7 @@ struct diarize_features {
     size_t pending_len;
     float prev_sample;      /* for pre-emphasis across pushes */
     size_t first;           /* frame index of rows[0] */
-    float *rows;            /* count x DIARIZE_DIMS */
+    float *rows;            /* count x DIARIZE_ROW */
     float *energy;          /* count: c0 */
     uint8_t *loud;          /* scratch for range() */
     size_t count, cap;
@@ -125,9 +129,9 @@ static void fft(const diarize_features *f, float *re, float *im)
     }
 }
 
-/* One frame of WIN samples to c0..c19. */
+/* One frame of WIN samples to c0..c19 and its high-band level (*high). */
 static void frame_cepstrum(diarize_features *f, const int16_t *s, float prev,
-                           float *cep)
+                           float *cep, float *high)
 {
     float re[NFFT] = {0}, im[NFFT] = {0};
     for (int i = 0; i < WIN; i++) {
@@ -136,8 +140,13 @@ static void frame_cepstrum(diarize_features *f, const int16_t *s, float prev,
     }
     fft(f, re, im);
     float power[NFFT / 2 + 1], logmel[NFILT];
-    for (int k = 0; k <= NFFT / 2; k++)
+    double above = 0;
+    for (int k = 0; k <= NFFT / 2; k++) {
         power[k] = re[k] * re[k] + im[k] * im[k];
+        if (k >= HIGH_FROM && k < HIGH_TO)
+            above += power[k];
+    }
+    *high = (float)(10 * log10(above > 1.0 ? above : 1.0));
     for (int m = 0; m < NFILT; m++) {
         double e = 0;
         for (int k = 0; k <= NFFT / 2; k++)
@@ -155,7 +164,7 @@ static void frame_cepstrum(diarize_features *f, const int16_t *s, float prev,
 static int grow(diarize_features *f)
 {
     size_t cap = f->cap ? f->cap * 2 : 1024;
-    float *rows = realloc(f->rows, cap * DIARIZE_DIMS * sizeof(float));
+    float *rows = realloc(f->rows, cap * DIARIZE_ROW * sizeof(float));
     if (rows == NULL)
         return VB_ENOMEM;
     f->rows = rows;
@@ -183,10 +192,9 @@ int diarize_features_push(diarize_features *f, const int16_t *pcm, size_t n)
             break;
         if (f->count == f->cap && grow(f) != 0)
             return VB_ENOMEM;
-        float cep[DIARIZE_DIMS + 1];
-        frame_cepstrum(f, f->pending, f->prev_sample, cep);
-        memcpy(f->rows + f->count * DIARIZE_DIMS, cep + 1,
-               DIARIZE_DIMS * sizeof(float));
+        float cep[DIARIZE_DIMS + 1], *row = f->rows + f->count * DIARIZE_ROW;
+        frame_cepstrum(f, f->pending, f->prev_sample, cep, &row[DIARIZE_DIMS]);
+        memcpy(row, cep + 1, DIARIZE_DIMS * sizeof(float));
         f->energy[f->count++] = cep[0];
         /* Slide by one hop: the next frame starts HOP samples later. */
         f->prev_sample = (float)f->pending[HOP - 1];
@@ -216,7 +224,7 @@ size_t diarize_features_range(diarize_features *f, double from, double to,
     float floor_c0 = top - (float)(NFILT * LOUD_RANGE_DB / 10.0 * log(10.0));
     for (long i = a; i < b; i++)
         f->loud[i] = f->energy[i] >= floor_c0;
-    *frames = f->rows + (size_t)a * DIARIZE_DIMS;
+    *frames = f->rows + (size_t)a * DIARIZE_ROW;
     *loud = f->loud + a;
     return (size_t)(b - a);
 }
@@ -227,8 +235,8 @@ void diarize_features_forget(diarize_features *f, double before)
     if (drop <= 0)
         return;
     size_t d = (size_t)drop < f->count ? (size_t)drop : f->count;
-    memmove(f->rows, f->rows + d * DIARIZE_DIMS,
-            (f->count - d) * DIARIZE_DIMS * sizeof(float));
+    memmove(f->rows, f->rows + d * DIARIZE_ROW,
+            (f->count - d) * DIARIZE_ROW * sizeof(float));
     memmove(f->energy, f->energy + d, (f->count - d) * sizeof(float));
     f->count -= d;
     f->first += d;

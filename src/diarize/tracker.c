@@ -40,6 +40,7 @@ diarize_params diarize_default_params(void)
         .min_voice_s = 2.0,
         .min_cut_voice_s = 1.4,
         .shift_lambda = 15.0,
+        .narrow_shift_lambda = 8.0,
         .short_lambda = 4.0,
     };
     return p;
@@ -115,7 +116,7 @@ static void add_range(const float *frames, const uint8_t *loud, size_t from,
 {
     for (size_t i = from; i < to; i++)
         if (loud[i])
-            voice_add_frame(v, frames + i * DIARIZE_DIMS, sign);
+            voice_add_frame(v, frames + i * DIARIZE_ROW, sign);
 }
 
 /* Statistics of the loud frames in [from, to). */
@@ -205,9 +206,10 @@ static int assign(diarize_tracker *t, const voice_stats *v, double min_s)
      * There the mean decides (voice_mean_shift): a short sentence that
      * merely says other sounds stays with its speaker, and a short reply
      * whose voice is clearly elsewhere founds a new one. */
-    int shift = known != NULL && t->params.shift_lambda > 0;
-    int apart = shift && voice_mean_shift(v, known) >
-                             t->params.shift_lambda * 0.5 * DIARIZE_DIMS * log(v->n);
+    double weight = voice_is_narrow(v) ? t->params.narrow_shift_lambda
+                                       : t->params.shift_lambda;
+    int shift = known != NULL && weight > 0;
+    int apart = shift && voice_mean_shift(v, known) > weight * 0.5 * DIARIZE_DIMS * log(v->n);
     if (shift && (voice_is_short(v) || voice_is_short(known)))
         gain = apart ? 1 : -1;
     else if (known != NULL && gain > 0)

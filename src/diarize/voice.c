@@ -22,6 +22,9 @@
 void voice_add_frame(voice_stats *v, const float *frame, double weight)
 {
     v->n += weight;
+    v->banded += weight;
+    v->high += weight * frame[DIARIZE_DIMS];
+    v->high2 += weight * frame[DIARIZE_DIMS] * frame[DIARIZE_DIMS];
     double *c = v->cross;
     for (int a = 0; a < DIARIZE_DIMS; a++) {
         double w = weight * frame[a];
@@ -38,6 +41,25 @@ void voice_merge(voice_stats *into, const voice_stats *other)
         into->sum[d] += other->sum[d];
     for (int p = 0; p < DIARIZE_PAIRS; p++)
         into->cross[p] += other->cross[p];
+    into->banded += other->banded;
+    into->high += other->high;
+    into->high2 += other->high2;
+}
+
+#define NARROW_SPREAD_DB 2.0
+
+int voice_is_narrow(const voice_stats *v)
+{
+    double spread = voice_high_spread(v);
+    return spread >= 0 && spread < NARROW_SPREAD_DB;
+}
+
+double voice_high_spread(const voice_stats *v)
+{
+    if (v->banded < 2)
+        return -1;
+    double mean = v->high / v->banded, var = v->high2 / v->banded - mean * mean;
+    return var > 0 ? sqrt(var) : 0;
 }
 
 /* Fits a Gaussian to the statistics and factors its covariance (with
@@ -181,6 +203,9 @@ int voice_format(const voice_stats *v, char *buf, size_t len)
         at += (size_t)snprintf(buf + at, len - at, " %.9g", v->sum[d]);
     for (int p = 0; p < DIARIZE_PAIRS && at < len; p++)
         at += (size_t)snprintf(buf + at, len - at, " %.9g", v->cross[p]);
+    if (at < len)
+        at += (size_t)snprintf(buf + at, len - at, " %.0f %.9g %.9g", v->banded,
+                               v->high, v->high2);
     return at < len ? 0 : VB_ETOOBIG;
 }
 
@@ -201,6 +226,22 @@ int voice_parse(const char *text, voice_stats *out)
         else
             out->cross[d - DIARIZE_DIMS] = v;
     }
+    /* The high band came later: all three numbers or none. */
+    const char *at = end;
+    double banded = strtod(at, &end);
+    if (end == at)
+        return 0;
+    at = end;
+    double high = strtod(at, &end);
+    if (end == at)
+        return VB_EINVAL;
+    at = end;
+    double high2 = strtod(at, &end);
+    if (end == at || banded < 0 || banded > out->n || high2 < 0)
+        return VB_EINVAL;
+    out->banded = banded;
+    out->high = high;
+    out->high2 = high2;
     return 0;
 }
 
