@@ -116,6 +116,10 @@ int voice_is_short(const voice_stats *v);
 double voice_fit(const voice_stats *v);
 double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
                              double lambda);
+/* voice_delta_bic with voice_fit(a) and voice_fit(b) known already (the
+ * re-clustering keeps each cluster's). */
+double voice_delta_bic_fitted(const voice_stats *a, double fit_a,
+                              const voice_stats *b, double fit_b, double lambda);
 /* How far v's mean lies from a known speaker's, in that speaker's own
  * covariance: the log-likelihood v's frames gain from a mean of their
  * own, n/2 * (mean_v - mean)' C^-1 (mean_v - mean), corrected for the

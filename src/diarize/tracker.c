@@ -292,55 +292,77 @@ int diarize_tracker_peek(diarize_tracker *t, diarize_features *f,
 
 /* Whether a and b sound apart, for re-clustering (> 0: apart). */
 static double refine_gain(const diarize_params *p, const voice_stats *a,
-                          const voice_stats *b)
+                          double fit_a, const voice_stats *b, double fit_b)
 {
     if (voice_is_short(a) && voice_is_short(b))
         return voice_delta_bic_short(a, b, p->short_lambda);
-    return voice_delta_bic(a, b, p->refine_lambda);
+    return voice_delta_bic_fitted(a, fit_a, b, fit_b, p->refine_lambda);
 }
 
 /* Bottom-up clustering of the segments by BIC: merges the closest pair of
  * clusters while that pays (gain < 0), or while there are more than
  * max_speakers, but not below min_speakers.  cluster_of gets each
  * segment's cluster (0..k-1); returns k. */
+/* Row i's closest cluster after it (the first of the smallest gains): a
+ * cache, so that finding the closest pair is a scan of the rows, not of
+ * every pair (with 2,400 segments re-clustering took 18-21 s). */
+static void row_best(const double *gain, const int *root, size_t n, size_t i,
+                     size_t *best_of, double *best_gain)
+{
+    best_of[i] = n;
+    best_gain[i] = INFINITY;
+    for (size_t j = i + 1; j < n; j++)
+        if (root[j] == (int)j && gain[i * n + j] < best_gain[i]) {
+            best_gain[i] = gain[i * n + j];
+            best_of[i] = j;
+        }
+}
+
 static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
                    int *cluster_of)
 {
     voice_stats *c = malloc(n * sizeof(*c));
     double *gain = malloc(n * n * sizeof(*gain));
     int *root = malloc(n * sizeof(*root));
-    if (c == NULL || gain == NULL || root == NULL) {
+    size_t *best_of = malloc(n * sizeof(*best_of));
+    double *best_gain = malloc(n * sizeof(*best_gain));
+    double *fit = malloc(n * sizeof(*fit)); /* voice_fit of each cluster */
+    if (c == NULL || gain == NULL || root == NULL || best_of == NULL ||
+        best_gain == NULL || fit == NULL) {
         free(c);
         free(gain);
         free(root);
+        free(best_of);
+        free(best_gain);
+        free(fit);
         return VB_ENOMEM;
     }
     size_t alive = n;
     for (size_t i = 0; i < n; i++) {
         c[i] = segs[i];
         root[i] = (int)i;
+        fit[i] = voice_fit(&c[i]);
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
-            gain[i * n + j] = refine_gain(p, &c[i], &c[j]);
+            gain[i * n + j] = refine_gain(p, &c[i], fit[i], &c[j], fit[j]);
+    for (size_t i = 0; i < n; i++)
+        row_best(gain, root, n, i, best_of, best_gain);
     while (alive > 1) {
         size_t bi = 0, bj = 0;
         double best = INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            if (root[i] != (int)i)
-                continue;
-            for (size_t j = i + 1; j < n; j++)
-                if (root[j] == (int)j && gain[i * n + j] < best) {
-                    best = gain[i * n + j];
-                    bi = i;
-                    bj = j;
-                }
-        }
+        for (size_t i = 0; i < n; i++)
+            if (root[i] == (int)i && best_of[i] < n && best_gain[i] < best) {
+                best = best_gain[i];
+                bi = i;
+                bj = best_of[i];
+            }
         int must = p->max_speakers > 0 && alive > (size_t)p->max_speakers;
         int may = p->min_speakers <= 0 || alive > (size_t)p->min_speakers;
-        if (!may || (!must && best >= 0))
+        if (!may || (!must && best >= 0) || bj == 0)
             break;
         voice_merge(&c[bi], &c[bj]);
+        fit[bi] = voice_fit(&c[bi]);
         for (size_t k = 0; k < n; k++)
             if (root[k] == (int)bj)
                 root[k] = (int)bi;
@@ -348,13 +370,29 @@ static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
         for (size_t k = 0; k < n; k++) {
             if (root[k] != (int)k || k == bi)
                 continue;
-            double g = refine_gain(p, &c[bi], &c[k]);
+            double g = refine_gain(p, &c[bi], fit[bi], &c[k], fit[k]);
             if (k < bi)
                 gain[k * n + bi] = g;
             else
                 gain[bi * n + k] = g;
         }
+        /* Rows whose closest was bi or bj look again; others only
+         * compare with bi's new gain. */
+        for (size_t k = 0; k < n; k++) {
+            if (root[k] != (int)k)
+                continue;
+            if (k == bi || best_of[k] == bi || best_of[k] == bj)
+                row_best(gain, root, n, k, best_of, best_gain);
+            else if (k < bi && (gain[k * n + bi] < best_gain[k] ||
+                                (gain[k * n + bi] == best_gain[k] && bi < best_of[k]))) {
+                best_gain[k] = gain[k * n + bi];
+                best_of[k] = bi;
+            }
+        }
     }
+    free(best_of);
+    free(best_gain);
+    free(fit);
     /* Number the clusters 0..k-1 in order of first appearance. */
     int k = 0;
     int *number = malloc(n * sizeof(*number));

@@ -171,17 +171,26 @@ static double diagonal_gain(const voice_stats *a, const voice_stats *b,
 static double delta_bic(const voice_stats *a, const voice_stats *b,
                         double lambda, double short_lambda)
 {
+    if (short_lambda > 0 && a->n >= 2 && b->n >= 2) {
+        voice_stats ab = *a;
+        voice_merge(&ab, b);
+        return diagonal_gain(a, b, &ab, short_lambda);
+    }
+    return voice_delta_bic_fitted(a, voice_fit(a), b, voice_fit(b), lambda);
+}
+
+double voice_delta_bic_fitted(const voice_stats *a, double fit_a,
+                              const voice_stats *b, double fit_b, double lambda)
+{
     if (a->n < 2 || b->n < 2)
         return 0;
     voice_stats ab = *a;
     voice_merge(&ab, b);
-    if (short_lambda > 0)
-        return diagonal_gain(a, b, &ab, short_lambda);
     if (a->n < FULL_MIN_FRAMES || b->n < FULL_MIN_FRAMES)
         return diagonal_gain(a, b, &ab, DIAGONAL_LAMBDA);
     /* Two models have one more mean and covariance than one. */
     double penalty = 0.5 * (DIARIZE_DIMS + DIARIZE_PAIRS) * log(ab.n);
-    return split_gain(half_n_logdet, a, b, &ab) - lambda * penalty;
+    return voice_fit(&ab) - fit_a - fit_b - lambda * penalty;
 }
 
 double voice_delta_bic_short(const voice_stats *a, const voice_stats *b,
