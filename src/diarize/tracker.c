@@ -305,7 +305,8 @@ static double refine_gain(const diarize_params *p, const voice_stats *a,
  * segment's cluster (0..k-1); returns k. */
 /* Row i's closest cluster after it (the first of the smallest gains): a
  * cache, so that finding the closest pair is a scan of the rows, not of
- * every pair (with 2,400 segments re-clustering took 18-21 s). */
+ * every pair, after each merge (bench/NOTES.md, "What diarization
+ * costs"). */
 static void row_best(const double *gain, const int *root, size_t n, size_t i,
                      size_t *best_of, double *best_gain)
 {
