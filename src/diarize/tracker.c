@@ -299,10 +299,6 @@ static double refine_gain(const diarize_params *p, const voice_stats *a,
     return voice_delta_bic_fitted(a, fit_a, b, fit_b, p->refine_lambda);
 }
 
-/* Bottom-up clustering of the segments by BIC: merges the closest pair of
- * clusters while that pays (gain < 0), or while there are more than
- * max_speakers, but not below min_speakers.  cluster_of gets each
- * segment's cluster (0..k-1); returns k. */
 /* Row i's closest cluster after it (the first of the smallest gains): a
  * cache, so that finding the closest pair is a scan of the rows, not of
  * every pair, after each merge (bench/NOTES.md, "What diarization
@@ -319,6 +315,10 @@ static void row_best(const double *gain, const int *root, size_t n, size_t i,
         }
 }
 
+/* Bottom-up clustering of the segments by BIC: merges the closest pair of
+ * clusters while that pays (gain < 0), or while there are more than
+ * max_speakers, but not below min_speakers.  cluster_of gets each
+ * segment's cluster (0..k-1); returns k. */
 static int cluster(const diarize_params *p, const voice_stats *segs, size_t n,
                    int *cluster_of)
 {

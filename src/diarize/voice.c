@@ -171,12 +171,14 @@ static double diagonal_gain(const voice_stats *a, const voice_stats *b,
 static double delta_bic(const voice_stats *a, const voice_stats *b,
                         double lambda, double short_lambda)
 {
-    if (short_lambda > 0 && a->n >= 2 && b->n >= 2) {
-        voice_stats ab = *a;
-        voice_merge(&ab, b);
-        return diagonal_gain(a, b, &ab, short_lambda);
-    }
-    return voice_delta_bic_fitted(a, voice_fit(a), b, voice_fit(b), lambda);
+    if (a->n < 2 || b->n < 2)
+        return 0;
+    /* The full fits only where they are used: a short side goes diagonal. */
+    if (short_lambda <= 0 && a->n >= FULL_MIN_FRAMES && b->n >= FULL_MIN_FRAMES)
+        return voice_delta_bic_fitted(a, voice_fit(a), b, voice_fit(b), lambda);
+    voice_stats ab = *a;
+    voice_merge(&ab, b);
+    return diagonal_gain(a, b, &ab, short_lambda > 0 ? short_lambda : DIAGONAL_LAMBDA);
 }
 
 double voice_delta_bic_fitted(const voice_stats *a, double fit_a,
