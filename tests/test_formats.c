@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "audio/audio.h"
+#include "net/client.h"
 #include "store/store.h"
 #include "util/vb.h"
 #include "testutil.h"
@@ -38,7 +41,9 @@ static const char *const key_words[] = {"quick", "brown", "fox", "lazy",
 
 static int setup(void **state)
 {
-    static const char *const flags[] = {"--max-upload-mb", "1", NULL};
+    /* Two workers, whatever the machine: uploads are split for both. */
+    static const char *const flags[] = {"--max-upload-mb", "1", "--workers",
+                                        "2", NULL};
     tu_server_start(&srv, flags);
     return 0;
 }
@@ -702,7 +707,9 @@ static void test_upload_jobs_outlive_the_server(void **state)
     char url[128];
     snprintf(url, sizeof(url), "%s", cJSON_GetStringValue(field(before, "url")));
 
-    static const char *const flags[] = {"--max-upload-mb", "1", NULL};
+    /* Two workers, whatever the machine: uploads are split for both. */
+    static const char *const flags[] = {"--max-upload-mb", "1", "--workers",
+                                        "2", NULL};
     tu_server_restart(&srv, flags);
     cJSON *after = get_job(url);
     static const char *const same[] = {"id", "status", "progress", "segments",
@@ -757,6 +764,243 @@ static void test_upload_jobs_outlive_the_server(void **state)
     free(resp);
 }
 
+
+/* The server's count of upload parts (verbatim_upload_parts_total). */
+static double upload_parts(void)
+{
+    char *resp;
+    assert_int_equal(tu_http(&srv, "GET", "/metrics", NULL, &resp), 200);
+    const char *at = strstr(resp, "\nverbatim_upload_parts_total ");
+    assert_non_null(at);
+    double parts = strtod(at + strlen("\nverbatim_upload_parts_total "), NULL);
+    free(resp);
+    return parts;
+}
+
+static pcm_buf decode_all(const uint8_t *data, size_t len)
+{
+    audio_file_t *f;
+    char err[200];
+    if (audio_file_open(data, len, NULL, &f, err, sizeof(err)) != 0)
+        fail_msg("does not open: %s", err);
+    pcm_buf pcm = {0};
+    while (audio_file_read(f, &pcm, 16000, err, sizeof(err)) == 0)
+        ;
+    audio_file_close(f);
+    return pcm;
+}
+
+static double level(const pcm_buf *pcm, size_t from, size_t n)
+{
+    double sum = 0;
+    for (size_t i = from; i < from + n && i < pcm->len; i++)
+        sum += (double)pcm->samples[i] * pcm->samples[i];
+    return sqrt(sum / (double)n);
+}
+
+/* The stored segments of id: their count, in order on the timeline and by
+ * id, each one's words checked (but the last's with `cut_short`: damage
+ * ended it); returns where the last ends. */
+static double segments_in_order(long long id, int *count, int cut_short)
+{
+    char path[128], *resp;
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 200);
+    cJSON *segs = cJSON_Parse(resp), *seg;
+    double end = 0, last_id = 0;
+    int n = cJSON_GetArraySize(segs);
+    *count = 0;
+    cJSON_ArrayForEach(seg, segs) {
+        double start = cJSON_GetNumberValue(field(seg, "start_time"));
+        double id_now = cJSON_GetNumberValue(field(seg, "id"));
+        const char *text = cJSON_GetStringValue(field(seg, "text"));
+        char lower[512] = "";
+        lower_append(lower, sizeof(lower), text);
+        int whole = !cut_short || *count < n - 1;
+        if (start < end - 0.01 || id_now <= last_id ||
+            (whole && count_key_words(lower) < 5))
+            fail_msg("segment %d (id %.0f, from %.2f s, after one ending at "
+                     "%.2f s): \"%s\"", *count, id_now, start, end, text);
+        end = cJSON_GetNumberValue(field(seg, "end_time"));
+        last_id = id_now;
+        ++*count;
+    }
+    cJSON_Delete(segs);
+    free(resp);
+    return end;
+}
+
+/* A recording of half a minute on an idle two-worker server is split at
+ * a pause into two parts decoded at once; what is stored is what one
+ * part would store: every sentence once, in order on the timeline and
+ * by id, and the kept audio in its place. */
+static void test_upload_in_parts(void **state)
+{
+    long long id = tu_create(&srv, "in parts");
+    blob b = load("long.mp3");
+    double parts = upload_parts();
+    char *resp;
+    int status = post_audio(id, "?wait=120", b.data, b.len, &resp, NULL);
+    if (status != 200 || strstr(resp, "\"done\"") == NULL)
+        fail_msg("upload: %d %s", status, resp);
+    free(resp);
+    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    int count;
+    double end = segments_in_order(id, &count, 0);
+    assert_int_equal(count, 7); /* the sentence seven times */
+    assert_true(end > 31 && end < 32.5);
+
+    /* The kept audio is the recording's, louder and quieter at the same
+     * moments (the parts' audio in order, none twice or missing). */
+    pcm_buf sent = decode_all(b.data, b.len);
+    char url[160], err[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/transcriptions/%lld/"
+             "audio.ogg", srv.port, id);
+    http_result res;
+    if (http_fetch(url, "GET", NULL, NULL, NULL, 0, &res, err, sizeof(err)) != 0)
+        fail_msg("GET audio.ogg: %s", err);
+    assert_int_equal(res.status, 200);
+    pcm_buf kept = decode_all((uint8_t *)res.body, res.body_len);
+    http_result_free(&res);
+    if (kept.len + 1600 < sent.len || kept.len > sent.len + 1600)
+        fail_msg("kept %zu samples of %zu", kept.len, sent.len);
+    int loud = 0;
+    for (size_t at = 0; at + 1600 <= sent.len && at + 1600 <= kept.len;
+         at += 1600) {
+        double a = level(&sent, at, 1600), k = level(&kept, at, 1600);
+        if (a > 1000) {
+            loud++;
+            if (k < a / 3 || k > a * 3)
+                fail_msg("at %.1f s: sent level %.0f, kept %.0f", at / 16000.0,
+                         a, k);
+        } else if (a < 30 && k > 300) {
+            fail_msg("at %.1f s: sent silence, kept level %.0f", at / 16000.0, k);
+        }
+    }
+    assert_true(loud > 100);
+    pcm_buf_free(&sent);
+    pcm_buf_free(&kept);
+    free(b.data);
+}
+
+/* Damage in a later part fails the upload with 422 as damage in one part
+ * does, after the finals before it, which are stored in order. */
+static void test_upload_in_parts_damaged(void **state)
+{
+    long long id = tu_create(&srv, "damaged parts");
+    blob b = load("long_corrupt.ogg");
+    double parts = upload_parts();
+    char *resp;
+    int status = post_audio(id, "?wait=120", b.data, b.len, &resp, NULL);
+    if (status != 422 || strstr(resp, "the audio before it was transcribed") == NULL)
+        fail_msg("a damaged upload: %d %s", status, resp);
+    free(resp);
+    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    int count;
+    double end = segments_in_order(id, &count, 1);
+    if (count < 4 || count > 6 || end > 28)
+        fail_msg("%d segments stored, the last ending at %.2f s", count, end);
+    free(b.data);
+}
+
+/* A recording whose only pause comes early in the stretch where its cut
+ * may fall: the last part begins with more than the seconds held back
+ * for the cut (the feeder read past its aim as the last part began, and
+ * crashed, before the fix). */
+static void test_upload_cut_early(void **state)
+{
+    long long id = tu_create(&srv, "cut early");
+    blob b = load("cut_early.mp3");
+    double parts = upload_parts();
+    char *resp;
+    int status = post_audio(id, "?wait=120&punctuate=false", b.data, b.len,
+                            &resp, NULL);
+    if (status != 200 || strstr(resp, "\"done\"") == NULL)
+        fail_msg("upload: %d %s", status, resp);
+    free(resp);
+    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    char text[4096];
+    int count;
+    stored_text(id, text, sizeof(text), &count);
+    int foxes = 0;
+    for (const char *p = text; (p = strstr(p, "brown")) != NULL; p++)
+        foxes++;
+    if (foxes < 8 || foxes > 9) /* the sentence nine times over */
+        fail_msg("%d of 9 sentences heard: %s", foxes, text);
+    free(b.data);
+}
+
+/* POST /v1/listen?diarize=true of two voices taking turns, decoded in
+ * parts that label speakers on their own until the end-of-run
+ * re-clustering: the answer has the labels the transcription keeps,
+ * each voice one number throughout. */
+static void test_deepgram_upload_in_parts(void **state)
+{
+    blob b = load("two_voices.mp3");
+    double parts = upload_parts();
+    char url[200], err[200];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/listen?diarize=true&"
+             "utterances=true&tag=turns+in+parts", srv.port);
+    http_result res;
+    if (http_fetch(url, "POST", "audio/mpeg", NULL, b.data, b.len, &res, err,
+                   sizeof(err)) != 0)
+        fail_msg("POST /v1/listen: %s", err);
+    if (res.status != 200)
+        fail_msg("POST /v1/listen: %d %s", res.status, res.body);
+    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    cJSON *answer = cJSON_Parse(res.body);
+    http_result_free(&res);
+    cJSON *utts = field(field(answer, "results"), "utterances");
+
+    /* The transcription it was stored as (newest first). */
+    char *resp, path[128];
+    assert_int_equal(tu_http(&srv, "GET", "/api/transcriptions/", NULL, &resp), 200);
+    cJSON *list = cJSON_Parse(resp), *t;
+    free(resp);
+    long long id = 0;
+    cJSON_ArrayForEach(t, list)
+        if (id == 0 && strcmp(cJSON_GetStringValue(field(t, "title")),
+                              "turns in parts") == 0)
+            id = (long long)cJSON_GetNumberValue(field(t, "id"));
+    cJSON_Delete(list);
+    assert_true(id > 0);
+    snprintf(path, sizeof(path), "/api/transcriptions/%lld/segments/", id);
+    assert_int_equal(tu_http(&srv, "GET", path, NULL, &resp), 200);
+    cJSON *segs = cJSON_Parse(resp);
+    free(resp);
+
+    int n = cJSON_GetArraySize(segs);
+    if (n != 9 || cJSON_GetArraySize(utts) != n)
+        fail_msg("%d segments stored, %d utterances answered (9 turns)", n,
+                 cJSON_GetArraySize(utts));
+    int first = -1, second = -1;
+    for (int i = 0; i < n; i++) {
+        cJSON *u = cJSON_GetArrayItem(utts, i);
+        const char *stored = cJSON_GetStringValue(field(cJSON_GetArrayItem(segs, i),
+                                                        "speaker"));
+        int said = (int)cJSON_GetNumberValue(field(u, "speaker"));
+        char label[32];
+        snprintf(label, sizeof(label), "speaker_%d", said);
+        if (stored == NULL || strcmp(stored, label) != 0)
+            fail_msg("turn %d: answered speaker %d, stored %s", i, said,
+                     stored ? stored : "none");
+        /* Its words say the same. */
+        cJSON *w;
+        cJSON_ArrayForEach(w, field(u, "words"))
+            assert_int_equal((int)cJSON_GetNumberValue(field(w, "speaker")), said);
+        int *voice = i % 2 == 0 ? &first : &second;
+        if (*voice < 0)
+            *voice = said;
+        if (said != *voice)
+            fail_msg("turn %d: speaker %d, where this voice was %d", i, said,
+                     *voice);
+    }
+    assert_int_not_equal(first, second);
+    cJSON_Delete(segs);
+    cJSON_Delete(answer);
+    free(b.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +1013,10 @@ int main(void)
         cmocka_unit_test(test_upload_poll),
         cmocka_unit_test(test_upload_form),
         cmocka_unit_test(test_upload_errors),
+        cmocka_unit_test(test_upload_in_parts),
+        cmocka_unit_test(test_upload_in_parts_damaged),
+        cmocka_unit_test(test_upload_cut_early),
+        cmocka_unit_test(test_deepgram_upload_in_parts),
         cmocka_unit_test(test_upload_jobs_outlive_the_server),
         cmocka_unit_test(test_upload_spooled_and_admitted_early),
     };

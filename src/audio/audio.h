@@ -89,6 +89,10 @@ int audio_file_read(audio_file_t *f, pcm_buf *out, size_t want, char *err,
                     size_t errlen);
 /* How much of the file has been read, 0 to 1. */
 double audio_file_progress(const audio_file_t *f);
+/* The recording's length in seconds as far as known: the container's
+ * where it says, else extrapolated from what has been decoded of how much
+ * of the file (0 before anything is decoded). */
+double audio_file_length(const audio_file_t *f);
 const char *audio_file_describe(const audio_file_t *f);
 void audio_file_close(audio_file_t *f);
 

@@ -232,6 +232,16 @@ double audio_file_progress(const audio_file_t *f)
     return f->len ? (double)f->pos / (double)f->len : 1.0;
 }
 
+double audio_file_length(const audio_file_t *f)
+{
+    /* FFmpeg reads ahead (its probe takes up to megabytes), so its
+     * containers' own duration, where they have one, is the better. */
+    if (f->fmt != NULL && f->fmt->duration > 0)
+        return (double)f->fmt->duration / AV_TIME_BASE;
+    double progress = audio_file_progress(f);
+    return progress > 0 ? (double)f->produced / AUDIO_ENGINE_RATE / progress : 0;
+}
+
 /* Mixes a decoded frame down and resamples it into out. */
 static int take_frame(audio_file_t *f, pcm_buf *out)
 {

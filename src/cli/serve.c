@@ -69,6 +69,9 @@ static void usage(FILE *to, const server_config *d)
             "                      the socket with 1009 (default %zu)  VERBATIM_MAX_FRAME\n"
             "  --max-upload-mb N   largest recording POSTed to .../audio; larger\n"
             "                      ones get 413 (default %zu)  VERBATIM_MAX_UPLOAD_MB\n"
+            "  --upload-parts N    the most parts of one recording decoded at once\n"
+            "                      (it is split at pauses); 0: one per worker no\n"
+            "                      live stream needs (default)  VERBATIM_UPLOAD_PARTS\n"
             "  --idle-timeout S    close a live socket that sent nothing (no audio,\n"
             "                      no KeepAlive) for S seconds, with 1008; 0: never\n"
             "                      (default %d)                  VERBATIM_IDLE_TIMEOUT\n"
@@ -153,7 +156,7 @@ enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
        DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, KEEP_AUDIO,
-       BUS, PROXIES, SETTINGS };
+       BUS, PROXIES, UPLOAD_PARTS, SETTINGS };
 
 /* The flags that are an engine's options: PocketSphinx's, or (only for
  * it: the key's variable is often set for other programs) the deepgram
@@ -192,6 +195,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         [SPARE] = {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
         [PROFILE] = {"--profile", "VERBATIM_PROFILE", NULL},
         [MAX_UPLOAD] = {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
+        [UPLOAD_PARTS] = {"--upload-parts", "VERBATIM_UPLOAD_PARTS", NULL},
         [MAX_LAG] = {"--max-lag-ms", "VERBATIM_MAX_LAG_MS", NULL},
         [RELEASE] = {"--release-decoders-after",
                      "VERBATIM_RELEASE_DECODERS_AFTER", NULL},
@@ -340,6 +344,12 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
                     &v) != 0)
             return 2;
         cfg->max_upload = (size_t)v << 20;
+    }
+    if (settings[UPLOAD_PARTS].value) {
+        if (cli_int("--upload-parts", settings[UPLOAD_PARTS].value, 0, 64,
+                    &v) != 0)
+            return 2;
+        cfg->upload_parts = (int)v;
     }
     if (settings[IDLE].value) {
         if (cli_int("--idle-timeout", settings[IDLE].value, 0, 86400, &v) != 0)

@@ -229,6 +229,13 @@ char *dg_metadata(const dg_stream *s, double duration, const char *created,
 
 /* ---- prerecorded ----------------------------------------------------- */
 
+/* A final of the answer: where its words are in `words` (its utterance
+ * and paragraph have its index), for relabelling. */
+typedef struct dg_final {
+    int64_t segment_id;
+    size_t first_word, words;
+} dg_final;
+
 struct dg_transcript {
     cJSON *words;       /* every word */
     cJSON *utterances;  /* one a final */
@@ -237,6 +244,8 @@ struct dg_transcript {
     size_t text_len;
     double confidence_sum;
     size_t word_count;
+    dg_final *finals;   /* in order */
+    size_t final_count, final_cap;
 };
 
 dg_transcript *dg_transcript_new(void)
@@ -258,6 +267,7 @@ void dg_transcript_free(dg_transcript *t)
     cJSON_Delete(t->utterances);
     cJSON_Delete(t->paragraphs);
     free(t->text);
+    free(t->finals);
     free(t);
 }
 
@@ -313,11 +323,23 @@ static cJSON *sentences(const cJSON *words)
 }
 
 void dg_transcript_add(dg_transcript *t, const dg_stream *s,
-                       const session_event *ev)
+                       const session_event *ev, int64_t segment_id)
 {
     if (t == NULL || ev->text == NULL || ev->text[0] == '\0')
         return;
+    if (t->final_count == t->final_cap) {
+        size_t cap = t->final_cap ? t->final_cap * 2 : 64;
+        dg_final *grown = realloc(t->finals, cap * sizeof(*grown));
+        if (grown == NULL)
+            return; /* the answer lacks it, as it lacks what a full
+                       cJSON array would */
+        t->finals = grown;
+        t->final_cap = cap;
+    }
     cJSON *words = words_array(s, ev);
+    t->finals[t->final_count++] = (dg_final){
+        segment_id, (size_t)cJSON_GetArraySize(t->words),
+        (size_t)cJSON_GetArraySize(words)};
     cJSON *w;
     cJSON_ArrayForEach(w, words)
         cJSON_AddItemToArray(t->words, cJSON_Duplicate(w, 1));
@@ -350,6 +372,40 @@ void dg_transcript_add(dg_transcript *t, const dg_stream *s,
         cJSON_AddNumberToObject(p, "speaker", speaker);
     cJSON_AddItemToArray(t->paragraphs, p);
     cJSON_Delete(words);
+}
+
+/* Sets an object's "speaker" where it has one. */
+static void set_speaker(cJSON *o, int speaker)
+{
+    cJSON *item = cJSON_GetObjectItem(o, "speaker");
+    if (item != NULL)
+        cJSON_SetNumberValue(item, speaker);
+}
+
+void dg_transcript_relabel(dg_transcript *t, int64_t segment_id, int speaker)
+{
+    if (t == NULL || speaker < 0)
+        return;
+    size_t lo = 0, hi = t->final_count; /* segment ids rise */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->finals[mid].segment_id < segment_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == t->final_count || t->finals[lo].segment_id != segment_id)
+        return; /* not in this answer (an earlier sitting's) */
+    const dg_final *f = &t->finals[lo];
+    for (size_t i = 0; i < f->words; i++)
+        set_speaker(cJSON_GetArrayItem(t->words, (int)(f->first_word + i)),
+                    speaker);
+    cJSON *u = cJSON_GetArrayItem(t->utterances, (int)lo);
+    set_speaker(u, speaker);
+    cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItem(u, "words"))
+        set_speaker(w, speaker);
+    set_speaker(cJSON_GetArrayItem(t->paragraphs, (int)lo), speaker);
 }
 
 /* paragraphs.transcript: each paragraph on a line of its own after a

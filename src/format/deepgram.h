@@ -36,9 +36,12 @@ int dg_speaker_number(const char *label);
 typedef struct dg_transcript dg_transcript;
 dg_transcript *dg_transcript_new(void);
 void dg_transcript_free(dg_transcript *t);
-/* A final result, in order. */
+/* A final result, in order, stored as segment_id (ids rise). */
 void dg_transcript_add(dg_transcript *t, const dg_stream *s,
-                       const session_event *ev);
+                       const session_event *ev, int64_t segment_id);
+/* The re-clustering moved segment_id to another speaker: its words,
+ * utterance and paragraph say so (nothing when it is not in t). */
+void dg_transcript_relabel(dg_transcript *t, int64_t segment_id, int speaker);
 /* Deepgram's answer to POST /v1/listen: metadata, and results with the
  * one channel's transcript, words and (asked for) paragraphs and
  * utterances. */

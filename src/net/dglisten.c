@@ -1,6 +1,7 @@
 /* dglisten.c - Deepgram's live options and messages (dglisten.h). */
 #include "dglisten.h"
 
+#include <cJSON.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -252,9 +253,29 @@ void dg_listen_collect(dg_listen *dg, const tx_result *result)
     if (ev->kind == SESSION_FINAL) {
         if (dg->transcript == NULL)
             dg->transcript = dg_transcript_new();
-        dg_transcript_add(dg->transcript, &dg->stream, ev);
+        dg_transcript_add(dg->transcript, &dg->stream, ev, result->segment_id);
     }
     pthread_mutex_unlock(&dg->lock);
+}
+
+void dg_listen_speakers(dg_listen *dg, const char *message)
+{
+    cJSON *msg = cJSON_Parse(message);
+    const cJSON *payload = cJSON_GetObjectItem(msg, "payload");
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(payload, "type"));
+    if (type != NULL && strcmp(type, "speakers_updated") == 0) {
+        pthread_mutex_lock(&dg->lock);
+        const cJSON *seg;
+        cJSON_ArrayForEach(seg, cJSON_GetObjectItem(payload, "segments")) {
+            const cJSON *id = cJSON_GetObjectItem(seg, "id");
+            const char *label = cJSON_GetStringValue(cJSON_GetObjectItem(seg, "speaker"));
+            if (cJSON_IsNumber(id))
+                dg_transcript_relabel(dg->transcript, (int64_t)id->valuedouble,
+                                      dg_speaker_number(label));
+        }
+        pthread_mutex_unlock(&dg->lock);
+    }
+    cJSON_Delete(msg);
 }
 
 char *dg_listen_prerecorded(dg_listen *dg, double duration)

@@ -40,6 +40,10 @@ char *dg_listen_metadata(dg_listen *dg);
  * order (the finals are kept), then the answer; duration: the audio's
  * seconds.  Any thread. */
 void dg_listen_collect(dg_listen *dg, const tx_result *result);
+/* The run's re-clustering (a speakers_updated message; others are left
+ * alone): the kept finals take their new labels, so that the answer has
+ * the labels the transcription keeps. */
+void dg_listen_speakers(dg_listen *dg, const char *message);
 char *dg_listen_prerecorded(dg_listen *dg, double duration);
 const char *dg_listen_request_id(const dg_listen *dg);
 /* Prerecorded: where the answer goes instead of the response (callback=),

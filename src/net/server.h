@@ -38,6 +38,8 @@ typedef struct server_config {
     size_t http_queue;       /* bytes of HTTP answers waiting, in all */
     size_t max_frame;        /* bytes in one WebSocket message */
     size_t max_upload;       /* bytes in one uploaded recording */
+    int upload_parts;        /* the most parts of one upload decoded at
+                                once; 0: one per free worker (upload.c) */
     int idle_timeout;        /* seconds without a message before a live
                                 socket is closed; 0: never */
     const char *cors_origins;/* other pages' origins, comma-separated, or

@@ -38,6 +38,7 @@
  */
 #include <assert.h>
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,12 @@ struct upload_job {
     char format[128];
     double audio_seconds, time_offset, input_read, progress_shown;
     size_t fed_bytes;
-    session_t *session;      /* while it runs */
+    size_t fed_part_start;   /* samples before the part being fed */
+    size_t queued;           /* of fed_bytes, what the parts' sessions
+                                have still queued (job_heartbeat) */
+    tx_run *run;             /* while the job's thread feeds it */
+    int parts;               /* decoded in (feed_all) */
+    session_t *session;      /* the part being fed, while it runs */
     int segments;
     int looked_up, wake, session_done, stop;
     int registered;          /* its row exists: id is set */
@@ -137,10 +143,8 @@ static void job_row_locked(upload_job *job, store_upload *u)
     double progress = 1.0;
     if (job->status == JOB_RUNNING) {
         double decoded = 0;
-        if (job->session != NULL && job->fed_bytes > 0) {
-            size_t queued = session_queued_bytes(job->session);
-            decoded = 1.0 - (double)queued / (double)job->fed_bytes;
-        }
+        if (job->session != NULL && job->fed_bytes > 0)
+            decoded = 1.0 - (double)job->queued / (double)job->fed_bytes;
         /* decoded audio over the recording's length, estimated from how
          * much of the file made it: never seen to go back */
         progress = job->input_read * decoded;
@@ -325,8 +329,15 @@ static int job_save(upload_job *job, int create)
 /* Saves a running job's row if its heartbeat is due.  Job thread. */
 static void job_heartbeat(upload_job *job)
 {
-    if (job->registered && wall_now() - job->saved_at >= API_UPLOAD_HEARTBEAT_S)
-        job_save(job, 0);
+    if (!job->registered || wall_now() - job->saved_at < API_UPLOAD_HEARTBEAT_S)
+        return;
+    /* Read without job->lock: the run calls the job's wake under its
+     * own lock. */
+    size_t queued = job->run != NULL ? tx_run_queued_bytes(job->run) : 0;
+    pthread_mutex_lock(&job->lock);
+    job->queued = queued;
+    pthread_mutex_unlock(&job->lock);
+    job_save(job, 0);
 }
 
 /* Waits on job->cond for at most a second (the heartbeat's grain), then
@@ -366,6 +377,13 @@ static void run_result(void *ctx, const tx_result *result)
     pthread_mutex_lock(&job->lock);
     job->segments++;
     pthread_mutex_unlock(&job->lock);
+}
+
+static void run_speakers(void *ctx, const char *message)
+{
+    upload_job *job = ctx;
+    if (job->dg != NULL)
+        dg_listen_speakers(job->dg, message);
 }
 
 static void run_fault(void *ctx, tx_fault fault, const char *message)
@@ -413,49 +431,268 @@ static void run_done(void *ctx)
 
 /* ---- the job's thread ----------------------------------------------- */
 
-/* Feeds the whole recording to the session; 0, or an error recorded. */
-static void feed_all(upload_job *job, audio_file_t *file, session_t *s)
+/*
+ * Parts.  A recording is decoded on several workers at once by splitting
+ * it at pauses into parts (tx_run_add_part), as many decoding at a time as
+ * there are workers that no live stream needs (one worker per live
+ * stream: they keep priority).  A part aims at the recording's length
+ * (the container's, or estimated from how much of the file the first
+ * audio took) over the smallest multiple of that number that keeps parts
+ * within PART_MAX_S (and no part under PART_MIN_S); it ends in the quietest
+ * QUIET_FRAMES of the CUT_BEFORE_S before and CUT_AFTER_S after its aim,
+ * so that no word is cut in two.  Each part is queued on its session
+ * whole (PART_MAX_S + CUT_AFTER_S of 16 kHz samples stay under the
+ * session's high-water mark).  A part's first words are heard with the
+ * model's initial cepstral mean, hence the minimum length.
+ */
+#define PART_MIN_S 15.0
+#define PART_MAX_S 90.0
+#define CUT_BEFORE_S 10.0
+#define CUT_AFTER_S 5.0
+#define CUT_FRAME (AUDIO_ENGINE_RATE / 100) /* 10 ms */
+#define QUIET_FRAMES 30
+
+typedef struct feeder {
+    upload_job *job;
+    tx_run *run;
+    session_t *part;      /* the part being fed */
+    double length;        /* the recording's (s), as first estimated */
+    int planned;          /* parts; 0 until plan_parts */
+    double aim;           /* the part's length aimed at (s); 0: no more
+                             parts */
+    size_t part_fed;      /* samples fed to it */
+    pcm_buf held;         /* decoded, not yet fed: where its cut may fall */
+    int parts;
+} feeder;
+
+/* How many parts may decode at once now. */
+static int parallel_parts(server *srv)
 {
-    pcm_buf pcm = {0};
+    int live = metrics_sessions_open(METRICS_SESSION_LIVE) +
+               metrics_sessions_open(METRICS_SESSION_DEEPGRAM);
+    int idle = pool_workers(srv->pool) - live;
+    if (srv->cfg.upload_parts > 0 && idle > srv->cfg.upload_parts)
+        idle = srv->cfg.upload_parts;
+    return idle > 1 ? idle : 1;
+}
+
+/* Where in held[from, to) a cut goes: the middle of its quietest
+ * QUIET_FRAMES (the last of equals). */
+static size_t quietest(const int16_t *pcm, size_t from, size_t to)
+{
+    size_t frames = (to - from) / CUT_FRAME;
+    if (frames <= QUIET_FRAMES)
+        return from + (to - from) / 2;
+    double *energy = malloc(frames * sizeof(*energy));
+    if (energy == NULL)
+        return from + (to - from) / 2;
+    for (size_t f = 0; f < frames; f++) {
+        const int16_t *x = pcm + from + f * CUT_FRAME;
+        double e = 0;
+        for (size_t i = 0; i < CUT_FRAME; i++)
+            e += (double)x[i] * x[i];
+        energy[f] = e;
+    }
+    double window = 0, best = 0;
+    size_t best_at = 0;
+    for (size_t f = 0; f < frames; f++) {
+        window += energy[f];
+        if (f >= QUIET_FRAMES)
+            window -= energy[f - QUIET_FRAMES];
+        if (f + 1 >= QUIET_FRAMES && (f + 1 == QUIET_FRAMES || window <= best)) {
+            best = window;
+            best_at = f + 1 - QUIET_FRAMES;
+        }
+    }
+    free(energy);
+    return from + (best_at + QUIET_FRAMES / 2) * CUT_FRAME;
+}
+
+/* Queues n samples on the part being fed: 1 when its queue is over the
+ * high-water mark, 0, or < 0 out of memory. */
+static int feed_part(feeder *fd, const int16_t *pcm, size_t n)
+{
+    int full = 0;
+    for (size_t at = 0; at < n && full >= 0; at += ITEM_SAMPLES) {
+        size_t k = n - at < ITEM_SAMPLES ? n - at : ITEM_SAMPLES;
+        int rc = session_feed(fd->part, pcm + at, k * sizeof(int16_t));
+        full = rc < 0 ? rc : (full || rc);
+    }
+    fd->part_fed += n;
+    return full;
+}
+
+/* Waits until the job is woken (a part decoded, a queue drained) or
+ * stopped; 1 when stopped. */
+static int job_pause(upload_job *job)
+{
+    pthread_mutex_lock(&job->lock);
+    while (!job->wake && !job->stop)
+        job_wait_locked(job);
+    job->wake = 0;
+    int stop = job->stop;
+    pthread_mutex_unlock(&job->lock);
+    return stop;
+}
+
+/* The part being fed reached its aim: it ends at the quietest moment near
+ * it, the next part begins there, after waiting for a worker.  0, 1 when
+ * stopped, or < 0. */
+static int next_part(feeder *fd)
+{
+    upload_job *job = fd->job;
+    size_t aim = (size_t)(fd->aim * AUDIO_ENGINE_RATE);
+    size_t before = (size_t)(CUT_BEFORE_S * AUDIO_ENGINE_RATE);
+    size_t from = aim - before > fd->part_fed ? aim - before - fd->part_fed : 0;
+    size_t cut = quietest(fd->held.samples, from, fd->held.len);
+    if (feed_part(fd, fd->held.samples, cut) < 0)
+        return VB_ENOMEM;
+    double start = (double)(job->fed_part_start + fd->part_fed) / AUDIO_ENGINE_RATE;
+    /* No more parts decoding at once than there are free workers, and
+     * few finished ones waiting for an earlier part (their audio is held
+     * in memory meanwhile). */
+    for (;;) {
+        int limit = parallel_parts(job->srv), waiting;
+        int decoding = tx_run_parts_decoding(fd->run, &waiting);
+        if (decoding < limit && waiting <= 2 * limit)
+            break;
+        if (job_pause(job))
+            return 1;
+    }
+    session_t *next;
+    int rc = tx_run_add_part(fd->run, start, &next);
+    if (rc != 0)
+        return rc;
+    metrics_count_upload_part();
+    fd->parts++;
+    session_close(fd->part);
+    pthread_mutex_lock(&job->lock);
+    job->session = next;
+    job->fed_part_start += fd->part_fed;
+    pthread_mutex_unlock(&job->lock);
+    fd->part = next;
+    fd->part_fed = 0;
+    /* The rest in equal parts: where the cuts fell moves the aim. */
+    double done = (double)job->fed_part_start / AUDIO_ENGINE_RATE;
+    int left = fd->planned - fd->parts + 1;
+    fd->aim = left > 1 && fd->length > done ? (fd->length - done) / left : 0;
+    if (fd->aim > 0 && fd->aim < PART_MIN_S)
+        fd->aim = PART_MIN_S;
+    memmove(fd->held.samples, fd->held.samples + cut,
+            (fd->held.len - cut) * sizeof(int16_t));
+    fd->held.len -= cut;
+    return 0;
+}
+
+/* Takes newly decoded audio (in fd->held): feeds what no cut can fall in,
+ * ends parts that reached their aim.  1 when the part's queue is full
+ * (one part only), 0, or < 0. */
+static int take_audio(feeder *fd)
+{
+    for (;;) {
+        if (fd->aim <= 0) { /* the last part (or the only one) */
+            int full = feed_part(fd, fd->held.samples, fd->held.len);
+            fd->held.len = 0;
+            return full;
+        }
+        size_t aim = (size_t)(fd->aim * AUDIO_ENGINE_RATE);
+        size_t after = (size_t)(CUT_AFTER_S * AUDIO_ENGINE_RATE);
+        size_t before = (size_t)(CUT_BEFORE_S * AUDIO_ENGINE_RATE);
+        if (fd->part_fed + fd->held.len >= aim + after) {
+            int rc = next_part(fd);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        /* Up to where its cut may fall. */
+        size_t keep_from = aim - before > fd->part_fed ? aim - before - fd->part_fed : 0;
+        if (keep_from > fd->held.len)
+            keep_from = fd->held.len;
+        if (keep_from > 0) {
+            if (feed_part(fd, fd->held.samples, keep_from) < 0)
+                return VB_ENOMEM;
+            memmove(fd->held.samples, fd->held.samples + keep_from,
+                    (fd->held.len - keep_from) * sizeof(int16_t));
+            fd->held.len -= keep_from;
+        }
+        return 0;
+    }
+}
+
+/* Plans the parts once the first audio is decoded: how many (planned; 1:
+ * one free worker, or a recording too short to split), and the first's
+ * length to aim at.  A multiple of the parts that decode at once, so that
+ * the workers finish together (parts of 90, 90, 90 and 27 s on two took
+ * as long as 90 + 90). */
+static void plan_parts(feeder *fd, audio_file_t *file)
+{
+    int parallel = parallel_parts(fd->job->srv);
+    fd->length = audio_file_length(file);
+    fd->planned = 1;
+    fd->aim = 0;
+    if (parallel < 2 || fd->length < 2 * PART_MIN_S)
+        return;
+    fd->planned = (int)ceil(fd->length / PART_MAX_S / parallel) * parallel;
+    if (fd->length / fd->planned < PART_MIN_S)
+        fd->planned = (int)(fd->length / PART_MIN_S);
+    fd->aim = fd->length / fd->planned;
+}
+
+/* Feeds the whole recording to the run, in parts; the part fed last is
+ * left open (close_run closes it), an error recorded. */
+static void feed_all(upload_job *job, audio_file_t *file, tx_run *run)
+{
+    feeder fd = {.job = job, .run = run, .part = tx_run_session(run),
+                 .parts = 1};
+    metrics_count_upload_part();
     char err[256] = "";
     int rc = 0;
     while (rc == 0) {
-        rc = audio_file_read(file, &pcm, FEED_SAMPLES, err, sizeof(err));
+        size_t had = fd.held.len;
+        rc = audio_file_read(file, &fd.held, FEED_SAMPLES, err, sizeof(err));
+        /* Read without job->lock: the run calls the job's wake under its
+         * own lock. */
+        size_t queued = tx_run_queued_bytes(run);
         pthread_mutex_lock(&job->lock);
+        job->queued = queued;
         job->wake = 0;
-        pthread_mutex_unlock(&job->lock);
-        int full = 0;
-        for (size_t at = 0; at < pcm.len && full >= 0; at += ITEM_SAMPLES) {
-            size_t n = pcm.len - at < ITEM_SAMPLES ? pcm.len - at : ITEM_SAMPLES;
-            int rc_feed = session_feed(s, pcm.samples + at, n * sizeof(int16_t));
-            full = rc_feed < 0 ? rc_feed : (full || rc_feed);
-        }
-        pthread_mutex_lock(&job->lock);
-        job->fed_bytes += pcm.len * sizeof(int16_t);
+        job->fed_bytes += (fd.held.len - had) * sizeof(int16_t);
         job->audio_seconds = (double)job->fed_bytes / (2.0 * AUDIO_ENGINE_RATE);
         job->input_read = audio_file_progress(file);
         snprintf(job->format, sizeof(job->format), "%s",
                  audio_file_describe(file));
-        while (full == 1 && !job->wake && !job->stop)
-            job_wait_locked(job);
-        int stop = job->stop;
         pthread_mutex_unlock(&job->lock);
+        if (fd.planned == 0)
+            plan_parts(&fd, file);
+        int full = take_audio(&fd);
+        if (full == 1 && job_pause(job))
+            break;
         job_heartbeat(job);
-        pcm.len = 0;
         if (full < 0) {
-            job_fail(job, 500, "out of memory");
+            job_fail(job, 500, full == VB_ENOMEM ? "out of memory"
+                                                 : "the server could not "
+                                                   "start a session");
             break;
         }
+        pthread_mutex_lock(&job->lock);
+        int stop = job->stop;
+        pthread_mutex_unlock(&job->lock);
         if (stop)
             break;
     }
+    if (rc != 0 && fd.held.len > 0 &&
+        feed_part(&fd, fd.held.samples, fd.held.len) < 0)
+        job_fail(job, 500, "out of memory");
     if (rc < 0) {
         char msg[320];
         snprintf(msg, sizeof(msg), "%s (the audio before it was transcribed)",
                  err);
         job_fail(job, 422, msg);
     }
-    pcm_buf_free(&pcm);
+    pthread_mutex_lock(&job->lock);
+    job->parts = fd.parts;
+    pthread_mutex_unlock(&job->lock);
+    pcm_buf_free(&fd.held);
 }
 
 /* Opens the run and waits for its lookup: 0 when the transcription is
@@ -472,7 +709,8 @@ static int open_run(upload_job *job, tx_run **run)
     sp.slice_bytes = ITEM_SAMPLES * sizeof(int16_t);
     sp.audio_meter = &srv->audio;
     tx_client client = {
-        .opened = run_opened, .result = run_result, .fault = run_fault,
+        .opened = run_opened, .result = run_result, .speakers = run_speakers,
+        .fault = run_fault,
         .wake = run_wake, .done = run_done, .ctx = job, .tag = job->tag,
     };
     if (tx_run_open(srv->tx, job->transcription_id, &sp,
@@ -494,12 +732,16 @@ static int open_run(upload_job *job, tx_run **run)
 /* Ends the run's input and waits until its last final is stored. */
 static void close_run(upload_job *job, tx_run *run)
 {
-    session_close(tx_run_session(run));
+    pthread_mutex_lock(&job->lock);
+    session_t *last = job->session ? job->session : tx_run_session(run);
+    pthread_mutex_unlock(&job->lock);
+    session_close(last);
     pthread_mutex_lock(&job->lock);
     while (!job->session_done)
         job_wait_locked(job);
     job->session = NULL;
     pthread_mutex_unlock(&job->lock);
+    job->run = NULL;
     tx_run_release(run);
     atomic_fetch_sub(&job->srv->sessions, 1);
     metrics_session_closed(METRICS_SESSION_UPLOAD);
@@ -578,9 +820,10 @@ static void *job_main(void *arg)
                      audio_file_describe(file));
             job->session = tx_run_session(run);
             pthread_mutex_unlock(&job->lock);
+            job->run = run;
             log_info(job->tag, "transcribing %zu bytes (%s) at %.3f s",
                      job->len, job->format, job->time_offset);
-            feed_all(job, file, tx_run_session(run));
+            feed_all(job, file, run);
         }
     }
     if (run != NULL)
@@ -590,9 +833,9 @@ static void *job_main(void *arg)
     upload_body_release(&job->body);
     job->status = job->error[0] ? JOB_FAILED : JOB_DONE;
     job->finished = time(NULL);
-    log_info(job->tag, "%s: %.1f s of audio, %d segments",
+    log_info(job->tag, "%s: %.1f s of audio, %d segments, %d part%s",
              job->status == JOB_DONE ? "done" : "failed", job->audio_seconds,
-             job->segments);
+             job->segments, job->parts, job->parts == 1 ? "" : "s");
     pthread_mutex_unlock(&job->lock);
     /* Saved before anyone is told, so that a GET after the answer finds
      * the job as the answer said. */

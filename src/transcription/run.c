@@ -29,6 +29,14 @@
  * lease (lease.h).  When that hands over a session of another server, the
  * lookup waits in the same way for that server's "released", or for the
  * old lease to lapse, and is queued again by lease.c.
+ *
+ * Parts (tx_run_add_part): an upload split at its pauses has a session
+ * per part, decoded on several workers at once.  Each session's sink is
+ * its tx_part.  Only the `current` part (the first whose done has not
+ * been passed on) hands its events and audio to the run; a later part
+ * keeps them (interim results dropped) until the parts before it are
+ * done, so the run sees one stream in order.  A part's done is passed on
+ * as the run's own only when no part follows it.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -47,6 +55,18 @@ typedef struct tx_item {
     session_event *ev;
     struct tx_item *next;
 } tx_item;
+
+/* One session of a run: the first (run->session), or one added by
+ * tx_run_add_part.  The fields below `session` are under run->order. */
+typedef struct tx_part {
+    tx_run *run;
+    session_t *session;
+    tx_item *head, *tail;   /* its events, kept until its turn */
+    int16_t *pcm;           /* its audio, kept until its turn (kept audio) */
+    size_t pcm_len, pcm_cap;
+    session_event *done;    /* its done, once decoded, until its turn */
+    struct tx_part *next;
+} tx_part;
 
 struct tx_run {
     tx_service *svc;
@@ -86,6 +106,22 @@ struct tx_run {
     int lease;            /* 1 while it holds the lease */
     int lease_asked;      /* the lookup took it (or was refused) */
     bus_sub *control;     /* its topic, for BUS_CONTROL, while it holds it */
+
+    /* Parts (see the top).  The session parameters, engine and pool new
+     * parts are made with; the seeds and taught words the lookup gave the
+     * first (read by tx_run_add_part after `opened`). */
+    session_params params;
+    asr_engine *engine;
+    pool_t *pool;
+    tx_seed *seeds;
+    size_t nseeds;
+    asr_keyword *vocab;
+    size_t nvocab;
+    pthread_mutex_t order; /* guards the parts' lists and the four below */
+    tx_part first;
+    tx_part *current, *last;
+    int decoding;         /* parts whose session has not emitted done */
+    int ended;            /* the run's done was passed on */
 };
 
 int tx_service_create(const tx_service_config *cfg, tx_service **out)
@@ -138,6 +174,23 @@ void tx_run_retain(tx_run *run)
     atomic_fetch_add(&run->refs, 1);
 }
 
+/* Drops what a part kept for its turn. */
+static void part_clear(tx_part *p)
+{
+    for (tx_item *it = p->head, *next; it; it = next) {
+        next = it->next;
+        session_event_free(it->ev);
+        free(it);
+    }
+    p->head = p->tail = NULL;
+    if (p->done != NULL)
+        session_event_free(p->done);
+    p->done = NULL;
+    free(p->pcm);
+    p->pcm = NULL;
+    p->pcm_len = p->pcm_cap = 0;
+}
+
 static void run_unref(tx_run *run)
 {
     if (atomic_fetch_sub(&run->refs, 1) != 1)
@@ -149,6 +202,17 @@ static void run_unref(tx_run *run)
     }
     if (run->session != NULL)
         session_release(run->session);
+    for (tx_part *p = &run->first, *next; p; p = next) {
+        next = p->next;
+        part_clear(p);
+        if (p != &run->first) {
+            session_release(p->session);
+            free(p);
+        }
+    }
+    free(run->seeds);
+    free(run->vocab);
+    pthread_mutex_destroy(&run->order);
     free(run->audio_error);
     tx_audio_free(run->audio);
     pthread_mutex_destroy(&run->lock);
@@ -503,6 +567,11 @@ static int teach_vocabulary(tx_run *run, store_t *store)
                  "session goes on without it", why);
     } else {
         rc = session_add_vocabulary(run->session, list, n);
+        if (rc == 0) { /* for the parts to come */
+            run->vocab = list;
+            run->nvocab = n;
+            list = NULL;
+        }
     }
     free(list);
     free(text);
@@ -666,6 +735,9 @@ static void lookup_on_writer(void *arg)
         for (size_t i = 0; i < nseeds; i++)
             session_seed_speaker(run->session, seeds[i].speaker,
                                  &seeds[i].voice);
+        run->seeds = seeds; /* for the parts to come */
+        run->nseeds = nseeds;
+        seeds = NULL;
         log_info(run->tag, "session started; the transcription ends at "
                  "%.3f s", run->time_offset);
         if (run->client.opened)
@@ -712,9 +784,9 @@ static void audio_on_writer(void *arg)
 
 /* ---- the session's sink (a worker thread) --------------------------- */
 
-static void on_session_event(void *ctx, session_event *ev)
+/* An event of the run's one stream: the current part's. */
+static void run_take(tx_run *run, session_event *ev)
 {
-    tx_run *run = ctx;
     if (ev->kind == SESSION_DONE && run->audio != NULL)
         tx_audio_end(run->audio); /* all heard: the last packet */
     pthread_mutex_lock(&run->lock);
@@ -759,9 +831,9 @@ static void on_session_event(void *ctx, session_event *ev)
     }
 }
 
-static void on_session_audio(void *ctx, const int16_t *pcm, size_t n)
+/* Audio of the run's one stream: the current part's. */
+static void run_hear(tx_run *run, const int16_t *pcm, size_t n)
 {
-    tx_run *run = ctx;
     if (!tx_audio_hear(run->audio, pcm, n))
         return;
     tx_run_retain(run); /* the job may run after done() */
@@ -769,9 +841,124 @@ static void on_session_audio(void *ctx, const int16_t *pcm, size_t n)
         run_unref(run); /* stopping: the last piece is stored at done */
 }
 
+/* The parts after `part`, whose done was just passed over, take their
+ * turns: each hands over what it kept, and the first still decoding
+ * becomes current.  With run->order held; the caller holds a reference,
+ * since the last done may end the run. */
+static void next_parts(tx_run *run, tx_part *part)
+{
+    for (tx_part *p = part->next; p != NULL; p = p->next) {
+        run->current = p;
+        if (p->pcm_len > 0 && run->audio != NULL)
+            run_hear(run, p->pcm, p->pcm_len);
+        free(p->pcm);
+        p->pcm = NULL;
+        p->pcm_len = p->pcm_cap = 0;
+        while (p->head != NULL) {
+            tx_item *it = p->head;
+            p->head = it->next;
+            run_take(run, it->ev);
+            free(it);
+        }
+        p->tail = NULL;
+        if (p->done == NULL)
+            return; /* still decoding: it goes on by itself */
+        session_event *done = p->done;
+        p->done = NULL;
+        if (p->next == NULL) {
+            run->ended = 1;
+            run_take(run, done);
+            return;
+        }
+        session_event_free(done);
+    }
+}
+
+static void on_session_event(void *ctx, session_event *ev)
+{
+    tx_part *part = ctx;
+    tx_run *run = part->run;
+    int done = ev->kind == SESSION_DONE;
+    pthread_mutex_lock(&run->order);
+    if (done)
+        run->decoding--;
+    if (part != run->current) {
+        /* A later part's turn has not come. */
+        if (done) {
+            part->done = ev;
+        } else if (ev->kind == SESSION_INTERIM) {
+            session_event_free(ev); /* it would show out of order */
+        } else {
+            tx_item *it = malloc(sizeof(*it));
+            if (it == NULL) {
+                log_error(run->tag, "out of memory: an event was dropped");
+                session_event_free(ev);
+            } else {
+                it->ev = ev;
+                it->next = NULL;
+                if (part->tail)
+                    part->tail->next = it;
+                else
+                    part->head = it;
+                part->tail = it;
+            }
+        }
+        if (done && run->client.wake) /* a worker is free for another part */
+            run->client.wake(run->client.ctx);
+        pthread_mutex_unlock(&run->order);
+        return;
+    }
+    if (!done || part->next == NULL) {
+        if (done)
+            run->ended = 1;
+        pthread_mutex_unlock(&run->order);
+        run_take(run, ev);
+        return;
+    }
+    session_event_free(ev);
+    /* Under the lock, so that no part's done is passed on (and the client
+     * done) before it: wake is never called after done. */
+    if (run->client.wake)
+        run->client.wake(run->client.ctx);
+    tx_run_retain(run);
+    next_parts(run, part);
+    pthread_mutex_unlock(&run->order);
+    run_unref(run);
+}
+
+static void on_session_audio(void *ctx, const int16_t *pcm, size_t n)
+{
+    tx_part *part = ctx;
+    tx_run *run = part->run;
+    pthread_mutex_lock(&run->order);
+    if (part == run->current) {
+        pthread_mutex_unlock(&run->order);
+        run_hear(run, pcm, n);
+        return;
+    }
+    if (part->pcm_len + n > part->pcm_cap) {
+        size_t cap = part->pcm_cap ? part->pcm_cap * 2 : 16 * AUDIO_ENGINE_RATE;
+        while (cap < part->pcm_len + n)
+            cap *= 2;
+        int16_t *grown = realloc(part->pcm, cap * sizeof(*grown));
+        if (grown == NULL) {
+            pthread_mutex_unlock(&run->order);
+            log_error(run->tag, "out of memory: %.2f s of kept audio were "
+                      "dropped", (double)n / AUDIO_ENGINE_RATE);
+            return;
+        }
+        part->pcm = grown;
+        part->pcm_cap = cap;
+    }
+    memcpy(part->pcm + part->pcm_len, pcm, n * sizeof(*pcm));
+    part->pcm_len += n;
+    pthread_mutex_unlock(&run->order);
+}
+
 static void on_session_wake(void *ctx)
 {
-    tx_run *run = ctx;
+    tx_part *part = ctx;
+    tx_run *run = part->run;
     if (run->client.wake)
         run->client.wake(run->client.ctx);
 }
@@ -817,15 +1004,23 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
         snprintf(run->tag, sizeof(run->tag), "t=%lld", (long long)tid);
     atomic_init(&run->refs, 2); /* the caller's and the session's */
     pthread_mutex_init(&run->lock, NULL);
+    pthread_mutex_init(&run->order, NULL);
     session_params sp = *params;
     sp.transcription_id = tid;
+    run->params = sp;
+    run->engine = engine;
+    run->pool = pool;
+    run->first.run = run;
+    run->current = run->last = &run->first;
+    run->decoding = 1;
     if (svc->cfg.keep_audio)
         run->audio = tx_audio_create(run->tag);
     session_sink sink = {.emit = on_session_event,
                          .wake = on_session_wake,
                          .audio = run->audio ? on_session_audio : NULL,
-                         .ctx = run};
+                         .ctx = &run->first};
     int rc = session_create(&sp, engine, pool, &sink, &run->session);
+    run->first.session = run->session;
     int waits = 0;
     if (rc == 0 && live != NULL) {
         /* Claimed once the session exists, so that a refusal needs no
@@ -894,6 +1089,70 @@ int tx_run_open_live(tx_service *svc, int64_t tid, const session_params *params,
 session_t *tx_run_session(tx_run *run)
 {
     return run->session;
+}
+
+int tx_run_add_part(tx_run *run, double start, session_t **out)
+{
+    tx_part *part = calloc(1, sizeof(*part));
+    if (part == NULL)
+        return VB_ENOMEM;
+    part->run = run;
+    session_params sp = run->params;
+    sp.time_offset += start;
+    session_sink sink = {.emit = on_session_event,
+                         .wake = on_session_wake,
+                         .audio = run->audio ? on_session_audio : NULL,
+                         .ctx = part};
+    int rc = session_create(&sp, run->engine, run->pool, &sink, &part->session);
+    if (rc != 0) {
+        free(part);
+        return rc;
+    }
+    for (size_t i = 0; i < run->nseeds; i++)
+        session_seed_speaker(part->session, run->seeds[i].speaker,
+                             &run->seeds[i].voice);
+    if (run->nvocab > 0 &&
+        session_add_vocabulary(part->session, run->vocab, run->nvocab) != 0)
+        log_warn(run->tag, "out of memory: a part is heard without the "
+                 "transcription's vocabulary");
+    pthread_mutex_lock(&run->order);
+    int ended = run->ended;
+    if (!ended) {
+        run->last->next = part;
+        run->last = part;
+        run->decoding++;
+    }
+    pthread_mutex_unlock(&run->order);
+    if (ended) { /* the part before was closed already: a caller's error */
+        session_close(part->session);
+        session_release(part->session);
+        free(part);
+        return VB_EINVAL;
+    }
+    *out = part->session;
+    return 0;
+}
+
+size_t tx_run_queued_bytes(tx_run *run)
+{
+    pthread_mutex_lock(&run->order);
+    size_t queued = 0;
+    for (tx_part *p = &run->first; p != NULL; p = p->next)
+        queued += session_queued_bytes(p->session);
+    pthread_mutex_unlock(&run->order);
+    return queued;
+}
+
+int tx_run_parts_decoding(tx_run *run, int *waiting)
+{
+    pthread_mutex_lock(&run->order);
+    int decoding = run->decoding, behind = 0;
+    for (tx_part *p = run->current; p != NULL; p = p->next)
+        behind++;
+    pthread_mutex_unlock(&run->order);
+    if (waiting != NULL)
+        *waiting = behind;
+    return decoding;
 }
 
 void tx_run_release(tx_run *run)

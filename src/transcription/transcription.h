@@ -156,6 +156,25 @@ int tx_run_open_live(tx_service *svc, int64_t tid, const session_params *params,
 /* The run's session, for feeding (session_feed, session_finalize,
  * session_close, session_lag); valid until tx_run_release. */
 session_t *tx_run_session(tx_run *run);
+/* Another part of the run's audio, decoded beside the parts before it
+ * (an upload split at its pauses, so that several workers decode it at
+ * once): a session of its own, fed and closed as the first one is, whose
+ * audio starts `start` seconds after the first part's.  It has the first
+ * session's parameters, the transcription's known speakers and its
+ * vocabulary; its speaker labels are its own until the end-of-run
+ * re-clustering joins them.  The run hands on each part's finals and
+ * events after those of every part before it (a later part's interim
+ * results are dropped) and its kept audio in the same order, and its done
+ * comes after the last part's.  Add a part before closing the one before
+ * it (the parts are in the order added): a part closed with none after it
+ * is the last, and adding one after that is VB_EINVAL.  Call it after
+ * opened(); the session is valid until tx_run_release. */
+int tx_run_add_part(tx_run *run, double start, session_t **out);
+/* Parts whose session is still decoding; *waiting (if not NULL) gets the
+ * parts whose results the run has yet to hand on. */
+int tx_run_parts_decoding(tx_run *run, int *waiting);
+/* The input every part's session still has queued (session_queued_bytes). */
+size_t tx_run_queued_bytes(tx_run *run);
 /* The caller's reference: the run lives on until done() has been called. */
 void tx_run_release(tx_run *run);
 

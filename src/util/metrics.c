@@ -31,7 +31,7 @@ static struct {
     atomic_int sessions[METRICS_SESSION_KINDS];
     atomic_uint_fast64_t refused[METRICS_REFUSED_REASONS];
     atomic_uint_fast64_t audio_received, audio_decoded; /* samples */
-    atomic_uint_fast64_t finals_stored, store_errors, bus_errors;
+    atomic_uint_fast64_t finals_stored, store_errors, bus_errors, upload_parts;
     atomic_uint_fast64_t http[METRICS_HTTP_SLOTS][STATUSES];
 } m;
 
@@ -133,6 +133,11 @@ void metrics_count_audio_decoded(int64_t samples_16k)
 void metrics_count_final_stored(void)
 {
     add(&m.finals_stored, 1);
+}
+
+void metrics_count_upload_part(void)
+{
+    add(&m.upload_parts, 1);
 }
 
 void metrics_count_store_error(void)
@@ -302,6 +307,9 @@ void metrics_render(strbuf *out, metrics_route_fn route_name)
             (double)get(&m.audio_decoded) / SAMPLE_RATE);
     counter(out, "verbatim_finals_stored_total",
             "Final segments stored", (double)get(&m.finals_stored));
+    counter(out, "verbatim_upload_parts_total",
+            "Parts recordings were decoded in (split at pauses to use "
+            "several workers at once)", (double)get(&m.upload_parts));
     counter(out, "verbatim_store_errors_total",
             "Store operations that failed (not counting unknown ids)",
             (double)get(&m.store_errors));

@@ -79,6 +79,8 @@ const char *metrics_refusal_name(metrics_refusal reason);
 void metrics_count_audio_received(int64_t samples_16k);
 void metrics_count_audio_decoded(int64_t samples_16k);
 void metrics_count_final_stored(void);
+/* An upload's part began decoding (its first included). */
+void metrics_count_upload_part(void);
 /* A store operation failed (not "no such id"); a message could not be
  * passed on by the bus. */
 void metrics_count_store_error(void);
