@@ -830,21 +830,32 @@ static double segments_in_order(long long id, int *count, int cut_short)
     return end;
 }
 
+/* Uploads fixture `name` into a new transcription (its id returned),
+ * expecting `status` with `says` in the answer, decoded in two parts.
+ * *b gets the fixture's bytes (the caller frees them). */
+static long long upload_in_two(const char *name, const char *query, int status,
+                               const char *says, blob *b)
+{
+    long long id = tu_create(&srv, name);
+    *b = load(name);
+    double parts = upload_parts();
+    char *resp;
+    int got = post_audio(id, query, b->data, b->len, &resp, NULL);
+    if (got != status || strstr(resp, says) == NULL)
+        fail_msg("%s: %d %s", name, got, resp);
+    free(resp);
+    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    return id;
+}
+
 /* A recording of half a minute on an idle two-worker server is split at
  * a pause into two parts decoded at once; what is stored is what one
  * part would store: every sentence once, in order on the timeline and
  * by id, and the kept audio in its place. */
 static void test_upload_in_parts(void **state)
 {
-    long long id = tu_create(&srv, "in parts");
-    blob b = load("long.mp3");
-    double parts = upload_parts();
-    char *resp;
-    int status = post_audio(id, "?wait=120", b.data, b.len, &resp, NULL);
-    if (status != 200 || strstr(resp, "\"done\"") == NULL)
-        fail_msg("upload: %d %s", status, resp);
-    free(resp);
-    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    blob b;
+    long long id = upload_in_two("long.mp3", "?wait=120", 200, "\"done\"", &b);
     int count;
     double end = segments_in_order(id, &count, 0);
     assert_int_equal(count, 7); /* the sentence seven times */
@@ -887,15 +898,9 @@ static void test_upload_in_parts(void **state)
  * does, after the finals before it, which are stored in order. */
 static void test_upload_in_parts_damaged(void **state)
 {
-    long long id = tu_create(&srv, "damaged parts");
-    blob b = load("long_corrupt.ogg");
-    double parts = upload_parts();
-    char *resp;
-    int status = post_audio(id, "?wait=120", b.data, b.len, &resp, NULL);
-    if (status != 422 || strstr(resp, "the audio before it was transcribed") == NULL)
-        fail_msg("a damaged upload: %d %s", status, resp);
-    free(resp);
-    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    blob b;
+    long long id = upload_in_two("long_corrupt.ogg", "?wait=120", 422,
+                                 "the audio before it was transcribed", &b);
     int count;
     double end = segments_in_order(id, &count, 1);
     if (count < 4 || count > 6 || end > 28)
@@ -909,16 +914,9 @@ static void test_upload_in_parts_damaged(void **state)
  * crashed, before the fix). */
 static void test_upload_cut_early(void **state)
 {
-    long long id = tu_create(&srv, "cut early");
-    blob b = load("cut_early.mp3");
-    double parts = upload_parts();
-    char *resp;
-    int status = post_audio(id, "?wait=120&punctuate=false", b.data, b.len,
-                            &resp, NULL);
-    if (status != 200 || strstr(resp, "\"done\"") == NULL)
-        fail_msg("upload: %d %s", status, resp);
-    free(resp);
-    assert_float_equal(upload_parts() - parts, 2, 0.01);
+    blob b;
+    long long id = upload_in_two("cut_early.mp3", "?wait=120&punctuate=false",
+                                 200, "\"done\"", &b);
     char text[4096];
     int count;
     stored_text(id, text, sizeof(text), &count);

@@ -784,6 +784,22 @@ static void audio_on_writer(void *arg)
 
 /* ---- the session's sink (a worker thread) --------------------------- */
 
+/* Appends ev to a list of events; VB_ENOMEM leaves ev to the caller. */
+static int item_append(tx_item **head, tx_item **tail, session_event *ev)
+{
+    tx_item *it = malloc(sizeof(*it));
+    if (it == NULL)
+        return VB_ENOMEM;
+    it->ev = ev;
+    it->next = NULL;
+    if (*tail)
+        (*tail)->next = it;
+    else
+        *head = it;
+    *tail = it;
+    return 0;
+}
+
 /* An event of the run's one stream: the current part's. */
 static void run_take(tx_run *run, session_event *ev)
 {
@@ -804,21 +820,13 @@ static void run_take(tx_run *run, session_event *ev)
         pthread_mutex_unlock(&run->lock);
         return;
     }
-    tx_item *it = malloc(sizeof(*it));
-    if (it == NULL) {
+    if (item_append(&run->head, &run->tail, ev) != 0) {
         pthread_mutex_unlock(&run->lock);
         log_error(run->tag, "out of memory: an event was dropped");
         assert(ev->kind != SESSION_DONE);
         session_event_free(ev);
         return;
     }
-    it->ev = ev;
-    it->next = NULL;
-    if (run->tail)
-        run->tail->next = it;
-    else
-        run->head = it;
-    run->tail = it;
     int start = run->opened && !run->draining;
     if (start)
         run->draining = 1;
@@ -889,18 +897,9 @@ static void on_session_event(void *ctx, session_event *ev)
         } else if (ev->kind == SESSION_INTERIM) {
             session_event_free(ev); /* it would show out of order */
         } else {
-            tx_item *it = malloc(sizeof(*it));
-            if (it == NULL) {
+            if (item_append(&part->head, &part->tail, ev) != 0) {
                 log_error(run->tag, "out of memory: an event was dropped");
                 session_event_free(ev);
-            } else {
-                it->ev = ev;
-                it->next = NULL;
-                if (part->tail)
-                    part->tail->next = it;
-                else
-                    part->head = it;
-                part->tail = it;
             }
         }
         if (done && run->client.wake) /* a worker is free for another part */
