@@ -1092,6 +1092,12 @@ session_t *tx_run_session(tx_run *run)
 
 int tx_run_add_part(tx_run *run, double start, session_t **out)
 {
+    /* Only the caller closes parts, so the last cannot end meanwhile. */
+    pthread_mutex_lock(&run->order);
+    int ended = run->ended;
+    pthread_mutex_unlock(&run->order);
+    if (ended) /* the part before was closed already: a caller's error */
+        return VB_EINVAL;
     tx_part *part = calloc(1, sizeof(*part));
     if (part == NULL)
         return VB_ENOMEM;
@@ -1115,19 +1121,10 @@ int tx_run_add_part(tx_run *run, double start, session_t **out)
         log_warn(run->tag, "out of memory: a part is heard without the "
                  "transcription's vocabulary");
     pthread_mutex_lock(&run->order);
-    int ended = run->ended;
-    if (!ended) {
-        run->last->next = part;
-        run->last = part;
-        run->decoding++;
-    }
+    run->last->next = part;
+    run->last = part;
+    run->decoding++;
     pthread_mutex_unlock(&run->order);
-    if (ended) { /* the part before was closed already: a caller's error */
-        session_close(part->session);
-        session_release(part->session);
-        free(part);
-        return VB_EINVAL;
-    }
     *out = part->session;
     return 0;
 }

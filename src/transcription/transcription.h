@@ -168,7 +168,8 @@ session_t *tx_run_session(tx_run *run);
  * comes after the last part's.  Add a part before closing the one before
  * it (the parts are in the order added): a part closed with none after it
  * is the last, and adding one after that is VB_EINVAL.  Call it after
- * opened(); the session is valid until tx_run_release. */
+ * opened(), on the thread that closes the parts; the session is valid
+ * until tx_run_release. */
 int tx_run_add_part(tx_run *run, double start, session_t **out);
 /* Parts whose session is still decoding; *waiting (if not NULL) gets the
  * parts whose results the run has yet to hand on. */
