@@ -508,6 +508,15 @@ static size_t quietest(const int16_t *pcm, size_t from, size_t to)
     return from + (best_at + QUIET_FRAMES / 2) * CUT_FRAME;
 }
 
+/* Where in fd->held the cut of the part being fed may begin to fall:
+ * CUT_BEFORE_S before its aim (0 once fed that far). */
+static size_t cut_from(const feeder *fd)
+{
+    size_t aim = (size_t)(fd->aim * AUDIO_ENGINE_RATE);
+    size_t before = (size_t)(CUT_BEFORE_S * AUDIO_ENGINE_RATE);
+    return aim - before > fd->part_fed ? aim - before - fd->part_fed : 0;
+}
+
 /* Queues n samples on the part being fed: 1 when its queue is over the
  * high-water mark, 0, or < 0 out of memory. */
 static int feed_part(feeder *fd, const int16_t *pcm, size_t n)
@@ -541,10 +550,7 @@ static int job_pause(upload_job *job)
 static int next_part(feeder *fd)
 {
     upload_job *job = fd->job;
-    size_t aim = (size_t)(fd->aim * AUDIO_ENGINE_RATE);
-    size_t before = (size_t)(CUT_BEFORE_S * AUDIO_ENGINE_RATE);
-    size_t from = aim - before > fd->part_fed ? aim - before - fd->part_fed : 0;
-    size_t cut = quietest(fd->held.samples, from, fd->held.len);
+    size_t cut = quietest(fd->held.samples, cut_from(fd), fd->held.len);
     if (feed_part(fd, fd->held.samples, cut) < 0)
         return VB_ENOMEM;
     double start = (double)(job->fed_part_start + fd->part_fed) / AUDIO_ENGINE_RATE;
@@ -597,7 +603,6 @@ static int take_audio(feeder *fd)
         }
         size_t aim = (size_t)(fd->aim * AUDIO_ENGINE_RATE);
         size_t after = (size_t)(CUT_AFTER_S * AUDIO_ENGINE_RATE);
-        size_t before = (size_t)(CUT_BEFORE_S * AUDIO_ENGINE_RATE);
         if (fd->part_fed + fd->held.len >= aim + after) {
             int rc = next_part(fd);
             if (rc != 0)
@@ -605,7 +610,7 @@ static int take_audio(feeder *fd)
             continue;
         }
         /* Up to where its cut may fall. */
-        size_t keep_from = aim - before > fd->part_fed ? aim - before - fd->part_fed : 0;
+        size_t keep_from = cut_from(fd);
         if (keep_from > fd->held.len)
             keep_from = fd->held.len;
         if (keep_from > 0) {

@@ -174,32 +174,40 @@ void tx_run_retain(tx_run *run)
     atomic_fetch_add(&run->refs, 1);
 }
 
-/* Drops what a part kept for its turn. */
-static void part_clear(tx_part *p)
+/* Frees a list of events. */
+static void items_free(tx_item *head)
 {
-    for (tx_item *it = p->head, *next; it; it = next) {
+    for (tx_item *it = head, *next; it; it = next) {
         next = it->next;
         session_event_free(it->ev);
         free(it);
     }
+}
+
+/* Lets go of the audio a part kept for its turn. */
+static void part_drop_pcm(tx_part *p)
+{
+    free(p->pcm);
+    p->pcm = NULL;
+    p->pcm_len = p->pcm_cap = 0;
+}
+
+/* Drops what a part kept for its turn. */
+static void part_clear(tx_part *p)
+{
+    items_free(p->head);
     p->head = p->tail = NULL;
     if (p->done != NULL)
         session_event_free(p->done);
     p->done = NULL;
-    free(p->pcm);
-    p->pcm = NULL;
-    p->pcm_len = p->pcm_cap = 0;
+    part_drop_pcm(p);
 }
 
 static void run_unref(tx_run *run)
 {
     if (atomic_fetch_sub(&run->refs, 1) != 1)
         return;
-    for (tx_item *it = run->head, *next; it; it = next) {
-        next = it->next;
-        session_event_free(it->ev);
-        free(it);
-    }
+    items_free(run->head);
     if (run->session != NULL)
         session_release(run->session);
     for (tx_part *p = &run->first, *next; p; p = next) {
@@ -859,9 +867,7 @@ static void next_parts(tx_run *run, tx_part *part)
         run->current = p;
         if (p->pcm_len > 0 && run->audio != NULL)
             run_hear(run, p->pcm, p->pcm_len);
-        free(p->pcm);
-        p->pcm = NULL;
-        p->pcm_len = p->pcm_cap = 0;
+        part_drop_pcm(p);
         while (p->head != NULL) {
             tx_item *it = p->head;
             p->head = it->next;
