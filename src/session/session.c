@@ -122,6 +122,7 @@ struct session {
     int16_t feed[FEED_SAMPLES];
     int feed_len;
     int64_t frames_done;      /* 10 ms frames through the detector */
+    int64_t frames_counted;   /* of which in the metrics (count_decoded) */
     enum begin_mode begin_pending; /* begins when the decoder comes */
     enum then end_pending;    /* follows when the words come */
     int flush_rc;             /* the last feed before that end failed */
@@ -926,6 +927,19 @@ static int handle_finalize(session_t *s)
     return 0;
 }
 
+/* Adds the frames decoded since it last ran to the meter and the
+ * metrics; on the session's worker. */
+static void count_decoded(session_t *s)
+{
+    int64_t frames = s->frames_done - s->frames_counted;
+    s->frames_counted = s->frames_done;
+    if (frames <= 0)
+        return;
+    if (s->params.audio_meter)
+        meter_add(s->params.audio_meter, seconds(frames * VAD_FRAME));
+    metrics_count_audio_decoded(frames * VAD_FRAME);
+}
+
 /* The end of the input: flush the resampler, decode the last partial
  * frame, settle the open utterance, then announce the end.  Returns
  * VB_EAGAIN when it has to wait for a decoder or for words first (it
@@ -966,6 +980,7 @@ static int handle_close(session_t *s)
     asr_release(s->stream);
     s->in_utterance = 0;
     s->done = 1;
+    count_decoded(s); /* before done reaches a client that reads the metrics */
     emit(s, SESSION_DONE, NULL, 0, 0);
     return 0;
 }
@@ -1162,7 +1177,6 @@ static void announce(session_t *s)
 static void run_slice(void *arg)
 {
     session_t *s = arg;
-    int64_t frames_before = s->frames_done;
     announce(s);
     int paused = resume(s) == VB_EAGAIN;
     struct item *batch = NULL, *last = NULL;
@@ -1198,10 +1212,7 @@ static void run_slice(void *arg)
         free(it);
         it = next;
     }
-    if (s->params.audio_meter && s->frames_done > frames_before)
-        meter_add(s->params.audio_meter,
-                  seconds((s->frames_done - frames_before) * VAD_FRAME));
-    metrics_count_audio_decoded((s->frames_done - frames_before) * VAD_FRAME);
+    count_decoded(s);
     announce(s);
 
     pthread_mutex_lock(&s->lock);
