@@ -105,6 +105,7 @@ struct session {
     struct item *head, *tail;
     size_t queued_bytes;
     int scheduled, closed, was_high;
+    int held;                 /* nothing decoded until session_begin() */
     int waiting;          /* for a decoder or for words: input waits */
     int urgent;           /* the next slice may hold the endpoint (urgent()) */
     int parked;           /* waiting, and no slice is running */
@@ -1275,7 +1276,7 @@ static int enqueue(session_t *s, enum item_kind kind, const void *data,
     int high = s->queued_bytes > s->params.queue_high;
     if (high)
         s->was_high = 1;
-    int submit = !s->scheduled;
+    int submit = !s->scheduled && !s->held;
     if (submit) {
         s->scheduled = 1;
         s->refs++;
@@ -1299,6 +1300,7 @@ int session_create(const session_params *params, asr_engine *engine,
     s->sink = *sink;
     s->pool = pool;
     s->refs = 1;
+    s->held = params->held;
     snprintf(s->tag, sizeof(s->tag), "t=%lld", (long long)params->transcription_id);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->tracker_lock, NULL);
@@ -1325,6 +1327,21 @@ int session_create(const session_params *params, asr_engine *engine,
     }
     *out = s;
     return 0;
+}
+
+void session_begin(session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int submit = s->held && s->head != NULL && !s->scheduled;
+    s->held = 0;
+    if (submit) {
+        s->scheduled = 1;
+        s->refs++;
+    }
+    int first = submit && urgent(s, s->tail->kind);
+    pthread_mutex_unlock(&s->lock);
+    if (submit && schedule(s, first) != 0)
+        log_error(s->tag, "cannot schedule the session: out of memory");
 }
 
 int session_feed(session_t *s, const void *data, size_t len)
@@ -1367,7 +1384,8 @@ size_t session_queued_bytes(session_t *s)
 double session_lag(session_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    double lag = s->head ? vb_monotonic_s() - s->head->queued_at : 0;
+    /* Held input waits for the store, not for the decoders. */
+    double lag = s->head && !s->held ? vb_monotonic_s() - s->head->queued_at : 0;
     pthread_mutex_unlock(&s->lock);
     return lag;
 }

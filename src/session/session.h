@@ -100,6 +100,9 @@ typedef struct session_params {
                              session is given it */
     asr_keyword keywords[ASR_KEYWORDS_MAX]; /* words to hear (keywords.h) */
     size_t keyword_count;
+    int held;             /* input is queued but nothing is decoded until
+                             session_begin(): the caller first teaches it
+                             what the store knows (speakers, vocabulary) */
 } session_params;
 
 session_params session_default_params(void);
@@ -119,6 +122,10 @@ typedef struct session_sink {
 
 int session_create(const session_params *params, asr_engine *engine,
                    pool_t *pool, const session_sink *sink, session_t **out);
+/* A session created `held` starts decoding what it was given.  Once;
+ * also before session_close() of a held session, whose done would
+ * otherwise never come. */
+void session_begin(session_t *s);
 /* Queues audio bytes.  Returns 1 when the queue is over its high-water
  * mark (the caller should stop reading until wake), 0 otherwise, or
  * VB_ENOMEM. */

@@ -768,6 +768,7 @@ static void lookup_on_writer(void *arg)
         fail(run, TX_FAULT_STORE, "the database failed");
     }
     free(seeds);
+    session_begin(run->session);
     pthread_mutex_lock(&run->lock);
     run->opened = 1;
     run->draining = 1;
@@ -1013,6 +1014,9 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
     session_params sp = *params;
     sp.transcription_id = tid;
     run->params = sp;
+    /* Its first words are heard knowing the transcription's vocabulary
+     * and voices: lookup_on_writer() lets it begin. */
+    sp.held = 1;
     run->engine = engine;
     run->pool = pool;
     run->first.run = run;
@@ -1069,6 +1073,7 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
         pthread_mutex_lock(&run->lock);
         run->opened = run->dead = run->silent = 1;
         pthread_mutex_unlock(&run->lock);
+        session_begin(run->session);
         session_close(run->session);
         run_unref(run);
         return rc;
