@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Test servers build no decoders ahead at start-up (by default 4 a
+# worker, each a second of an ASan build's processor time, beside the
+# test that started it); test_live's test_start_decoders unsets this.
+export VERBATIM_START_DECODERS="${VERBATIM_START_DECODERS:-1}"
 passed=0
 failed=0
 failures=()

@@ -1157,6 +1157,129 @@ static void test_spare_decoders(void **state)
     assert_int_equal(tu_server_stop(&spare), 0);
 }
 
+/* A server builds 4 recognisers a worker as it starts, by default; the
+ * tests' servers are started with VERBATIM_START_DECODERS=1
+ * (tests/run.sh), which --start-decoders overrides. */
+static void test_start_decoders(void **state)
+{
+    char *was = getenv("VERBATIM_START_DECODERS");
+    char *saved = was ? strdup(was) : NULL;
+    unsetenv("VERBATIM_START_DECODERS");
+    tu_server server;
+    tu_server_start(&server, NULL); /* --workers 2 */
+    int decoders = 0;
+    for (int i = 0; i < 600 && decoders < 8; i++) { /* ASan builds: slow */
+        decoders = health_number(&server, "decoders");
+        usleep(100000);
+    }
+    assert_int_equal(decoders, 8);
+    usleep(500000);
+    assert_int_equal(health_number(&server, "decoders"), 8); /* no more */
+    assert_int_equal(tu_server_stop(&server), 0);
+    const char *three[] = {"--start-decoders", "3", NULL};
+    tu_server_start(&server, three);
+    assert_int_equal(await_health(&server, "decoders", 3), 3);
+    usleep(500000);
+    assert_int_equal(health_number(&server, "decoders"), 3);
+    assert_int_equal(tu_server_stop(&server), 0);
+    if (saved != NULL)
+        setenv("VERBATIM_START_DECODERS", saved, 1);
+    free(saved);
+}
+
+/* Opens a live socket on a new transcription of server. */
+static wsclient *open_on(tu_server *server, const char *title)
+{
+    char *resp, body[128], path[64];
+    snprintf(body, sizeof(body), "{\"title\": \"%s\"}", title);
+    assert_int_equal(tu_http(server, "POST", "/api/transcriptions/", body,
+                             &resp), 200);
+    cJSON *json = cJSON_Parse(resp);
+    free(resp);
+    snprintf(path, sizeof(path), "/ws/transcribe/%lld",
+             (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(json, "id")));
+    cJSON_Delete(json);
+    wsclient *ws = tu_ws(server, path);
+    assert_non_null(ws);
+    return ws;
+}
+
+/* People who connect get their recognisers built before they speak: two
+ * silent sockets, one decoder built at start, one more ahead. */
+static void test_decoders_for_newcomers(void **state)
+{
+    tu_server server;
+    tu_server_start(&server, NULL);
+    assert_int_equal(await_health(&server, "decoders", 1), 1);
+    wsclient *a = open_on(&server, "first"), *b = open_on(&server, "second");
+    assert_int_equal(await_health(&server, "decoders", 2), 2);
+    assert_int_equal(health_number(&server, "decoders_in_use"), 0);
+    usleep(500000);
+    assert_int_equal(health_number(&server, "decoders"), 2); /* not more */
+    wsclient_abort(a);
+    wsclient_abort(b);
+    assert_int_equal(tu_server_stop(&server), 0);
+}
+
+/* A stream waiting for its recogniser to be built is not the decoders
+ * falling behind: a newcomer is admitted meanwhile (a cold server used
+ * to refuse half of a crowd with "its decoders are 0.6 s behind"). */
+static void test_building_is_not_overload(void **state)
+{
+    tu_server server;
+    const char *flags[] = {"--max-lag-ms", "300", NULL};
+    tu_server_start(&server, flags);
+    assert_int_equal(await_health(&server, "decoders", 1), 1);
+    size_t n;
+    int16_t *pcm = tu_flite("slt", "Please open the window.", &n);
+    /* Three at once: one decoder is idle, the others are built while
+     * their speech waits. */
+    wsclient *ws[3];
+    for (int i = 0; i < 3; i++)
+        ws[i] = open_on(&server, "crowd");
+    /* At a live pace (audio that waits keeps coming), for 0.7 s or until
+     * no stream waits for a decoder any more. */
+    double began = vb_monotonic_s();
+    size_t pos = 0, chunk = 1600;
+    int waited = 0;
+    while (pos < n) {
+        size_t len = n - pos < chunk ? n - pos : chunk;
+        for (int i = 0; i < 3; i++)
+            tu_ws_send_pcm(ws[i], pcm + pos, len, 100);
+        pos += len;
+        double due = began + (double)pos / 16000;
+        while (vb_monotonic_s() < due)
+            usleep(5000);
+        if (vb_monotonic_s() - began >= 0.7) {
+            waited = health_number(&server, "decoders_waiting") > 0;
+            break;
+        }
+    }
+    wsclient *late = open_on(&server, "newcomer");
+    for (int i = 0; i < 3; i++)
+        tu_ws_send_pcm(ws[i], pcm + pos, n - pos, 100);
+    free(pcm);
+    summary s;
+    if (!waited) {
+        wsclient_abort(late);
+        for (int i = 0; i < 3; i++)
+            wsclient_abort(ws[i]);
+        assert_int_equal(tu_server_stop(&server), 0);
+        skip(); /* built within 0.6 s: nothing waited long enough to tell */
+    }
+    close_stream(late);
+    assert_int_equal(collect(late, 30000, &s), 1000); /* not 1013 */
+    assert_int_equal(s.errors, 0);
+    wsclient_abort(late);
+    for (int i = 0; i < 3; i++) {
+        close_stream(ws[i]);
+        assert_int_equal(collect(ws[i], 30000, &s), 1000);
+        assert_int_equal(s.final_count, 1);
+        wsclient_abort(ws[i]);
+    }
+    assert_int_equal(tu_server_stop(&server), 0);
+}
+
 /* Three people speak at once on a server started with flags; afterwards
  * its idle recognisers are released down to `left`. */
 static void burst_then_idle(const char *const *flags, int left)
@@ -1906,6 +2029,9 @@ int main(void)
         cmocka_unit_test(test_concurrent_streams),
         cmocka_unit_test(test_spare_decoders),
         cmocka_unit_test(test_release_decoders),
+        cmocka_unit_test(test_start_decoders),
+        cmocka_unit_test(test_decoders_for_newcomers),
+        cmocka_unit_test(test_building_is_not_overload),
     };
     return cmocka_run_group_tests_name("live", tests, setup, teardown);
 }

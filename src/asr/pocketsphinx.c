@@ -10,19 +10,21 @@
  * gives it back.  Memory grows with the number of people speaking at the
  * same moment, not with the number connected.
  *
- * Building a decoder takes about a quarter of a second, too long to make
- * a worker thread wait.  The first is built at start-up (it checks the
+ * Building a decoder takes 0.4 s of processor time, too long to make a
+ * worker thread wait.  The first is built at start-up (it checks the
  * model), before create returns or, for a server that should answer at
  * once (load_in_background), by a factory while streams that begin wait
- * for it; after that factory threads (asr_params' `threads`, one per
- * core in the server) build them: ahead of demand, so that the option
- * `spare-decoders` of them stay idle, and on demand for streams waiting
- * in `waiters`.  A stream that finds no idle decoder waits there (begin says VB_EAGAIN) and is
- * handed the next decoder that is built or given back, first come, first
- * served; its ready callback then tells the session.  When many people
- * start at once, the builds are most of the work of the first seconds
- * (12 streams on a fresh server: 12 builds of 1.2 G instructions each),
- * so they run on every core while the workers have little else to do.
+ * for it.  After that, factory threads build them, two per core of the
+ * server (asr_params' `threads`): one at normal priority on demand, for
+ * streams waiting in `waiters`, and one at idle priority ahead of
+ * demand, for the `start-decoders` of a server's start-up, for streams
+ * that have connected and not spoken yet, and so that `spare-decoders`
+ * stay idle (factory_has_work()).  A stream that finds no idle decoder
+ * waits (begin says VB_EAGAIN) and is handed the next decoder that is
+ * built or given back, first come, first served; its ready callback then
+ * tells the session.  When many people start at once on a fresh server,
+ * the builds are most of the work of the first seconds (12 streams: 12
+ * builds of 1.2 G instructions each): bench/NOTES.md, "Cold start".
  *
  * Decoders left idle for `release-decoders-after` seconds are freed (the
  * longest idle first, keeping the spare ones and at least one ready) and
@@ -49,10 +51,12 @@
 #include <sphinxbase/err.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +93,7 @@ typedef struct ps_engine {
     char *search_dict;          /* what decoders read: trimmed, or dict */
     int dict_fd;                /* the trimmed copy (lexicon.h), or -1 */
     int max_decoders, spare, fast;
+    int start_decoders;         /* built ahead at start-up (options) */
     int release_after;          /* seconds; 0: never */
     pthread_mutex_t lock;       /* guards the pool below */
     pthread_cond_t work;        /* the factories have something to do */
@@ -97,8 +102,11 @@ typedef struct ps_engine {
     ps_decoder_t **idle;        /* a stack: the longest idle at the bottom */
     double *idle_since;         /* when each went idle (monotonic s) */
     int idle_count, total, in_use, building;
+    int building_now;           /* of which for waiting streams */
+    int start_left;             /* of the start-up ones, to build */
     ps_stream *waiters_head, *waiters_tail;
     int waiting;
+    ps_stream *new_head, *new_tail; /* not begun yet, oldest first */
     taught *taught;             /* decoders holding taught words */
     size_t taught_count, taught_cap;
     cmn_state initial_cmn;      /* the model's starting mean */
@@ -119,6 +127,9 @@ struct ps_stream {
     void *ready_ctx;
     ps_stream *next_waiter;
     ps_vocab *vocab;       /* its taught words, or NULL */
+    int is_new;            /* on the engine's new list (not begun yet) */
+    double created;        /* monotonic s */
+    ps_stream *new_prev, *new_next;
     /* The last two words of its previous phrase, if that ended with keep
      * and had words ("" otherwise): break_odds' context. */
     char before[2][ASR_WORD_MAX];
@@ -128,10 +139,12 @@ struct ps_stream {
 typedef struct {
     const char *model_dir, *hmm, *lm, *dict;
     int fast, spare, release_after;
+    int start;                  /* -1: START_PER_BUILDER a core */
 } ps_options;
 
 #define OPTION_NAMES \
-    "model-dir, hmm, lm, dict, profile, spare-decoders, release-decoders-after"
+    "model-dir, hmm, lm, dict, profile, spare-decoders, start-decoders, " \
+    "release-decoders-after"
 
 /* A whole number in [min, max] for option `key`; VB_EINVAL otherwise. */
 static int option_int(const char *key, const char *text, long min, long max,
@@ -159,7 +172,7 @@ static int parse_options(const char *const *options, ps_options *o, char *err,
                          size_t errlen)
 {
     *o = (ps_options){.model_dir = "/usr/share/pocketsphinx/model/en-us",
-                      .release_after = 300};
+                      .release_after = 300, .start = -1};
     for (size_t i = 0; options != NULL && options[i] != NULL; i++) {
         const char *eq = strchr(options[i], '=');
         size_t n = (size_t)(eq - options[i]);
@@ -187,6 +200,8 @@ static int parse_options(const char *const *options, ps_options *o, char *err,
             }
         } else if (strcmp(key, "spare-decoders") == 0) {
             rc = option_int(key, value, 0, 64, &o->spare, err, errlen);
+        } else if (strcmp(key, "start-decoders") == 0) {
+            rc = option_int(key, value, 0, 256, &o->start, err, errlen);
         } else if (strcmp(key, "release-decoders-after") == 0) {
             rc = option_int(key, value, 0, 86400L * 365, &o->release_after,
                             err, errlen);
@@ -233,7 +248,8 @@ static void cmn_restore(ps_decoder_t *ps, const cmn_state *in)
 static __thread int loading;
 
 /*
- * Builds a decoder; slow (about 0.25 s).  Called without the lock.
+ * Builds a decoder; slow (0.4 s of processor time).  Called without the
+ * lock.
  *
  * The fast profile skips the flat-lexicon pass and scores every other
  * frame: the passes at an utterance's end are a third of the accurate
@@ -400,19 +416,70 @@ static void hand_over(ps_engine *e, ps_decoder_t *ps)
     e->waiting--;
 }
 
-/* Decoders wanted and not yet being built: the first (one factory builds
- * it while the others wait), one per waiting stream, and enough to bring
- * the idle ones up to `spare`.  None once the model has failed to load. */
-static int factory_has_work(const ps_engine *e)
+/* Decoders a server builds at start-up by default, per core (each about
+ * 75 MB; freed like any after release-decoders-after idle). */
+#define START_PER_BUILDER 4
+
+/* Streams that arrived in the last NEW_AHEAD_S and have not begun an
+ * utterance: each is likely to want a decoder soon (a person connects,
+ * then speaks).  At most NEW_AHEAD_MAX a factory, so that many silent
+ * connections at once do not build many decoders.  Called with the lock
+ * held. */
+#define NEW_AHEAD_S 10.0
+#define NEW_AHEAD_MAX 8
+static int newcomers(const ps_engine *e)
+{
+    double since = vb_monotonic_s() - NEW_AHEAD_S;
+    int n = 0, cap = NEW_AHEAD_MAX * e->factory_count / 2;
+    for (ps_stream *s = e->new_tail; s != NULL && s->created >= since && n < cap;
+         s = s->new_prev)
+        n++;
+    return n;
+}
+
+/* Work for a factory building at normal priority (on_demand_main), or
+ * one building ahead at idle priority (factory_main).  At normal
+ * priority: the first decoder (one factory builds it while the others
+ * wait), and one for each waiting stream that no such build is for.
+ * Ahead: the start-up ones (for the first people, who after a restart
+ * all reconnect at once; should they come before these are built, the
+ * builds for them go first), and enough to bring the idle ones, counting
+ * those being built, up to `spare` plus one for each newcomer
+ * (newcomers()), so that a stream's decoder is being built from when it
+ * connects, not from when its speaker begins.  None once the model has
+ * failed to load. */
+static int factory_has_work(const ps_engine *e, int ahead)
 {
     assert(e->total <= e->max_decoders && e->idle_count <= e->total);
     if (e->failed)
         return 0;
     if (!e->loaded)
-        return e->building == 0;
-    int short_of_spare = e->spare > e->idle_count ? e->spare - e->idle_count : 0;
-    return e->total < e->max_decoders &&
-           e->building < e->waiting + short_of_spare;
+        return !ahead && e->building == 0;
+    if (e->total >= e->max_decoders)
+        return 0;
+    if (!ahead)
+        return e->building_now < e->waiting;
+    if (e->start_left > 0)
+        return 1;
+    int want = e->spare + newcomers(e);
+    return e->idle_count + e->building < e->waiting + want;
+}
+
+/* Takes s off the new list, if it is on it.  Called with the lock held. */
+static void no_longer_new(ps_engine *e, ps_stream *s)
+{
+    if (!s->is_new)
+        return;
+    s->is_new = 0;
+    if (s->new_prev)
+        s->new_prev->new_next = s->new_next;
+    else
+        e->new_head = s->new_next;
+    if (s->new_next)
+        s->new_next->new_prev = s->new_prev;
+    else
+        e->new_tail = s->new_prev;
+    s->new_prev = s->new_next = NULL;
 }
 
 /* Takes the i-th idle decoder (0: idle the longest) off the idle list.
@@ -490,13 +557,13 @@ static void model_failed(ps_engine *e, const char *why)
     }
 }
 
-static void *factory_main(void *arg)
+/* Builds decoders while there is work of its kind (factory_has_work()),
+ * and frees those idle too long. */
+static void factory_run(ps_engine *e, int ahead)
 {
-    ps_engine *e = arg;
-    pthread_setname_np(pthread_self(), "vb-decoders");
     pthread_mutex_lock(&e->lock);
     while (!e->stopping) {
-        if (!factory_has_work(e)) {
+        if (!factory_has_work(e, ahead)) {
             double due = release_due(e);
             if (due == 0)
                 pthread_cond_wait(&e->work, &e->lock);
@@ -511,6 +578,10 @@ static void *factory_main(void *arg)
         char why[1024];
         e->total++; /* counts against the cap while it is being built */
         e->building++;
+        if (!ahead)
+            e->building_now++;
+        else if (e->start_left > 0)
+            e->start_left--;
         pthread_mutex_unlock(&e->lock);
         ps_decoder_t *ps = NULL;
         if (first)
@@ -519,6 +590,8 @@ static void *factory_main(void *arg)
             ps = decoder_create(e);
         pthread_mutex_lock(&e->lock);
         e->building--;
+        if (!ahead)
+            e->building_now--;
         if (ps == NULL) {
             e->total--;
             if (first) {
@@ -534,13 +607,34 @@ static void *factory_main(void *arg)
         if (first) {
             first_built(e, ps);
             log_info("asr", "the recogniser is ready (model %s)", e->hmm);
-            pthread_cond_broadcast(&e->work); /* the other factories' turn */
         }
         e->in_use++; /* counted as lent until handed over */
-        log_debug("asr", "decoder %d built", e->total);
+        log_debug("asr", "decoder %d built%s", e->total, ahead ? " ahead" : "");
         hand_over(e, ps);
+        pthread_cond_broadcast(&e->work); /* the others' work may be new */
     }
     pthread_mutex_unlock(&e->lock);
+}
+
+static void *on_demand_main(void *arg)
+{
+    pthread_setname_np(pthread_self(), "vb-decoders");
+    factory_run(arg, 0);
+    return NULL;
+}
+
+/* At idle priority: decoders built ahead take no processor time from
+ * decoding (at a cold start, they took a third of it and made every
+ * stream late), only what is left over.  A thread cannot leave
+ * SCHED_IDLE without privileges, hence factories of two kinds. */
+static void *factory_main(void *arg)
+{
+    pthread_setname_np(pthread_self(), "vb-decoders");
+    struct sched_param none = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0 &&
+        setpriority(PRIO_PROCESS, (id_t)gettid(), 19) != 0)
+        log_debug("asr", "decoders built ahead run at normal priority");
+    factory_run(arg, 1);
     return NULL;
 }
 
@@ -558,8 +652,17 @@ static int ps_stream_create(asr_engine *engine, asr_stream **out)
     if (s == NULL)
         return VB_ENOMEM;
     s->base.engine = engine;
+    s->created = vb_monotonic_s();
     pthread_mutex_lock(&e->lock);
     s->cmn = e->initial_cmn; /* not valid yet while the model loads */
+    s->is_new = 1;
+    s->new_prev = e->new_tail;
+    if (e->new_tail)
+        e->new_tail->new_next = s;
+    else
+        e->new_head = s;
+    e->new_tail = s;
+    pthread_cond_broadcast(&e->work); /* its decoder, ahead of its words */
     pthread_mutex_unlock(&e->lock);
     *out = &s->base;
     return 0;
@@ -577,6 +680,7 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
     if (s->decoder != NULL)
         return VB_EINVAL;
     pthread_mutex_lock(&e->lock);
+    no_longer_new(e, s);
     if (e->failed) {
         pthread_mutex_unlock(&e->lock);
         return VB_EINTERNAL;
@@ -603,8 +707,7 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
                 i = j;
         ps_decoder_t *ps = take_idle(e, i);
         e->in_use++;
-        if (factory_has_work(e))
-            pthread_cond_signal(&e->work); /* build the next spare */
+        pthread_cond_broadcast(&e->work); /* build the next spare */
         pthread_mutex_unlock(&e->lock);
         int rc = attach(s, ps);
         if (rc != 0) {
@@ -622,7 +725,7 @@ static int ps_stream_begin(asr_stream *stream, asr_ready_fn ready, void *ctx)
         e->waiters_head = s;
     e->waiters_tail = s;
     e->waiting++;
-    pthread_cond_signal(&e->work);
+    pthread_cond_broadcast(&e->work); /* an on-demand factory's */
     pthread_mutex_unlock(&e->lock);
     return VB_EAGAIN;
 }
@@ -874,6 +977,7 @@ static void ps_stream_destroy(asr_stream *stream)
     ps_stream *s = (ps_stream *)stream;
     ps_engine *e = (ps_engine *)stream->engine;
     pthread_mutex_lock(&e->lock); /* no longer waiting, if it was */
+    no_longer_new(e, s);
     for (ps_stream **pp = &e->waiters_head, *prev = NULL; *pp;
          prev = *pp, pp = &(*pp)->next_waiter) {
         if (*pp == s) {
@@ -1138,14 +1242,23 @@ int asr_pocketsphinx_create(const asr_params *params,
         e->total = 1;
     }
     int builders = params->threads > 0 ? params->threads : 1;
-    e->factories = calloc((size_t)builders, sizeof(pthread_t));
+    /* A server (it loads in the background) builds some ahead at
+     * start-up, for the first people to come (bench/cold_start.sh); a
+     * command has its one. */
+    e->start_decoders = o.start >= 0 ? o.start
+                        : params->load_in_background ? START_PER_BUILDER * builders
+                                                     : 1;
+    e->start_left = e->start_decoders > 1 ? e->start_decoders - 1 : 0;
+    e->factories = calloc((size_t)builders * 2, sizeof(pthread_t));
     if (e->factories == NULL) {
         ps_engine_destroy(&e->base);
         return VB_ENOMEM;
     }
-    for (; e->factory_count < builders; e->factory_count++) {
+    for (; e->factory_count < builders * 2; e->factory_count++) {
         if (pthread_create(&e->factories[e->factory_count], NULL,
-                           factory_main, e) != 0) {
+                           e->factory_count < builders ? on_demand_main
+                                                       : factory_main,
+                           e) != 0) {
             ps_engine_destroy(&e->base);
             return VB_EINTERNAL;
         }

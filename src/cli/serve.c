@@ -126,9 +126,14 @@ static void usage(FILE *to, const server_config *d)
             "                      less work and quicker finals, a few points of\n"
             "                      word error rate worse        VERBATIM_PROFILE\n"
             "  --spare-decoders N  recognisers kept built ahead of demand, so that\n"
-            "                      a new speaker never waits the ~0.25 s it takes\n"
+            "                      a new speaker never waits the ~0.4 s it takes\n"
             "                      to build one; each costs ~75 MB (default 0)\n"
             "                                                    VERBATIM_SPARE_DECODERS\n"
+            "  --start-decoders N  recognisers built at start-up, for the first\n"
+            "                      people (after a restart, all reconnect at\n"
+            "                      once); freed like others when left unused\n"
+            "                      (default 4 per worker)\n"
+            "                                                    VERBATIM_START_DECODERS\n"
             "  --release-decoders-after S\n"
             "                      free a recogniser left unused for S seconds\n"
             "                      (the spare ones and one ready stay), giving\n"
@@ -156,7 +161,7 @@ enum { HOST, PORT, DB, WORKERS, MAX_SESSIONS, MAX_FRAME, CORS, MODEL, LOG,
        WEB, IDLE, SPARE, PROFILE, MAX_UPLOAD, MAX_LAG, RELEASE, MAX_LOAD,
        HOSTS, AUTH, ENGINE, MAX_WATCHERS, WS_QUEUE, RATE_LIMIT, HTTP_QUEUE,
        DG_STORE, DG_KEY, DG_URL, FALLBACK, CALLBACK_HOSTS, KEEP_AUDIO,
-       BUS, PROXIES, UPLOAD_PARTS, SETTINGS };
+       BUS, PROXIES, UPLOAD_PARTS, START, SETTINGS };
 
 /* The flags that are an engine's options: PocketSphinx's, or (only for
  * it: the key's variable is often set for other programs) the deepgram
@@ -165,7 +170,8 @@ static void engine_flags(const struct setting *settings, cli_engine *engine)
 {
     static const struct { int setting, deepgram; const char *key; } flags[] = {
         {MODEL, 0, "model-dir"}, {PROFILE, 0, "profile"},
-        {SPARE, 0, "spare-decoders"}, {RELEASE, 0, "release-decoders-after"},
+        {SPARE, 0, "spare-decoders"}, {START, 0, "start-decoders"},
+        {RELEASE, 0, "release-decoders-after"},
         {DG_KEY, 1, "key"}, {DG_URL, 1, "url"},
     };
     int deepgram = engine->name && strcmp(engine->name, "deepgram") == 0;
@@ -193,6 +199,7 @@ static int parse(int argc, char **argv, server_config *cfg, cli_engine *engine,
         [WEB] = {"--web-dir", "VERBATIM_WEB_DIR", NULL},
         [IDLE] = {"--idle-timeout", "VERBATIM_IDLE_TIMEOUT", NULL},
         [SPARE] = {"--spare-decoders", "VERBATIM_SPARE_DECODERS", NULL},
+        [START] = {"--start-decoders", "VERBATIM_START_DECODERS", NULL},
         [PROFILE] = {"--profile", "VERBATIM_PROFILE", NULL},
         [MAX_UPLOAD] = {"--max-upload-mb", "VERBATIM_MAX_UPLOAD_MB", NULL},
         [UPLOAD_PARTS] = {"--upload-parts", "VERBATIM_UPLOAD_PARTS", NULL},

@@ -107,6 +107,8 @@ struct session {
     int scheduled, closed, was_high;
     int held;                 /* nothing decoded until session_begin() */
     int waiting;          /* for a decoder or for words: input waits */
+    int for_decoder;      /* waiting for a decoder being built ... */
+    double decoder_came;  /* ... until then (monotonic s): session_lag() */
     int urgent;           /* the next slice may hold the endpoint (urgent()) */
     int parked;           /* waiting, and no slice is running */
     int refs;
@@ -278,6 +280,7 @@ static int begin_utterance(session_t *s, enum begin_mode mode)
 {
     pthread_mutex_lock(&s->lock);
     s->waiting = 1; /* before begin: ready may come at once, on any thread */
+    s->for_decoder = 1;
     pthread_mutex_unlock(&s->lock);
     int rc = asr_begin(s->stream, decoder_ready, s);
     if (rc == VB_EAGAIN) {
@@ -286,6 +289,7 @@ static int begin_utterance(session_t *s, enum begin_mode mode)
     }
     pthread_mutex_lock(&s->lock);
     s->waiting = 0;
+    s->for_decoder = 0;
     pthread_mutex_unlock(&s->lock);
     return rc != 0 ? rc : phrase_begun(s, mode);
 }
@@ -1036,6 +1040,8 @@ static void decoder_ready(void *arg)
 {
     session_t *s = arg;
     pthread_mutex_lock(&s->lock);
+    s->for_decoder = 0;
+    s->decoder_came = vb_monotonic_s();
     unpark(s);
 }
 
@@ -1384,8 +1390,12 @@ size_t session_queued_bytes(session_t *s)
 double session_lag(session_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    /* Held input waits for the store, not for the decoders. */
-    double lag = s->head && !s->held ? vb_monotonic_s() - s->head->queued_at : 0;
+    /* Input held for the store or waiting for a decoder to be built
+     * (a moment's work when many begin at once, not the decoders'
+     * pace) is not behind: counted from when its decoder came. */
+    double lag = 0;
+    if (s->head != NULL && !s->held && !s->for_decoder)
+        lag = vb_monotonic_s() - fmax(s->head->queued_at, s->decoder_came);
     pthread_mutex_unlock(&s->lock);
     return lag;
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "meter.h"
 #include "vb.h"
@@ -41,6 +42,16 @@ static void note_wait(pool_t *p, double wait, double now)
     p->wait_avg_at = now;
 }
 
+/* The calling thread's processor time (s).  The workers' load is counted
+ * in it, not in wall time: a worker that other threads (decoders being
+ * built, at a cold start) keep off its core is not busier for it. */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *worker_main(void *arg)
 {
     pool_t *p = arg;
@@ -60,9 +71,10 @@ static void *worker_main(void *arg)
         double now = vb_monotonic_s();
         note_wait(p, now - t->submitted, now);
         pthread_mutex_unlock(&p->lock);
+        double cpu = thread_cpu_s();
         t->fn(t->arg);
         free(t);
-        meter_add(&p->busy, vb_monotonic_s() - now);
+        meter_add(&p->busy, thread_cpu_s() - cpu);
         pthread_mutex_lock(&p->lock);
         p->running--;
         /* A stopping pool ends when nothing is queued or running; tell the

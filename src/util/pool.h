@@ -39,9 +39,9 @@ int pool_queued(pool_t *pool);
  * about the last two seconds).  0 while a worker is idle and nothing is
  * queued. */
 double pool_lag(pool_t *pool);
-/* Worker seconds per second spent running tasks, over about the last
- * POOL_BUSY_TAU seconds (meter.h): pool_workers() when all are always
- * busy. */
+/* Worker processor seconds per second spent running tasks, over about
+ * the last POOL_BUSY_TAU seconds (meter.h): pool_workers() when all are
+ * always busy on their cores. */
 #define POOL_BUSY_TAU 10.0
 double pool_busy(pool_t *pool);
 void pool_stop(pool_t *pool);
