@@ -95,13 +95,15 @@ static void test_a_bad_pocketsphinx_option_is_refused(void **state)
     } cases[] = {
         {"beam=1e-40", "pocketsphinx has no option \"beam\" (its options: "
                        "model-dir, hmm, lm, dict, profile, spare-decoders, "
-                       "release-decoders-after)"},
+                       "start-decoders, release-decoders-after)"},
         {"profile=quick", "pocketsphinx option profile must be accurate or "
                           "fast, not \"quick\""},
         {"spare-decoders=65", "pocketsphinx option spare-decoders must be a "
                               "whole number from 0 to 64, not \"65\""},
         {"spare-decoders=two", "pocketsphinx option spare-decoders must be a "
                                "whole number from 0 to 64, not \"two\""},
+        {"start-decoders=257", "pocketsphinx option start-decoders must be a "
+                               "whole number from 0 to 256, not \"257\""},
         {"release-decoders-after=-1", "pocketsphinx option "
                                       "release-decoders-after must be a whole "
                                       "number from 0 to 31536000, not \"-1\""},
@@ -127,7 +129,8 @@ static void test_pocketsphinx_reads_its_options(void **state)
 {
     (void)state;
     const char *good[] = {"profile=accurate", "profile=fast",
-                          "spare-decoders=64", "release-decoders-after=0",
+                          "spare-decoders=64", "start-decoders=2",
+                          "release-decoders-after=0",
                           "model-dir=" MODEL, NULL};
     assert_int_equal(check(NULL, good), 0);
     assert_int_equal(create(NULL, good, NULL), 0);
