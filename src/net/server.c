@@ -499,8 +499,9 @@ static void teardown(server *srv)
         lws_context_destroy(srv->lws);
     }
     upload_shutdown(srv); /* before the pool and the runner stop */
-    /* Sessions waiting for a decoder are on no queue; wait until none is
-     * left waiting and the workers are idle at the same moment. */
+    /* Sessions waiting for a decoder, or for their run's lookup to begin
+     * (tx_service_held), are on no queue; wait until none is left
+     * waiting and the workers are idle at the same moment. */
     for (;;) {
         if (srv->pool)
             pool_wait_idle(srv->pool);
@@ -509,7 +510,7 @@ static void teardown(server *srv)
             srv->engine->ops->stats(srv->engine, &st);
         if (srv->fallback)
             srv->fallback->ops->stats(srv->fallback, &fb);
-        if (st.waiting + fb.waiting == 0 &&
+        if (st.waiting + fb.waiting == 0 && tx_service_held(srv->tx) == 0 &&
             (!srv->pool || pool_queued(srv->pool) == 0))
             break;
         usleep(10000);

@@ -76,6 +76,8 @@ struct tx_run {
     tx_client client;
     int diarize, min_speakers, max_speakers;
     session_t *session;
+    int held;             /* the session waits for begin_session() (set
+                             before the lookup is queued, then the writer's) */
 
     pthread_mutex_t lock; /* guards the seven fields below */
     tx_item *head, *tail; /* the backlog */
@@ -145,6 +147,11 @@ int tx_service_create(const tx_service_config *cfg, tx_service **out)
     }
     *out = svc;
     return 0;
+}
+
+int tx_service_held(tx_service *svc)
+{
+    return svc ? atomic_load(&svc->held) : 0;
 }
 
 void tx_service_destroy(tx_service *svc)
@@ -714,6 +721,16 @@ static void lease_let_go(tx_run *run)
                  "lapses in %.0f s", vb_strerror(rc), LEASE_TTL_S);
 }
 
+/* Lets the first session decode (created held: open_run()).  Once. */
+static void begin_session(tx_run *run)
+{
+    if (!run->held)
+        return;
+    run->held = 0;
+    session_begin(run->session);
+    atomic_fetch_sub(&run->svc->held, 1);
+}
+
 static void lookup_on_writer(void *arg)
 {
     tx_run *run = arg;
@@ -768,7 +785,7 @@ static void lookup_on_writer(void *arg)
         fail(run, TX_FAULT_STORE, "the database failed");
     }
     free(seeds);
-    session_begin(run->session);
+    begin_session(run);
     pthread_mutex_lock(&run->lock);
     run->opened = 1;
     run->draining = 1;
@@ -1030,6 +1047,10 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
                          .ctx = &run->first};
     int rc = session_create(&sp, engine, pool, &sink, &run->session);
     run->first.session = run->session;
+    if (rc == 0) {
+        run->held = 1;
+        atomic_fetch_add(&svc->held, 1);
+    }
     int waits = 0;
     if (rc == 0 && live != NULL) {
         /* Claimed once the session exists, so that a refusal needs no
@@ -1073,7 +1094,7 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
         pthread_mutex_lock(&run->lock);
         run->opened = run->dead = run->silent = 1;
         pthread_mutex_unlock(&run->lock);
-        session_begin(run->session);
+        begin_session(run);
         session_close(run->session);
         run_unref(run);
         return rc;

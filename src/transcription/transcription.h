@@ -67,6 +67,12 @@ typedef struct tx_service_config {
 } tx_service_config;
 
 int tx_service_create(const tx_service_config *cfg, tx_service **out);
+/* Runs whose session decodes nothing yet: it waits for the run's lookup
+ * on the writer (which teaches it the transcription's vocabulary and
+ * voices), or for another server to hand the session over (a few
+ * seconds at most).  A server stopping waits for none to be left before
+ * it stops its workers. */
+int tx_service_held(tx_service *svc);
 /* Waits until every run's work (stores, re-clustering) is finished; the
  * sessions must be done (their pool stopped).  Then frees the service. */
 void tx_service_destroy(tx_service *svc);

@@ -5,6 +5,8 @@
 #ifndef VB_TX_INTERNAL_H
 #define VB_TX_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "../audio/keep.h"
 #include "../diarize/diarize.h"
 #include "../format/wsproto.h"
@@ -16,6 +18,7 @@ struct tx_service {
     tx_service_config cfg;
     tx_claims *claims;
     tx_leases *leases;  /* NULL unless the store is shared (lease.h) */
+    atomic_int held;    /* runs whose session waits for its lookup */
 };
 
 /* A run's kept audio (audio.c).  Encoded on the session's worker
