@@ -32,20 +32,7 @@ trap kill_pids EXIT
 
 conc="$work/conversation.raw"
 [ -f "$conc" ] || conversation_of $(librivox_files) > "$conc"
-# engine_busy: the recogniser's CPU s per audio s on the recording, a copy
-# on each core at once, their mean.
-engine_busy() {
-    local i engines=() sum=0
-    for i in $(seq "$cores"); do
-        "$bin" bench engine --profile "$profile" "$conc" > "$work/engine.$i.json" 2>/dev/null &
-        engines+=($!)
-    done
-    wait "${engines[@]}"
-    for i in $(seq "$cores"); do
-        sum=$(calc "$sum + $(json_field "$(cat "$work/engine.$i.json")" rtf_cpu)")
-    done
-    calc "$sum / $cores"
-}
+engine_busy() { engine_rtf_each_core "$work" --profile "$profile" "$conc"; }
 
 rows=""
 for round in $(seq "$rounds"); do
@@ -67,15 +54,8 @@ for round in $(seq "$rounds"); do
         sleep 0.05
     done
     thread_ticks "$server" > "$work/threads.0"
-    streams=()
-    for i in $(seq "$n"); do
-        "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
-            --chunk-ms 100 --sample-rate 16000 "$conc" > "$work/timings.$i" \
-            2> "$work/stream.$i.err" &
-        streams+=($!)
-        sleep "$stagger"
-    done
-    wait "${streams[@]}" || true
+    live_streams "$port" "$n" "$stagger" "$conc" "$work"
+    wait "${stream_pids[@]}" || true
     thread_ticks "$server" > "$work/threads.1"
     builds=$(calc "$(ticks_of vb-decoders "$work"/threads.[01]) / $(getconf CLK_TCK)" 2)
     kill "$server"; wait "$server" || true; pids=()

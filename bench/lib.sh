@@ -23,6 +23,46 @@ build_verbatim() {
     bin=build/verbatim
 }
 
+# engine_rtf_each_core DIR ARG...: the recogniser's CPU s per audio s
+# (`$bin bench engine ARG...`, ARG the options and files), one copy on
+# each core at once, their mean; DIR holds their outputs meanwhile.  The
+# ceiling a server's figures are set against: the cores share caches and
+# memory, and on this VM two copies at once ran 7 % slower on average
+# than one alone.
+engine_rtf_each_core() {
+    local dir=$1 i engines=() sum=0 cores; shift
+    cores=$(nproc)
+    for i in $(seq "$cores"); do
+        "$bin" bench engine "$@" > "$dir/engine.$i.json" 2>/dev/null &
+        engines+=($!)
+    done
+    wait "${engines[@]}"
+    for i in $(seq "$cores"); do
+        sum=$(calc "$sum + $(json_field "$(cat "$dir/engine.$i.json")" rtf_cpu)")
+    done
+    rm -f "$dir"/engine.*.json
+    calc "$sum / $cores"
+}
+
+# live_streams PORT N STAGGER PLAY DIR: N clients (`verbatim stream
+# --realtime --timings`, 16 kHz raw in 100 ms chunks, as a microphone
+# sends) on PORT, started STAGGER s apart; client I plays PLAY with any
+# "%d" in it replaced by I, and writes DIR/timings.I and DIR/stream.I.err.
+# Their process ids are left in the array stream_pids.
+stream_pids=()
+live_streams() {
+    local port=$1 n=$2 stagger=$3 play=$4 dir=$5 i
+    stream_pids=()
+    for i in $(seq "$n"); do
+        # shellcheck disable=SC2059
+        "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
+            --chunk-ms 100 --sample-rate 16000 "$(printf "$play" "$i")" \
+            > "$dir/timings.$i" 2> "$dir/stream.$i.err" &
+        stream_pids+=($!)
+        sleep "$stagger"
+    done
+}
+
 # scratch_server PREFIX: $bin serving on a loopback port with a database in
 # a fresh folder; sets work (the folder), port and server, and on exit
 # stops it and removes the folder.  Its log is $work/server.log.

@@ -69,17 +69,7 @@ head -c 64000 "$live" > "$work/trigger.raw"
 engine_rtf() { json_field "$("$bin" bench engine "$@" 2>/dev/null)" rtf_cpu; }
 rtf_alone=$(engine_rtf "$live")
 cores=$(nproc)
-engines=()
-for i in $(seq "$cores"); do
-    "$bin" bench engine "$live" > "$work/engine.$i.json" 2>/dev/null &
-    engines+=($!)
-done
-wait "${engines[@]}"
-rtf_sum=0
-for i in $(seq "$cores"); do
-    rtf_sum=$(calc "$rtf_sum + $(json_field "$(cat "$work/engine.$i.json")" rtf_cpu)")
-done
-rtf_busy=$(calc "$rtf_sum / $cores")
+rtf_busy=$(engine_rtf_each_core "$work" "$live")
 echo "binary $bin; load average $(cut -d' ' -f1-3 /proc/loadavg); $cores cores"
 echo "recogniser on the ${live_s} s recording: $(calc "1 / $rtf_alone" 1)x real time alone" \
      "(RTF $rtf_alone), $(calc "1 / $rtf_busy" 1)x with a copy on each core (RTF $rtf_busy)"

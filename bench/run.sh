@@ -174,24 +174,9 @@ conc_engine_rtf() {
     json_field "$("$bin" bench engine "$@" --profile "$profile" "$conc" 2>/dev/null)" rtf_cpu
 }
 conc_rtf=$(conc_engine_rtf)
-# The same with every core busy: one copy of the recogniser per core, all
-# at once, their mean.  The cores share caches and memory: on this VM two
-# copies at once ran 7 % slower on average than one alone (one of each
-# pair as fast, the other 6-22 % slower), and the server at its knee
-# keeps both cores busy.
-conc_engine_rtf_busy() {
-    local i engines=() sum=0
-    for i in $(seq "$cores"); do
-        "$bin" bench engine --profile "$profile" "$conc" > "$work/engine.$i.json" 2>/dev/null &
-        engines+=($!)
-    done
-    wait "${engines[@]}"
-    for i in $(seq "$cores"); do
-        sum=$(calc "$sum + $(json_field "$(cat "$work/engine.$i.json")" rtf_cpu)")
-    done
-    rm -f "$work"/engine.*.json
-    calc "$sum / $cores"
-}
+# The same with every core busy (engine_rtf_each_core in bench/lib.sh):
+# the server at its knee keeps both cores busy.
+conc_engine_rtf_busy() { engine_rtf_each_core "$work" --profile "$profile" "$conc"; }
 conc_rtf_busy=$(conc_engine_rtf_busy)
 # And at a live stream's pace: the recording handed to the recogniser
 # 100 ms at a time as it would be recorded, waiting between pieces as a
@@ -231,14 +216,8 @@ run_load() {
     fi
     local c_start t_start; c_start=$(cpu_ticks "$server"); t_start=$(now)
     thread_ticks "$server" > "$work/threads.0"
-    pids=()
-    for i in $(seq "$n"); do
-        "$bin" stream --url "ws://127.0.0.1:$port" --realtime --timings \
-            --chunk-ms 100 --sample-rate 16000 "$work/play.$i.raw" > "$work/timings.$i" \
-            2> "$work/stream.$i.err" &
-        pids+=($!)
-        sleep "$stagger"
-    done
+    live_streams "$port" "$n" "$stagger" "$work/play.%d.raw" "$work"
+    pids=("${stream_pids[@]}")
     peak=0
     while kill -0 "${pids[0]}" 2>/dev/null; do
         r=$(rss_kb "$server"); [ "$r" -gt "$peak" ] && peak=$r

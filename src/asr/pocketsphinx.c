@@ -624,8 +624,9 @@ static void *on_demand_main(void *arg)
 }
 
 /* At idle priority: decoders built ahead take no processor time from
- * decoding (at a cold start, they took a third of it and made every
- * stream late), only what is left over.  A thread cannot leave
+ * decoding, only what it leaves over (16 spare ones rebuilt beside 12
+ * streams left their latency that of a warm server: bench/NOTES.md,
+ * "Cold start").  A thread cannot leave
  * SCHED_IDLE without privileges, hence factories of two kinds. */
 static void *factory_main(void *arg)
 {
