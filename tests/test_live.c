@@ -588,6 +588,27 @@ static void test_taught_words(void **state)
     free(all);
 }
 
+/* Holds PostgreSQL's transcriptions table against every reader (a slow
+ * store, for the session's lookup) until unlock_transcriptions(). */
+static PGconn *lock_transcriptions(const char *db)
+{
+    PGconn *lock = PQconnectdb(db);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    PGresult *r = PQexec(lock, "BEGIN; LOCK TABLE transcriptions IN ACCESS "
+                               "EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    return lock;
+}
+
+static void unlock_transcriptions(PGconn *lock)
+{
+    PGresult *r = PQexec(lock, "COMMIT");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(lock);
+}
+
 /* The transcription's vocabulary is heard from the first words even when
  * the store answers the session's lookup after the whole sentence has
  * arrived (CI once heard "three gorges" for "ZenTrix" on PostgreSQL).
@@ -603,12 +624,7 @@ static void test_vocabulary_on_a_slow_store(void **state)
     long long v = tu_create(&srv, "slow vocabulary");
     teach_zentrix(v);
     char path[96];
-    PGconn *lock = PQconnectdb(srv.db);
-    assert_int_equal(PQstatus(lock), CONNECTION_OK);
-    PGresult *r = PQexec(lock, "BEGIN; LOCK TABLE transcriptions IN ACCESS "
-                               "EXCLUSIVE MODE");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    PGconn *lock = lock_transcriptions(srv.db);
     snprintf(path, sizeof(path), "/ws/transcribe/%lld", v);
     wsclient *ws = tu_ws(&srv, path);
     assert_non_null(ws);
@@ -616,10 +632,7 @@ static void test_vocabulary_on_a_slow_store(void **state)
     free(all);
     close_stream(ws);
     usleep(1500 * 1000); /* the whole sentence waits behind the lock */
-    r = PQexec(lock, "COMMIT");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    PQfinish(lock);
+    unlock_transcriptions(lock);
     summary s;
     assert_int_equal(collect(ws, 60000, &s), 1000);
     wsclient_abort(ws);
@@ -627,6 +640,26 @@ static void test_vocabulary_on_a_slow_store(void **state)
     all_finals(&s, text, sizeof(text));
     if (strstr(text, "ZenTrix") == NULL)
         fail_msg("the vocabulary, on a slow store: %s", text);
+}
+
+/* A server on the stopped server's database finds transcription 1 with
+ * `count` segments, each about the window. */
+static void expect_windows_stored(const tu_server *stopped, int count)
+{
+    const char *flags[] = {"--db", stopped->db, NULL};
+    tu_server again;
+    tu_server_start(&again, flags);
+    char *resp;
+    assert_int_equal(tu_http(&again, "GET", "/api/transcriptions/1/segments/",
+                             NULL, &resp), 200);
+    cJSON *segs = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(segs), count);
+    for (int i = 0; i < count; i++)
+        assert_true(contains_word(cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetArrayItem(segs, i), "text")), "window"));
+    cJSON_Delete(segs);
+    assert_int_equal(tu_server_stop(&again), 0);
 }
 
 /* A server told to stop while a session, whose client has gone, still
@@ -645,12 +678,7 @@ static void test_shutdown_while_looking_up(void **state)
     assert_int_equal(tu_http(&other, "POST", "/api/transcriptions/",
                              "{\"title\": \"held\"}", &resp), 200);
     free(resp);
-    PGconn *lock = PQconnectdb(other.db);
-    assert_int_equal(PQstatus(lock), CONNECTION_OK);
-    PGresult *r = PQexec(lock, "BEGIN; LOCK TABLE transcriptions IN ACCESS "
-                               "EXCLUSIVE MODE");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    PGconn *lock = lock_transcriptions(other.db);
     wsclient *ws = tu_ws(&other, "/ws/transcribe/1");
     assert_non_null(ws);
     size_t n;
@@ -662,23 +690,9 @@ static void test_shutdown_while_looking_up(void **state)
     usleep(200000);
     kill(other.pid, SIGTERM);
     usleep(1000000);
-    r = PQexec(lock, "COMMIT");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    PQfinish(lock);
+    unlock_transcriptions(lock);
     assert_int_equal(tu_server_stop(&other), 0);
-    const char *flags[] = {"--db", other.db, NULL};
-    tu_server again;
-    tu_server_start(&again, flags);
-    assert_int_equal(tu_http(&again, "GET", "/api/transcriptions/1/segments/",
-                             NULL, &resp), 200);
-    cJSON *segs = cJSON_Parse(resp);
-    free(resp);
-    assert_int_equal(cJSON_GetArraySize(segs), 1);
-    assert_true(contains_word(cJSON_GetStringValue(cJSON_GetObjectItem(
-        cJSON_GetArrayItem(segs, 0), "text")), "window"));
-    cJSON_Delete(segs);
-    assert_int_equal(tu_server_stop(&again), 0);
+    expect_windows_stored(&other, 1);
 }
 
 /* Audio at another rate and in stereo, declared in the URL or in a WAV
@@ -1105,20 +1119,7 @@ static void test_shutdown_keeps_audio(void **state)
         assert_true(contains_word(s.finals[i].text, "window"));
     wsclient_abort(ws);
     assert_int_equal(tu_server_stop(&other), 0);
-    /* Restart on the same database and read the segment back. */
-    const char *flags[] = {"--db", other.db, NULL};
-    tu_server again;
-    tu_server_start(&again, flags);
-    assert_int_equal(tu_http(&again, "GET", "/api/transcriptions/1/segments/",
-                             NULL, &resp), 200);
-    cJSON *segs = cJSON_Parse(resp);
-    free(resp);
-    assert_int_equal(cJSON_GetArraySize(segs), 4); /* each final sent */
-    for (int i = 0; i < 4; i++)
-        assert_true(contains_word(cJSON_GetStringValue(cJSON_GetObjectItem(
-            cJSON_GetArrayItem(segs, i), "text")), "window"));
-    cJSON_Delete(segs);
-    assert_int_equal(tu_server_stop(&again), 0);
+    expect_windows_stored(&other, 4); /* each final sent */
 }
 
 /* Several people start speaking at once: the later ones wait for a
