@@ -1253,6 +1253,25 @@ static void run_slice(void *arg)
         pthread_mutex_unlock(&s->lock);
 }
 
+/* Called with the lock held, which it lets go: a session with queued
+ * input, not held and not on the pool already, goes on it, holding a
+ * reference of its own.  0, or VB_ENOMEM (logged). */
+static int start_turn(session_t *s)
+{
+    int submit = s->head != NULL && !s->scheduled && !s->held;
+    if (submit) {
+        s->scheduled = 1;
+        s->refs++;
+    }
+    int first = submit && urgent(s, s->tail->kind);
+    pthread_mutex_unlock(&s->lock);
+    if (submit && schedule(s, first) != 0) {
+        log_error(s->tag, "cannot schedule the session: out of memory");
+        return VB_ENOMEM;
+    }
+    return 0;
+}
+
 static int enqueue(session_t *s, enum item_kind kind, const void *data,
                    size_t len)
 {
@@ -1282,18 +1301,7 @@ static int enqueue(session_t *s, enum item_kind kind, const void *data,
     int high = s->queued_bytes > s->params.queue_high;
     if (high)
         s->was_high = 1;
-    int submit = !s->scheduled && !s->held;
-    if (submit) {
-        s->scheduled = 1;
-        s->refs++;
-    }
-    int first = submit && urgent(s, kind);
-    pthread_mutex_unlock(&s->lock);
-    if (submit && schedule(s, first) != 0) {
-        log_error(s->tag, "cannot schedule the session: out of memory");
-        return VB_ENOMEM;
-    }
-    return high;
+    return start_turn(s) != 0 ? VB_ENOMEM : high;
 }
 
 int session_create(const session_params *params, asr_engine *engine,
@@ -1335,19 +1343,13 @@ int session_create(const session_params *params, asr_engine *engine,
     return 0;
 }
 
-void session_begin(session_t *s)
+int session_begin(session_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    int submit = s->held && s->head != NULL && !s->scheduled;
+    int was_held = s->held;
     s->held = 0;
-    if (submit) {
-        s->scheduled = 1;
-        s->refs++;
-    }
-    int first = submit && urgent(s, s->tail->kind);
-    pthread_mutex_unlock(&s->lock);
-    if (submit && schedule(s, first) != 0)
-        log_error(s->tag, "cannot schedule the session: out of memory");
+    start_turn(s);
+    return was_held;
 }
 
 int session_feed(session_t *s, const void *data, size_t len)

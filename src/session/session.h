@@ -122,10 +122,10 @@ typedef struct session_sink {
 
 int session_create(const session_params *params, asr_engine *engine,
                    pool_t *pool, const session_sink *sink, session_t **out);
-/* A session created `held` starts decoding what it was given.  Once;
- * also before session_close() of a held session, whose done would
- * otherwise never come. */
-void session_begin(session_t *s);
+/* A session created `held` starts decoding what it was given; also
+ * before session_close() of a held session, whose done would otherwise
+ * never come.  1 if it was held, 0 if it had begun already. */
+int session_begin(session_t *s);
 /* Queues audio bytes.  Returns 1 when the queue is over its high-water
  * mark (the caller should stop reading until wake), 0 otherwise, or
  * VB_ENOMEM. */

@@ -76,8 +76,6 @@ struct tx_run {
     tx_client client;
     int diarize, min_speakers, max_speakers;
     session_t *session;
-    int held;             /* the session waits for begin_session() (set
-                             before the lookup is queued, then the writer's) */
 
     pthread_mutex_t lock; /* guards the seven fields below */
     tx_item *head, *tail; /* the backlog */
@@ -721,14 +719,11 @@ static void lease_let_go(tx_run *run)
                  "lapses in %.0f s", vb_strerror(rc), LEASE_TTL_S);
 }
 
-/* Lets the first session decode (created held: open_run()).  Once. */
+/* Lets the first session decode (created held: open_run()). */
 static void begin_session(tx_run *run)
 {
-    if (!run->held)
-        return;
-    run->held = 0;
-    session_begin(run->session);
-    atomic_fetch_sub(&run->svc->held, 1);
+    if (session_begin(run->session))
+        atomic_fetch_sub(&run->svc->held, 1);
 }
 
 static void lookup_on_writer(void *arg)
@@ -1047,10 +1042,8 @@ static int open_run(tx_service *svc, int64_t tid, const session_params *params,
                          .ctx = &run->first};
     int rc = session_create(&sp, engine, pool, &sink, &run->session);
     run->first.session = run->session;
-    if (rc == 0) {
-        run->held = 1;
-        atomic_fetch_add(&svc->held, 1);
-    }
+    if (rc == 0)
+        atomic_fetch_add(&svc->held, 1); /* until begin_session() */
     int waits = 0;
     if (rc == 0 && live != NULL) {
         /* Claimed once the session exists, so that a refusal needs no
