@@ -93,7 +93,6 @@ typedef struct ps_engine {
     char *search_dict;          /* what decoders read: trimmed, or dict */
     int dict_fd;                /* the trimmed copy (lexicon.h), or -1 */
     int max_decoders, spare, fast;
-    int start_decoders;         /* built ahead at start-up (options) */
     int release_after;          /* seconds; 0: never */
     pthread_mutex_t lock;       /* guards the pool below */
     pthread_cond_t work;        /* the factories have something to do */
@@ -106,7 +105,7 @@ typedef struct ps_engine {
     int start_left;             /* of the start-up ones, to build */
     ps_stream *waiters_head, *waiters_tail;
     int waiting;
-    ps_stream *new_head, *new_tail; /* not begun yet, oldest first */
+    ps_stream *new_tail;        /* the newest not begun yet (newcomers()) */
     taught *taught;             /* decoders holding taught words */
     size_t taught_count, taught_cap;
     cmn_state initial_cmn;      /* the model's starting mean */
@@ -473,8 +472,6 @@ static void no_longer_new(ps_engine *e, ps_stream *s)
     s->is_new = 0;
     if (s->new_prev)
         s->new_prev->new_next = s->new_next;
-    else
-        e->new_head = s->new_next;
     if (s->new_next)
         s->new_next->new_prev = s->new_prev;
     else
@@ -660,8 +657,6 @@ static int ps_stream_create(asr_engine *engine, asr_stream **out)
     s->new_prev = e->new_tail;
     if (e->new_tail)
         e->new_tail->new_next = s;
-    else
-        e->new_head = s;
     e->new_tail = s;
     pthread_cond_broadcast(&e->work); /* its decoder, ahead of its words */
     pthread_mutex_unlock(&e->lock);
@@ -1246,10 +1241,10 @@ int asr_pocketsphinx_create(const asr_params *params,
     /* A server (it loads in the background) builds some ahead at
      * start-up, for the first people to come (bench/cold_start.sh); a
      * command has its one. */
-    e->start_decoders = o.start >= 0 ? o.start
-                        : params->load_in_background ? START_PER_BUILDER * builders
-                                                     : 1;
-    e->start_left = e->start_decoders > 1 ? e->start_decoders - 1 : 0;
+    int start = o.start >= 0 ? o.start
+                : params->load_in_background ? START_PER_BUILDER * builders
+                                             : 1;
+    e->start_left = start > 1 ? start - 1 : 0;
     e->factories = calloc((size_t)builders * 2, sizeof(pthread_t));
     if (e->factories == NULL) {
         ps_engine_destroy(&e->base);
